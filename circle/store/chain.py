@@ -1,0 +1,151 @@
+"""Checking a journal's hash chain and signatures: once on ingest, never on display.
+
+A journal is accepted up to its newest signed event whose signature verifies
+and whose hash chain links, without a gap, back to the head verified before.
+A different event at an already verified position is a fork; a journal that
+ends before the verified head is a rollback. Both are reported, with the
+envelopes kept as evidence, and nothing from that journal is folded further.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from circle.crypto import envelope
+from circle.errors import InvalidEnvelope
+from circle.store.journal import Row
+
+
+@dataclass(frozen=True)
+class Checked:
+    seq: int
+    blob: bytes
+    hash: bytes
+    header: envelope.Header
+
+
+@dataclass
+class ChainResult:
+    """What a check of one journal found."""
+
+    accepted: list[Checked] = field(default_factory=list)
+    head_seq: int = 0
+    head_hash: bytes = envelope.ZERO_HASH
+    head_envelope: bytes = b""
+    signatures_checked: int = 0
+    events_checked: int = 0
+    problem: str = ""  # one line, no plaintext
+    kind: str = ""  # "", "fork", "rollback", "tampered"
+    evidence: list[bytes] = field(default_factory=list)
+
+
+def check_chain(
+    rows: Iterable[Row],
+    *,
+    journal_id: bytes,
+    verifier: Ed25519PublicKey,
+    head_seq: int = 0,
+    head_hash: bytes = envelope.ZERO_HASH,
+    head_envelope: bytes = b"",
+    every_signature: bool = False,
+    _head_row_needed: bool = True,
+) -> ChainResult:
+    """Check rows with seq >= ``head_seq`` (the verified head itself included).
+
+    Args:
+        rows: journal rows in ascending seq, starting at ``head_seq`` (or 1).
+        journal_id: the journal these rows must belong to.
+        verifier: the owner's signing key.
+        head_seq, head_hash, head_envelope: what was verified before.
+        every_signature: check every signature present, not only the newest
+            (``circle verify``); ingest checks the newest and the chain.
+    """
+    res = ChainResult(head_seq=head_seq, head_hash=head_hash, head_envelope=head_envelope)
+    prev = head_hash
+    expect = head_seq + 1
+    pending: list[Checked] = []
+    last_signed = -1
+    saw_head = head_seq == 0 or not _head_row_needed
+    rows = iter(rows)
+    for row in rows:
+        if row.seq < head_seq:
+            continue
+        if row.seq == head_seq:
+            if envelope.event_id(row.blob) != head_hash:
+                return _fork(res, row, rows, journal_id, verifier, head_envelope)
+            saw_head = True
+            continue
+        if not saw_head:
+            break
+        if row.seq != expect:
+            res.problem, res.kind = f"journal has a gap before event {row.seq}", "tampered"
+            break
+        try:
+            h = envelope.parse(row.blob)
+            if h.journal_id != journal_id or h.seq != row.seq:
+                raise InvalidEnvelope("event belongs to another journal or position")
+            if h.prev != prev:
+                raise InvalidEnvelope("hash chain broken")
+            if every_signature and h.signed:
+                envelope.verify_signature(row.blob, h, verifier)
+                res.signatures_checked += 1
+        except InvalidEnvelope as exc:
+            res.problem, res.kind = f"event {row.seq} rejected: {exc.reason}", "tampered"
+            break
+        digest = envelope.event_id(row.blob)
+        pending.append(Checked(row.seq, row.blob, digest, h))
+        res.events_checked += 1
+        if h.signed:
+            last_signed = len(pending) - 1
+        prev, expect = digest, row.seq + 1
+    if not saw_head:
+        res.problem, res.kind = f"journal ends at or before event {head_seq}, which was already verified", "rollback"
+        return res
+    # Accept up to the newest signed event whose signature holds.
+    while last_signed >= 0:
+        c = pending[last_signed]
+        if every_signature:
+            break  # already checked above
+        try:
+            envelope.verify_signature(c.blob, c.header, verifier)
+            res.signatures_checked += 1
+            break
+        except InvalidEnvelope:
+            res.problem, res.kind = f"event {c.seq} rejected: signature does not verify", "tampered"
+            last_signed = max((i for i in range(last_signed) if pending[i].header.signed), default=-1)
+    if last_signed < len(pending) - 1 and not res.problem and pending:
+        res.problem, res.kind = f"events after {pending[last_signed].seq if last_signed >= 0 else head_seq} are not signed", "tampered"
+    res.accepted = pending[: last_signed + 1]
+    if res.accepted:
+        top = res.accepted[-1]
+        res.head_seq, res.head_hash, res.head_envelope = top.seq, top.hash, top.blob
+    return res
+
+
+def _fork(res: ChainResult, row: Row, rest: Iterable[Row], journal_id: bytes, verifier: Ed25519PublicKey, head_envelope: bytes) -> ChainResult:
+    """A different event sits where the verified head was: a fork if it is validly signed (or chains to a valid signature)."""
+    try:
+        before = envelope.parse(head_envelope).prev if head_envelope else None
+    except InvalidEnvelope:
+        before = None
+    other = None
+    if before is not None:
+        other = check_chain(
+            [row, *rest],
+            journal_id=journal_id,
+            verifier=verifier,
+            head_seq=row.seq - 1,
+            head_hash=before,
+            _head_row_needed=False,
+        )
+    if other is not None and other.accepted:
+        res.kind = "fork"
+        res.problem = f"two different signed events claim position {row.seq}: the journal forked"
+        res.evidence = [head_envelope, *(c.blob for c in other.accepted)]
+    else:
+        res.kind = "tampered"
+        res.problem = f"event {row.seq} was changed after it was verified"
+    return res

@@ -1,0 +1,58 @@
+"""The one connection factory and the journal schema migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from circle.errors import CorruptFile
+
+journal_migrations = Migrations("journal")
+
+
+@journal_migrations()
+def m001_envelopes(db: sqlite_utils.Database) -> None:
+    # Neutral names: rows are opaque sealed envelopes, numbered by sequence.
+    db.execute("CREATE TABLE envelopes (seq INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open a SQLite file the way circle always does.
+
+    Writers get WAL and ``synchronous=FULL``: NORMAL can lose a commit on power
+    loss after Litestream shipped it, and the next event would fork the chain.
+    Readers open read-only, fresh each time (a held connection on a followed
+    file never sees new rows).
+    """
+    try:
+        if readonly:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=5.0)
+        else:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        return conn
+    except sqlite3.DatabaseError as exc:
+        raise CorruptFile("journal unreadable", f"{path.name}: {exc}; run 'circle verify'") from None
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    journal_migrations.apply(sqlite_utils.Database(conn))
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,96 @@
+"""Journals on disk: one append-only SQLite file per (identity, cohort).
+
+Only the owner ever writes a journal; everyone else reads a followed copy.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from circle.crypto import envelope
+from circle.errors import CorruptFile, NotFound
+from circle.store.db import connect, migrate, transaction
+
+
+@dataclass(frozen=True)
+class Row:
+    seq: int
+    blob: bytes
+
+
+# A sealer gets (seq, prev hash, sign?) and returns an envelope.
+Sealer = Callable[[int, bytes, bool], bytes]
+
+
+class Journal:
+    """An owned journal file, open for appending."""
+
+    def __init__(self, path: Path, journal_id: bytes) -> None:
+        self.path = path
+        self.journal_id = journal_id
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = connect(self.path)
+            try:
+                migrate(self._conn)
+            except sqlite3.DatabaseError:
+                raise CorruptFile("journal damaged", f"{self.path.name} is not a journal; run 'circle verify'") from None
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def head(self) -> tuple[int, bytes]:
+        row = self.conn.execute("SELECT seq, blob FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()
+        return (0, envelope.ZERO_HASH) if row is None else (row[0], envelope.event_id(row[1]))
+
+    def append(self, sealers: Sequence[Sealer]) -> list[bytes]:
+        """Seal and append a batch in one transaction; the last envelope is signed.
+
+        Returns the envelopes written, in order.
+        """
+        written: list[bytes] = []
+        with transaction(self.conn) as c:
+            row = c.execute("SELECT seq, blob FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (0, envelope.ZERO_HASH) if row is None else (row[0], envelope.event_id(row[1]))
+            for i, seal in enumerate(sealers):
+                seq += 1
+                blob = seal(seq, prev, i == len(sealers) - 1)
+                written.append(blob)
+                prev = envelope.event_id(blob)
+            c.executemany("INSERT INTO envelopes (seq, blob) VALUES (?, ?)", [(h, b) for h, b in zip(range(seq - len(written) + 1, seq + 1), written)])
+        return written
+
+
+def read_rows(path: Path, after: int = 0) -> Iterator[Row]:
+    """Rows of a journal file with seq > ``after``, through a fresh read-only connection."""
+    if not path.exists():
+        raise NotFound("journal missing", f"{path.name} is not on this device; run 'circle sync'")
+    try:
+        conn = connect(path, readonly=True)
+    except CorruptFile:
+        raise
+    try:
+        try:
+            cur = conn.execute("SELECT seq, blob FROM envelopes WHERE seq > ? ORDER BY seq", (after,))
+        except sqlite3.DatabaseError as exc:
+            raise CorruptFile("journal damaged", f"{path.name}: {exc}; run 'circle verify'") from None
+        while True:
+            try:
+                batch = cur.fetchmany(2000)
+            except sqlite3.DatabaseError as exc:
+                raise CorruptFile("journal damaged", f"{path.name}: {exc}; run 'circle verify'") from None
+            if not batch:
+                break
+            for seq, blob in batch:
+                yield Row(seq, bytes(blob) if not isinstance(blob, bytes) else blob)
+    finally:
+        conn.close()
