@@ -9,10 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
+
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from circle.crypto import envelope
 from circle.crypto.identity import Identity, PublicIdentity, fingerprint
@@ -28,6 +31,10 @@ WRAP_KEY_ID = bytes(16)  # the wrap scope: readable by anyone; secrecy comes fro
 LABEL_WRAP_SCOPE = b"circle/v1/wrap-scope"
 LABEL_KEY_WRAP = b"circle/v1/key-wrap"
 LABEL_EPOCH = b"circle/v1/epoch"
+
+LABEL_SNAPSHOT = b"circle/v1/snapshot"
+SNAPSHOT_MAGIC = b"CRCLSNP1"
+SNAPSHOT_AFTER = 2000  # events folded on a cold open before a snapshot is worth writing
 
 Clock = Callable[[], float]
 
@@ -265,6 +272,7 @@ class CohortService:
         self.journal = Journal(jdir / f"{entry['journal']}.db", self.journal_id)
         self.listeners: list[Change] = []
         self.alarms: dict[str, str] = {}
+        self._rewind: dict[str, tuple[int, bytes, bytes]] = {}
 
     @property
     def entry(self) -> dict[str, Any]:
@@ -350,9 +358,63 @@ class CohortService:
 
     # ---- reading -------------------------------------------------------
     def load(self) -> None:
-        """Build the view from the local journals (own first, then followed peers)."""
+        """Build the view: from the local snapshot if there is one, then what came after it.
+
+        Without a snapshot every journal is walked from its first event. A
+        large cold load writes a snapshot so the next open is fast.
+        """
         self._self_events: list[Event] = []
-        self.ingest(from_start=True)
+        if self._load_snapshot():
+            self.ingest()
+            return
+        report = self.ingest(from_start=True)
+        if report.folded >= SNAPSHOT_AFTER:
+            self.save_snapshot()
+
+    def _snapshot_path(self) -> Path:
+        d = self.session.dir / "snapshots"
+        d.mkdir(mode=0o700, exist_ok=True)
+        return d / f"{self.id}.snap"
+
+    def save_snapshot(self) -> None:
+        """Seal the folded view with a key that never leaves the keystore; never replicated."""
+        heads = {jid: (int(j["seq"]), j["hash"]) for jid, j in self.session.keystore.data["journals"].items() if j.get("cohort") == self.id}
+        events = [(e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, e.body) for e in (*self.view.events, *self._self_events)]
+        blob = pickle.dumps({"v": 1, "heads": heads, "events": events}, protocol=5)
+        nonce = os.urandom(12)
+        ad = LABEL_SNAPSHOT + bytes.fromhex(self.id)
+        sealed = SNAPSHOT_MAGIC + nonce + ChaCha20Poly1305(self._snapshot_key()).encrypt(nonce, blob, ad)
+        atomic_write(self._snapshot_path(), sealed)
+        self._snapshot_heads = heads
+
+    def _snapshot_key(self) -> bytes:
+        return bytes.fromhex(self.session.keystore.data["snapshot_key"])
+
+    def _load_snapshot(self) -> bool:
+        path = self._snapshot_path()
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return False
+        if raw[:8] != SNAPSHOT_MAGIC:
+            return False
+        try:
+            blob = ChaCha20Poly1305(self._snapshot_key()).decrypt(raw[8:20], raw[20:], LABEL_SNAPSHOT + bytes.fromhex(self.id))
+            doc = pickle.loads(blob)  # authenticated above: only this identity could have written it
+        except Exception:
+            path.unlink(missing_ok=True)  # a damaged snapshot costs a slower open, nothing more
+            return False
+        journals = self.session.keystore.data["journals"]
+        if doc.get("v") != 1 or any(int(journals.get(j, {}).get("seq", -1)) < seq for j, (seq, _) in doc["heads"].items()):
+            return False  # the keystore was restored to an older state: rebuild from the journals
+        events = [Event(*t) for t in doc["events"]]
+        self._self_events = [e for e in events if e.kind == "self.note_added"]
+        self.view.apply(e for e in events if e.kind != "self.note_added")
+        # Heads in the keystore may be ahead of the snapshot: fold those events again from there.
+        for jid, (seq, digest) in doc["heads"].items():
+            if int(journals[jid]["seq"]) > seq:
+                self._rewind[jid] = (seq, bytes.fromhex(digest), b"")
+        return True
 
     def known_journals(self) -> dict[str, dict[str, Any]]:
         """Journals of this cohort: own, trusted at join, and every member's from the roster."""
@@ -411,8 +473,12 @@ class CohortService:
                 if res.head_seq < head_seq or (head_seq and not any(c.seq == head_seq and c.hash == head_hash for c in res.accepted[head_seq - 1 : head_seq])):
                     res = self._compare_with_head(res, path, jid, verifier, head_seq, head_hash, head_env)
             else:
-                res = check_chain(read_rows(path, max(head_seq - 1, 0)), journal_id=bytes.fromhex(jid), verifier=verifier,
-                                  head_seq=head_seq, head_hash=head_hash, head_envelope=head_env, every_signature=every_signature)
+                # After a snapshot, start where the snapshot ends; the keystore head may be further on.
+                s_seq, s_hash, s_env = self._rewind.pop(jid, (head_seq, head_hash, head_env))
+                res = check_chain(read_rows(path, max(s_seq - 1, 0)), journal_id=bytes.fromhex(jid), verifier=verifier,
+                                  head_seq=s_seq, head_hash=s_hash, head_envelope=s_env, every_signature=every_signature)
+                if res.kind == "" and res.head_seq < head_seq:
+                    res.kind, res.problem = "rollback", f"journal ends before event {head_seq}, which was already verified"
         except CircleError as exc:
             report.problems.append(f"journal {jid[:8]}: {exc.line()}")
             return report, [], False
