@@ -22,6 +22,7 @@ KINDS = frozenset(
         "member.admitted",
         "member.updated",
         "member.removed",
+        "member.join_requested",
         "keys.epoch_started",
         "meeting.scheduled",
         "meeting.updated",

@@ -44,7 +44,7 @@ _FACT_KINDS = frozenset(
 @dataclass(frozen=True)
 class Cohort:
     id: str
-    name: str
+    name: str = ""
     purpose: str = ""
     cadence: str = "fortnightly"
     meeting_minutes: int = 60

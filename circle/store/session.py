@@ -177,13 +177,14 @@ class Session:
 
     # ---- cohorts -------------------------------------------------------
     def cohort_ids(self) -> list[str]:
-        return sorted(self.keystore.data["cohorts"])
+        return sorted(cid for cid, e in self.keystore.data["cohorts"].items() if "moved_to" not in e)
 
     def cohorts(self) -> list[CohortInfo]:
         out = []
         for cid in self.cohort_ids():
             svc = self.cohort(cid)
-            out.append(CohortInfo(cid, svc.view.cohort().name, len(svc.view.members()), self.keystore.data["cohorts"][cid]["journal"]))
+            name = svc.view.cohort().name or "(waiting to be admitted)"
+            out.append(CohortInfo(cid, name, len(svc.view.members()), self.keystore.data["cohorts"][cid]["journal"]))
         return sorted(out, key=lambda c: (c.name.lower(), c.id))
 
     def find_cohort(self, ref: str) -> CohortService:
@@ -522,6 +523,8 @@ class CohortService:
                 report.skipped_other_scopes += 1  # another person's dyad or self scope, or a later epoch we do not hold
                 continue
             key, scope = found
+            if scope == "invite":
+                continue  # a join request: read by the inviter when admitting, not part of the view
             try:
                 ev = decode_payload(envelope.open_envelope(c.blob, c.header, key), id=c.hash.hex(), journal=jid, seq=c.seq)
             except InvalidEnvelope as exc:
@@ -550,8 +553,12 @@ class CohortService:
                 inner = json.loads(self.session.identity.unwrap(bytes.fromhex(blob), LABEL_KEY_WRAP))
             except (InvalidEnvelope, ValueError):
                 continue
-            if inner.get("to") != self.session.id or inner.get("c") != self.id:
+            if inner.get("to") != self.session.id:
                 continue
+            if inner.get("c") != self.id:
+                if "pending" not in self.entry or jid != self.entry["pending"]["inviter_journal"]:
+                    continue
+                self._adopt(str(inner["c"]))
             if inner["kid"] not in self.keys:
                 self.keys[inner["kid"]] = {"k": inner["k"], "scope": inner["scope"], "epoch": inner["e"]}
                 if inner["scope"] == "cohort" and inner["e"] >= self.keys.get(self.entry["cohort_key"], {}).get("epoch", 0):
@@ -559,6 +566,23 @@ class CohortService:
                 self._dirty = True
                 got = True
         return got
+
+    def _adopt(self, cid: str) -> None:
+        """A pending join was admitted: take the cohort's real id from the inviter's wrap."""
+        data = self.session.keystore.data
+        entry = dict(data["cohorts"][self.id])
+        entry.pop("pending", None)
+        data["cohorts"][cid] = entry
+        # Keystore saves merge with what is on disk, so leave a forwarding mark rather than delete.
+        data["cohorts"][self.id] = {"moved_to": cid}
+        for j in data["journals"].values():
+            if j.get("cohort") == self.id:
+                j["cohort"] = cid
+        self.session._cohorts.pop(self.id, None)
+        self.session._cohorts[cid] = self
+        self.id = cid
+        self.view = View(cid)
+        self._dirty = True
 
     def wrap_keys(self, recipients: list[PublicIdentity], kid: str) -> None:
         """Write a wrap-scope envelope giving key ``kid`` to each recipient (HPKE, post-quantum hybrid)."""
