@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from circle.crypto import envelope
-from circle.errors import CorruptFile, NotFound
+from circle.errors import CircleError, CorruptFile, NotFound
 from circle.store.db import connect, migrate, transaction
 
 
@@ -19,6 +19,10 @@ from circle.store.db import connect, migrate, transaction
 class Row:
     seq: int
     blob: bytes
+
+
+class JournalBehind(CircleError):
+    """The local journal file is older than what its owner already wrote."""
 
 
 # A sealer gets (seq, prev hash, sign?) and returns an envelope.
@@ -52,15 +56,23 @@ class Journal:
         row = self.conn.execute("SELECT seq, blob FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()
         return (0, envelope.ZERO_HASH) if row is None else (row[0], envelope.event_id(row[1]))
 
-    def append(self, sealers: Sequence[Sealer]) -> list[bytes]:
+    def append(self, sealers: Sequence[Sealer], known_head: int = 0) -> list[bytes]:
         """Seal and append a batch in one transaction; the last envelope is signed.
 
+        ``known_head`` is the newest seq this identity already wrote (from the
+        keystore): a file behind it was lost or rolled back, and writing on it
+        would reuse sequence numbers and fork the chain, so it is refused.
         Returns the envelopes written, in order.
         """
         written: list[bytes] = []
         with transaction(self.conn) as c:
             row = c.execute("SELECT seq, blob FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (0, envelope.ZERO_HASH) if row is None else (row[0], envelope.event_id(row[1]))
+            if seq < known_head:
+                raise JournalBehind(
+                    "your journal on this device is behind what you already wrote",
+                    "run 'circle sync --once' to restore it from your replica before writing again",
+                )
             for i, seal in enumerate(sealers):
                 seq += 1
                 blob = seal(seq, prev, i == len(sealers) - 1)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import pickle
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,6 +275,8 @@ class CohortService:
         self.listeners: list[Change] = []
         self.alarms: dict[str, str] = {}
         self._rewind: dict[str, tuple[int, bytes, bytes]] = {}
+        # The sync service ingests from its own thread while people write from theirs.
+        self.lock = threading.RLock()
 
     @property
     def entry(self) -> dict[str, Any]:
@@ -311,7 +314,10 @@ class CohortService:
 
     def record_many(self, items: Iterable[tuple[str, dict[str, Any]]], scope: str = "cohort") -> list[Event]:
         """Seal a batch of events that happen together: one transaction, one signature."""
-        items = list(items)
+        with self.lock:
+            return self._record_many(list(items), scope)
+
+    def _record_many(self, items: list[tuple[str, dict[str, Any]]], scope: str) -> list[Event]:
         if not items:
             return []
         key_id, key = self._scope_key(scope)
@@ -328,7 +334,7 @@ class CohortService:
                                      plaintext=payload, signer=self.session.signer if sign else None)
             return seal
 
-        written = self.journal.append([sealer(p) for _, _, p in payloads])
+        written = self.journal.append([sealer(p) for _, _, p in payloads], known_head=self._own_head())
         events = []
         seq0 = envelope.parse(written[0]).seq
         for i, ((kind, lam, _), blob) in enumerate(zip(payloads, written)):
@@ -341,6 +347,9 @@ class CohortService:
             self._self_events.extend(events)
         self._notify(events)
         return events
+
+    def _own_head(self) -> int:
+        return int(self.session.keystore.data["journals"][self.journal_id.hex()]["seq"])
 
     def _advance_head(self, jid: str, seq: int, digest: bytes, head_env: bytes) -> None:
         j = self.session.keystore.data["journals"][jid]
@@ -436,6 +445,10 @@ class CohortService:
         With ``from_start`` the chains are walked from the first event and
         compared with the verified heads (used at open and when new keys arrive).
         """
+        with self.lock:
+            return self._ingest(from_start, every_signature)
+
+    def _ingest(self, from_start: bool, every_signature: bool) -> IngestReport:
         report = IngestReport()
         fresh: list[Event] = []
         seen: set[str] = set()
@@ -599,7 +612,7 @@ class CohortService:
             return envelope.seal(journal_id=self.journal_id, seq=seq, prev=prev, key_id=WRAP_KEY_ID,
                                  key=_wrap_scope_key(self.journal_id), plaintext=payload, signer=self.session.signer if sign else None)
 
-        written = self.journal.append([seal])
+        written = self.journal.append([seal], known_head=self._own_head())
         self._advance_head(self.journal_id.hex(), envelope.parse(written[-1]).seq, envelope.event_id(written[-1]), written[-1])
         self.flush()
 

@@ -1,0 +1,247 @@
+"""Meeting commands over a cohort service: what people do in the meeting room.
+
+Each command checks what a person may do, builds the event body and records
+it through :meth:`CohortService.record` (seal, append, fold, notify). Reads
+come from the folded view and the pure models in ``circle.models``.
+"""
+
+from __future__ import annotations
+
+from circle.errors import NotFound, UsageError
+from circle.models.meeting import CarryOver, TimerState, carry_over_plan, next_meeting, next_phase, previous_phase, timer
+from circle.models.rota import SUPERVISOR_ROLE, Rota, compute_rota
+from circle.models.view import PHASES, AgendaItem, Meeting, Member, View
+from circle.store.session import CohortService, new_id
+
+MAX_TITLE = 200
+MAX_TEXT = 4000
+
+
+def _text(value: str, what: str, limit: int = MAX_TITLE) -> str:
+    value = " ".join(value.split()) if limit == MAX_TITLE else value.strip()
+    if not value:
+        raise UsageError(f"the {what} is empty", f"type a {what} first")
+    if len(value) > limit:
+        raise UsageError(f"the {what} is too long", f"keep it under {limit} characters")
+    return value
+
+
+class MeetingService:
+    """Commands and queries of meetings, the agenda and the rota of one cohort.
+
+    Args:
+        cohort: the cohort service the events go through.
+    """
+
+    def __init__(self, cohort: CohortService) -> None:
+        self.cohort = cohort
+
+    # ---- context -------------------------------------------------------
+    @property
+    def view(self) -> View:
+        return self.cohort.view
+
+    @property
+    def me(self) -> str:
+        return self.cohort.session.id
+
+    def now(self) -> float:
+        return self.cohort.session.clock()
+
+    def rota(self) -> Rota:
+        return compute_rota(self.view)
+
+    def meeting(self, meeting_id: str) -> Meeting:
+        m = self.view.meeting(meeting_id)
+        if m is None:
+            raise NotFound("no such meeting", "pick one from the cohort's meetings")
+        return m
+
+    def next_meeting(self) -> Meeting | None:
+        return next_meeting(self.view)
+
+    def facilitator(self, meeting_id: str) -> str:
+        return self.rota().facilitator(meeting_id)
+
+    def is_mentor(self, member_id: str | None = None) -> bool:
+        m = self.view.member(member_id or self.me)
+        return m is not None and m.active and m.role == SUPERVISOR_ROLE
+
+    def can_lead(self, meeting_id: str) -> bool:
+        """Whether I may advance phases and items: the current facilitator or a mentor."""
+        return self.facilitator(meeting_id) == self.me or self.is_mentor()
+
+    def _require_lead(self, meeting_id: str) -> Meeting:
+        m = self.meeting(meeting_id)
+        if not self.can_lead(meeting_id):
+            who = self.view.name_of(self.facilitator(meeting_id)) if self.facilitator(meeting_id) else "the facilitator"
+            raise UsageError("only the facilitator leads the meeting", f"{who} (or the supervising mentor) advances phases and items")
+        if m.held:
+            raise UsageError("this meeting is already wrapped up", "open the next meeting instead")
+        return m
+
+    def timer(self, meeting_id: str) -> TimerState:
+        return timer(self.meeting(meeting_id), self.view.agenda(meeting_id), self.now())
+
+    def member_by_name(self, name: str) -> Member:
+        name = name.strip().lower()
+        hits = [m for m in self.view.members() if m.name.lower() == name] or [m for m in self.view.members() if m.name.lower().startswith(name)]
+        if len(hits) != 1:
+            raise NotFound(f"no single member matches {name!r}", "members: " + ", ".join(m.name for m in self.view.members()))
+        return hits[0]
+
+    # ---- meetings ------------------------------------------------------
+    def schedule(self, at: str, title: str = "", minutes: int | None = None) -> str:
+        """Schedule a meeting at ``at`` (ISO date and time) and carry unfinished business into it."""
+        at = _text(at, "date")
+        mid = new_id()
+        body = {"meeting": mid, "at": at, "title": title.strip(), "minutes": int(minutes or self.view.cohort().meeting_minutes)}
+        self.cohort.record("meeting.scheduled", body)
+        self.carry_over(mid)
+        return mid
+
+    def set_phase(self, meeting_id: str, phase: str) -> None:
+        if phase not in PHASES:
+            raise UsageError(f"unknown phase {phase!r}", "phases: " + ", ".join(PHASES))
+        self._require_lead(meeting_id)
+        self.cohort.record("meeting.phase_set", {"meeting": meeting_id, "phase": phase})
+
+    def advance_phase(self, meeting_id: str) -> str | None:
+        """Move to the next phase; returns it, or None after wrap-up (nothing recorded)."""
+        m = self._require_lead(meeting_id)
+        nxt = next_phase(m.phase)
+        if nxt is None:
+            return None
+        self.cohort.record("meeting.phase_set", {"meeting": meeting_id, "phase": nxt})
+        return nxt
+
+    def back_phase(self, meeting_id: str) -> str | None:
+        m = self._require_lead(meeting_id)
+        prv = previous_phase(m.phase)
+        if prv is not None:
+            self.cohort.record("meeting.phase_set", {"meeting": meeting_id, "phase": prv})
+        return prv
+
+    def mark_held(self, meeting_id: str) -> str | None:
+        """Wrap the meeting up: record it held (with its facilitator), carry unfinished business on.
+
+        Returns the id of the meeting things were carried into, if any.
+        """
+        self._require_lead(meeting_id)
+        present = [mid for mid, p in self.view.attendance(meeting_id).items() if p]
+        self.cohort.record("meeting.held", {"meeting": meeting_id, "facilitator": self.facilitator(meeting_id), "present": sorted(present)})
+        nxt = self.next_meeting()
+        if nxt is not None:
+            self.carry_over(nxt.id)
+            return nxt.id
+        return None
+
+    def carry_over(self, meeting_id: str) -> list[CarryOver]:
+        """Put unfinished items and open actions of earlier meetings on this meeting's agenda."""
+        plan = carry_over_plan(self.view, meeting_id)
+        self.cohort.record_many(
+            ("agenda.added", {"item": c.item, "meeting": meeting_id, "title": c.title, "owner": c.owner, "minutes": c.minutes, "carried_from": c.source})
+            for c in plan
+        )
+        return plan
+
+    # ---- agenda --------------------------------------------------------
+    def add_item(self, meeting_id: str, title: str, owner: str = "", minutes: int = 10) -> str:
+        """Anyone present may add an item; ``owner`` is a member id (default: me)."""
+        m = self.meeting(meeting_id)
+        if m.held:
+            raise UsageError("this meeting is already wrapped up", "add it to the next meeting")
+        if not 1 <= int(minutes) <= 240:
+            raise UsageError("a timebox is 1 to 240 minutes", "for example 10")
+        iid = new_id()
+        self.cohort.record("agenda.added", {"item": iid, "meeting": meeting_id, "title": _text(title, "title"), "owner": owner or self.me, "minutes": int(minutes)})
+        return iid
+
+    def start_item(self, meeting_id: str, item_id: str) -> None:
+        """Make an item current and start its countdown."""
+        self._require_lead(meeting_id)
+        if not any(i.id == item_id for i in self.view.agenda(meeting_id)):
+            raise NotFound("no such agenda item", "pick one from the agenda")
+        self.cohort.record("agenda.current_set", {"meeting": meeting_id, "current_item": item_id, "item_started": round(self.now(), 3)})
+
+    def finish_item(self, meeting_id: str) -> AgendaItem | None:
+        """Mark the current item done and start the next open one; returns it (or None)."""
+        m = self._require_lead(meeting_id)
+        items = self.view.agenda(meeting_id)
+        batch = []
+        if m.current_item:
+            batch.append(("agenda.updated", {"item": m.current_item, "meeting": meeting_id, "status": "done"}))
+        nxt = next((i for i in items if i.status == "open" and i.id != m.current_item), None)
+        batch.append(("agenda.current_set", {"meeting": meeting_id, "current_item": nxt.id if nxt else "", "item_started": round(self.now(), 3) if nxt else 0.0}))
+        self.cohort.record_many(batch)
+        return nxt
+
+    def reopen_item(self, meeting_id: str, item_id: str) -> None:
+        self._require_lead(meeting_id)
+        self.cohort.record("agenda.updated", {"item": item_id, "meeting": meeting_id, "status": "open"})
+
+    # ---- notes, actions, attendance -----------------------------------
+    def add_note(self, meeting_id: str, text: str, item_id: str = "", decision: bool = False) -> None:
+        self.meeting(meeting_id)
+        self.cohort.record("note.added", {"meeting": meeting_id, "item": item_id, "text": _text(text, "note", MAX_TEXT), "kind": "decision" if decision else "note"})
+
+    def add_action(self, meeting_id: str, title: str, owner: str = "", due: str = "") -> str:
+        self.meeting(meeting_id)
+        aid = new_id()
+        self.cohort.record("action.added", {"action": aid, "meeting": meeting_id, "title": _text(title, "action"), "owner": owner or self.me, "due": due.strip()})
+        return aid
+
+    def set_action_status(self, action_id: str, status: str) -> None:
+        if status not in ("open", "done", "dropped"):
+            raise UsageError(f"unknown status {status!r}", "open, done or dropped")
+        self.cohort.record("action.updated", {"action": action_id, "status": status})
+
+    def mark_attendance(self, meeting_id: str, member_id: str, present: bool) -> None:
+        self.meeting(meeting_id)
+        if self.view.member(member_id) is None:
+            raise NotFound("no such member", "pick one from the roster")
+        self.cohort.record("attendance.marked", {"meeting": meeting_id, "member": member_id, "present": bool(present)})
+
+    def add_anonymous_line(self, meeting_id: str, text: str) -> None:
+        """One line for the anonymous round. The event is signed like any other;
+        the view shows the round's texts only, sorted so order reveals nothing."""
+        self.meeting(meeting_id)
+        self.cohort.record("anon.line_added", {"meeting": meeting_id, "text": _text(text, "line")})
+
+    # ---- rota ----------------------------------------------------------
+    def handoff(self, meeting_id: str, to: str) -> None:
+        """Hand the facilitator role to another active member mid-meeting."""
+        self._require_lead(meeting_id)
+        target = self.view.member(to)
+        if target is None or not target.active:
+            raise NotFound("no such member", "pick one from the roster")
+        if to == self.facilitator(meeting_id):
+            raise UsageError(f"{target.name} already facilitates", "pick someone else")
+        self.cohort.record("meeting.handoff", {"meeting": meeting_id, "to": to, "from": self.facilitator(meeting_id)})
+
+    def swap(self, meeting_a: str, meeting_b: str) -> None:
+        """Swap the facilitator turns of two meetings not yet held (a holder of either, or a mentor)."""
+        a, b = self.meeting(meeting_a), self.meeting(meeting_b)
+        if a.held or b.held:
+            raise UsageError("only upcoming turns can be swapped", "pick two meetings not yet held")
+        if a.id == b.id:
+            raise UsageError("pick two different meetings", "")
+        rota = self.rota()
+        if self.me not in (rota.facilitator(a.id), rota.facilitator(b.id)) and not self.is_mentor():
+            raise UsageError("you can swap only your own turn", "ask one of the two facilitators or the mentor")
+        self.cohort.record("rota.swapped", {"meeting_a": a.id, "meeting_b": b.id})
+
+    def give_back(self, meeting_id: str) -> None:
+        """Give my turn back: the next member takes it and I take the next one I can."""
+        m = self.meeting(meeting_id)
+        if m.held:
+            raise UsageError("that meeting is already held", "give back an upcoming turn")
+        if self.rota().facilitator(meeting_id) != self.me:
+            raise UsageError("it is not your turn", "you can give back only your own turn")
+        self.cohort.record("rota.given_back", {"meeting": meeting_id})
+
+    def set_away(self, member_id: str, away: bool) -> None:
+        """Mark a member away (skipped by the rota) or back. Themselves or a mentor."""
+        if member_id != self.me and not self.is_mentor():
+            raise UsageError("you can mark only yourself away", "ask the supervising mentor")
+        self.cohort.record("member.updated", {"member": member_id, "away": bool(away)})

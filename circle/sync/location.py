@@ -1,0 +1,63 @@
+"""Replica locations: a folder, an SFTP box or an S3-compatible bucket.
+
+A cohort has one location; each journal replicates to its own random path
+under it, so no cohort, person or role name ever appears in the store.
+Credentials live in the keystore with the location, never in plain files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from circle.errors import UsageError
+
+CREDENTIAL_FIELDS = ("access_key_id", "secret_access_key", "password")
+FIELDS = ("url", "endpoint", "region", "access_key_id", "secret_access_key", "force_path_style", "key_path", "host_key", "password", "ca_bundle")
+
+
+def default_location(home: Path) -> dict[str, Any]:
+    """The embedded default: a folder inside the home (one laptop, or a start before choosing)."""
+    return {"url": str((home / "replica").resolve())}
+
+
+def parse_location(url: str, **options: Any) -> dict[str, Any]:
+    """Check a replica URL and its options; returns what the keystore keeps."""
+    url = url.strip()
+    if not url:
+        raise UsageError("no replica location", "give a folder, sftp://user@host/path or s3://bucket/path")
+    parsed = urlparse(url)
+    loc: dict[str, Any] = {k: v for k, v in options.items() if k in FIELDS and v not in (None, "")}
+    if parsed.scheme in ("", "file"):
+        path = Path(parsed.path if parsed.scheme == "file" else url).expanduser()
+        loc["url"] = str(path.resolve())
+        return loc
+    if parsed.scheme == "sftp":
+        if not parsed.hostname or not parsed.username:
+            raise UsageError("SFTP location needs a user and host", "for example sftp://circle@192.0.2.10/srv/circle")
+        if not loc.get("host_key"):
+            raise UsageError("SFTP location needs the server's host key", "pass --host-key 'ssh-ed25519 AAAA...' (from ssh-keyscan, checked with the box's owner)")
+        if not loc.get("key_path") and not loc.get("password"):
+            raise UsageError("SFTP location needs a key or password", "pass --key-path ~/.ssh/id_ed25519")
+        loc["url"] = url
+        return loc
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise UsageError("S3 location needs a bucket", "for example s3://circle-cohorts/north")
+        loc["url"] = url
+        loc.setdefault("force_path_style", bool(loc.get("endpoint")))
+        return loc
+    raise UsageError(f"unknown replica kind {parsed.scheme!r}", "use a folder path, sftp:// or s3://")
+
+
+def describe(loc: dict[str, Any] | None) -> str:
+    """Where a cohort replicates, for people: never with credentials."""
+    if not loc:
+        return "not set"
+    parsed = urlparse(loc["url"])
+    if parsed.scheme == "sftp":
+        return f"sftp://{parsed.username}@{parsed.hostname}{':' + str(parsed.port) if parsed.port else ''}{parsed.path}"
+    if parsed.scheme == "s3":
+        return loc["url"] + (f" at {loc['endpoint']}" if loc.get("endpoint") else "")
+    return loc["url"]
