@@ -9,8 +9,9 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -74,6 +75,31 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
 pass_ctx = click.make_pass_decorator(Context)
 
 
+def location_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that come with a replica URL: S3 endpoint and keys, SFTP key and host key."""
+    for opt in reversed(
+        [
+            click.option("--endpoint", help="S3: the endpoint of an S3-compatible store, e.g. http://192.0.2.5:8333."),
+            click.option("--region", help="S3: region (default us-east-1)."),
+            click.option("--access-key-id", help="S3: access key id (kept in the keystore)."),
+            click.option("--secret-access-key", envvar="CIRCLE_S3_SECRET", help="S3: secret key (or CIRCLE_S3_SECRET; kept in the keystore)."),
+            click.option("--key-path", type=click.Path(dir_okay=False), help="SFTP: private key file."),
+            click.option("--host-key", help="SFTP: the server's public host key line (required)."),
+        ]
+    ):
+        fn = opt(fn)
+    return fn
+
+
+def location_from(url: str, **opts: Any) -> dict[str, Any]:
+    """A checked replica location from a URL and the options given with it."""
+    from circle.sync.location import parse_location
+
+    if opts.get("key_path"):
+        opts["key_path"] = os.path.abspath(os.path.expanduser(opts["key_path"]))
+    return parse_location(url, **opts)
+
+
 @click.group(invoke_without_command=True)
 @click.option("--home", envvar="CIRCLE_HOME", type=click.Path(file_okay=False), help="circle home directory (default: CIRCLE_HOME or the platform data dir).")
 @click.option("--identity", "identity", help="Which identity in the home, when several share it.")
@@ -128,12 +154,15 @@ def cohort() -> None:
 @click.option("--cadence", default="fortnightly", type=click.Choice(["weekly", "fortnightly", "monthly"]), show_default=True)
 @click.option("--minutes", "meeting_minutes", default=60, type=click.IntRange(15, 480), show_default=True, help="Meeting length.")
 @click.option("--role", default="mentor", type=click.Choice(["mentor", "peer", "participant"]), show_default=True, help="Your role in it.")
+@click.option("--replica", "replica_url", help="Where it replicates: a folder, sftp://user@host/path or s3://bucket/path (default: a folder in the home).")
+@location_options
 @pass_ctx
 @friendly
-def cohort_create(c: Context, name: str, purpose: str, cadence: str, meeting_minutes: int, role: str) -> None:
+def cohort_create(c: Context, name: str, purpose: str, cadence: str, meeting_minutes: int, role: str, replica_url: str | None, **opts: Any) -> None:
     """Create a cohort and print its id."""
+    loc = location_from(replica_url, **opts) if replica_url else None
     s = c.unlock()
-    svc = s.create_cohort(name, purpose=purpose, cadence=cadence, meeting_minutes=meeting_minutes, role=role)
+    svc = s.create_cohort(name, purpose=purpose, cadence=cadence, meeting_minutes=meeting_minutes, role=role, replica=loc)
     click.echo(svc.id)
 
 

@@ -20,10 +20,10 @@ import hashlib
 import hmac
 import os
 import struct
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from circle.crypto import envelope
 from circle.crypto.identity import PublicIdentity
 from circle.errors import InvalidEnvelope, NotFound, UsageError
-from circle.models.events import decode_payload, encode_payload
+from circle.models.events import decode_payload
 from circle.store.chain import check_chain
 from circle.store.journal import read_rows
 from circle.store.session import CohortService, Session

@@ -12,16 +12,17 @@ import os
 import pickle
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from circle.crypto import envelope
 from circle.crypto.identity import Identity, PublicIdentity, fingerprint
 from circle.crypto.keystore import Keystore, atomic_write, read_label
-from circle.errors import AlreadyExists, CircleError, CorruptFile, InvalidEnvelope, NotFound, UsageError
+from circle.errors import AlreadyExists, CircleError, InvalidEnvelope, NotFound, UsageError
 from circle.models.events import Event, decode_payload, encode_payload
 from circle.models.view import View
 from circle.store.chain import ChainResult, check_chain
