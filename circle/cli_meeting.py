@@ -1,9 +1,111 @@
-"""Commands registered on the `circle` group."""
+"""Commands of the meeting room: `circle demo` and `circle agenda`."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import click
+
+from circle.cli import Context, friendly, pass_ctx
 
 
 def register(main: click.Group) -> None:
     """Add this module's commands to ``main``."""
+    main.add_command(demo)
+    main.add_command(agenda)
+
+
+@click.command()
+@click.option("--no-tui", is_flag=True, help="Only create the demo home and print where it is.")
+@click.pass_context
+@friendly
+def demo(ctx: click.Context, no_tui: bool) -> None:
+    """Create a demo cohort in a fresh home and open it.
+
+    Seven people (a supervising mentor and six members), eight past meetings
+    and an upcoming one. Every demo identity uses the same printed passphrase.
+    """
+    from circle.demo import DEMO_PASSPHRASE, PEOPLE, build_demo
+
+    c: Context = ctx.obj
+    explicit = ctx.parent is not None and ctx.parent.params.get("home")
+    root = c.home.root if explicit else Path(tempfile.mkdtemp(prefix="circle-demo-")) / "home"
+    click.echo(f"Building the demo cohort in {root} …", err=True)
+    build_demo(root)
+    click.echo(str(root))
+    click.echo(f"Demo passphrase (every identity): {DEMO_PASSPHRASE}", err=True)
+    click.echo("Identities: " + ", ".join(f"{n} ({r})" for n, r, _ in PEOPLE), err=True)
+    click.echo(f"Open it again later with: circle --home {root}", err=True)
+    if not no_tui:
+        from circle.app import run_app
+
+        run_app(root, identity=c.identity or PEOPLE[4][0])
+
+
+def _find_cohort(session, ref: str):
+    """A cohort by id, exact name, or a unique part of its name ("riverside")."""
+    from circle.errors import NotFound
+
+    try:
+        return session.find_cohort(ref)
+    except NotFound:
+        hits = [i for i in session.cohorts() if ref.lower() in i.name.lower()]
+        if len(hits) != 1:
+            raise
+        return session.cohort(hits[0].id)
+
+
+@click.group(invoke_without_command=True)
+@click.argument("cohort")
+@pass_ctx
+@click.pass_context
+@friendly
+def agenda(ctx: click.Context, c: Context, cohort: str) -> None:
+    """List the next meeting's agenda of COHORT (name or id).
+
+    \b
+    circle agenda COHORT
+    circle agenda COHORT add TITLE [--owner NAME] [--minutes N]
+    """
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = (c, cohort)
+        return
+    from circle.store.meeting import MeetingService
+
+    svc = MeetingService(_find_cohort(c.unlock(), cohort))
+    m = svc.next_meeting()
+    view = svc.view
+    if m is None:
+        click.echo(f"{view.cohort().name}: no meeting scheduled.")
+        return
+    fac = svc.facilitator(m.id)
+    click.echo(f"{view.cohort().name} · {m.at} · {m.title or 'Meeting'} · facilitator {view.name_of(fac) if fac else 'nobody eligible'}")
+    items = view.agenda(m.id)
+    if not items:
+        click.echo("  (no items yet: add one with 'circle agenda COHORT add TITLE')")
+    for i in items:
+        mark = "x" if i.status == "done" else ("~" if i.carried_from else "-")
+        click.echo(f"  {mark} {i.title}  ({view.name_of(i.owner)}, {i.minutes} min)")
+
+
+@agenda.command("add")
+@click.argument("title")
+@click.option("--owner", default=None, help="Who brings it (a member's name; default: you).")
+@click.option("--minutes", default=10, type=click.IntRange(1, 240), show_default=True, help="Timebox.")
+@click.pass_obj
+@friendly
+def agenda_add(obj: tuple[Context, str], title: str, owner: str | None, minutes: int) -> None:
+    """Add TITLE to the next meeting's agenda."""
+    from circle.errors import NotFound
+    from circle.store.meeting import MeetingService
+
+    c, cohort = obj
+    svc = MeetingService(_find_cohort(c.unlock(), cohort))
+    m = svc.next_meeting()
+    if m is None:
+        raise NotFound("no meeting scheduled", "schedule one in the app (cohort screen, s) first")
+    owner_id = svc.member_by_name(owner).id if owner else ""
+    svc.add_item(m.id, title, owner_id, minutes)
+    svc.cohort.flush()
+    click.echo(f"Added to {m.at}: {title} ({minutes} min)")

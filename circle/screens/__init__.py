@@ -1,0 +1,1 @@
+"""Screens and modals of the circle app. No SQL, no crypto: they get services from the app."""

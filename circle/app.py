@@ -1,0 +1,247 @@
+"""CircleApp: builds the services once, pushes screens, handles worker errors in one place.
+
+``make_app`` is the one factory used by the CLI and by the tests (fixed size,
+frozen clock and no cursor blink come from the tests' arguments).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.theme import Theme
+from textual.worker import Worker, WorkerState
+
+from circle.errors import CircleError
+from circle.messages import Unlocked, ViewChanged
+from circle.store.meeting import MeetingService
+from circle.store.session import CohortService, Home, Session
+
+HIGH_CONTRAST = Theme(
+    name="circle-high-contrast",
+    primary="#ffff00",
+    secondary="#00ffff",
+    accent="#ffff00",
+    foreground="#ffffff",
+    background="#000000",
+    surface="#000000",
+    panel="#1a1a1a",
+    success="#00ff00",
+    warning="#ffff00",
+    error="#ff5555",
+    boost="#ffffff",
+    dark=True,
+    variables={"footer-key-foreground": "#ffff00", "block-cursor-background": "#ffff00", "block-cursor-foreground": "#000000"},
+)
+THEMES = ("textual-dark", "textual-light", "circle-high-contrast")
+
+
+class CircleApp(App[None]):
+    """The circle TUI.
+
+    Args:
+        home: the circle home.
+        identity: the identity to preselect on the unlock screen.
+        sync: an object with ``status() -> SyncStatus``, or None ("sync off").
+        clock: the clock every session uses (tests freeze it).
+        session: an already unlocked session (skips the unlock screen).
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "circle"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f2", "cycle_theme", "Theme", show=False),
+        Binding("f1", "help", "Help", show=False),
+    ]
+
+    def __init__(self, home: Home, *, identity: str | None = None, sync: Any = None, clock: Callable[[], float] = time.time,
+                 session: Session | None = None, theme: str = "textual-dark", cursor_blink: bool = True) -> None:
+        super().__init__()
+        self.cursor_blink = cursor_blink
+        self.home = home
+        self.identity = identity
+        self.sync = sync
+        self.clock = clock
+        self.session: Session | None = session
+        self._services: dict[str, MeetingService] = {}
+        self._watched: set[str] = set()
+        self.register_theme(HIGH_CONTRAST)
+        self.theme = theme
+
+    # ---- services ------------------------------------------------------
+    def meetings(self, cohort_id: str) -> MeetingService:
+        """The meeting service of a cohort (built once, listening for new events)."""
+        if cohort_id not in self._services:
+            assert self.session is not None
+            svc = self.session.cohort(cohort_id)
+            self.watch_cohort(svc)
+            self._services[cohort_id] = MeetingService(svc)
+        return self._services[cohort_id]
+
+    def watch_cohort(self, svc: CohortService) -> None:
+        if svc.id in self._watched:
+            return
+        self._watched.add(svc.id)
+        # Listeners may fire on a sync thread; post_message is thread-safe.
+        svc.listeners.append(lambda s, events: self.post_message(ViewChanged(s.id, len(events))))
+
+    # ---- screens -------------------------------------------------------
+    def on_mount(self) -> None:
+        if self.session is not None:
+            self._signed_in()
+        else:
+            from circle.screens.unlock import UnlockScreen
+
+            self.push_screen(UnlockScreen(self.home, self.identity))
+
+    def _signed_in(self) -> None:
+        from circle.screens.home import HomeScreen
+
+        assert self.session is not None
+        self.session.clock = self.clock
+        for cid in self.session.cohort_ids():
+            self.meetings(cid)
+        self.push_screen(HomeScreen())
+
+    @on(Unlocked)
+    def signed_in(self, event: Unlocked) -> None:
+        self.session = event.session
+        if isinstance(self.screen, Screen) and self.screen.id == "unlock":
+            self.pop_screen()
+        self._signed_in()
+
+    def open_cohort(self, cohort_id: str) -> None:
+        from circle.screens.cohort import CohortScreen
+
+        self.push_screen(CohortScreen(self.meetings(cohort_id)))
+
+    def open_meeting(self, cohort_id: str, meeting_id: str) -> None:
+        from circle.screens.meeting import MeetingScreen
+
+        self.push_screen(MeetingScreen(self.meetings(cohort_id), meeting_id))
+
+    @on(ViewChanged)
+    def refresh_screen(self, event: ViewChanged) -> None:
+        refresh = getattr(self.screen, "refresh_view", None)
+        if refresh is not None:
+            refresh()
+
+    def action_lock(self) -> None:
+        """Forget the unlocked session and return to the unlock screen."""
+        from circle.screens.unlock import UnlockScreen
+
+        if self.session is not None:
+            for cid in list(self._services):
+                self._services[cid].cohort.flush()
+        self.session = None
+        self._services.clear()
+        self._watched.clear()
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(UnlockScreen(self.home, self.identity))
+
+    # ---- help, themes, palette ----------------------------------------
+    def action_help(self) -> None:
+        from circle.screens.modals import HelpModal
+
+        if isinstance(self.screen, HelpModal):
+            return
+        screen_keys = [(b.key_display or _key_name(b.key), b.tooltip or b.description) for b in _bindings(self.screen) if b.description]
+        list_keys = [("↑ ↓  PgUp PgDn", "move in a list"), ("[  ]", "previous / next page of a long list"), ("Enter", "open / start / toggle the highlighted row"),
+                     ("Tab  Shift+Tab", "move between panels"), ("Space", "tick a person present (People tab)")]
+        app_keys = [("?  F1", "this help"), ("Ctrl+P", "command palette"), ("F2", "next theme: dark, light, high contrast"), ("Ctrl+Q", "quit")]
+        sections = [(f"This screen ({(self.screen.id or 'screen').replace('-', ' ')})", screen_keys), ("Lists", list_keys), ("Everywhere", app_keys)]
+        self.push_screen(HelpModal(sections))
+
+    def action_cycle_theme(self) -> None:
+        i = THEMES.index(self.theme) if self.theme in THEMES else -1
+        self.theme = THEMES[(i + 1) % len(THEMES)]
+        self.notify(self.theme.replace("textual-", "").replace("circle-", ""), title="Theme")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # No screenshot: an SVG of the screen would put plaintext on disk.
+        for cmd in super().get_system_commands(screen):
+            if cmd.title != "Screenshot":
+                yield cmd
+        yield SystemCommand("Help", "Show every key of this screen", self.action_help)
+        yield SystemCommand("High contrast", "Switch to the high-contrast theme", lambda: setattr(self, "theme", "circle-high-contrast"))
+        if self.session is not None:
+            yield SystemCommand("Lock", "Lock circle and return to the unlock screen", self.action_lock)
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        self.notify("Screenshots are off: they would write meeting content to disk unencrypted.", title="Not available", severity="warning")
+
+    # ---- errors --------------------------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, CircleError):
+            self.notify(error.hint or " ", title=error.title, severity="error")
+        else:
+            self.notify("Run with CIRCLE_DEBUG=1 and report it.", title=f"Internal error ({type(error).__name__})", severity="error")
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Replace Textual's crash report: its traceback shows local variables, which can hold plaintext."""
+        if os.environ.get("CIRCLE_DEBUG"):
+            super()._handle_exception(error)
+            return
+        self._return_code = 1
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        if isinstance(error, CircleError):
+            message = f"circle stopped: {error.line()}"
+        else:
+            message = (f"circle stopped on an internal error ({type(error).__name__}). Everything already saved is safe. "
+                       "Run again with CIRCLE_DEBUG=1 to see the details, and report it.")
+        self._exit_renderables.append(Text(message))
+        self._close_messages_no_wait()
+
+    def _fatal_error(self) -> None:
+        self._exit_renderables.append(Text("circle stopped on an internal error. Run again with CIRCLE_DEBUG=1 to see the details."))
+        self._close_messages_no_wait()
+
+
+def _key_name(key: str) -> str:
+    return key.split(",")[0].replace("question_mark", "?").replace("escape", "Esc").replace("enter", "Enter")
+
+
+def _bindings(screen: Screen) -> list[Binding]:
+    seen: set[str] = set()
+    out: list[Binding] = []
+    for cls in type(screen).__mro__:
+        for b in getattr(cls, "BINDINGS", []) if "BINDINGS" in cls.__dict__ else []:
+            if isinstance(b, tuple):
+                b = Binding(*b)
+            if b.action in seen or b.action.startswith("app.help"):
+                continue
+            seen.add(b.action)
+            out.append(b)
+    return out
+
+
+def make_app(home_root: Path | str, *, identity: str | None = None, sync: Any = None, clock: Callable[[], float] | None = None,
+             session: Session | None = None, theme: str = "textual-dark", cursor_blink: bool = True) -> CircleApp:
+    """The one factory for the CLI and the tests (tests pass a frozen clock and ``cursor_blink=False``)."""
+    return CircleApp(Home(Path(home_root)), identity=identity, sync=sync, clock=clock or time.time, session=session, theme=theme,
+                     cursor_blink=cursor_blink)
+
+
+def run_app(home_root: Path | str, identity: str | None = None, sync: Any = None) -> None:
+    """Open the TUI on a home (what `circle` with no command runs)."""
+    app = make_app(home_root, identity=identity, sync=sync)
+    app.run()
+    if app.session is not None:
+        for cid in app.session.cohort_ids():
+            app.session.cohort(cid).flush()

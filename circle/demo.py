@@ -1,0 +1,297 @@
+"""A realistic demo cohort in a fresh home.
+
+Seven real identities are created in the same home, each with its own
+keystore and journal, all sealed with :data:`DEMO_PASSPHRASE`: a supervising
+mentor who founds the cohort and admits six peers. Every event is written by
+its own author, exactly as on seven laptops; the journals are simply all local
+(each identity follows the others through relative links in its ``peers``
+folder, where sync would normally put copies).
+
+The content is fixed and the dates derive from ``today``, so two demo homes
+built for the same day render the same screens (ids differ; screens never show
+them).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from circle.crypto import keystore
+from circle.errors import AlreadyExists
+from circle.store.meeting import MeetingService
+from circle.store.session import Home, Session
+
+DEMO_PASSPHRASE = "circle demo passphrase"
+COHORT_NAME = "Riverside Allied Health Circle"
+
+# (name, role, profession)
+PEOPLE = [
+    ("Helen Okafor", "mentor", "Consultant physiotherapist"),
+    ("Amara Singh", "peer", "Dietitian"),
+    ("Tom Berg", "peer", "Occupational therapist"),
+    ("Lucia Romero", "peer", "Speech and language therapist"),
+    ("Kwame Mensah", "peer", "Paramedic"),
+    ("Priya Nair", "peer", "Clinical pharmacist"),
+    ("Sam O'Neill", "participant", "Physiotherapist, newly qualified"),
+]
+
+CHARTER = {
+    "purpose": "Peer supervision for early-career allied health professionals across the three Riverside community sites.",
+    "cadence": "fortnightly",
+    "meeting_minutes": 60,
+    "confidentiality": "What is said in the circle stays in the circle. Case details are de-identified before anyone speaks.",
+    "feedback_norms": "Ask before advising. Specific, kind and actionable. The person presenting chooses what to take away.",
+}
+
+# Past meetings: title, agenda [(owner, title, minutes, finished)], notes [(author, item index, text, decision)],
+# actions [(owner, title, due in days)], absent names, anonymous lines.
+PAST = [
+    (
+        "Getting started",
+        [("Helen Okafor", "Ground rules and confidentiality", 15, True), ("Amara Singh", "What each of us wants from the circle", 20, True)],
+        [("Tom Berg", 0, "Agreed to de-identify cases before presenting.", True), ("Lucia Romero", 1, "Most want help with difficult conversations and caseload pressure.", False)],
+        [("Amara Singh", "Circulate the charter draft", 7)],
+        [],
+        [],
+    ),
+    (
+        "Caseload pressure",
+        [("Tom Berg", "Waiting list triage at the Eastside clinic", 20, True), ("Priya Nair", "Saying no without guilt", 15, True)],
+        [("Kwame Mensah", 0, "Try a shared triage rubric for two weeks.", True), ("Amara Singh", 1, "Script: acknowledge, explain capacity, offer an alternative.", False)],
+        [("Tom Berg", "Draft the triage rubric", 14), ("Priya Nair", "Share the capacity script", 7)],
+        [],
+        ["I feel less alone with my caseload after today.", "Would like more time on the second item."],
+    ),
+    (
+        "Difficult conversations",
+        [("Lucia Romero", "A family disagreeing with a swallowing plan", 20, True), ("Sam O'Neill", "First discharge against advice", 15, False)],
+        [("Helen Okafor", 0, "Name the shared goal first: safety and dignity.", False), ("Priya Nair", 0, "Offer a second meeting with the dietitian present.", True)],
+        [("Lucia Romero", "Book a joint visit with Amara", 10)],
+        ["Kwame Mensah"],
+        [],
+    ),
+    (
+        "Documentation",
+        [("Kwame Mensah", "Handover notes that get read", 15, True), ("Amara Singh", "Templates for nutrition reviews", 15, True)],
+        [("Tom Berg", 0, "SBAR at the top, detail below.", True)],
+        [("Kwame Mensah", "Trial SBAR handover for one month", 30)],
+        [],
+        [],
+    ),
+    (
+        "Reflective practice",
+        [("Priya Nair", "A medication error I nearly missed", 20, True), ("Helen Okafor", "Writing reflections for revalidation", 15, True)],
+        [("Lucia Romero", 0, "Thank you for bringing this; the check that caught it worked.", False), ("Helen Okafor", 1, "Gibbs cycle template shared in the folder.", True)],
+        [("Sam O'Neill", "Write one reflection using the template", 14)],
+        [],
+        ["Brave of Priya to share.", "I want to bring a near miss next time.", "Helpful to hear the mentor's view."],
+    ),
+    (
+        "Boundaries",
+        [("Amara Singh", "Patients who message on personal phones", 15, True), ("Tom Berg", "Triage rubric: two weeks in", 15, False)],
+        [("Kwame Mensah", 0, "Use the team phone only; say so at the first visit.", True)],
+        [("Amara Singh", "Ask IT about a shared team phone", 21)],
+        ["Sam O'Neill"],
+        [],
+    ),
+    (
+        "Burnout and rest",
+        [("Sam O'Neill", "Keeping up with CPD while part-time", 15, True), ("Kwame Mensah", "Night shifts and recovery", 20, True)],
+        [("Priya Nair", 1, "Protected recovery day after a run of nights.", False), ("Helen Okafor", 0, "CPD can include this circle: log it.", True)],
+        [("Helen Okafor", "Confirm CPD hours count for the circle", 14)],
+        [],
+        ["Rest is part of the job.", "I will take my leave this month."],
+    ),
+    (
+        "Teaching students",
+        [("Lucia Romero", "Supervising my first student", 20, True), ("Priya Nair", "Feedback that students can use", 15, False)],
+        [("Tom Berg", 0, "Set expectations in week one, in writing.", True), ("Amara Singh", 0, "Pair the student with a peer for one visit.", False)],
+        [("Lucia Romero", "Share the student expectations sheet", 10)],
+        [],
+        [],
+    ),
+]
+
+UPCOMING_ITEMS = [("Kwame Mensah", "SBAR trial: what we learned", 15), ("Sam O'Neill", "Preparing for my first audit", 15)]
+DONE_ACTIONS = ["Circulate the charter draft", "Share the capacity script", "Book a joint visit with Amara", "Draft the triage rubric",
+                "Write one reflection using the template", "Trial SBAR handover for one month"]
+
+
+def _epoch(day: dt.date, hour: int = 18) -> float:
+    return float(calendar.timegm(dt.datetime(day.year, day.month, day.day, hour, 0).timetuple()))
+
+
+@dataclass
+class DemoClock:
+    """A settable clock shared by the demo's sessions, so event times read like real meetings."""
+
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Demo:
+    home: Path
+    cohort_id: str
+    names: list[str]
+    sessions: dict[str, Session] = field(default_factory=dict)
+
+
+def _join_locally(member: Session, founder: Session, cohort_id: str, journal: str, replica_path: str) -> None:
+    """The member's side of joining: their journal and self key; the cohort key arrives wrapped."""
+    entry = {
+        "journal": journal,
+        "keys": {os.urandom(16).hex(): {"k": os.urandom(32).hex(), "scope": "self", "epoch": 1}},
+        "cohort_key": "",
+        "replica_path": replica_path,
+        "replica": None,
+    }
+    member.keystore.data["cohorts"][cohort_id] = entry
+    founder_journal = founder.keystore.data["cohorts"][cohort_id]["journal"]
+    member._trust_journal(founder_journal, cohort_id, founder.public)
+    member.keystore.save()
+
+
+def _link_peers(sessions: list[Session], cohort_id: str) -> None:
+    """Let every identity follow every other journal through a relative link (what sync would copy)."""
+    for s in sessions:
+        peers = s.dir / "peers"
+        peers.mkdir(mode=0o700, exist_ok=True)
+        for other in sessions:
+            if other is s:
+                continue
+            jid = other.keystore.data["cohorts"][cohort_id]["journal"]
+            link = peers / f"{jid}.db"
+            if not link.exists():
+                os.symlink(os.path.relpath(other.dir / "journals" / f"{jid}.db", peers), link)
+
+
+def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_PASSPHRASE,
+               progress: Callable[[str], None] | None = None) -> Demo:
+    """Create the demo cohort in a new or empty home at ``root``.
+
+    Args:
+        root: the home directory; must not hold identities yet.
+        today: the day the demo is built for (the upcoming meeting is after it).
+        passphrase: the passphrase of every demo identity.
+        progress: called with a short line as each step finishes.
+    """
+    say = progress or (lambda _line: None)
+    home = Home(root)
+    if home.identities():
+        raise AlreadyExists("this home already has identities", "build the demo in a fresh home (leave out --home)")
+    root.mkdir(parents=True, exist_ok=True)
+    today = today or dt.date.today()
+    first = today - dt.timedelta(days=14 * len(PAST) - 2)  # the upcoming meeting is in two days
+    clock = DemoClock(_epoch(first - dt.timedelta(days=7), 9))
+    was = keystore.CALIBRATE
+    keystore.CALIBRATE = False  # demo identities share a published passphrase: a second each buys nothing
+    try:
+        sessions: dict[str, Session] = {}
+        for name, _role, _prof in PEOPLE:
+            sessions[name] = home.create_identity(name, passphrase, clock=clock)
+            say(f"identity {name}")
+    finally:
+        keystore.CALIBRATE = was
+    founder = sessions[PEOPLE[0][0]]
+    fsvc = founder.create_cohort(COHORT_NAME, role="mentor", profession=PEOPLE[0][2], **CHARTER)
+    cid = fsvc.id
+    for name, role, prof in PEOPLE[1:]:
+        s = sessions[name]
+        jid, rpath = os.urandom(16).hex(), os.urandom(16).hex()
+        clock.now += 60
+        fsvc.admit(s.public, name, role=role, profession=prof, journal=jid, replica_path=rpath)
+        _join_locally(s, founder, cid, jid, rpath)
+    _link_peers(list(sessions.values()), cid)
+    for s in sessions.values():
+        s.cohort(cid)  # load: takes the wrapped cohort key, folds everything
+    say("cohort and roster")
+
+    def svc(name: str) -> MeetingService:
+        c = sessions[name].cohort(cid)
+        c.ingest()
+        return MeetingService(c)
+
+    def id_of(name: str) -> str:
+        return sessions[name].id
+
+    def lead(mid: str) -> MeetingService:
+        fac = svc(PEOPLE[0][0]).facilitator(mid)
+        name = next(n for n, s in sessions.items() if s.id == fac)
+        return svc(name)
+
+    all_names = [p[0] for p in PEOPLE]
+    for n, (title, items, notes, actions, absent, anon) in enumerate(PAST):
+        day = first + dt.timedelta(days=14 * n)
+        clock.now = _epoch(day) - 3 * 86400
+        mid = svc(PEOPLE[0][0]).schedule(f"{day.isoformat()} 18:00", title)
+        for who in absent:  # apologies sent ahead: the rota skips them
+            svc(who).mark_attendance(mid, id_of(who), False)
+        item_ids = [svc(owner).add_item(mid, t, minutes=mins) for owner, t, mins, _ in items]
+        if n == 4:  # Priya cannot make her turn and gives it back; she takes the next one
+            fac = svc(PEOPLE[0][0]).facilitator(mid)
+            if fac == id_of("Priya Nair"):
+                svc("Priya Nair").give_back(mid)
+        clock.now = _epoch(day)
+        m = lead(mid)
+        m.cohort.record_many([("attendance.marked", {"meeting": mid, "member": id_of(w), "present": w not in absent}) for w in all_names if w not in absent])
+        m.advance_phase(mid)  # check-in
+        m.advance_phase(mid)  # agenda
+        carried = [i for i in m.view.agenda(mid) if i.carried_from]
+        for ci in carried:  # carried items: follow-ups are touched on, then closed
+            m.start_item(mid, ci.id)
+            clock.now += 120
+            m.cohort.record("agenda.updated", {"item": ci.id, "meeting": mid, "status": "done"})
+        for k, (_owner, _title, mins, finished) in enumerate(items):
+            m = lead(mid)
+            m.start_item(mid, item_ids[k])
+            for author, idx, text, decision in notes:
+                if idx == k:
+                    clock.now += 60 * 4
+                    svc(author).add_note(mid, text, item_ids[k], decision=decision)
+            clock.now += 60 * (mins - 2)
+            if n == 5 and k == 0:  # the facilitator is called away and hands over to the mentor
+                m.handoff(mid, id_of(PEOPLE[0][0]))
+            m = lead(mid)
+            if finished:
+                m.cohort.record("agenda.updated", {"item": item_ids[k], "meeting": mid, "status": "done"})
+        m = lead(mid)
+        m.cohort.record("agenda.current_set", {"meeting": mid, "current_item": "", "item_started": 0.0})
+        m.advance_phase(mid)  # feedback
+        for line in anon:
+            clock.now += 30
+            writer = all_names[(len(line) % 6) + 1]
+            svc(writer).add_anonymous_line(mid, line)
+        m.advance_phase(mid)  # actions
+        for owner, t, due_days in actions:
+            clock.now += 60
+            m.add_action(mid, t, owner=id_of(owner), due=(day + dt.timedelta(days=due_days)).isoformat())
+        for a in m.view.actions():
+            if a.status == "open" and a.title in DONE_ACTIONS and a.meeting != mid:
+                svc(next(nm for nm in all_names if id_of(nm) == a.owner)).set_action_status(a.id, "done")
+        m.advance_phase(mid)  # wrap-up
+        clock.now += 300
+        m.mark_held(mid)
+        say(f"meeting {n + 1}: {title}")
+
+    # The upcoming meeting, with a few items already brought, and the one after it.
+    nxt_day = first + dt.timedelta(days=14 * len(PAST))
+    clock.now = _epoch(today, 9)
+    mentor = svc(PEOPLE[0][0])
+    mid = mentor.schedule(f"{nxt_day.isoformat()} 18:00", "Audit and quality")
+    for owner, t, mins in UPCOMING_ITEMS:
+        svc(owner).add_item(mid, t, minutes=mins)
+    svc(PEOPLE[0][0]).schedule(f"{(nxt_day + dt.timedelta(days=14)).isoformat()} 18:00", "Open session")
+    svc("Sam O'Neill").mark_attendance(mid, id_of("Sam O'Neill"), True)
+    for s in sessions.values():
+        s.cohort(cid).ingest()
+        s.cohort(cid).flush()
+    say("upcoming meeting")
+    return Demo(root, cid, all_names, sessions)

@@ -1,0 +1,58 @@
+"""Messages the app's screens and workers post: small dataclasses named as facts or requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class Unlocked(Message):
+    """A keystore opened; the session is ready."""
+
+    session: Any
+
+
+@dataclass
+class UnlockFailed(Message):
+    """The keystore did not open (a calm title and a hint, never the passphrase)."""
+
+    title: str
+    hint: str
+
+
+@dataclass
+class ViewChanged(Message):
+    """New events were folded into a cohort's view (written here or received from peers)."""
+
+    cohort: str
+    count: int
+
+
+@dataclass
+class CohortOpenRequested(Message):
+    cohort: str
+
+
+@dataclass
+class MeetingOpenRequested(Message):
+    cohort: str
+    meeting: str
+
+
+@dataclass
+class TimeUp(Message):
+    """The current agenda item's timebox ran out."""
+
+    meeting: str
+    item: str
+
+
+@dataclass
+class PageChanged(Message):
+    """A windowed list moved to another page."""
+
+    page: int
+    pages: int

@@ -1,0 +1,195 @@
+"""Cohort: charter, roster with roles, the facilitator rota and the meetings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
+
+from circle.models.meeting import next_meeting
+from circle.models.rota import compute_rota
+from circle.screens.base import CircleScreen
+from circle.screens.modals import Field, FormModal, PickModal
+from circle.store.meeting import MeetingService
+from circle.widgets import SyncBadge, WindowedList
+
+ROLE_NAMES = {"mentor": "supervising mentor", "peer": "facilitator-eligible peer", "participant": "participant"}
+
+
+class CohortScreen(CircleScreen):
+    """One cohort, in four tabs."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("m", "open_meeting", "Meeting room"),
+        Binding("s", "schedule", "Schedule"),
+        Binding("w", "swap", "Swap turn"),
+        Binding("g", "give_back", "Give turn back"),
+        Binding("a", "toggle_away", "Away/back"),
+        Binding("1", "tab('charter')", "Charter", show=False),
+        Binding("2", "tab('roster')", "Roster", show=False),
+        Binding("3", "tab('rota')", "Rota", show=False),
+        Binding("4", "tab('meetings')", "Meetings", show=False),
+    ]
+
+    def __init__(self, service: MeetingService) -> None:
+        super().__init__(id="cohort")
+        self.service = service
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="topbar"):
+            yield Label(self.service.view.cohort().name, classes="topbar-title", id="cohort-title")
+            yield SyncBadge(self.circle.sync)
+        with TabbedContent(initial="charter", id="cohort-tabs"):
+            with TabPane("1 Charter", id="charter"):
+                with VerticalScroll():
+                    yield Static(id="cohort-charter")
+            with TabPane("2 Roster", id="roster"):
+                yield WindowedList(id="cohort-roster", page_size=200)
+            with TabPane("3 Rota", id="rota"):
+                yield WindowedList(id="cohort-rota", page_size=200, empty="Nobody is facilitator-eligible yet.")
+            with TabPane("4 Meetings", id="meetings"):
+                yield WindowedList(id="cohort-meetings", page_size=200, empty="No meetings yet. Press s to schedule one.")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_view()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        target = {"roster": "#cohort-roster", "rota": "#cohort-rota", "meetings": "#cohort-meetings"}.get(tab)
+        if target:
+            self.query_one(target).focus()
+
+    def refresh_view(self) -> None:
+        view = self.service.view
+        me = self.service.me
+        c = view.cohort()
+        self.query_one("#cohort-title", Label).update(c.name)
+        charter = Text()
+        for label, value in (("Purpose", c.purpose), ("Cadence", f"{c.cadence}, {c.meeting_minutes} minutes"),
+                             ("Confidentiality", c.confidentiality), ("Feedback norms", c.feedback_norms)):
+            charter.append(f"{label}\n", style="bold")
+            charter.append(f"{value or '—'}\n\n")
+        self.query_one("#cohort-charter", Static).update(charter)
+
+        rota = compute_rota(view)
+        nxt = next_meeting(view)
+        members = []
+        for m in view.members():
+            t = Text()
+            t.append(m.name, style="bold")
+            if m.id == me:
+                t.append(" (you)")
+            t.append(f"  {ROLE_NAMES.get(m.role, m.role)}", style="dim")
+            if m.profession:
+                t.append(f" · {m.profession}", style="dim")
+            if m.away:
+                t.append("  away", style="italic")
+            if nxt and rota.facilitator(nxt.id) == m.id:
+                t.append("  ★ facilitates next", style="bold")
+            members.append((m.id, t))
+        self.query_one("#cohort-roster", WindowedList).set_rows(members)
+
+        rows = []
+        for turn in reversed(rota.turns):  # upcoming first, then history newest first
+            t = Text()
+            t.append(f"{turn.at}  ", style="dim" if turn.held else "bold")
+            who = view.name_of(turn.member) if turn.member else "—"
+            t.append(who)
+            if turn.facilitated_by and turn.facilitated_by != turn.member:
+                t.append(f" → {view.name_of(turn.facilitated_by)} (handoff)", style="italic")
+            t.append("  facilitated" if turn.held else "  upcoming", style="dim")
+            if turn.note:
+                t.append(f"  · {turn.note}", style="dim italic")
+            rows.append((turn.meeting, t))
+        self.query_one("#cohort-rota", WindowedList).set_rows(rows)
+
+        meetings = []
+        for mt in reversed(view.meetings()):
+            t = Text()
+            t.append(f"{mt.at}  ", style="dim" if mt.held else "bold")
+            t.append(mt.title or "Meeting")
+            state = "cancelled" if mt.cancelled else ("held" if mt.held else "upcoming")
+            fac = rota.facilitator(mt.id)
+            t.append(f"  {state} · {view.name_of(fac) if fac else 'no facilitator'} · {len(view.agenda(mt.id))} items", style="dim")
+            meetings.append((mt.id, t))
+        self.query_one("#cohort-meetings", WindowedList).set_rows(meetings)
+
+    @on(WindowedList.OptionSelected, "#cohort-meetings")
+    @on(WindowedList.OptionSelected, "#cohort-rota")
+    def open_selected(self, event: WindowedList.OptionSelected) -> None:
+        if event.option.id and not event.option.id.startswith("_"):
+            self.circle.open_meeting(self.service.cohort.id, event.option.id)
+
+    def action_open_meeting(self) -> None:
+        nxt = next_meeting(self.service.view)
+        if nxt is None:
+            self.notify("Press s to schedule one.", title="No meeting scheduled", severity="warning")
+            return
+        self.circle.open_meeting(self.service.cohort.id, nxt.id)
+
+    def action_schedule(self) -> None:
+        view = self.service.view
+        last = view.meetings()[-1].at[:10] if view.meetings() else ""
+        step = {"weekly": 7, "fortnightly": 14, "monthly": 28}.get(view.cohort().cadence, 14)
+        try:
+            suggested = (dt.date.fromisoformat(last) + dt.timedelta(days=step)).isoformat() + " 18:00" if last else ""
+        except ValueError:
+            suggested = ""
+        fields = [Field("at", "When (YYYY-MM-DD HH:MM)", suggested), Field("title", "Theme (optional)"),
+                  Field("minutes", "Length in minutes", str(view.cohort().meeting_minutes))]
+
+        def done(values: dict[str, str] | None) -> None:
+            if values:
+                minutes = int(values["minutes"]) if values["minutes"].strip().isdigit() else None
+                if self.do(self.service.schedule, values["at"], values["title"], minutes):
+                    self.notify(f"Meeting on {values['at']} scheduled; unfinished business carried over.", title="Scheduled")
+
+        self.app.push_screen(FormModal("Schedule a meeting", fields, submit="Schedule"), done)
+
+    def _my_next_turn(self) -> str | None:
+        rota = self.service.rota()
+        return next((t.meeting for t in rota.upcoming() if t.facilitated_by == self.service.me), None)
+
+    def action_give_back(self) -> None:
+        mine = self._my_next_turn()
+        if mine is None:
+            self.notify("You have no upcoming turn to give back.", title="Nothing to give back", severity="warning")
+            return
+        if self.do(self.service.give_back, mine):
+            view = self.service.view
+            self.notify(f"{view.name_of(self.service.facilitator(mine))} now facilitates; you take the next turn you can.", title="Turn given back")
+
+    def action_swap(self) -> None:
+        rota = self.service.rota()
+        view = self.service.view
+        mine = self._my_next_turn()
+        if mine is None and not self.service.is_mentor():
+            self.notify("You have no upcoming turn to swap.", title="Nothing to swap", severity="warning")
+            return
+        upcoming = [t for t in rota.upcoming() if t.meeting != mine]
+        if not upcoming:
+            self.notify("Schedule another meeting first (s).", title="No other turn to swap with", severity="warning")
+            return
+        first = mine or rota.upcoming()[0].meeting
+        options = [(t.meeting, f"{t.at}  {view.name_of(t.facilitated_by)}") for t in upcoming if t.meeting != first]
+
+        def done(other: str | None) -> None:
+            if other:
+                if self.do(self.service.swap, first, other):
+                    self.notify("Turns swapped.", title="Rota")
+
+        self.app.push_screen(PickModal("Swap your turn with…", options), done)
+
+    def action_toggle_away(self) -> None:
+        me = self.service.view.member(self.service.me)
+        if me is None:
+            return
+        if self.do(self.service.set_away, me.id, not me.away):
+            self.notify("The rota skips you until you come back (a)." if not me.away else "You are back in the rota.", title="Away" if not me.away else "Back")

@@ -1,0 +1,152 @@
+"""Modals that return values: forms, pickers, confirmations, help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a :class:`FormModal`. With ``options`` it is a choice, else a text input."""
+
+    name: str
+    label: str
+    value: str = ""
+    placeholder: str = ""
+    options: list[tuple[str, str]] = field(default_factory=list)  # (label, value)
+    password: bool = False
+
+
+class FormModal(ModalScreen[dict[str, str] | None]):
+    """A small form. Enter in the last field (or Save) returns the values; Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, fields: list[Field], submit: str = "Save") -> None:
+        super().__init__(classes="circle-modal")
+        self.form_title = title
+        self.fields = fields
+        self.submit_label = submit
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Label(self.form_title, classes="modal-title")
+            for f in self.fields:
+                yield Label(f.label, classes="modal-label")
+                if f.options:
+                    yield Select([(lbl, val) for lbl, val in f.options], value=f.value or f.options[0][1], allow_blank=False, id=f"field-{f.name}")
+                else:
+                    yield Input(value=f.value, placeholder=f.placeholder, password=f.password, id=f"field-{f.name}")
+            with Horizontal(classes="modal-buttons"):
+                yield Button(self.submit_label, variant="primary", id="submit")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        for i in self.query(Input):
+            i.cursor_blink = getattr(self.app, "cursor_blink", True)
+
+    def values(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for f in self.fields:
+            w = self.query_one(f"#field-{f.name}")
+            out[f.name] = str(w.value) if not isinstance(w, Select) else str(w.value)
+        return out
+
+    @on(Input.Submitted)
+    def next_or_submit(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(Input))
+        if event.input is inputs[-1]:
+            self.dismiss(self.values())
+        else:
+            self.focus_next()
+
+    @on(Button.Pressed, "#submit")
+    def submit(self) -> None:
+        self.dismiss(self.values())
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PickModal(ModalScreen[str | None]):
+    """Pick one of a few options (members, meetings); returns its id."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
+        super().__init__(classes="circle-modal")
+        self.pick_title = title
+        self.options = options
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Label(self.pick_title, classes="modal-title")
+            yield OptionList(*[Option(lbl, id=oid) for oid, lbl in self.options], id="pick")
+            yield Static("Enter picks · Escape cancels", classes="modal-hint")
+
+    @on(OptionList.OptionSelected)
+    def picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """Yes or no."""
+
+    BINDINGS = [Binding("escape", "no", "No"), Binding("y", "yes", "Yes"), Binding("n", "no", "No")]
+
+    def __init__(self, question: str, yes: str = "Yes") -> None:
+        super().__init__(classes="circle-modal")
+        self.question = question
+        self.yes_label = yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Static(self.question, classes="modal-title")
+            with Horizontal(classes="modal-buttons"):
+                yield Button(f"{self.yes_label} (y)", variant="primary", id="yes")
+                yield Button("No (n)", id="no")
+
+    @on(Button.Pressed, "#yes")
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#no")
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+
+class HelpModal(ModalScreen[None]):
+    """Every key of the screen underneath and of the app, with what it does."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        super().__init__(classes="circle-modal")
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box help-box"):
+            yield Label("Keys", classes="modal-title")
+            with VerticalScroll(id="help-scroll"):
+                for title, rows in self.sections:
+                    yield Label(title, classes="help-section")
+                    width = max((len(k) for k, _ in rows), default=4)
+                    yield Static("\n".join(f"  {k.ljust(width)}  {d}" for k, d in rows), classes="help-rows")
+            yield Static("Escape closes", classes="modal-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+

@@ -1,0 +1,114 @@
+"""Unlock: pick an identity on this device and enter its passphrase.
+
+Several people may share one laptop at a site, each with their own identity.
+The key derivation takes about a second on purpose, so it runs in a worker.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, Select, Static
+
+from circle.errors import CircleError
+from circle.messages import Unlocked, UnlockFailed
+
+
+class UnlockScreen(Screen[None]):
+    """Pick who you are, type your passphrase, press Enter."""
+
+    BINDINGS = [Binding("f1,question_mark", "app.help", "Help", key_display="?")]
+
+    def __init__(self, home, identity: str | None = None) -> None:
+        super().__init__(id="unlock")
+        self.home = home
+        self.preselect = identity
+
+    def compose(self) -> ComposeResult:
+        ids = self.home.identities()
+        with Center(), Vertical(id="unlock-box"):
+            yield Label("circle", id="unlock-title")
+            yield Static("Peer mentoring circles, end-to-end encrypted.", id="unlock-tagline")
+            if ids:
+                chosen = ids[0].id
+                if self.preselect:
+                    chosen = next((i.id for i in ids if i.label.lower() == self.preselect.lower() or i.id.startswith(self.preselect)), chosen)
+                yield Label("Who are you?", classes="unlock-label")
+                yield Select([(i.label, i.id) for i in ids], value=chosen, allow_blank=False, id="unlock-who")
+                yield Label("Passphrase", classes="unlock-label")
+                yield Input(password=True, placeholder="your passphrase", id="unlock-pass")
+                yield Button("Unlock", variant="primary", id="unlock-go")
+            else:
+                yield Static("No identity on this device yet. Create yours:", classes="unlock-label")
+                yield Input(placeholder="your name, as your cohort knows you", id="unlock-name")
+                yield Input(password=True, placeholder="a passphrase (8+ characters; a few words)", id="unlock-pass")
+                yield Button("Create identity", variant="primary", id="unlock-create")
+            yield Static("", id="unlock-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for i in self.query(Input):
+            i.cursor_blink = getattr(self.app, "cursor_blink", True)
+        target = "#unlock-name" if not self.home.identities() else "#unlock-pass"
+        self.query_one(target, Input).focus()
+
+    def _busy(self, text: str) -> None:
+        self.query_one("#unlock-message", Static).update(text)
+        self.query_one("#unlock-message").set_class(False, "-error")
+        for b in self.query(Button):
+            b.disabled = True
+
+    @on(Input.Submitted, "#unlock-name")
+    def name_entered(self) -> None:
+        self.query_one("#unlock-pass", Input).focus()
+
+    @on(Input.Submitted, "#unlock-pass")
+    @on(Button.Pressed, "#unlock-go")
+    @on(Button.Pressed, "#unlock-create")
+    def submit(self) -> None:
+        passphrase = self.query_one("#unlock-pass", Input).value
+        if self.query("#unlock-name"):
+            name = self.query_one("#unlock-name", Input).value
+            self._busy("Creating your identity…")
+            self.create(name, passphrase)
+            return
+        if not passphrase:
+            self.post_message(UnlockFailed("Type your passphrase", "then press Enter"))
+            return
+        who = str(self.query_one("#unlock-who", Select).value)
+        self._busy("Opening your keystore…")
+        self.unlock(who, passphrase)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
+    def unlock(self, who: str, passphrase: str) -> None:
+        try:
+            session = self.home.unlock(passphrase, who, clock=self.app.clock)
+        except CircleError as exc:
+            title = "That passphrase did not open this identity" if type(exc).__name__ == "WrongPassphrase" else exc.title
+            hint = "Check caps lock and try again. Nothing was changed." if type(exc).__name__ == "WrongPassphrase" else exc.hint
+            self.post_message(UnlockFailed(title, hint))
+            return
+        self.post_message(Unlocked(session))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
+    def create(self, name: str, passphrase: str) -> None:
+        try:
+            session = self.home.create_identity(name, passphrase, clock=self.app.clock)
+        except CircleError as exc:
+            self.post_message(UnlockFailed(exc.title, exc.hint))
+            return
+        self.post_message(Unlocked(session))
+
+    @on(UnlockFailed)
+    def show_failure(self, event: UnlockFailed) -> None:
+        msg = self.query_one("#unlock-message", Static)
+        msg.update(f"{event.title}. {event.hint}".strip())
+        msg.set_class(True, "-error")
+        for b in self.query(Button):
+            b.disabled = False
+        pw = self.query_one("#unlock-pass", Input)
+        pw.value = ""
+        pw.focus()

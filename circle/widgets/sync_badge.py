@@ -1,0 +1,43 @@
+"""The sync badge: the sync service's one-line state, refreshed every second."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Static
+
+
+class SyncBadge(Static):
+    """Shows ``provider.status().badge()``, or "sync off" without a provider.
+
+    Args:
+        provider: any object with ``status() -> SyncStatus``, or None.
+    """
+
+    DEFAULT_CSS = """
+    SyncBadge { width: auto; padding: 0 1; color: $text-muted; }
+    SyncBadge.-problem { color: $error; }
+    SyncBadge.-busy { color: $warning; }
+    SyncBadge.-ok { color: $success; }
+    """
+
+    def __init__(self, provider: Any = None, **kwargs: Any) -> None:
+        super().__init__("sync off", **kwargs)
+        self.provider = provider
+
+    def on_mount(self) -> None:
+        self.refresh_badge()
+        self.set_interval(1.0, self.refresh_badge)
+
+    def refresh_badge(self) -> None:
+        state, text = "off", "sync off"
+        if self.provider is not None:
+            try:
+                status = self.provider.status()
+                state, text = status.state, status.badge()
+            except Exception:  # the badge must never take the app down; say so calmly
+                state, text = "problem", "sync status unavailable"
+        self.set_class(state in ("problem", "offline"), "-problem")
+        self.set_class(state == "syncing", "-busy")
+        self.set_class(state == "up to date", "-ok")
+        self.update(f"⇅ {text}")

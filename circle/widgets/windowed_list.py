@@ -1,0 +1,101 @@
+"""A list that shows one window (page) of a long sequence at a time.
+
+Textual measures every option before painting; a cohort can hold 100k notes,
+so a list never holds more than ``page_size`` rows. ``[`` and ``]`` page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from circle.messages import PageChanged
+
+Row = tuple[str, Any]  # (id, prompt)
+
+
+class WindowedList(OptionList):
+    """An OptionList over a window of ``rows``; ids are kept, the prompt is rendered.
+
+    Args:
+        page_size: most rows on screen at once.
+        empty: what to show when there is nothing.
+    """
+
+    BINDINGS = [
+        Binding("]", "next_page", "Next page", show=False),
+        Binding("[", "previous_page", "Previous page", show=False),
+    ]
+
+    def __init__(self, *, page_size: int = 500, empty: str = "Nothing here yet.", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.page_size = page_size
+        self.empty = empty
+        self._rows: Sequence[Row] = ()
+        self.page = 0
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-len(self._rows) // self.page_size))
+
+    @property
+    def total(self) -> int:
+        return len(self._rows)
+
+    def set_rows(self, rows: Sequence[Row], keep: str | None = None, last_page: bool = False) -> None:
+        """Replace the rows; keep the highlighted id (or ``keep``) when it is still there."""
+        current = keep or self.highlighted_id
+        self._rows = rows
+        if current is not None:
+            idx = next((i for i, (rid, _) in enumerate(rows) if rid == current), None)
+            if idx is not None:
+                self.page = idx // self.page_size
+        if last_page:
+            self.page = self.pages - 1
+        self.page = min(self.page, self.pages - 1)
+        self._show(current)
+
+    @property
+    def highlighted_id(self) -> str | None:
+        opt = self.highlighted_option
+        return opt.id if opt is not None and opt.id and not opt.id.startswith("_") else None
+
+    def _show(self, keep: str | None = None) -> None:
+        start = self.page * self.page_size
+        window = self._rows[start : start + self.page_size]
+        options: list[Option] = []
+        if not window:
+            options.append(Option(Text(self.empty, style="dim italic"), id="_empty", disabled=True))
+        if self.page > 0:
+            options.append(Option(Text(f"▲ earlier ({start} more, press [)", style="dim"), id="_prev", disabled=True))
+        options += [Option(prompt, id=rid) for rid, prompt in window]
+        rest = len(self._rows) - start - len(window)
+        if rest > 0:
+            options.append(Option(Text(f"▼ later ({rest} more, press ])", style="dim"), id="_next", disabled=True))
+        highlighted = self.highlighted
+        self.set_options(options)
+        ids = [o.id for o in options]
+        if keep in ids:
+            self.highlighted = ids.index(keep)
+        elif window:
+            first = next(i for i, o in enumerate(options) if not o.disabled)
+            self.highlighted = min(max(highlighted or first, first), len(options) - 1) if highlighted is not None else first
+            if self.get_option_at_index(self.highlighted).disabled:
+                self.highlighted = first
+
+    def action_next_page(self) -> None:
+        if self.page + 1 < self.pages:
+            self.page += 1
+            self._show()
+            self.post_message(PageChanged(self.page, self.pages))
+
+    def action_previous_page(self) -> None:
+        if self.page > 0:
+            self.page -= 1
+            self._show()
+            self.post_message(PageChanged(self.page, self.pages))

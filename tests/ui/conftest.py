@@ -1,0 +1,67 @@
+"""Fixtures for driving the app: a demo home built once, copied per test, a frozen clock."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from circle.crypto import keystore
+
+keystore.CALIBRATE = False  # Argon2id at its 64 MiB floor: fast tests
+
+from circle.app import CircleApp, make_app  # noqa: E402
+from circle.demo import DEMO_PASSPHRASE, build_demo  # noqa: E402
+from circle.store.session import Home, Session  # noqa: E402
+
+TODAY = dt.date(2025, 6, 2)  # the demo's upcoming meeting is on 2025-06-04 at 18:00
+MEETING_START = float(calendar.timegm(dt.datetime(2025, 6, 4, 18, 5).timetuple()))
+
+
+class FrozenClock:
+    """A clock that moves only when a test says so."""
+
+    def __init__(self, now: float = MEETING_START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("demo") / "home"
+    build_demo(root, today=TODAY)
+    return root
+
+
+@pytest.fixture
+def demo_home(demo_template, tmp_path) -> Path:
+    dest = tmp_path / "home"
+    shutil.copytree(demo_template, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+def unlock(home: Path, name: str, clock: FrozenClock) -> Session:
+    return Home(home).unlock(DEMO_PASSPHRASE, name, clock=clock)
+
+
+@pytest.fixture
+def app_for(demo_home, clock):
+    """``app_for("Kwame Mensah")``: the app signed in as a demo member, with the frozen clock."""
+
+    def make(name: str = "Kwame Mensah", **kwargs) -> CircleApp:
+        return make_app(demo_home, session=unlock(demo_home, name, clock), clock=clock, cursor_blink=False, **kwargs)
+
+    return make

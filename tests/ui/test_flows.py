@@ -1,0 +1,285 @@
+"""Each flow a person goes through, driven with Pilot, asserting on the resulting view and events."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from circle.app import make_app
+from circle.demo import DEMO_PASSPHRASE
+from circle.models.meeting import next_meeting
+from circle.screens.cohort import CohortScreen
+from circle.screens.home import HomeScreen
+from circle.screens.meeting import MeetingScreen
+from circle.screens.modals import FormModal, HelpModal, PickModal
+from circle.store.meeting import MeetingService
+from circle.widgets import Countdown
+
+from .conftest import unlock
+
+SIZE = (100, 30)
+
+
+def kinds(app, cohort_id: str, since: int = 0) -> list[str]:
+    return [e.kind for e in sorted(app.meetings(cohort_id).view.events, key=lambda e: e.stamp)][since:]
+
+
+async def open_room(pilot):
+    await pilot.press("m")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, MeetingScreen)
+    return pilot.app.screen
+
+
+async def type_form(pilot, *values: str | list[str] | None) -> None:
+    """Fill a FormModal's fields in order and submit; None leaves a choice as it is."""
+    assert isinstance(pilot.app.screen, FormModal)
+    for v in values:
+        if v is None:
+            await pilot.press("tab")
+            continue
+        await pilot.press(*v, "enter")
+    await pilot.pause()
+
+
+async def test_unlock_wrong_passphrase_is_calm_then_right_one_opens_home(demo_home, clock):
+    app = make_app(demo_home, identity="Amara Singh", clock=clock, cursor_blink=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"not my passphrase", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        message = str(app.screen.query_one("#unlock-message").render())
+        assert "did not open" in message and "try again" in message
+        assert app.session is None
+        await pilot.press(*DEMO_PASSPHRASE, "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert app.session.name == "Amara Singh"
+
+
+async def test_create_identity_then_cohort_from_an_empty_home(tmp_path, clock):
+    app = make_app(tmp_path / "fresh", clock=clock, cursor_blink=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"Nadia Haddad", "enter", *"four quiet words here", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press(*"Dietitians North", "tab", *"Peer supervision for new dietitians", "enter")
+        await pilot.pause()
+        infos = app.session.cohorts()
+        assert [c.name for c in infos] == ["Dietitians North"]
+        view = app.meetings(infos[0].id).view
+        assert view.cohort().purpose == "Peer supervision for new dietitians"
+        assert [(m.name, m.role) for m in view.members()] == [("Nadia Haddad", "mentor")]
+        assert kinds(app, infos[0].id)[:2] == ["cohort.created", "member.admitted"]
+
+
+async def test_run_a_meeting_through_all_phases(app_for, clock):
+    app = app_for("Kwame Mensah")  # his turn
+    async with app.run_test(size=SIZE) as pilot:
+        room = await open_room(pilot)
+        svc: MeetingService = room.service
+        mid = room.meeting_id
+        before = len(svc.view)
+        await pilot.press("n")  # check-in
+        await pilot.press("3", "space", "down", "space")  # tick Helen and Amara present
+        await pilot.pause()
+        assert {svc.view.name_of(m) for m, p in svc.view.attendance(mid).items() if p} >= {"Helen Okafor", "Amara Singh"}
+        await pilot.press("n")  # agenda
+        app.screen.query_one("#meeting-agenda").focus()
+        await pilot.press("enter")  # start the first item
+        await pilot.pause()
+        first = svc.view.agenda(mid)[0]
+        assert svc.meeting(mid).current_item == first.id
+        await pilot.press("o")
+        await type_form(pilot, "Use the SBAR card for student feedback too.")
+        await pilot.press("d")
+        await type_form(pilot, "Priya drafts a one-page feedback guide.")
+        notes = svc.view.notes(mid, first.id)
+        assert [(n.kind, n.text) for n in notes] == [("note", "Use the SBAR card for student feedback too."), ("decision", "Priya drafts a one-page feedback guide.")]
+        await pilot.press("x")  # item done, next starts
+        await pilot.pause()
+        assert next(i for i in svc.view.agenda(mid) if i.id == first.id).status == "done"
+        assert svc.meeting(mid).current_item == svc.view.agenda(mid)[1].id
+        await pilot.press("n", "n")  # feedback, actions
+        await pilot.press("t")
+        await type_form(pilot, "Draft the feedback guide", None, "2025-06-18")
+        action = [a for a in svc.view.actions(mid)]
+        assert [(a.title, a.due, a.status) for a in action] == [("Draft the feedback guide", "2025-06-18", "open")]
+        await pilot.press("n")  # wrap-up
+        await pilot.pause()
+        assert svc.meeting(mid).phase == "wrap-up"
+        await pilot.press("w", "y")
+        await pilot.pause()
+        m = svc.meeting(mid)
+        assert m.held and m.facilitator == svc.me
+        phases = [e.body["phase"] for e in sorted(svc.view.events, key=lambda e: e.stamp)[before:] if e.kind == "meeting.phase_set"]
+        assert phases == ["check-in", "agenda", "feedback", "actions", "wrap-up"]
+        # Carry-over: the next meeting lists what was left open, including the new action.
+        nxt = next_meeting(svc.view)
+        carried = {i.title for i in svc.view.agenda(nxt.id) if i.carried_from}
+        assert "Follow-up: Draft the feedback guide" in carried
+        assert "Preparing for my first audit" in carried  # never reached today
+        assert "Feedback that students can use" not in carried  # done today
+
+
+async def test_only_the_facilitator_advances(app_for):
+    app = app_for("Tom Berg")
+    async with app.run_test(size=SIZE) as pilot:
+        room = await open_room(pilot)
+        n = len(room.service.view)
+        await pilot.press("n", "x", "w")
+        await pilot.pause()
+        assert len(room.service.view) == n
+        assert room.service.meeting(room.meeting_id).phase == ""
+        assert any("only the facilitator" in str(note.title).lower() for note in app._notifications), [n.title for n in app._notifications]
+        await pilot.press("a")  # but anyone may add an item
+        await type_form(pilot, "Rubric results", None, ["backspace", "backspace", "1", "2"])
+        assert any(i.title == "Rubric results" and i.minutes == 12 for i in room.service.view.agenda(room.meeting_id))
+
+
+async def test_timer_signals_gently_when_time_is_up(app_for, clock):
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=SIZE) as pilot:
+        room = await open_room(pilot)
+        await pilot.press("n", "n", "enter")
+        await pilot.pause()
+        timer = app.screen.query_one(Countdown)
+        item = room.service.view.agenda(room.meeting_id)[0]
+        assert timer.state.label() == f"{item.minutes:02d}:00"
+        clock.advance(item.minutes * 60 - 30)
+        room.tick()
+        await pilot.pause()
+        assert timer.state.label() == "00:30" and not timer.has_class("-over")
+        clock.advance(45)
+        room.tick()
+        await pilot.pause()
+        assert timer.has_class("-over") and timer.state.label() == "time's up +00:15"
+        assert [n.title for n in app._notifications].count("Time's up") == 1
+        clock.advance(60)
+        room.tick()
+        await pilot.pause()
+        assert [n.title for n in app._notifications].count("Time's up") == 1  # once, not every second
+
+
+async def test_handoff_mid_meeting(app_for):
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=SIZE) as pilot:
+        room = await open_room(pilot)
+        svc, mid = room.service, room.meeting_id
+        await pilot.press("n", "h")
+        await pilot.pause()
+        assert isinstance(app.screen, PickModal)
+        labels = [str(o.prompt) for o in app.screen.query_one("#pick").options]
+        await pilot.press(*["down"] * labels.index("Amara Singh"), "enter")
+        await pilot.pause()
+        assert svc.view.name_of(svc.facilitator(mid)) == "Amara Singh"
+        [h] = svc.view.handoffs(mid)
+        assert h.author == svc.me
+        phase = svc.meeting(mid).phase
+        await pilot.press("n")  # no longer his to advance
+        await pilot.pause()
+        assert svc.meeting(mid).phase == phase
+        assert "Amara Singh" in str(app.screen.query_one("#meeting-meta").render())
+
+
+async def test_rota_skips_a_member_marked_absent(app_for):
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=SIZE) as pilot:
+        room = await open_room(pilot)
+        svc, mid = room.service, room.meeting_id
+        assert svc.facilitator(mid) == svc.me
+        people = [m.id for m in svc.view.members()]
+        await pilot.press("3", *["down"] * people.index(svc.me), "space", "space")  # present, then not: absent
+        await pilot.pause()
+        assert svc.view.attendance(mid)[svc.me] is False
+        assert svc.view.name_of(svc.facilitator(mid)) == "Priya Nair"
+        assert "Priya Nair" in str(app.screen.query_one("#meeting-meta").render())
+
+
+async def test_away_give_back_and_swap_from_the_cohort_screen(app_for):
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CohortScreen)
+        svc = app.screen.service
+        up = [t.meeting for t in svc.rota().upcoming()]
+        names = lambda: [svc.view.name_of(t.facilitated_by) for t in svc.rota().upcoming()]  # noqa: E731
+        assert names() == ["Kwame Mensah", "Priya Nair"]
+        await pilot.press("w", "enter")  # swap with the only other upcoming turn
+        await pilot.pause()
+        assert names() == ["Priya Nair", "Kwame Mensah"]
+        await pilot.press("g")  # give back his (now second) turn
+        await pilot.pause()
+        assert svc.view.rota_changes()[-1].kind == "rota.given_back"
+        assert svc.rota().facilitator(up[1]) != svc.me
+        await pilot.press("a")
+        await pilot.pause()
+        assert svc.view.member(svc.me).away
+
+
+async def test_anonymous_round_shows_lines_without_names(app_for):
+    app = app_for("Lucia Romero")
+    async with app.run_test(size=SIZE) as pilot:
+        room = await open_room(pilot)
+        await pilot.press("r")
+        await type_form(pilot, "I felt heard today.")
+        await pilot.press("4")
+        await pilot.pause()
+        text = str(app.screen.query_one("#meeting-round").render())
+        assert "I felt heard today." in text
+        assert "Lucia" not in text
+        assert room.service.view.anonymous_lines(room.meeting_id) == ["I felt heard today."]
+
+
+async def test_events_from_a_peer_appear_without_a_restart(app_for, demo_home, clock):
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=SIZE) as pilot:
+        room = await open_room(pilot)
+        amara = MeetingService(unlock(demo_home, "Amara Singh", clock).cohort(room.service.cohort.id))
+        amara.add_item(room.meeting_id, "Team phone: IT said yes", minutes=5)
+        room.service.cohort.ingest()  # what the sync service's ingest does when her journal changes
+        await pilot.pause()
+        agenda = app.screen.query_one("#meeting-agenda")
+        assert any("Team phone: IT said yes" in str(o.prompt) for o in agenda.options)
+
+
+async def test_help_lists_the_keys_and_palette_has_no_screenshot(app_for):
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_room(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpModal)
+        text = "\n".join(str(s.render()) for s in app.screen.query(".help-rows"))
+        for key, what in [("n", "Next phase"), ("h", "Hand the facilitator role"), ("r", "Anonymous line"), ("w", "Wrap up"), ("Ctrl+P", "command palette")]:
+            assert key in text and what in text
+        await pilot.press("escape")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Screenshot" not in titles and "Keys" in titles
+
+
+async def test_crash_report_never_shows_locals_or_plaintext(app_for, monkeypatch):
+    app = app_for()
+    out = io.StringIO()
+    monkeypatch.delenv("CIRCLE_DEBUG", raising=False)
+    with pytest.raises(RuntimeError):
+        async with app.run_test(size=SIZE) as pilot:
+            app.error_console = Console(file=out, width=100)
+
+            def boom() -> None:
+                secret_note = "patient in bed 4 said something private"  # noqa: F841
+                raise RuntimeError("patient in bed 4")
+
+            app.call_later(boom)
+            await pilot.pause()
+    app._print_error_renderables()
+    text = out.getvalue()
+    assert "internal error (RuntimeError)" in text
+    assert "bed 4" not in text and "secret_note" not in text
