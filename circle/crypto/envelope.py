@@ -39,7 +39,7 @@ SIGNED = 0x01
 _KNOWN_FLAGS = SIGNED
 
 _HEAD = struct.Struct(">4sBBB16sQ32s16s32s32sI")
-HEADER_LEN = _HEAD.size  # 175
+HEADER_LEN = _HEAD.size  # 147
 _DERIVE_PREFIX = HEADER_LEN - 32 - 4  # header bytes before the commitment
 SIG_LEN = 64
 TAG_LEN = 16
@@ -106,7 +106,7 @@ def unpad(padded: bytes) -> bytes:
     try:
         d = zlib.decompressobj()
         out = d.decompress(data, MAX_CIPHERTEXT * 4)
-        if d.unconsumed_tail or not d.eof:
+        if d.unconsumed_tail or d.unused_data or not d.eof:  # one zlib stream, nothing after it
             raise InvalidEnvelope("compressed plaintext malformed")
         return out
     except zlib.error as exc:

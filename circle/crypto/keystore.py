@@ -15,10 +15,11 @@ import json
 import os
 import struct
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -112,7 +113,8 @@ def _parse(raw: bytes, path: Path) -> tuple[dict[str, Any], bytes, bytes]:
 
 
 def _pack_header(label: str, params: KdfParams, salt: bytes, nonce: bytes) -> bytes:
-    lb = label.encode("utf-8")[:MAX_LABEL]
+    # Cut on a character boundary: a split UTF-8 sequence would make the file unreadable.
+    lb = label.encode("utf-8")[:MAX_LABEL].decode("utf-8", "ignore").encode("utf-8")
     return _HEAD.pack(MAGIC, VERSION, KDF_ARGON2ID, params.memory_kib, params.iterations, params.lanes, salt, nonce, len(lb)) + lb
 
 
@@ -182,7 +184,10 @@ class Keystore:
         try:
             plain = ChaCha20Poly1305(key).decrypt(header["nonce"], body, head)
         except InvalidTag:
-            raise WrongPassphrase("wrong passphrase", "try again; the keystore is unchanged") from None
+            # The AEAD cannot tell a wrong passphrase from a damaged file: say both.
+            raise WrongPassphrase(
+                "wrong passphrase", "try again (the keystore is unchanged); if you are sure of it, the keystore is damaged: restore it from a backup"
+            ) from None
         try:
             data = json.loads(plain)
         except ValueError:

@@ -158,7 +158,7 @@ def compute_rota(view: View) -> Rota:
                 base[x] = nxt
                 notes[x] = f"{by_id[e.author].name} gave it back"
     recorded: dict[str, str] = {}
-    for e in sorted(view._sorted_facts("meeting.held"), key=lambda e: e.stamp):
+    for e in sorted(view.held_facts(), key=lambda e: e.stamp):
         f = e.body.get("facilitator")
         if isinstance(f, str) and f and view.member(f) is not None:
             recorded[e.body.get("meeting")] = f  # history is what was attested when the meeting was held

@@ -134,6 +134,7 @@ class View:
         self._founder = ""
         self._held_aside: set[str] = set()
         self.max_lamport = 0
+        self._memo: dict[tuple, Any] = {}
 
     def __len__(self) -> int:
         return len(self._events)
@@ -152,6 +153,7 @@ class View:
             self._events[e.id] = e
         if not fresh:
             return 0
+        self._memo.clear()
         if self._held_aside or any(e.kind in MEMBERSHIP_KINDS for e in fresh):
             self._refold()
         else:
@@ -240,6 +242,12 @@ class View:
         return Cohort(id=self.cohort_id, **{k: v for k, v in f.items() if k in Cohort.__dataclass_fields__})
 
     def members(self, include_removed: bool = False) -> list[Member]:
+        key = ("members", include_removed)
+        if key not in self._memo:
+            self._memo[key] = self._members_list(include_removed)
+        return list(self._memo[key])
+
+    def _members_list(self, include_removed: bool) -> list[Member]:
         out = []
         for mid in self._ids("member"):
             if mid not in self._members:
@@ -265,13 +273,20 @@ class View:
         return sorted(out, key=lambda m: (m.joined_lamport, m.id))
 
     def member(self, member_id: str) -> Member | None:
-        return next((m for m in self.members(include_removed=True) if m.id == member_id), None)
+        if "by_id" not in self._memo:
+            self._memo["by_id"] = {m.id: m for m in self.members(include_removed=True)}
+        return self._memo["by_id"].get(member_id)
 
     def name_of(self, member_id: str) -> str:
         m = self.member(member_id)
         return m.name if m else "someone"
 
     def meetings(self) -> list[Meeting]:
+        if "meetings" not in self._memo:
+            self._memo["meetings"] = self._meetings_list()
+        return list(self._memo["meetings"])
+
+    def _meetings_list(self) -> list[Meeting]:
         held = {e.body.get("meeting"): e for e in self._sorted_facts("meeting.held")}
         out = []
         for mid in self._ids("meeting"):
@@ -361,6 +376,10 @@ class View:
         """The anonymous round: texts only, in an order that does not reveal authors."""
         lines = [str(e.body.get("text", "")) for e in self._sorted_facts("anon.line_added") if e.body.get("meeting") == meeting_id]
         return sorted(lines)
+
+    def held_facts(self) -> list[Event]:
+        """The attested "meeting held" facts, in fold order."""
+        return self._sorted_facts("meeting.held")
 
     def handoffs(self, meeting_id: str | None = None) -> list[Event]:
         return [e for e in self._sorted_facts("meeting.handoff") if meeting_id is None or e.body.get("meeting") == meeting_id]

@@ -9,8 +9,8 @@ envelopes kept as evidence, and nothing from that journal is folded further.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -69,9 +69,11 @@ def check_chain(
     pending: list[Checked] = []
     last_signed = -1
     saw_head = head_seq == 0 or not _head_row_needed
+    last_before = b""  # the newest row before the head, kept as rollback evidence
     rows = iter(rows)
     for row in rows:
         if row.seq < head_seq:
+            last_before = row.blob
             continue
         if row.seq == head_seq:
             if envelope.event_id(row.blob) != head_hash:
@@ -103,6 +105,7 @@ def check_chain(
         prev, expect = digest, row.seq + 1
     if not saw_head:
         res.problem, res.kind = f"journal ends at or before event {head_seq}, which was already verified", "rollback"
+        res.evidence = [e for e in (head_envelope, last_before) if e]
         return res
     # Accept up to the newest signed event whose signature holds.
     while last_signed >= 0:
@@ -126,25 +129,30 @@ def check_chain(
 
 
 def _fork(res: ChainResult, row: Row, rest: Iterable[Row], journal_id: bytes, verifier: Ed25519PublicKey, head_envelope: bytes) -> ChainResult:
-    """A different event sits where the verified head was: a fork if it is validly signed (or chains to a valid signature)."""
+    """A different event sits where the verified head was: a fork if it is validly signed (or chains to a valid signature).
+
+    The other branch may have split off before the head, so it is followed from
+    the new event's own previous hash: what matters is that the owner signed a
+    second, different event at a position already verified.
+    """
     try:
-        before = envelope.parse(head_envelope).prev if head_envelope else None
+        other_prev = envelope.parse(row.blob).prev
     except InvalidEnvelope:
-        before = None
+        other_prev = None
     other = None
-    if before is not None:
+    if other_prev is not None:
         other = check_chain(
             [row, *rest],
             journal_id=journal_id,
             verifier=verifier,
             head_seq=row.seq - 1,
-            head_hash=before,
+            head_hash=other_prev,
             _head_row_needed=False,
         )
     if other is not None and other.accepted:
         res.kind = "fork"
         res.problem = f"two different signed events claim position {row.seq}: the journal forked"
-        res.evidence = [head_envelope, *(c.blob for c in other.accepted)]
+        res.evidence = [e for e in (head_envelope, *(c.blob for c in other.accepted)) if e]
     else:
         res.kind = "tampered"
         res.problem = f"event {row.seq} was changed after it was verified"

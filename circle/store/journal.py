@@ -6,9 +6,9 @@ Only the owner ever writes a journal; everyone else reads a followed copy.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 from circle.crypto import envelope
 from circle.errors import CircleError, CorruptFile, NotFound

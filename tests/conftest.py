@@ -1,0 +1,98 @@
+"""Shared fixtures: a temporary CIRCLE_HOME, Argon2 at its floor, a frozen clock.
+
+Every test runs with ``CIRCLE_HOME`` pointing into a fresh temporary directory
+(so nothing ever touches a real home), with keystore calibration off (Argon2id
+stays at the 64 MiB floor, about 0.1 s a call) and with the environment
+variables that change the CLI's behaviour removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from circle.crypto import keystore
+
+PASSPHRASE = "correct horse battery staple"
+FROZEN_AT = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+class FrozenClock:
+    """A clock that only moves when told to; pass it where circle takes a ``clock``."""
+
+    def __init__(self, now: float = FROZEN_AT) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _argon2_at_floor() -> Iterator[None]:
+    # Session-wide, so module-scoped fixtures that create keystores are fast too.
+    old = keystore.CALIBRATE
+    keystore.CALIBRATE = False
+    yield
+    keystore.CALIBRATE = old
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    monkeypatch.setattr(keystore, "CALIBRATE", False)
+    monkeypatch.setenv("CIRCLE_HOME", str(tmp_path_factory.mktemp("home") / "circle"))
+    for var in ("CIRCLE_PASSPHRASE", "CIRCLE_IDENTITY", "CIRCLE_DEBUG", "AWS_CA_BUNDLE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def circle_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A home path (not yet created) that CIRCLE_HOME points at."""
+    root = tmp_path / "circle-home"
+    monkeypatch.setenv("CIRCLE_HOME", str(root))
+    return root
+
+
+@pytest.fixture
+def passphrase() -> str:
+    return PASSPHRASE
+
+
+@pytest.fixture
+def frozen_clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def home(circle_home: Path):
+    from circle.store.session import Home
+
+    return Home(circle_home)
+
+
+@pytest.fixture
+def session(home, frozen_clock: FrozenClock):
+    """An unlocked identity named Ana in the temporary home (one Argon2id call)."""
+    return home.create_identity("Ana", PASSPHRASE, clock=frozen_clock)
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Hash of every file under ``root``, by relative path.
+
+    SQLite's own ``-shm`` index and an empty ``-wal`` are left out: a read-only
+    reader of a WAL database may create them, and they hold no data.
+    """
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if not p.is_file():
+            continue
+        name = p.name
+        if name.endswith("-shm") or (name.endswith("-wal") and p.stat().st_size == 0):
+            continue
+        out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out

@@ -1,0 +1,313 @@
+"""Hash chains: forks and rollbacks detected with evidence kept; tampering rejected and never folded.
+
+The first half checks ``check_chain`` on rows built in memory; the second goes
+through ``CohortService.ingest`` with a peer's journal file placed where a
+follower would put it: ``<identity dir>/peers/<journal id>.db``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from circle.crypto import envelope
+from circle.crypto.identity import Identity
+from circle.models.events import encode_payload
+from circle.store.chain import check_chain
+from circle.store.journal import Journal, Row, read_rows
+from circle.store.session import CohortService
+
+JID = b"j" * 16
+KEY = b"k" * 32
+OWNER = Ed25519PrivateKey.from_private_bytes(b"o" * 32)
+
+
+def build(batches: Iterable[Iterable[bytes]], *, signer: Ed25519PrivateKey = OWNER, jid: bytes = JID,
+          start: tuple[int, bytes] = (0, envelope.ZERO_HASH)) -> list[Row]:
+    """Rows of a journal: each batch signs only its last envelope, as Journal.append does."""
+    seq, prev = start
+    rows = []
+    for batch in batches:
+        batch = list(batch)
+        for i, pt in enumerate(batch):
+            seq += 1
+            blob = envelope.seal(journal_id=jid, seq=seq, prev=prev, key_id=b"i" * 16, key=KEY, plaintext=pt,
+                                 signer=signer if i == len(batch) - 1 else None)
+            rows.append(Row(seq, blob))
+            prev = envelope.event_id(blob)
+    return rows
+
+
+def check(rows: list[Row], head: Row | None = None, **kw) :
+    if head is not None:
+        kw.update(head_seq=head.seq, head_hash=envelope.event_id(head.blob), head_envelope=head.blob)
+    return check_chain(rows, journal_id=JID, verifier=OWNER.public_key(), **kw)
+
+
+def test_a_clean_journal_is_accepted_to_its_head() -> None:
+    rows = build([[b"a"], [b"b", b"c", b"d"]])
+    res = check(rows)
+    assert (res.kind, res.problem) == ("", "")
+    assert [c.seq for c in res.accepted] == [1, 2, 3, 4]
+    assert (res.head_seq, res.head_hash, res.head_envelope) == (4, envelope.event_id(rows[-1].blob), rows[-1].blob)
+    assert res.signatures_checked == 1  # ingest verifies the newest signature and the hashes below it
+
+
+def test_every_signature_mode_checks_each_signed_envelope() -> None:
+    res = check(build([[b"a"], [b"b"], [b"c", b"d"]]), every_signature=True)
+    assert res.signatures_checked == 3 and len(res.accepted) == 4
+
+
+def test_continuing_from_a_verified_head_reads_only_what_is_new() -> None:
+    rows = build([[b"a"], [b"b", b"c"], [b"d"]])
+    res = check(rows[2:], head=rows[2])
+    assert [c.seq for c in res.accepted] == [4] and not res.problem
+
+
+def test_an_unsigned_tail_is_not_accepted() -> None:
+    rows = build([[b"a"], [b"b", b"c", b"d"]])[:-1]  # the batch lost its signed last event
+    res = check(rows)
+    assert [c.seq for c in res.accepted] == [1]
+    assert res.kind == "tampered" and "not signed" in res.problem
+
+
+def test_a_forged_signature_falls_back_to_the_last_good_one() -> None:
+    rows = build([[b"a"], [b"b", b"c"]])
+    bad = rows[-1].blob[:-1] + bytes([rows[-1].blob[-1] ^ 0x40])
+    res = check(rows[:-1] + [Row(3, bad)])
+    assert [c.seq for c in res.accepted] == [1]
+    assert res.kind == "tampered" and "signature does not verify" in res.problem
+
+
+def test_another_authors_journal_is_rejected_whole() -> None:
+    rows = build([[b"a"], [b"b"]], signer=Ed25519PrivateKey.generate())
+    res = check(rows)
+    assert res.accepted == [] and res.kind == "tampered"
+
+
+def test_a_changed_unsigned_event_breaks_the_next_link() -> None:
+    rows = build([[b"a"], [b"b", b"c", b"d"]])
+    blob = bytearray(rows[1].blob)
+    blob[-1] ^= 1  # inside the ciphertext of an unsigned event
+    res = check([rows[0], Row(2, bytes(blob)), *rows[2:]])
+    assert [c.seq for c in res.accepted] == [1]
+    assert res.problem == "event 3 rejected: hash chain broken"
+
+
+def test_a_gap_stops_the_chain() -> None:
+    rows = build([[b"a"], [b"b"], [b"c"]])
+    res = check([rows[0], rows[2]])
+    assert [c.seq for c in res.accepted] == [1] and "gap" in res.problem
+
+
+def test_an_event_copied_from_another_journal_is_rejected() -> None:
+    mine = build([[b"a"]])
+    theirs = build([[b"x"], [b"y"]], jid=b"t" * 16)
+    res = check([mine[0], theirs[1]])
+    assert [c.seq for c in res.accepted] == [1] and "another journal" in res.problem
+
+
+def test_fork_at_the_verified_head_keeps_both_envelopes() -> None:
+    rows = build([[b"a"], [b"b", b"c"]])
+    other = build([[b"B", b"C"]], start=(1, envelope.event_id(rows[0].blob)))
+    res = check(other[1:], head=rows[2])
+    assert res.kind == "fork" and "forked" in res.problem
+    assert res.accepted == []
+    assert res.evidence[0] == rows[2].blob and other[1].blob in res.evidence
+
+
+def test_fork_that_split_before_the_head_is_still_a_fork() -> None:
+    rows = build([[b"a"], [b"b"], [b"c"], [b"d"]])
+    other = build([[b"B"], [b"C"], [b"D"], [b"E"]], start=(1, envelope.event_id(rows[0].blob)))
+    res = check([r for r in other if r.seq >= 4], head=rows[3])
+    assert res.kind == "fork"
+    assert rows[3].blob in res.evidence and other[2].blob in res.evidence  # seq 4 of each branch
+
+
+def test_a_changed_head_that_is_not_validly_signed_is_tampering_not_a_fork() -> None:
+    rows = build([[b"a"], [b"b"]])
+    changed = rows[1].blob[:-1] + bytes([rows[1].blob[-1] ^ 1])
+    res = check([Row(2, changed)], head=rows[1])
+    assert res.kind == "tampered" and res.accepted == [] and res.evidence == []
+
+
+def test_rollback_is_refused_with_the_verified_head_as_evidence() -> None:
+    rows = build([[b"a"], [b"b"], [b"c"]])
+    res = check(rows[:1], head=rows[2])
+    assert res.kind == "rollback" and res.accepted == []
+    assert "already verified" in res.problem
+    assert res.evidence == [rows[2].blob, rows[0].blob]
+    assert check([], head=rows[2]).kind == "rollback"
+
+
+# ---- through CohortService.ingest, with a peer's journal file -------------------------
+class Peer:
+    """Ben: a member whose journal Ana follows. Writes with the real envelope and payload code."""
+
+    def __init__(self, svc: CohortService, identity: Identity | None = None, jid: bytes | None = None) -> None:
+        self.svc = svc
+        self.identity = identity or Identity.generate()
+        self.jid = jid or os.urandom(16)
+        self.lamport = 100
+
+    @property
+    def path(self) -> Path:
+        return self.svc.peer_dir() / f"{self.jid.hex()}.db"
+
+    def write(self, path: Path, *batches: list[str], author: str | None = None, signer: Ed25519PrivateKey | None = None) -> list[bytes]:
+        kid = self.svc.entry["cohort_key"]
+        key = bytes.fromhex(self.svc.keys[kid]["k"])
+        journal = Journal(path, self.jid)
+        out = []
+        try:
+            for texts in batches:
+                sealers = []
+                for text in texts:
+                    self.lamport += 1
+                    pt = encode_payload(kind="note.added", cohort=self.svc.id, author=author or self.identity.id.hex(), lamport=self.lamport,
+                                        ts=0, body={"meeting": "m1", "item": "i1", "text": text, "kind": "note"})
+
+                    def seal(seq: int, prev: bytes, sign: bool, pt: bytes = pt) -> bytes:
+                        return envelope.seal(journal_id=self.jid, seq=seq, prev=prev, key_id=bytes.fromhex(kid), key=key,
+                                             plaintext=pt, signer=(signer or self.identity.signer()) if sign else None)
+
+                    sealers.append(seal)
+                out += journal.append(sealers)
+        finally:
+            journal.close()
+        return out
+
+
+def texts(svc: CohortService) -> set[str]:
+    return {n.text for n in svc.view.notes()}
+
+
+def head_of(svc: CohortService, peer: Peer) -> int:
+    return int(svc.session.keystore.data["journals"][peer.jid.hex()]["seq"])
+
+
+def replace_file(dst: Path, src: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(str(dst) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(src, dst)
+
+
+@pytest.fixture
+def cohort(session) -> CohortService:
+    return session.create_cohort("Physios North")
+
+
+@pytest.fixture
+def ben(cohort: CohortService) -> Peer:
+    ben = Peer(cohort)
+    cohort.admit(ben.identity.public(), "Ben", journal=ben.jid.hex())
+    return ben
+
+
+def test_ingest_folds_a_clean_peer_journal(cohort: CohortService, ben: Peer) -> None:
+    ben.write(ben.path, ["n1"], ["n2", "n3"])
+    report = cohort.ingest()
+    assert report.problems == [] and texts(cohort) == {"n1", "n2", "n3"}
+    assert head_of(cohort, ben) == 3
+
+
+def test_fork_detected_reported_kept_and_not_folded(cohort: CohortService, ben: Peer, tmp_path: Path) -> None:
+    ben.write(ben.path, ["n1"], ["n2", "n3"])
+    cohort.ingest()
+    alt = tmp_path / "alt.db"
+    ben.write(alt, ["n1"], ["x2", "x3"], ["x4"])  # the same journal, another history from event 2
+    replace_file(ben.path, alt)
+
+    report = cohort.ingest()
+    assert any("forked" in p for p in report.problems)
+    assert "forked" in cohort.alarms[ben.jid.hex()]
+    assert texts(cohort) == {"n1", "n2", "n3"}  # nothing from the other branch
+    assert head_of(cohort, ben) == 3
+    doc = json.loads((cohort.session.dir / "evidence" / f"{ben.jid.hex()}-fork.json").read_text())
+    assert doc["kind"] == "fork" and len(doc["envelopes"]) >= 2
+    first = bytes.fromhex(doc["envelopes"][0])
+    assert envelope.parse(first).seq == 3 and first != bytes.fromhex(doc["envelopes"][1])
+    assert ben.path.exists()  # the forked journal itself is left as it is
+
+    # a fresh open (walk from the start) reaches the same verdict
+    again = CohortService(cohort.session, cohort.id)
+    again.load()
+    assert "forked" in again.alarms.get(ben.jid.hex(), "") and "x2" not in texts(again)
+
+
+def test_rollback_detected_and_refused(cohort: CohortService, ben: Peer, tmp_path: Path) -> None:
+    ben.write(ben.path, ["n1"])
+    old = tmp_path / "old.db"
+    shutil.copyfile(ben.path, old)
+    ben.write(ben.path, ["n2", "n3"])
+    cohort.ingest()
+    assert head_of(cohort, ben) == 3
+    replace_file(ben.path, old)  # an older copy of the journal comes back
+
+    report = cohort.ingest()
+    assert any("already verified" in p for p in report.problems)
+    assert ben.jid.hex() in cohort.alarms
+    assert head_of(cohort, ben) == 3 and texts(cohort) == {"n1", "n2", "n3"}
+    doc = json.loads((cohort.session.dir / "evidence" / f"{ben.jid.hex()}-rollback.json").read_text())
+    assert envelope.parse(bytes.fromhex(doc["envelopes"][0])).seq == 3
+
+    again = CohortService(cohort.session, cohort.id)
+    again.load()
+    assert "already verified" in again.alarms.get(ben.jid.hex(), "")
+
+
+def test_tampered_events_are_rejected_and_never_folded(cohort: CohortService, ben: Peer) -> None:
+    ben.write(ben.path, ["n1"])
+    cohort.ingest()
+    ben.write(ben.path, ["t2", "t3"])
+    conn = sqlite3.connect(ben.path)
+    blob = bytearray(conn.execute("SELECT blob FROM envelopes WHERE seq = 2").fetchone()[0])
+    blob[envelope.HEADER_LEN + 3] ^= 0x10
+    conn.execute("UPDATE envelopes SET blob = ? WHERE seq = 2", (bytes(blob),))
+    conn.commit()
+    conn.close()
+
+    report = cohort.ingest()
+    assert any("event 3 rejected: hash chain broken" in p for p in report.problems)
+    assert texts(cohort) == {"n1"} and head_of(cohort, ben) == 1
+
+
+def test_a_verified_event_changed_later_is_found_by_verify(cohort: CohortService, ben: Peer) -> None:
+    ben.write(ben.path, ["n1"], ["n2"], ["n3"])
+    cohort.ingest()
+    conn = sqlite3.connect(ben.path)
+    blob = bytearray(conn.execute("SELECT blob FROM envelopes WHERE seq = 1").fetchone()[0])
+    blob[-1] ^= 1
+    conn.execute("UPDATE envelopes SET blob = ? WHERE seq = 1", (bytes(blob),))
+    conn.commit()
+    conn.close()
+    report = cohort.session.verify()
+    assert any(ben.jid.hex()[:8] in p for p in report.problems)
+
+
+def test_events_signed_by_someone_else_are_never_folded(cohort: CohortService, ben: Peer) -> None:
+    mallory = Ed25519PrivateKey.generate()
+    ben.write(ben.path, ["forged"], signer=mallory)
+    report = cohort.ingest()
+    assert report.problems and "forged" not in texts(cohort)
+    assert head_of(cohort, ben) == 0
+
+
+def test_an_event_claiming_another_author_is_never_folded(cohort: CohortService, ben: Peer) -> None:
+    ben.write(ben.path, ["in Ana's name"], author=cohort.session.id)
+    report = cohort.ingest()
+    assert any("author or cohort does not match" in p for p in report.problems)
+    assert "in Ana's name" not in texts(cohort)
+
+
+def test_rows_are_read_in_order_from_a_fresh_connection(cohort: CohortService, ben: Peer) -> None:
+    written = ben.write(ben.path, ["a"], ["b", "c"])
+    assert [r.blob for r in read_rows(ben.path)] == written
+    assert [r.seq for r in read_rows(ben.path, after=1)] == [2, 3]

@@ -1,0 +1,277 @@
+"""The command line: the happy path, --help and --version, and bad input.
+
+Bad input (wrong passphrase; a keystore truncated, corrupted, of a future
+version or of another identity; a damaged journal; a missing home) must give
+one clear line on stderr, a non-zero exit, no traceback, and leave every file
+under the home as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from circle.cli import main
+from circle.crypto import keystore
+from circle.store.session import Home
+from tests.conftest import PASSPHRASE, tree_digest
+
+COMMANDS = [["whoami"], ["cohorts"], ["verify"], ["cohort", "create", "Another Cohort"]]
+
+
+def run(home: Path, *args: str, passphrase: str | None = PASSPHRASE) -> Result:
+    env = {"CIRCLE_HOME": str(home), "CIRCLE_PASSPHRASE": passphrase}
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def assert_one_clear_line(result: Result, *fragments: str) -> str:
+    out = result.stdout + result.stderr
+    assert result.exit_code not in (0, None), out
+    assert "Traceback" not in out and "internal error" not in out, out
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("circle: "), line
+    for f in fragments:
+        assert f.lower() in line.lower(), (f, line)
+    assert result.stdout == "", result.stdout
+    return line
+
+
+# ---- templates: homes made once per module (two Argon2id calls), copied per test ------------
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    keystore.CALIBRATE = False
+    base = tmp_path_factory.mktemp("cli-templates")
+    out = {}
+    for who, cohort in (("Ana", "Dietitians North"), ("Ben", "Physios South")):
+        root = base / who
+        s = Home(root).create_identity(who, PASSPHRASE)
+        svc = s.create_cohort(cohort)
+        svc.journal.close()
+        out[who] = root
+    return out
+
+
+@pytest.fixture
+def ana(templates: dict[str, Path], tmp_path: Path) -> Path:
+    root = tmp_path / "ana"
+    shutil.copytree(templates["Ana"], root)
+    return root
+
+
+def keystore_of(root: Path) -> Path:
+    return next(root.glob("identities/*/keystore"))
+
+
+def journal_of(root: Path) -> Path:
+    return next(root.glob("identities/*/journals/*.db"))
+
+
+def refused_everywhere(root: Path, *fragments: str, commands: list[list[str]] = COMMANDS, passphrase: str | None = PASSPHRASE) -> None:
+    before = tree_digest(root) if root.exists() else None
+    for cmd in commands:
+        assert_one_clear_line(run(root, *cmd, passphrase=passphrase), *fragments)
+        after = tree_digest(root) if root.exists() else None
+        assert after == before, f"{cmd} changed files under the home"
+
+
+# ---- the happy path ----------------------------------------------------------------
+def test_init_whoami_cohort_create_cohorts_verify(circle_home: Path) -> None:
+    r = run(circle_home, "init", "--name", "Ana Tūhoe")
+    assert r.exit_code == 0, r.stderr
+    fp = re.search(r"Fingerprint: ((\d{5} ){7}\d{5})", r.stdout)
+    assert fp, r.stdout
+
+    r = run(circle_home, "whoami")
+    assert r.exit_code == 0 and r.stdout.splitlines()[0] == "Ana Tūhoe" and fp.group(1) in r.stdout
+
+    r = run(circle_home, "cohort", "create", "Dietitians North", "--purpose", "new graduates")
+    assert r.exit_code == 0, r.stderr
+    cid = r.stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{32}", cid)
+
+    r = run(circle_home, "cohorts")
+    assert r.exit_code == 0 and f"{cid[:12]}  Dietitians North  (1 member)" in r.stdout
+
+    r = run(circle_home, "verify")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert "Checked 3 events in 1 journals" in r.stdout and "No problems found." in r.stdout
+
+
+def test_cohorts_when_there_are_none(ana: Path) -> None:
+    fresh = ana.parent / "fresh"
+    Home(fresh).create_identity("Cleo", PASSPHRASE)
+    r = run(fresh, "cohorts")
+    assert r.exit_code == 0 and "No cohorts yet" in r.stdout
+
+
+def test_version() -> None:
+    r = CliRunner().invoke(main, ["--version"])
+    assert r.exit_code == 0 and re.fullmatch(r"circle, version \d+\.\d+\.\d+\S*\n", r.stdout)
+
+
+def test_console_script_is_installed() -> None:
+    exe = Path(sys.executable).with_name("circle")
+    out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.startswith("circle, version")
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for name, cmd in sorted(group.commands.items()):
+        out.append((*prefix, name))
+        if isinstance(cmd, click.Group):
+            out += all_commands(cmd, (*prefix, name))
+    return out
+
+
+def test_help_of_every_command() -> None:
+    paths = [()] + all_commands(main)
+    assert {("init",), ("whoami",), ("cohort",), ("cohort", "create"), ("cohorts",), ("verify",)} <= set(paths)
+    for path in paths:
+        r = CliRunner().invoke(main, [*path, "--help"])
+        assert r.exit_code == 0, (path, r.output)
+        assert r.stdout.startswith("Usage: "), path
+        if path:
+            cmd = main
+            for part in path:
+                cmd = cmd.commands[part]
+            assert (cmd.help or cmd.short_help or "").strip(), f"{' '.join(path)} has no help text"
+
+
+# ---- bad input ---------------------------------------------------------------------
+def test_init_refuses_to_overwrite(ana: Path) -> None:
+    before = tree_digest(ana)
+    assert_one_clear_line(run(ana, "init", "--name", "Ana"), "already exists")
+    assert tree_digest(ana) == before
+
+
+def test_init_refuses_a_short_passphrase(circle_home: Path) -> None:
+    r = run(circle_home, "init", "--name", "Ana", passphrase="short")
+    assert_one_clear_line(r, "passphrase")
+    assert r.exit_code == 2 and not circle_home.exists()
+
+
+def test_wrong_passphrase(ana: Path) -> None:
+    refused_everywhere(ana, "wrong passphrase", passphrase="not the passphrase at all")
+
+
+def test_no_passphrase_and_no_terminal(ana: Path) -> None:
+    refused_everywhere(ana, "passphrase", passphrase=None)
+
+
+def test_missing_home(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    refused_everywhere(missing, "no circle home", str(missing))
+    assert not missing.exists()
+
+
+def test_home_without_identity(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused_everywhere(empty, "no identity", "circle init")
+
+
+def mutate_keystore(fn: Callable[[bytes], bytes]) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        p = keystore_of(root)
+        p.write_bytes(fn(p.read_bytes()))
+
+    return apply
+
+
+def flip(offset: int) -> Callable[[bytes], bytes]:
+    def f(raw: bytes) -> bytes:
+        i = offset % len(raw)
+        return raw[:i] + bytes([raw[i] ^ 0x01]) + raw[i + 1 :]
+
+    return f
+
+
+@pytest.mark.parametrize(
+    "mutation,fragment",
+    [
+        (mutate_keystore(lambda raw: b""), "keystore damaged"),
+        (mutate_keystore(lambda raw: raw[:30]), "keystore damaged"),
+        (mutate_keystore(lambda raw: raw[: keystore._HEAD.size + 5]), "keystore truncated"),
+        (mutate_keystore(lambda raw: raw[:-1]), "damaged"),  # the AEAD cannot tell a cut tag from a wrong passphrase: both named
+        (mutate_keystore(flip(-40)), "damaged"),
+        (mutate_keystore(flip(10)), "out of bounds"),  # Argon2id memory cost: 64 MiB -> 16 GiB + 64 MiB
+        (mutate_keystore(lambda raw: raw[:8] + b"\x02" + raw[9:]), "newer circle"),
+        (mutate_keystore(lambda raw: b"SQLite format 3\x00" + raw[16:]), "not a circle keystore"),
+    ],
+    ids=["empty", "truncated-header", "truncated-body", "truncated-tag", "corrupted-body", "corrupted-kdf-params", "future-version", "another-kind"],
+)
+def test_damaged_keystore(ana: Path, mutation: Callable[[Path], None], fragment: str) -> None:
+    mutation(ana)
+    refused_everywhere(ana, fragment)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="session.py: Home.unlock does not check that the keystore's identity id matches its directory; "
+    "a keystore copied from another home (same passphrase) opens as that other identity (whoami prints its "
+    "name, verify says no problems)",
+)
+def test_keystore_from_another_identity(ana: Path, templates: dict[str, Path]) -> None:
+    shutil.copyfile(keystore_of(templates["Ben"]), keystore_of(ana))
+    refused_everywhere(ana, "identity")
+
+
+def damage_journal(root: Path, how: str) -> None:
+    j = journal_of(root)
+    conn = sqlite3.connect(j)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{j}-{suffix[1:]}").unlink(missing_ok=True)
+    raw = j.read_bytes()
+    if how == "truncated":
+        j.write_bytes(raw[: len(raw) // 2])
+    elif how == "corrupted":  # a byte inside the newest envelope's signature
+        conn = sqlite3.connect(j)
+        blob = conn.execute("SELECT blob FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()[0]
+        conn.close()
+        at = raw.index(blob) + len(blob) - 3
+        j.write_bytes(raw[:at] + bytes([raw[at] ^ 0x20]) + raw[at + 1 :])
+    elif how == "not-sqlite":
+        j.write_bytes(b"\x00garbage" * 512)
+
+
+@pytest.mark.parametrize("how", ["truncated", "corrupted", "not-sqlite"])
+def test_verify_reports_a_damaged_journal(ana: Path, how: str) -> None:
+    damage_journal(ana, how)
+    before = tree_digest(ana)
+    r = run(ana, "verify")
+    out = r.stdout + r.stderr
+    assert r.exit_code == 1, out
+    assert "Traceback" not in out and "internal error" not in out
+    problems = [line for line in out.splitlines() if "problem" in line]
+    assert len(problems) == 1 and journal_of(ana).stem[:8] in problems[0], out
+    assert tree_digest(ana) == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="session.py/cli.py: 'circle cohorts' swallows the ingest problems of a damaged own journal and lists "
+    "the cohort as '(waiting to be admitted)  (0 members)' with exit 0, instead of naming the damage",
+)
+@pytest.mark.parametrize("how", ["truncated", "corrupted"])
+def test_cohorts_names_a_damaged_journal(ana: Path, how: str) -> None:
+    damage_journal(ana, how)
+    before = tree_digest(ana)
+    r = run(ana, "cohorts")
+    out = r.stdout + r.stderr
+    assert "Traceback" not in out and "internal error" not in out
+    assert "journal" in out.lower() and ("damaged" in out.lower() or "verify" in out.lower()), out
+    assert tree_digest(ana) == before

@@ -1,0 +1,206 @@
+"""The keystore: Argon2id, bounds before use, atomic 0600 writes, merges (docs/FORMAT.md "Keystore").
+
+Argon2id runs at the 64 MiB floor here (about 0.1 s); tests count their calls.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from circle.crypto import keystore
+from circle.crypto.keystore import KdfParams, Keystore
+from circle.errors import AlreadyExists, CircleError, CorruptFile, FutureVersion, WrongPassphrase
+
+PASS = "correct horse battery staple"
+DATA = {"v": 1, "name": "Ana", "identity": {"sign": "ab" * 32}, "cohorts": {}, "journals": {}}
+
+
+@pytest.fixture(scope="module")
+def sealed(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The bytes of one keystore made with the real KDF (one Argon2id call for the module)."""
+    keystore.CALIBRATE = False
+    path = tmp_path_factory.mktemp("ks") / "keystore"
+    Keystore.create(path, PASS, "Ana", dict(DATA))
+    return path.read_bytes()
+
+
+@pytest.fixture
+def ks_path(tmp_path: Path, sealed: bytes) -> Path:
+    p = tmp_path / "keystore"
+    p.write_bytes(sealed)
+    p.chmod(0o600)
+    return p
+
+
+def test_create_open_round_trip(ks_path: Path) -> None:
+    ks = Keystore.open(ks_path, PASS)
+    assert ks.data == DATA and ks.label == "Ana"
+    assert keystore.read_label(ks_path) == "Ana"
+
+
+def test_file_is_0600_and_written_without_leftovers(tmp_path: Path) -> None:
+    p = tmp_path / "id" / "keystore"
+    Keystore.create(p, PASS, "Ben", {"v": 1})
+    assert stat.S_IMODE(p.stat().st_mode) == 0o600
+    assert sorted(x.name for x in p.parent.iterdir()) == ["keystore"]
+
+
+def test_secrets_are_not_in_the_clear(ks_path: Path) -> None:
+    raw = ks_path.read_bytes()
+    assert b"ab" * 32 not in raw and bytes.fromhex("ab" * 32) not in raw
+    assert PASS.encode() not in raw
+    # the only clear text is the header: magic and the label
+    assert raw.startswith(b"CIRCLEKS") and b"Ana" in raw[: keystore._HEAD.size + 3]
+
+
+def test_header_layout_and_floor(ks_path: Path) -> None:
+    magic, version, kdf, mem, it, lanes, salt, nonce, label_len = keystore._HEAD.unpack_from(ks_path.read_bytes())
+    assert (magic, version, kdf, label_len) == (b"CIRCLEKS", 1, 1, 3)
+    assert (mem, it, lanes) == (64 * 1024, 3, 4)  # calibration off: the floor
+    assert len(salt) == 16 and len(nonce) == 12
+
+
+def test_wrong_passphrase_changes_nothing(ks_path: Path) -> None:
+    before = ks_path.read_bytes()
+    with pytest.raises(WrongPassphrase):
+        Keystore.open(ks_path, "not the passphrase")
+    assert ks_path.read_bytes() == before
+
+
+def test_create_refuses_to_overwrite(ks_path: Path) -> None:
+    before = ks_path.read_bytes()
+    with pytest.raises(AlreadyExists):
+        Keystore.create(ks_path, "another passphrase", "Mallory", {})
+    assert ks_path.read_bytes() == before
+
+
+def no_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*a: Any, **k: Any) -> None:
+        raise AssertionError("Argon2id ran before the header was checked")
+
+    monkeypatch.setattr(keystore, "Argon2id", refuse)
+
+
+@pytest.mark.parametrize(
+    "offset,value,error",
+    [
+        (10, struct.pack(">I", 2**32 - 1), CorruptFile),  # 4 TiB of memory: a denial of service if believed
+        (10, struct.pack(">I", 8), CorruptFile),
+        (14, struct.pack(">I", 1), CorruptFile),
+        (14, struct.pack(">I", 10**6), CorruptFile),
+        (18, struct.pack(">I", 0), CorruptFile),
+        (18, struct.pack(">I", 255), CorruptFile),
+        (8, b"\x09", FutureVersion),
+        (9, b"\x07", CorruptFile),
+    ],
+    ids=["memory-huge", "memory-tiny", "t-1", "t-huge", "p-0", "p-255", "future", "unknown-kdf"],
+)
+def test_header_is_bounds_checked_before_the_kdf_runs(ks_path: Path, monkeypatch: pytest.MonkeyPatch, offset: int, value: bytes, error: type) -> None:
+    raw = ks_path.read_bytes()
+    ks_path.write_bytes(raw[:offset] + value + raw[offset + len(value) :])
+    no_kdf(monkeypatch)
+    with pytest.raises(error):
+        Keystore.open(ks_path, PASS)
+
+
+def test_every_truncation_is_refused(ks_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = ks_path.read_bytes()
+    head_len = keystore._HEAD.size + 3
+    # Up to the header plus a tag, refusal needs no KDF at all.
+    no_kdf(monkeypatch)
+    for n in range(0, head_len + 16):
+        ks_path.write_bytes(raw[:n])
+        with pytest.raises(CorruptFile):
+            Keystore.open(ks_path, PASS)
+    monkeypatch.undo()
+    keystore.CALIBRATE = False
+    # Past that, the AEAD refuses (two real KDF runs for two sample cut points).
+    for n in (head_len + 16, len(raw) - 1):
+        ks_path.write_bytes(raw[:n])
+        with pytest.raises(CircleError):
+            Keystore.open(ks_path, PASS)
+
+
+def test_future_payload_version(tmp_path: Path) -> None:
+    p = tmp_path / "keystore"
+    Keystore.create(p, PASS, "Ana", {"v": 99})
+    with pytest.raises(FutureVersion):
+        Keystore.open(p, PASS)
+
+
+def test_label_cut_at_200_bytes_stays_readable(tmp_path: Path) -> None:
+    name = "Dr " + "漢字" * 40  # 3 + 240 bytes: byte 200 falls inside a character
+    assert len(name.encode()[: keystore.MAX_LABEL].decode("utf-8", "ignore").encode()) < keystore.MAX_LABEL  # the cut splits a character
+    p = tmp_path / "keystore"
+    Keystore(p, name, KdfParams(), b"s" * 16, b"k" * 32, {"v": 1})._write({"v": 1})
+    label = keystore.read_label(p)
+    assert name.startswith(label) and len(label.encode()) <= keystore.MAX_LABEL
+
+
+def test_label_is_authenticated(ks_path: Path) -> None:
+    raw = bytearray(ks_path.read_bytes())
+    raw[keystore._HEAD.size] ^= ord("A") ^ ord("E")  # "Ana" -> "Ena"
+    ks_path.write_bytes(bytes(raw))
+    assert keystore.read_label(ks_path) == "Ena"
+    with pytest.raises(WrongPassphrase):  # associated data: the AEAD refuses
+        Keystore.open(ks_path, PASS)
+
+
+def test_save_merges_what_another_process_wrote(ks_path: Path) -> None:
+    a = Keystore.open(ks_path, PASS)
+    b = Keystore(ks_path, a.label, a._params, a._salt, a._key, json.loads(json.dumps(a.data)))  # a second process, same key
+    a.data["cohorts"]["c1"] = {"journal": "j1"}
+    a.data["journals"]["j1"] = {"seq": 9, "hash": "h9"}
+    a.save()
+    b.data["cohorts"]["c2"] = {"journal": "j2"}
+    b.data["journals"]["j1"] = {"seq": 3, "hash": "h3"}  # stale: heads only move forward
+    b.save()
+    again = Keystore(ks_path, a.label, a._params, a._salt, a._key, {})
+    again.save()
+    assert set(again.data["cohorts"]) == {"c1", "c2"}
+    assert again.data["journals"]["j1"] == {"seq": 9, "hash": "h9"}
+    assert stat.S_IMODE(ks_path.stat().st_mode) == 0o600
+
+
+def test_merge_rules() -> None:
+    assert keystore.merge({"a": 1, "b": {"x": 1}}, {"b": {"y": 2}, "c": 3}) == {"a": 1, "b": {"x": 1, "y": 2}, "c": 3}
+    assert keystore.merge({"seq": 5, "hash": "five"}, {"seq": 4, "hash": "four"}) == {"seq": 5, "hash": "five"}
+    assert keystore.merge({"seq": 4, "hash": "four"}, {"seq": 5, "hash": "five"}) == {"seq": 5, "hash": "five"}
+
+
+def test_change_passphrase(ks_path: Path) -> None:
+    ks = Keystore.open(ks_path, PASS)
+    ks.change_passphrase("a brand new passphrase")
+    with pytest.raises(WrongPassphrase):
+        Keystore.open(ks_path, PASS)
+    assert Keystore.open(ks_path, "a brand new passphrase").data == DATA
+
+
+@pytest.mark.parametrize("per_64mib,want", [(0.1, 512), (0.3, 128), (0.6, 64), (0.001, 512)])
+def test_calibration_doubles_memory_while_it_stays_under_a_second(monkeypatch: pytest.MonkeyPatch, per_64mib: float, want: int) -> None:
+    """Doubling stops before a derive would pass about a second, and at a quarter of the maximum."""
+    now = [0.0]
+    seen: list[int] = []
+
+    def fake_derive(self: KdfParams, passphrase: str, salt: bytes) -> bytes:
+        seen.append(self.memory_kib)
+        now[0] += per_64mib * self.memory_kib / keystore.MIN_MEMORY_KIB
+        return b"k" * 32
+
+    monkeypatch.setattr(KdfParams, "derive", fake_derive)
+    monkeypatch.setattr(keystore.time, "perf_counter", lambda: now[0])
+    monkeypatch.setattr(keystore, "CALIBRATE", True)
+    params, _ = keystore.calibrate("p", b"s" * 16)
+    assert params.memory_kib == want * 1024
+    assert seen[-1] == params.memory_kib and (params.iterations, params.lanes) == (3, 4)
+    assert per_64mib * want / 64 <= keystore.CALIBRATION_TARGET_S
+    monkeypatch.setattr(keystore, "CALIBRATE", False)
+    seen.clear()
+    params, _ = keystore.calibrate("p", b"s" * 16)
+    assert params.memory_kib == keystore.MIN_MEMORY_KIB and seen == [keystore.MIN_MEMORY_KIB]
