@@ -177,6 +177,11 @@ def cohorts(c: Context) -> None:
         click.echo("No cohorts yet: create one with 'circle cohort create NAME'.")
     for info in rows:
         click.echo(f"{info.id[:12]}  {info.name}  ({info.members} member{'s' if info.members != 1 else ''})")
+    problems = s.problems()
+    for p in problems:
+        click.echo(f"circle: problem: {p}; run 'circle verify'", err=True)
+    if problems:
+        sys.exit(1)
 
 
 @main.command()

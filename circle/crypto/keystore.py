@@ -221,8 +221,11 @@ class Keystore:
             try:
                 header, head, body = _parse(_read(self.path), self.path)
                 on_disk = json.loads(ChaCha20Poly1305(self._key).decrypt(header["nonce"], body, head))
-            except (CorruptFile, InvalidTag, ValueError):
-                on_disk = {}
+            except InvalidTag:
+                # Another process changed the passphrase: writing now would undo it.
+                raise WrongPassphrase("the keystore changed on disk (new passphrase?)", "close circle and unlock again; nothing was written") from None
+            except (CorruptFile, ValueError):
+                on_disk = {}  # damaged on disk: what is in memory is the good copy
             self.data = merge(on_disk, self.data)
             self._write(self.data)
 

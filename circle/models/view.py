@@ -11,8 +11,9 @@ shown; a membership change refolds everything, so arrival order cannot matter.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from circle.models.events import Event
 

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from circle.crypto import envelope
 from circle.crypto.identity import Identity, PublicIdentity, fingerprint
 from circle.crypto.keystore import Keystore, atomic_write, read_label
-from circle.errors import AlreadyExists, CircleError, InvalidEnvelope, NotFound, UsageError
+from circle.errors import AlreadyExists, CircleError, CorruptFile, InvalidEnvelope, NotFound, UsageError
 from circle.models.events import Event, decode_payload, encode_payload
 from circle.models.view import View
 from circle.store.chain import ChainResult, check_chain
@@ -140,6 +140,8 @@ class Home:
     def unlock(self, passphrase: str, who: str | None = None, clock: Clock = time.time) -> Session:
         info = self.find(who)
         ks = Keystore.open(info.path, passphrase)
+        if ks.data.get("identity", {}).get("id") != info.id:
+            raise CorruptFile("this keystore belongs to another identity", f"{info.path} was copied from elsewhere; put the right keystore back from a backup")
         return Session(self, info.path.parent, ks, clock)
 
 
@@ -245,6 +247,10 @@ class Session:
         j.update({"cohort": cid, "owner": owner.id.hex(), "sign_pk": owner.sign_pk.hex()})
 
     # ---- verification --------------------------------------------------
+    def problems(self) -> list[str]:
+        """What opening the cohorts found wrong (damage, forks, rollbacks), one line each."""
+        return [p for cid in self.cohort_ids() for p in self.cohort(cid).load_report.problems]
+
     def verify(self) -> IngestReport:
         """Re-verify every journal of every cohort: every signature and every link."""
         report = IngestReport()
@@ -376,10 +382,10 @@ class CohortService:
         """
         self._self_events: list[Event] = []
         if self._load_snapshot():
-            self.ingest()
+            self.load_report = self.ingest()
             return
-        report = self.ingest(from_start=True)
-        if report.folded >= SNAPSHOT_AFTER:
+        self.load_report = report = self.ingest(from_start=True)
+        if report.folded >= SNAPSHOT_AFTER and not report.problems:
             self.save_snapshot()
 
     def _snapshot_path(self) -> Path:
@@ -514,7 +520,11 @@ class CohortService:
         """A walk from the start did not reach the verified head intact: rollback or fork."""
         again = check_chain(read_rows(path, max(head_seq - 1, 0)), journal_id=bytes.fromhex(jid), verifier=verifier,
                             head_seq=head_seq, head_hash=head_hash, head_envelope=head_env)
-        return again if again.kind in ("fork", "rollback", "tampered") else res
+        if again.kind in ("fork", "rollback"):
+            return again
+        # Damaged after it was verified: keep the intact prefix, report the damage.
+        res.kind, res.problem = "tampered", again.problem or res.problem or f"journal damaged before event {head_seq}"
+        return res
 
     def _alarm(self, jid: str, res: ChainResult) -> None:
         self.alarms[jid] = res.problem
@@ -601,7 +611,9 @@ class CohortService:
     def wrap_keys(self, recipients: list[PublicIdentity], kid: str) -> None:
         """Write a wrap-scope envelope giving key ``kid`` to each recipient (HPKE, post-quantum hybrid)."""
         k = self.keys[kid]
-        rset = hashlib.sha256("".join(sorted(r.id.hex() for r in recipients)).encode()).hexdigest()
+        # Bind the epoch's whole recipient set: everyone active, plus whoever this wrap is for.
+        everyone = {m.id for m in self.view.members()} | {r.id.hex() for r in recipients}
+        rset = hashlib.sha256("".join(sorted(everyone)).encode()).hexdigest()
         blobs = [
             r.wrap(json.dumps({"to": r.id.hex(), "c": self.id, "kid": kid, "k": k["k"], "scope": k["scope"], "e": k["epoch"],
                                "prev": self._epoch_hash(k["epoch"] - 1), "r": rset}).encode(), LABEL_KEY_WRAP).hex()

@@ -217,12 +217,6 @@ def test_damaged_keystore(ana: Path, mutation: Callable[[Path], None], fragment:
     refused_everywhere(ana, fragment)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="session.py: Home.unlock does not check that the keystore's identity id matches its directory; "
-    "a keystore copied from another home (same passphrase) opens as that other identity (whoami prints its "
-    "name, verify says no problems)",
-)
 def test_keystore_from_another_identity(ana: Path, templates: dict[str, Path]) -> None:
     shutil.copyfile(keystore_of(templates["Ben"]), keystore_of(ana))
     refused_everywhere(ana, "identity")
@@ -261,11 +255,6 @@ def test_verify_reports_a_damaged_journal(ana: Path, how: str) -> None:
     assert tree_digest(ana) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="session.py/cli.py: 'circle cohorts' swallows the ingest problems of a damaged own journal and lists "
-    "the cohort as '(waiting to be admitted)  (0 members)' with exit 0, instead of naming the damage",
-)
 @pytest.mark.parametrize("how", ["truncated", "corrupted"])
 def test_cohorts_names_a_damaged_journal(ana: Path, how: str) -> None:
     damage_journal(ana, how)
