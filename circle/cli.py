@@ -58,6 +58,9 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         except CircleError as exc:
             click.echo(f"circle: {exc.line()}", err=True)
             sys.exit(exc.exit_code)
+        except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except KeyboardInterrupt:
             click.echo("circle: interrupted; nothing half-written was kept", err=True)
             sys.exit(130)

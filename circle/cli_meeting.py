@@ -56,21 +56,31 @@ def _find_cohort(session, ref: str):
         return session.cohort(hits[0].id)
 
 
-@click.group(invoke_without_command=True)
-@click.argument("cohort")
-@pass_ctx
-@click.pass_context
-@friendly
-def agenda(ctx: click.Context, c: Context, cohort: str) -> None:
-    """List the next meeting's agenda of COHORT (name or id).
+class _AgendaGroup(click.Group):
+    """`circle agenda COHORT` lists; `circle agenda add COHORT TITLE` adds."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_AgendaGroup)
+def agenda() -> None:
+    """The next meeting's agenda.
 
     \b
     circle agenda COHORT
-    circle agenda COHORT add TITLE [--owner NAME] [--minutes N]
+    circle agenda add COHORT TITLE [--owner NAME] [--minutes N]
     """
-    if ctx.invoked_subcommand is not None:
-        ctx.obj = (c, cohort)
-        return
+
+
+@agenda.command("list", hidden=True)
+@click.argument("cohort")
+@pass_ctx
+@friendly
+def agenda_list(c: Context, cohort: str) -> None:
+    """List the next meeting's agenda of COHORT (name or id)."""
     from circle.store.meeting import MeetingService
 
     svc = MeetingService(_find_cohort(c.unlock(), cohort))
@@ -83,24 +93,24 @@ def agenda(ctx: click.Context, c: Context, cohort: str) -> None:
     click.echo(f"{view.cohort().name} · {m.at} · {m.title or 'Meeting'} · facilitator {view.name_of(fac) if fac else 'nobody eligible'}")
     items = view.agenda(m.id)
     if not items:
-        click.echo("  (no items yet: add one with 'circle agenda COHORT add TITLE')")
+        click.echo("  (no items yet: add one with 'circle agenda add COHORT TITLE')")
     for i in items:
         mark = "x" if i.status == "done" else ("~" if i.carried_from else "-")
         click.echo(f"  {mark} {i.title}  ({view.name_of(i.owner)}, {i.minutes} min)")
 
 
 @agenda.command("add")
+@click.argument("cohort")
 @click.argument("title")
 @click.option("--owner", default=None, help="Who brings it (a member's name; default: you).")
 @click.option("--minutes", default=10, type=click.IntRange(1, 240), show_default=True, help="Timebox.")
-@click.pass_obj
+@pass_ctx
 @friendly
-def agenda_add(obj: tuple[Context, str], title: str, owner: str | None, minutes: int) -> None:
-    """Add TITLE to the next meeting's agenda."""
+def agenda_add(c: Context, cohort: str, title: str, owner: str | None, minutes: int) -> None:
+    """Add TITLE to the next meeting's agenda of COHORT."""
     from circle.errors import NotFound
     from circle.store.meeting import MeetingService
 
-    c, cohort = obj
     svc = MeetingService(_find_cohort(c.unlock(), cohort))
     m = svc.next_meeting()
     if m is None:

@@ -124,7 +124,7 @@ class View:
     def __init__(self, cohort_id: str) -> None:
         self.cohort_id = cohort_id
         self._events: dict[str, Event] = {}
-        self._refold_needed = False
+        self._admissions: dict[str, Event] = {}  # every admission seen, valid yet or not
         self._reset()
 
     # ---- folding -------------------------------------------------------
@@ -152,6 +152,8 @@ class View:
         fresh = [e for e in events if e.id not in self._events and e.cohort == self.cohort_id]
         for e in fresh:
             self._events[e.id] = e
+            if e.kind == "member.admitted":
+                self._admissions[e.id] = e
         if not fresh:
             return 0
         self._memo.clear()
@@ -393,6 +395,25 @@ class View:
 
     def epochs(self) -> list[Event]:
         return self._sorted_facts("keys.epoch_started")
+
+    def mentioned_journals(self) -> dict[str, tuple[str, str]]:
+        """Journals named by any admission seen, even one not yet valid: journal -> (public, replica path).
+
+        A member admitted by someone whose own admission sits in a journal not
+        fetched yet must still learn where to look; what is fetched folds only
+        when the chain of admissions back to the founder holds.
+        """
+        out: dict[str, tuple[str, str]] = {}
+        for e in sorted(self._admissions.values(), key=lambda e: e.stamp):
+            j, pub = e.body.get("journal"), e.body.get("public")
+            if isinstance(j, str) and isinstance(pub, str) and j:
+                out.setdefault(j, (pub, str(e.body.get("replica_path", ""))))
+            roster = e.body.get("roster")  # the admitter's roster, so a newcomer finds every journal
+            if isinstance(roster, dict):
+                for rj, v in roster.items():
+                    if isinstance(rj, str) and isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v):
+                        out.setdefault(rj, (v[0], v[1]))
+        return out
 
     def fingerprint_material(self) -> bytes:
         """Roster material for a cohort-wide fingerprint everyone can compare."""

@@ -436,14 +436,17 @@ class CohortService:
     def known_journals(self) -> dict[str, dict[str, Any]]:
         """Journals of this cohort: own, trusted at join, and every member's from the roster."""
         out = {jid: j for jid, j in self.session.keystore.data["journals"].items() if j.get("cohort") == self.id}
-        for m in self.view.members(include_removed=True):
-            if m.journal and m.journal not in out and m.public:
-                try:
-                    pub = PublicIdentity.from_bytes(bytes.fromhex(m.public))
-                except (ValueError, InvalidEnvelope):
-                    continue
-                self.session._trust_journal(m.journal, self.id, pub)
-                out[m.journal] = self.session.keystore.data["journals"][m.journal]
+        for jid, (public, replica_path) in self.view.mentioned_journals().items():
+            if jid in out:
+                continue
+            try:
+                pub = PublicIdentity.from_bytes(bytes.fromhex(public))
+            except (ValueError, InvalidEnvelope):
+                continue
+            self.session._trust_journal(jid, self.id, pub)
+            j = self.session.keystore.data["journals"][jid]
+            j.setdefault("replica_path", replica_path)
+            out[jid] = j
         return out
 
     def ingest(self, from_start: bool = False, every_signature: bool = False) -> IngestReport:
@@ -639,7 +642,9 @@ class CohortService:
         """Admit a member: record it in the cohort and wrap the current cohort key for them."""
         if self.view.member(pub.id.hex()) is not None and self.view.member(pub.id.hex()).active:
             raise AlreadyExists(f"{name} is already a member", "nothing changed")
-        ev = self.record("member.admitted", self.admission_body(pub, name, role, profession, journal, replica_path))
+        body = self.admission_body(pub, name, role, profession, journal, replica_path)
+        body["roster"] = {m.journal: [m.public, m.replica_path] for m in self.view.members() if m.journal and m.public}
+        ev = self.record("member.admitted", body)
         self.session._trust_journal(journal, self.id, pub)
         self.wrap_keys([pub], self.entry["cohort_key"])
         return ev

@@ -1,0 +1,310 @@
+"""The sync service: replicate own journals, follow peers', ingest what arrives.
+
+Litestream replicates one SQLite file with one writer, so each identity's
+journal for a cohort replicates to its own random path under the cohort's
+location, and every device restores the others' journals read-only. The
+cohort on screen gets live followers (`restore -f`); other cohorts are polled
+cheaply (`ltx` for the newest TXID) and restored only when they changed,
+which keeps the service within its memory budget. Offline is a normal state:
+everything is retried with backoff and reported in the status, never raised.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from circle.errors import CircleError
+from circle.store.session import CohortService, IngestReport, Session
+from circle.sync import litestream as ls
+from circle.sync.location import default_location, describe
+from circle.sync.status import CohortSync, PeerStatus, SyncStatus
+
+
+def replica_for(session: Session, svc: CohortService) -> ls.Replica:
+    """The replica location of a cohort as a litestream Replica (the home folder by default)."""
+    loc = svc.entry.get("replica") or default_location(session.home.root)
+    return ls.Replica(**{k: v for k, v in loc.items() if k in ls.Replica.__dataclass_fields__})
+
+
+@dataclass
+class Peer:
+    cohort: str
+    journal: str
+    member: str
+    replica: ls.Replica
+    out: Path
+    last_txid: int | None = None
+    last_seq: int = 0
+    last_received: float = 0.0
+    state: str = "waiting"
+    follower: Any = None
+    next_try: float = 0.0
+    backoff: float = 1.0
+
+
+@dataclass
+class OnceReport:
+    pushed: int = 0  # journals pushed
+    pulled: int = 0  # peer journals restored
+    events: int = 0  # new events folded
+    unreachable: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class SyncService:
+    """Runs for every cohort of one unlocked identity.
+
+    Args:
+        session: the unlocked identity.
+        interval: Litestream's monitor and follow interval in seconds (lag).
+        poll: seconds between checks of cohorts without live followers.
+        on_change: called (from the service's thread) after new events were folded.
+    """
+
+    def __init__(self, session: Session, *, interval: float = 0.25, poll: float = 5.0,
+                 on_change: Callable[[CohortService], None] | None = None) -> None:
+        self.session = session
+        self.interval = interval
+        self.poll = poll
+        self.on_change = on_change
+        self.focus: str | None = None
+        self._peers: dict[str, Peer] = {}
+        self._replicators: dict[str, ls.Replicator] = {}  # one per location: one unreachable box must not stop the others
+        self._sent: dict[str, int] = {}  # journal -> seq known to be on the replica
+        self._pending_txid: dict[str, tuple[int, int]] = {}  # journal -> (local txid, seq at that txid)
+        # How new events are folded: directly, or handed to the UI thread by the app.
+        self.ingest: Callable[[CohortService], IngestReport] = lambda svc: svc.ingest()
+        self._problems: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.RLock()
+        self._state = "off"
+
+    # ---- targets --------------------------------------------------------
+    def _cohorts(self) -> list[CohortService]:
+        return [self.session.cohort(cid) for cid in self.session.cohort_ids()]
+
+    def _own(self) -> list[tuple[Path, ls.Replica]]:
+        return [(svc.journal.path, replica_for(self.session, svc).child(svc.entry["replica_path"])) for svc in self._cohorts()]
+
+    def _refresh_peers(self) -> None:
+        for svc in self._cohorts():
+            base = replica_for(self.session, svc)
+            names = {m.journal: m.name for m in svc.view.members(include_removed=True)}
+            paths = {m.journal: m.replica_path for m in svc.view.members(include_removed=True)}
+            for jid, j in svc.known_journals().items():
+                if jid == svc.journal_id.hex() or jid in self._peers:
+                    continue
+                path = paths.get(jid) or j.get("replica_path")
+                if not path:
+                    continue
+                self._peers[jid] = Peer(svc.id, jid, names.get(jid, "inviter"), base.child(path), svc.journal_path(jid))
+
+    # ---- one pass: push everything, pull everything ---------------------
+    def once(self) -> OnceReport:
+        """Push every own journal, restore every changed peer journal, ingest; then return."""
+        report = OnceReport()
+        for db, replica in self._own():
+            try:
+                if ls.needs_heal(replica, db):
+                    ls.heal(db, replica)
+                ls.replicate_once(db, replica)
+                report.pushed += 1
+                self._mark_sent(db)
+            except CircleError as exc:
+                report.unreachable.append(describe_replica(replica))
+                self._problems[str(db)] = exc.line()
+        self._refresh_peers()
+        for _ in range(3):  # admissions can reveal journals that were unknown a moment ago
+            pulled = self._pull_changed(report)
+            for svc in self._cohorts():
+                r = self.ingest(svc)
+                report.events += r.folded
+                report.problems += r.problems
+            known = len(self._peers)
+            self._refresh_peers()
+            if not pulled and len(self._peers) == known:
+                break
+        return report
+
+    def _pull_changed(self, report: OnceReport | None = None) -> int:
+        pulled = 0
+        for peer in list(self._peers.values()):
+            if peer.follower is not None:
+                continue
+            try:
+                txid = ls.latest_txid(peer.replica)
+            except CircleError as exc:
+                peer.state = "unreachable"
+                if report is not None:
+                    report.unreachable.append(describe_replica(peer.replica))
+                self._problems[peer.journal] = exc.line()
+                continue
+            if txid is None:
+                peer.state = "missing"
+                continue
+            j = self.session.keystore.data["journals"].get(peer.journal, {})
+            if txid == j.get("replica_txid") and peer.out.exists():  # != not <: a healed replica restarts its TXIDs
+                peer.state = "caught up"
+                continue
+            try:
+                if ls.restore(peer.replica, peer.out):
+                    peer.last_txid, peer.last_received, peer.state = txid, time.time(), "caught up"
+                    j["replica_txid"] = txid  # saved with the verified head at the next ingest
+                    pulled += 1
+                    self._problems.pop(peer.journal, None)
+            except CircleError as exc:
+                peer.state = "problem"
+                self._problems[peer.journal] = exc.line()
+        if report is not None:
+            report.pulled += pulled
+        return pulled
+
+    def _mark_sent(self, db: Path) -> None:
+        for svc in self._cohorts():
+            if svc.journal.path == db:
+                self._sent[svc.journal_id.hex()] = svc._own_head()
+
+    # ---- running in the background --------------------------------------
+    def start(self, focus: str | None = None) -> None:
+        """Start replicating and following; returns at once."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self.focus = focus
+            self._stop.clear()
+            self._state = "syncing"
+            self._thread = threading.Thread(target=self._run, name="circle-sync", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        with self._lock:
+            for peer in self._peers.values():
+                if peer.follower is not None:
+                    peer.follower.stop()
+                    peer.follower = None
+            for rep in self._replicators.values():
+                rep.stop()
+            self._replicators.clear()
+        self._state = "off"
+
+    def set_focus(self, cohort_id: str | None) -> None:
+        """Keep live followers for the cohort on screen only."""
+        with self._lock:
+            self.focus = cohort_id
+            for peer in self._peers.values():
+                if peer.follower is not None and peer.cohort != cohort_id:
+                    peer.follower.stop()
+                    peer.follower = None
+
+    def _run(self) -> None:
+        last_poll = 0.0
+        while not self._stop.is_set():
+            try:
+                self._ensure_replicators()
+                self._refresh_peers()
+                self._ensure_followers()
+                changed = self._followed_changes()
+                now = time.time()
+                if now - last_poll >= self.poll:
+                    last_poll = now
+                    for rep in self._replicators.values():
+                        rep.heal_broken()  # a replica folder that vanished or came back with a gap
+                    if self._pull_changed():
+                        changed |= {p.cohort for p in self._peers.values()}
+                    self._update_sent()
+                for cid in changed:
+                    self._ingest(self.session.cohort(cid))
+                self._problems.pop("service", None)
+                self._state = "problem" if self._problems else ("offline" if self._all_unreachable() else "up to date")
+            except CircleError as exc:
+                self._problems["service"] = exc.line()
+                self._state = "problem"
+            self._stop.wait(min(self.interval, 0.25))
+
+    def _ingest(self, svc: CohortService) -> None:
+        r = self.ingest(svc)
+        if r.folded and self.on_change is not None:
+            self.on_change(svc)
+
+    def _ensure_replicators(self) -> None:
+        by_location: dict[str, list[tuple[Path, ls.Replica]]] = {}
+        for db, replica in self._own():
+            by_location.setdefault(replica.url.rsplit("/", 1)[0], []).append((db, replica))
+        with self._lock:
+            for loc, dbs in by_location.items():
+                rep = self._replicators.get(loc)
+                if rep is None:
+                    rep = ls.Replicator(dbs, config_dir=self.session.dir / "sync", monitor_interval=self.interval)
+                    rep.start()
+                    self._replicators[loc] = rep
+                elif sorted(str(d) for d, _ in rep.dbs) != sorted(str(d) for d, _ in dbs):
+                    rep.set_dbs(dbs)
+
+    def _ensure_followers(self) -> None:
+        now = time.time()
+        for peer in self._peers.values():
+            if peer.cohort != self.focus or peer.follower is not None or now < peer.next_try:
+                continue
+            peer.follower = ls.Follower(peer.replica, peer.out, interval=self.interval, config_dir=self.session.dir / "sync")
+            peer.follower.start()
+            peer.state = "following"
+
+    def _followed_changes(self) -> set[str]:
+        changed = set()
+        for peer in self._peers.values():
+            f = peer.follower
+            if f is None:
+                continue
+            if f.txid_changed():
+                peer.last_received = time.time()
+                peer.state = "following"
+                changed.add(peer.cohort)
+        return changed
+
+    def _update_sent(self) -> None:
+        """Count an own event as sent once the replica holds the TXID the local file had at that event."""
+        for svc in self._cohorts():
+            jid = svc.journal_id.hex()
+            head = svc._own_head()
+            pending = self._pending_txid.get(jid)
+            try:
+                remote = ls.latest_txid(replica_for(self.session, svc).child(svc.entry["replica_path"]))
+                if pending is not None and remote is not None and remote >= pending[0]:
+                    self._sent[jid] = max(self._sent.get(jid, 0), pending[1])
+                local = ls.local_txid(svc.journal.path)
+            except CircleError:
+                continue
+            if local is not None and self._sent.get(jid, 0) < head:
+                self._pending_txid[jid] = (local, head)
+
+    def _all_unreachable(self) -> bool:
+        return bool(self._peers) and all(p.state == "unreachable" for p in self._peers.values())
+
+    # ---- status ----------------------------------------------------------
+    def status(self) -> SyncStatus:
+        cohorts = []
+        for svc in self._cohorts():
+            jid = svc.journal_id.hex()
+            unsent = max(0, svc._own_head() - self._sent.get(jid, 0))
+            peers = tuple(
+                PeerStatus(p.member, p.journal, int(self.session.keystore.data["journals"].get(p.journal, {}).get("seq", 0)), p.last_received, p.state)
+                for p in self._peers.values() if p.cohort == svc.id
+            )
+            loc = svc.entry.get("replica") or default_location(self.session.home.root)
+            problem = self._problems.get(str(svc.journal.path), "") or next((self._problems[p.journal] for p in self._peers.values() if p.cohort == svc.id and p.journal in self._problems), "")
+            cohorts.append(CohortSync(svc.id, svc.view.cohort().name, describe(loc), unsent, None, peers, problem))
+        return SyncStatus(self._state, next(iter(self._problems.values()), ""), tuple(cohorts))
+
+
+def describe_replica(replica: ls.Replica) -> str:
+    return describe({k: getattr(replica, k) for k in ("url", "endpoint")})
