@@ -130,6 +130,7 @@ class SyncService:
             self._refresh_peers()
             if not pulled and len(self._peers) == known:
                 break
+        self.session.keystore.save()  # the TXIDs restored, so the next pass skips unchanged journals
         return report
 
     def _pull_changed(self, report: OnceReport | None = None) -> int:
