@@ -51,6 +51,8 @@ class CircleApp(App[None]):
         home: the circle home.
         identity: the identity to preselect on the unlock screen.
         sync: an object with ``status() -> SyncStatus``, or None ("sync off").
+        sync_factory: builds the sync service for a session once it is unlocked
+            (what the CLI passes); it runs in the background while the app is open.
         clock: the clock every session uses (tests freeze it).
         session: an already unlocked session (skips the unlock screen).
     """
@@ -65,8 +67,10 @@ class CircleApp(App[None]):
     ]
 
     def __init__(self, home: Home, *, identity: str | None = None, sync: Any = None, clock: Callable[[], float] = time.time,
-                 session: Session | None = None, theme: str = "textual-dark", cursor_blink: bool = True) -> None:
+                 session: Session | None = None, theme: str = "textual-dark", cursor_blink: bool = True,
+                 sync_factory: Callable[[Session], Any] | None = None) -> None:
         super().__init__()
+        self.sync_factory = sync_factory
         self.cursor_blink = cursor_blink
         self.home = home
         self.identity = identity
@@ -111,7 +115,27 @@ class CircleApp(App[None]):
         self.session.clock = self.clock
         for cid in self.session.cohort_ids():
             self.meetings(cid)
+        if self.sync_factory is not None:
+            self._start_sync(self.session)
         self.push_screen(HomeScreen())
+
+    def _start_sync(self, session: Session) -> None:
+        """Run the sync service in the background; what it brings is folded on the UI thread."""
+        self.sync = self.sync_factory(session)
+
+        def ingest_here(svc: CohortService):
+            return self.call_from_thread(svc.ingest)
+
+        self.sync.ingest = ingest_here
+        self.sync.start(focus=None)
+
+    def _stop_sync(self) -> None:
+        if self.sync_factory is not None and self.sync is not None:
+            self.sync.stop()
+            self.sync = None
+
+    def on_unmount(self) -> None:
+        self._stop_sync()
 
     @on(Unlocked)
     def signed_in(self, event: Unlocked) -> None:
@@ -124,11 +148,18 @@ class CircleApp(App[None]):
         from circle.screens.cohort import CohortScreen
 
         self.push_screen(CohortScreen(self.meetings(cohort_id)))
+        self._focus_sync(cohort_id)
 
     def open_meeting(self, cohort_id: str, meeting_id: str) -> None:
         from circle.screens.meeting import MeetingScreen
 
         self.push_screen(MeetingScreen(self.meetings(cohort_id), meeting_id))
+        self._focus_sync(cohort_id)
+
+    def _focus_sync(self, cohort_id: str) -> None:
+        """Live followers for the cohort on screen; the others are polled."""
+        if self.sync_factory is not None and self.sync is not None:
+            self.sync.set_focus(cohort_id)
 
     @on(ViewChanged)
     def refresh_screen(self, event: ViewChanged) -> None:
@@ -143,6 +174,7 @@ class CircleApp(App[None]):
         if self.session is not None:
             for cid in list(self._services):
                 self._services[cid].cohort.flush()
+        self._stop_sync()
         self.session = None
         self._services.clear()
         self._watched.clear()
@@ -232,15 +264,18 @@ def _bindings(screen: Screen) -> list[Binding]:
 
 
 def make_app(home_root: Path | str, *, identity: str | None = None, sync: Any = None, clock: Callable[[], float] | None = None,
-             session: Session | None = None, theme: str = "textual-dark", cursor_blink: bool = True) -> CircleApp:
+             session: Session | None = None, theme: str = "textual-dark", cursor_blink: bool = True,
+             sync_factory: Callable[[Session], Any] | None = None) -> CircleApp:
     """The one factory for the CLI and the tests (tests pass a frozen clock and ``cursor_blink=False``)."""
     return CircleApp(Home(Path(home_root)), identity=identity, sync=sync, clock=clock or time.time, session=session, theme=theme,
-                     cursor_blink=cursor_blink)
+                     cursor_blink=cursor_blink, sync_factory=sync_factory)
 
 
-def run_app(home_root: Path | str, identity: str | None = None, sync: Any = None) -> None:
-    """Open the TUI on a home (what `circle` with no command runs)."""
-    app = make_app(home_root, identity=identity, sync=sync)
+def run_app(home_root: Path | str, identity: str | None = None, sync: bool = True) -> None:
+    """Open the TUI on a home (what `circle` with no command runs), syncing in the background."""
+    from circle.sync.service import SyncService
+
+    app = make_app(home_root, identity=identity, sync_factory=SyncService if sync else None)
     app.run()
     if app.session is not None:
         for cid in app.session.cohort_ids():

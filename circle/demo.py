@@ -2,10 +2,12 @@
 
 Seven real identities are created in the same home, each with its own
 keystore and journal, all sealed with :data:`DEMO_PASSPHRASE`: a supervising
-mentor who founds the cohort and admits six peers. Every event is written by
-its own author, exactly as on seven laptops; the journals are simply all local
-(each identity follows the others through relative links in its ``peers``
-folder, where sync would normally put copies).
+mentor who founds the cohort and admits six peers through the real invite,
+join and admit exchange. Every event is written by its own author, exactly as
+on seven laptops. While the history is written the identities read each
+other's journals through links in their ``peers`` folders; at the end every
+journal is pushed to the home's folder replica with Litestream and every
+identity pulls the others from there, as `circle sync --once` does.
 
 The content is fixed and the dates derive from ``today``, so two demo homes
 built for the same day render the same screens (ids differ; screens never show
@@ -17,14 +19,16 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from circle.crypto import keystore
 from circle.errors import AlreadyExists
+from circle.store.joining import admit, create_invite, join
 from circle.store.meeting import MeetingService
-from circle.store.session import Home, Session
+from circle.store.session import CohortService, Home, Session
 
 DEMO_PASSPHRASE = "circle demo passphrase"
 COHORT_NAME = "Riverside Allied Health Circle"
@@ -144,19 +148,55 @@ class Demo:
     sessions: dict[str, Session] = field(default_factory=dict)
 
 
-def _join_locally(member: Session, founder: Session, cohort_id: str, journal: str, replica_path: str) -> None:
-    """The member's side of joining: their journal and self key; the cohort key arrives wrapped."""
-    entry = {
-        "journal": journal,
-        "keys": {os.urandom(16).hex(): {"k": os.urandom(32).hex(), "scope": "self", "epoch": 1}},
-        "cohort_key": "",
-        "replica_path": replica_path,
-        "replica": None,
-    }
-    member.keystore.data["cohorts"][cohort_id] = entry
-    founder_journal = founder.keystore.data["cohorts"][cohort_id]["journal"]
-    member._trust_journal(founder_journal, cohort_id, founder.public)
-    member.keystore.save()
+def _copy_db(src: Path, dst: Path) -> bool:
+    a, b = sqlite3.connect(src), sqlite3.connect(dst)
+    try:
+        a.backup(b)
+    finally:
+        a.close()
+        b.close()
+    return True
+
+
+def _join(member: Session, founder: CohortService, role: str, profession: str) -> None:
+    """The real exchange: invite, join, admit; the member's request travels as a file copy."""
+    joined = join(member, create_invite(founder).code())
+    mine = member.cohort(joined.cohort_id)
+    admit(founder, joined.join_code, lambda _svc, _path, out: _copy_db(mine.journal.path, out), role=role, profession=profession)
+    # The member reads the founder's journal: the wrapped cohort key, and the cohort's real id.
+    link = mine.peer_dir() / f"{founder.journal_id.hex()}.db"
+    link.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(founder.journal.path, link.parent), link)
+    mine.ingest()
+
+
+def _replicate(sessions: list[Session], cohort_id: str) -> None:
+    """Replace the links by what sync does: push every journal to the folder replica, restore each once."""
+    import shutil
+    import tempfile
+
+    from circle.sync import litestream as ls
+    from circle.sync.service import replica_for
+
+    restored = Path(tempfile.mkdtemp(prefix="circle-demo-restore-"))
+    try:
+        for s in sessions:
+            svc = s.cohort(cohort_id)
+            replica = replica_for(s, svc).child(svc.entry["replica_path"])
+            ls.replicate_once(svc.journal.path, replica)
+            ls.restore(replica, restored / f"{svc.journal_id.hex()}.db")
+        for s in sessions:
+            svc = s.cohort(cohort_id)
+            for link in (s.dir / "peers").iterdir():
+                if link.is_symlink() or link.suffix == ".db":
+                    link.unlink()
+            for other in sessions:
+                if other is not s:
+                    jid = other.cohort(cohort_id).journal_id.hex()
+                    shutil.copyfile(restored / f"{jid}.db", svc.peer_dir() / f"{jid}.db")
+            svc.ingest()
+    finally:
+        shutil.rmtree(restored, ignore_errors=True)
 
 
 def _link_peers(sessions: list[Session], cohort_id: str) -> None:
@@ -169,6 +209,8 @@ def _link_peers(sessions: list[Session], cohort_id: str) -> None:
                 continue
             jid = other.keystore.data["cohorts"][cohort_id]["journal"]
             link = peers / f"{jid}.db"
+            if link.exists() and not link.is_symlink():
+                link.unlink()  # the copy fetched when admitting: follow the live file instead
             if not link.exists():
                 os.symlink(os.path.relpath(other.dir / "journals" / f"{jid}.db", peers), link)
 
@@ -204,11 +246,8 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
     fsvc = founder.create_cohort(COHORT_NAME, role="mentor", profession=PEOPLE[0][2], **CHARTER)
     cid = fsvc.id
     for name, role, prof in PEOPLE[1:]:
-        s = sessions[name]
-        jid, rpath = os.urandom(16).hex(), os.urandom(16).hex()
         clock.now += 60
-        fsvc.admit(s.public, name, role=role, profession=prof, journal=jid, replica_path=rpath)
-        _join_locally(s, founder, cid, jid, rpath)
+        _join(sessions[name], fsvc, role, prof)
     _link_peers(list(sessions.values()), cid)
     for s in sessions.values():
         s.cohort(cid)  # load: takes the wrapped cohort key, folds everything
@@ -294,4 +333,6 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
         s.cohort(cid).ingest()
         s.cohort(cid).flush()
     say("upcoming meeting")
+    _replicate(list(sessions.values()), cid)
+    say("synced through the folder replica")
     return Demo(root, cid, all_names, sessions)

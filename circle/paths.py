@@ -16,3 +16,8 @@ def user_dir(home: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_data_dir("circle", appauthor=False))
+
+
+def default_replica(home: Path) -> Path:
+    """The embedded default replica location: a folder inside the home."""
+    return (home / "replica").resolve()

@@ -33,6 +33,7 @@ from circle.crypto import envelope
 from circle.crypto.identity import PublicIdentity
 from circle.errors import InvalidEnvelope, NotFound, UsageError
 from circle.models.events import decode_payload
+from circle.paths import default_replica
 from circle.store.chain import check_chain
 from circle.store.journal import read_rows
 from circle.store.session import CohortService, Session
@@ -102,8 +103,8 @@ class Invite:
 
 
 def _location(session: Session, svc: CohortService) -> str:
-    replica = svc.entry.get("replica") or {}
-    return str(replica.get("url", ""))
+    replica = svc.entry.get("replica") or {"url": str(default_replica(session.home.root))}
+    return str(replica["url"])
 
 
 def create_invite(svc: CohortService, ttl_s: int = DEFAULT_TTL_S) -> Invite:
@@ -154,7 +155,7 @@ def join(session: Session, code: str, replica: dict[str, Any] | None = None) -> 
     return Joined(cid, JOIN_PREFIX + _b32(jid + check), session.fingerprint, "")
 
 
-def admit(svc: CohortService, join_code: str, fetch: Fetch, role: str = "participant") -> tuple[str, str]:
+def admit(svc: CohortService, join_code: str, fetch: Fetch, role: str = "participant", profession: str = "") -> tuple[str, str]:
     """Admit the newcomer behind ``join_code``. Returns (their name, their fingerprint)."""
     code = join_code.strip()
     if not code.startswith(JOIN_PREFIX):
@@ -184,7 +185,7 @@ def admit(svc: CohortService, join_code: str, fetch: Fetch, role: str = "partici
             raise UsageError("join code does not match the request", "compare codes again; someone else may have used the invite")
         svc.entry["invites"][invite_hash]["used"] = True  # used even if what follows fails
         svc.session.keystore.save()
-        svc.admit(pub, str(request["name"])[:80], role, journal=jid.hex(), replica_path=inv.join_path)
+        svc.admit(pub, str(request["name"])[:80], role, profession, journal=jid.hex(), replica_path=inv.join_path)
         return str(request["name"]), pub.fingerprint
     raise NotFound("no join request found for this code yet", "ask the newcomer to run 'circle sync --once', then try again")
 

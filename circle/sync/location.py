@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from circle.errors import UsageError
+from circle.paths import default_replica
 
 CREDENTIAL_FIELDS = ("access_key_id", "secret_access_key", "password")
 FIELDS = ("url", "endpoint", "region", "access_key_id", "secret_access_key", "force_path_style", "key_path", "host_key", "password", "ca_bundle")
@@ -19,7 +20,7 @@ FIELDS = ("url", "endpoint", "region", "access_key_id", "secret_access_key", "fo
 
 def default_location(home: Path) -> dict[str, Any]:
     """The embedded default: a folder inside the home (one laptop, or a start before choosing)."""
-    return {"url": str((home / "replica").resolve())}
+    return {"url": str(default_replica(home))}
 
 
 def parse_location(url: str, **options: Any) -> dict[str, Any]:

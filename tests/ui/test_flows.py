@@ -15,6 +15,7 @@ from circle.screens.home import HomeScreen
 from circle.screens.meeting import MeetingScreen
 from circle.screens.modals import FormModal, HelpModal, PickModal
 from circle.store.meeting import MeetingService
+from circle.sync.service import SyncService
 from circle.widgets import Countdown
 
 from .conftest import unlock
@@ -242,9 +243,11 @@ async def test_events_from_a_peer_appear_without_a_restart(app_for, demo_home, c
     app = app_for("Kwame Mensah")
     async with app.run_test(size=SIZE) as pilot:
         room = await open_room(pilot)
-        amara = MeetingService(unlock(demo_home, "Amara Singh", clock).cohort(room.service.cohort.id))
+        amara_session = unlock(demo_home, "Amara Singh", clock)
+        amara = MeetingService(amara_session.cohort(room.service.cohort.id))
         amara.add_item(room.meeting_id, "Team phone: IT said yes", minutes=5)
-        room.service.cohort.ingest()  # what the sync service's ingest does when her journal changes
+        SyncService(amara_session).once()  # her device pushes to the folder replica
+        SyncService(app.session).once()  # this one pulls and folds: listeners refresh the room
         await pilot.pause()
         agenda = app.screen.query_one("#meeting-agenda")
         assert any("Team phone: IT said yes" in str(o.prompt) for o in agenda.options)
