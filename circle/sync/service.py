@@ -208,7 +208,7 @@ class SyncService:
                     peer.follower = None
 
     def _run(self) -> None:
-        last_poll = 0.0
+        last_poll = time.time() - self.poll + 1.0  # the first check a second in: Litestream has shipped by then
         while not self._stop.is_set():
             try:
                 self._ensure_replicators()
@@ -273,18 +273,20 @@ class SyncService:
         return changed
 
     def _update_sent(self) -> None:
-        """Count an own event as sent once the replica holds the TXID the local file had at that event."""
+        """Own events count as sent once the replica holds the TXID the local file had after them."""
         for svc in self._cohorts():
             jid = svc.journal_id.hex()
-            head = svc._own_head()
-            pending = self._pending_txid.get(jid)
+            head = svc._own_head()  # read before the local TXID: a race only undercounts what was sent
             try:
-                remote = ls.latest_txid(replica_for(self.session, svc).child(svc.entry["replica_path"]))
-                if pending is not None and remote is not None and remote >= pending[0]:
-                    self._sent[jid] = max(self._sent.get(jid, 0), pending[1])
                 local = ls.local_txid(svc.journal.path)
+                remote = ls.latest_txid(replica_for(self.session, svc).child(svc.entry["replica_path"]))
             except CircleError:
                 continue
+            pending = self._pending_txid.get(jid)
+            if remote is not None and local is not None and remote >= local:
+                self._sent[jid] = max(self._sent.get(jid, 0), head)
+            elif remote is not None and pending is not None and remote >= pending[0]:
+                self._sent[jid] = max(self._sent.get(jid, 0), pending[1])
             if local is not None and self._sent.get(jid, 0) < head:
                 self._pending_txid[jid] = (local, head)
 
