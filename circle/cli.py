@@ -45,7 +45,19 @@ class Context:
 
     def unlock(self):
         info = self.home.find(self.identity)  # fail before asking for a passphrase
-        return self.home.unlock(self.passphrase(), info.id)
+        session = self.home.unlock(self.passphrase(), info.id)
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            ctx.call_on_close(lambda: _close_quietly(session))
+        return session
+
+
+def _close_quietly(session: Any) -> None:
+    """Save heads and snapshots when a command ends; a failure here loses nothing, so say it in one line."""
+    try:
+        session.close()
+    except CircleError as exc:
+        click.echo(f"circle: {exc.line()}", err=True)
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:

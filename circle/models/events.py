@@ -86,13 +86,13 @@ def encode_payload(*, kind: str, cohort: str, author: str, lamport: int, ts: flo
 
 def decode_payload(raw: bytes, *, id: str, journal: str, seq: int) -> Event:
     try:
-        doc = json.loads(raw)
+        doc = json.loads(raw.decode("utf-8"))
         if doc["v"] != PAYLOAD_VERSION:
             raise InvalidEnvelope(f"event payload version {doc['v']} is not supported")
         kind, cohort, author, lamport, ts, body = doc["k"], doc["c"], doc["a"], doc["l"], doc["t"], doc["b"]
     except InvalidEnvelope:
         raise
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidEnvelope("event payload malformed") from exc
     if (
         kind not in KINDS

@@ -10,6 +10,7 @@ envelopes kept as evidence, and nothing from that journal is folded further.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -19,8 +20,7 @@ from circle.errors import InvalidEnvelope
 from circle.store.journal import Row
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     seq: int
     blob: bytes
     hash: bytes

@@ -5,6 +5,7 @@ Only the owner ever writes a journal; everyone else reads a followed copy.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ class Journal:
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
+            if not self.path.exists():  # journals are ciphertext, but still nobody else's business
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             self._conn = connect(self.path)
             try:
                 migrate(self._conn)

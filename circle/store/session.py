@@ -247,6 +247,11 @@ class Session:
         j.update({"cohort": cid, "owner": owner.id.hex(), "sign_pk": owner.sign_pk.hex()})
 
     # ---- verification --------------------------------------------------
+    def close(self) -> None:
+        """Write what is worth keeping (heads, snapshots) for every cohort opened."""
+        for svc in list(self._cohorts.values()):
+            svc.close()
+
     def problems(self) -> list[str]:
         """What opening the cohorts found wrong (damage, forks, rollbacks), one line each."""
         return [p for cid in self.cohort_ids() for p in self.cohort(cid).load_report.problems]
@@ -282,6 +287,8 @@ class CohortService:
         self.listeners: list[Change] = []
         self.alarms: dict[str, str] = {}
         self._rewind: dict[str, tuple[int, bytes, bytes]] = {}
+        self._since_snapshot = 0  # events folded since the snapshot on disk
+        self.load_report = IngestReport()
         # The sync service ingests from its own thread while people write from theirs.
         self.lock = threading.RLock()
 
@@ -348,10 +355,12 @@ class CohortService:
             body = items[i][1]
             events.append(Event(envelope.event_id(blob).hex(), self.journal_id.hex(), seq0 + i, kind, self.id, self.session.id, lam, round(now, 3), body))
         self._advance_head(self.journal_id.hex(), seq0 + len(written) - 1, envelope.event_id(written[-1]), written[-1])
+        self._since_snapshot += len(events)
         if scope != "self":
             self.view.apply(events)
         else:
             self._self_events.extend(events)
+            self._self_ids.update(e.id for e in events)
         self._notify(events)
         return events
 
@@ -381,12 +390,18 @@ class CohortService:
         large cold load writes a snapshot so the next open is fast.
         """
         self._self_events: list[Event] = []
+        self._self_ids: set[str] = set()
         if self._load_snapshot():
             self.load_report = self.ingest()
             return
-        self.load_report = report = self.ingest(from_start=True)
-        if report.folded >= SNAPSHOT_AFTER and not report.problems:
-            self.save_snapshot()
+        self.load_report = self.ingest(from_start=True)
+
+    def close(self) -> None:
+        """Persist heads, and a fresh snapshot when enough changed since the last one (off the open path)."""
+        with self.lock:
+            self.flush()
+            if self._since_snapshot >= SNAPSHOT_AFTER and not self.load_report.problems:
+                self.save_snapshot()
 
     def _snapshot_path(self) -> Path:
         d = self.session.dir / "snapshots"
@@ -402,7 +417,7 @@ class CohortService:
         ad = LABEL_SNAPSHOT + bytes.fromhex(self.id)
         sealed = SNAPSHOT_MAGIC + nonce + ChaCha20Poly1305(self._snapshot_key()).encrypt(nonce, blob, ad)
         atomic_write(self._snapshot_path(), sealed)
-        self._snapshot_heads = heads
+        self._since_snapshot = 0
 
     def _snapshot_key(self) -> bytes:
         return bytes.fromhex(self.session.keystore.data["snapshot_key"])
@@ -426,6 +441,7 @@ class CohortService:
             return False  # the keystore was restored to an older state: rebuild from the journals
         events = [Event(*t) for t in doc["events"]]
         self._self_events = [e for e in events if e.kind == "self.note_added"]
+        self._self_ids = {e.id for e in self._self_events}
         self.view.apply(e for e in events if e.kind != "self.note_added")
         # Heads in the keystore may be ahead of the snapshot: fold those events again from there.
         for jid, (seq, digest) in doc["heads"].items():
@@ -475,12 +491,14 @@ class CohortService:
                     seen.clear()  # re-read everything with the new keys
                     from_start = True
         report.folded = self.view.apply(fresh)
+        self._since_snapshot += report.folded
         self.flush()
         if fresh:
             self._notify(fresh)
         return report
 
-    def _ingest_journal(self, jid: str, j: dict[str, Any], from_start: bool, every_signature: bool) -> tuple[IngestReport, list[Event], bool]:
+    def _ingest_journal(self, jid: str, j: dict[str, Any], from_start: bool, every_signature: bool,
+                        open_events: bool = True) -> tuple[IngestReport, list[Event], bool]:
         report = IngestReport(journals=1)
         path = self.journal_path(jid)
         if not path.exists():
@@ -516,6 +534,8 @@ class CohortService:
             report.problems.append(f"journal {jid[:8]}: {res.problem}")
         if res.head_seq > head_seq:
             self._advance_head(jid, res.head_seq, res.head_hash, res.head_envelope)
+        if not open_events:  # verification: signatures and links already authenticate every ciphertext
+            return report, [], False
         events, new_keys = self._open_all(jid, j, res, report)
         return report, events, new_keys
 
@@ -561,7 +581,8 @@ class CohortService:
                 report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: author or cohort does not match the journal")
                 continue
             if scope == "self":
-                if ev.id not in {e.id for e in self._self_events}:
+                if ev.id not in self._self_ids:
+                    self._self_ids.add(ev.id)
                     self._self_events.append(ev)
                 continue
             out.append(ev)
@@ -679,7 +700,7 @@ class CohortService:
         """Walk every journal of this cohort from its first event, checking every signature."""
         report = IngestReport()
         for jid, j in self.known_journals().items():
-            r, _, _ = self._ingest_journal(jid, j, True, True)
+            r, _, _ = self._ingest_journal(jid, j, True, True, open_events=False)
             report.add(r)
         self.flush()
         return report
