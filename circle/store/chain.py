@@ -10,8 +10,8 @@ envelopes kept as evidence, and nothing from that journal is folded further.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 

@@ -315,6 +315,34 @@ def write_config(
 # Running the binary
 
 
+try:  # Linux: the kernel can signal a child when the thread that started it dies
+    import ctypes
+
+    _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+except (ImportError, OSError):
+    _libc = None
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> Callable[[], None] | None:
+    """A preexec hook: litestream gets SIGTERM when circle dies, even by kill -9.
+
+    Its own session keeps it out of reach of the app's process group, so
+    without this an app killed hard leaves litestream replicating on, holding
+    the journal open (SQLite then skips WAL recovery when the app restarts)
+    beside the replicator the restarted app starts.
+    """
+    if _libc is None:
+        return None
+
+    def hook() -> None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # died before the line above took effect
+            os._exit(1)
+
+    return hook
+
+
 def _popen(args: Sequence[str | os.PathLike[str]], env: dict[str, str], *, merge: bool) -> subprocess.Popen[str]:
     # Own session = own process group, so stop can signal everything it started.
     return subprocess.Popen(
@@ -326,6 +354,7 @@ def _popen(args: Sequence[str | os.PathLike[str]], env: dict[str, str], *, merge
         text=True,
         errors="replace",
         start_new_session=True,
+        preexec_fn=_die_with(os.getpid()),
     )
 
 

@@ -148,20 +148,24 @@ class SyncService:
                 continue
             if txid is None:
                 peer.state = "missing"
+                self._problems.pop(peer.journal, None)  # reachable again; not written yet is no problem
                 continue
             j = self.session.keystore.data["journals"].get(peer.journal, {})
             if txid == j.get("replica_txid") and peer.out.exists():  # != not <: a healed replica restarts its TXIDs
                 peer.state = "caught up"
+                self._problems.pop(peer.journal, None)
                 continue
             try:
                 if ls.restore(peer.replica, peer.out):
                     peer.last_txid, peer.last_received, peer.state = txid, time.time(), "caught up"
                     j["replica_txid"] = txid  # saved with the verified head at the next ingest
                     pulled += 1
-                    self._problems.pop(peer.journal, None)
-            except CircleError as exc:
+                self._problems.pop(peer.journal, None)
+            except CircleError as exc:  # a damaged replica: keep the copy we have, say so, retry next time
                 peer.state = "problem"
                 self._problems[peer.journal] = exc.line()
+                if report is not None:
+                    report.problems.append(f"{peer.member}'s journal: {exc.line()}")
         if report is not None:
             report.pulled += pulled
         return pulled
@@ -226,7 +230,8 @@ class SyncService:
                 for cid in changed:
                     self._ingest(self.session.cohort(cid))
                 self._problems.pop("service", None)
-                self._state = "problem" if self._problems else ("offline" if self._all_unreachable() else "up to date")
+                # Offline is a normal state, not a problem, even though each unreachable peer is noted.
+                self._state = "offline" if self._all_unreachable() else ("problem" if self._problems else "up to date")
             except CircleError as exc:
                 self._problems["service"] = exc.line()
                 self._state = "problem"
