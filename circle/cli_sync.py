@@ -202,6 +202,23 @@ def doctor(c: Context) -> None:
             say(True, f"{name}: replica {where} reachable" + ("" if txid else " (nothing sent yet: run 'circle sync --once')"))
         except CircleError as exc:
             say(False, f"{name}: replica {where}", exc.hint or exc.title)
+        base = replica_for(s, svc)
+        names = {m.journal: m.name for m in svc.view.members()}
+        for jid, j in svc.known_journals().items():
+            if jid == svc.journal_id.hex() or jid not in names:
+                continue
+            path = j.get("replica_path") or next((m.replica_path for m in svc.view.members() if m.journal == jid), "")
+            try:
+                txid = ls.latest_txid(base.child(path)) if path else None
+            except CircleError as exc:
+                say(False, f"{name}: {names[jid]}'s journal", exc.hint or exc.title)
+                continue
+            if txid is None:
+                say(False, f"{name}: nothing from {names[jid]} on the replica yet", "ask them to run 'circle sync --once'")
+            elif not svc.journal_path(jid).exists():
+                say(False, f"{name}: {names[jid]}'s journal not on this device", "run 'circle sync --once'")
+            else:
+                say(True, f"{name}: {names[jid]}'s journal present, {j.get('seq', 0)} events verified")
         for jid, msg in svc.alarms.items():
             say(False, f"{name}: journal {jid[:8]}: {msg}", "compare with the member in person; evidence is kept in the home")
     click.echo("All good." if not problems else f"{problems} thing{'s' if problems != 1 else ''} to fix.")

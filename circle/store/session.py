@@ -110,7 +110,8 @@ class Home:
             if len(ids) == 1:
                 return ids[0]
             raise UsageError("several identities share this home", "choose one with --identity NAME: " + ", ".join(i.label for i in ids))
-        hits = [i for i in ids if i.label.lower() == who.lower() or i.id.startswith(who.lower())]
+        w = who.lower()
+        hits = [i for i in ids if i.label.lower() == w] or [i for i in ids if i.label.lower().startswith(w) or i.id.startswith(w)]
         if len(hits) != 1:
             raise NotFound(f"no single identity matches {who!r}", "known here: " + ", ".join(i.label for i in ids))
         return hits[0]
