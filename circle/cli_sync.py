@@ -135,16 +135,11 @@ def admit(c: Context, cohort: str, code: str, role: str) -> None:
     """Admit the newcomer whose join CODE you were given, into COHORT."""
     from circle.crypto.identity import fingerprint
     from circle.store.joining import admit as do_admit
-    from circle.sync import litestream as ls
-    from circle.sync.service import SyncService, replica_for
+    from circle.sync.service import SyncService, fetch_journal
 
     s = c.unlock()
     svc = s.find_cohort(cohort)
-
-    def fetch(svc_, replica_path, out):
-        return ls.restore(replica_for(s, svc_).child(replica_path), out)
-
-    name, fp = do_admit(svc, code, fetch, role=role)
+    name, fp = do_admit(svc, code, fetch_journal, role=role)
     SyncService(s).once()
     click.echo(f"Admitted {name} as {role}.")
     click.echo(f"Their fingerprint: {fp}")
