@@ -316,3 +316,8 @@ class SyncService:
 
 def describe_replica(replica: ls.Replica) -> str:
     return describe({k: getattr(replica, k) for k in ("url", "endpoint")})
+
+
+def fetch_journal(svc: CohortService, replica_path: str, out: Path) -> bool:
+    """Restore one journal of ``svc``'s cohort from its replica location (admitting a newcomer)."""
+    return ls.restore(replica_for(svc.session, svc).child(replica_path), out)
