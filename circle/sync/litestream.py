@@ -47,6 +47,11 @@ What Litestream 0.5.17 does, as measured here (see ``tests/sync``):
   ``litestream reset`` followed by a snapshot helps; that starts the TXIDs
   again at 1. :func:`heal` does this only when the replica is empty, where
   there is no old chain for the new one to mix with.
+- A truncated file on the replica passes ``restore -dry-run`` (it reads no
+  file) while a restore fails with "unexpected EOF". The owner sees it as a
+  level-0 file whose size differs from Litestream's local copy beside the
+  database; ``replicate -once -force-snapshot`` repairs it, since restores
+  then start from the new snapshot.
 - On SIGTERM Litestream retries its final sync for ``shutdown-sync-timeout``
   (30 s by default, 3 s in our configs) before it exits.
 """
@@ -488,6 +493,14 @@ def latest_txid(replica: Replica, *, timeout: float = 30.0) -> int | None:
     Raises:
         SyncError: the replica cannot be read.
     """
+    try:
+        return max((int(f["max_txid"], 16) for f in _listing(replica, timeout)), default=None)
+    except (ValueError, KeyError, TypeError):
+        raise SyncError("litestream gave an unexpected answer", f"circle expects litestream {LITESTREAM_VERSION}; reinstall circle") from None
+
+
+def _listing(replica: Replica, timeout: float) -> list[dict[str, Any]]:
+    """Every LTX file on the replica, as ``litestream ltx -json -level all`` lists them."""
     with _scratch() as d:
         db = _placeholder(d)
         cfg = write_config(d / "litestream.yml", [(db, replica)])
@@ -496,9 +509,40 @@ def latest_txid(replica: Replica, *, timeout: float = 30.0) -> int | None:
         raise _sync_error("list the replica", err)
     try:
         files = json.loads(out or "[]") or []
-        return max((int(f["max_txid"], 16) for f in files), default=None)
+        if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
+            raise TypeError
+        return files
+    except (ValueError, TypeError):
+        raise SyncError("litestream gave an unexpected answer", f"circle expects litestream {LITESTREAM_VERSION}; reinstall circle") from None
+
+
+def _damaged(replica: Replica, db: Path, timeout: float) -> bool:
+    """Whether a level-0 file a restore would read differs in size from Litestream's local copy.
+
+    A restore reads the level-0 files after the newest higher-level file;
+    Litestream keeps the same files beside the database for ``l0-retention``.
+    A truncated or half-copied file on the replica shows as a size mismatch
+    (a restore then fails with "unexpected EOF"); ``restore -dry-run`` does
+    not notice, since it never reads the files.
+    """
+    local = db.parent / f".{db.name}-litestream" / "ltx" / "0"
+    if not local.is_dir():
+        return False
+    try:
+        files = _listing(replica, timeout)
+        covered = max((int(f["max_txid"], 16) for f in files if f.get("level") != 0), default=0)
+        for f in files:
+            if f.get("level") != 0 or int(f["max_txid"], 16) <= covered:
+                continue
+            try:
+                size = (local / f"{f['min_txid']}-{f['max_txid']}.ltx").stat().st_size
+            except FileNotFoundError:
+                continue
+            if size != f.get("size"):
+                return True
     except (ValueError, KeyError, TypeError):
         raise SyncError("litestream gave an unexpected answer", f"circle expects litestream {LITESTREAM_VERSION}; reinstall circle") from None
+    return False
 
 
 def verify(replica: Replica, *, timeout: float = 30.0) -> int | None:
@@ -537,9 +581,10 @@ def _raise_restore_failure(replica: Replica, err: str, timeout: float) -> None:
 def needs_heal(replica: Replica, db: Path | None = None, *, timeout: float = 30.0) -> bool:
     """Whether :func:`heal` should run before replicating ``db`` to ``replica``.
 
-    True when the replica is broken (see :func:`verify`), or when it is empty
-    while ``db`` already has Litestream state (the folder vanished; a plain
-    sync may then fail for want of old local files).
+    True when the replica is broken (see :func:`verify`), when it holds a
+    truncated file that this database's local copy shows (see :func:`_damaged`),
+    or when it is empty while ``db`` already has Litestream state (the folder
+    vanished; a plain sync may then fail for want of old local files).
 
     Raises:
         SyncError: the replica cannot be read.
@@ -548,7 +593,9 @@ def needs_heal(replica: Replica, db: Path | None = None, *, timeout: float = 30.
         txid = verify(replica, timeout=timeout)
     except ReplicaBroken:
         return True
-    return txid is None and db is not None and Path(db).exists() and local_txid(db, timeout=timeout) is not None
+    if txid is not None:
+        return db is not None and _damaged(replica, Path(db), timeout)
+    return db is not None and Path(db).exists() and local_txid(db, timeout=timeout) is not None
 
 
 def local_txid(db: Path, *, timeout: float = 30.0) -> int | None:

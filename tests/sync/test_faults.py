@@ -1,0 +1,323 @@
+"""Faults during sync, with the real litestream: nothing a person was told is saved may be lost.
+
+Each test writes events, breaks something (kill -9 of litestream or of the app,
+a replica folder pulled out or emptied, a truncated replica file, an SFTP box
+switched off), repairs nothing by hand, and then checks that every
+acknowledged event is present on every device, printing the counts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from circle.sync import litestream as ls
+from circle.sync.service import SyncService, replica_for
+from tests.sync.helpers import (
+    PASS,
+    bring_in,
+    eventually,
+    meeting,
+    new_home,
+    once,
+    reopen,
+    visible_texts,
+    write_burst,
+)
+from tests.sync.servers import SshServer, _wait_for_port, find_sshd, litestream_descendants, stop_tree
+
+
+def two_homes(tmp_path: Path, loc: dict, name: str = "Pharmacists West"):
+    a, b = new_home(tmp_path, "Ana"), new_home(tmp_path, "Ben")
+    cid = a.create_cohort(name, replica=dict(loc)).id
+    once(a)
+    bring_in(a, cid, b, loc)
+    meeting(a.cohort(cid), "m1")
+    return a, b, cid
+
+
+def own_replica(session, cid: str) -> ls.Replica:
+    svc = session.cohort(cid)
+    return replica_for(session, svc).child(svc.entry["replica_path"])
+
+
+def report(what: str, written: int, present: int) -> None:
+    print(f"{what}: {written} events written, {present} present on every device")
+
+
+def all_sent(service: SyncService) -> bool:
+    st = service.status()
+    return st.unsent == 0 and st.state == "up to date"
+
+
+# ---- kill -9 ------------------------------------------------------------------
+
+
+def test_kill_9_of_litestream_during_a_burst_loses_nothing(tmp_path):
+    a, b, cid = two_homes(tmp_path, {"url": str(tmp_path / "shared")})
+    ca = a.cohort(cid)
+    service = SyncService(a, interval=0.25, poll=0.5)
+    service.start(focus=cid)
+    try:
+        rep = eventually(lambda: next((r for r in service._replicators.values() if r.pid), None), what="replicator running")
+        acknowledged: list[str] = []
+        for i in range(60):
+            acknowledged += write_burst(ca, f"burst{i}", 1)  # each returned: the person saw it saved
+            if i == 20:
+                os.kill(rep.pid, signal.SIGKILL)
+            time.sleep(0.02)
+        eventually(lambda: rep.restarts >= 1 and rep.alive(), what="the supervisor restarting litestream")
+    finally:
+        service.stop()
+    # The app restarts: a fresh service must finish what the killed process left unsent.
+    again = SyncService(a, interval=0.25, poll=0.5)
+    again.start(focus=cid)
+    try:
+        eventually(lambda: all_sent(again), what="everything sent after the restart")
+    finally:
+        again.stop()
+    once(b)
+    cb = b.cohort(cid)
+    present = visible_texts(cb) & set(acknowledged)
+    report("kill -9 litestream", len(acknowledged), len(present))
+    assert present == set(acknowledged)
+    assert cb.view.digest() == ca.view.digest()
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    import circle.crypto.keystore as keystore
+    keystore.CALIBRATE = False
+    from circle.store.session import Home
+    from circle.sync.service import SyncService
+    root, cid, passphrase = sys.argv[1:4]
+    session = Home(Path(root)).unlock(passphrase)
+    svc = session.cohort(cid)
+    SyncService(session, interval=0.25, poll=0.5).start(focus=cid)  # the app syncs while people write
+    print("ready", flush=True)
+    i = 0
+    while True:
+        ev = svc.record("note.added", {"meeting": "m1", "item": "", "text": f"crash {i}", "kind": "note"})
+        print(ev.seq, i, flush=True)  # acknowledged: the append's transaction committed
+        i += 1
+    """
+)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+def test_kill_9_of_the_app_during_appends_loses_nothing_acknowledged(tmp_path):
+    a, b, cid = two_homes(tmp_path, {"url": str(tmp_path / "shared")})
+    once(a)
+    a.cohort(cid).journal.close()  # from here on the journal belongs to the app process below
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(a.home.root), cid, PASS], stdout=subprocess.PIPE, text=True)
+    acknowledged: list[str] = []
+    children: list[int] = []
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        while len(acknowledged) < 150:
+            seq, i = proc.stdout.readline().split()
+            acknowledged.append(f"crash {i}")
+            if not children:
+                children = [pid for pid, _ in litestream_descendants(proc.pid)]
+        os.kill(proc.pid, signal.SIGKILL)  # mid-way through the next appends
+        rest = proc.stdout.read().split("\n")  # lines already in the pipe were acknowledged too
+        acknowledged += [f"crash {line.split()[1]}" for line in rest if len(line.split()) == 2]
+        # Its litestream dies with it: nothing keeps replicating or holding the journal open.
+        assert children, "the app's sync service never started litestream"
+        eventually(lambda: all(_gone(pid) for pid in children), timeout=10, what="the app's litestream dying with it")
+    finally:
+        proc.kill()
+        proc.wait()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    # The app starts again: the journal opens, the chain verifies, sync carries everything.
+    a2 = reopen(a)
+    ca = a2.cohort(cid)
+    assert not a2.problems()
+    committed = len([t for t in visible_texts(ca) if t.startswith("crash ")])
+    assert set(acknowledged) <= visible_texts(ca)
+    once(a2, b)
+    cb = b.cohort(cid)
+    present = visible_texts(cb) & set(acknowledged)
+    report("kill -9 app", len(acknowledged), len(present))
+    print(f"  ({committed} committed, {committed - len(acknowledged)} of them after the last acknowledgement)")
+    assert present == set(acknowledged)
+    assert cb.view.digest() == ca.view.digest()
+    for s in (a2, b):
+        r = s.verify()  # every signature and every link, from the first event
+        assert not r.problems and not r.missing, r.problems
+    ca.record("note.added", {"meeting": "m1", "item": "", "text": "after the crash", "kind": "note"})  # no fork, no reuse
+    once(a2, b)
+    assert "after the crash" in visible_texts(cb) and not b.problems() and not cb.alarms
+
+
+# ---- the replica folder ------------------------------------------------------
+
+
+def counting_heals(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    healed: list[Path] = []
+    real = ls.heal
+
+    def heal(db, replica, **kw):
+        healed.append(Path(db))
+        return real(db, replica, **kw)
+
+    monkeypatch.setattr(ls, "heal", heal)
+    return healed
+
+
+def test_replica_folder_pulled_out_and_plugged_back_is_healed(tmp_path, monkeypatch):
+    shared = tmp_path / "stick"
+    a, b, cid = two_homes(tmp_path, {"url": str(shared)})
+    ca = a.cohort(cid)
+    healed = counting_heals(monkeypatch)
+    written: list[str] = []
+    service = SyncService(a, interval=0.25, poll=0.5)
+    service.start(focus=cid)
+    try:
+        written += write_burst(ca, "before", 5)
+        eventually(lambda: all_sent(service), what="first events sent")
+        shutil.move(shared, tmp_path / "stick-in-a-drawer")  # pulled out, keeps its old copy
+        written += write_burst(ca, "away", 5)
+        eventually(lambda: ls.latest_txid(own_replica(a, cid)) is not None, what="litestream recreating the folder")
+        shutil.rmtree(shared)
+        shutil.move(tmp_path / "stick-in-a-drawer", shared)  # plugged back in: an old copy, a gap ahead
+        written += write_burst(ca, "back", 5)
+        eventually(lambda: all_sent(service) and not ls.needs_heal(own_replica(a, cid), ca.journal.path), what="the service healing the replica")
+    finally:
+        service.stop()
+    assert healed and set(healed) == {ca.journal.path}, "the running service never healed the replica"
+    once(b)
+    cb = b.cohort(cid)
+    present = visible_texts(cb) & set(written)
+    report("replica folder pulled and re-plugged", len(written), len(present))
+    assert present == set(written)
+    assert cb.view.digest() == ca.view.digest()
+
+
+def test_replica_folder_emptied_is_healed_by_each_owner(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    a, b, cid = two_homes(tmp_path, {"url": str(shared)})
+    ca, cb = a.cohort(cid), b.cohort(cid)
+    written = write_burst(ca, "Ana", 4) + write_burst(cb, "Ben", 4)
+    once(a, b, a)
+    healed = counting_heals(monkeypatch)
+    shutil.rmtree(shared)  # everything gone; every device still has its own journal
+    written += write_burst(ca, "Ana later", 2) + write_burst(cb, "Ben later", 2)
+    once(a, b, a)  # each heals its own replica with a fresh snapshot
+    assert healed == [ca.journal.path, cb.journal.path]
+    for s in (a, b):
+        assert not ls.needs_heal(own_replica(s, cid), s.cohort(cid).journal.path)
+    # A device that never saw the journals restores everything from the healed replica.
+    c = new_home(tmp_path, "Cleo")
+    bring_in(a, cid, c, {"url": str(shared)})
+    once(b, c)
+    cc = c.cohort(cid)
+    for svc in (cb, cc):
+        present = visible_texts(svc) & set(written)
+        report(f"replica emptied, {svc.session.name}", len(written), len(present))
+        assert present == set(written)
+    assert ca.view.digest() == cc.view.digest()
+
+
+def test_truncated_replica_file_is_reported_not_folded_then_healed(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    a, b, cid = two_homes(tmp_path, {"url": str(shared)})
+    ca, cb = a.cohort(cid), b.cohort(cid)
+    first = write_burst(ca, "first", 3)
+    once(a, b)
+    second = write_burst(ca, "second", 3)
+    once(a)
+    ltx = sorted((shared / ca.entry["replica_path"]).rglob("*.ltx"), key=lambda p: p.name)[-1]
+    data = ltx.read_bytes()
+    ltx.write_bytes(data[: len(data) // 2])
+
+    sb = SyncService(b)
+    r = sb.once()
+    # Detected and reported, the old copy kept: nothing half-read is folded, nothing already seen is lost.
+    assert [p for p in r.problems if p.startswith("Ana's journal: litestream could not restore")], r.problems
+    assert "unexpected EOF" in sb.status().cohorts[0].problem
+    assert set(first) <= visible_texts(cb) and not set(second) & visible_texts(cb)
+    assert not b.problems() and not cb.alarms
+
+    healed = counting_heals(monkeypatch)
+    once(a)  # the owner's next sync finds the damage and writes a fresh snapshot
+    assert healed == [ca.journal.path]
+    assert not ls.needs_heal(own_replica(a, cid), ca.journal.path)
+    once(b)
+    present = visible_texts(cb) & set(first + second)
+    report("truncated replica file", len(first + second), len(present))
+    assert present == set(first + second)
+    assert cb.view.digest() == ca.view.digest()
+
+
+# ---- an unreachable replica ----------------------------------------------------
+
+
+def _relaunch(server: SshServer) -> None:
+    """Start the same sshd again: same port, host key and client key (the box is switched back on)."""
+    with server.log.open("ab") as log:
+        server.proc = subprocess.Popen(
+            [str(server.sshd.resolve()), "-D", "-e", "-f", str(server.root / "sshd_config")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+        )
+    _wait_for_port(server.port, server.proc, server.log, banner=b"SSH-2.0")
+
+
+@pytest.fixture
+def own_sftp(tmp_path):
+    if find_sshd() is None:
+        pytest.skip("sshd is not installed (apt-get install openssh-server)")
+    server = SshServer(tmp_path / "box", find_sshd()).start()
+    yield server
+    if server.proc is not None:
+        stop_tree(server.proc)
+
+
+def test_unreachable_sftp_box_is_offline_not_an_error_and_catches_up(own_sftp, tmp_path):
+    loc = {"url": f"sftp://{own_sftp.user}@127.0.0.1:{own_sftp.port}{own_sftp.data / 'circle'}", "key_path": str(own_sftp.client_key),
+           "host_key": own_sftp.host_key}
+    a, b, cid = two_homes(tmp_path, loc)
+    ca, cb = a.cohort(cid), b.cohort(cid)
+    written = write_burst(ca, "online", 2)
+    service = SyncService(a, interval=0.25, poll=0.5)
+    service.start(focus=None)  # as `circle sync` runs: every peer polled
+    try:
+        eventually(lambda: all_sent(service), what="first events sent")
+        own_sftp.stop()  # the LAN box is switched off
+        written += write_burst(ca, "offline", 3)
+        st = eventually(lambda: (s := service.status()).state == "offline" and s, what="status offline")
+        assert st.unsent >= 3 and "not yet sent" in st.badge()
+        assert [p.state for co in st.cohorts for p in co.peers] == ["unreachable"]
+        assert "unreachable" in st.message
+        r = SyncService(b).once()  # no exception: offline is a normal state
+        assert r.unreachable and not r.problems
+        _relaunch(own_sftp)
+        eventually(lambda: all_sent(service), what="catching up once the box is back")
+    finally:
+        service.stop()
+    once(b)
+    present = visible_texts(cb) & set(written)
+    report("SFTP box switched off", len(written), len(present))
+    assert present == set(written)
+    assert cb.view.digest() == ca.view.digest()

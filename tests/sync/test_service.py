@@ -1,0 +1,102 @@
+"""The sync service running in the background on two homes, as the TUI runs it.
+
+Live followers for the cohort on screen, polling for the others, the status a
+person sees, and a stop that leaves no litestream behind.
+"""
+
+from __future__ import annotations
+
+import time
+
+from circle.sync.service import SyncService
+from tests.sync.helpers import bring_in, eventually, meeting, new_home, note, once, visible_texts
+from tests.sync.servers import litestream_descendants
+
+
+def _names(pids: list[tuple[int, str]]) -> list[str]:
+    """The long-running litestream processes by role (replicate, follow); one-off commands left out."""
+    out = []
+    for pid, _ in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"-f" in args:
+            out.append("follow")
+        elif args[1:2] == [b"replicate"] and b"-once" not in args:
+            out.append("replicate")
+    return sorted(out)
+
+
+def test_live_sync_between_two_running_services(tmp_path):
+    loc = {"url": str(tmp_path / "shared")}
+    a, b = new_home(tmp_path, "Ana"), new_home(tmp_path, "Ben")
+    cid = a.create_cohort("Midwives South", replica=dict(loc)).id
+    once(a)
+    bring_in(a, cid, b, loc)
+    ca, cb = a.cohort(cid), b.cohort(cid)
+    meeting(ca, "m1")
+
+    changed = []
+    sa = SyncService(a, interval=0.25, poll=1.0)
+    sb = SyncService(b, interval=0.25, poll=1.0, on_change=lambda svc: changed.append(svc.id))
+    sa.start(focus=cid)
+    sb.start(focus=cid)
+    try:
+        # Both sides run one replicator and one live follower each: the cohort is on screen.
+        eventually(lambda: _names(litestream_descendants()) == ["follow", "follow", "replicate", "replicate"], what="replicators and followers running")
+        t0 = time.monotonic()
+        note(ca, "m1", "live from Ana")
+        eventually(lambda: "live from Ana" in visible_texts(cb), what="Ben's view receiving Ana's note")
+        lag = time.monotonic() - t0
+        assert cid in changed
+        note(cb, "m1", "live from Ben")
+        eventually(lambda: "live from Ben" in visible_texts(ca), what="Ana's view receiving Ben's note")
+        assert ca.view.digest() == cb.view.digest()
+
+        st = sb.status()
+        (co,) = st.cohorts
+        (peer,) = co.peers
+        assert (peer.member, peer.state) == ("Ana", "following")
+        assert peer.last_seq == int(a.keystore.data["journals"][ca.journal_id.hex()]["seq"])
+        assert peer.last_received > 0 and co.name == "Midwives South" and co.replica == loc["url"]
+        eventually(lambda: sa.status().unsent == 0 and sa.status().state == "up to date", what="Ana's status: all sent, up to date")
+        assert "not yet sent" not in sa.status().badge()
+    finally:
+        sa.stop()
+        sb.stop()
+    assert litestream_descendants() == []
+    assert sa.status().state == "off"
+    print(f"live: Ben saw Ana's note after {lag:.2f} s")
+
+
+def test_cohorts_off_screen_are_polled_without_followers(tmp_path):
+    loc = {"url": str(tmp_path / "shared")}
+    a, b = new_home(tmp_path, "Ana"), new_home(tmp_path, "Ben")
+    on_screen = a.create_cohort("On screen", replica=dict(loc)).id
+    other = a.create_cohort("Off screen", replica=dict(loc)).id
+    once(a)
+    bring_in(a, on_screen, b, loc)
+    bring_in(a, other, b, loc)
+    meeting(a.cohort(other), "m1")
+
+    sa = SyncService(a, interval=0.25, poll=0.5)
+    sb = SyncService(b, interval=0.25, poll=0.5)
+    sa.start(focus=on_screen)
+    sb.start(focus=on_screen)
+    try:
+        # One replicator per location, one follower: only the cohort on screen is followed.
+        eventually(lambda: _names(litestream_descendants()) == ["follow", "follow", "replicate", "replicate"], what="one follower per side")
+        note(a.cohort(other), "m1", "polled, not followed")
+        eventually(lambda: "polled, not followed" in visible_texts(b.cohort(other)), what="the off-screen cohort catching up by polling")
+        states = {co.name: [p.state for p in co.peers] for co in sb.status().cohorts}
+        assert states == {"On screen": ["following"], "Off screen": ["caught up"]}
+        # Moving the screen to the other cohort drops the old followers.
+        sb.set_focus(other)
+        eventually(lambda: [p.state for co in sb.status().cohorts if co.name == "Off screen" for p in co.peers] == ["following"], what="follower for the new focus")
+        assert _names(litestream_descendants()).count("follow") == 2
+    finally:
+        sa.stop()
+        sb.stop()
+    assert litestream_descendants() == []
