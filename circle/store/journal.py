@@ -5,6 +5,7 @@ Only the owner ever writes a journal; everyone else reads a followed copy.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +23,10 @@ class Row:
     blob: bytes
 
 
+class JournalBusy(CircleError):
+    """Another process holds this journal open for writing."""
+
+
 class JournalBehind(CircleError):
     """The local journal file is older than what its owner already wrote."""
 
@@ -37,10 +42,12 @@ class Journal:
         self.path = path
         self.journal_id = journal_id
         self._conn: sqlite3.Connection | None = None
+        self._lock_fd: int | None = None
 
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
+            self._lock_for_writing()
             if not self.path.exists():  # journals are ciphertext, but still nobody else's business
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             self._conn = connect(self.path)
@@ -50,10 +57,35 @@ class Journal:
                 raise CorruptFile("journal damaged", f"{self.path.name} is not a journal; run 'circle verify'") from None
         return self._conn
 
+    def _lock_for_writing(self) -> None:
+        """One writing process per journal.
+
+        A writer killed between its WAL commit and the WAL index update leaves
+        a commit that Litestream ships but that another open connection does
+        not see; that connection's next append would reuse the seq and fork
+        the chain. So a second process may read, never write. POSIX record
+        locks belong to the process, so one process may open a journal twice.
+        """
+        if self._lock_fd is not None:
+            return
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise JournalBusy(
+                "circle is already writing for you in another window",
+                "close the other circle window or 'circle sync' for this identity, then try again",
+            ) from None
+        self._lock_fd = fd
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def head(self) -> tuple[int, bytes]:
         row = self.conn.execute("SELECT seq, blob FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()

@@ -24,6 +24,9 @@ from circle.sync import litestream as ls
 from circle.sync.location import default_location, describe
 from circle.sync.status import CohortSync, PeerStatus, SyncStatus
 
+MAX_FOLLOWERS = 2  # ~30 MB each: the whole service must stay under 150 MB for three cohorts
+HEAL_EVERY_POLLS = 1  # full passes between checks that each own replica is still whole (each costs processes)
+
 
 def replica_for(session: Session, svc: CohortService) -> ls.Replica:
     """The replica location of a cohort as a litestream Replica (the home folder by default)."""
@@ -44,6 +47,12 @@ class Peer:
     state: str = "waiting"
     follower: Any = None
     next_try: float = 0.0
+
+    @property
+    def local(self) -> bool:
+        """A folder replica: listed directly, cheap enough to check every tick."""
+        return self.replica.kind == "file"
+
     backoff: float = 1.0
 
 
@@ -62,11 +71,11 @@ class SyncService:
     Args:
         session: the unlocked identity.
         interval: Litestream's monitor and follow interval in seconds (lag).
-        poll: seconds between checks of cohorts without live followers.
+        poll: seconds between full passes: off-screen cohorts, SFTP/S3 listings, heads sent.
         on_change: called (from the service's thread) after new events were folded.
     """
 
-    def __init__(self, session: Session, *, interval: float = 0.25, poll: float = 5.0,
+    def __init__(self, session: Session, *, interval: float = 0.25, poll: float = 15.0,
                  on_change: Callable[[CohortService], None] | None = None) -> None:
         self.session = session
         self.interval = interval
@@ -80,6 +89,8 @@ class SyncService:
         # How new events are folded: directly, or handed to the UI thread by the app.
         self.ingest: Callable[[CohortService], IngestReport] = lambda svc: svc.ingest()
         self._problems: dict[str, str] = {}
+        self._changed: set[str] = set()  # cohorts with journals restored or followed since the last ingest
+        self._poll_now = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.RLock()
@@ -133,9 +144,9 @@ class SyncService:
         self.session.keystore.save()  # the TXIDs restored, so the next pass skips unchanged journals
         return report
 
-    def _pull_changed(self, report: OnceReport | None = None) -> int:
+    def _pull_changed(self, report: OnceReport | None = None, peers: list[Peer] | None = None) -> int:
         pulled = 0
-        for peer in list(self._peers.values()):
+        for peer in list(self._peers.values()) if peers is None else peers:
             if peer.follower is not None:
                 continue
             try:
@@ -159,6 +170,7 @@ class SyncService:
                 if ls.restore(peer.replica, peer.out):
                     peer.last_txid, peer.last_received, peer.state = txid, time.time(), "caught up"
                     j["replica_txid"] = txid  # saved with the verified head at the next ingest
+                    self._changed.add(peer.cohort)
                     pulled += 1
                 self._problems.pop(peer.journal, None)
             except CircleError as exc:  # a damaged replica: keep the copy we have, say so, retry next time
@@ -206,36 +218,43 @@ class SyncService:
         """Keep live followers for the cohort on screen only."""
         with self._lock:
             self.focus = cohort_id
+            self._poll_now = True  # start the new cohort's followers now, not at the next full pass
             for peer in self._peers.values():
                 if peer.follower is not None and peer.cohort != cohort_id:
                     peer.follower.stop()
                     peer.follower = None
 
     def _run(self) -> None:
-        last_poll = time.time() - self.poll + 1.0  # the first check a second in: Litestream has shipped by then
+        """One tick every ``interval``: cheap checks for the cohort on screen; the rest every ``poll``."""
+        next_poll = time.time() + 1.0  # the first full pass a second in: Litestream has shipped by then
+        next_heal = 0.0
         while not self._stop.is_set():
             try:
-                self._ensure_replicators()
-                self._refresh_peers()
-                self._ensure_followers()
-                changed = self._followed_changes()
                 now = time.time()
-                if now - last_poll >= self.poll:
-                    last_poll = now
-                    for rep in self._replicators.values():
-                        rep.heal_broken()  # a replica folder that vanished or came back with a gap
-                    if self._pull_changed():
-                        changed |= {p.cohort for p in self._peers.values()}
+                if now >= next_poll or self._poll_now or not self._replicators:
+                    next_poll, self._poll_now = now + self.poll, False
+                    self._ensure_replicators()
+                    self._refresh_peers()
+                    self._ensure_followers()
+                    if now >= next_heal:
+                        next_heal = now + HEAL_EVERY_POLLS * self.poll
+                        for rep in self._replicators.values():
+                            rep.heal_broken()  # a replica folder that vanished or came back with a gap
+                    self._pull_changed()
                     self._update_sent()
-                for cid in changed:
-                    self._ingest(self.session.cohort(cid))
+                else:
+                    self._followed_changes()
+                    # Folder replicas are listed directly (no process): the cohort on screen every tick.
+                    self._pull_changed(peers=[p for p in self._peers.values() if p.cohort == self.focus and p.follower is None and p.local])
+                    self._update_sent(folders_only=True)
+                while self._changed:
+                    self._ingest(self.session.cohort(self._changed.pop()))
                 self._problems.pop("service", None)
-                # Offline is a normal state, not a problem, even though each unreachable peer is noted.
                 self._state = "offline" if self._all_unreachable() else ("problem" if self._problems else "up to date")
             except CircleError as exc:
                 self._problems["service"] = exc.line()
                 self._state = "problem"
-            self._stop.wait(min(self.interval, 0.25))
+            self._stop.wait(self.interval)
 
     def _ingest(self, svc: CohortService) -> None:
         r = self.ingest(svc)
@@ -257,31 +276,38 @@ class SyncService:
                     rep.set_dbs(dbs)
 
     def _ensure_followers(self) -> None:
+        """Live followers (`restore -f`, ~30 MB each) only for SFTP/S3 peers of the cohort on screen, a few at most.
+
+        Folder replicas are checked by listing the folder every tick, which
+        costs no process; everything else is polled.
+        """
         now = time.time()
-        for peer in self._peers.values():
-            if peer.cohort != self.focus or peer.follower is not None or now < peer.next_try:
+        running = sum(1 for p in self._peers.values() if p.follower is not None)
+        for peer in sorted(self._peers.values(), key=lambda p: -p.last_received):
+            if running >= MAX_FOLLOWERS:
+                break
+            if peer.cohort != self.focus or peer.local or peer.follower is not None or now < peer.next_try:
                 continue
             peer.follower = ls.Follower(peer.replica, peer.out, interval=self.interval, config_dir=self.session.dir / "sync")
             peer.follower.start()
             peer.state = "following"
+            running += 1
 
-    def _followed_changes(self) -> set[str]:
-        changed = set()
+    def _followed_changes(self) -> None:
         for peer in self._peers.values():
             f = peer.follower
-            if f is None:
-                continue
-            if f.txid_changed():
+            if f is not None and f.txid_changed():
                 peer.last_received = time.time()
                 peer.state = "following"
-                changed.add(peer.cohort)
-        return changed
+                self._changed.add(peer.cohort)
 
-    def _update_sent(self) -> None:
+    def _update_sent(self, folders_only: bool = False) -> None:
         """Own events count as sent once the replica holds the TXID the local file had after them."""
         for svc in self._cohorts():
             jid = svc.journal_id.hex()
             head = svc._own_head()  # read before the local TXID: a race only undercounts what was sent
+            if folders_only and (self._sent.get(jid, 0) >= head or replica_for(self.session, svc).kind != "file"):
+                continue
             try:
                 local = ls.local_txid(svc.journal.path)
                 remote = ls.latest_txid(replica_for(self.session, svc).child(svc.entry["replica_path"]))

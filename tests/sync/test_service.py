@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from circle.sync.service import SyncService
-from tests.sync.helpers import bring_in, eventually, meeting, new_home, note, once, visible_texts
+from tests.sync.helpers import bring_in, eventually, location, meeting, new_home, note, once, visible_texts
 from tests.sync.servers import litestream_descendants
 
 
@@ -44,8 +44,8 @@ def test_live_sync_between_two_running_services(tmp_path):
     sa.start(focus=cid)
     sb.start(focus=cid)
     try:
-        # Both sides run one replicator and one live follower each: the cohort is on screen.
-        eventually(lambda: _names(litestream_descendants()) == ["follow", "follow", "replicate", "replicate"], what="replicators and followers running")
+        # A folder replica is listed directly every tick: one replicator each and no follower process.
+        eventually(lambda: _names(litestream_descendants()) == ["replicate", "replicate"], what="replicators running")
         t0 = time.monotonic()
         note(ca, "m1", "live from Ana")
         eventually(lambda: "live from Ana" in visible_texts(cb), what="Ben's view receiving Ana's note")
@@ -58,7 +58,7 @@ def test_live_sync_between_two_running_services(tmp_path):
         st = sb.status()
         (co,) = st.cohorts
         (peer,) = co.peers
-        assert (peer.member, peer.state) == ("Ana", "following")
+        assert (peer.member, peer.state) == ("Ana", "caught up")
         assert peer.last_seq == int(a.keystore.data["journals"][ca.journal_id.hex()]["seq"])
         assert peer.last_received > 0 and co.name == "Midwives South" and co.replica == loc["url"]
         eventually(lambda: sa.status().unsent == 0 and sa.status().state == "up to date", what="Ana's status: all sent, up to date")
@@ -71,8 +71,9 @@ def test_live_sync_between_two_running_services(tmp_path):
     print(f"live: Ben saw Ana's note after {lag:.2f} s")
 
 
-def test_cohorts_off_screen_are_polled_without_followers(tmp_path):
-    loc = {"url": str(tmp_path / "shared")}
+def test_cohorts_off_screen_are_polled_without_followers(tmp_path, request):
+    """Over S3 (a remote replica) the cohort on screen gets live followers; the others are polled."""
+    loc = location("s3", request, tmp_path)
     a, b = new_home(tmp_path, "Ana"), new_home(tmp_path, "Ben")
     on_screen = a.create_cohort("On screen", replica=dict(loc)).id
     other = a.create_cohort("Off screen", replica=dict(loc)).id

@@ -1,0 +1,66 @@
+"""Only one process writes a journal at a time; the same process may open it twice."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from circle.crypto import envelope
+from circle.store.journal import Journal, JournalBusy
+
+JID = bytes(range(16))
+KEY = bytes(32)
+
+
+def sealer(seq: int, prev: bytes, sign: bool) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return envelope.seal(journal_id=JID, seq=seq, prev=prev, key_id=bytes(16), key=KEY, plaintext=b"x" * 40,
+                         signer=Ed25519PrivateKey.from_private_bytes(bytes(32)) if sign else None)
+
+
+def test_a_second_process_cannot_write_while_the_first_has_the_journal(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+            from tests.unit.test_journal_lock import sealer, JID
+            from circle.store.journal import Journal
+            from pathlib import Path
+            j = Journal(Path({str(path)!r}), JID)
+            j.append([sealer])
+            print("holding", flush=True)
+            time.sleep(30)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        mine = Journal(path, JID)
+        with pytest.raises(JournalBusy, match="another window"):
+            mine.append([sealer])
+    finally:
+        holder.kill()
+        holder.wait()
+    # Once the holder is gone the lock is released by the kernel: writing works, the chain continues.
+    mine = Journal(path, JID)
+    mine.append([sealer])
+    assert mine.head()[0] == 2
+    mine.close()
+
+
+def test_one_process_may_open_a_journal_twice(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    a, b = Journal(path, JID), Journal(path, JID)
+    a.append([sealer])
+    b.append([sealer])
+    assert a.head()[0] == b.head()[0] == 2
+    a.close()
+    b.close()
+    assert os.path.exists(str(path) + ".lock")
