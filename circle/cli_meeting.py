@@ -38,9 +38,17 @@ def demo(ctx: click.Context, no_tui: bool) -> None:
     click.echo("Identities: " + ", ".join(f"{n} ({r})" for n, r, _ in PEOPLE), err=True)
     click.echo(f"Open it again later with: circle --home {root}", err=True)
     if not no_tui:
-        from circle.app import run_app
+        # Open it already unlocked: the person did not choose this passphrase and has not seen it yet.
+        from circle.app import make_app
+        from circle.store.session import Home
+        from circle.sync.service import SyncService
 
-        run_app(root, identity=c.identity or PEOPLE[4][0])
+        session = Home(root).unlock(DEMO_PASSPHRASE, c.identity or PEOPLE[4][0])
+        app = make_app(root, identity=session.name, session=session, sync_factory=SyncService)
+        app.run()
+        session.close()
+        click.echo(f"The demo home stays at {root}; open it again with: circle --home {root}")
+        click.echo(f"Demo passphrase (every identity): {DEMO_PASSPHRASE}")
 
 
 def _find_cohort(session, ref: str):
