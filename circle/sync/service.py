@@ -262,9 +262,12 @@ class SyncService:
             self.on_change(svc)
 
     def _ensure_replicators(self) -> None:
+        # One process per SFTP/S3 location (one unreachable box stops a whole litestream process);
+        # every folder location shares one (a missing folder is simply recreated).
         by_location: dict[str, list[tuple[Path, ls.Replica]]] = {}
         for db, replica in self._own():
-            by_location.setdefault(replica.url.rsplit("/", 1)[0], []).append((db, replica))
+            key = "folders" if replica.kind == "file" else replica.url.rsplit("/", 1)[0]
+            by_location.setdefault(key, []).append((db, replica))
         with self._lock:
             for loc, dbs in by_location.items():
                 rep = self._replicators.get(loc)
