@@ -67,9 +67,5 @@ class InvalidEnvelope(CircleError):
         self.reason = reason
 
 
-class IntegrityAlarm(CircleError):
-    """A journal forked or rolled back: evidence kept, nothing folded."""
-
-
 class SyncError(CircleError):
     """A replica or the litestream process could not do what was asked."""
