@@ -6,22 +6,24 @@ frozen clock and no cursor blink come from the tests' arguments).
 
 from __future__ import annotations
 
+import gc
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from circle.errors import CircleError
-from circle.messages import Unlocked, ViewChanged
+from circle.messages import CohortOpened, CohortOpenFailed, CohortsOpened, Unlocked, ViewChanged
 from circle.store.meeting import MeetingService
 from circle.store.session import CohortService, Home, Session
 
@@ -79,18 +81,31 @@ class CircleApp(App[None]):
         self.session: Session | None = session
         self._services: dict[str, MeetingService] = {}
         self._watched: set[str] = set()
+        self.open_failures: dict[str, str] = {}  # cohort id -> why it did not open
+        # One cohort opens at a time: the background opener and a screen that needs a cohort now.
+        self._open_lock = threading.Lock()
         self.register_theme(HIGH_CONTRAST)
         self.theme = theme
 
     # ---- services ------------------------------------------------------
     def meetings(self, cohort_id: str) -> MeetingService:
-        """The meeting service of a cohort (built once, listening for new events)."""
+        """The meeting service of a cohort, opening the cohort here if the background has not yet."""
         if cohort_id not in self._services:
             assert self.session is not None
-            svc = self.session.cohort(cohort_id)
-            self.watch_cohort(svc)
-            self._services[cohort_id] = MeetingService(svc)
+            with self._open_lock:
+                svc = self.session.cohort(cohort_id)
+            self._add_service(svc)
         return self._services[cohort_id]
+
+    def opened(self, cohort_id: str) -> MeetingService | None:
+        """The meeting service of a cohort if it is open, without waiting for it."""
+        return self._services.get(cohort_id)
+
+    def _add_service(self, svc: CohortService) -> None:
+        self.watch_cohort(svc)
+        if svc.id not in self._services:
+            self._services[svc.id] = MeetingService(svc)
+        self.open_failures.pop(svc.id, None)
 
     def watch_cohort(self, svc: CohortService) -> None:
         if svc.id in self._watched:
@@ -98,6 +113,52 @@ class CircleApp(App[None]):
         self._watched.add(svc.id)
         # Listeners may fire on a sync thread; post_message is thread-safe.
         svc.listeners.append(lambda s, events: self.post_message(ViewChanged(s.id, len(events))))
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def open_cohorts(self, session: Session) -> None:
+        """Open every cohort (snapshot, then what came after it) off the UI thread, one message each.
+
+        A folded cohort is a large, long-lived heap (100k events: millions of
+        objects), and each full pass of the cyclic collector over it paused
+        both threads for 100-150 ms. So the collector rests while cohorts
+        open, and what they hold is then frozen out of its later passes.
+        """
+        worker = get_current_worker()
+        gc.disable()
+        try:
+            for cid in session.cohort_ids():
+                if worker.is_cancelled:
+                    return
+                try:
+                    with self._open_lock:
+                        svc = session.cohort(cid)
+                except CircleError as exc:
+                    self.post_message(CohortOpenFailed(session, cid, exc.title, exc.hint or ""))
+                    continue
+                self.post_message(CohortOpened(session, cid, svc))
+        finally:
+            gc.freeze()
+            gc.enable()
+        self.post_message(CohortsOpened(session))
+
+    @on(CohortOpened)
+    def cohort_opened(self, event: CohortOpened) -> None:
+        if event.session is self.session:
+            self._add_service(event.service)
+            self.refresh_screen()
+
+    @on(CohortOpenFailed)
+    def cohort_open_failed(self, event: CohortOpenFailed) -> None:
+        if event.session is self.session:
+            self.open_failures[event.cohort] = f"{event.title}: {event.hint}" if event.hint else event.title
+            self.notify(event.hint or " ", title=event.title, severity="error")
+            self.refresh_screen()
+
+    @on(CohortsOpened)
+    def cohorts_opened(self, event: CohortsOpened) -> None:
+        # Sync starts once every cohort is open: its ingest folds into the services opened here.
+        if event.session is self.session and self.sync_factory is not None:
+            self._start_sync(event.session)
 
     # ---- screens -------------------------------------------------------
     def on_mount(self) -> None:
@@ -113,11 +174,9 @@ class CircleApp(App[None]):
 
         assert self.session is not None
         self.session.clock = self.clock
-        for cid in self.session.cohort_ids():
-            self.meetings(cid)
-        if self.sync_factory is not None:
-            self._start_sync(self.session)
+        # Paint first: the home screen lists the cohorts as "opening…" until each is folded.
         self.push_screen(HomeScreen())
+        self.open_cohorts(self.session)
 
     def _start_sync(self, session: Session) -> None:
         """Run the sync service in the background; what it brings is folded on the UI thread."""
@@ -136,6 +195,13 @@ class CircleApp(App[None]):
 
     def on_unmount(self) -> None:
         self._stop_sync()
+
+    def close_session(self) -> None:
+        """Stop opening cohorts and write what is worth keeping (heads, snapshots) for those open."""
+        self.workers.cancel_group(self, "open")
+        if self.session is not None:
+            with self._open_lock:  # not while a cohort is half open
+                self.session.close()
 
     @on(Unlocked)
     def signed_in(self, event: Unlocked) -> None:
@@ -162,7 +228,7 @@ class CircleApp(App[None]):
             self.sync.set_focus(cohort_id)
 
     @on(ViewChanged)
-    def refresh_screen(self, event: ViewChanged) -> None:
+    def refresh_screen(self, event: ViewChanged | None = None) -> None:
         refresh = getattr(self.screen, "refresh_view", None)
         if refresh is not None:
             refresh()
@@ -171,13 +237,12 @@ class CircleApp(App[None]):
         """Forget the unlocked session and return to the unlock screen."""
         from circle.screens.unlock import UnlockScreen
 
-        if self.session is not None:
-            for cid in list(self._services):
-                self._services[cid].cohort.flush()
         self._stop_sync()
+        self.close_session()
         self.session = None
         self._services.clear()
         self._watched.clear()
+        self.open_failures.clear()
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(UnlockScreen(self.home, self.identity))
@@ -277,6 +342,4 @@ def run_app(home_root: Path | str, identity: str | None = None, sync: bool = Tru
 
     app = make_app(home_root, identity=identity, sync_factory=SyncService if sync else None)
     app.run()
-    if app.session is not None:
-        for cid in app.session.cohort_ids():
-            app.session.cohort(cid).flush()
+    app.close_session()

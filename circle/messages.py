@@ -56,3 +56,36 @@ class PageChanged(Message):
 
     page: int
     pages: int
+
+
+@dataclass
+class CohortOpened(Message):
+    """A cohort finished opening in the background: its snapshot and newer events are folded."""
+
+    session: Any
+    cohort: str
+    service: Any  # the CohortService
+
+
+@dataclass
+class CohortOpenFailed(Message):
+    """A cohort could not be opened (a calm title and a hint)."""
+
+    session: Any
+    cohort: str
+    title: str
+    hint: str
+
+
+@dataclass
+class CohortsOpened(Message):
+    """Every cohort of the session has been opened (or has failed to)."""
+
+    session: Any
+
+
+@dataclass
+class ViewRead(Message):
+    """What a screen read from the folded view off the UI thread, ready to show."""
+
+    read: Any

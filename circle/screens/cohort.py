@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
@@ -12,13 +14,80 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
 from circle.models.meeting import next_meeting
-from circle.models.rota import compute_rota
-from circle.screens.base import CircleScreen
+from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import Field, FormModal, PickModal
 from circle.store.meeting import MeetingService
 from circle.widgets import SyncBadge, WindowedList
 
+OPENING = "Opening the cohort…"
 ROLE_NAMES = {"mentor": "supervising mentor", "peer": "facilitator-eligible peer", "participant": "participant"}
+
+
+@dataclass(frozen=True)
+class CohortRead:
+    """What the cohort screen shows, read from the view in one go (no widgets)."""
+
+    name: str
+    charter: Text
+    members: list[tuple[str, Text]]
+    rota: list[tuple[str, Text]]
+    meetings: list[tuple[str, Text]]
+
+
+def read_cohort(service: MeetingService) -> CohortRead:
+    with service.cohort.lock:
+        view = service.view
+        me = service.me
+        c = view.cohort()
+        charter = Text()
+        for label, value in (("Purpose", c.purpose), ("Cadence", f"{c.cadence}, {c.meeting_minutes} minutes"),
+                             ("Confidentiality", c.confidentiality), ("Feedback norms", c.feedback_norms)):
+            charter.append(f"{label}\n", style="bold")
+            charter.append(f"{value or '—'}\n\n")
+
+        rota = rota_of(view)
+        nxt = next_meeting(view)
+        next_facilitator = rota.facilitator(nxt.id) if nxt else None
+        members = []
+        for m in view.members():
+            t = Text()
+            t.append(m.name, style="bold")
+            if m.id == me:
+                t.append(" (you)")
+            t.append(f"  {ROLE_NAMES.get(m.role, m.role)}", style="dim")
+            if m.profession:
+                t.append(f" · {m.profession}", style="dim")
+            if m.away:
+                t.append("  away", style="italic")
+            if nxt and next_facilitator == m.id:
+                t.append("  ★ facilitates next", style="bold")
+            members.append((m.id, t))
+
+        rows = []
+        for turn in reversed(rota.turns):  # upcoming first, then history newest first
+            t = Text()
+            t.append(f"{turn.at}  ", style="dim" if turn.held else "bold")
+            who = view.name_of(turn.member) if turn.member else "—"
+            t.append(who)
+            if turn.facilitated_by and turn.facilitated_by != turn.member:
+                t.append(f" → {view.name_of(turn.facilitated_by)} (handoff)", style="italic")
+            t.append("  facilitated" if turn.held else "  upcoming", style="dim")
+            if turn.note:
+                t.append(f"  · {turn.note}", style="dim italic")
+            rows.append((turn.meeting, t))
+
+        items = Counter(i.meeting for i in view.agenda())
+        facilitators = {t.meeting: t.facilitated_by for t in rota.turns}
+        meetings = []
+        for mt in reversed(view.meetings()):
+            t = Text()
+            t.append(f"{mt.at}  ", style="dim" if mt.held else "bold")
+            t.append(mt.title or "Meeting")
+            state = "cancelled" if mt.cancelled else ("held" if mt.held else "upcoming")
+            fac = facilitators.get(mt.id, "")
+            t.append(f"  {state} · {view.name_of(fac) if fac else 'no facilitator'} · {items[mt.id]} items", style="dim")
+            meetings.append((mt.id, t))
+    return CohortRead(c.name, charter, members, rows, meetings)
 
 
 class CohortScreen(CircleScreen):
@@ -44,17 +113,17 @@ class CohortScreen(CircleScreen):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="topbar"):
             yield Label(self.service.view.cohort().name, classes="topbar-title", id="cohort-title")
-            yield SyncBadge(self.circle.sync)
+            yield SyncBadge(lambda: self.circle.sync)  # sync starts once the cohorts are open
         with TabbedContent(initial="charter", id="cohort-tabs"):
             with TabPane("1 Charter", id="charter"):
                 with VerticalScroll():
                     yield Static(id="cohort-charter")
             with TabPane("2 Roster", id="roster"):
-                yield WindowedList(id="cohort-roster", page_size=200)
+                yield WindowedList(id="cohort-roster", page_size=200, empty=OPENING)
             with TabPane("3 Rota", id="rota"):
-                yield WindowedList(id="cohort-rota", page_size=200, empty="Nobody is facilitator-eligible yet.")
+                yield WindowedList(id="cohort-rota", page_size=200, empty=OPENING)
             with TabPane("4 Meetings", id="meetings"):
-                yield WindowedList(id="cohort-meetings", page_size=200, empty="No meetings yet. Press s to schedule one.")
+                yield WindowedList(id="cohort-meetings", page_size=200, empty=OPENING)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -66,60 +135,20 @@ class CohortScreen(CircleScreen):
         if target:
             self.query_one(target).focus()
 
-    def refresh_view(self) -> None:
-        view = self.service.view
-        me = self.service.me
-        c = view.cohort()
-        self.query_one("#cohort-title", Label).update(c.name)
-        charter = Text()
-        for label, value in (("Purpose", c.purpose), ("Cadence", f"{c.cadence}, {c.meeting_minutes} minutes"),
-                             ("Confidentiality", c.confidentiality), ("Feedback norms", c.feedback_norms)):
-            charter.append(f"{label}\n", style="bold")
-            charter.append(f"{value or '—'}\n\n")
-        self.query_one("#cohort-charter", Static).update(charter)
+    def events_to_read(self) -> int:
+        return len(self.service.view)
 
-        rota = compute_rota(view)
-        nxt = next_meeting(view)
-        members = []
-        for m in view.members():
-            t = Text()
-            t.append(m.name, style="bold")
-            if m.id == me:
-                t.append(" (you)")
-            t.append(f"  {ROLE_NAMES.get(m.role, m.role)}", style="dim")
-            if m.profession:
-                t.append(f" · {m.profession}", style="dim")
-            if m.away:
-                t.append("  away", style="italic")
-            if nxt and rota.facilitator(nxt.id) == m.id:
-                t.append("  ★ facilitates next", style="bold")
-            members.append((m.id, t))
-        self.query_one("#cohort-roster", WindowedList).set_rows(members)
+    def read(self) -> CohortRead:
+        return read_cohort(self.service)
 
-        rows = []
-        for turn in reversed(rota.turns):  # upcoming first, then history newest first
-            t = Text()
-            t.append(f"{turn.at}  ", style="dim" if turn.held else "bold")
-            who = view.name_of(turn.member) if turn.member else "—"
-            t.append(who)
-            if turn.facilitated_by and turn.facilitated_by != turn.member:
-                t.append(f" → {view.name_of(turn.facilitated_by)} (handoff)", style="italic")
-            t.append("  facilitated" if turn.held else "  upcoming", style="dim")
-            if turn.note:
-                t.append(f"  · {turn.note}", style="dim italic")
-            rows.append((turn.meeting, t))
-        self.query_one("#cohort-rota", WindowedList).set_rows(rows)
-
-        meetings = []
-        for mt in reversed(view.meetings()):
-            t = Text()
-            t.append(f"{mt.at}  ", style="dim" if mt.held else "bold")
-            t.append(mt.title or "Meeting")
-            state = "cancelled" if mt.cancelled else ("held" if mt.held else "upcoming")
-            fac = rota.facilitator(mt.id)
-            t.append(f"  {state} · {view.name_of(fac) if fac else 'no facilitator'} · {len(view.agenda(mt.id))} items", style="dim")
-            meetings.append((mt.id, t))
-        self.query_one("#cohort-meetings", WindowedList).set_rows(meetings)
+    def show_read(self, read: CohortRead) -> None:
+        self.query_one("#cohort-title", Label).update(read.name)
+        self.query_one("#cohort-charter", Static).update(read.charter)
+        for wid, rows, empty in (("#cohort-roster", read.members, "Nothing here yet."), ("#cohort-rota", read.rota, "Nobody is facilitator-eligible yet."),
+                                 ("#cohort-meetings", read.meetings, "No meetings yet. Press s to schedule one.")):
+            lst = self.query_one(wid, WindowedList)
+            lst.empty = empty
+            lst.set_rows(rows)
 
     @on(WindowedList.OptionSelected, "#cohort-meetings")
     @on(WindowedList.OptionSelected, "#cohort-rota")

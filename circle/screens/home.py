@@ -1,6 +1,14 @@
-"""Home: your cohorts, each with its next meeting, who facilitates it and open actions."""
+"""Home: your cohorts, each with its next meeting, who facilitates it and open actions.
+
+The home screen paints before the cohorts are open: a cohort still being
+opened (decrypted and folded in the background) shows as "opening…" and fills
+in when it is ready. Enter or m on it opens the cohort or its meeting room as
+soon as it can.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
@@ -10,71 +18,41 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, Static
 
 from circle.models.meeting import next_meeting
-from circle.screens.base import CircleScreen
+from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import Field, FormModal
+from circle.store.meeting import MeetingService
 from circle.widgets import SyncBadge, WindowedList
 
+ASKED = {"cohort": "cohort screen", "meeting": "meeting room"}  # what Enter and m open once a cohort is open
 
-class HomeScreen(CircleScreen):
-    """The first screen after unlocking."""
 
-    BINDINGS = [
-        Binding("enter", "open_cohort", "Open cohort", show=True),
-        Binding("m", "open_meeting", "Meeting room"),
-        Binding("c", "create_cohort", "New cohort"),
-        Binding("l", "app.lock", "Lock"),
-    ]
+@dataclass(frozen=True)
+class CohortLine:
+    """One cohort as the home screen shows it."""
 
-    def __init__(self) -> None:
-        super().__init__(id="home")
+    id: str
+    name: str
+    row: Text
+    detail: Text
+    opened: bool
+    next_meeting: str | None = None
 
-    def compose(self) -> ComposeResult:
-        with Horizontal(classes="topbar"):
-            yield Label(f"circle · {self.circle.session.name}", classes="topbar-title")
-            yield SyncBadge(self.circle.sync)
-        with Horizontal(id="home-body"):
-            with Vertical(id="home-left"):
-                yield Label("Your cohorts", classes="section-title")
-                yield WindowedList(id="home-cohorts", empty="No cohorts yet. Press c to create one.", page_size=200)
-            with Vertical(id="home-right"):
-                yield Static(id="home-detail")
-        yield Footer()
 
-    def on_mount(self) -> None:
-        self.refresh_view()
-        self.query_one("#home-cohorts").focus()
-
-    def refresh_view(self) -> None:
-        rows = []
-        for info in self.circle.session.cohorts():
-            svc = self.circle.meetings(info.id)
-            nxt = next_meeting(svc.view)
-            line = Text()
-            line.append(info.name, style="bold")
-            line.append(f"\n  {info.members} members · ", style="dim")
-            line.append(f"next {nxt.at}" if nxt else "no meeting scheduled", style="dim")
-            rows.append((info.id, line))
-        lst = self.query_one("#home-cohorts", WindowedList)
-        lst.set_rows(rows)
-        self.show_detail(lst.highlighted_id)
-
-    @on(WindowedList.OptionHighlighted, "#home-cohorts")
-    def highlighted(self, event: WindowedList.OptionHighlighted) -> None:
-        self.show_detail(event.option.id)
-
-    def show_detail(self, cid: str | None) -> None:
-        detail = self.query_one("#home-detail", Static)
-        if not cid or cid.startswith("_"):
-            detail.update(Text("Create a cohort with c, or ask a cohort's facilitator for an invite.", style="dim"))
-            return
-        svc = self.circle.meetings(cid)
+def read_cohort(svc: MeetingService, me: str) -> CohortLine:
+    """The list row and the detail panel of an open cohort (reads the view only)."""
+    with svc.cohort.lock:
         view = svc.view
-        me = self.circle.session.id
-        out = Text()
-        out.append(view.cohort().name + "\n", style="bold")
+        name = view.cohort().name or "(waiting to be admitted)"
         nxt = next_meeting(view)
+        row = Text()
+        row.append(name, style="bold")
+        row.append(f"\n  {len(view.members())} members · ", style="dim")
+        row.append(f"next {nxt.at}" if nxt else "no meeting scheduled", style="dim")
+
+        out = Text()
+        out.append(name + "\n", style="bold")
         if nxt:
-            fac = svc.facilitator(nxt.id)
+            fac = rota_of(view).facilitator(nxt.id)
             out.append("Next meeting  ", style="dim")
             out.append(f"{nxt.at}  {nxt.title}\n")
             out.append("Facilitator   ", style="dim")
@@ -93,26 +71,125 @@ class HomeScreen(CircleScreen):
         if len(open_actions) > 8:
             out.append(f"  … {len(open_actions) - 8} more in the cohort\n", style="dim")
         out.append("\nEnter opens the cohort · m opens the meeting room", style="dim italic")
-        detail.update(out)
+    return CohortLine(svc.cohort.id, name, row, out, True, nxt.id if nxt else None)
 
-    def _selected(self) -> str | None:
-        return self.query_one("#home-cohorts", WindowedList).highlighted_id
+
+def opening_line(cid: str, failure: str | None, asked: str | None = None) -> CohortLine:
+    """A cohort not open yet (or one that could not be opened); ``asked``: what opens when it is ready."""
+    if failure:
+        row = Text("A cohort that did not open", style="bold")
+        row.append(f"\n  {failure}", style="dim")
+        detail = Text(failure + "\n\nRun 'circle doctor' to see what is wrong; nothing was changed.", style="dim")
+    else:
+        row = Text("Opening a cohort…", style="dim italic")
+        row.append(f"\n  {'then its ' + asked if asked else 'decrypting on this device'}", style="dim")
+        detail = Text("Opening this cohort: its notes are decrypted on this device.\nIt appears here when it is ready.", style="dim italic")
+    return CohortLine(cid, "", row, detail, False)
+
+
+class HomeScreen(CircleScreen):
+    """The first screen after unlocking."""
+
+    BINDINGS = [
+        Binding("enter", "open_cohort", "Open cohort", show=True),
+        Binding("m", "open_meeting", "Meeting room"),
+        Binding("c", "create_cohort", "New cohort"),
+        Binding("l", "app.lock", "Lock"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="home")
+        self.lines: dict[str, CohortLine] = {}
+        self._pending: tuple[str, str] | None = None  # ("cohort" | "meeting", cohort id) asked for while opening
+        self._keep: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="topbar"):
+            yield Label(f"circle · {self.circle.session.name}", classes="topbar-title")
+            yield SyncBadge(lambda: self.circle.sync)  # sync starts once the cohorts are open
+        with Horizontal(id="home-body"):
+            with Vertical(id="home-left"):
+                yield Label("Your cohorts", classes="section-title")
+                yield WindowedList(id="home-cohorts", empty="No cohorts yet. Press c to create one.", page_size=200)
+            with Vertical(id="home-right"):
+                yield Static(id="home-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_view()
+        self.query_one("#home-cohorts").focus()
+
+    # ---- reading -------------------------------------------------------
+    def events_to_read(self) -> int:
+        circle = self.circle
+        return sum(len(s.view) for cid in circle.session.cohort_ids() if (s := circle.opened(cid)) is not None)
+
+    def read(self) -> list[CohortLine]:
+        circle = self.circle
+        session = circle.session
+        if session is None:  # locked while this was being read
+            return []
+        lines = []
+        for cid in session.cohort_ids():
+            svc = circle.opened(cid)
+            asked = ASKED[self._pending[0]] if self._pending and self._pending[1] == cid else None
+            lines.append(read_cohort(svc, session.id) if svc is not None else opening_line(cid, circle.open_failures.get(cid), asked))
+        return sorted(lines, key=lambda c: (not c.opened, c.name.lower(), c.id))
+
+    def show_read(self, read: list[CohortLine]) -> None:
+        self.lines = {c.id: c for c in read}
+        lst = self.query_one("#home-cohorts", WindowedList)
+        lst.set_rows([(c.id, c.row) for c in read], keep=self._keep)
+        self._keep = None
+        self.show_detail(lst.highlighted_id)
+        if self._pending and self.lines.get(self._pending[1], None) and self.lines[self._pending[1]].opened:
+            what, cid = self._pending
+            self._pending = None
+            lst.set_rows(lst._rows, keep=cid)
+            (self.action_open_cohort if what == "cohort" else self.action_open_meeting)()
+
+    @on(WindowedList.OptionHighlighted, "#home-cohorts")
+    def highlighted(self, event: WindowedList.OptionHighlighted) -> None:
+        self.show_detail(event.option.id)
+
+    def show_detail(self, cid: str | None) -> None:
+        detail = self.query_one("#home-detail", Static)
+        line = self.lines.get(cid or "")
+        if line is None:
+            detail.update(Text("Create a cohort with c, or ask a cohort's facilitator for an invite.", style="dim"))
+            return
+        detail.update(line.detail)
+
+    # ---- acting --------------------------------------------------------
+    def _selected(self) -> CohortLine | None:
+        cid = self.query_one("#home-cohorts", WindowedList).highlighted_id
+        return self.lines.get(cid) if cid else None
+
+    def _when_open(self, what: str, line: CohortLine) -> bool:
+        """Whether the cohort is open; if it is still opening, do ``what`` when it is."""
+        if line.opened:
+            return True
+        if line.id not in self.circle.open_failures:
+            # Say it in the row, calmly; a notification would linger over the screen that opens.
+            self._pending = (what, line.id)
+            self.lines[line.id] = opening_line(line.id, None, ASKED[what])
+            self.query_one("#home-cohorts", WindowedList).set_rows([(c.id, c.row) for c in self.lines.values()])
+        return False
 
     @on(WindowedList.OptionSelected, "#home-cohorts")
     def action_open_cohort(self) -> None:
-        cid = self._selected()
-        if cid:
-            self.circle.open_cohort(cid)
+        line = self._selected()
+        if line and self._when_open("cohort", line):
+            self.circle.open_cohort(line.id)
 
     def action_open_meeting(self) -> None:
-        cid = self._selected()
-        if not cid:
+        line = self._selected()
+        if not line or not self._when_open("meeting", line):
             return
-        nxt = next_meeting(self.circle.meetings(cid).view)
-        if nxt is None:
+        if line.next_meeting is None:
             self.notify("Schedule one from the cohort screen (s).", title="No meeting scheduled", severity="warning")
             return
-        self.circle.open_meeting(cid, nxt.id)
+        self.circle.open_meeting(line.id, line.next_meeting)
 
     def action_create_cohort(self) -> None:
         fields = [
@@ -126,9 +203,9 @@ class HomeScreen(CircleScreen):
             if values:
                 svc = self.attempt(self.circle.session.create_cohort, values["name"], purpose=values["purpose"], cadence=values["cadence"], role=values["role"])
                 if svc is not None:
-                    self.circle.watch_cohort(svc)
+                    self.circle.meetings(svc.id)  # open already: it was just created here
+                    self._keep = svc.id
                     self.refresh_view()
-                    self.query_one("#home-cohorts", WindowedList).set_rows(self.query_one("#home-cohorts", WindowedList)._rows, keep=svc.id)
                     self.notify(f"{values['name'].strip()} created", title="Cohort created")
 
         self.app.push_screen(FormModal("New cohort", fields, submit="Create"), done)

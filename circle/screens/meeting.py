@@ -2,10 +2,13 @@
 
 Only the current facilitator (or the supervising mentor) advances phases and
 items; anyone present adds notes, agenda items and actions. The screen reads
-the folded view and re-reads it when events arrive from peers.
+the folded view in one pass (:func:`read_room`; in a worker, after the first
+paint, for a big cohort) and re-reads it when events arrive from peers.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
@@ -16,9 +19,10 @@ from textual.widgets import Footer, Label, SelectionList, Static, TabbedContent,
 from textual.widgets.selection_list import Selection
 
 from circle.messages import TimeUp
-from circle.models.view import AgendaItem
-from circle.screens.base import CircleScreen
-from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal
+from circle.models.meeting import timer
+from circle.models.view import AgendaItem, Meeting
+from circle.screens.base import CircleScreen, rota_of
+from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
 from circle.store.meeting import MeetingService
 from circle.widgets import Countdown, PhaseBar, SyncBadge, WindowedList
 
@@ -30,6 +34,140 @@ PHASE_HINTS = {
     "actions": "Action items: t adds one with an owner and a due date (tab 2).",
     "wrap-up": "Wrap-up: w marks the meeting held and carries unfinished business to the next one.",
 }
+
+OPENING = "Opening the meeting…"
+NOTES_PAGE = 25  # notes per window: each is up to a few lines, and Textual wraps a whole window before painting it
+NOTE_CHARS = 320  # longer notes are cut in the list; Enter reads the whole note
+
+
+@dataclass
+class RoomRead:
+    """Everything the meeting room shows, read from the view in one go (no widgets)."""
+
+    meeting: Meeting
+    items: list[AgendaItem]
+    title: str
+    meta: Text
+    hint: Text
+    caption: str
+    agenda_title: str
+    agenda_rows: list[tuple[str, Text]]
+    notes: dict[str | None, list[tuple[str, Text]]]  # item id (None: the whole meeting) -> rows
+    carried: dict[str, tuple[str, Text]]  # item id -> its "last time you said…" row
+    long_notes: dict[str, tuple[str, str]]  # note id -> (title, whole text) of notes cut in the list
+    action_rows: list[tuple[str, Text]]
+    action_status: dict[str, str]
+    roster: list[tuple[str, str]]
+    attendance: dict[str, bool]
+    round: Text
+
+    def note_rows(self, item_id: str | None) -> list[tuple[str, Text]]:
+        head = [self.carried[item_id]] if item_id in self.carried else []
+        return head + self.notes.get(item_id, [])
+
+
+def read_room(svc: MeetingService, meeting_id: str) -> RoomRead:
+    """Read one meeting from the folded view: each list of the view is gone through once."""
+    with svc.cohort.lock:
+        view = svc.view
+        m = svc.meeting(meeting_id)
+        me = svc.me
+        fac = rota_of(view).facilitator(meeting_id)
+        attendance = view.attendance(meeting_id)
+        members = view.members()
+        present = sum(1 for p in attendance.values() if p)
+        meta = Text()
+        meta.append("Facilitator ", style="dim")
+        meta.append(view.name_of(fac) if fac else "nobody eligible", style="bold")
+        if fac == me:
+            meta.append(" (you)", style="bold")
+        elif svc.is_mentor():
+            meta.append(" · you supervise", style="dim")
+        meta.append(f" · {present}/{len(members)} present", style="dim")
+        if m.held:
+            meta.append(" · held", style="italic")
+        hint = Text(PHASE_HINTS.get(m.phase, "") if not m.held else "This meeting is held; its record is read-only except for notes.", style="italic")
+
+        items = view.agenda(meeting_id)
+        agenda_rows = []
+        for i in items:
+            t = Text()
+            mark = "▶ " if i.id == m.current_item else ("✓ " if i.status == "done" else ("↻ " if i.carried_from else "• "))
+            t.append(mark, style="bold" if i.id == m.current_item else "")
+            t.append(i.title, style="strike dim" if i.status == "done" else ("bold" if i.id == m.current_item else ""))
+            t.append(f"\n  {view.name_of(i.owner)} · {i.minutes} min", style="dim")
+            agenda_rows.append((i.id, t))
+        done = sum(1 for i in items if i.status == "done")
+        cur = next((i for i in items if i.id == m.current_item), None)
+        caption = f"{cur.title} — {view.name_of(cur.owner)}" if cur else "No item running. Enter on an item starts it."
+
+        notes: dict[str | None, list[tuple[str, Text]]] = {None: []}
+        long_notes: dict[str, tuple[str, str]] = {}
+        titles = {i.id: i.title for i in items}
+        for n in view.notes(meeting_id):
+            t = Text()
+            if n.kind == "decision":
+                t.append("Decision: ", style="bold")
+            if len(n.text) > NOTE_CHARS:
+                t.append(n.text[:NOTE_CHARS].rsplit(" ", 1)[0] + " …")
+                t.append("  Enter reads it all", style="dim italic")
+                long_notes[n.id] = (f"{'Decision' if n.kind == 'decision' else 'Note'} on “{titles.get(n.item, m.title or 'the meeting')}” — {view.name_of(n.author)}", n.text)
+            else:
+                t.append(n.text)
+            t.append(f"\n  {view.name_of(n.author)}", style="dim")
+            notes[None].append((n.id, t))
+            notes.setdefault(n.item, []).append((n.id, t))
+
+        carried: dict[str, tuple[str, Text]] = {}
+        all_actions = view.actions()
+        if any(i.carried_from for i in items):
+            all_items = {i.id: i for i in view.agenda()}
+            actions_by_id = {a.id: a for a in all_actions}
+            for item in items:
+                if not item.carried_from:
+                    continue
+                src = all_items.get(item.carried_from)
+                act = actions_by_id.get(item.carried_from)
+                t = Text("Last time you said… ", style="bold italic")
+                if act is not None:
+                    t.append(f"{view.name_of(act.owner)} would {act.title[0].lower() + act.title[1:]}" + (f" (due {act.due})" if act.due else ""), style="italic")
+                    t.append(f" — {act.status}", style="dim")
+                elif src is not None:
+                    origin = view.meeting(src.meeting)
+                    t.append(f"unfinished at the {origin.at[:10] if origin else 'last'} meeting", style="italic")
+                    for n in view.notes(item_id=src.id):
+                        t.append(f"\n  {'Decision: ' if n.kind == 'decision' else ''}{n.text}", style="dim")
+                carried[item.id] = ("_carried", t)
+
+        order = {mt.id: (mt.at, mt.id) for mt in view.meetings()}
+        here = order.get(meeting_id)
+        action_rows = []
+        action_status = {}
+        for a in all_actions:
+            earlier = here is not None and a.meeting in order and order[a.meeting] < here
+            if not (a.meeting == meeting_id or (a.status == "open" and earlier)):
+                continue
+            t = Text()
+            t.append("✓ " if a.status == "done" else ("✗ " if a.status == "dropped" else "☐ "))
+            t.append(a.title, style="dim" if a.status != "open" else "")
+            t.append(f"\n  {view.name_of(a.owner)}{' · due ' + a.due if a.due else ''}", style="dim")
+            if a.meeting != meeting_id:
+                t.append(" · from an earlier meeting", style="dim italic")
+            action_rows.append((a.id, t))
+            action_status[a.id] = a.status
+
+        roster = [(f"{p.name}{' (you)' if p.id == me else ''}{' · away' if p.away else ''}", p.id) for p in members]
+        lines = view.anonymous_lines(meeting_id)
+        rnd = Text()
+        rnd.append("Anonymous round: one line each, shown without names.\n\n", style="dim")
+        for line in lines:
+            rnd.append(f"“{line}”\n")
+        if not lines:
+            rnd.append("No lines yet. Press r to add yours.", style="dim italic")
+        else:
+            rnd.append(f"\n{len(lines)} line{'s' if len(lines) != 1 else ''}. Press r to add yours.", style="dim")
+    return RoomRead(m, items, f"{m.title or 'Meeting'} · {m.at}", meta, hint, caption, f"Agenda {done}/{len(items)} done", agenda_rows, notes, carried,
+                    long_notes, action_rows, action_status, roster, attendance, rnd)
 
 
 class MeetingScreen(CircleScreen):
@@ -57,24 +195,27 @@ class MeetingScreen(CircleScreen):
         super().__init__(id="meeting")
         self.service = service
         self.meeting_id = meeting_id
+        self.room: RoomRead | None = None
         self._roster: list[tuple[str, str]] = []
+        self._reads = 0  # how many reads were shown: the notes follow the newest
+        self._notes_shown: tuple[int, str | None] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="topbar"):
             yield Label("", classes="topbar-title", id="meeting-title")
-            yield SyncBadge(self.circle.sync)
+            yield SyncBadge(lambda: self.circle.sync)  # sync starts once the cohorts are open
         yield Static("", id="meeting-meta")
         yield PhaseBar(id="meeting-phases")
         yield Countdown(id="meeting-timer")
         with Horizontal(id="meeting-body"):
             with Vertical(id="meeting-left"):
                 yield Label("Agenda", classes="section-title", id="meeting-agenda-title")
-                yield WindowedList(id="meeting-agenda", page_size=200, empty="No items yet. Press a to add one.")
+                yield WindowedList(id="meeting-agenda", page_size=200, empty=OPENING)
             with TabbedContent(initial="notes", id="meeting-tabs"):
                 with TabPane("1 Notes", id="notes"):
-                    yield WindowedList(id="meeting-notes", page_size=300, empty="No notes for this item yet. o adds a note, d a decision.")
+                    yield WindowedList(id="meeting-notes", page_size=NOTES_PAGE, empty=OPENING)
                 with TabPane("2 Actions", id="actions"):
-                    yield WindowedList(id="meeting-actions", page_size=300, empty="No open actions. t adds one.")
+                    yield WindowedList(id="meeting-actions", page_size=300, empty=OPENING)
                 with TabPane("3 People", id="people"):
                     yield SelectionList[str](id="meeting-people")
                 with TabPane("4 Round", id="round"):
@@ -86,131 +227,82 @@ class MeetingScreen(CircleScreen):
     def on_mount(self) -> None:
         self.query_one("#meeting-timer", Countdown).meeting = self.meeting_id
         self.refresh_view()
-        self.query_one("#meeting-agenda").focus()
+        agenda = self.query_one("#meeting-agenda")
+        agenda.focus()
+        # Follow the highlight as it moves, not a message later: the notes change in the same frame.
+        self.watch(agenda, "highlighted", lambda _old, _new: self.show_notes(), init=False)
         self.set_interval(1.0, self.tick)
 
     # ---- reading -------------------------------------------------------
+    def events_to_read(self) -> int:
+        return len(self.service.view)
+
+    def read(self) -> RoomRead:
+        return read_room(self.service, self.meeting_id)
+
     def tick(self) -> None:
-        self.query_one("#meeting-timer", Countdown).state = self.service.timer(self.meeting_id)
+        if self.room is not None:
+            self.query_one("#meeting-timer", Countdown).state = timer(self.room.meeting, self.room.items, self.service.now())
 
     def _item(self, item_id: str | None) -> AgendaItem | None:
-        return next((i for i in self.service.view.agenda(self.meeting_id) if i.id == item_id), None)
+        return next((i for i in self.room.items if i.id == item_id), None) if self.room and item_id else None
 
     def selected_item(self) -> AgendaItem | None:
         return self._item(self.query_one("#meeting-agenda", WindowedList).highlighted_id)
 
-    def refresh_view(self) -> None:
-        svc, view = self.service, self.service.view
-        m = svc.meeting(self.meeting_id)
-        me = svc.me
-        fac = svc.facilitator(self.meeting_id)
-        title = f"{m.title or 'Meeting'} · {m.at}"
-        self.query_one("#meeting-title", Label).update(title)
-        attendance = view.attendance(self.meeting_id)
-        present = sum(1 for p in attendance.values() if p)
-        meta = Text()
-        meta.append("Facilitator ", style="dim")
-        meta.append(view.name_of(fac) if fac else "nobody eligible", style="bold")
-        if fac == me:
-            meta.append(" (you)", style="bold")
-        elif svc.is_mentor():
-            meta.append(" · you supervise", style="dim")
-        meta.append(f" · {present}/{len(view.members())} present", style="dim")
-        if m.held:
-            meta.append(" · held", style="italic")
-        self.query_one("#meeting-meta", Static).update(meta)
+    def show_read(self, room: RoomRead) -> None:
+        self.room = room
+        self._reads += 1
+        m = room.meeting
+        self.query_one("#meeting-title", Label).update(room.title)
+        self.query_one("#meeting-meta", Static).update(room.meta)
         bar = self.query_one("#meeting-phases", PhaseBar)
         bar.phase, bar.held = m.phase, m.held
-        self.query_one("#meeting-hint", Static).update(Text(PHASE_HINTS.get(m.phase, "") if not m.held else "This meeting is held; its record is read-only except for notes.", style="italic"))
+        self.query_one("#meeting-hint", Static).update(room.hint)
 
-        items = view.agenda(self.meeting_id)
-        rows = []
-        for i in items:
-            t = Text()
-            mark = "▶ " if i.id == m.current_item else ("✓ " if i.status == "done" else ("↻ " if i.carried_from else "• "))
-            t.append(mark, style="bold" if i.id == m.current_item else "")
-            t.append(i.title, style="strike dim" if i.status == "done" else ("bold" if i.id == m.current_item else ""))
-            t.append(f"\n  {view.name_of(i.owner)} · {i.minutes} min", style="dim")
-            rows.append((i.id, t))
         agenda = self.query_one("#meeting-agenda", WindowedList)
-        agenda.set_rows(rows)
-        done = sum(1 for i in items if i.status == "done")
-        self.query_one("#meeting-agenda-title", Label).update(f"Agenda {done}/{len(items)} done")
+        agenda.empty = "No items yet. Press a to add one."
+        agenda.set_rows(room.agenda_rows)
+        self.query_one("#meeting-agenda-title", Label).update(room.agenda_title)
 
-        cur = self._item(m.current_item)
-        timer = self.query_one("#meeting-timer", Countdown)
-        timer.caption = f"{cur.title} — {view.name_of(cur.owner)}" if cur else "No item running. Enter on an item starts it."
-        timer.state = svc.timer(self.meeting_id)
+        timer_widget = self.query_one("#meeting-timer", Countdown)
+        timer_widget.caption = room.caption
+        timer_widget.state = timer(m, room.items, self.service.now())
         self.show_notes()
 
-        actions = [a for a in view.actions() if a.meeting == self.meeting_id or (a.status == "open" and self._earlier(a.meeting))]
-        arows = []
-        for a in actions:
-            t = Text()
-            t.append("✓ " if a.status == "done" else ("✗ " if a.status == "dropped" else "☐ "))
-            t.append(a.title, style="dim" if a.status != "open" else "")
-            t.append(f"\n  {view.name_of(a.owner)}{' · due ' + a.due if a.due else ''}", style="dim")
-            if a.meeting != self.meeting_id:
-                t.append(" · from an earlier meeting", style="dim italic")
-            arows.append((a.id, t))
-        self.query_one("#meeting-actions", WindowedList).set_rows(arows)
+        actions = self.query_one("#meeting-actions", WindowedList)
+        actions.empty = "No open actions. t adds one."
+        actions.set_rows(room.action_rows)
 
         # Rebuild the people list only when the roster changes: rebuilding loses the highlight.
         people = self.query_one("#meeting-people", SelectionList)
-        roster = [(f"{p.name}{' (you)' if p.id == me else ''}{' · away' if p.away else ''}", p.id) for p in view.members()]
-        if roster != self._roster:
-            self._roster = roster
+        if room.roster != self._roster:
+            self._roster = room.roster
             people.clear_options()
-            people.add_options([Selection(label, mid, attendance.get(mid, False)) for label, mid in roster])
+            people.add_options([Selection(label, mid, room.attendance.get(mid, False)) for label, mid in room.roster])
         else:
-            for _label, mid in roster:  # select/deselect post no SelectionToggled: no loop back
-                (people.select if attendance.get(mid, False) else people.deselect)(mid)
-
-        lines = view.anonymous_lines(self.meeting_id)
-        rnd = Text()
-        rnd.append("Anonymous round: one line each, shown without names.\n\n", style="dim")
-        for line in lines:
-            rnd.append(f"“{line}”\n")
-        if not lines:
-            rnd.append("No lines yet. Press r to add yours.", style="dim italic")
-        else:
-            rnd.append(f"\n{len(lines)} line{'s' if len(lines) != 1 else ''}. Press r to add yours.", style="dim")
-        self.query_one("#meeting-round", Static).update(rnd)
-
-    def _earlier(self, meeting_id: str) -> bool:
-        this = self.service.view.meeting(self.meeting_id)
-        other = self.service.view.meeting(meeting_id)
-        return this is not None and other is not None and (other.at, other.id) < (this.at, this.id)
+            for _label, mid in room.roster:  # select/deselect post no SelectionToggled: no loop back
+                (people.select if room.attendance.get(mid, False) else people.deselect)(mid)
+        self.query_one("#meeting-round", Static).update(room.round)
 
     def show_notes(self) -> None:
-        view = self.service.view
+        """The notes of the highlighted agenda item (all of the meeting's when none is)."""
+        if self.room is None:
+            return
         item = self.selected_item()
-        rows: list[tuple[str, Text]] = []
-        if item is not None and item.carried_from:
-            src = next((i for i in view.agenda() if i.id == item.carried_from), None)
-            act = next((a for a in view.actions() if a.id == item.carried_from), None)
-            t = Text("Last time you said… ", style="bold italic")
-            if act is not None:
-                t.append(f"{view.name_of(act.owner)} would {act.title[0].lower() + act.title[1:]}" + (f" (due {act.due})" if act.due else ""), style="italic")
-                t.append(f" — {act.status}", style="dim")
-            elif src is not None:
-                origin = view.meeting(src.meeting)
-                t.append(f"unfinished at the {origin.at[:10] if origin else 'last'} meeting", style="italic")
-                for n in view.notes(item_id=src.id):
-                    t.append(f"\n  {'Decision: ' if n.kind == 'decision' else ''}{n.text}", style="dim")
-            rows.append(("_carried", t))
-        for n in view.notes(self.meeting_id, item.id if item else None):
-            t = Text()
-            if n.kind == "decision":
-                t.append("Decision: ", style="bold")
-            t.append(n.text)
-            t.append(f"\n  {view.name_of(n.author)}", style="dim")
-            rows.append((n.id, t))
-        self.query_one("#meeting-notes", WindowedList).set_rows(rows, last_page=True)
+        key = (self._reads, item.id if item else None)
+        if key == self._notes_shown:
+            return
+        self._notes_shown = key
+        notes = self.query_one("#meeting-notes", WindowedList)
+        notes.empty = "No notes for this item yet. o adds a note, d a decision."
+        notes.set_rows(self.room.note_rows(item.id if item else None), last_page=True)
 
-    @on(WindowedList.OptionHighlighted, "#meeting-agenda")
-    def agenda_moved(self) -> None:
-        self.show_notes()
+    @on(WindowedList.OptionSelected, "#meeting-notes")
+    def read_note(self, event: WindowedList.OptionSelected) -> None:
+        full = self.room.long_notes.get(event.option.id or "") if self.room else None
+        if full is not None:
+            self.app.push_screen(ReadModal(*full))
 
     # ---- acting --------------------------------------------------------
     def action_tab(self, tab: str) -> None:
@@ -288,9 +380,9 @@ class MeetingScreen(CircleScreen):
 
     @on(WindowedList.OptionSelected, "#meeting-actions")
     def toggle_action(self, event: WindowedList.OptionSelected) -> None:
-        a = next((a for a in self.service.view.actions() if a.id == event.option.id), None)
-        if a is not None:
-            self.do(self.service.set_action_status, a.id, "open" if a.status == "done" else "done")
+        status = self.room.action_status.get(event.option.id or "") if self.room else None
+        if status is not None:
+            self.do(self.service.set_action_status, event.option.id, "open" if status == "done" else "done")
 
     @on(SelectionList.SelectionToggled, "#meeting-people")
     def toggle_attendance(self, event: SelectionList.SelectionToggled) -> None:

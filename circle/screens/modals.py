@@ -150,3 +150,24 @@ class HelpModal(ModalScreen[None]):
         self.dismiss(None)
 
 
+
+
+class ReadModal(ModalScreen[None]):
+    """A long text to read in full (a note cut short in a list)."""
+
+    BINDINGS = [Binding("escape,q,enter", "close", "Close")]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__(classes="circle-modal")
+        self.read_title = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box read-box"):
+            yield Label(self.read_title, classes="modal-title")
+            with VerticalScroll(id="read-scroll"):
+                yield Static(self.text, markup=False)
+            yield Static("Escape closes", classes="modal-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

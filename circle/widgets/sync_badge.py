@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual.widgets import Static
@@ -11,7 +12,8 @@ class SyncBadge(Static):
     """Shows ``provider.status().badge()``, or "sync off" without a provider.
 
     Args:
-        provider: any object with ``status() -> SyncStatus``, or None.
+        provider: any object with ``status() -> SyncStatus``, or None; or a
+            function returning one (sync may start after the badge is shown).
     """
 
     DEFAULT_CSS = """
@@ -21,7 +23,7 @@ class SyncBadge(Static):
     SyncBadge.-ok { color: $success; }
     """
 
-    def __init__(self, provider: Any = None, **kwargs: Any) -> None:
+    def __init__(self, provider: Any | Callable[[], Any] = None, **kwargs: Any) -> None:
         super().__init__("sync off", **kwargs)
         self.provider = provider
 
@@ -31,9 +33,10 @@ class SyncBadge(Static):
 
     def refresh_badge(self) -> None:
         state, text = "off", "sync off"
-        if self.provider is not None:
+        provider = self.provider() if callable(self.provider) and not hasattr(self.provider, "status") else self.provider
+        if provider is not None:
             try:
-                status = self.provider.status()
+                status = provider.status()
                 state, text = status.state, status.badge()
             except Exception:  # the badge must never take the app down; say so calmly
                 state, text = "problem", "sync status unavailable"

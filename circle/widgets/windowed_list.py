@@ -1,7 +1,11 @@
 """A list that shows one window (page) of a long sequence at a time.
 
 Textual measures every option before painting; a cohort can hold 100k notes,
-so a list never holds more than ``page_size`` rows. ``[`` and ``]`` page.
+so a list never holds more than ``page_size`` rows. ``[`` and ``]`` page, and
+moving past the first or last row of a window goes on into the next one.
+Measuring means wrapping each row's text to the list's width, so the options
+of rows seen before are kept: coming back to a window (or to an agenda item's
+notes) does not wrap its text again.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class WindowedList(OptionList):
         self.empty = empty
         self._rows: Sequence[Row] = ()
         self.page = 0
+        self._made: dict[str, Option] = {}  # row id -> its option, while the row's prompt is the same object
 
     @property
     def pages(self) -> int:
@@ -73,7 +78,10 @@ class WindowedList(OptionList):
             options.append(Option(Text(self.empty, style="dim italic"), id="_empty", disabled=True))
         if self.page > 0:
             options.append(Option(Text(f"▲ earlier ({start} more, press [)", style="dim"), id="_prev", disabled=True))
-        options += [Option(prompt, id=rid) for rid, prompt in window]
+        options += [self._option(rid, prompt) for rid, prompt in window]
+        if len(self._made) > 4 * self.page_size:
+            shown = {rid for rid, _ in window}
+            self._made = {rid: o for rid, o in self._made.items() if rid in shown}
         rest = len(self._rows) - start - len(window)
         if rest > 0:
             options.append(Option(Text(f"▼ later ({rest} more, press ])", style="dim"), id="_next", disabled=True))
@@ -88,14 +96,62 @@ class WindowedList(OptionList):
             if self.get_option_at_index(self.highlighted).disabled:
                 self.highlighted = first
 
+    def _option(self, rid: str, prompt: Any) -> Option:
+        made = self._made.get(rid)
+        if made is None or made.prompt is not prompt:
+            made = self._made[rid] = Option(prompt, id=rid)
+        return made
+
     def action_next_page(self) -> None:
         if self.page + 1 < self.pages:
-            self.page += 1
-            self._show()
-            self.post_message(PageChanged(self.page, self.pages))
+            self._go(self.page + 1)
 
     def action_previous_page(self) -> None:
         if self.page > 0:
-            self.page -= 1
-            self._show()
-            self.post_message(PageChanged(self.page, self.pages))
+            self._go(self.page - 1)
+
+    def _go(self, page: int, land: str | None = None) -> None:
+        """Show window ``page``; ``land`` on its "first" or "last" row."""
+        self.page = page
+        start = page * self.page_size
+        window = self._rows[start : start + self.page_size]
+        keep = (window[0][0] if land == "first" else window[-1][0]) if land and window else None
+        self._show(keep)
+        self.post_message(PageChanged(self.page, self.pages))
+
+    # Moving past either end of a window carries on into the next one, so the windows are seamless;
+    # past the end of the whole list the cursor wraps round, as in any option list.
+    def _edge(self, last: bool) -> int | None:
+        enabled = [i for i, o in enumerate(self.options) if not o.disabled]
+        return (enabled[-1] if last else enabled[0]) if enabled else None
+
+    def _at_edge(self, last: bool) -> bool:
+        return self.highlighted is not None and self.highlighted == self._edge(last)
+
+    def action_cursor_down(self) -> None:
+        if self.pages > 1 and self._at_edge(last=True):
+            self._go(self.page + 1 if self.page + 1 < self.pages else 0, "first")
+        else:
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.pages > 1 and self._at_edge(last=False):
+            self._go(self.page - 1 if self.page > 0 else self.pages - 1, "last")
+        else:
+            super().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        if self.page + 1 < self.pages and self._at_edge(last=True):
+            self._go(self.page + 1, "first")
+        else:
+            super().action_page_down()
+            if self.highlighted is None:  # a page landed on the "later" line: stay on the last row
+                self.highlighted = self._edge(last=True)
+
+    def action_page_up(self) -> None:
+        if self.page > 0 and self._at_edge(last=False):
+            self._go(self.page - 1, "last")
+        else:
+            super().action_page_up()
+            if self.highlighted is None:  # a page landed on the "earlier" line: stay on the first row
+                self.highlighted = self._edge(last=False)

@@ -65,3 +65,19 @@ def app_for(demo_home, clock):
         return make_app(demo_home, session=unlock(demo_home, name, clock), clock=clock, cursor_blink=False, **kwargs)
 
     return make
+
+
+async def opened(pilot) -> None:
+    """Wait until the cohorts have opened and the screen has read its view in the background.
+
+    A person sees "Opening a cohort…" meanwhile; a big view is read after the
+    screen's next paint, so wait until nothing is queued or running.
+    """
+    app = pilot.app
+    for _ in range(100):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers) and not getattr(app.screen, "_read_queued", False):
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("the app kept working in the background")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import threading
+from types import SimpleNamespace
 
 import pytest
 from rich.console import Console
@@ -10,15 +12,16 @@ from rich.console import Console
 from circle.app import make_app
 from circle.demo import DEMO_PASSPHRASE
 from circle.models.meeting import next_meeting
+from circle.screens import base
 from circle.screens.cohort import CohortScreen
 from circle.screens.home import HomeScreen
 from circle.screens.meeting import MeetingScreen
-from circle.screens.modals import FormModal, HelpModal, PickModal
+from circle.screens.modals import FormModal, HelpModal, PickModal, ReadModal
 from circle.store.meeting import MeetingService
 from circle.sync.service import SyncService
-from circle.widgets import Countdown
+from circle.widgets import Countdown, SyncBadge
 
-from .conftest import unlock
+from .conftest import opened, unlock
 
 SIZE = (100, 30)
 
@@ -28,6 +31,7 @@ def kinds(app, cohort_id: str, since: int = 0) -> list[str]:
 
 
 async def open_room(pilot):
+    await opened(pilot)
     await pilot.press("m")
     await pilot.pause()
     assert isinstance(pilot.app.screen, MeetingScreen)
@@ -206,6 +210,7 @@ async def test_rota_skips_a_member_marked_absent(app_for):
 async def test_away_give_back_and_swap_from_the_cohort_screen(app_for):
     app = app_for("Kwame Mensah")
     async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, CohortScreen)
@@ -266,6 +271,104 @@ async def test_help_lists_the_keys_and_palette_has_no_screenshot(app_for):
         await pilot.press("escape")
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Screenshot" not in titles and "Keys" in titles
+
+
+async def test_home_paints_before_the_cohort_opens_and_m_opens_the_room_when_it_is_ready(app_for):
+    app = app_for("Kwame Mensah")
+    gate = threading.Event()
+    real_cohort = app.session.cohort
+
+    def slow_cohort(cid):  # a big cohort: decrypting takes a while
+        gate.wait(10)
+        return real_cohort(cid)
+
+    app.session.cohort = slow_cohort
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        rows = lambda: [str(o.prompt) for o in app.screen.query_one("#home-cohorts").options]  # noqa: E731
+        assert rows() == ["Opening a cohort…\n  decrypting on this device"]
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert rows() == ["Opening a cohort…\n  then its meeting room"]
+        gate.set()
+        await opened(pilot)
+        assert isinstance(app.screen, MeetingScreen)
+        assert app.screen.meeting_id == next_meeting(app.screen.service.view).id
+        await pilot.press("escape")
+        await pilot.pause()
+        assert rows()[0].startswith("Riverside Allied Health Circle\n")
+
+
+async def test_a_big_cohort_is_read_off_the_ui_thread(app_for, monkeypatch):
+    monkeypatch.setattr(base, "INLINE_EVENTS", 0)  # every view counts as big
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=SIZE) as pilot:
+        room = await open_room(pilot)
+        await opened(pilot)
+        agenda = [str(o.prompt) for o in app.screen.query_one("#meeting-agenda").options]
+        assert "Feedback that students can use" in agenda[0]
+        await pilot.press("o")
+        await type_form(pilot, "Ask the students what they want from feedback.")
+        await opened(pilot)
+        notes = [str(o.prompt) for o in app.screen.query_one("#meeting-notes").options]
+        assert any(n.startswith("Ask the students what they want from feedback.") for n in notes)
+        assert "Kwame Mensah (you)" in str(app.screen.query_one("#meeting-meta").render())
+        assert room.service.view.notes(room.meeting_id)[-1].text == "Ask the students what they want from feedback."
+
+
+async def test_a_long_note_is_cut_in_the_list_and_enter_reads_it_whole(app_for):
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=SIZE) as pilot:
+        room = await open_room(pilot)
+        item = room.selected_item()
+        text = " ".join(["The rural site asked for a written escalation path before the winter rota starts."] * 8)
+        room.service.add_note(room.meeting_id, text, item.id)
+        await pilot.pause()
+        notes = app.screen.query_one("#meeting-notes")
+        [index] = [i for i, o in enumerate(notes.options) if str(o.prompt).startswith(text[:40])]
+        shown = str(notes.options[index].prompt)
+        assert "Enter reads it all" in shown and len(shown) < len(text)
+        await pilot.press("1")
+        notes.highlighted = index
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ReadModal)
+        assert app.screen.text == text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MeetingScreen)
+
+
+class FakeSync:
+    """Stands in for the sync service the CLI passes as ``sync_factory``."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+        self.opened_at_start: set[str] | None = None
+
+    def start(self, focus=None) -> None:
+        self.opened_at_start = set(self.session._cohorts)
+
+    def stop(self) -> None:
+        pass
+
+    def set_focus(self, cohort_id) -> None:
+        pass
+
+    def status(self):
+        return SimpleNamespace(state="up to date", badge=lambda: "up to date · 6 peers")
+
+
+async def test_sync_starts_once_the_cohorts_are_open_and_the_badge_shows_it(app_for):
+    app = app_for("Kwame Mensah", sync_factory=FakeSync)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        assert app.sync.opened_at_start == set(app.session.cohort_ids())  # never folding into a cohort still opening
+        badge = app.screen.query_one(SyncBadge)
+        badge.refresh_badge()
+        assert "up to date · 6 peers" in str(badge.render())
 
 
 async def test_crash_report_never_shows_locals_or_plaintext(app_for, monkeypatch):

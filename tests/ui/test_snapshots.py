@@ -9,6 +9,8 @@ import pytest
 
 from circle.app import make_app
 
+from .conftest import opened
+
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
 
@@ -22,43 +24,43 @@ def test_unlock_screen(snap_compare, demo_home, clock, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_home_screen(snap_compare, app_for, size):
     """Home: the cohort, its next meeting, Kwame facilitates (you), three open actions, sync off."""
-    assert snap_compare(app_for("Kwame Mensah"), terminal_size=size)
+    assert snap_compare(app_for("Kwame Mensah"), terminal_size=size, run_before=opened)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_cohort_charter(snap_compare, app_for, size):
     """Cohort: the charter tab: purpose, cadence, confidentiality and feedback norms."""
-    assert snap_compare(app_for("Helen Okafor"), terminal_size=size, press=["enter"])
+    assert snap_compare(app_for("Helen Okafor"), terminal_size=size, run_before=opened, press=["enter"])
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_cohort_roster(snap_compare, app_for, size):
     """Cohort: the roster with roles and professions; Kwame marked as next facilitator."""
-    assert snap_compare(app_for("Helen Okafor"), terminal_size=size, press=["enter", "2"])
+    assert snap_compare(app_for("Helen Okafor"), terminal_size=size, run_before=opened, press=["enter", "2"])
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_cohort_rota(snap_compare, app_for, size):
     """Cohort: the rota, upcoming turns first, then who facilitated each past meeting (a give-back and a handoff)."""
-    assert snap_compare(app_for("Helen Okafor"), terminal_size=size, press=["enter", "3"])
+    assert snap_compare(app_for("Helen Okafor"), terminal_size=size, run_before=opened, press=["enter", "3"])
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_cohort_meetings(snap_compare, app_for, size):
     """Cohort: upcoming and past meetings with facilitator and item counts."""
-    assert snap_compare(app_for("Helen Okafor"), terminal_size=size, press=["enter", "4"])
+    assert snap_compare(app_for("Helen Okafor"), terminal_size=size, run_before=opened, press=["enter", "4"])
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_meeting_room_before_start(snap_compare, app_for, size):
     """Meeting room before check-in: carried-over items marked ↻, "last time you said…" on the right."""
-    assert snap_compare(app_for("Kwame Mensah"), terminal_size=size, press=["m"])
+    assert snap_compare(app_for("Kwame Mensah"), terminal_size=size, run_before=opened, press=["m"])
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_meeting_room_item_running(snap_compare, app_for, size):
     """Meeting room in the agenda phase with the first item's countdown running (frozen clock: 15:00)."""
-    assert snap_compare(app_for("Kwame Mensah"), terminal_size=size, press=["m", "n", "n", "enter"])
+    assert snap_compare(app_for("Kwame Mensah"), terminal_size=size, run_before=opened, press=["m", "n", "n", "enter"])
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -66,6 +68,7 @@ def test_meeting_room_time_up(snap_compare, app_for, clock, size):
     """Meeting room after the timebox ran out: "time's up +01:00" and a gentle notification."""
 
     async def run_before(pilot) -> None:
+        await opened(pilot)
         await pilot.press("m", "n", "n", "enter")
         await pilot.pause()
         room = pilot.app.screen
@@ -82,28 +85,28 @@ def test_meeting_room_time_up(snap_compare, app_for, clock, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_meeting_room_people_and_round(snap_compare, app_for, size):
     """Meeting room, People tab: attendance ticks."""
-    assert snap_compare(app_for("Kwame Mensah"), terminal_size=size, press=["m", "3"])
+    assert snap_compare(app_for("Kwame Mensah"), terminal_size=size, run_before=opened, press=["m", "3"])
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_meeting_past_round(snap_compare, app_for, size):
     """A held meeting's anonymous round: lines without names."""
-    assert snap_compare(app_for("Helen Okafor"), terminal_size=size, press=["enter", "4", "down", "down", "down", "enter", "4"])
+    assert snap_compare(app_for("Helen Okafor"), terminal_size=size, run_before=opened, press=["enter", "4", "down", "down", "down", "enter", "4"])
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_add_action_form(snap_compare, app_for, size):
     """The add-action form: title, owner (you first), due date."""
-    assert snap_compare(app_for("Kwame Mensah"), terminal_size=size, press=["m", "t"])
+    assert snap_compare(app_for("Kwame Mensah"), terminal_size=size, run_before=opened, press=["m", "t"])
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_help_screen(snap_compare, app_for, size):
     """Help over the meeting room: every key of the screen, lists, and everywhere."""
-    assert snap_compare(app_for("Kwame Mensah"), terminal_size=size, press=["m", "question_mark"])
+    assert snap_compare(app_for("Kwame Mensah"), terminal_size=size, run_before=opened, press=["m", "question_mark"])
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_high_contrast_meeting_room(snap_compare, app_for, size):
     """The meeting room in the high-contrast theme."""
-    assert snap_compare(app_for("Kwame Mensah", theme="circle-high-contrast"), terminal_size=size, press=["m"])
+    assert snap_compare(app_for("Kwame Mensah", theme="circle-high-contrast"), terminal_size=size, run_before=opened, press=["m"])
