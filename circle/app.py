@@ -188,6 +188,58 @@ class CircleApp(App[None]):
         self.sync.ingest = ingest_here
         self.sync.start(focus=None)
 
+    # ---- joining and sync status (the services behind the screens' keys) ----
+    def invite(self, cohort_id: str) -> str:
+        """A single-use invite to a cohort, as text to read or copy."""
+        from circle.store.joining import create_invite
+
+        assert self.session is not None
+        inv = create_invite(self.session.cohort(cohort_id))
+        return (f"{inv.code()}\n\nValid for 7 days, once. Your fingerprint:\n{self.session.fingerprint}\n\n"
+                "The newcomer runs 'circle join CODE' (or presses j on their home screen) and reads you their join code; "
+                "then press d here to admit them.")
+
+    def admit(self, cohort_id: str, join_code: str) -> str:
+        """Admit a newcomer by their join code; returns what to compare aloud."""
+        from circle.crypto.identity import fingerprint
+        from circle.store.joining import admit
+        from circle.sync.service import fetch_journal
+
+        assert self.session is not None
+        svc = self.session.cohort(cohort_id)
+        name, fp = admit(svc, join_code, fetch_journal)
+        return (f"{name} is admitted.\n\nTheir fingerprint (they read theirs aloud; it must match):\n{fp}\n\n"
+                f"Cohort fingerprint, for everyone to compare:\n{fingerprint(svc.view.fingerprint_material())}")
+
+    def join(self, invite_code: str) -> str:
+        """Ask to join a cohort; returns the join code and fingerprint to read aloud."""
+        from circle.store.joining import join
+
+        assert self.session is not None
+        joined = join(self.session, invite_code)
+        self.meetings(joined.cohort_id)
+        if self.sync is not None and self.sync_factory is not None:
+            self.sync.set_focus(joined.cohort_id)  # push the request now, then watch for the admission
+        return (f"Your join code:\n{joined.join_code}\n\nYour fingerprint:\n{joined.fingerprint}\n\n"
+                "Read both to the member admitting you. The cohort appears here once they have.")
+
+    def sync_report(self) -> str:
+        """Per cohort: where it replicates, what is not sent yet, and each member's journal."""
+        import time as _time
+
+        if self.sync is None:
+            return "Sync is off."
+        st = self.sync.status()
+        lines = [f"State: {st.state}" + (f" — {st.message}" if st.message else "")]
+        for co in st.cohorts:
+            lines += ["", f"{co.name or 'A cohort you asked to join'} → {co.replica}", f"  not yet sent: {co.unsent}"]
+            if co.problem:
+                lines.append(f"  problem: {co.problem}")
+            for p in co.peers:
+                when = _time.strftime("%H:%M:%S", _time.localtime(p.last_received)) if p.last_received else "not yet"
+                lines.append(f"  {p.member}: {p.state}, {p.last_seq} events, last received {when}")
+        return "\n".join(lines)
+
     def _stop_sync(self) -> None:
         if self.sync_factory is not None and self.sync is not None:
             self.sync.stop()

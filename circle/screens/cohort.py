@@ -13,9 +13,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
+from circle.crypto.identity import fingerprint
+from circle.errors import CircleError
 from circle.models.meeting import next_meeting
 from circle.screens.base import CircleScreen, rota_of
-from circle.screens.modals import Field, FormModal, PickModal
+from circle.screens.modals import Field, FormModal, PickModal, ReadModal
 from circle.store.meeting import MeetingService
 from circle.widgets import SyncBadge, WindowedList
 
@@ -100,6 +102,9 @@ class CohortScreen(CircleScreen):
         Binding("w", "swap", "Swap turn"),
         Binding("g", "give_back", "Give turn back"),
         Binding("a", "toggle_away", "Away/back"),
+        Binding("i", "invite", "Invite"),
+        Binding("d", "admit", "Admit"),
+        Binding("f", "fingerprint", "Fingerprint", show=False),
         Binding("1", "tab('charter')", "Charter", show=False),
         Binding("2", "tab('roster')", "Roster", show=False),
         Binding("3", "tab('rota')", "Rota", show=False),
@@ -215,6 +220,34 @@ class CohortScreen(CircleScreen):
                     self.notify("Turns swapped.", title="Rota")
 
         self.app.push_screen(PickModal("Swap your turn with…", options), done)
+
+    def action_invite(self) -> None:
+        try:
+            text = self.circle.invite(self.service.cohort.id)
+        except CircleError as exc:
+            self.notify(exc.hint or " ", title=exc.title, severity="warning")
+            return
+        self.app.push_screen(ReadModal("Invite someone", text))
+
+    def action_fingerprint(self) -> None:
+        roster = fingerprint(self.service.view.fingerprint_material())
+        names = ", ".join(m.name for m in self.service.view.members())
+        self.app.push_screen(ReadModal("Cohort fingerprint", f"{roster}\n\nIt covers every member's keys ({names}). "
+                                       "Everyone reads theirs aloud at once: if all match, everyone has the same roster."))
+
+    def action_admit(self) -> None:
+        def done(values: dict[str, str] | None) -> None:
+            if not values or not values["code"].strip():
+                return
+            try:
+                text = self.circle.admit(self.service.cohort.id, values["code"])
+            except CircleError as exc:
+                self.notify(exc.hint or " ", title=exc.title, severity="warning")
+                return
+            self.refresh_view()
+            self.app.push_screen(ReadModal("Admitted", text))
+
+        self.app.push_screen(FormModal("Admit a newcomer", [Field("code", "Their join code")], submit="Admit"), done)
 
     def action_toggle_away(self) -> None:
         me = self.service.view.member(self.service.me)

@@ -17,9 +17,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, Static
 
+from circle.errors import CircleError
 from circle.models.meeting import next_meeting
 from circle.screens.base import CircleScreen, rota_of
-from circle.screens.modals import Field, FormModal
+from circle.screens.modals import Field, FormModal, ReadModal
 from circle.store.meeting import MeetingService
 from circle.widgets import SyncBadge, WindowedList
 
@@ -94,6 +95,8 @@ class HomeScreen(CircleScreen):
         Binding("enter", "open_cohort", "Open cohort", show=True),
         Binding("m", "open_meeting", "Meeting room"),
         Binding("c", "create_cohort", "New cohort"),
+        Binding("j", "join", "Join"),
+        Binding("y", "sync_status", "Sync"),
         Binding("l", "app.lock", "Lock"),
     ]
 
@@ -102,6 +105,23 @@ class HomeScreen(CircleScreen):
         self.lines: dict[str, CohortLine] = {}
         self._pending: tuple[str, str] | None = None  # ("cohort" | "meeting", cohort id) asked for while opening
         self._keep: str | None = None
+
+    def action_join(self) -> None:
+        def done(values: dict[str, str] | None) -> None:
+            if not values or not values["code"].strip():
+                return
+            try:
+                text = self.circle.join(values["code"])
+            except CircleError as exc:
+                self.notify(exc.hint or " ", title=exc.title, severity="warning")
+                return
+            self.refresh_view()
+            self.app.push_screen(ReadModal("Asked to join", text))
+
+        self.app.push_screen(FormModal("Join a cohort", [Field("code", "The invite code you were given")], submit="Join"), done)
+
+    def action_sync_status(self) -> None:
+        self.app.push_screen(ReadModal("Sync", self.circle.sync_report()))
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="topbar"):

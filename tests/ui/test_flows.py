@@ -389,3 +389,61 @@ async def test_crash_report_never_shows_locals_or_plaintext(app_for, monkeypatch
     text = out.getvalue()
     assert "internal error (RuntimeError)" in text
     assert "bed 4" not in text and "secret_note" not in text
+
+
+async def test_invite_join_and_admit_from_the_app(app_for, demo_home, clock, tmp_path):
+    """Helen invites from the cohort screen (i); a newcomer joins from their home screen (j) and
+    reads back a join code; Helen admits with it (d) and both see fingerprints to compare."""
+    from circle.screens.modals import ReadModal
+    from circle.store.session import Home
+
+    helen = app_for("Helen Okafor")
+    async with helen.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("enter")
+        await opened(pilot)
+        assert isinstance(helen.screen, CohortScreen)
+        await pilot.press("f")
+        await pilot.pause()
+        assert isinstance(helen.screen, ReadModal) and "Everyone reads theirs aloud" in helen.screen.text
+        roster_before = helen.screen.text.split()[:8]
+        await pilot.press("escape")
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(helen.screen, ReadModal)
+        invite = next(w for w in helen.screen.text.split() if w.startswith("circle-invite-"))
+        assert helen.session.fingerprint in helen.screen.text
+        await pilot.press("escape")
+
+        nia_session = Home(tmp_path / "nia").create_identity("Nia Brooks", "nia pass phrase", clock=clock)
+        nia = make_app(tmp_path / "nia", session=nia_session, clock=clock, cursor_blink=False)
+        async with nia.run_test(size=SIZE) as npilot:
+            await opened(npilot)
+            await npilot.press("j")
+            await type_form(npilot, invite)
+            assert isinstance(nia.screen, ReadModal), "joining should show the join code"
+            join_code = next(w for w in nia.screen.text.split() if w.startswith("circle-join-"))
+            assert nia_session.fingerprint in nia.screen.text
+        SyncService(nia_session).once()  # Nia's device pushes her request to the cohort's folder replica
+
+        await pilot.press("d")
+        await type_form(pilot, join_code)
+        assert isinstance(helen.screen, ReadModal), "admitting should show fingerprints to compare"
+        assert "Nia Brooks is admitted" in helen.screen.text and nia_session.fingerprint in helen.screen.text
+        cohort = helen.screen.app.session.cohort(helen.session.cohort_ids()[0])
+        assert "Nia Brooks" in [m.name for m in cohort.view.members()]
+        await pilot.press("escape")
+        await pilot.press("f")
+        await pilot.pause()
+        assert helen.screen.text.split()[:8] != roster_before  # the roster changed, so its fingerprint did
+
+
+async def test_sync_status_from_the_home_screen(app_for):
+    from circle.screens.modals import ReadModal
+
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, ReadModal) and app.screen.text == "Sync is off."
