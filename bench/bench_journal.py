@@ -408,7 +408,7 @@ def run(args: argparse.Namespace, tmp: Path, prof: Prof) -> int:
         print("- no view snapshot found (no save_snapshot() and no *snap* file): only the cold open is measured")
     print(
         f"- verify: circle checks {report.events:,} events, {report.signatures:,} signatures (a batch signs only its last event), "
-        "every hash link, and decrypts every event; the floor rows are bare Ed25519 verifies only"
+        "every hash link and nothing else (signatures and links authenticate every ciphertext); the floor rows are bare Ed25519 verifies only"
     )
     print(
         f"- Ed25519 floor on {cores} processes, {msg_len:,} B messages: {fmt_s(floor_present)} for the signatures present, "
