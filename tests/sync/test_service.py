@@ -96,7 +96,8 @@ def test_cohorts_off_screen_are_polled_without_followers(tmp_path, request):
         # Moving the screen to the other cohort drops the old followers.
         sb.set_focus(other)
         eventually(lambda: [p.state for co in sb.status().cohorts if co.name == "Off screen" for p in co.peers] == ["following"], what="follower for the new focus")
-        assert _names(litestream_descendants()).count("follow") == 2
+        # The new follower's process starts on its supervisor thread: wait for it, then there are two again.
+        eventually(lambda: _names(litestream_descendants()).count("follow") == 2, what="two followers again")
     finally:
         sa.stop()
         sb.stop()
