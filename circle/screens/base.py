@@ -119,6 +119,24 @@ class CircleScreen(Screen[None]):
         self.refresh_view()
         return result
 
+    def show_result(self, title: str, fn: Callable[..., str], *args: Any) -> None:
+        """Run a command that returns text to read (codes, fingerprints) and show it in full."""
+        from circle.screens.modals import ReadModal
+
+        text = self.attempt(fn, *args)
+        if text is not None:
+            self.app.push_screen(ReadModal(title, text))
+
+    def ask_code(self, title: str, label: str, submit: str, result_title: str, fn: Callable[[str], str]) -> None:
+        """Ask for one pasted code, then :meth:`show_result` of ``fn`` with it."""
+        from circle.screens.modals import Field, FormModal
+
+        def done(values: dict[str, str] | None) -> None:
+            if values and values["code"].strip():
+                self.show_result(result_title, fn, values["code"])
+
+        self.app.push_screen(FormModal(title, [Field("code", label)], submit=submit), done)
+
     def do(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
         """Like :meth:`attempt`, but says whether the command succeeded."""
         try:

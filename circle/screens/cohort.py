@@ -14,7 +14,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
 from circle.crypto.identity import fingerprint
-from circle.errors import CircleError
 from circle.models.meeting import next_meeting
 from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import Field, FormModal, PickModal, ReadModal
@@ -222,12 +221,7 @@ class CohortScreen(CircleScreen):
         self.app.push_screen(PickModal("Swap your turn with…", options), done)
 
     def action_invite(self) -> None:
-        try:
-            text = self.circle.invite(self.service.cohort.id)
-        except CircleError as exc:
-            self.notify(exc.hint or " ", title=exc.title, severity="warning")
-            return
-        self.app.push_screen(ReadModal("Invite someone", text))
+        self.show_result("Invite someone", self.circle.invite, self.service.cohort.id)
 
     def action_fingerprint(self) -> None:
         roster = fingerprint(self.service.view.fingerprint_material())
@@ -236,18 +230,7 @@ class CohortScreen(CircleScreen):
                                        "Everyone reads theirs aloud at once: if all match, everyone has the same roster."))
 
     def action_admit(self) -> None:
-        def done(values: dict[str, str] | None) -> None:
-            if not values or not values["code"].strip():
-                return
-            try:
-                text = self.circle.admit(self.service.cohort.id, values["code"])
-            except CircleError as exc:
-                self.notify(exc.hint or " ", title=exc.title, severity="warning")
-                return
-            self.refresh_view()
-            self.app.push_screen(ReadModal("Admitted", text))
-
-        self.app.push_screen(FormModal("Admit a newcomer", [Field("code", "Their join code")], submit="Admit"), done)
+        self.ask_code("Admit a newcomer", "Their join code", "Admit", "Admitted", lambda code: self.circle.admit(self.service.cohort.id, code))
 
     def action_toggle_away(self) -> None:
         me = self.service.view.member(self.service.me)

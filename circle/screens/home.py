@@ -17,7 +17,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, Static
 
-from circle.errors import CircleError
 from circle.models.meeting import next_meeting
 from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import Field, FormModal, ReadModal
@@ -107,18 +106,7 @@ class HomeScreen(CircleScreen):
         self._keep: str | None = None
 
     def action_join(self) -> None:
-        def done(values: dict[str, str] | None) -> None:
-            if not values or not values["code"].strip():
-                return
-            try:
-                text = self.circle.join(values["code"])
-            except CircleError as exc:
-                self.notify(exc.hint or " ", title=exc.title, severity="warning")
-                return
-            self.refresh_view()
-            self.app.push_screen(ReadModal("Asked to join", text))
-
-        self.app.push_screen(FormModal("Join a cohort", [Field("code", "The invite code you were given")], submit="Join"), done)
+        self.ask_code("Join a cohort", "The invite code you were given", "Join", "Asked to join", self.circle.join)
 
     def action_sync_status(self) -> None:
         self.app.push_screen(ReadModal("Sync", self.circle.sync_report()))
