@@ -41,19 +41,15 @@ class Peer:
     member: str
     replica: ls.Replica
     out: Path
-    last_txid: int | None = None
-    last_seq: int = 0
     last_received: float = 0.0
     state: str = "waiting"
     follower: Any = None
-    next_try: float = 0.0
 
     @property
     def local(self) -> bool:
         """A folder replica: listed directly, cheap enough to check every tick."""
         return self.replica.kind == "file"
 
-    backoff: float = 1.0
 
 
 @dataclass
@@ -168,7 +164,7 @@ class SyncService:
                 continue
             try:
                 if ls.restore(peer.replica, peer.out):
-                    peer.last_txid, peer.last_received, peer.state = txid, time.time(), "caught up"
+                    peer.last_received, peer.state = time.time(), "caught up"
                     j["replica_txid"] = txid  # saved with the verified head at the next ingest
                     self._changed.add(peer.cohort)
                     pulled += 1
@@ -284,12 +280,11 @@ class SyncService:
         Folder replicas are checked by listing the folder every tick, which
         costs no process; everything else is polled.
         """
-        now = time.time()
         running = sum(1 for p in self._peers.values() if p.follower is not None)
         for peer in sorted(self._peers.values(), key=lambda p: -p.last_received):
             if running >= MAX_FOLLOWERS:
                 break
-            if peer.cohort != self.focus or peer.local or peer.follower is not None or now < peer.next_try:
+            if peer.cohort != self.focus or peer.local or peer.follower is not None:
                 continue
             peer.follower = ls.Follower(peer.replica, peer.out, interval=self.interval, config_dir=self.session.dir / "sync")
             peer.follower.start()
