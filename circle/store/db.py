@@ -21,6 +21,12 @@ def m001_envelopes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE envelopes (seq INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
 
 
+@journal_migrations()
+def m002_marker(db: sqlite_utils.Database) -> None:
+    # One counter row, bumped to end a big commit with a tiny one (see Journal.touch).
+    db.execute("CREATE TABLE marker (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+
+
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open a SQLite file the way circle always does.
 

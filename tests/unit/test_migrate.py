@@ -25,7 +25,8 @@ def test_migrate_a_blank_database(tmp_path: Path) -> None:
     assert d["envelopes"].pks == ["seq"]
     assert "NOT NULL" in d["envelopes"].schema.split("blob", 1)[1].split(",")[0]
     applied = [r["name"] for r in d["_sqlite_migrations"].rows]
-    assert applied == ["m001_envelopes"]
+    assert applied == ["m001_envelopes", "m002_marker"]
+    assert {c.name for c in d["marker"].columns} == {"id", "n"}
     # Neutral names only: nothing about cohorts, people or kinds of event in the schema.
     ours = [t for t in d.table_names() if t != "_sqlite_migrations"]
     names = " ".join(ours + [c for t in ours for c in d[t].columns_dict]).lower()
@@ -40,7 +41,7 @@ def test_migrate_twice_is_a_no_op(tmp_path: Path) -> None:
     conn.execute("INSERT INTO envelopes (seq, blob) VALUES (1, x'00')")
     db.migrate(conn)
     assert conn.execute("SELECT count(*) FROM envelopes").fetchone()[0] == 1
-    assert conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 2
 
 
 def test_writer_connections_use_wal_and_full_sync(tmp_path: Path) -> None:
@@ -102,6 +103,34 @@ def test_a_failed_seal_leaves_no_half_batch(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         j.append([ok, ok, boom])
     assert list(read_rows(j.path)) == []
+    j.close()
+
+
+def test_a_journal_made_before_the_marker_gains_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = db.connect(path)
+    db.journal_migrations.apply(sqlite_utils.Database(conn), stop_before="m002_marker")
+    conn.execute("INSERT INTO envelopes (seq, blob) VALUES (1, x'00')")
+    conn.close()
+    j = Journal(path, b"j" * 16)
+    j.touch()
+    assert [r.seq for r in read_rows(path)] == [1]
+    assert sqlite_utils.Database(db.connect(path))["marker"].count == 1
+    j.close()
+
+
+def test_touch_bumps_one_counter_from_another_thread(tmp_path: Path) -> None:
+    import threading
+
+    j = Journal(tmp_path / "j.db", b"j" * 16)
+    before = j.head()
+    t = threading.Thread(target=lambda: [j.touch() for _ in range(3)])
+    t.start()
+    t.join()
+    ro = db.connect(j.path, readonly=True)
+    assert ro.execute("SELECT id, n FROM marker").fetchall() == [(1, 3)]  # one row, a count: nothing else
+    assert j.head() == before  # the chain is untouched
+    ro.close()
     j.close()
 
 
