@@ -68,6 +68,7 @@ import re
 import secrets
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -75,7 +76,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -283,21 +284,24 @@ def write_config(
     dbs: Sequence[tuple[Path, Replica]],
     *,
     monitor_interval: float | str = DEFAULT_INTERVAL,
-    sync_interval: float | str | None = None,
+    intervals: Mapping[Path, float | str] | None = None,
     log_level: str = "info",
 ) -> Path:
     """Write a Litestream config for ``dbs`` atomically, mode 0600 (it holds credentials).
 
-    JSON is valid YAML. ``sync_interval`` defaults to ``monitor_interval``.
+    JSON is valid YAML. Each database is watched and shipped every
+    ``monitor_interval``, or at its own interval from ``intervals``.
     Logs go to stderr so that stdout carries only a command's ``-json`` output.
     """
-    monitor = _duration(monitor_interval)
-    sync = _duration(sync_interval if sync_interval is not None else monitor_interval)
+    every = {Path(db): _duration((intervals or {}).get(Path(db), monitor_interval)) for db, _ in dbs}
     doc = {
         "logging": {"level": log_level, "type": "text", "stderr": True},
         "shutdown-sync-timeout": SHUTDOWN_SYNC_TIMEOUT,
         "l0-retention": L0_RETENTION,
-        "dbs": [{"path": os.path.abspath(db), "monitor-interval": monitor, "replica": {**replica.config(), "sync-interval": sync}} for db, replica in dbs],
+        "dbs": [
+            {"path": os.path.abspath(db), "monitor-interval": every[Path(db)], "replica": {**replica.config(), "sync-interval": every[Path(db)]}}
+            for db, replica in dbs
+        ],
     }
     path = Path(path)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -540,6 +544,94 @@ def _max_txid_in(ltx_dir: Path) -> int | None:
     return best
 
 
+def level0_folder(replica: Replica) -> Path | None:
+    """Where a folder replica gains a file for every TXID (``ltx/0``), or None for SFTP and S3.
+
+    Every new TXID lands here first, so the folder's modification time is a
+    one-stat way to notice new data without listing it.
+    """
+    folder = _folder_of(replica)
+    return None if folder is None else folder / "ltx" / "0"
+
+
+def fingerprint(replica: Replica, *, timeout: float = 30.0) -> tuple[tuple[int, str, str, int], ...]:
+    """Every LTX file on the replica as (level, min TXID, max TXID, size): it changes whenever the replica does.
+
+    A listing of the folder for folder replicas; one ``ltx`` command otherwise.
+
+    Raises:
+        SyncError: the replica cannot be read.
+    """
+    folder = _folder_of(replica)
+    if folder is None:
+        try:
+            return tuple(sorted((int(f["level"]), str(f["min_txid"]), str(f["max_txid"]), int(f["size"])) for f in _listing(replica, timeout)))
+        except (ValueError, KeyError, TypeError):
+            raise SyncError("litestream gave an unexpected answer", f"circle expects litestream {LITESTREAM_VERSION}; reinstall circle") from None
+    files = []
+    try:
+        levels = [e for e in os.scandir(folder / "ltx") if e.is_dir() and e.name.isdigit()]
+    except (FileNotFoundError, NotADirectoryError):
+        return ()
+    except OSError as exc:
+        raise SyncError("replica folder unreadable", f"{folder}: {exc.strerror}; is the drive plugged in?") from None
+    for level in levels:
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(level.path):
+                m = _LTX_NAME.fullmatch(entry.name)
+                if m:
+                    with contextlib.suppress(OSError):
+                        files.append((int(level.name), m.group(1), m.group(2), entry.stat().st_size))
+    return tuple(sorted(files))
+
+
+def local_ltx_size(db: Path, txid: int) -> int | None:
+    """The size of the LTX file Litestream wrote beside ``db`` for ``txid``, or None if it has none."""
+    db = Path(db)
+    try:
+        return (db.parent / f".{db.name}-litestream" / "ltx" / "0" / f"{txid:016x}-{txid:016x}.ltx").stat().st_size
+    except OSError:
+        return None
+
+
+_LTX_WAL = struct.Struct(">qqII")  # LTX header bytes 48-71: WAL offset, WAL size, WAL salts
+_WAL_SALTS = struct.Struct(">II")  # bytes 16-23 of a WAL header, 8-15 of a WAL frame header
+
+
+def captured(db: Path, txid: int) -> bool:
+    """Whether Litestream's local LTX file for ``txid`` holds every commit now in ``db``.
+
+    Every LTX header records where in the WAL it stopped reading (offset,
+    size, salts: the LTX format of superfly/ltx). If the WAL holds a frame of
+    the same generation past that point, or a newer generation, Litestream
+    has not read the latest commit yet: a replica holding ``txid`` may still
+    lack it. With no WAL (every connection closed), the database file must
+    not be newer than the LTX file. A few small reads; whatever cannot be
+    judged counts as not captured, so the answer errs towards "not yet sent".
+    """
+    db = Path(db)
+    ltx = db.parent / f".{db.name}-litestream" / "ltx" / "0" / f"{txid:016x}-{txid:016x}.ltx"
+    try:
+        with open(ltx, "rb") as f:
+            offset, size, salt1, salt2 = _LTX_WAL.unpack_from(f.read(72), 48)
+        with contextlib.ExitStack() as stack:
+            try:
+                wal = stack.enter_context(open(f"{db}-wal", "rb"))
+                header = wal.read(32)
+            except FileNotFoundError:
+                header = b""
+            if len(header) < 32:  # no WAL: every commit is in the database file
+                return os.stat(ltx).st_mtime_ns > os.stat(db).st_mtime_ns
+            wal_salts = _WAL_SALTS.unpack_from(header, 16)
+            wal.seek(offset + size)
+            frame = wal.read(24)
+    except (OSError, struct.error):
+        return False
+    if wal_salts != (salt1, salt2):
+        return False  # the WAL restarted after a checkpoint: its new frames came after this LTX
+    return len(frame) < 24 or _WAL_SALTS.unpack_from(frame, 8) != wal_salts
+
+
 def _listing(replica: Replica, timeout: float) -> list[dict[str, Any]]:
     """Every LTX file on the replica, as ``litestream ltx -json -level all`` lists them."""
     with _scratch() as d:
@@ -754,6 +846,10 @@ def restore(replica: Replica, out: Path, *, timeout: float = RESTORE_TIMEOUT) ->
                 os.unlink(leftover)
 
 
+def _abs_set(paths: Collection[Path] | None) -> frozenset[Path] | None:
+    return None if paths is None else frozenset(Path(os.path.abspath(p)) for p in paths)
+
+
 # ---------------------------------------------------------------------------
 # Supervised processes
 
@@ -909,13 +1005,16 @@ class _Supervised:
             started = time.monotonic()
             reader = threading.Thread(target=self._read, args=(proc,), name="litestream-output", daemon=True)
             reader.start()
-            while True:
-                try:
-                    proc.wait(self._tick_every)
-                    break
-                except subprocess.TimeoutExpired:
+            # Litestream's output closes when it exits: waiting on the reader thread
+            # sleeps on a lock, where Popen.wait(timeout) would wake every 50 ms.
+            while reader.is_alive():
+                reader.join(self._tick_every)
+                if reader.is_alive():
                     self._tick()
-            reader.join(2.0)
+            try:
+                proc.wait(2.0)
+            except subprocess.TimeoutExpired:  # it closed its output but lives on
+                _terminate(proc)
             if proc.stdout is not None:
                 proc.stdout.close()
             with self._lock:
@@ -942,12 +1041,18 @@ class Replicator(_Supervised):
     so give each replica location its own Replicator. The process is started
     again with backoff (0.5 s doubling to 15 s) whenever it dies.
 
+    Litestream re-reads each database's WAL header and newest LTX file at every
+    monitor tick, so a quiet database costs CPU in proportion to how often it
+    is watched: databases outside ``busy`` are watched every ``idle_interval``.
+
     Args:
         dbs: (database, replica) pairs; each database has exactly one writer: us.
         config_dir: where the config (mode 0600) lives while running; a private
             temporary folder if None. The config is removed on stop.
-        monitor_interval: how often Litestream looks for new commits (sets the lag).
-        sync_interval: how often it ships them; defaults to ``monitor_interval``.
+        monitor_interval: how often Litestream looks for new commits and ships
+            them, for the databases in ``busy`` (this sets the lag).
+        idle_interval: the same for the other databases; ``monitor_interval`` if None.
+        busy: the databases written to right now; all of them if None.
     """
 
     def __init__(
@@ -956,12 +1061,15 @@ class Replicator(_Supervised):
         *,
         config_dir: Path | None = None,
         monitor_interval: float | str = DEFAULT_INTERVAL,
-        sync_interval: float | str | None = None,
+        idle_interval: float | str | None = None,
+        busy: Collection[Path] | None = None,
     ) -> None:
         super().__init__(config_dir)
         self.monitor_interval = _duration(monitor_interval)
-        self.sync_interval = _duration(sync_interval) if sync_interval is not None else self.monitor_interval
+        self.idle_interval = _duration(idle_interval) if idle_interval is not None else self.monitor_interval
         self._dbs: list[tuple[Path, Replica]] = [(Path(os.path.abspath(db)), r) for db, r in dbs]
+        self._busy = _abs_set(busy)
+        self._whole: dict[Path, tuple[tuple[int, str, str, int], ...]] = {}  # replica contents last checked whole
         litestream_env(*(r for _, r in self._dbs))  # refuse mixed CA bundles early
 
     @property
@@ -982,29 +1090,33 @@ class Replicator(_Supervised):
             return None
         return ["replicate", "-no-expand-env", "-config", self._config_path()]
 
+    def _intervals(self, dbs: list[tuple[Path, Replica]], busy: frozenset[Path] | None) -> dict[Path, str]:
+        return {db: self.monitor_interval if busy is None or db in busy else self.idle_interval for db, _ in dbs}
+
     def _prepare(self) -> None:
-        write_config(self._config_path(), self._dbs, monitor_interval=self.monitor_interval, sync_interval=self.sync_interval)
+        write_config(self._config_path(), self._dbs, intervals=self._intervals(self._dbs, self._busy))
 
     def _cleanup(self) -> None:
         if self._dir is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._config_path())
 
-    def set_dbs(self, dbs: Iterable[tuple[Path, Replica]]) -> None:
-        """Replace the databases; restarts the process only if they changed."""
+    def set_dbs(self, dbs: Iterable[tuple[Path, Replica]], busy: Collection[Path] | None = None) -> None:
+        """Replace the databases and which of them are busy; restarts the process only if its config changes."""
         new = [(Path(os.path.abspath(db)), r) for db, r in dbs]
+        new_busy = _abs_set(busy)
         litestream_env(*(r for _, r in new))
         with self._lock:
-            if new == self._dbs:
+            if new == self._dbs and self._intervals(new, new_busy) == self._intervals(self._dbs, self._busy):
+                self._busy = new_busy
                 return
             running = self._thread is not None
-        if not running:
-            with self._lock:
-                self._dbs = new
-            return
+            if not running:
+                self._dbs, self._busy = new, new_busy
+                return
         with self._paused():
             with self._lock:
-                self._dbs = new
+                self._dbs, self._busy = new, new_busy
 
     def heal(self, db: Path, *, timeout: float = ONE_OFF_TIMEOUT) -> None:
         """Pause replication, :func:`heal` the replica of ``db``, resume."""
@@ -1022,20 +1134,46 @@ class Replicator(_Supervised):
             self.last_error = None
 
     def heal_broken(self, *, timeout: float = 30.0) -> list[Path]:
-        """Check every replica with :func:`needs_heal` and heal those that need it.
+        """Check replicas with :func:`needs_heal` and heal those that need it.
 
+        :func:`needs_heal` starts two processes, so a replica is checked again
+        only if it changed since it last checked whole in a way its own
+        Litestream would not change it (see :func:`_only_grew`): an idle or a
+        busy service starts none, a pulled stick or a damaged file is caught.
         Returns the databases that were healed. A replica that cannot be read
         is skipped (its error is in ``last_error``).
         """
         healed = []
         for db, replica in self.dbs:
             try:
+                seen = fingerprint(replica, timeout=timeout)
+                before = self._whole.get(db)
+                if before is not None and _only_grew(before, seen):
+                    self._whole[db] = seen
+                    continue
                 if needs_heal(replica, db, timeout=timeout):
                     self.heal(db, timeout=max(timeout, ONE_OFF_TIMEOUT))
                     healed.append(db)
+                else:
+                    self._whole[db] = seen
             except SyncError as exc:
                 self.last_error = exc.line()
         return healed
+
+
+def _only_grew(before: tuple[tuple[int, str, str, int], ...], after: tuple[tuple[int, str, str, int], ...]) -> bool:
+    """Whether a replica changed only as its writer changes it: new files, compaction above level 0.
+
+    Level-0 files stay for ``l0-retention``; one that vanished, a file whose
+    size changed, or a newest TXID that went down means the folder was pulled,
+    emptied, swapped or damaged.
+    """
+    size = {f[:3]: f[3] for f in after}
+    if any(size.get(f[:3], f[3]) != f[3] for f in before):
+        return False
+    if any(f[0] == 0 and f[:3] not in size for f in before):
+        return False
+    return max((f[2] for f in after), default="") >= max((f[2] for f in before), default="")
 
 
 class Follower(_Supervised):

@@ -132,6 +132,48 @@ def test_config_is_private_json_that_litestream_reads(tmp_path: Path):
     assert out.returncode == 0 and str(db) in out.stdout
 
 
+def test_replicator_watches_busy_databases_often_and_the_rest_seldom(tmp_path: Path):
+    base = ls.Replica(str(tmp_path / "replica"))
+    a, b = make_db(tmp_path / "a.db"), make_db(tmp_path / "b.db")
+    dbs = [(a, base.child("ja")), (b, base.child("jb"))]
+    rep = ls.Replicator(dbs, monitor_interval=0.1, idle_interval=5, busy=[a], config_dir=tmp_path / "sync")
+
+    def intervals() -> dict[str, tuple[str, str]]:
+        doc = json.loads((tmp_path / "sync" / "replicate.yml").read_text())
+        return {Path(d["path"]).name: (d["monitor-interval"], d["replica"]["sync-interval"]) for d in doc["dbs"]}
+
+    rep.start()
+    try:
+        eventually(lambda: rep.pid is not None, what="replicator running")
+        assert intervals() == {"a.db": ("100ms", "100ms"), "b.db": ("5000ms", "5000ms")}
+        pid = rep.pid
+        rep.set_dbs(dbs, busy=[a])  # nothing changed: the process keeps running
+        assert rep.pid == pid
+        rep.set_dbs(dbs, busy=[b])  # the screen moved to the other cohort: a new config, a new process
+        eventually(lambda: rep.pid not in (None, pid), what="replicator restarted")
+        assert intervals() == {"a.db": ("5000ms", "5000ms"), "b.db": ("100ms", "100ms")}
+        eventually(lambda: ls.captured(b, ls.local_txid(b) or 0), what="b read")
+        before = ls.latest_txid(base.child("jb")) or 0
+        add_rows(b, 2)
+        eventually(lambda: (ls.latest_txid(base.child("jb")) or 0) > before, what="busy database shipped")
+        assert ls.restore(base.child("jb"), tmp_path / "out.db") and rows(tmp_path / "out.db") == rows(b)
+        assert rep.restarts == 0
+    finally:
+        rep.stop()
+
+
+def test_captured_tells_whether_litestream_has_read_the_latest_commit(tmp_path: Path):
+    db, replica = make_db(tmp_path / "a.db"), ls.Replica(str(tmp_path / "replica"))
+    ls.replicate_once(db, replica)
+    txid = ls.local_txid(db)
+    assert txid is not None and ls.captured(db, txid)
+    add_rows(db, 1)  # committed, not yet read by Litestream: a replica at txid lacks it
+    assert not ls.captured(db, txid)
+    ls.replicate_once(db, replica)
+    assert ls.local_txid(db) == txid + 1 and ls.captured(db, txid + 1)
+    assert not ls.captured(db, txid + 5)  # no such LTX file: not captured
+
+
 def test_env_drops_aws_ca_bundle_and_hands_a_configured_bundle_to_go(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setenv("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     assert "AWS_CA_BUNDLE" not in ls.litestream_env(ls.Replica("s3://b/p"))
@@ -282,6 +324,41 @@ def test_replicator_serves_several_journals_and_can_change_them(tmp_path: Path):
 
 
 # ---- vanished and re-plugged replica folders --------------------------------
+
+
+def test_heal_checks_start_no_process_while_a_replica_only_grows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    replica = ls.Replica(str(tmp_path / "stick" / "j1"))
+    db = make_db(tmp_path / "a.db")
+    rep = ls.Replicator([(db, replica)], monitor_interval=0.1)
+    checks: list[Path] = []
+    real = ls.needs_heal
+    monkeypatch.setattr(ls, "needs_heal", lambda r, d=None, **kw: checks.append(d) or real(r, d, **kw))
+    rep.start()
+    try:
+        eventually(lambda: ls.latest_txid(replica) is not None, what="first snapshot")
+        assert rep.heal_broken() == [] and checks == [db]  # checked whole once
+        rep.heal_broken()
+        add_rows(db, 2)
+        before = ls.latest_txid(replica)
+        eventually(lambda: (ls.latest_txid(replica) or 0) > before, what="new rows shipped")
+        assert rep.heal_broken() == [] and checks == [db]  # idle, then grown by its own writer: no check
+        level0 = sorted((tmp_path / "stick" / "j1" / "ltx" / "0").glob("*.ltx"))[-1]
+        level0.write_bytes(level0.read_bytes()[:-10])  # damage: a file changed size
+        assert rep.heal_broken() == [db] and checks == [db, db]
+        assert not real(replica, db)
+    finally:
+        rep.stop()
+
+
+def test_only_grew_sees_pulled_swapped_and_damaged_replicas():
+    a, b, c = (0, "01", "01", 100), (0, "02", "02", 50), (1, "01", "02", 120)
+    assert ls._only_grew((a,), (a, b))  # the writer added a file
+    assert ls._only_grew((a, b), (a, b, c))  # compaction added a level-1 file
+    assert ls._only_grew((a, b, c), (a, b))  # ... and a level-1 file went away
+    assert not ls._only_grew((a, b), (b,))  # a level-0 file vanished: emptied or swapped
+    assert not ls._only_grew((a, b), ())  # the folder is gone
+    assert not ls._only_grew((a, b), (a, (0, "02", "02", 25)))  # truncated
+    assert not ls._only_grew((c,), ((1, "01", "01", 80),))  # the newest TXID went down: an older copy
 
 
 def test_vanished_folder_is_detected_and_healed(tmp_path: Path):
