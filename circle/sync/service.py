@@ -11,6 +11,8 @@ everything is retried with backoff and reported in the status, never raised.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -23,9 +25,12 @@ from circle.store.session import CohortService, IngestReport, Session
 from circle.sync import litestream as ls
 from circle.sync.location import default_location, describe
 from circle.sync.status import CohortSync, PeerStatus, SyncStatus
+from circle.sync.watch import FolderWatch
 
 MAX_FOLLOWERS = 2  # ~30 MB each: the whole service must stay under 150 MB for three cohorts
-HEAL_EVERY_POLLS = 1  # full passes between checks that each own replica is still whole (each costs processes)
+IDLE_INTERVAL = 5.0  # Litestream's monitor interval for own journals of cohorts not on screen
+RECENT_NS = 1_000_000_000  # a folder changed this recently is listed even if its stamp looks the same
+TOUCH_ABOVE = 64 * 1024  # bytes: a newest LTX file above this is ended with a tiny commit (see Journal.touch)
 
 
 def replica_for(session: Session, svc: CohortService) -> ls.Replica:
@@ -44,12 +49,34 @@ class Peer:
     last_received: float = 0.0
     state: str = "waiting"
     follower: Any = None
+    watch: str | None = None  # a folder replica's level-0 folder: watched while on screen
+    stamp: tuple[int, int] | None = None  # that folder's (inode, mtime) when it was last listed
+
+    def __post_init__(self) -> None:
+        folder = ls.level0_folder(self.replica)
+        self.watch = None if folder is None else str(folder)
 
     @property
     def local(self) -> bool:
         """A folder replica: listed directly, cheap enough to check every tick."""
-        return self.replica.kind == "file"
+        return self.watch is not None
 
+    def looks_changed(self) -> bool:
+        """Whether the folder replica may hold something new since it was last listed (one stat).
+
+        A folder modified within the last second is listed anyway: a second
+        file written within the file system's timestamp granularity leaves
+        the modification time as it was.
+        """
+        try:
+            st = os.stat(self.watch) if self.watch else None
+        except OSError:
+            st = None
+        stamp = None if st is None else (st.st_ino, st.st_mtime_ns)
+        if stamp == self.stamp and (st is None or time.time_ns() - st.st_mtime_ns > RECENT_NS):
+            return False
+        self.stamp = stamp
+        return True
 
 
 @dataclass
@@ -81,6 +108,7 @@ class SyncService:
         self._peers: dict[str, Peer] = {}
         self._replicators: dict[str, ls.Replicator] = {}  # one per location: one unreachable box must not stop the others
         self._sent: dict[str, int] = {}  # journal -> seq known to be on the replica
+        self._touched: dict[str, int] = {}  # journal -> local TXID whose LTX size was checked (see Journal.touch)
         self._pending_txid: dict[str, tuple[int, int]] = {}  # journal -> (local txid, seq at that txid)
         # How new events are folded: directly, or handed to the UI thread by the app.
         self.ingest: Callable[[CohortService], IngestReport] = lambda svc: svc.ingest()
@@ -88,6 +116,7 @@ class SyncService:
         self._changed: set[str] = set()  # cohorts with journals restored or followed since the last ingest
         self._poll_now = False
         self._stop = threading.Event()
+        self._watch: FolderWatch | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.RLock()
         self._state = "off"
@@ -191,15 +220,21 @@ class SyncService:
                 return
             self.focus = focus
             self._stop.clear()
+            self._watch = FolderWatch()
             self._state = "syncing"
             self._thread = threading.Thread(target=self._run, name="circle-sync", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        if self._watch is not None:
+            self._watch.wake()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         with self._lock:
             for peer in self._peers.values():
                 if peer.follower is not None:
@@ -215,34 +250,40 @@ class SyncService:
         with self._lock:
             self.focus = cohort_id
             self._poll_now = True  # start the new cohort's followers now, not at the next full pass
+            if self._watch is not None:
+                self._watch.wake()
             for peer in self._peers.values():
                 if peer.follower is not None and peer.cohort != cohort_id:
                     peer.follower.stop()
                     peer.follower = None
 
     def _run(self) -> None:
-        """One tick every ``interval``: cheap checks for the cohort on screen; the rest every ``poll``."""
+        """Full passes every ``poll``, light checks every ``interval``; woken at once when a watched folder changes."""
+        assert self._watch is not None
         next_poll = time.time() + 1.0  # the first full pass a second in: Litestream has shipped by then
-        next_heal = 0.0
+        next_tick = 0.0
+        woken: set[str] = set()
         while not self._stop.is_set():
             try:
                 now = time.time()
+                on_screen = [p for p in self._peers.values() if p.cohort == self.focus and p.follower is None and p.local]
+                look = [p for p in on_screen if p.watch in woken]  # the kernel said their folder changed
                 if now >= next_poll or self._poll_now or not self._replicators:
-                    next_poll, self._poll_now = now + self.poll, False
+                    next_poll, next_tick, self._poll_now = now + self.poll, now + self.interval, False
                     self._ensure_replicators()
                     self._refresh_peers()
                     self._ensure_followers()
-                    if now >= next_heal:
-                        next_heal = now + HEAL_EVERY_POLLS * self.poll
-                        for rep in self._replicators.values():
-                            rep.heal_broken()  # a replica folder that vanished or came back with a gap
+                    for rep in self._replicators.values():
+                        rep.heal_broken()  # a replica folder that vanished or came back with a gap
                     self._pull_changed()
                     self._update_sent()
-                else:
+                elif now >= next_tick:
+                    next_tick = now + self.interval
                     self._followed_changes()
-                    # Folder replicas are listed directly (no process): the cohort on screen every tick.
-                    self._pull_changed(peers=[p for p in self._peers.values() if p.cohort == self.focus and p.follower is None and p.local])
                     self._update_sent(folders_only=True)
+                    # One stat per folder on screen: for shares whose changes the kernel does not report.
+                    look += [p for p in on_screen if p.looks_changed() and p not in look]
+                self._pull_changed(peers=look)
                 while self._changed:
                     self._ingest(self.session.cohort(self._changed.pop()))
                 self._problems.pop("service", None)
@@ -250,7 +291,8 @@ class SyncService:
             except CircleError as exc:
                 self._problems["service"] = exc.line()
                 self._state = "problem"
-            self._stop.wait(self.interval)
+            self._watch.watch({p.watch for p in self._peers.values() if p.cohort == self.focus and p.follower is None and p.watch})
+            woken = self._watch.wait(max(0.0, min(next_tick, next_poll) - time.time()))
 
     def _ingest(self, svc: CohortService) -> None:
         r = self.ingest(svc)
@@ -264,15 +306,17 @@ class SyncService:
         for db, replica in self._own():
             key = "folders" if replica.kind == "file" else replica.url.rsplit("/", 1)[0]
             by_location.setdefault(key, []).append((db, replica))
+        busy = [svc.journal.path for svc in self._cohorts() if svc.id == self.focus]
         with self._lock:
             for loc, dbs in by_location.items():
                 rep = self._replicators.get(loc)
                 if rep is None:
-                    rep = ls.Replicator(dbs, config_dir=self.session.dir / "sync", monitor_interval=self.interval)
+                    rep = ls.Replicator(dbs, config_dir=self.session.dir / "sync", monitor_interval=self.interval,
+                                        idle_interval=max(IDLE_INTERVAL, self.interval), busy=busy)
                     rep.start()
                     self._replicators[loc] = rep
-                elif sorted(str(d) for d, _ in rep.dbs) != sorted(str(d) for d, _ in dbs):
-                    rep.set_dbs(dbs)
+                else:
+                    rep.set_dbs(dbs, busy=busy)  # restarts litestream only if the databases or their intervals changed
 
     def _ensure_followers(self) -> None:
         """Live followers (`restore -f`, ~30 MB each) only for SFTP/S3 peers of the cohort on screen, a few at most.
@@ -300,10 +344,10 @@ class SyncService:
                 self._changed.add(peer.cohort)
 
     def _update_sent(self, folders_only: bool = False) -> None:
-        """Own events count as sent once the replica holds the TXID the local file had after them."""
+        """Own events count as sent once the replica holds a TXID whose LTX holds them."""
         for svc in self._cohorts():
             jid = svc.journal_id.hex()
-            head = svc._own_head()  # read before the local TXID: a race only undercounts what was sent
+            head = svc._own_head()  # read before the local TXID: what that TXID captured includes it
             if folders_only and (self._sent.get(jid, 0) >= head or replica_for(self.session, svc).kind != "file"):
                 continue
             try:
@@ -311,12 +355,18 @@ class SyncService:
                 remote = ls.latest_txid(replica_for(self.session, svc).child(svc.entry["replica_path"]))
             except CircleError:
                 continue
+            whole = local is not None and ls.captured(svc.journal.path, local)  # Litestream has read every commit
             pending = self._pending_txid.get(jid)
-            if remote is not None and local is not None and remote >= local:
+            if whole and remote is not None and remote >= local:
                 self._sent[jid] = max(self._sent.get(jid, 0), head)
+                if self._touched.get(jid) != local:  # all shipped: end a big commit with a tiny one
+                    self._touched[jid] = local
+                    if (ls.local_ltx_size(svc.journal.path, local) or 0) > TOUCH_ABOVE:
+                        with contextlib.suppress(CircleError):  # only saves CPU; never worth a problem
+                            svc.journal.touch()
             elif remote is not None and pending is not None and remote >= pending[0]:
                 self._sent[jid] = max(self._sent.get(jid, 0), pending[1])
-            if local is not None and self._sent.get(jid, 0) < head:
+            if whole and self._sent.get(jid, 0) < head:
                 self._pending_txid[jid] = (local, head)
 
     def _all_unreachable(self) -> bool:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import time
 
-from circle.sync.service import SyncService
+from circle.store.db import connect
+from circle.sync import litestream as ls
+from circle.sync.service import TOUCH_ABOVE, SyncService, replica_for
 from tests.sync.helpers import bring_in, eventually, location, meeting, new_home, note, once, visible_texts
 from tests.sync.servers import litestream_descendants
 
@@ -101,4 +103,35 @@ def test_cohorts_off_screen_are_polled_without_followers(tmp_path, request):
     finally:
         sa.stop()
         sb.stop()
+    assert litestream_descendants() == []
+
+
+def test_off_screen_writes_count_as_unsent_until_shipped_and_a_big_commit_ends_small(tmp_path):
+    loc = {"url": str(tmp_path / "shared")}
+    a = new_home(tmp_path, "Ana")
+    on_screen = a.create_cohort("On screen", replica=dict(loc)).id
+    off = a.cohort(a.create_cohort("Off screen", replica=dict(loc)).id)
+    meeting(off, "m1")
+    off.record_many([("note.added", {"meeting": "m1", "item": "", "text": f"imported note {i} " + "x" * 400, "kind": "note"}) for i in range(300)])
+    db = off.journal.path
+    sa = SyncService(a, interval=0.25, poll=0.5)
+    sa.start(focus=on_screen)
+    try:
+        eventually(lambda: sa.status().unsent == 0, what="everything sent")
+        # The big commit's LTX is re-read by Litestream at every look: the service ends it with a tiny one.
+        eventually(lambda: (ls.local_ltx_size(db, ls.local_txid(db) or 0) or TOUCH_ABOVE + 1) <= TOUCH_ABOVE, what="a tiny newest LTX")
+        ro = connect(db, readonly=True)
+        assert ro.execute("SELECT count(*) FROM marker").fetchone()[0] == 1
+        ro.close()
+        # Off screen, Litestream looks every few seconds: a new event is "not yet sent" until it has shipped.
+        note(off, "m1", "written off screen")
+        assert sa.status().unsent == 1
+        eventually(lambda: sa.status().unsent == 0, what="the off-screen event sent")
+        out = tmp_path / "from-the-replica.db"  # "sent" means a restore of the replica has it
+        assert ls.restore(replica_for(a, off).child(off.entry["replica_path"]), out)
+        ro = connect(out, readonly=True)
+        assert ro.execute("SELECT max(seq) FROM envelopes").fetchone()[0] == off._own_head()
+        ro.close()
+    finally:
+        sa.stop()
     assert litestream_descendants() == []

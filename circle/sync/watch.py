@@ -1,0 +1,140 @@
+"""Wait for files to appear in folders without polling them (Linux inotify).
+
+The sync service watches the level-0 folders of the folder replicas on
+screen: Litestream adds a file there for every transaction it ships, so a
+peer's new event wakes the service at once instead of at its next look, and
+an idle service sleeps. Where inotify is missing (not Linux) or cannot watch
+a folder (it does not exist yet, or the limit of watches is reached),
+:meth:`FolderWatch.watch` says so and the caller keeps polling that folder.
+Changes made by another machine to a network share are not reported by the
+kernel either, so callers poll every folder anyway, only less often.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import select
+import struct
+import sys
+
+# <sys/inotify.h>
+_IN_MOVED_FROM = 0x040
+_IN_MOVED_TO = 0x080
+_IN_CREATE = 0x100
+_IN_DELETE = 0x200
+_IN_DELETE_SELF = 0x400
+_IN_MOVE_SELF = 0x800
+_IN_IGNORED = 0x8000  # the kernel dropped the watch
+_IN_ONLYDIR = 0x01000000
+_IN_NONBLOCK = os.O_NONBLOCK
+_IN_CLOEXEC = os.O_CLOEXEC
+_MASK = _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CREATE | _IN_DELETE | _IN_DELETE_SELF | _IN_MOVE_SELF | _IN_ONLYDIR
+_EVENT = struct.Struct("iIII")  # wd, mask, cookie, len; then len bytes of name
+
+
+def _libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        for name in ("inotify_init1", "inotify_add_watch", "inotify_rm_watch"):
+            getattr(libc, name)
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _libc()
+
+
+class FolderWatch:
+    """Folders to watch for added, removed or renamed files, and a wait that returns when one changes.
+
+    Not thread-safe except :meth:`wake`, which any thread may call to end a
+    :meth:`wait` early.
+    """
+
+    def __init__(self) -> None:
+        self._fd = -1
+        if _LIBC is not None:
+            self._fd = _LIBC.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._by_wd: dict[int, str] = {}
+        self._by_path: dict[str, int] = {}
+
+    @property
+    def available(self) -> bool:
+        return self._fd >= 0
+
+    def watch(self, paths: set[str]) -> set[str]:
+        """Watch exactly ``paths``; returns those that are watched (the rest must be polled)."""
+        for path in set(self._by_path) - paths:
+            wd = self._by_path.pop(path)
+            self._by_wd.pop(wd, None)
+            if self._fd >= 0:
+                _LIBC.inotify_rm_watch(self._fd, wd)  # type: ignore[union-attr]
+        if self._fd >= 0:
+            for path in paths - set(self._by_path):
+                wd = _LIBC.inotify_add_watch(self._fd, os.fsencode(path), _MASK)  # type: ignore[union-attr]
+                if wd >= 0:
+                    self._by_path[path] = wd
+                    self._by_wd[wd] = path
+        return set(self._by_path)
+
+    def wait(self, timeout: float) -> set[str]:
+        """Sleep until a watched folder changes, :meth:`wake` is called, or ``timeout`` passes.
+
+        Returns the folders that changed. A folder that was removed or moved
+        is reported and no longer watched: :meth:`watch` it again once it is back.
+        """
+        fds = [self._wake_r] + ([self._fd] if self._fd >= 0 else [])
+        try:
+            ready, _, _ = select.select(fds, [], [], max(0.0, timeout))
+        except InterruptedError:
+            return set()
+        changed: set[str] = set()
+        if self._wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                while os.read(self._wake_r, 512):
+                    pass
+        if self._fd in ready:
+            changed = self._drain()
+        return changed
+
+    def wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"!")
+
+    def close(self) -> None:
+        for fd in (self._fd, self._wake_r, self._wake_w):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._fd = self._wake_r = self._wake_w = -1
+        self._by_wd.clear()
+        self._by_path.clear()
+
+    def _drain(self) -> set[str]:
+        changed: set[str] = set()
+        while True:
+            try:
+                buf = os.read(self._fd, 64 * 1024)
+            except BlockingIOError:
+                return changed
+            if not buf:
+                return changed
+            at = 0
+            while at + _EVENT.size <= len(buf):
+                wd, mask, _cookie, size = _EVENT.unpack_from(buf, at)
+                at += _EVENT.size + size
+                path = self._by_wd.get(wd)
+                if path is None:
+                    continue
+                changed.add(path)
+                if mask & (_IN_DELETE_SELF | _IN_MOVE_SELF | _IN_IGNORED):
+                    self._by_wd.pop(wd, None)
+                    self._by_path.pop(path, None)

@@ -1,0 +1,63 @@
+"""The folder watch the sync service sleeps on: real inotify on real folders."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from circle.sync.watch import FolderWatch
+
+
+@pytest.fixture
+def watch():
+    w = FolderWatch()
+    if not w.available:
+        pytest.skip("no inotify on this system")
+    yield w
+    w.close()
+
+
+def test_a_file_renamed_into_a_watched_folder_wakes_the_wait(tmp_path: Path, watch: FolderWatch):
+    level0, other = tmp_path / "ltx" / "0", tmp_path / "elsewhere"
+    level0.mkdir(parents=True)
+    other.mkdir()
+    assert watch.watch({str(level0), str(other)}) == {str(level0), str(other)}
+    (level0 / "x.ltx.tmp").write_bytes(b"x")
+    os.rename(level0 / "x.ltx.tmp", level0 / "0000000000000002-0000000000000002.ltx")  # as Litestream writes
+    assert watch.wait(5.0) == {str(level0)}
+    assert watch.wait(0.05) == set()  # drained: nothing more happened
+
+
+def test_a_missing_folder_cannot_be_watched_and_a_removed_one_is_dropped(tmp_path: Path, watch: FolderWatch):
+    gone, here = tmp_path / "not-yet", tmp_path / "here"
+    here.mkdir()
+    assert watch.watch({str(gone), str(here)}) == {str(here)}  # the caller polls the missing one
+    here.rmdir()  # the stick is pulled
+    assert str(here) in watch.wait(5.0)
+    assert watch.watch({str(gone), str(here)}) == set()
+    here.mkdir()  # plugged back in: watched again
+    assert watch.watch({str(here)}) == {str(here)}
+
+
+def test_wake_ends_a_wait_from_another_thread(watch: FolderWatch):
+    threading.Timer(0.1, watch.wake).start()
+    t0 = time.monotonic()
+    assert watch.wait(30.0) == set()
+    assert time.monotonic() - t0 < 10.0  # woken, not timed out
+
+
+def test_without_inotify_the_wait_is_a_plain_sleep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import circle.sync.watch as watch_module
+
+    monkeypatch.setattr(watch_module, "_LIBC", None)
+    w = FolderWatch()
+    try:
+        assert not w.available
+        assert w.watch({str(tmp_path)}) == set()  # everything is polled
+        assert w.wait(0.01) == set()
+    finally:
+        w.close()
