@@ -134,7 +134,9 @@ def main(ctx: click.Context, home: str | None, identity: str | None) -> None:
 def _open_tui(c: Context) -> None:
     from circle.app import run_app
 
-    run_app(c.home.root, identity=c.identity)
+    # The same name-prefix rule as every command, and its one-line error for a name that matches no one.
+    who = c.home.find(c.identity).id if c.identity and c.home.identities() else None
+    run_app(c.home.root, identity=who)
 
 
 @main.command()

@@ -264,3 +264,15 @@ def test_cohorts_names_a_damaged_journal(ana: Path, how: str) -> None:
     assert "Traceback" not in out and "internal error" not in out
     assert "journal" in out.lower() and ("damaged" in out.lower() or "verify" in out.lower()), out
     assert tree_digest(ana) == before
+
+
+def test_app_preselects_the_identity_named_by_a_prefix(ana: Path, templates: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`circle --identity be` opens the unlock screen on Ben, as every command takes a name prefix; a name nobody has is one line."""
+    shutil.copytree(templates["Ben"] / "identities", ana / "identities", dirs_exist_ok=True)
+    opened: list[str | None] = []
+    monkeypatch.setattr("circle.app.run_app", lambda root, identity=None: opened.append(identity))
+    assert run(ana, "--identity", "be").exit_code == 0
+    ben = Home(ana).find("Ben")
+    assert opened == [ben.id]
+    assert_one_clear_line(run(ana, "--identity", "Nobody"), "Nobody", "Ana", "Ben")
+    assert opened == [ben.id]
