@@ -95,9 +95,12 @@ class Journal:
         an idle journal costs CPU in proportion to that commit's size until
         something else is written. A tiny commit makes the newest LTX tiny.
         It uses its own connection: the sync thread calls it while the app's
-        thread appends.
+        thread appends. It does nothing unless this process already writes
+        the journal: taking the lock for it would keep every other circle
+        process (a command beside ``circle sync``) from writing.
         """
-        self._lock_for_writing()
+        if self._lock_fd is None:
+            return
         conn = connect(self.path)
         try:
             migrate(conn)

@@ -497,7 +497,7 @@ def latest_txid(replica: Replica, *, timeout: float = 30.0) -> int | None:
     Raises:
         SyncError: the replica cannot be read.
     """
-    folder = _folder_of(replica)
+    folder = folder_of(replica)
     if folder is not None:
         return _max_txid_in(folder / "ltx")
     try:
@@ -509,7 +509,7 @@ def latest_txid(replica: Replica, *, timeout: float = 30.0) -> int | None:
 _LTX_NAME = re.compile(r"([0-9a-f]{16})-([0-9a-f]{16})\.ltx")
 
 
-def _folder_of(replica: Replica) -> Path | None:
+def folder_of(replica: Replica) -> Path | None:
     """The folder of a file replica (read directly: no process), or None for SFTP and S3."""
     if replica.kind != "file":
         return None
@@ -550,7 +550,7 @@ def level0_folder(replica: Replica) -> Path | None:
     Every new TXID lands here first, so the folder's modification time is a
     one-stat way to notice new data without listing it.
     """
-    folder = _folder_of(replica)
+    folder = folder_of(replica)
     return None if folder is None else folder / "ltx" / "0"
 
 
@@ -562,7 +562,7 @@ def fingerprint(replica: Replica, *, timeout: float = 30.0) -> tuple[tuple[int, 
     Raises:
         SyncError: the replica cannot be read.
     """
-    folder = _folder_of(replica)
+    folder = folder_of(replica)
     if folder is None:
         try:
             return tuple(sorted((int(f["level"]), str(f["min_txid"]), str(f["max_txid"]), int(f["size"])) for f in _listing(replica, timeout)))
@@ -583,6 +583,12 @@ def fingerprint(replica: Replica, *, timeout: float = 30.0) -> tuple[tuple[int, 
                     with contextlib.suppress(OSError):
                         files.append((int(level.name), m.group(1), m.group(2), entry.stat().st_size))
     return tuple(sorted(files))
+
+
+def has_shipped(db: Path) -> bool:
+    """Whether Litestream has replicated ``db`` before: it keeps its own state in a folder beside the database."""
+    db = Path(db)
+    return (db.parent / f".{db.name}-litestream").is_dir()
 
 
 def local_ltx_size(db: Path, txid: int) -> int | None:
@@ -838,6 +844,7 @@ def restore(replica: Replica, out: Path, *, timeout: float = RESTORE_TIMEOUT) ->
         for suffix in ("-wal", "-shm", "-txid"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{out}{suffix}")
+        os.chmod(tmp, 0o600)  # Litestream writes 0644; a copy of someone's journal is as private as one's own
         os.replace(tmp, out)
         return True
     finally:
@@ -1148,7 +1155,7 @@ class Replicator(_Supervised):
             try:
                 seen = fingerprint(replica, timeout=timeout)
                 before = self._whole.get(db)
-                if before is not None and _only_grew(before, seen):
+                if before is not None and _only_grew(before, seen) and not _new_level0_damaged(db, before, seen):
                     self._whole[db] = seen
                     continue
                 if needs_heal(replica, db, timeout=timeout):
@@ -1166,14 +1173,41 @@ def _only_grew(before: tuple[tuple[int, str, str, int], ...], after: tuple[tuple
 
     Level-0 files stay for ``l0-retention``; one that vanished, a file whose
     size changed, or a newest TXID that went down means the folder was pulled,
-    emptied, swapped or damaged.
+    emptied, swapped or damaged. New files must also continue the TXIDs
+    without a gap: a level-0 file that starts past the newest TXID + 1 was
+    shipped onto an older copy (a stick that came back older than it left).
     """
     size = {f[:3]: f[3] for f in after}
     if any(size.get(f[:3], f[3]) != f[3] for f in before):
         return False
     if any(f[0] == 0 and f[:3] not in size for f in before):
         return False
-    return max((f[2] for f in after), default="") >= max((f[2] for f in before), default="")
+    if max((f[2] for f in after), default="") < max((f[2] for f in before), default=""):
+        return False
+    known = {f[:3] for f in before}
+    reached = max((int(f[2], 16) for f in before), default=0)
+    for level, lo, hi, _ in sorted((f for f in after if f[:3] not in known), key=lambda f: int(f[1], 16)):
+        if int(lo, 16) > reached + 1:
+            if level == 0:
+                return False
+            continue
+        reached = max(reached, int(hi, 16))
+    return True
+
+
+def _new_level0_damaged(db: Path, before: tuple[tuple[int, str, str, int], ...], after: tuple[tuple[int, str, str, int], ...]) -> bool:
+    """Whether a level-0 file that is new since ``before`` differs in size from Litestream's local copy (a write cut short)."""
+    old = {f[:3] for f in before}
+    local = db.parent / f".{db.name}-litestream" / "ltx" / "0"
+    for level, lo, hi, size in after:
+        if level != 0 or (level, lo, hi) in old:
+            continue
+        try:
+            if (local / f"{lo}-{hi}.ltx").stat().st_size != size:
+                return True
+        except OSError:  # no local copy (past l0-retention): nothing to compare
+            continue
+    return False
 
 
 class Follower(_Supervised):

@@ -65,25 +65,44 @@ class FolderWatch:
         os.set_blocking(self._wake_w, False)
         self._by_wd: dict[int, str] = {}
         self._by_path: dict[str, int] = {}
+        self._inode: dict[str, tuple[int, int]] = {}  # path -> (device, inode) watched: a folder swapped in under the path is watched again
 
     @property
     def available(self) -> bool:
         return self._fd >= 0
 
     def watch(self, paths: set[str]) -> set[str]:
-        """Watch exactly ``paths``; returns those that are watched (the rest must be polled)."""
-        for path in set(self._by_path) - paths:
-            wd = self._by_path.pop(path)
-            self._by_wd.pop(wd, None)
-            if self._fd >= 0:
-                _LIBC.inotify_rm_watch(self._fd, wd)  # type: ignore[union-attr]
+        """Watch exactly ``paths``; returns those that are watched (the rest must be polled).
+
+        A watch follows the folder, not its path: one whose parent was moved
+        away and replaced is dropped and the new folder at the path watched.
+        """
+        for path in set(self._by_path):
+            if path not in paths or self._identity(path) != self._inode.get(path):
+                self._drop(path)
         if self._fd >= 0:
             for path in paths - set(self._by_path):
+                ident = self._identity(path)
                 wd = _LIBC.inotify_add_watch(self._fd, os.fsencode(path), _MASK)  # type: ignore[union-attr]
-                if wd >= 0:
+                if wd >= 0 and ident is not None:
                     self._by_path[path] = wd
                     self._by_wd[wd] = path
+                    self._inode[path] = ident
         return set(self._by_path)
+
+    @staticmethod
+    def _identity(path: str) -> tuple[int, int] | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _drop(self, path: str) -> None:
+        wd = self._by_path.pop(path)
+        self._inode.pop(path, None)
+        if self._by_wd.pop(wd, None) is not None and self._fd >= 0:
+            _LIBC.inotify_rm_watch(self._fd, wd)  # type: ignore[union-attr]
 
     def wait(self, timeout: float) -> set[str]:
         """Sleep until a watched folder changes, :meth:`wake` is called, or ``timeout`` passes.
@@ -91,9 +110,11 @@ class FolderWatch:
         Returns the folders that changed. A folder that was removed or moved
         is reported and no longer watched: :meth:`watch` it again once it is back.
         """
-        fds = [self._wake_r] + ([self._fd] if self._fd >= 0 else [])
+        poller = select.poll()  # not select(): it fails once a descriptor number passes 1024
+        for fd in [self._wake_r] + ([self._fd] if self._fd >= 0 else []):
+            poller.register(fd, select.POLLIN)
         try:
-            ready, _, _ = select.select(fds, [], [], max(0.0, timeout))
+            ready = {fd for fd, _ in poller.poll(max(0.0, timeout) * 1000)}
         except InterruptedError:
             return set()
         changed: set[str] = set()
@@ -117,6 +138,7 @@ class FolderWatch:
         self._fd = self._wake_r = self._wake_w = -1
         self._by_wd.clear()
         self._by_path.clear()
+        self._inode.clear()
 
     def _drain(self) -> set[str]:
         changed: set[str] = set()
@@ -135,6 +157,9 @@ class FolderWatch:
                 if path is None:
                     continue
                 changed.add(path)
-                if mask & (_IN_DELETE_SELF | _IN_MOVE_SELF | _IN_IGNORED):
+                if mask & _IN_IGNORED:  # the kernel dropped it (the folder was deleted)
                     self._by_wd.pop(wd, None)
                     self._by_path.pop(path, None)
+                    self._inode.pop(path, None)
+                elif mask & (_IN_DELETE_SELF | _IN_MOVE_SELF):  # moved away: the kernel would go on watching it elsewhere
+                    self._drop(path)

@@ -346,6 +346,14 @@ def test_heal_checks_start_no_process_while_a_replica_only_grows(tmp_path: Path,
         level0.write_bytes(level0.read_bytes()[:-10])  # damage: a file changed size
         assert rep.heal_broken() == [db] and checks == [db, db]
         assert not real(replica, db)
+        rep.heal_broken()  # whole again, as it is now
+        add_rows(db, 1)
+        before = ls.latest_txid(replica)
+        eventually(lambda: (ls.latest_txid(replica) or 0) > before, what="the next rows shipped")
+        newest = sorted((tmp_path / "stick" / "j1" / "ltx" / "0").glob("*.ltx"))[-1]
+        newest.write_bytes(newest.read_bytes()[:-10])  # a new file that arrived cut short (a share's write interrupted)
+        assert rep.heal_broken() == [db]
+        assert not real(replica, db)
     finally:
         rep.stop()
 
@@ -359,6 +367,10 @@ def test_only_grew_sees_pulled_swapped_and_damaged_replicas():
     assert not ls._only_grew((a, b), ())  # the folder is gone
     assert not ls._only_grew((a, b), (a, (0, "02", "02", 25)))  # truncated
     assert not ls._only_grew((c,), ((1, "01", "01", 80),))  # the newest TXID went down: an older copy
+    d, e = (0, "03", "03", 40), (0, "05", "05", 40)
+    assert ls._only_grew((a, b), (a, b, d))  # the next TXID
+    assert not ls._only_grew((a, b), (a, b, e))  # shipped past a gap onto an older copy
+    assert ls._only_grew((a, b), (a, b, (9, "01", "05", 300), e))  # a new snapshot covers it: a heal
 
 
 def test_vanished_folder_is_detected_and_healed(tmp_path: Path):

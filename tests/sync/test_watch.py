@@ -43,6 +43,21 @@ def test_a_missing_folder_cannot_be_watched_and_a_removed_one_is_dropped(tmp_pat
     assert watch.watch({str(here)}) == {str(here)}
 
 
+def test_a_folder_swapped_in_under_the_path_is_watched_instead_of_the_old_one(tmp_path: Path, watch: FolderWatch):
+    """The share's folder is moved aside and a new one takes its path (a sync tool swapping folders): the new one wakes the wait."""
+    share = tmp_path / "share"
+    level0 = share / "ltx" / "0"
+    level0.mkdir(parents=True)
+    assert watch.watch({str(level0)}) == {str(level0)}
+    share.rename(tmp_path / "old-share")  # the watched folder moves with its parent; no event for the folder itself
+    level0.mkdir(parents=True)
+    assert watch.watch({str(level0)}) == {str(level0)}
+    (tmp_path / "old-share" / "ltx" / "0" / "stale.ltx").write_bytes(b"x")
+    assert watch.wait(0.2) == set()  # the old folder is watched no more
+    (level0 / "0000000000000001-0000000000000001.ltx").write_bytes(b"x")
+    assert watch.wait(5.0) == {str(level0)}
+
+
 def test_wake_ends_a_wait_from_another_thread(watch: FolderWatch):
     threading.Timer(0.1, watch.wake).start()
     t0 = time.monotonic()

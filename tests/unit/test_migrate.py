@@ -113,6 +113,7 @@ def test_a_journal_made_before_the_marker_gains_it(tmp_path: Path) -> None:
     conn.execute("INSERT INTO envelopes (seq, blob) VALUES (1, x'00')")
     conn.close()
     j = Journal(path, b"j" * 16)
+    j.head()  # opened for writing, as the app does: touch only ever runs in the writing process
     j.touch()
     assert [r.seq for r in read_rows(path)] == [1]
     assert sqlite_utils.Database(db.connect(path))["marker"].count == 1
@@ -132,6 +133,19 @@ def test_touch_bumps_one_counter_from_another_thread(tmp_path: Path) -> None:
     assert j.head() == before  # the chain is untouched
     ro.close()
     j.close()
+
+
+def test_touch_does_nothing_in_a_process_that_does_not_write_the_journal(tmp_path: Path) -> None:
+    """`circle sync` must not take the write lock to touch: a command beside it could then not write."""
+    writer = Journal(tmp_path / "j.db", b"j" * 16)
+    writer.head()
+    writer.close()
+    reader = Journal(tmp_path / "j.db", b"j" * 16)
+    reader.touch()
+    assert reader._lock_fd is None
+    ro = db.connect(reader.path, readonly=True)
+    assert ro.execute("SELECT count(*) FROM marker").fetchone() == (0,)
+    ro.close()
 
 
 def test_reading_a_missing_or_foreign_file(tmp_path: Path) -> None:
