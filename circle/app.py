@@ -232,7 +232,7 @@ class CircleApp(App[None]):
         st = self.sync.status()
         lines = [f"State: {st.state}" + (f" — {st.message}" if st.message else "")]
         for co in st.cohorts:
-            lines += ["", f"{co.name or 'A cohort you asked to join'} → {co.replica}", f"  not yet sent: {co.unsent}"]
+            lines += ["", f"{co.name or 'A cohort you asked to join'} → {co.replica}", f"  not yet sent: {co.unsent}; {co.caught_up()}"]
             if co.problem:
                 lines.append(f"  problem: {co.problem}")
             for p in co.peers:

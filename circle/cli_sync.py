@@ -29,11 +29,19 @@ def register(main: click.Group) -> None:
 @friendly
 def replica(c: Context, cohort: str, url: str, **opts) -> None:
     """Set where COHORT replicates: a folder, sftp://user@host/path or s3://bucket/path."""
-    from circle.sync.location import describe
+    from circle.sync import litestream as ls
+    from circle.sync.location import describe, mark_folder
+    from circle.sync.service import replica_for
 
     s = c.unlock()
     svc = s.find_cohort(cohort)
     svc.entry["replica"] = location_from(url, **opts)
+    folder = ls.folder_of(replica_for(s, svc))
+    if folder is not None:
+        try:
+            mark_folder(folder)  # the person chose this folder: from now on it is the drive or share to wait for
+        except OSError as exc:
+            raise UsageError("cannot use that folder as the replica", f"{folder}: {exc.strerror}; check the path and that it is writable") from None
     s.keystore.save()
     click.echo(f"{svc.view.cohort().name} now replicates to {describe(svc.entry['replica'])}")
     click.echo("Run 'circle sync --once' to push what you have there.")
@@ -41,7 +49,8 @@ def replica(c: Context, cohort: str, url: str, **opts) -> None:
 
 @click.command()
 @click.option("--once", is_flag=True, help="Push everything unsent, pull everything new, then exit (USB stick, shared folder).")
-@click.option("--interval", default=0.25, show_default=True, type=click.FloatRange(0.05, 60), help="Seconds between checks (lag).")
+@click.option("--interval", default=15.0, show_default=True, type=click.FloatRange(0.5, 3600),
+              help="Seconds between checks of every replica for new events; your own are shipped within 5 s.")
 @pass_ctx
 @friendly
 def sync(c: Context, once: bool, interval: float) -> None:
@@ -49,7 +58,7 @@ def sync(c: Context, once: bool, interval: float) -> None:
     from circle.sync.service import SyncService
 
     s = c.unlock()
-    service = SyncService(s, interval=interval)
+    service = SyncService(s, poll=interval)
     if once:
         r = service.once()
         click.echo(f"Pushed {r.pushed} journal{'s' if r.pushed != 1 else ''}, pulled {r.pulled}, {r.events} new event{'s' if r.events != 1 else ''}.")
@@ -81,7 +90,8 @@ def _status_line(st) -> str:
     parts = [st.badge()]
     for co in st.cohorts:
         peers = ", ".join(f"{p.member} #{p.last_seq}" for p in co.peers) or "no peers yet"
-        parts.append(f"{co.name or co.cohort[:8]}: {co.unsent} unsent; {peers}")
+        behind = f"; {co.caught_up()}" if co.lag_s is None or co.lag_s >= 60 else ""  # a line that changes every second would scroll away
+        parts.append(f"{co.name or co.cohort[:8]}: {co.unsent} unsent; {peers}{behind}")
     return time.strftime("%H:%M:%S ") + " | ".join(parts)
 
 
@@ -169,7 +179,7 @@ def remove(c: Context, cohort: str, member: str) -> None:
 def doctor(c: Context) -> None:
     """Check litestream, file permissions and every replica; say what to fix."""
     from circle.sync import litestream as ls
-    from circle.sync.location import describe
+    from circle.sync.location import describe, folder_marked
     from circle.sync.service import replica_for
 
     problems = 0
@@ -192,6 +202,11 @@ def doctor(c: Context) -> None:
         svc = s.cohort(cid)
         name = svc.view.cohort().name or cid[:8]
         where = describe(svc.entry.get("replica")) if svc.entry.get("replica") else "the home folder (default)"
+        folder = ls.folder_of(replica_for(s, svc))
+        if folder is not None and svc.entry.get("replica") and not folder_marked(folder):
+            say(False, f"{name}: replica folder {folder} is not there or not circle's",
+                f"plug in the drive or mount the share; to start afresh in this folder run: circle cohort replica '{name}' {folder}")
+            continue
         try:
             txid = ls.latest_txid(replica_for(s, svc).child(svc.entry["replica_path"]))
             say(True, f"{name}: replica {where} reachable" + ("" if txid else " (nothing sent yet: run 'circle sync --once')"))

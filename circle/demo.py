@@ -176,13 +176,16 @@ def _replicate(sessions: list[Session], cohort_id: str) -> None:
     import tempfile
 
     from circle.sync import litestream as ls
+    from circle.sync.location import mark_folder
     from circle.sync.service import replica_for
 
     restored = Path(tempfile.mkdtemp(prefix="circle-demo-restore-"))
     try:
         for s in sessions:
             svc = s.cohort(cohort_id)
-            replica = replica_for(s, svc).child(svc.entry["replica_path"])
+            base = replica_for(s, svc)
+            mark_folder(Path(base.config()["path"]))  # as `circle cohort replica` would: the folder every member uses
+            replica = base.child(svc.entry["replica_path"])
             ls.replicate_once(svc.journal.path, replica)
             ls.restore(replica, restored / f"{svc.journal_id.hex()}.db")
         for s in sessions:

@@ -7,6 +7,7 @@ Credentials live in the keystore with the location, never in plain files.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -14,6 +15,7 @@ from urllib.parse import urlparse
 from circle.errors import UsageError
 from circle.paths import default_replica
 
+MARKER = ".circle-replica"  # in a folder location: this is the drive or share, not the empty mount point under it
 CREDENTIAL_FIELDS = ("access_key_id", "secret_access_key", "password")
 FIELDS = ("url", "endpoint", "region", "access_key_id", "secret_access_key", "force_path_style", "key_path", "host_key", "password", "ca_bundle")
 
@@ -62,3 +64,22 @@ def describe(loc: dict[str, Any] | None) -> str:
     if parsed.scheme == "s3":
         return loc["url"] + (f" at {loc['endpoint']}" if loc.get("endpoint") else "")
     return loc["url"]
+
+
+def folder_marked(folder: Path) -> bool:
+    """Whether ``folder`` is a circle folder location that is there: its marker file is.
+
+    A pulled USB stick or an unmounted share leaves nothing or an empty mount
+    point behind, and Litestream would create its folders again there on the
+    local disk; circle's marker is not among them.
+    """
+    return os.path.isfile(Path(folder) / MARKER)
+
+
+def mark_folder(folder: Path) -> None:
+    """Make ``folder`` (and its parents) a circle folder location: circle reaches it from now on."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / MARKER
+    if not marker.exists():
+        marker.write_text("A circle replica location: encrypted journals only. Keep this file with the folder.\n", encoding="utf-8")

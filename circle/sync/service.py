@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from circle.errors import CircleError
+from circle.errors import CircleError, SyncError
 from circle.store.session import CohortService, IngestReport, Session
 from circle.sync import litestream as ls
-from circle.sync.location import default_location, describe
+from circle.sync.location import default_location, describe, folder_marked, mark_folder
 from circle.sync.status import CohortSync, PeerStatus, SyncStatus
 from circle.sync.watch import FolderWatch
 
@@ -46,7 +46,9 @@ class Peer:
     member: str
     replica: ls.Replica
     out: Path
+    where: str = ""  # the cohort's location, for people (no credentials)
     last_received: float = 0.0
+    checked: float = 0.0  # when the replica was last read and this device found it held all of it
     state: str = "waiting"
     follower: Any = None
     watch: str | None = None  # a folder replica's level-0 folder: watched while on screen
@@ -55,6 +57,10 @@ class Peer:
     def __post_init__(self) -> None:
         folder = ls.level0_folder(self.replica)
         self.watch = None if folder is None else str(folder)
+
+    def location_present(self) -> bool:
+        """Whether the cohort's folder location is there (a journal not written yet is missing; a pulled stick is unreachable)."""
+        return self.watch is not None and folder_marked(Path(self.watch).parents[2])
 
     @property
     def local(self) -> bool:
@@ -74,6 +80,8 @@ class Peer:
             st = None
         stamp = None if st is None else (st.st_ino, st.st_mtime_ns)
         if stamp == self.stamp and (st is None or time.time_ns() - st.st_mtime_ns > RECENT_NS):
+            if st is not None:  # read and unchanged: what the replica holds is held here
+                self.checked = time.time()
             return False
         self.stamp = stamp
         return True
@@ -112,7 +120,8 @@ class SyncService:
         self._pending_txid: dict[str, tuple[int, int]] = {}  # journal -> (local txid, seq at that txid)
         # How new events are folded: directly, or handed to the UI thread by the app.
         self.ingest: Callable[[CohortService], IngestReport] = lambda svc: svc.ingest()
-        self._problems: dict[str, str] = {}
+        self._problems: dict[str, str] = {}  # journal id, own journal path or "service" -> one line
+        self._away_now: dict[str, tuple[str, SyncError]] = {}  # own journal path -> (its location, why it is away)
         self._changed: set[str] = set()  # cohorts with journals restored or followed since the last ingest
         self._poll_now = False
         self._stop = threading.Event()
@@ -126,7 +135,55 @@ class SyncService:
         return [self.session.cohort(cid) for cid in self.session.cohort_ids()]
 
     def _own(self) -> list[tuple[Path, ls.Replica]]:
-        return [(svc.journal.path, replica_for(self.session, svc).child(svc.entry["replica_path"])) for svc in self._cohorts()]
+        """Own journals and their replicas, except those whose location is away (see :meth:`_away`)."""
+        away = self._away()
+        for db, (_, exc) in away.items():
+            self._problems[db] = exc.line()
+        for db in set(self._away_now) - set(away):
+            self._problems.pop(db, None)
+        self._away_now = away
+        return [(svc.journal.path, replica_for(self.session, svc).child(svc.entry["replica_path"])) for svc in self._cohorts()
+                if str(svc.journal.path) not in away]
+
+    def _away(self) -> dict[str, tuple[str, SyncError]]:
+        """Own journals whose folder location is away: a USB stick pulled out, a share not mounted.
+
+        A folder location is there when circle's marker is (see
+        :func:`folder_marked`). Without it Litestream would create its folders
+        again on the local disk, under the mount point, within a monitor tick;
+        so a journal that has shipped before waits for the marker instead. The
+        home's own folder, and a location this journal never reached, are
+        marked here (first use). One or two stats per cohort: cheap enough for
+        every tick.
+        """
+        away: dict[str, tuple[str, SyncError]] = {}
+        for svc in self._cohorts():
+            folder = ls.folder_of(replica_for(self.session, svc))
+            if folder is None or folder_marked(folder):
+                continue
+            if not svc.entry.get("replica") or not ls.has_shipped(svc.journal.path):
+                try:
+                    mark_folder(folder)
+                    continue
+                except OSError:
+                    pass
+            hint = f"{folder} is not there or not a circle replica: plug in the drive or mount the share (set it again with 'circle cohort replica' if it was emptied on purpose)"
+            away[str(svc.journal.path)] = (describe(svc.entry.get("replica")), SyncError("replica folder not found", hint))
+        return away
+
+    def _follow_moves(self) -> None:
+        """A pending join that was admitted took the cohort's real id: follow it (focus, peers, what changed)."""
+        cohorts = self.session.keystore.data["cohorts"]
+
+        def real(cid: str) -> str:
+            return cohorts.get(cid, {}).get("moved_to", cid)
+
+        with self._lock:
+            if self.focus is not None and real(self.focus) != self.focus:
+                self.focus, self._poll_now = real(self.focus), True  # its own journal is watched often from the next pass
+            for peer in self._peers.values():
+                peer.cohort = real(peer.cohort)
+            self._changed = {real(c) for c in self._changed}
 
     def _refresh_peers(self) -> None:
         for svc in self._cohorts():
@@ -139,13 +196,15 @@ class SyncService:
                 path = paths.get(jid) or j.get("replica_path")
                 if not path:
                     continue
-                self._peers[jid] = Peer(svc.id, jid, names.get(jid, "inviter"), base.child(path), svc.journal_path(jid))
+                self._peers[jid] = Peer(svc.id, jid, names.get(jid, "inviter"), base.child(path), svc.journal_path(jid), describe_replica(base))
 
     # ---- one pass: push everything, pull everything ---------------------
     def once(self) -> OnceReport:
         """Push every own journal, restore every changed peer journal, ingest; then return."""
         report = OnceReport()
-        for db, replica in self._own():
+        own = self._own()
+        report.unreachable += [where for where, _ in self._away_now.values()]
+        for db, replica in own:
             try:
                 if ls.needs_heal(replica, db):
                     ls.heal(db, replica)
@@ -162,6 +221,7 @@ class SyncService:
                 r = self.ingest(svc)
                 report.events += r.folded
                 report.problems += r.problems
+            self._follow_moves()
             known = len(self._peers)
             self._refresh_peers()
             if not pulled and len(self._peers) == known:
@@ -175,25 +235,34 @@ class SyncService:
             if peer.follower is not None:
                 continue
             try:
+                if peer.local and not peer.location_present():
+                    raise SyncError("replica folder not found", "plug in the drive or mount the share; circle goes on when it is back")
                 txid = ls.latest_txid(peer.replica)
             except CircleError as exc:
                 peer.state = "unreachable"
                 if report is not None:
-                    report.unreachable.append(describe_replica(peer.replica))
+                    report.unreachable.append(peer.where)
                 self._problems[peer.journal] = exc.line()
                 continue
+            j = self.session.keystore.data["journals"].get(peer.journal, {})
+            if txid is None and j.get("replica_txid") is not None:  # restored from here before: emptied, or another drive
+                peer.state = "gone"
+                self._problems[peer.journal] = f"{peer.member}'s journal is no longer on the replica: was the folder emptied, or is this another drive? It comes back when they sync"
+                if report is not None:
+                    report.problems.append(self._problems[peer.journal])
+                continue
             if txid is None:
-                peer.state = "missing"
+                peer.state, peer.checked = "missing", time.time()
                 self._problems.pop(peer.journal, None)  # reachable again; not written yet is no problem
                 continue
-            j = self.session.keystore.data["journals"].get(peer.journal, {})
             if txid == j.get("replica_txid") and peer.out.exists():  # != not <: a healed replica restarts its TXIDs
-                peer.state = "caught up"
+                peer.state, peer.checked = "caught up", time.time()
                 self._problems.pop(peer.journal, None)
                 continue
             try:
                 if ls.restore(peer.replica, peer.out):
-                    peer.last_received, peer.state = time.time(), "caught up"
+                    peer.last_received = peer.checked = time.time()
+                    peer.state = "caught up"
                     j["replica_txid"] = txid  # saved with the verified head at the next ingest
                     self._changed.add(peer.cohort)
                     pulled += 1
@@ -222,20 +291,22 @@ class SyncService:
             self._stop.clear()
             self._watch = FolderWatch()
             self._state = "syncing"
-            self._thread = threading.Thread(target=self._run, name="circle-sync", daemon=True)
+            self._thread = threading.Thread(target=self._run, args=(self._watch,), name="circle-sync", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._watch is not None:
-            self._watch.wake()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        if self._watch is not None:
-            self._watch.close()
-            self._watch = None
         with self._lock:
+            watch, thread = self._watch, self._thread
+            if watch is not None:
+                watch.wake()
+        if thread is not None:
+            thread.join(timeout=10)
+        with self._lock:
+            self._thread = None
+            if watch is not None and (thread is None or not thread.is_alive()):  # a thread still in a restore keeps its watch
+                watch.close()
+            self._watch = None
             for peer in self._peers.values():
                 if peer.follower is not None:
                     peer.follower.stop()
@@ -257,10 +328,10 @@ class SyncService:
                     peer.follower.stop()
                     peer.follower = None
 
-    def _run(self) -> None:
+    def _run(self, watch: FolderWatch) -> None:
         """Full passes every ``poll``, light checks every ``interval``; woken at once when a watched folder changes."""
-        assert self._watch is not None
-        next_poll = time.time() + 1.0  # the first full pass a second in: Litestream has shipped by then
+        first = True  # a full pass at once, the next a second in: Litestream has shipped by then
+        next_poll = time.time() + 1.0
         next_tick = 0.0
         woken: set[str] = set()
         while not self._stop.is_set():
@@ -268,8 +339,10 @@ class SyncService:
                 now = time.time()
                 on_screen = [p for p in self._peers.values() if p.cohort == self.focus and p.follower is None and p.local]
                 look = [p for p in on_screen if p.watch in woken]  # the kernel said their folder changed
-                if now >= next_poll or self._poll_now or not self._replicators:
-                    next_poll, next_tick, self._poll_now = now + self.poll, now + self.interval, False
+                if first or now >= next_poll or self._poll_now or self._away().keys() != self._away_now.keys():
+                    if not first:
+                        next_poll = now + self.poll
+                    first, next_tick, self._poll_now = False, now + self.interval, False
                     self._ensure_replicators()
                     self._refresh_peers()
                     self._ensure_followers()
@@ -286,13 +359,14 @@ class SyncService:
                 self._pull_changed(peers=look)
                 while self._changed:
                     self._ingest(self.session.cohort(self._changed.pop()))
+                self._follow_moves()
                 self._problems.pop("service", None)
                 self._state = "offline" if self._all_unreachable() else ("problem" if self._problems else "up to date")
             except CircleError as exc:
                 self._problems["service"] = exc.line()
                 self._state = "problem"
-            self._watch.watch({p.watch for p in self._peers.values() if p.cohort == self.focus and p.follower is None and p.watch})
-            woken = self._watch.wait(max(0.0, min(next_tick, next_poll) - time.time()))
+            watch.watch({p.watch for p in self._peers.values() if p.cohort == self.focus and p.follower is None and p.watch})
+            woken = watch.wait(max(0.0, min(next_tick, next_poll) - time.time()))
 
     def _ingest(self, svc: CohortService) -> None:
         r = self.ingest(svc)
@@ -317,6 +391,8 @@ class SyncService:
                     self._replicators[loc] = rep
                 else:
                     rep.set_dbs(dbs, busy=busy)  # restarts litestream only if the databases or their intervals changed
+            for loc in set(self._replicators) - set(by_location):  # its only location is away: ship nothing until it is back
+                self._replicators.pop(loc).stop()
 
     def _ensure_followers(self) -> None:
         """Live followers (`restore -f`, ~30 MB each) only for SFTP/S3 peers of the cohort on screen, a few at most.
@@ -336,23 +412,32 @@ class SyncService:
             running += 1
 
     def _followed_changes(self) -> None:
+        now = time.time()
         for peer in self._peers.values():
             f = peer.follower
-            if f is not None and f.txid_changed():
-                peer.last_received = time.time()
+            if f is None:
+                continue
+            if f.txid_changed():
+                peer.last_received = now
                 peer.state = "following"
                 self._changed.add(peer.cohort)
+            if f.state == "following" and f.last_error is None and f.alive():  # it logs an error on every poll it misses
+                peer.checked = now
 
     def _update_sent(self, folders_only: bool = False) -> None:
         """Own events count as sent once the replica holds a TXID whose LTX holds them."""
         for svc in self._cohorts():
             jid = svc.journal_id.hex()
             head = svc._own_head()  # read before the local TXID: what that TXID captured includes it
-            if folders_only and (self._sent.get(jid, 0) >= head or replica_for(self.session, svc).kind != "file"):
+            base = replica_for(self.session, svc)
+            if folders_only and (self._sent.get(jid, 0) >= head or base.kind != "file"):
+                continue
+            folder = ls.folder_of(base)
+            if folder is not None and not folder_marked(folder):  # what Litestream shipped under a mount point was not sent
                 continue
             try:
                 local = ls.local_txid(svc.journal.path)
-                remote = ls.latest_txid(replica_for(self.session, svc).child(svc.entry["replica_path"]))
+                remote = ls.latest_txid(base.child(svc.entry["replica_path"]))
             except CircleError:
                 continue
             whole = local is not None and ls.captured(svc.journal.path, local)  # Litestream has read every commit
@@ -370,21 +455,26 @@ class SyncService:
                 self._pending_txid[jid] = (local, head)
 
     def _all_unreachable(self) -> bool:
-        return bool(self._peers) and all(p.state == "unreachable" for p in self._peers.values())
+        """Whether every problem is only a replica out of reach: offline is a normal state, not a problem."""
+        offline = {p.journal for p in self._peers.values() if p.state == "unreachable"} | set(self._away_now)
+        return bool(self._problems) and set(self._problems) <= offline
 
     # ---- status ----------------------------------------------------------
     def status(self) -> SyncStatus:
         cohorts = []
+        now = time.time()
         for svc in self._cohorts():
             jid = svc.journal_id.hex()
             unsent = max(0, svc._own_head() - self._sent.get(jid, 0))
             peers = tuple(
-                PeerStatus(p.member, p.journal, int(self.session.keystore.data["journals"].get(p.journal, {}).get("seq", 0)), p.last_received, p.state)
+                PeerStatus(p.member, p.journal, int(self.session.keystore.data["journals"].get(p.journal, {}).get("seq", 0)), p.last_received, p.state, p.checked)
                 for p in self._peers.values() if p.cohort == svc.id
             )
+            oldest = min((p.checked for p in peers), default=0.0)
+            lag = max(0.0, now - oldest) if oldest else None  # one peer never checked: unknown, not zero
             loc = svc.entry.get("replica") or default_location(self.session.home.root)
             problem = self._problems.get(str(svc.journal.path), "") or next((self._problems[p.journal] for p in self._peers.values() if p.cohort == svc.id and p.journal in self._problems), "")
-            cohorts.append(CohortSync(svc.id, svc.view.cohort().name, describe(loc), unsent, None, peers, problem))
+            cohorts.append(CohortSync(svc.id, svc.view.cohort().name, describe(loc), unsent, lag, peers, problem))
         return SyncStatus(self._state, next(iter(self._problems.values()), ""), tuple(cohorts))
 
 

@@ -13,7 +13,8 @@ class PeerStatus:
     journal: str  # journal id (hex)
     last_seq: int = 0  # newest event received
     last_received: float = 0.0  # when (local clock), 0 if never
-    state: str = "waiting"  # waiting, following, caught up, missing, problem
+    state: str = "waiting"  # waiting, following, caught up, missing, unreachable, problem
+    checked: float = 0.0  # when the replica's copy was last read and found held here (local clock), 0 if never
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,17 @@ class CohortSync:
     name: str
     replica: str  # where it replicates, credentials never included
     unsent: int = 0  # own events not yet on the replica
-    lag_s: float | None = None
+    lag_s: float | None = None  # at most this many seconds behind the replica: since every peer journal was last checked; None before
     peers: tuple[PeerStatus, ...] = ()
     problem: str = ""
+
+    def caught_up(self) -> str:
+        """How stale this device's copy may be, for people: "caught up with the replica 2 s ago"."""
+        if not self.peers:
+            return "no other members' journals to follow yet"
+        if self.lag_s is None:
+            return "not in touch with the replica yet"
+        return f"caught up with the replica {ago(self.lag_s)} ago"
 
 
 @dataclass(frozen=True)
@@ -46,3 +55,13 @@ class SyncStatus:
         if self.unsent:
             return f"{self.state} · {self.unsent} not yet sent"
         return self.state
+
+
+def ago(seconds: float) -> str:
+    """A duration in the largest whole unit: "4 s", "12 min", "3 h", "2 days"."""
+    s = max(0, int(seconds))
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if s >= size:
+            n = s // size
+            return f"{n} {'day' if unit == 'days' and n == 1 else unit}"
+    return f"{s} s"

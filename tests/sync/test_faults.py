@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from circle.sync import litestream as ls
+from circle.sync.location import mark_folder
 from circle.sync.service import SyncService, replica_for
 from tests.sync.helpers import (
     PASS,
@@ -186,22 +187,69 @@ def counting_heals(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     return healed
 
 
-def test_replica_folder_pulled_out_and_plugged_back_is_healed(tmp_path, monkeypatch):
+def unplug(shared: Path, drawer: Path) -> None:
+    """The stick is pulled out (it keeps its contents); the mount point it leaves is empty or gone."""
+    shutil.move(shared, drawer)
+
+
+def plug_back(drawer: Path, shared: Path) -> None:
+    """The stick is back: the mount hides whatever Litestream may have written under the mount point meanwhile."""
+    shutil.rmtree(shared, ignore_errors=True)
+    shutil.move(drawer, shared)
+
+
+def test_replica_folder_pulled_out_waits_for_the_stick_then_ships(tmp_path, monkeypatch):
+    """A pulled stick: nothing is shipped to the local disk under its mount point; offline, unsent counted; shipped once back."""
     shared = tmp_path / "stick"
     a, b, cid = two_homes(tmp_path, {"url": str(shared)})
     ca = a.cohort(cid)
     healed = counting_heals(monkeypatch)
-    written: list[str] = []
     service = SyncService(a, interval=0.25, poll=0.5)
     service.start(focus=cid)
     try:
-        written += write_burst(ca, "before", 5)
+        written = write_burst(ca, "before", 5)
         eventually(lambda: all_sent(service), what="first events sent")
-        shutil.move(shared, tmp_path / "stick-in-a-drawer")  # pulled out, keeps its old copy
+        unplug(shared, tmp_path / "drawer")
         written += write_burst(ca, "away", 5)
-        eventually(lambda: ls.latest_txid(own_replica(a, cid)) is not None, what="litestream recreating the folder")
-        shutil.rmtree(shared)
-        shutil.move(tmp_path / "stick-in-a-drawer", shared)  # plugged back in: an old copy, a gap ahead
+        st = eventually(lambda: (s := service.status()).state == "offline" and s.unsent >= 5 and s, what="offline with the new events unsent")
+        assert "replica folder not found" in st.message and [p.state for p in st.cohorts[0].peers] == ["unreachable"]
+        # Litestream may have shipped within its first tick to a folder it created under the mount point;
+        # once circle sees the stick is away it ships there no more, and none of it counted as sent.
+        under_mount_point = ls.latest_txid(own_replica(a, cid))
+        written += write_burst(ca, "still away", 3)
+        time.sleep(1.5)  # six monitor ticks
+        assert ls.latest_txid(own_replica(a, cid)) == under_mount_point, "circle went on shipping to the local disk"
+        assert service.status().unsent >= 8
+        plug_back(tmp_path / "drawer", shared)
+        written += write_burst(ca, "back", 5)
+        eventually(lambda: all_sent(service), what="everything sent once the stick is back")
+    finally:
+        service.stop()
+    assert healed == []  # the stick came back as it left: no gap, no heal
+    once(b)
+    cb = b.cohort(cid)
+    present = visible_texts(cb) & set(written)
+    report("replica folder pulled and re-plugged", len(written), len(present))
+    assert present == set(written)
+    assert cb.view.digest() == ca.view.digest()
+
+
+def test_an_old_copy_of_the_stick_coming_back_is_healed(tmp_path, monkeypatch):
+    """The stick that comes back holds an older copy (a backup, a second stick): a gap the service heals."""
+    shared = tmp_path / "stick"
+    a, b, cid = two_homes(tmp_path, {"url": str(shared)})
+    ca = a.cohort(cid)
+    healed = counting_heals(monkeypatch)
+    service = SyncService(a, interval=0.25, poll=0.5)
+    service.start(focus=cid)
+    try:
+        written = write_burst(ca, "before", 5)
+        eventually(lambda: all_sent(service), what="first events sent")
+        shutil.copytree(shared, tmp_path / "old-copy")
+        written += write_burst(ca, "after the copy", 5)
+        eventually(lambda: all_sent(service), what="the next events sent")
+        unplug(shared, tmp_path / "drawer")
+        plug_back(tmp_path / "old-copy", shared)  # an old copy, a gap ahead
         written += write_burst(ca, "back", 5)
         eventually(lambda: all_sent(service) and not ls.needs_heal(own_replica(a, cid), ca.journal.path), what="the service healing the replica")
     finally:
@@ -213,7 +261,7 @@ def test_replica_folder_pulled_out_and_plugged_back_is_healed(tmp_path, monkeypa
     once(b)
     cb = b.cohort(cid)
     present = visible_texts(cb) & set(written)
-    report("replica folder pulled and re-plugged", len(written), len(present))
+    report("an old copy of the stick plugged in", len(written), len(present))
     assert present == set(written)
     assert cb.view.digest() == ca.view.digest()
 
@@ -225,10 +273,14 @@ def test_replica_folder_emptied_is_healed_by_each_owner(tmp_path, monkeypatch):
     written = write_burst(ca, "Ana", 4) + write_burst(cb, "Ben", 4)
     once(a, b, a)
     healed = counting_heals(monkeypatch)
-    shutil.rmtree(shared)  # everything gone; every device still has its own journal
+    for journal in shared.iterdir():  # every journal gone (rm -r shared/*); every device still has its own
+        if journal.is_dir():
+            shutil.rmtree(journal)
     written += write_burst(ca, "Ana later", 2) + write_burst(cb, "Ben later", 2)
+    r = SyncService(b).once()  # before Ana has healed hers: Ben is told, not silently "up to date"
+    assert any("Ana's journal is no longer on the replica" in p for p in r.problems), r.problems
     once(a, b, a)  # each heals its own replica with a fresh snapshot
-    assert healed == [ca.journal.path, cb.journal.path]
+    assert healed == [cb.journal.path, ca.journal.path]
     for s in (a, b):
         assert not ls.needs_heal(own_replica(s, cid), s.cohort(cid).journal.path)
     # A device that never saw the journals restores everything from the healed replica.
@@ -241,6 +293,29 @@ def test_replica_folder_emptied_is_healed_by_each_owner(tmp_path, monkeypatch):
         report(f"replica emptied, {svc.session.name}", len(written), len(present))
         assert present == set(written)
     assert ca.view.digest() == cc.view.digest()
+
+
+def test_an_unmounted_share_is_not_written_to_until_it_is_set_again(tmp_path):
+    """`circle sync --once` with the share not mounted: unreachable, nothing written on the empty mount point; chosen again, it heals."""
+    shared = tmp_path / "share"
+    a, b, cid = two_homes(tmp_path, {"url": str(shared)})
+    ca = a.cohort(cid)
+    written = write_burst(ca, "mounted", 3)
+    once(a)
+    unplug(shared, tmp_path / "elsewhere")
+    shared.mkdir()  # the mount point, empty
+    written += write_burst(ca, "unmounted", 3)
+    r = SyncService(a).once()
+    assert r.unreachable == [str(shared)] * 2 and r.pushed == 0  # her own journal and Ben's: one location, out of reach
+    assert list(shared.iterdir()) == [], "circle wrote to the empty mount point"
+    mark_folder(shared)  # what `circle cohort replica` does: the person says this empty folder is the location now
+    r = SyncService(a).once()
+    assert r.pushed == 1 and r.problems == ["Ben's journal is no longer on the replica: was the folder emptied, or is this another drive? It comes back when they sync"]
+    once(b, a)  # Ben's device heals his journal onto the new folder
+    cb = b.cohort(cid)
+    present = visible_texts(cb) & set(written)
+    report("share unmounted, then set again", len(written), len(present))
+    assert present == set(written)
 
 
 def test_truncated_replica_file_is_reported_not_folded_then_healed(tmp_path, monkeypatch):
@@ -275,6 +350,34 @@ def test_truncated_replica_file_is_reported_not_folded_then_healed(tmp_path, mon
 
 
 # ---- an unreachable replica ----------------------------------------------------
+
+
+@pytest.mark.parametrize("focus", [True, False], ids=["on screen", "circle sync"])
+def test_a_pulled_stick_is_offline_with_its_lag_growing_then_catches_up(tmp_path, focus):
+    """Ben's service, while the stick holding the cohort is out: offline, how stale, then Ana's events once it is back."""
+    shared = tmp_path / "stick"
+    a, b, cid = two_homes(tmp_path, {"url": str(shared)})
+    ca, cb = a.cohort(cid), b.cohort(cid)
+    service = SyncService(b, interval=0.25, poll=0.5)
+    service.start(focus=cid if focus else None)
+    try:
+        st = eventually(lambda: (s := service.status()).state == "up to date" and s.cohorts[0].lag_s is not None and s, what="caught up")
+        assert st.cohorts[0].lag_s < 2.0 and "caught up with the replica" in st.cohorts[0].caught_up()
+        unplug(shared, tmp_path / "stick-in-a-drawer")
+        st = eventually(lambda: (s := service.status()).state == "offline" and s, what="status offline")
+        assert [p.state for p in st.cohorts[0].peers] == ["unreachable"]
+        assert "replica folder not found" in st.message
+        st = eventually(lambda: (s := service.status()).cohorts[0].lag_s > 2.0 and s, what="lag growing while the stick is out")
+        assert "ago" in st.cohorts[0].caught_up()
+        written = write_burst(ca, "while away", 3)  # Ana goes on writing on her laptop
+        plug_back(tmp_path / "stick-in-a-drawer", shared)
+        once(a)  # Ana syncs onto it
+        eventually(lambda: visible_texts(cb) >= set(written), what="Ana's events reaching Ben's view")
+        eventually(lambda: (s := service.status()).state == "up to date" and s.cohorts[0].lag_s < 2.0, what="caught up again")
+    finally:
+        service.stop()
+    report("stick pulled, Ben's service", len(written), len(visible_texts(cb) & set(written)))
+    assert cb.view.digest() == ca.view.digest()
 
 
 def _relaunch(server: SshServer) -> None:
@@ -315,8 +418,11 @@ def test_unreachable_sftp_box_is_offline_not_an_error_and_catches_up(own_sftp, t
         assert "unreachable" in st.message
         r = SyncService(b).once()  # no exception: offline is a normal state
         assert r.unreachable and not r.problems
+        # How stale the copy here may be keeps growing while the box is off.
+        eventually(lambda: service.status().cohorts[0].lag_s > 2.0, what="lag growing while offline")
         _relaunch(own_sftp)
         eventually(lambda: all_sent(service), what="catching up once the box is back")
+        eventually(lambda: service.status().cohorts[0].lag_s < 2.0, what="lag back to a fraction of the poll once the box is back")
     finally:
         service.stop()
     once(b)

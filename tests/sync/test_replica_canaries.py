@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from circle.sync import litestream as ls
+from circle.sync.location import MARKER
 from tests.sync.helpers import bring_in, location, new_home, once
 
 
@@ -114,12 +115,13 @@ def test_no_canary_in_any_replica_and_the_control_shows_them(kind, request, tmp_
     assert [label for label, token in c.items() if token not in seen] == []
 
     store = raw_store(kind, request, tmp_path)
-    journals = sorted(p.name for p in store.iterdir())
+    journals = sorted(p.name for p in store.iterdir() if p.is_dir())
     assert len(journals) == 2  # Ana's journal and Ben's, at random paths
     base = ls.Replica(**{k: v for k, v in loc.items() if k in ls.Replica.__dataclass_fields__})
     restored = restore_all(base, journals, tmp_path / "restored")
     raw = files_under(store)
-    assert len(raw) >= 4 and all(p.suffix == ".ltx" for p in raw)
+    assert len(raw) >= 4
+    assert [p.name for p in raw if p.suffix != ".ltx"] == ([MARKER] if kind == "folder" else [])  # the folder's marker: fixed text
     hits = scan(restored + raw)
     assert {k: v for k, v in hits.items() if v} == {}
 

@@ -135,3 +135,32 @@ def test_off_screen_writes_count_as_unsent_until_shipped_and_a_big_commit_ends_s
     finally:
         sa.stop()
     assert litestream_descendants() == []
+
+
+def test_a_newcomer_waiting_on_screen_follows_the_cohort_once_admitted(tmp_path):
+    """Cleo joins in the app and stays on the cohort: once admitted, the cohort's notes reach her live, as the cohort on screen."""
+    from circle.store import joining
+    from tests.sync.helpers import fetch_from_replica
+
+    loc = {"url": str(tmp_path / "shared")}
+    a, c = new_home(tmp_path, "Ana"), new_home(tmp_path, "Cleo")
+    cid = a.create_cohort("Midwives South", replica=dict(loc)).id
+    ca = a.cohort(cid)
+    meeting(ca, "m1")
+    once(a)
+    joined = joining.join(c, joining.create_invite(ca).code(), replica=dict(loc))
+    sc = SyncService(c, interval=0.25, poll=30.0)  # full passes far apart: what arrives later comes through the on-screen checks
+    sc.start(focus=joined.cohort_id)  # the app focuses the pending cohort after `j`
+    try:
+        eventually(lambda: ls.latest_txid(replica_for(c, c.cohort(joined.cohort_id)).child(c.cohort(joined.cohort_id).entry["replica_path"])),
+                   what="the join request on the replica")
+        joining.admit(ca, joined.join_code, fetch_from_replica(a))
+        once(a)
+        eventually(lambda: cid in c.cohort_ids(), what="Cleo adopting the cohort")
+        assert sc.focus == cid
+        note(ca, "m1", "welcome, Cleo")
+        once(a)
+        eventually(lambda: "welcome, Cleo" in visible_texts(c.cohort(cid)), timeout=10, what="Ana's note reaching Cleo between full passes")
+        assert sc.status().state == "up to date"
+    finally:
+        sc.stop()

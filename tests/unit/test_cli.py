@@ -276,3 +276,18 @@ def test_app_preselects_the_identity_named_by_a_prefix(ana: Path, templates: dic
     assert opened == [ben.id]
     assert_one_clear_line(run(ana, "--identity", "Nobody"), "Nobody", "Ana", "Ben")
     assert opened == [ben.id]
+
+
+def test_cohort_replica_makes_the_folder_a_location_or_says_why_not(ana: Path, tmp_path: Path) -> None:
+    """The folder a person chooses is marked as circle's, so a pulled stick is told apart from an empty mount point."""
+    from circle.sync.location import MARKER
+
+    stick = tmp_path / "media" / "stick" / "circle"
+    result = run(ana, "cohort", "replica", "Dietitians North", str(stick))
+    assert result.exit_code == 0, result.output
+    assert (stick / MARKER).is_file()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    before = tree_digest(ana)
+    assert_one_clear_line(run(ana, "cohort", "replica", "Dietitians North", str(blocker / "circle")), "cannot use that folder")
+    assert tree_digest(ana) == before
