@@ -122,6 +122,8 @@ class SyncService:
         self.ingest: Callable[[CohortService], IngestReport] = lambda svc: svc.ingest()
         self._problems: dict[str, str] = {}  # journal id, own journal path or "service" -> one line
         self._away_now: dict[str, tuple[str, SyncError]] = {}  # own journal path -> (its location, why it is away)
+        self._locations: dict[str, tuple[dict[str, Any] | None, ls.Replica, Path | None]] = {}  # see _location
+        self._marks: dict[Path, bool] = {}  # folder location -> whether its marker was there at the last full pass
         self._changed: set[str] = set()  # cohorts with journals restored or followed since the last ingest
         self._poll_now = False
         self._stop = threading.Event()
@@ -137,6 +139,7 @@ class SyncService:
     def _own(self) -> list[tuple[Path, ls.Replica]]:
         """Own journals and their replicas, except those whose location is away (see :meth:`_away`)."""
         away = self._away()
+        self._marks = {folder: folder_marked(folder) for svc in self._cohorts() if (folder := self._location(svc)[1]) is not None}
         for db, (_, exc) in away.items():
             self._problems[db] = exc.line()
         for db in set(self._away_now) - set(away):
@@ -144,6 +147,19 @@ class SyncService:
         self._away_now = away
         return [(svc.journal.path, replica_for(self.session, svc).child(svc.entry["replica_path"])) for svc in self._cohorts()
                 if str(svc.journal.path) not in away]
+
+    def _marks_changed(self) -> bool:
+        """Whether a folder location came or went since the last full pass: one stat per folder, for every tick."""
+        return any(folder_marked(folder) != marked for folder, marked in self._marks.items())
+
+    def _location(self, svc: CohortService) -> tuple[ls.Replica, Path | None]:
+        """The cohort's replica location and, for a folder, its path; built again only when the setting changes (checked every tick)."""
+        loc = svc.entry.get("replica")
+        hit = self._locations.get(svc.id)
+        if hit is None or hit[0] != loc:
+            base = replica_for(self.session, svc)
+            hit = self._locations[svc.id] = (dict(loc) if loc else None, base, ls.folder_of(base))
+        return hit[1], hit[2]
 
     def _away(self) -> dict[str, tuple[str, SyncError]]:
         """Own journals whose folder location is away: a USB stick pulled out, a share not mounted.
@@ -158,7 +174,7 @@ class SyncService:
         """
         away: dict[str, tuple[str, SyncError]] = {}
         for svc in self._cohorts():
-            folder = ls.folder_of(replica_for(self.session, svc))
+            _, folder = self._location(svc)
             if folder is None or folder_marked(folder):
                 continue
             if not svc.entry.get("replica") or not ls.has_shipped(svc.journal.path):
@@ -335,14 +351,15 @@ class SyncService:
         next_tick = 0.0
         woken: set[str] = set()
         while not self._stop.is_set():
+            full = False
             try:
                 now = time.time()
                 on_screen = [p for p in self._peers.values() if p.cohort == self.focus and p.follower is None and p.local]
                 look = [p for p in on_screen if p.watch in woken]  # the kernel said their folder changed
-                if first or now >= next_poll or self._poll_now or self._away().keys() != self._away_now.keys():
+                if first or now >= next_poll or self._poll_now or self._marks_changed():
                     if not first:
                         next_poll = now + self.poll
-                    first, next_tick, self._poll_now = False, now + self.interval, False
+                    first, full, next_tick, self._poll_now = False, True, now + self.interval, False
                     self._ensure_replicators()
                     self._refresh_peers()
                     self._ensure_followers()
@@ -357,15 +374,16 @@ class SyncService:
                     # One stat per folder on screen: for shares whose changes the kernel does not report.
                     look += [p for p in on_screen if p.looks_changed() and p not in look]
                 self._pull_changed(peers=look)
-                while self._changed:
-                    self._ingest(self.session.cohort(self._changed.pop()))
-                self._follow_moves()
+                if self._changed:
+                    while self._changed:
+                        self._ingest(self.session.cohort(self._changed.pop()))
+                    self._follow_moves()  # an admission may have given a pending cohort its real id
                 self._problems.pop("service", None)
                 self._state = "offline" if self._all_unreachable() else ("problem" if self._problems else "up to date")
             except CircleError as exc:
                 self._problems["service"] = exc.line()
                 self._state = "problem"
-            watch.watch({p.watch for p in self._peers.values() if p.cohort == self.focus and p.follower is None and p.watch})
+            watch.watch({p.watch for p in self._peers.values() if p.cohort == self.focus and p.follower is None and p.watch}, recheck=full)
             woken = watch.wait(max(0.0, min(next_tick, next_poll) - time.time()))
 
     def _ingest(self, svc: CohortService) -> None:
@@ -429,10 +447,9 @@ class SyncService:
         for svc in self._cohorts():
             jid = svc.journal_id.hex()
             head = svc._own_head()  # read before the local TXID: what that TXID captured includes it
-            base = replica_for(self.session, svc)
+            base, folder = self._location(svc)
             if folders_only and (self._sent.get(jid, 0) >= head or base.kind != "file"):
                 continue
-            folder = ls.folder_of(base)
             if folder is not None and not folder_marked(folder):  # what Litestream shipped under a mount point was not sent
                 continue
             try:

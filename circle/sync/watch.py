@@ -71,14 +71,15 @@ class FolderWatch:
     def available(self) -> bool:
         return self._fd >= 0
 
-    def watch(self, paths: set[str]) -> set[str]:
+    def watch(self, paths: set[str], *, recheck: bool = False) -> set[str]:
         """Watch exactly ``paths``; returns those that are watched (the rest must be polled).
 
-        A watch follows the folder, not its path: one whose parent was moved
-        away and replaced is dropped and the new folder at the path watched.
+        A watch follows the folder, not its path: with ``recheck`` (a stat
+        per folder, so not on every call), one whose parent was moved away
+        and replaced is dropped and the new folder at the path watched.
         """
         for path in set(self._by_path):
-            if path not in paths or self._identity(path) != self._inode.get(path):
+            if path not in paths or (recheck and self._identity(path) != self._inode.get(path)):
                 self._drop(path)
         if self._fd >= 0:
             for path in paths - set(self._by_path):
