@@ -87,7 +87,7 @@ from circle.errors import CircleError, NotFound, SyncError, UsageError
 log = logging.getLogger(__name__)
 
 LITESTREAM_VERSION = "0.5.17"
-DEFAULT_INTERVAL = 0.25  # seconds: 250 ms gave p95 lag of 270 ms at <1 % idle CPU
+DEFAULT_INTERVAL = 0.25  # seconds: lag p95 300-510 ms at 0.75-1.0 % idle CPU (bench_sync.py); 200 ms costs 0.2 % more
 ONE_OFF_TIMEOUT = 60.0
 RESTORE_TIMEOUT = 300.0
 SHUTDOWN_SYNC_TIMEOUT = "3s"
@@ -873,7 +873,7 @@ def _stop_all() -> None:
 class _Supervised:
     """Runs one litestream process, restarts it with backoff when it dies."""
 
-    _tick_every = 0.5
+    _tick_every: float | None = None  # seconds between calls of _tick while the process runs; None: never
 
     def __init__(self, config_dir: Path | None) -> None:
         self._own_dir = config_dir is None
@@ -902,7 +902,7 @@ class _Supervised:
         """Called with the lock held just before a process starts."""
 
     def _tick(self) -> None:
-        """Called about every ``_tick_every`` seconds while the process runs."""
+        """Called about every ``_tick_every`` seconds while the process runs (and once after it died)."""
 
     def _on_line(self, line: str) -> None:
         """Called from the reader thread for every output line."""
@@ -1015,7 +1015,7 @@ class _Supervised:
             # Litestream's output closes when it exits: waiting on the reader thread
             # sleeps on a lock, where Popen.wait(timeout) would wake every 50 ms.
             while reader.is_alive():
-                reader.join(self._tick_every)
+                reader.join(self._tick_every)  # None: sleep until it exits, no wake-ups at all
                 if reader.is_alive():
                     self._tick()
             try:

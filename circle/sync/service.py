@@ -25,11 +25,12 @@ from circle.store.session import CohortService, IngestReport, Session
 from circle.sync import litestream as ls
 from circle.sync.location import default_location, describe, folder_marked, mark_folder
 from circle.sync.status import CohortSync, PeerStatus, SyncStatus
-from circle.sync.watch import FolderWatch
+from circle.sync.watch import FolderWatch, remote_fs
 
 MAX_FOLLOWERS = 2  # ~30 MB each: the whole service must stay under 150 MB for three cohorts
 IDLE_INTERVAL = 5.0  # Litestream's monitor interval for own journals of cohorts not on screen
 RECENT_NS = 1_000_000_000  # a folder changed this recently is listed even if its stamp looks the same
+SLOW_TICK = 1.0  # seconds between safety-net looks when the kernel or followers report every change
 TOUCH_ABOVE = 64 * 1024  # bytes: a newest LTX file above this is ended with a tiny commit (see Journal.touch)
 
 
@@ -106,7 +107,7 @@ class SyncService:
         on_change: called (from the service's thread) after new events were folded.
     """
 
-    def __init__(self, session: Session, *, interval: float = 0.25, poll: float = 15.0,
+    def __init__(self, session: Session, *, interval: float = ls.DEFAULT_INTERVAL, poll: float = 15.0,
                  on_change: Callable[[CohortService], None] | None = None) -> None:
         self.session = session
         self.interval = interval
@@ -320,13 +321,13 @@ class SyncService:
             thread.join(timeout=10)
         with self._lock:
             self._thread = None
-            if watch is not None and (thread is None or not thread.is_alive()):  # a thread still in a restore keeps its watch
-                watch.close()
-            self._watch = None
-            for peer in self._peers.values():
+            for peer in self._peers.values():  # before the watch closes: followers wake it
                 if peer.follower is not None:
                     peer.follower.stop()
                     peer.follower = None
+            if watch is not None and (thread is None or not thread.is_alive()):  # a thread still in a restore keeps its watch
+                watch.close()
+            self._watch = None
             for rep in self._replicators.values():
                 rep.stop()
             self._replicators.clear()
@@ -345,11 +346,20 @@ class SyncService:
                     peer.follower = None
 
     def _run(self, watch: FolderWatch) -> None:
-        """Full passes every ``poll``, light checks every ``interval``; woken at once when a watched folder changes."""
+        """Full passes every ``poll``, light checks every tick; woken at once when a watched folder changes or a follower applied.
+
+        A tick is ``interval`` while a folder on screen must be polled (inotify
+        cannot watch it, or it is on a network share, where the kernel never
+        hears of another machine's writes) and :data:`SLOW_TICK` otherwise:
+        then the kernel or a follower wakes the service, and the tick is only
+        a safety net (and notices a stick pulled out).
+        """
         first = True  # a full pass at once, the next a second in: Litestream has shipped by then
         next_poll = time.time() + 1.0
         next_tick = 0.0
+        tick = self.interval
         woken: set[str] = set()
+        local_fs: dict[str, bool] = {}  # watched folder -> on a file system only this machine changes
         while not self._stop.is_set():
             full = False
             try:
@@ -359,7 +369,7 @@ class SyncService:
                 if first or now >= next_poll or self._poll_now or self._marks_changed():
                     if not first:
                         next_poll = now + self.poll
-                    first, full, next_tick, self._poll_now = False, True, now + self.interval, False
+                    first, full, next_tick, self._poll_now = False, True, now + tick, False
                     self._ensure_replicators()
                     self._refresh_peers()
                     self._ensure_followers()
@@ -368,12 +378,12 @@ class SyncService:
                     self._pull_changed()
                     self._update_sent()
                 elif now >= next_tick:
-                    next_tick = now + self.interval
-                    self._followed_changes()
+                    next_tick = now + tick
                     self._update_sent(folders_only=True)
                     # One stat per folder on screen: for shares whose changes the kernel does not report.
                     look += [p for p in on_screen if p.looks_changed() and p not in look]
                 self._pull_changed(peers=look)
+                self._followed_changes()
                 if self._changed:
                     while self._changed:
                         self._ingest(self.session.cohort(self._changed.pop()))
@@ -383,7 +393,15 @@ class SyncService:
             except CircleError as exc:
                 self._problems["service"] = exc.line()
                 self._state = "problem"
-            watch.watch({p.watch for p in self._peers.values() if p.cohort == self.focus and p.follower is None and p.watch}, recheck=full)
+            on_screen = [p for p in self._peers.values() if p.cohort == self.focus and p.follower is None and p.local]
+            watched = watch.watch({p.watch for p in on_screen if p.watch}, recheck=full)
+            if full:
+                local_fs.clear()  # mounts change: a stick swapped for a share at the same path
+            for w in watched - local_fs.keys():
+                local_fs[w] = not remote_fs(w)  # reads the mount table: once per folder and full pass
+            trusted = {w for w in watched if local_fs[w]}
+            tick = self.interval if any(p.watch not in trusted for p in on_screen) else max(SLOW_TICK, self.interval)
+            next_tick = min(next_tick, time.time() + tick)
             woken = watch.wait(max(0.0, min(next_tick, next_poll) - time.time()))
 
     def _ingest(self, svc: CohortService) -> None:
@@ -424,7 +442,9 @@ class SyncService:
                 break
             if peer.cohort != self.focus or peer.local or peer.follower is not None:
                 continue
-            peer.follower = ls.Follower(peer.replica, peer.out, interval=self.interval, config_dir=self.session.dir / "sync")
+            watch = self._watch
+            peer.follower = ls.Follower(peer.replica, peer.out, interval=self.interval, config_dir=self.session.dir / "sync",
+                                        on_change=None if watch is None else lambda _txid, w=watch: w.wake())
             peer.follower.start()
             peer.state = "following"
             running += 1

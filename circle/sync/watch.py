@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import select
 import struct
 import sys
@@ -47,6 +48,36 @@ def _libc() -> ctypes.CDLL | None:
 
 
 _LIBC = _libc()
+
+# File systems that other machines change too: the kernel reports only what this machine does there.
+_REMOTE = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "ceph", "glusterfs", "9p", "davfs", "lustre", "gfs2", "ocfs2"}
+
+
+def remote_fs(path: str, mountinfo: str | None = None) -> bool:
+    """Whether ``path`` lies on a file system that other machines change (a network share, most FUSE mounts).
+
+    inotify sees only the changes made by this machine, so a folder there must
+    be polled. Reads ``/proc/self/mountinfo`` (or the text given); where that
+    is missing, says True.
+    """
+    if mountinfo is None:
+        try:
+            with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+                mountinfo = f.read()
+        except OSError:
+            return True
+    lines = mountinfo.splitlines()
+    real = os.path.realpath(path)
+    best, kind = "", ""
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        fields, rest = left.split(), right.split()
+        if len(fields) < 5 or not rest:
+            continue
+        mount = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])  # \040 is a space
+        if (real == mount or real.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best):
+            best, kind = mount, rest[0]
+    return kind in _REMOTE or kind.startswith("fuse.")  # fuseblk (NTFS or exFAT sticks) is a local disk
 
 
 class FolderWatch:

@@ -164,3 +164,27 @@ def test_a_newcomer_waiting_on_screen_follows_the_cohort_once_admitted(tmp_path)
         assert sc.status().state == "up to date"
     finally:
         sc.stop()
+
+
+def test_without_inotify_the_cohort_on_screen_is_polled_every_interval(tmp_path, monkeypatch):
+    """A folder the kernel cannot watch (no inotify, or a share other machines write to) is listed every tick, not every full pass."""
+    import circle.sync.watch as watch_module
+
+    monkeypatch.setattr(watch_module, "_LIBC", None)
+    loc = {"url": str(tmp_path / "shared")}
+    a, b = new_home(tmp_path, "Ana"), new_home(tmp_path, "Ben")
+    cid = a.create_cohort("Midwives South", replica=dict(loc)).id
+    once(a)
+    bring_in(a, cid, b, loc)
+    ca, cb = a.cohort(cid), b.cohort(cid)
+    meeting(ca, "m1")
+    once(a)
+    sb = SyncService(b, interval=0.25, poll=60.0)  # a full pass at start and a second in, then not for a minute
+    sb.start(focus=cid)
+    try:
+        time.sleep(2.0)
+        note(ca, "m1", "polled, not watched")
+        once(a)
+        eventually(lambda: "polled, not watched" in visible_texts(cb), timeout=10, what="Ana's note reaching Ben between full passes")
+    finally:
+        sb.stop()
