@@ -116,7 +116,6 @@ class SyncService:
         self.focus: str | None = None
         self._peers: dict[str, Peer] = {}
         self._replicators: dict[str, ls.Replicator] = {}  # one per location: one unreachable box must not stop the others
-        self._sent: dict[str, int] = {}  # journal -> seq known to be on the replica
         self._touched: dict[str, int] = {}  # journal -> local TXID whose LTX size was checked (see Journal.touch)
         self._pending_txid: dict[str, tuple[int, int]] = {}  # journal -> (local txid, seq at that txid)
         # How new events are folded: directly, or handed to the UI thread by the app.
@@ -127,6 +126,7 @@ class SyncService:
         self._marks: dict[Path, bool] = {}  # folder location -> whether its marker was there at the last full pass
         self._changed: set[str] = set()  # cohorts with journals restored or followed since the last ingest
         self._poll_now = False
+        self._unsaved = False  # sent seqs the keystore on disk does not have yet
         self._stop = threading.Event()
         self._watch: FolderWatch | None = None
         self._thread: threading.Thread | None = None
@@ -296,7 +296,7 @@ class SyncService:
     def _mark_sent(self, db: Path) -> None:
         for svc in self._cohorts():
             if svc.journal.path == db:
-                self._sent[svc.journal_id.hex()] = svc._own_head()
+                self._set_sent(svc.journal_id.hex(), svc._own_head())
 
     # ---- running in the background --------------------------------------
     def start(self, focus: str | None = None) -> None:
@@ -331,6 +331,10 @@ class SyncService:
             for rep in self._replicators.values():
                 rep.stop()
             self._replicators.clear()
+        if self._unsaved:
+            with contextlib.suppress(CircleError):  # only the "not yet sent" count of the next start depends on it
+                self.session.keystore.save()
+            self._unsaved = False
         self._state = "off"
 
     def set_focus(self, cohort_id: str | None) -> None:
@@ -462,13 +466,22 @@ class SyncService:
             if f.state == "following" and f.last_error is None and f.alive():  # it logs an error on every poll it misses
                 peer.checked = now
 
+    def _sent(self, jid: str) -> int:
+        """The newest own seq known to be on the replica; kept in the keystore, so a restart does not count everything as unsent."""
+        return int(self.session.keystore.data["journals"].get(jid, {}).get("sent", 0))
+
+    def _set_sent(self, jid: str, seq: int) -> None:
+        if seq > self._sent(jid):
+            self.session.keystore.data["journals"].setdefault(jid, {})["sent"] = seq  # saved with the keystore's next save, or at stop
+            self._unsaved = True
+
     def _update_sent(self, folders_only: bool = False) -> None:
         """Own events count as sent once the replica holds a TXID whose LTX holds them."""
         for svc in self._cohorts():
             jid = svc.journal_id.hex()
             head = svc._own_head()  # read before the local TXID: what that TXID captured includes it
             base, folder = self._location(svc)
-            if folders_only and (self._sent.get(jid, 0) >= head or base.kind != "file"):
+            if folders_only and (self._sent(jid) >= head or base.kind != "file"):
                 continue
             if folder is not None and not folder_marked(folder):  # what Litestream shipped under a mount point was not sent
                 continue
@@ -480,15 +493,15 @@ class SyncService:
             whole = local is not None and ls.captured(svc.journal.path, local)  # Litestream has read every commit
             pending = self._pending_txid.get(jid)
             if whole and remote is not None and remote >= local:
-                self._sent[jid] = max(self._sent.get(jid, 0), head)
+                self._set_sent(jid, head)
                 if self._touched.get(jid) != local:  # all shipped: end a big commit with a tiny one
                     self._touched[jid] = local
                     if (ls.local_ltx_size(svc.journal.path, local) or 0) > TOUCH_ABOVE:
                         with contextlib.suppress(CircleError):  # only saves CPU; never worth a problem
                             svc.journal.touch()
             elif remote is not None and pending is not None and remote >= pending[0]:
-                self._sent[jid] = max(self._sent.get(jid, 0), pending[1])
-            if whole and self._sent.get(jid, 0) < head:
+                self._set_sent(jid, pending[1])
+            if whole and self._sent(jid) < head:
                 self._pending_txid[jid] = (local, head)
 
     def _all_unreachable(self) -> bool:
@@ -502,7 +515,7 @@ class SyncService:
         now = time.time()
         for svc in self._cohorts():
             jid = svc.journal_id.hex()
-            unsent = max(0, svc._own_head() - self._sent.get(jid, 0))
+            unsent = max(0, svc._own_head() - self._sent(jid))
             peers = tuple(
                 PeerStatus(p.member, p.journal, int(self.session.keystore.data["journals"].get(p.journal, {}).get("seq", 0)), p.last_received, p.state, p.checked)
                 for p in self._peers.values() if p.cohort == svc.id

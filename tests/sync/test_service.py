@@ -11,7 +11,7 @@ import time
 from circle.store.db import connect
 from circle.sync import litestream as ls
 from circle.sync.service import TOUCH_ABOVE, SyncService, replica_for
-from tests.sync.helpers import bring_in, eventually, location, meeting, new_home, note, once, visible_texts
+from tests.sync.helpers import bring_in, eventually, location, meeting, new_home, note, once, reopen, visible_texts
 from tests.sync.servers import litestream_descendants
 
 
@@ -156,8 +156,7 @@ def test_a_newcomer_waiting_on_screen_follows_the_cohort_once_admitted(tmp_path)
                    what="the join request on the replica")
         joining.admit(ca, joined.join_code, fetch_from_replica(a))
         once(a)
-        eventually(lambda: cid in c.cohort_ids(), what="Cleo adopting the cohort")
-        assert sc.focus == cid
+        eventually(lambda: cid in c.cohort_ids() and sc.focus == cid, what="Cleo adopting the cohort, and the focus following it")
         note(ca, "m1", "welcome, Cleo")
         once(a)
         eventually(lambda: "welcome, Cleo" in visible_texts(c.cohort(cid)), timeout=10, what="Ana's note reaching Cleo between full passes")
@@ -188,3 +187,32 @@ def test_without_inotify_the_cohort_on_screen_is_polled_every_interval(tmp_path,
         eventually(lambda: "polled, not watched" in visible_texts(cb), timeout=10, what="Ana's note reaching Ben between full passes")
     finally:
         sb.stop()
+
+
+def test_what_was_sent_stays_sent_across_a_restart(tmp_path):
+    """Opening the app again does not show every event as 'not yet sent' while Litestream starts up."""
+    loc = {"url": str(tmp_path / "shared")}
+    a = new_home(tmp_path, "Ana")
+    cid = a.create_cohort("Midwives South", replica=dict(loc)).id
+    ca = a.cohort(cid)
+    meeting(ca, "m1")
+    note(ca, "m1", "sent before the restart")
+    once(a)
+    first = SyncService(a, interval=0.25, poll=1.0)
+    assert first.status().unsent == 0  # --once pushed them all
+    first.start(focus=cid)
+    note(ca, "m1", "sent by the running service")
+    eventually(lambda: first.status().unsent == 0, what="the new note sent")
+    first.stop()
+    a.close()
+    a = reopen(a)  # the app opened again
+    ca = a.cohort(cid)
+    again = SyncService(a, interval=0.25, poll=1.0)
+    again.start(focus=cid)
+    try:
+        assert again.status().unsent == 0
+        note(ca, "m1", "after the restart")
+        assert again.status().unsent == 1
+        eventually(lambda: again.status().unsent == 0, what="the newest note sent")
+    finally:
+        again.stop()
