@@ -55,6 +55,16 @@ def report(what: str, written: int, present: int) -> None:
     print(f"{what}: {written} events written, {present} present on every device")
 
 
+def reaches_everyone(what: str, reader, cid: str, writer_svc, written: list[str]) -> None:
+    """After one `sync --once` on the reader's device, every written event is in its view and both views are the same."""
+    once(reader)
+    cb = reader.cohort(cid)
+    present = visible_texts(cb) & set(written)
+    report(what, len(written), len(present))
+    assert present == set(written)
+    assert cb.view.digest() == writer_svc.view.digest()
+
+
 def all_sent(service: SyncService) -> bool:
     st = service.status()
     return st.unsent == 0 and st.state == "up to date"
@@ -86,12 +96,7 @@ def test_kill_9_of_litestream_during_a_burst_loses_nothing(tmp_path):
         eventually(lambda: all_sent(again), what="everything sent after the restart")
     finally:
         again.stop()
-    once(b)
-    cb = b.cohort(cid)
-    present = visible_texts(cb) & set(acknowledged)
-    report("kill -9 litestream", len(acknowledged), len(present))
-    assert present == set(acknowledged)
-    assert cb.view.digest() == ca.view.digest()
+    reaches_everyone("kill -9 litestream", b, cid, ca, acknowledged)
 
 
 WRITER = textwrap.dedent(
@@ -226,12 +231,7 @@ def test_replica_folder_pulled_out_waits_for_the_stick_then_ships(tmp_path, monk
     finally:
         service.stop()
     assert healed == []  # the stick came back as it left: no gap, no heal
-    once(b)
-    cb = b.cohort(cid)
-    present = visible_texts(cb) & set(written)
-    report("replica folder pulled and re-plugged", len(written), len(present))
-    assert present == set(written)
-    assert cb.view.digest() == ca.view.digest()
+    reaches_everyone("replica folder pulled and re-plugged", b, cid, ca, written)
 
 
 def test_an_old_copy_of_the_stick_coming_back_is_healed(tmp_path, monkeypatch):
@@ -258,12 +258,7 @@ def test_an_old_copy_of_the_stick_coming_back_is_healed(tmp_path, monkeypatch):
     # gap by itself before that check runs. Either way only this journal is touched and the replica is whole.
     assert set(healed) <= {ca.journal.path}
     assert not ls.needs_heal(own_replica(a, cid), ca.journal.path)
-    once(b)
-    cb = b.cohort(cid)
-    present = visible_texts(cb) & set(written)
-    report("an old copy of the stick plugged in", len(written), len(present))
-    assert present == set(written)
-    assert cb.view.digest() == ca.view.digest()
+    reaches_everyone("an old copy of the stick plugged in", b, cid, ca, written)
 
 
 def test_replica_folder_emptied_is_healed_by_each_owner(tmp_path, monkeypatch):
@@ -312,10 +307,7 @@ def test_an_unmounted_share_is_not_written_to_until_it_is_set_again(tmp_path):
     r = SyncService(a).once()
     assert r.pushed == 1 and r.problems == ["Ben's journal is no longer on the replica: was the folder emptied, or is this another drive? It comes back when they sync"]
     once(b, a)  # Ben's device heals his journal onto the new folder
-    cb = b.cohort(cid)
-    present = visible_texts(cb) & set(written)
-    report("share unmounted, then set again", len(written), len(present))
-    assert present == set(written)
+    reaches_everyone("share unmounted, then set again", b, cid, ca, written)
 
 
 def test_truncated_replica_file_is_reported_not_folded_then_healed(tmp_path, monkeypatch):
@@ -404,7 +396,7 @@ def test_unreachable_sftp_box_is_offline_not_an_error_and_catches_up(own_sftp, t
     loc = {"url": f"sftp://{own_sftp.user}@127.0.0.1:{own_sftp.port}{own_sftp.data / 'circle'}", "key_path": str(own_sftp.client_key),
            "host_key": own_sftp.host_key}
     a, b, cid = two_homes(tmp_path, loc)
-    ca, cb = a.cohort(cid), b.cohort(cid)
+    ca = a.cohort(cid)
     written = write_burst(ca, "online", 2)
     service = SyncService(a, interval=0.25, poll=0.5)
     service.start(focus=None)  # as `circle sync` runs: every peer polled
@@ -425,8 +417,4 @@ def test_unreachable_sftp_box_is_offline_not_an_error_and_catches_up(own_sftp, t
         eventually(lambda: service.status().cohorts[0].lag_s < 2.0, what="lag back to a fraction of the poll once the box is back")
     finally:
         service.stop()
-    once(b)
-    present = visible_texts(cb) & set(written)
-    report("SFTP box switched off", len(written), len(present))
-    assert present == set(written)
-    assert cb.view.digest() == ca.view.digest()
+    reaches_everyone("SFTP box switched off", b, cid, ca, written)

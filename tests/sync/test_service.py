@@ -31,7 +31,8 @@ def _names(pids: list[tuple[int, str]]) -> list[str]:
     return sorted(out)
 
 
-def test_live_sync_between_two_running_services(tmp_path):
+def ana_and_ben(tmp_path):
+    """Ana founds a cohort at a shared folder and brings Ben in; a meeting is scheduled."""
     loc = {"url": str(tmp_path / "shared")}
     a, b = new_home(tmp_path, "Ana"), new_home(tmp_path, "Ben")
     cid = a.create_cohort("Midwives South", replica=dict(loc)).id
@@ -39,6 +40,11 @@ def test_live_sync_between_two_running_services(tmp_path):
     bring_in(a, cid, b, loc)
     ca, cb = a.cohort(cid), b.cohort(cid)
     meeting(ca, "m1")
+    return a, b, cid, ca, cb, loc
+
+
+def test_live_sync_between_two_running_services(tmp_path):
+    a, b, cid, ca, cb, loc = ana_and_ben(tmp_path)
 
     changed = []
     sa = SyncService(a, interval=0.25, poll=1.0)
@@ -170,13 +176,7 @@ def test_without_inotify_the_cohort_on_screen_is_polled_every_interval(tmp_path,
     import circle.sync.watch as watch_module
 
     monkeypatch.setattr(watch_module, "_LIBC", None)
-    loc = {"url": str(tmp_path / "shared")}
-    a, b = new_home(tmp_path, "Ana"), new_home(tmp_path, "Ben")
-    cid = a.create_cohort("Midwives South", replica=dict(loc)).id
-    once(a)
-    bring_in(a, cid, b, loc)
-    ca, cb = a.cohort(cid), b.cohort(cid)
-    meeting(ca, "m1")
+    a, b, cid, ca, cb, _ = ana_and_ben(tmp_path)
     once(a)
     sb = SyncService(b, interval=0.25, poll=60.0)  # a full pass at start and a second in, then not for a minute
     sb.start(focus=cid)
