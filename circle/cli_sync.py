@@ -62,8 +62,8 @@ def sync(c: Context, once: bool, interval: float) -> None:
     if once:
         r = service.once()
         click.echo(f"Pushed {r.pushed} journal{'s' if r.pushed != 1 else ''}, pulled {r.pulled}, {r.events} new event{'s' if r.events != 1 else ''}.")
-        for where in sorted(set(r.unreachable)):
-            click.echo(f"offline: {where} could not be reached; nothing was lost, try again later")
+        for where, why in sorted(r.unreachable.items()):
+            click.echo(f"offline: {where} could not be reached ({why}); nothing was lost, try again later")
         for p in r.problems:
             click.echo(f"problem: {p}")
         sys.exit(1 if r.problems else 0)

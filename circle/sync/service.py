@@ -93,7 +93,7 @@ class OnceReport:
     pushed: int = 0  # journals pushed
     pulled: int = 0  # peer journals restored
     events: int = 0  # new events folded
-    unreachable: list[str] = field(default_factory=list)
+    unreachable: dict[str, str] = field(default_factory=dict)  # location (no credentials) -> why, one line
     problems: list[str] = field(default_factory=list)
 
 
@@ -184,7 +184,7 @@ class SyncService:
                     continue
                 except OSError:
                     pass
-            hint = f"{folder} is not there or not a circle replica: plug in the drive or mount the share (set it again with 'circle cohort replica' if it was emptied on purpose)"
+            hint = f"{folder}: plug in the drive or mount the share; if it was emptied on purpose, choose it again with 'circle cohort replica'"
             away[str(svc.journal.path)] = (describe(svc.entry.get("replica")), SyncError("replica folder not found", hint))
         return away
 
@@ -220,7 +220,8 @@ class SyncService:
         """Push every own journal, restore every changed peer journal, ingest; then return."""
         report = OnceReport()
         own = self._own()
-        report.unreachable += [where for where, _ in self._away_now.values()]
+        report.unreachable.update((where, exc.line()) for where, exc in self._away_now.values())
+        locations = {svc.journal.path: self._location(svc)[0] for svc in self._cohorts()}
         for db, replica in own:
             try:
                 if ls.needs_heal(replica, db):
@@ -229,7 +230,7 @@ class SyncService:
                 report.pushed += 1
                 self._mark_sent(db)
             except CircleError as exc:
-                report.unreachable.append(describe_replica(replica))
+                report.unreachable[describe_replica(locations[db])] = exc.line()
                 self._problems[str(db)] = exc.line()
         self._refresh_peers()
         for _ in range(3):  # admissions can reveal journals that were unknown a moment ago
@@ -258,7 +259,7 @@ class SyncService:
             except CircleError as exc:
                 peer.state = "unreachable"
                 if report is not None:
-                    report.unreachable.append(peer.where)
+                    report.unreachable.setdefault(peer.where, exc.line())
                 self._problems[peer.journal] = exc.line()
                 continue
             j = self.session.keystore.data["journals"].get(peer.journal, {})
