@@ -24,8 +24,9 @@ class SyncBadge(Static):
     """
 
     def __init__(self, provider: Any | Callable[[], Any] = None, **kwargs: Any) -> None:
-        super().__init__("sync off", **kwargs)
+        super().__init__("⇅ sync off", **kwargs)
         self.provider = provider
+        self._shown = "sync off"
 
     def on_mount(self) -> None:
         self.refresh_badge()
@@ -43,4 +44,6 @@ class SyncBadge(Static):
         self.set_class(state in ("problem", "offline"), "-problem")
         self.set_class(state == "syncing", "-busy")
         self.set_class(state == "up to date", "-ok")
-        self.update(f"⇅ {text}")
+        if text != self._shown:  # update() lays the whole screen out again: not every second for the same words
+            self._shown = text
+            self.update(f"⇅ {text}")
