@@ -8,6 +8,8 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,9 @@ from pathlib import Path
 from circle.crypto import envelope
 from circle.errors import CircleError, CorruptFile, NotFound
 from circle.store.db import connect, migrate, transaction
+
+LOCK_WAIT = 1.0  # seconds a writer waits for the lock: another process may hold it for a moment (see Journal.touch)
+_HELD: Counter[str] = Counter()  # journal paths whose write lock this process holds, by Journal objects
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ class Journal:
                 raise CorruptFile("journal damaged", f"{self.path.name} is not a journal; run 'circle verify'") from None
         return self._conn
 
-    def _lock_for_writing(self) -> None:
+    def _lock_for_writing(self, wait: float = LOCK_WAIT) -> None:
         """One writing process per journal.
 
         A writer killed between its WAL commit and the WAL index update leaves
@@ -69,23 +74,33 @@ class Journal:
         if self._lock_fd is not None:
             return
         fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise JournalBusy(
-                "circle is already writing for you in another window",
-                "close the other circle window or 'circle sync' for this identity, then try again",
-            ) from None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise JournalBusy(
+                        "circle is already writing for you in another window",
+                        "close the other circle window or 'circle sync' for this identity, then try again",
+                    ) from None
+                time.sleep(0.05)
         self._lock_fd = fd
+        _HELD[str(self.path)] += 1
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            _HELD[str(self.path)] -= 1
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._unlock()
 
     def touch(self) -> None:
         """Commit a one-row change beside the envelopes: a counter in ``marker``.
@@ -95,12 +110,17 @@ class Journal:
         an idle journal costs CPU in proportion to that commit's size until
         something else is written. A tiny commit makes the newest LTX tiny.
         It uses its own connection: the sync thread calls it while the app's
-        thread appends. It does nothing unless this process already writes
-        the journal: taking the lock for it would keep every other circle
-        process (a command beside ``circle sync``) from writing.
+        thread appends. A process that does not write the journal (``circle
+        sync``, an app that has not written yet) borrows the write lock for
+        the commit and gives it back; if another process holds it, that one
+        writes and nothing is touched here.
         """
-        if self._lock_fd is None:
-            return
+        borrowed = self._lock_fd is None and _HELD[str(self.path)] == 0  # else this process writes it already
+        if borrowed:
+            try:
+                self._lock_for_writing(wait=0)
+            except JournalBusy:
+                return
         conn = connect(self.path)
         try:
             migrate(conn)
@@ -110,6 +130,8 @@ class Journal:
             raise CorruptFile("journal damaged", f"{self.path.name} is not a journal; run 'circle verify'") from None
         finally:
             conn.close()
+            if borrowed:
+                self._unlock()
 
     def head(self) -> tuple[int, bytes]:
         row = self.conn.execute("SELECT seq, blob FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()

@@ -26,22 +26,8 @@ def sealer(seq: int, prev: bytes, sign: bool) -> bytes:
 
 def test_a_second_process_cannot_write_while_the_first_has_the_journal(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import sys, time
-            sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
-            from tests.unit.test_journal_lock import sealer, JID
-            from circle.store.journal import Journal
-            from pathlib import Path
-            j = Journal(Path({str(path)!r}), JID)
-            j.append([sealer])
-            print("holding", flush=True)
-            time.sleep(30)
-        """)],
-        stdout=subprocess.PIPE, text=True,
-    )
+    holder = _hold_in_another_process(path)
     try:
-        assert holder.stdout.readline().strip() == "holding"
         mine = Journal(path, JID)
         with pytest.raises(JournalBusy, match="another window"):
             mine.append([sealer])
@@ -64,3 +50,51 @@ def test_one_process_may_open_a_journal_twice(tmp_path: Path) -> None:
     a.close()
     b.close()
     assert os.path.exists(str(path) + ".lock")
+
+
+def _hold_in_another_process(path: Path) -> subprocess.Popen[str]:
+    """Another circle process that writes the journal and keeps it."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+            from tests.unit.test_journal_lock import sealer, JID
+            from circle.store.journal import Journal
+            from pathlib import Path
+            j = Journal(Path({str(path)!r}), JID)
+            j.append([sealer])
+            print("holding", flush=True)
+            time.sleep(30)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    return holder
+
+
+def _markers(path: Path) -> int:
+    from circle.store.db import connect
+
+    ro = connect(path, readonly=True)
+    try:
+        return ro.execute("SELECT coalesce(sum(n), 0) FROM marker").fetchone()[0]
+    finally:
+        ro.close()
+
+
+def test_touch_borrows_the_write_lock_and_gives_it_back(tmp_path: Path) -> None:
+    """`circle sync` (which never writes) ends a big commit with a tiny one, and a command can write right after."""
+    path = tmp_path / "j.db"
+    writer = Journal(path, JID)
+    writer.append([sealer])
+    writer.close()
+    syncing = Journal(path, JID)
+    syncing.touch()
+    assert _markers(path) == 1 and syncing._lock_fd is None
+    holder = _hold_in_another_process(path)  # takes the lock at once: it was given back
+    try:
+        syncing.touch()  # the writing process is the one to touch now: nothing here
+        assert _markers(path) == 1
+    finally:
+        holder.kill()
+        holder.wait()

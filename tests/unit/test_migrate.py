@@ -135,19 +135,6 @@ def test_touch_bumps_one_counter_from_another_thread(tmp_path: Path) -> None:
     j.close()
 
 
-def test_touch_does_nothing_in_a_process_that_does_not_write_the_journal(tmp_path: Path) -> None:
-    """`circle sync` must not take the write lock to touch: a command beside it could then not write."""
-    writer = Journal(tmp_path / "j.db", b"j" * 16)
-    writer.head()
-    writer.close()
-    reader = Journal(tmp_path / "j.db", b"j" * 16)
-    reader.touch()
-    assert reader._lock_fd is None
-    ro = db.connect(reader.path, readonly=True)
-    assert ro.execute("SELECT count(*) FROM marker").fetchone() == (0,)
-    ro.close()
-
-
 def test_reading_a_missing_or_foreign_file(tmp_path: Path) -> None:
     with pytest.raises(NotFound):
         list(read_rows(tmp_path / "absent.db"))
