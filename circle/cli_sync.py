@@ -75,8 +75,8 @@ def sync(c: Context, once: bool, interval: float) -> None:
         last = ""
         while not stop["now"]:
             line = _status_line(service.status())
-            if line != last:
-                click.echo(line)
+            if line != last:  # a line when something changed, not one a second
+                click.echo(time.strftime("%H:%M:%S ") + line)
                 last = line
             time.sleep(1)
     except KeyboardInterrupt:
@@ -90,9 +90,9 @@ def _status_line(st) -> str:
     parts = [st.badge()]
     for co in st.cohorts:
         peers = ", ".join(f"{p.member} #{p.last_seq}" for p in co.peers) or "no peers yet"
-        behind = f"; {co.caught_up()}" if co.lag_s is None or co.lag_s >= 60 else ""  # a line that changes every second would scroll away
+        behind = f"; {co.caught_up()}" if co.peers and (co.lag_s is None or co.lag_s >= 60) else ""  # whole minutes: not a new line every second
         parts.append(f"{co.name or co.cohort[:8]}: {co.unsent} unsent; {peers}{behind}")
-    return time.strftime("%H:%M:%S ") + " | ".join(parts)
+    return " | ".join(parts)
 
 
 @click.command()

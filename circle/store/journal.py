@@ -163,6 +163,23 @@ class Journal:
         return written
 
 
+def last_seq(path: Path) -> int:
+    """The newest seq in a journal file through a fresh read-only connection (0 if it has none or cannot be read).
+
+    For a process that does not write the journal: what another process wrote is there at once.
+    """
+    try:
+        conn = connect(path, readonly=True)
+    except CircleError:
+        return 0
+    try:
+        return int(conn.execute("SELECT coalesce(max(seq), 0) FROM envelopes").fetchone()[0])
+    except sqlite3.DatabaseError:
+        return 0
+    finally:
+        conn.close()
+
+
 def read_rows(path: Path, after: int = 0) -> Iterator[Row]:
     """Rows of a journal file with seq > ``after``, through a fresh read-only connection."""
     if not path.exists():

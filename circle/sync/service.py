@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from circle.errors import CircleError, SyncError
+from circle.store.journal import last_seq
 from circle.store.session import CohortService, IngestReport, Session
 from circle.sync import litestream as ls
 from circle.sync.location import default_location, describe, folder_marked, mark_folder
@@ -297,7 +298,7 @@ class SyncService:
     def _mark_sent(self, db: Path) -> None:
         for svc in self._cohorts():
             if svc.journal.path == db:
-                self._set_sent(svc.journal_id.hex(), svc._own_head())
+                self._set_sent(svc.journal_id.hex(), written(svc))
 
     # ---- running in the background --------------------------------------
     def start(self, focus: str | None = None) -> None:
@@ -480,7 +481,7 @@ class SyncService:
         """Own events count as sent once the replica holds a TXID whose LTX holds them."""
         for svc in self._cohorts():
             jid = svc.journal_id.hex()
-            head = svc._own_head()  # read before the local TXID: what that TXID captured includes it
+            head = written(svc)  # read before the local TXID: what that TXID captured includes it
             base, folder = self._location(svc)
             if folders_only and (self._sent(jid) >= head or base.kind != "file"):
                 continue
@@ -516,7 +517,7 @@ class SyncService:
         now = time.time()
         for svc in self._cohorts():
             jid = svc.journal_id.hex()
-            unsent = max(0, svc._own_head() - self._sent(jid))
+            unsent = max(0, written(svc) - self._sent(jid))
             peers = tuple(
                 PeerStatus(p.member, p.journal, int(self.session.keystore.data["journals"].get(p.journal, {}).get("seq", 0)), p.last_received, p.state, p.checked)
                 for p in self._peers.values() if p.cohort == svc.id
@@ -527,6 +528,11 @@ class SyncService:
             problem = self._problems.get(str(svc.journal.path), "") or next((self._problems[p.journal] for p in self._peers.values() if p.cohort == svc.id and p.journal in self._problems), "")
             cohorts.append(CohortSync(svc.id, svc.view.cohort().name, describe(loc), unsent, lag, peers, problem))
         return SyncStatus(self._state, next(iter(self._problems.values()), ""), tuple(cohorts))
+
+
+def written(svc: CohortService) -> int:
+    """The newest seq of this identity's journal: what this process wrote, or another (a command beside `circle sync`)."""
+    return max(svc._own_head(), last_seq(svc.journal.path))
 
 
 def describe_replica(replica: ls.Replica) -> str:

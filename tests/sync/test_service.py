@@ -216,3 +216,40 @@ def test_what_was_sent_stays_sent_across_a_restart(tmp_path):
         eventually(lambda: again.status().unsent == 0, what="the newest note sent")
     finally:
         again.stop()
+
+
+def test_circle_sync_counts_and_ships_what_a_command_beside_it_writes(tmp_path):
+    """`circle sync` runs; `circle agenda add` in another terminal writes: the note is shipped and counted, not invisible."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from circle.store.journal import last_seq
+    from tests.sync.helpers import PASS
+
+    a = new_home(tmp_path, "Ana")
+    cid = a.create_cohort("Midwives South", replica={"url": str(tmp_path / "shared")}).id
+    meeting(a.cohort(cid), "m1")
+    once(a)
+    a.close()
+    a.cohort(cid).journal.close()  # from here on this process only syncs; the other terminal writes
+    service = SyncService(reopen(a), interval=0.25, poll=1.0)
+    service.start(focus=None)  # as `circle sync` runs
+    try:
+        eventually(lambda: service.status().state == "up to date" and service.status().unsent == 0, what="all sent")
+        script = textwrap.dedent(f"""
+            import circle.crypto.keystore as keystore
+            keystore.CALIBRATE = False
+            from pathlib import Path
+            from circle.store.session import Home
+            svc = Home(Path({str(a.home.root)!r})).unlock({PASS!r}).cohort({cid!r})
+            svc.record("note.added", {{"meeting": "m1", "item": "", "text": "from the other terminal", "kind": "note"}})
+        """)
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr[-2000:]
+        journal = service.session.cohort(cid).journal.path
+        assert service.status().unsent == 1 and last_seq(journal) > service.session.cohort(cid)._own_head()
+        eventually(lambda: service.status().unsent == 0, what="the other terminal's note shipped (5 s for journals not on screen)")
+        assert ls.latest_txid(replica_for(service.session, service.session.cohort(cid)).child(service.session.cohort(cid).entry["replica_path"]))
+    finally:
+        service.stop()
