@@ -365,12 +365,12 @@ class SyncService:
         next_tick = 0.0
         tick = self.interval
         woken: set[str] = set()
+        on_screen: list[Peer] = []  # folder peers of the cohort on screen, as watched during the last wait
         local_fs: dict[str, bool] = {}  # watched folder -> on a file system only this machine changes
         while not self._stop.is_set():
             full = False
             try:
                 now = time.time()
-                on_screen = [p for p in self._peers.values() if p.cohort == self.focus and p.follower is None and p.local]
                 look = [p for p in on_screen if p.watch in woken]  # the kernel said their folder changed
                 if first or now >= next_poll or self._poll_now or self._marks_changed():
                     if not first:
@@ -417,7 +417,7 @@ class SyncService:
 
     def _ensure_replicators(self) -> None:
         # One process per SFTP/S3 location (one unreachable box stops a whole litestream process);
-        # every folder location shares one (a missing folder is simply recreated).
+        # every folder location shares one (a folder location that is away is left out: see _away).
         by_location: dict[str, list[tuple[Path, ls.Replica]]] = {}
         for db, replica in self._own():
             key = "folders" if replica.kind == "file" else replica.url.rsplit("/", 1)[0]
