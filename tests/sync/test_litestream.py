@@ -127,9 +127,15 @@ def test_config_is_private_json_that_litestream_reads(tmp_path: Path):
     section = doc["dbs"][0]["replica"]
     assert section["password"] == "pa$$word"  # moved out of the URL, never on a command line
     assert "pa$$word" not in repr(replica) and replica.url == "sftp://circle@127.0.0.1:2222/srv/x"
-    assert doc["dbs"][0]["monitor-interval"] == "100ms" and section["sync-interval"] == "100ms"
+    assert doc["dbs"][0]["monitor-interval"] == "100ms" and section["sync-interval"] == "20ms"
     out = subprocess.run([str(ls.litestream_binary()), "databases", "-no-expand-env", "-config", str(cfg)], capture_output=True, text=True)
     assert out.returncode == 0 and str(db) in out.stdout
+
+
+def test_the_replica_waits_on_the_monitor_not_beside_it():
+    # Equal intervals let the replica look just before the monitor writes the new
+    # LTX file, which then waits a whole interval more: a fifth keeps it behind.
+    assert [ls._replica_wait(d) for d in ("250ms", "1s", "2m", "0.5h", "3ms")] == ["50ms", "200ms", "24000ms", "360000ms", "1ms"]
 
 
 def test_replicator_watches_busy_databases_often_and_the_rest_seldom(tmp_path: Path):
@@ -145,13 +151,13 @@ def test_replicator_watches_busy_databases_often_and_the_rest_seldom(tmp_path: P
     rep.start()
     try:
         eventually(lambda: rep.pid is not None, what="replicator running")
-        assert intervals() == {"a.db": ("100ms", "100ms"), "b.db": ("5000ms", "5000ms")}
+        assert intervals() == {"a.db": ("100ms", "20ms"), "b.db": ("5000ms", "1000ms")}
         pid = rep.pid
         rep.set_dbs(dbs, busy=[a])  # nothing changed: the process keeps running
         assert rep.pid == pid
         rep.set_dbs(dbs, busy=[b])  # the screen moved to the other cohort: a new config, a new process
         eventually(lambda: rep.pid not in (None, pid), what="replicator restarted")
-        assert intervals() == {"a.db": ("5000ms", "5000ms"), "b.db": ("100ms", "100ms")}
+        assert intervals() == {"a.db": ("5000ms", "1000ms"), "b.db": ("100ms", "20ms")}
         eventually(lambda: ls.captured(b, ls.local_txid(b) or 0), what="b read")
         before = ls.latest_txid(base.child("jb")) or 0
         add_rows(b, 2)
