@@ -242,6 +242,7 @@ def build_three_cohorts(tmp: Path, members: int = 12, events_each: int = 20) -> 
         got, want = len(me.cohort(cid).view.notes()), (members - 1) * events_each
         if got != want:
             raise RuntimeError(f"cohort {cid[:8]}: {got} notes folded, wanted {want}")
+    me.close()  # as a finished command would: the measured service may write (and touch) the journals
     return me.home.root, cids
 
 

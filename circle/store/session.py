@@ -398,11 +398,16 @@ class CohortService:
         self.load_report = self.ingest(from_start=True)
 
     def close(self) -> None:
-        """Persist heads, and a fresh snapshot when enough changed since the last one (off the open path)."""
+        """Persist heads, and a fresh snapshot when enough changed since the last one (off the open path); let go of the journal.
+
+        The journal opens again on the next write; until then another process
+        (``circle sync``, a second window) may write it.
+        """
         with self.lock:
             self.flush()
             if self._since_snapshot >= SNAPSHOT_AFTER and not self.load_report.problems:
                 self.save_snapshot()
+            self.journal.close()
 
     def _snapshot_path(self) -> Path:
         d = self.session.dir / "snapshots"

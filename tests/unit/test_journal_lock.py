@@ -98,3 +98,34 @@ def test_touch_borrows_the_write_lock_and_gives_it_back(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def _can_write_from_another_process(path: Path) -> bool:
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys
+            sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+            from circle.store.journal import Journal, JournalBusy
+            from pathlib import Path
+            try:
+                Journal(Path({str(path)!r}), bytes(16))._lock_for_writing(wait=0)
+                print("free")
+            except JournalBusy:
+                print("busy")
+        """)],
+        capture_output=True, text=True, check=True,
+    )
+    return out.stdout.strip() == "free"
+
+
+def test_closing_a_session_lets_go_of_its_journals(tmp_path: Path) -> None:
+    """A session that wrote holds its journals until closed; then `circle sync` or another window may write (and touch) them."""
+    from circle.store.session import Home
+
+    session = Home(tmp_path / "home").create_identity("Ana", "correct horse battery staple")
+    svc = session.create_cohort("Dietitians")
+    assert not _can_write_from_another_process(svc.journal.path)
+    session.close()
+    assert _can_write_from_another_process(svc.journal.path)
+    svc.record("note.added", {"meeting": "m1", "item": "", "text": "still writable here", "kind": "note"})  # opens it again
+    assert not _can_write_from_another_process(svc.journal.path)
