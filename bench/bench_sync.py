@@ -5,16 +5,16 @@
 
 What it measures (all replicas are folders; Litestream's monitor interval is
 the service's default, 250 ms, or ``BENCH_INTERVAL`` seconds to explore the
-trade-off: on an idle 2-core machine here 200 ms cut lag p95 by about 100 ms
-and cost about 0.2 % of a core more):
+trade-off between lag and idle CPU; the replica's own sync interval is a fifth
+of it, see ``litestream._replica_wait``):
 
 - sync lag: Ana writes one event; the time until Ben's copy of her journal
   holds it, and until Ben's folded view does. For the cohort on screen the
   kernel (inotify) wakes Ben's service when a file lands in a folder replica,
   which is then listed and restored (SFTP and S3 peers get ``litestream
   restore -f`` followers instead). Most of the lag is Ana's Litestream
-  noticing the commit (its monitor interval) and one ``litestream restore``
-  (about 50 ms, 33 ms of it starting the process).
+  noticing the commit (up to one monitor interval) and one ``litestream
+  restore`` (about 50 ms, 33 ms of it starting the process).
 - idle CPU and memory of a sync service for one identity in three cohorts of
   twelve members (one folder location per cohort, the cohort on screen
   watched, the others checked every full pass), run as its own process: /proc

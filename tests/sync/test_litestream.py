@@ -132,6 +132,25 @@ def test_config_is_private_json_that_litestream_reads(tmp_path: Path):
     assert out.returncode == 0 and str(db) in out.stdout
 
 
+def test_long_running_litestream_gets_one_scheduler_thread_unless_the_person_chose(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    db = make_db(tmp_path / "a.db")
+
+    def environ_of_replicator() -> dict[str, str]:
+        rep = ls.Replicator([(db, ls.Replica(str(tmp_path / "replica")).child("a"))], config_dir=tmp_path / "sync")
+        rep.start()
+        try:
+            eventually(lambda: rep.pid is not None, what="replicator running")
+            with open(f"/proc/{rep.pid}/environ", "rb") as f:
+                return dict(kv.split("=", 1) for kv in f.read().decode().split("\0") if "=" in kv)
+        finally:
+            rep.stop()
+
+    monkeypatch.delenv("GOMAXPROCS", raising=False)
+    assert environ_of_replicator()["GOMAXPROCS"] == "1"
+    monkeypatch.setenv("GOMAXPROCS", "2")
+    assert environ_of_replicator()["GOMAXPROCS"] == "2"
+
+
 def test_the_replica_waits_on_the_monitor_not_beside_it():
     # Equal intervals let the replica look just before the monitor writes the new
     # LTX file, which then waits a whole interval more: a fifth keeps it behind.
