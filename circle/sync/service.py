@@ -481,9 +481,11 @@ class SyncService:
         """Own events count as sent once the replica holds a TXID whose LTX holds them."""
         for svc in self._cohorts():
             jid = svc.journal_id.hex()
-            head = written(svc)  # read before the local TXID: what that TXID captured includes it
             base, folder = self._location(svc)
-            if folders_only and (self._sent(jid) >= head or base.kind != "file"):
+            if folders_only and base.kind != "file":
+                continue
+            head = written(svc)  # read before the local TXID: what that TXID captured includes it
+            if folders_only and self._sent(jid) >= head:
                 continue
             if folder is not None and not folder_marked(folder):  # what Litestream shipped under a mount point was not sent
                 continue
