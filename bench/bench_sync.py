@@ -35,7 +35,6 @@ import os
 import random
 import shutil
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -56,7 +55,7 @@ from circle.crypto import envelope  # noqa: E402
 from circle.crypto.identity import Identity  # noqa: E402
 from circle.models.events import encode_payload  # noqa: E402
 from circle.store import joining  # noqa: E402
-from circle.store.journal import Journal  # noqa: E402
+from circle.store.journal import Journal, last_seq  # noqa: E402
 from circle.store.session import CohortService, Home, Session  # noqa: E402
 from circle.sync import litestream as ls  # noqa: E402
 from circle.sync.service import SyncService, replica_for  # noqa: E402
@@ -118,20 +117,6 @@ def bring_in(admitter: Session, cid: str, newcomer: Session, loc: dict[str, Any]
     once(admitter, newcomer)
 
 
-def max_seq(path: Path) -> int:
-    """The newest seq in a journal file through a fresh read-only connection; 0 if not readable yet."""
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
-    except sqlite3.Error:
-        return 0
-    try:
-        return con.execute("SELECT max(seq) FROM envelopes").fetchone()[0] or 0
-    except sqlite3.Error:
-        return 0
-    finally:
-        con.close()
-
-
 def txid_stamp(out: Path) -> tuple[int, int, int, int] | None:
     """When the peer copy changed: a follower rewrites ``-txid``; a polled restore replaces the file."""
     try:
@@ -168,7 +153,7 @@ def bench_lag(tmp: Path, samples: int) -> tuple[list[float], list[float], int]:
     try:
         head = ca._own_head()
         deadline = time.monotonic() + 30
-        while max_seq(out) < head and time.monotonic() < deadline:
+        while last_seq(out) < head and time.monotonic() < deadline:
             time.sleep(0.05)
         for _ in range(samples):
             time.sleep(random.uniform(0.1, 0.4))  # not phase-locked to the 250 ms ticks
@@ -182,7 +167,7 @@ def bench_lag(tmp: Path, samples: int) -> tuple[list[float], list[float], int]:
                 # the database itself would contend for the lock the follower applies pages under.
                 if got_out is None and (now := txid_stamp(out)) != seen:
                     seen = now
-                    if max_seq(out) >= ev.seq:
+                    if last_seq(out) >= ev.seq:
                         got_out = time.perf_counter() - t0
                 if got_view is None and ev.id in cb.view:
                     got_view = time.perf_counter() - t0
@@ -431,7 +416,7 @@ def bench_restore(tmp: Path, n: int, repeat: int) -> dict[str, Any]:
             t = time.perf_counter()
             ls.restore(rep, out)
             times[name].append(time.perf_counter() - t)
-            if name == "circle" and max_seq(out) < n:
+            if name == "circle" and last_seq(out) < n:
                 raise RuntimeError("restored journal is short")
             out.unlink()
     return {
