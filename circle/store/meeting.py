@@ -7,6 +7,8 @@ come from the folded view and the pure models in ``circle.models``.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from circle.errors import NotFound, UsageError
 from circle.models.meeting import CarryOver, TimerState, carry_over_plan, next_meeting, next_phase, previous_phase, timer
 from circle.models.rota import SUPERVISOR_ROLE, Rota, compute_rota
@@ -15,6 +17,14 @@ from circle.store.session import CohortService, new_id
 
 MAX_TITLE = 200
 MAX_TEXT = 4000
+
+
+def _when(value: str) -> str:
+    """A meeting's date and time as ``YYYY-MM-DD HH:MM`` (a ``T`` between them is fine too)."""
+    try:
+        return dt.datetime.strptime(" ".join(_text(value, "date").replace("T", " ").split()), "%Y-%m-%d %H:%M").strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        raise UsageError("that is not a date and time", "write it as YYYY-MM-DD HH:MM, for example 2026-12-09 07:30") from None
 
 
 def _text(value: str, what: str, limit: int = MAX_TITLE) -> str:
@@ -93,7 +103,7 @@ class MeetingService:
     # ---- meetings ------------------------------------------------------
     def schedule(self, at: str, title: str = "", minutes: int | None = None) -> str:
         """Schedule a meeting at ``at`` (ISO date and time) and carry unfinished business into it."""
-        at = _text(at, "date")
+        at = _when(at)
         mid = new_id()
         body = {"meeting": mid, "at": at, "title": title.strip(), "minutes": int(minutes or self.view.cohort().meeting_minutes)}
         self.cohort.record("meeting.scheduled", body)

@@ -122,3 +122,20 @@ def test_carry_over_plan_is_the_same_for_any_order(steps, data):
     shuffled = data.draw(st.permutations(log.events))
     view = log.view(shuffled + shuffled[: len(shuffled) // 3])
     assert {f"m{k}": carry_over_plan(view, f"m{k}") for k in range(4)} == expected
+
+
+def test_a_meeting_needs_a_real_date_and_time(tmp_path):
+    import pytest
+
+    from circle.errors import UsageError
+    from circle.store.meeting import MeetingService
+    from circle.store.session import Home
+
+    session = Home(tmp_path / "home").create_identity("Ana", "correct horse battery staple")
+    rooms = MeetingService(session.create_cohort("Night nurses"))
+    for bad in ("2026-12-09 07:30Handover", "next tuesday", "2026-13-01 18:00", "2026-12-09", ""):
+        with pytest.raises(UsageError):
+            rooms.schedule(bad)
+    assert rooms.view.meetings() == []
+    mid = rooms.schedule(" 2026-12-09T07:30 ")
+    assert [(m.id, m.at) for m in rooms.view.meetings()] == [(mid, "2026-12-09 07:30")]
