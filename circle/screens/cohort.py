@@ -86,7 +86,7 @@ def read_cohort(service: MeetingService) -> CohortRead:
             t.append(mt.title or "Meeting")
             state = "cancelled" if mt.cancelled else ("held" if mt.held else "upcoming")
             fac = facilitators.get(mt.id, "")
-            t.append(f"  {state} · {view.name_of(fac) if fac else 'no facilitator'} · {items[mt.id]} items", style="dim")
+            t.append(f"  {state} · {view.name_of(fac) if fac else 'no facilitator'} · {items[mt.id]} item{'s' if items[mt.id] != 1 else ''}", style="dim")
             meetings.append((mt.id, t))
     return CohortRead(c.name, charter, members, rows, meetings)
 

@@ -59,7 +59,8 @@ def read_cohort(svc: MeetingService, me: str) -> CohortLine:
             out.append(view.name_of(fac) if fac else "nobody eligible", style="bold")
             out.append("  (you)\n" if fac == me else "\n")
             out.append("Agenda        ", style="dim")
-            out.append(f"{len(view.agenda(nxt.id))} items\n")
+            n = len(view.agenda(nxt.id))
+            out.append(f"{n} item{'s' if n != 1 else ''}\n")
         else:
             out.append("No meeting scheduled.\n", style="dim")
         open_actions = [a for a in view.actions() if a.status == "open"]
