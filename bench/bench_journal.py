@@ -31,11 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cryptography  # noqa: E402
 from common import Ed25519Floor, Row, TextGen, compression_ratio, fmt_s, median, pct, reference_ratio, single_core_verify_us, table  # noqa: E402
 
-import circle.crypto.keystore as keystore  # noqa: E402
 from circle.crypto import envelope  # noqa: E402
 from circle.models.events import Event, decode_payload, encode_payload  # noqa: E402
 from circle.models.view import View  # noqa: E402
-from circle.store.session import CohortService, Home, Session  # noqa: E402
+from circle.store.session import Home, Session  # noqa: E402
 
 PASSPHRASE = "correct horse battery staple"
 TARGET_BULK, TARGET_SINGLE, TARGET_OPEN, TARGET_VERIFY = 4.0, 3.0, 1.5, 1.2
@@ -193,16 +192,6 @@ def snapshot_files(session: Session) -> list[Path]:
     return [p for p in session.dir.rglob("*") if p.is_file() and "snap" in p.name.lower()]
 
 
-def try_save_snapshot(svc: CohortService) -> bool:
-    """Ask the service to write its snapshot, under whichever name the lead gives it."""
-    for name in ("save_snapshot", "write_snapshot", "snapshot_save", "store_snapshot"):
-        fn = getattr(svc, name, None)
-        if callable(fn):
-            fn()
-            return True
-    return False
-
-
 def fresh_session(home: Home) -> Session:
     """A newly unlocked session (the KDF is outside every clock)."""
     return home.unlock(PASSPHRASE)
@@ -221,7 +210,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--profile-dir", type=Path, default=None, help="also dump .prof files here")
     args = ap.parse_args(argv)
 
-    keystore.CALIBRATE = False
     prof = Prof(args.profile)
     tmp = args.dir or Path(tempfile.mkdtemp(prefix="circle-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
@@ -237,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace, tmp: Path, prof: Prof) -> int:
     load_before = os.getloadavg()[0]
     t_setup = time.perf_counter()
-    home = Home(tmp / "home")
+    home = Home(tmp / "home", calibrate=False)
     session = home.create_identity("Bench Mentor", PASSPHRASE)
     svc = session.create_cohort("Bench cohort", purpose="benchmark")
     cid = svc.id
@@ -255,14 +243,14 @@ def run(args: argparse.Namespace, tmp: Path, prof: Prof) -> int:
     t_circle = t_plain = 0.0
     for batch in chunks(items, args.batch):
         t0 = time.perf_counter()
-        prof.run("1-bulk-append", partial(svc.record_many, batch))
+        prof.run("1-bulk-append", partial(svc.store.record_many, batch))
         t1 = time.perf_counter()
         plain.append(batch)
         t2 = time.perf_counter()
         t_circle += t1 - t0
         t_plain += t2 - t1
     t0 = time.perf_counter()
-    svc.flush()  # the verified head into the keystore: once per batch of work, not per event
+    svc.store.flush()  # the verified head into the keystore: once per batch of work, not per event
     t_flush = time.perf_counter() - t0
     bulk = Row(f"1. bulk append {args.n:,} ({args.batch}/txn)", t_circle, t_plain, TARGET_BULK)
     print(f"bulk done: circle {fmt_s(t_circle)}, plain {fmt_s(t_plain)}", file=sys.stderr)
@@ -271,25 +259,25 @@ def run(args: argparse.Namespace, tmp: Path, prof: Prof) -> int:
     lat_c, lat_p = [], []
     for item in singles:
         t0 = time.perf_counter()
-        prof.run("2-single-append", partial(svc.record, *item))
+        prof.run("2-single-append", partial(svc.store.record, *item))
         t1 = time.perf_counter()
         plain.append([item])
         t2 = time.perf_counter()
         lat_c.append(t1 - t0)
         lat_p.append(t2 - t1)
-    svc.flush()
+    svc.store.flush()
     single_med = Row("2. single append, median", median(lat_c), median(lat_p), TARGET_SINGLE)
     single_p95 = Row("   single append, p95", pct(lat_c, 95), pct(lat_p, 95), TARGET_SINGLE)
     total_events = len(svc.view)
-    journal_path = svc.journal.path
-    journal_bytes = svc.journal.path.stat().st_size
-    env_len = svc.journal.conn.execute("SELECT avg(length(blob)) FROM envelopes").fetchone()[0]
-    svc.journal.close()
+    journal_path = svc.store.journal.path
+    journal_bytes = svc.store.journal.path.stat().st_size
+    env_len = svc.store.journal.conn.execute("SELECT avg(length(blob)) FROM envelopes").fetchone()[0]
+    svc.store.journal.close()
     plain.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    svc_conn = sqlite3.connect(svc.journal.path)
+    svc_conn = sqlite3.connect(svc.store.journal.path)
     svc_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     svc_conn.close()
-    journal_bytes = svc.journal.path.stat().st_size
+    journal_bytes = svc.store.journal.path.stat().st_size
     plain_bytes = plain.path.stat().st_size
     del svc, session
     gc.collect()
@@ -310,7 +298,8 @@ def run(args: argparse.Namespace, tmp: Path, prof: Prof) -> int:
         opened = prof.run("3-open-cold", lambda s=s: s.cohort(cid))
         cold_c.append(time.perf_counter() - t0)
         circle_view_n, circle_notes = len(opened.view), len(opened.view.notes())
-        have_snapshot = bool(snapshot_files(s)) or try_save_snapshot(opened)  # load() may have written one
+        opened.store.save_snapshot()
+        have_snapshot = True
         del opened, s
         gc.collect()
         t0 = time.perf_counter()
@@ -340,7 +329,7 @@ def run(args: argparse.Namespace, tmp: Path, prof: Prof) -> int:
     # 4. verify: every signature present and every link, on a loaded service,
     #    interleaved with the Ed25519 floors (workers stay up between runs).
     s = fresh_session(home)
-    warmup = s.cohort(cid).verify_all()  # untimed: counts what is checked, warms the page cache
+    warmup = s.cohort(cid).store.verify_all()  # untimed: counts what is checked, warms the page cache
     del s
     gc.collect()
     msg_len = int(env_len) - envelope.SIG_LEN + len(envelope.LABEL_SIGNATURE)
@@ -354,7 +343,7 @@ def run(args: argparse.Namespace, tmp: Path, prof: Prof) -> int:
             loaded = s.cohort(cid)
             gc.collect()
             t0 = time.perf_counter()
-            report = prof.run("4-verify-all", loaded.verify_all)
+            report = prof.run("4-verify-all", loaded.store.verify_all)
             ver.append(time.perf_counter() - t0)
             del loaded, s
             gc.collect()

@@ -50,13 +50,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_journal import Plain, chunks, make_items  # noqa: E402
 from common import TextGen, fmt_s, pct  # noqa: E402
 
-import circle.crypto.keystore as keystore  # noqa: E402
 from circle.crypto import envelope  # noqa: E402
 from circle.crypto.identity import Identity  # noqa: E402
 from circle.models.events import encode_payload  # noqa: E402
 from circle.store import joining  # noqa: E402
 from circle.store.journal import Journal, last_seq  # noqa: E402
-from circle.store.session import CohortService, Home, Session  # noqa: E402
+from circle.store.service import CohortService
+from circle.store.session import Home, Session  # noqa: E402
 from circle.sync import litestream as ls  # noqa: E402
 from circle.sync.service import SyncService, replica_for  # noqa: E402
 
@@ -99,7 +99,7 @@ def say(msg: str) -> None:
 
 
 def new_home(root: Path, name: str) -> Session:
-    return Home(root / name.lower()).create_identity(name, PASSPHRASE)
+    return Home(root / name.lower(), calibrate=False).create_identity(name, PASSPHRASE)
 
 
 def once(*sessions: Session) -> None:
@@ -111,7 +111,7 @@ def once(*sessions: Session) -> None:
 
 def bring_in(admitter: Session, cid: str, newcomer: Session, loc: dict[str, Any]) -> None:
     svc = admitter.cohort(cid)
-    joined = joining.join(newcomer, joining.create_invite(svc).code(), replica=dict(loc))
+    joined = joining.join(newcomer, joining.create_invite(admitter, svc).code, replica=dict(loc))
     once(newcomer)
     joining.admit(svc, joined.join_code, lambda s, path, out: ls.restore(replica_for(admitter, s).child(path), out))
     once(admitter, newcomer)
@@ -141,8 +141,8 @@ def bench_lag(tmp: Path, samples: int) -> tuple[list[float], list[float], int]:
     once(a)
     bring_in(a, cid, b, loc)
     ca, cb = a.cohort(cid), b.cohort(cid)
-    ca.record("meeting.scheduled", {"meeting": "m1", "at": "2026-12-01T10:00", "title": "lag", "minutes": 60})
-    out = cb.journal_path(ca.journal_id.hex())
+    ca.store.record("meeting.scheduled", {"meeting": "m1", "at": "2026-12-01T10:00", "title": "lag", "minutes": 60})
+    out = cb.store.journal_path(ca.store.entry.journal)
     sa, sb = SyncService(a, interval=INTERVAL), SyncService(b, interval=INTERVAL)
     sa.start(focus=cid)
     sb.start(focus=cid)
@@ -151,14 +151,14 @@ def bench_lag(tmp: Path, samples: int) -> tuple[list[float], list[float], int]:
     to_view: list[float] = []
     timeouts = 0
     try:
-        head = ca._own_head()
+        head = ca.store.written()
         deadline = time.monotonic() + 30
         while last_seq(out) < head and time.monotonic() < deadline:
             time.sleep(0.05)
         for _ in range(samples):
             time.sleep(random.uniform(0.1, 0.4))  # not phase-locked to the 250 ms ticks
             t0 = time.perf_counter()
-            ev = ca.record("note.added", {"meeting": "m1", "item": "", "text": gen.text(300), "kind": "note"})
+            ev = ca.store.record("note.added", {"meeting": "m1", "item": "", "text": gen.text(300), "kind": "note"})
             got_out = got_view = None
             limit = t0 + 10
             seen = txid_stamp(out)
@@ -207,9 +207,9 @@ def build_three_cohorts(tmp: Path, members: int = 12, events_each: int = 20) -> 
     for k in range(3):
         svc = me.create_cohort(f"Cohort {k}", replica={"url": str(root / f"location-{k}")})
         cids.append(svc.id)
-        base = replica_for(me, svc)
-        kid = svc.entry["cohort_key"]
-        key = bytes.fromhex(svc.keys[kid]["k"])
+        base = replica_for(me, svc.store)
+        kid = svc.store.entry.cohort_key.id
+        key = svc.store.entry.cohort_key.secret
         for m in range(members - 1):
             peer = Identity.generate()
             jid, path = os.urandom(16), os.urandom(16).hex()
@@ -365,7 +365,7 @@ def dir_bytes(root: Path) -> int:
 def bench_bytes(tmp: Path, n: int) -> tuple[float, float]:
     s = new_home(tmp / "bytes", "Bea")
     svc = s.create_cohort("Bytes", replica={"url": str(tmp / "bytes-replica")})
-    db, replica = svc.journal.path, replica_for(s, svc).child(svc.entry["replica_path"])
+    db, replica = svc.store.journal.path, replica_for(s, svc.store).child(svc.store.entry.replica_path)
     plain = Plain(tmp / "bytes-plain.db", svc.id, s.id)
     plain.seed(list(svc.view.events))
     plain_replica = ls.Replica(str(tmp / "bytes-plain-replica")).child("plain")
@@ -375,7 +375,7 @@ def bench_bytes(tmp: Path, n: int) -> tuple[float, float]:
     items = [("note.added", {"meeting": "m1", "item": "", "text": gen.text(gen.rng.randint(80, 400)), "kind": "note"}) for _ in range(n)]
     before, before_plain = dir_bytes(replica_dir(replica)), dir_bytes(replica_dir(plain_replica))
     for kind, body in items:  # one event, one sync: as the replicator ships a commit made alone
-        svc.record(kind, body)
+        svc.store.record(kind, body)
         ls.replicate_once(db, replica)
         plain.append([(kind, body)])
         ls.replicate_once(plain.path, plain_replica)
@@ -399,15 +399,15 @@ def bench_restore(tmp: Path, n: int, repeat: int) -> dict[str, Any]:
     items = make_items(n, TextGen(20250601), s.id)
     t0 = time.perf_counter()
     for batch in chunks(items, 1000):
-        svc.record_many(batch)
+        svc.store.record_many(batch)
     say(f"{n} events sealed and appended in {fmt_s(time.perf_counter() - t0)}")
     for batch in chunks(items, 1000):
         plain.append(batch)
     plain.conn.close()
-    svc.journal.close()
-    replica = replica_for(s, svc).child(svc.entry["replica_path"])
+    svc.store.journal.close()
+    replica = replica_for(s, svc.store).child(svc.store.entry.replica_path)
     plain_replica = ls.Replica(str(tmp / "big-plain-replica")).child("plain")
-    ls.replicate_once(svc.journal.path, replica)
+    ls.replicate_once(svc.store.journal.path, replica)
     ls.replicate_once(plain.path, plain_replica)
     times: dict[str, list[float]] = {"circle": [], "plain": []}
     for i in range(repeat):
@@ -452,7 +452,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.serve:
         serve(Path(args.serve[0]), args.serve[1])
         return 0
-    keystore.CALIBRATE = False
     samples = args.samples or (15 if args.quick else 50)
     idle = args.idle or (8.0 if args.quick else 20.0)
     n = args.n or (20_000 if args.quick else 100_000)

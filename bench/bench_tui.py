@@ -49,11 +49,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import TextGen, fmt_s, median, pct  # noqa: E402
-
-import circle.crypto.keystore as keystore  # noqa: E402
-
-keystore.CALIBRATE = False  # Argon2id at its floor: the KDF is never inside a measurement anyway
-
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import DataTable, Footer, Header  # noqa: E402
 
@@ -133,12 +128,12 @@ def chunks(xs: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 def build(root: Path, n: int) -> Meta:
     """Write the cohort through the real service (record_many in batches of 1000), then seal a snapshot."""
     root.mkdir(parents=True, exist_ok=True)
-    session = Home(root / "home").create_identity(FACILITATOR, PASSPHRASE)
+    session = Home(root / "home", calibrate=False).create_identity(FACILITATOR, PASSPHRASE)
     svc = session.create_cohort(COHORT, purpose=PURPOSE, cadence="weekly", role="peer")
     items = make_items(n - len(svc.view), TextGen(seed=4), session.id)
     t0 = time.perf_counter()
     for i, batch in enumerate(chunks(items, 1000)):
-        svc.record_many(batch)
+        svc.store.record_many(batch)
         if i % 10 == 9:
             print(f"  {min((i + 1) * 1000, len(items))}/{len(items)} events written", file=sys.stderr)
     meetings = len(svc.view.meetings())

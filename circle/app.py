@@ -24,8 +24,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from circle.errors import CircleError
 from circle.messages import CohortOpened, CohortOpenFailed, CohortsOpened, Unlocked, ViewChanged
-from circle.store.meeting import MeetingService
-from circle.store.session import CohortService, Home, Session
+from circle.store.cohort import CohortStore
+from circle.store.service import CohortService
+from circle.store.session import Home, Session
 
 HIGH_CONTRAST = Theme(
     name="circle-high-contrast",
@@ -79,7 +80,7 @@ class CircleApp(App[None]):
         self.sync = sync
         self.clock = clock
         self.session: Session | None = session
-        self._services: dict[str, MeetingService] = {}
+        self._services: dict[str, CohortService] = {}
         self._watched: set[str] = set()
         self.open_failures: dict[str, str] = {}  # cohort id -> why it did not open
         # One cohort opens at a time: the background opener and a screen that needs a cohort now.
@@ -88,8 +89,8 @@ class CircleApp(App[None]):
         self.theme = theme
 
     # ---- services ------------------------------------------------------
-    def meetings(self, cohort_id: str) -> MeetingService:
-        """The meeting service of a cohort, opening the cohort here if the background has not yet."""
+    def meetings(self, cohort_id: str) -> CohortService:
+        """The service of a cohort, opening the cohort here if the background has not yet."""
         if cohort_id not in self._services:
             assert self.session is not None
             with self._open_lock:
@@ -97,22 +98,21 @@ class CircleApp(App[None]):
             self._add_service(svc)
         return self._services[cohort_id]
 
-    def opened(self, cohort_id: str) -> MeetingService | None:
-        """The meeting service of a cohort if it is open, without waiting for it."""
+    def opened(self, cohort_id: str) -> CohortService | None:
+        """The service of a cohort if it is open, without waiting for it."""
         return self._services.get(cohort_id)
 
     def _add_service(self, svc: CohortService) -> None:
-        self.watch_cohort(svc)
-        if svc.id not in self._services:
-            self._services[svc.id] = MeetingService(svc)
+        self.watch_cohort(svc.store)
+        self._services.setdefault(svc.id, svc)
         self.open_failures.pop(svc.id, None)
 
-    def watch_cohort(self, svc: CohortService) -> None:
-        if svc.id in self._watched:
+    def watch_cohort(self, store: CohortStore) -> None:
+        if store.id in self._watched:
             return
-        self._watched.add(svc.id)
+        self._watched.add(store.id)
         # Listeners may fire on a sync thread; post_message is thread-safe.
-        svc.listeners.append(lambda s, events: self.post_message(ViewChanged(s.id, len(events))))
+        store.listeners.append(lambda s, events: self.post_message(ViewChanged(s.id, len(events))))
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def open_cohorts(self, session: Session) -> None:
@@ -182,8 +182,8 @@ class CircleApp(App[None]):
         """Run the sync service in the background; what it brings is folded on the UI thread."""
         self.sync = self.sync_factory(session)
 
-        def ingest_here(svc: CohortService):
-            return self.call_from_thread(svc.ingest)
+        def ingest_here(store: CohortStore):
+            return self.call_from_thread(store.ingest)
 
         self.sync.ingest = ingest_here
         self.sync.start(focus=None)
@@ -194,22 +194,15 @@ class CircleApp(App[None]):
         from circle.store.joining import create_invite
 
         assert self.session is not None
-        inv = create_invite(self.session.cohort(cohort_id))
-        return (f"{inv.code()}\n\nValid for 7 days, once. Your fingerprint:\n{self.session.fingerprint}\n\n"
-                "The newcomer runs 'circle join CODE' (or presses j on their home screen) and reads you their join code; "
-                "then press d here to admit them.")
+        return "\n".join([*create_invite(self.session, self.session.cohort(cohort_id)).lines(), "Then press d here to admit them."])
 
     def admit(self, cohort_id: str, join_code: str) -> str:
         """Admit a newcomer by their join code; returns what to compare aloud."""
-        from circle.crypto.identity import fingerprint
         from circle.store.joining import admit
-        from circle.sync.service import fetch_journal
+        from circle.sync.service import journal_fetcher
 
         assert self.session is not None
-        svc = self.session.cohort(cohort_id)
-        name, fp = admit(svc, join_code, fetch_journal)
-        return (f"{name} is admitted.\n\nTheir fingerprint (they read theirs aloud; it must match):\n{fp}\n\n"
-                f"Cohort fingerprint, for everyone to compare:\n{fingerprint(svc.view.fingerprint_material())}")
+        return "\n\n".join(admit(self.session.cohort(cohort_id), join_code, journal_fetcher(self.session)).lines())
 
     def join(self, invite_code: str) -> str:
         """Ask to join a cohort; returns the join code and fingerprint to read aloud."""
@@ -220,8 +213,7 @@ class CircleApp(App[None]):
         self.meetings(joined.cohort_id)
         if self.sync is not None and self.sync_factory is not None:
             self.sync.set_focus(joined.cohort_id)  # push the request now, then watch for the admission
-        return (f"Your join code:\n{joined.join_code}\n\nYour fingerprint:\n{joined.fingerprint}\n\n"
-                "Read both to the member admitting you. The cohort appears here once they have.")
+        return "\n\n".join(joined.lines())
 
     def sync_report(self) -> str:
         """Per cohort: where it replicates, what is not sent yet, and each member's journal."""

@@ -24,11 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from circle.crypto import keystore
 from circle.errors import AlreadyExists
 from circle.store.joining import admit, create_invite, join
-from circle.store.meeting import MeetingService
-from circle.store.session import CohortService, Home, Session
+from circle.store.service import CohortService
+from circle.store.session import Home, Session
 
 DEMO_PASSPHRASE = "circle demo passphrase"
 COHORT_NAME = "Riverside Allied Health Circle"
@@ -158,15 +157,15 @@ def _copy_db(src: Path, dst: Path) -> bool:
     return True
 
 
-def _join(member: Session, founder: CohortService, role: str, profession: str) -> None:
+def _join(member: Session, founder: Session, cohort: CohortService, role: str, profession: str) -> None:
     """The real exchange: invite, join, admit; the member's request travels as a file copy."""
-    joined = join(member, create_invite(founder).code())
-    mine = member.cohort(joined.cohort_id)
-    admit(founder, joined.join_code, lambda _svc, _path, out: _copy_db(mine.journal.path, out), role=role, profession=profession)
+    joined = join(member, create_invite(founder, cohort).code)
+    mine = member.store(joined.cohort_id)
+    admit(cohort, joined.join_code, lambda _store, _path, out: _copy_db(mine.journal.path, out), role=role, profession=profession)
     # The member reads the founder's journal: the wrapped cohort key, and the cohort's real id.
-    link = mine.peer_dir() / f"{founder.journal_id.hex()}.db"
+    link = mine.peer_dir() / f"{cohort.store.entry.journal}.db"
     link.unlink(missing_ok=True)
-    os.symlink(os.path.relpath(founder.journal.path, link.parent), link)
+    os.symlink(os.path.relpath(cohort.store.journal.path, link.parent), link)
     mine.ingest()
 
 
@@ -182,22 +181,22 @@ def _replicate(sessions: list[Session], cohort_id: str) -> None:
     restored = Path(tempfile.mkdtemp(prefix="circle-demo-restore-"))
     try:
         for s in sessions:
-            svc = s.cohort(cohort_id)
-            base = replica_for(s, svc)
+            store = s.store(cohort_id)
+            base = replica_for(s, store)
             mark_folder(Path(base.config()["path"]))  # as `circle cohort replica` would: the folder every member uses
-            replica = base.child(svc.entry["replica_path"])
-            ls.replicate_once(svc.journal.path, replica)
-            ls.restore(replica, restored / f"{svc.journal_id.hex()}.db")
+            replica = base.child(store.entry.replica_path)
+            ls.replicate_once(store.journal.path, replica)
+            ls.restore(replica, restored / f"{store.entry.journal}.db")
         for s in sessions:
-            svc = s.cohort(cohort_id)
+            store = s.store(cohort_id)
             for link in (s.dir / "peers").iterdir():
                 if link.is_symlink() or link.suffix == ".db":
                     link.unlink()
             for other in sessions:
                 if other is not s:
-                    jid = other.cohort(cohort_id).journal_id.hex()
-                    shutil.copyfile(restored / f"{jid}.db", svc.peer_dir() / f"{jid}.db")
-            svc.ingest()
+                    jid = other.store(cohort_id).entry.journal
+                    shutil.copyfile(restored / f"{jid}.db", store.peer_dir() / f"{jid}.db")
+            store.ingest()
     finally:
         shutil.rmtree(restored, ignore_errors=True)
 
@@ -210,7 +209,7 @@ def _link_peers(sessions: list[Session], cohort_id: str) -> None:
         for other in sessions:
             if other is s:
                 continue
-            jid = other.keystore.data["cohorts"][cohort_id]["journal"]
+            jid = other.vault.cohort(cohort_id).journal
             link = peers / f"{jid}.db"
             if link.exists() and not link.is_symlink():
                 link.unlink()  # the copy fetched when admitting: follow the live file instead
@@ -229,42 +228,37 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
         progress: called with a short line as each step finishes.
     """
     say = progress or (lambda _line: None)
-    home = Home(root)
+    home = Home(root, calibrate=False)  # demo identities share a published passphrase: a second each buys nothing
     if home.identities():
         raise AlreadyExists("this home already has identities", "build the demo in a fresh home (leave out --home)")
     root.mkdir(parents=True, exist_ok=True)
     today = today or dt.date.today()
     first = today - dt.timedelta(days=14 * len(PAST) - 2)  # the upcoming meeting is in two days
     clock = DemoClock(_epoch(first - dt.timedelta(days=7), 9))
-    was = keystore.CALIBRATE
-    keystore.CALIBRATE = False  # demo identities share a published passphrase: a second each buys nothing
-    try:
-        sessions: dict[str, Session] = {}
-        for name, _role, _prof in PEOPLE:
-            sessions[name] = home.create_identity(name, passphrase, clock=clock)
-            say(f"identity {name}")
-    finally:
-        keystore.CALIBRATE = was
+    sessions: dict[str, Session] = {}
+    for name, _role, _prof in PEOPLE:
+        sessions[name] = home.create_identity(name, passphrase, clock=clock)
+        say(f"identity {name}")
     founder = sessions[PEOPLE[0][0]]
     fsvc = founder.create_cohort(COHORT_NAME, role="mentor", profession=PEOPLE[0][2], **CHARTER)
     cid = fsvc.id
     for name, role, prof in PEOPLE[1:]:
         clock.now += 60
-        _join(sessions[name], fsvc, role, prof)
+        _join(sessions[name], founder, fsvc, role, prof)
     _link_peers(list(sessions.values()), cid)
     for s in sessions.values():
         s.cohort(cid)  # load: takes the wrapped cohort key, folds everything
     say("cohort and roster")
 
-    def svc(name: str) -> MeetingService:
+    def svc(name: str) -> CohortService:
         c = sessions[name].cohort(cid)
-        c.ingest()
-        return MeetingService(c)
+        c.store.ingest()
+        return c
 
     def id_of(name: str) -> str:
         return sessions[name].id
 
-    def lead(mid: str) -> MeetingService:
+    def lead(mid: str) -> CohortService:
         fac = svc(PEOPLE[0][0]).facilitator(mid)
         name = next(n for n, s in sessions.items() if s.id == fac)
         return svc(name)
@@ -283,14 +277,14 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
                 svc("Priya Nair").give_back(mid)
         clock.now = _epoch(day)
         m = lead(mid)
-        m.cohort.record_many([("attendance.marked", {"meeting": mid, "member": id_of(w), "present": w not in absent}) for w in all_names if w not in absent])
+        m.mark_attendance_many(mid, {id_of(w): True for w in all_names if w not in absent})
         m.advance_phase(mid)  # check-in
         m.advance_phase(mid)  # agenda
         carried = [i for i in m.view.agenda(mid) if i.carried_from]
         for ci in carried:  # carried items: follow-ups are touched on, then closed
             m.start_item(mid, ci.id)
             clock.now += 120
-            m.cohort.record("agenda.updated", {"item": ci.id, "meeting": mid, "status": "done"})
+            m.finish_item(mid)
         for k, (_owner, _title, mins, finished) in enumerate(items):
             m = lead(mid)
             m.start_item(mid, item_ids[k])
@@ -303,9 +297,8 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
                 m.handoff(mid, id_of(PEOPLE[0][0]))
             m = lead(mid)
             if finished:
-                m.cohort.record("agenda.updated", {"item": item_ids[k], "meeting": mid, "status": "done"})
+                m.finish_item(mid)
         m = lead(mid)
-        m.cohort.record("agenda.current_set", {"meeting": mid, "current_item": "", "item_started": 0.0})
         m.advance_phase(mid)  # feedback
         for line in anon:
             clock.now += 30
@@ -333,8 +326,8 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
     svc(PEOPLE[0][0]).schedule(f"{(nxt_day + dt.timedelta(days=14)).isoformat()} 18:00", "Open session")
     svc("Sam O'Neill").mark_attendance(mid, id_of("Sam O'Neill"), True)
     for s in sessions.values():
-        s.cohort(cid).ingest()
-        s.cohort(cid).flush()
+        s.store(cid).ingest()
+        s.store(cid).flush()
     say("upcoming meeting")
     _replicate(list(sessions.values()), cid)
     say("synced through the folder replica")

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from circle.crypto import keystore
-
 PASSPHRASE = "correct horse battery staple"
 FROZEN_AT = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
@@ -36,15 +34,11 @@ class FrozenClock:
 @pytest.fixture(scope="session", autouse=True)
 def _argon2_at_floor() -> Iterator[None]:
     # Session-wide, so module-scoped fixtures that create keystores are fast too.
-    old = keystore.CALIBRATE
-    keystore.CALIBRATE = False
     yield
-    keystore.CALIBRATE = old
 
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    monkeypatch.setattr(keystore, "CALIBRATE", False)
     monkeypatch.setenv("CIRCLE_HOME", str(tmp_path_factory.mktemp("home") / "circle"))
     for var in ("CIRCLE_PASSPHRASE", "CIRCLE_IDENTITY", "CIRCLE_DEBUG", "AWS_CA_BUNDLE"):
         monkeypatch.delenv(var, raising=False)
@@ -72,7 +66,7 @@ def frozen_clock() -> FrozenClock:
 def home(circle_home: Path):
     from circle.store.session import Home
 
-    return Home(circle_home)
+    return Home(circle_home, calibrate=False)
 
 
 @pytest.fixture

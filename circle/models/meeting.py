@@ -153,15 +153,7 @@ def carry_over_plan(view: View, target_id: str) -> list[CarryOver]:
     return sorted(plan, key=lambda c: (c.source_kind != "item", c.title, c.item))
 
 
-def carried_summary(view: View, meeting_id: str) -> list[AgendaItem]:
-    """The meeting's items that came from an earlier meeting ("last time you said...")."""
-    return [i for i in view.agenda(meeting_id) if i.carried_from]
-
-
 def next_meeting(view: View) -> Meeting | None:
     """The first meeting not held and not cancelled, by date."""
     return next((m for m in view.meetings() if not m.held and not m.cancelled), None)
 
-
-def past_meetings(view: View) -> list[Meeting]:
-    return [m for m in view.meetings() if m.held]

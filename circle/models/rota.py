@@ -67,9 +67,6 @@ class Rota:
         t = self.turn(meeting_id)
         return t.facilitated_by if t else ""
 
-    def history(self) -> list[Turn]:
-        return [t for t in self.turns if t.held]
-
     def upcoming(self) -> list[Turn]:
         return [t for t in self.turns if not t.held]
 

@@ -18,7 +18,6 @@ from typing import Any
 from circle.models.events import Event
 
 MEMBERSHIP_KINDS = frozenset({"cohort.created", "member.admitted", "member.removed"})
-ROLES = ("mentor", "peer", "participant")  # supervising mentor, facilitator-eligible peer, participant
 PHASES = ("check-in", "agenda", "feedback", "actions", "wrap-up")
 
 # For each kind that edits a register: the entity type, the body key holding its
@@ -389,12 +388,6 @@ class View:
 
     def rota_changes(self) -> list[Event]:
         return sorted(self._sorted_facts("rota.swapped") + self._sorted_facts("rota.given_back"), key=lambda e: e.stamp)
-
-    def self_notes(self) -> list[Event]:
-        return self._sorted_facts("self.note_added")
-
-    def epochs(self) -> list[Event]:
-        return self._sorted_facts("keys.epoch_started")
 
     def mentioned_journals(self) -> dict[str, tuple[str, str]]:
         """Journals named by any admission seen, even one not yet valid: journal -> (public, replica path).

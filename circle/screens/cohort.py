@@ -17,7 +17,7 @@ from circle.crypto.identity import fingerprint
 from circle.models.meeting import next_meeting
 from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import Field, FormModal, PickModal, ReadModal
-from circle.store.meeting import MeetingService
+from circle.store.service import CohortService
 from circle.widgets import SyncBadge, WindowedList
 
 OPENING = "Opening the cohort…"
@@ -35,8 +35,8 @@ class CohortRead:
     meetings: list[tuple[str, Text]]
 
 
-def read_cohort(service: MeetingService) -> CohortRead:
-    with service.cohort.lock:
+def read_cohort(service: CohortService) -> CohortRead:
+    with service.store.lock:
         view = service.view
         me = service.me
         c = view.cohort()
@@ -110,7 +110,7 @@ class CohortScreen(CircleScreen):
         Binding("4", "tab('meetings')", "Meetings", show=False),
     ]
 
-    def __init__(self, service: MeetingService) -> None:
+    def __init__(self, service: CohortService) -> None:
         super().__init__(id="cohort")
         self.service = service
 
@@ -158,14 +158,14 @@ class CohortScreen(CircleScreen):
     @on(WindowedList.OptionSelected, "#cohort-rota")
     def open_selected(self, event: WindowedList.OptionSelected) -> None:
         if event.option.id and not event.option.id.startswith("_"):
-            self.circle.open_meeting(self.service.cohort.id, event.option.id)
+            self.circle.open_meeting(self.service.id, event.option.id)
 
     def action_open_meeting(self) -> None:
         nxt = next_meeting(self.service.view)
         if nxt is None:
             self.notify("Press s to schedule one.", title="No meeting scheduled", severity="warning")
             return
-        self.circle.open_meeting(self.service.cohort.id, nxt.id)
+        self.circle.open_meeting(self.service.id, nxt.id)
 
     def action_schedule(self) -> None:
         view = self.service.view
@@ -221,7 +221,7 @@ class CohortScreen(CircleScreen):
         self.app.push_screen(PickModal("Swap your turn with…", options), done)
 
     def action_invite(self) -> None:
-        self.show_result("Invite someone", self.circle.invite, self.service.cohort.id)
+        self.show_result("Invite someone", self.circle.invite, self.service.id)
 
     def action_fingerprint(self) -> None:
         roster = fingerprint(self.service.view.fingerprint_material())
@@ -230,7 +230,7 @@ class CohortScreen(CircleScreen):
                                        "Everyone reads theirs aloud at once: if all match, everyone has the same roster."))
 
     def action_admit(self) -> None:
-        self.ask_code("Admit a newcomer", "Their join code", "Admit", "Admitted", lambda code: self.circle.admit(self.service.cohort.id, code))
+        self.ask_code("Admit a newcomer", "Their join code", "Admit", "Admitted", lambda code: self.circle.admit(self.service.id, code))
 
     def action_toggle_away(self) -> None:
         me = self.service.view.member(self.service.me)

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Label, Static
 from circle.models.meeting import next_meeting
 from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import Field, FormModal, ReadModal
-from circle.store.meeting import MeetingService
+from circle.store.service import CohortService
 from circle.widgets import SyncBadge, WindowedList
 
 ASKED = {"cohort": "cohort screen", "meeting": "meeting room"}  # what Enter and m open once a cohort is open
@@ -38,9 +38,9 @@ class CohortLine:
     next_meeting: str | None = None
 
 
-def read_cohort(svc: MeetingService, me: str) -> CohortLine:
+def read_cohort(svc: CohortService, me: str) -> CohortLine:
     """The list row and the detail panel of an open cohort (reads the view only)."""
-    with svc.cohort.lock:
+    with svc.store.lock:
         view = svc.view
         name = view.cohort().name or "(waiting to be admitted)"
         nxt = next_meeting(view)
@@ -72,7 +72,7 @@ def read_cohort(svc: MeetingService, me: str) -> CohortLine:
         if len(open_actions) > 8:
             out.append(f"  … {len(open_actions) - 8} more in the cohort\n", style="dim")
         out.append("\nEnter opens the cohort · m opens the meeting room", style="dim italic")
-    return CohortLine(svc.cohort.id, name, row, out, True, nxt.id if nxt else None)
+    return CohortLine(svc.id, name, row, out, True, nxt.id if nxt else None)
 
 
 def opening_line(cid: str, failure: str | None, asked: str | None = None) -> CohortLine:

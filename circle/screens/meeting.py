@@ -23,7 +23,7 @@ from circle.models.meeting import timer
 from circle.models.view import AgendaItem, Meeting
 from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
-from circle.store.meeting import MeetingService
+from circle.store.service import CohortService
 from circle.widgets import Countdown, PhaseBar, SyncBadge, WindowedList
 
 PHASE_HINTS = {
@@ -66,9 +66,9 @@ class RoomRead:
         return head + self.notes.get(item_id, [])
 
 
-def read_room(svc: MeetingService, meeting_id: str) -> RoomRead:
+def read_room(svc: CohortService, meeting_id: str) -> RoomRead:
     """Read one meeting from the folded view: each list of the view is gone through once."""
-    with svc.cohort.lock:
+    with svc.store.lock:
         view = svc.view
         m = svc.meeting(meeting_id)
         me = svc.me
@@ -191,7 +191,7 @@ class MeetingScreen(CircleScreen):
         Binding("4", "tab('round')", "Round", show=False),
     ]
 
-    def __init__(self, service: MeetingService, meeting_id: str) -> None:
+    def __init__(self, service: CohortService, meeting_id: str) -> None:
         super().__init__(id="meeting")
         self.service = service
         self.meeting_id = meeting_id

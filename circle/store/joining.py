@@ -30,24 +30,28 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from circle.crypto import envelope
-from circle.crypto.identity import PublicIdentity
+from circle.crypto.identity import PublicIdentity, fingerprint
 from circle.errors import InvalidEnvelope, NotFound, UsageError
 from circle.models.events import decode_payload
+from circle.models.view import View
 from circle.paths import default_replica
 from circle.store.chain import check_chain
+from circle.store.cohort import CohortStore
 from circle.store.journal import read_rows
-from circle.store.session import CohortService, Session
+from circle.store.service import CohortService
+from circle.store.session import Session
+from circle.store.vault import PendingJoin, Scope, ScopeKey
 
 INVITE_PREFIX = "circle-invite-"
 JOIN_PREFIX = "circle-join-"
 INVITE_VERSION = 1
 SECRET_LEN = 20
-DEFAULT_TTL_S = 7 * 24 * 3600
+DEFAULT_TTL_HOURS = 72
 _INVITE = struct.Struct(">B20s16s32s16s16sI")
 LABEL_INVITE = b"circle/v1/invite"
 
 # Fetch the replica of journal ``replica_path`` of a cohort into a local file; False if absent.
-Fetch = Callable[[CohortService, str, Path], bool]
+Fetch = Callable[[CohortStore, str, Path], bool]
 
 
 def _derive(secret: bytes, what: bytes, n: int = 32) -> bytes:
@@ -102,61 +106,91 @@ class Invite:
         return _derive(self.secret, b"key-id", 16), _derive(self.secret, b"key")
 
 
-def _location(session: Session, svc: CohortService) -> str:
-    replica = svc.entry.get("replica") or {"url": str(default_replica(session.home.root))}
-    return str(replica["url"])
+def roster_fingerprint(view: View) -> str:
+    """The cohort-wide fingerprint over every member's id and public keys, for everyone to compare aloud."""
+    return fingerprint(view.fingerprint_material())
 
 
-def create_invite(svc: CohortService, ttl_s: int = DEFAULT_TTL_S) -> Invite:
+@dataclass(frozen=True)
+class Issued:
+    """An invite made: the code to hand over and what to say with it."""
+
+    invite: Invite
+    hours: int
+    fingerprint: str
+
+    @property
+    def code(self) -> str:
+        return self.invite.code()
+
+    def lines(self) -> list[str]:
+        return [self.code, "", f"Valid for {self.hours} hours, once. Your fingerprint: {self.fingerprint}",
+                "Give the code to the newcomer; they run 'circle join CODE' (or press j on their home screen) and read you their join code."]
+
+
+def create_invite(session: Session, svc: CohortService, hours: int = DEFAULT_TTL_HOURS) -> Issued:
     """Make a single-use invite to ``svc``'s cohort and remember it in the keystore."""
-    s = svc.session
-    inv = Invite(os.urandom(SECRET_LEN), s.identity.id, s.public.sign_pk, svc.journal_id, bytes.fromhex(svc.entry["replica_path"]),
-                 int(s.clock()) + ttl_s, _location(s, svc))
-    svc.entry.setdefault("invites", {})[hashlib.sha256(inv.secret).hexdigest()] = {"secret": inv.secret.hex(), "expires": inv.expires, "used": False}
-    s.keystore.save()
-    return inv
+    store = svc.store
+    location = store.entry.replica or {"url": str(default_replica(session.home.root))}
+    inv = Invite(os.urandom(SECRET_LEN), store.author.identity.id, store.author.public.sign_pk, store.journal_id, bytes.fromhex(store.entry.replica_path),
+                 int(store.clock()) + hours * 3600, str(location["url"]))
+    store.entry.add_invite(inv.secret, inv.expires)
+    store.vault.save()
+    return Issued(inv, hours, store.author.public.fingerprint)
 
 
 @dataclass(frozen=True)
 class Joined:
+    """A join asked for: the join code to read to the member admitting, and our fingerprint."""
+
     cohort_id: str
     join_code: str
     fingerprint: str
-    inviter_fingerprint_check: str
+
+    def lines(self) -> list[str]:
+        return [f"Join code: {self.join_code}", f"Your fingerprint: {self.fingerprint}",
+                "Read both to the member admitting you and compare fingerprints aloud; the cohort appears once they have admitted you."]
 
 
 def join(session: Session, code: str, replica: dict[str, Any] | None = None) -> Joined:
     """Start joining: a journal whose first event is the join request. Sync then carries it."""
     inv = Invite.parse(code)
-    if inv.expires < session.clock():
+    if inv.expires < session.now():
         raise UsageError("this invite has expired", "ask a member for a fresh one with 'circle invite'")
     cid = hashlib.sha256(LABEL_INVITE + b"/pending/" + inv.secret).hexdigest()[:32]
-    if cid in session.keystore.data["cohorts"]:
+    if session.vault.holds(cid):
         raise UsageError("you already used this invite", "run 'circle sync' and wait for a member to admit you")
     kid, key = inv.request_key
-    jid = os.urandom(16)
-    entry = {
-        "journal": jid.hex(),
-        "keys": {kid.hex(): {"k": key.hex(), "scope": "invite", "epoch": 0}, os.urandom(16).hex(): {"k": os.urandom(32).hex(), "scope": "self", "epoch": 1}},
-        "cohort_key": None,
-        "replica_path": inv.join_path,
-        "replica": replica or {"url": inv.location},
-        "pending": {"inviter": inv.inviter.hex(), "inviter_journal": inv.journal.hex(), "inviter_path": inv.replica_path.hex(), "secret": inv.secret.hex()},
-    }
-    session.keystore.data["cohorts"][cid] = entry
-    j = session.keystore.data["journals"].setdefault(inv.journal.hex(), {"seq": 0, "hash": envelope.ZERO_HASH.hex(), "head": ""})
-    j.update({"cohort": cid, "owner": inv.inviter.hex(), "sign_pk": inv.inviter_sign_pk.hex(), "replica_path": inv.replica_path.hex()})
-    session._trust_journal(jid.hex(), cid, session.public)
-    session.keystore.save()
+    jid = os.urandom(16).hex()
+    pending = PendingJoin(inv.inviter.hex(), inv.journal.hex(), inv.replica_path.hex(), inv.secret)
+    session.vault.add_cohort(cid, journal=jid, keys=[ScopeKey(kid.hex(), key, Scope.INVITE, 0), ScopeKey.new(Scope.SELF)], cohort_key=None,
+                             replica_path=inv.join_path, replica=replica or {"url": inv.location}, pending=pending)
+    session.vault.trust_journal(inv.journal.hex(), cid, inv.inviter.hex(), inv.inviter_sign_pk, inv.replica_path.hex())
+    session.vault.trust_member_journal(jid, cid, session.public)
+    session.vault.save()
     svc = session.cohort(cid)
-    body = {"public": session.public.to_bytes().hex(), "name": session.name, "journal": jid.hex(), "replica_path": inv.join_path}
-    svc.record("member.join_requested", body, scope="invite")
+    body = {"public": session.public.to_bytes().hex(), "name": session.name, "journal": jid, "replica_path": inv.join_path}
+    svc.store.record("member.join_requested", body, scope=Scope.INVITE)
     check = hashlib.sha256(session.public.to_bytes()).digest()[:10]
-    return Joined(cid, JOIN_PREFIX + _b32(jid + check), session.fingerprint, "")
+    return Joined(cid, JOIN_PREFIX + _b32(bytes.fromhex(jid) + check), session.fingerprint)
 
 
-def admit(svc: CohortService, join_code: str, fetch: Fetch, role: str = "participant", profession: str = "") -> tuple[str, str]:
-    """Admit the newcomer behind ``join_code``. Returns (their name, their fingerprint)."""
+@dataclass(frozen=True)
+class Admitted:
+    """A newcomer admitted: the fingerprints everyone compares aloud."""
+
+    name: str
+    role: str
+    fingerprint: str
+    cohort_fingerprint: str
+
+    def lines(self) -> list[str]:
+        return [f"Admitted {self.name} as {self.role}.", f"Their fingerprint (they read theirs aloud; it must match): {self.fingerprint}",
+                f"Cohort fingerprint, for everyone to compare: {self.cohort_fingerprint}"]
+
+
+def admit(svc: CohortService, join_code: str, fetch: Fetch, role: str = "participant", profession: str = "") -> Admitted:
+    """Admit the newcomer behind ``join_code``."""
     code = join_code.strip()
     if not code.startswith(JOIN_PREFIX):
         raise UsageError("not a join code", f"join codes start with {JOIN_PREFIX!r}")
@@ -167,15 +201,13 @@ def admit(svc: CohortService, join_code: str, fetch: Fetch, role: str = "partici
     if len(raw) != 26:
         raise UsageError("join code damaged", "check it was copied whole")
     jid, check = raw[:16], raw[16:]
-    now = svc.session.clock()
-    invites = svc.entry.get("invites", {})
-    open_invites = [(h, v) for h, v in invites.items() if not v["used"] and v["expires"] >= now]
+    open_invites = svc.store.entry.open_invites(svc.now())
     if not open_invites:
         raise UsageError("no open invite for this cohort", "make one with 'circle invite' (invites are single-use and expire)")
-    for invite_hash, inv_doc in open_invites:
-        inv = Invite(bytes.fromhex(inv_doc["secret"]), b"", b"", b"", b"", inv_doc["expires"], "")
-        out = svc.peer_dir() / f"{jid.hex()}.db"
-        if not fetch(svc, inv.join_path, out):
+    for open_invite in open_invites:
+        inv = Invite(open_invite.secret, b"", b"", b"", b"", open_invite.expires, "")
+        out = svc.store.peer_dir() / f"{jid.hex()}.db"
+        if not fetch(svc.store, inv.join_path, out):
             continue
         request = _read_request(out, jid, inv)
         if request is None:
@@ -183,10 +215,11 @@ def admit(svc: CohortService, join_code: str, fetch: Fetch, role: str = "partici
         pub = PublicIdentity.from_bytes(bytes.fromhex(request["public"]))
         if not hmac.compare_digest(hashlib.sha256(pub.to_bytes()).digest()[:10], check):
             raise UsageError("join code does not match the request", "compare codes again; someone else may have used the invite")
-        svc.entry["invites"][invite_hash]["used"] = True  # used even if what follows fails
-        svc.session.keystore.save()
-        svc.admit(pub, str(request["name"])[:80], role, profession, journal=jid.hex(), replica_path=inv.join_path)
-        return str(request["name"]), pub.fingerprint
+        svc.store.entry.use_invite(open_invite.hash)  # used even if what follows fails
+        svc.store.vault.save()
+        name = str(request["name"])[:80]
+        svc.admit(pub, name, role, profession, journal=jid.hex(), replica_path=inv.join_path)
+        return Admitted(name, role, pub.fingerprint, roster_fingerprint(svc.view))
     raise NotFound("no join request found for this code yet", "ask the newcomer to run 'circle sync --once', then try again")
 
 

@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from circle.errors import CircleError, SyncError
+from circle.errors import CircleError, SyncError, UsageError
+from circle.store.cohort import CohortStore
+from circle.store.ingest import IngestReport
 from circle.store.journal import last_seq
-from circle.store.session import CohortService, IngestReport, Session
+from circle.store.session import Session
 from circle.sync import litestream as ls
 from circle.sync.location import default_location, describe, folder_marked, mark_folder
 from circle.sync.status import CohortSync, PeerStatus, SyncStatus
@@ -35,10 +37,31 @@ SLOW_TICK = 1.0  # seconds between safety-net looks when the kernel or followers
 TOUCH_ABOVE = 64 * 1024  # bytes: a newest LTX file above this is ended with a tiny commit (see Journal.touch)
 
 
-def replica_for(session: Session, svc: CohortService) -> ls.Replica:
+def replica_of(location: dict[str, Any]) -> ls.Replica:
+    """A stored replica location (see :func:`parse_location`) as a litestream Replica."""
+    return ls.Replica(**{k: v for k, v in location.items() if k in ls.Replica.__dataclass_fields__})
+
+
+def replica_for(session: Session, store: CohortStore) -> ls.Replica:
     """The replica location of a cohort as a litestream Replica (the home folder by default)."""
-    loc = svc.entry.get("replica") or default_location(session.home.root)
-    return ls.Replica(**{k: v for k, v in loc.items() if k in ls.Replica.__dataclass_fields__})
+    return replica_of(store.entry.replica or default_location(session.home.root))
+
+
+def set_replica(session: Session, store: CohortStore, location: dict[str, Any]) -> dict[str, Any]:
+    """Make ``location`` (checked, from :func:`parse_location`) the cohort's replica and save it.
+
+    A folder location is marked as circle's: from now on it is the drive or
+    share to wait for when it is not there.
+    """
+    folder = ls.folder_of(replica_of(location))
+    if folder is not None:
+        try:
+            mark_folder(folder)
+        except OSError as exc:
+            raise UsageError("cannot use that folder as the replica", f"{folder}: {exc.strerror}; check the path and that it is writable") from None
+    store.entry.replica = location
+    session.vault.save()
+    return location
 
 
 @dataclass
@@ -109,7 +132,7 @@ class SyncService:
     """
 
     def __init__(self, session: Session, *, interval: float = ls.DEFAULT_INTERVAL, poll: float = 15.0,
-                 on_change: Callable[[CohortService], None] | None = None) -> None:
+                 on_change: Callable[[CohortStore], None] | None = None) -> None:
         self.session = session
         self.interval = interval
         self.poll = poll
@@ -120,7 +143,7 @@ class SyncService:
         self._touched: dict[str, int] = {}  # journal -> local TXID whose LTX size was checked (see Journal.touch)
         self._pending_txid: dict[str, tuple[int, int]] = {}  # journal -> (local txid, seq at that txid)
         # How new events are folded: directly, or handed to the UI thread by the app.
-        self.ingest: Callable[[CohortService], IngestReport] = lambda svc: svc.ingest()
+        self.ingest: Callable[[CohortStore], IngestReport] = lambda store: store.ingest()
         self._problems: dict[str, str] = {}  # journal id, own journal path or "service" -> one line
         self._away_now: dict[str, tuple[str, SyncError]] = {}  # own journal path -> (its location, why it is away)
         self._locations: dict[str, tuple[dict[str, Any] | None, ls.Replica, Path | None]] = {}  # see _location
@@ -135,32 +158,32 @@ class SyncService:
         self._state = "off"
 
     # ---- targets --------------------------------------------------------
-    def _cohorts(self) -> list[CohortService]:
-        return [self.session.cohort(cid) for cid in self.session.cohort_ids()]
+    def _cohorts(self) -> list[CohortStore]:
+        return [self.session.store(cid) for cid in self.session.cohort_ids()]
 
     def _own(self) -> list[tuple[Path, ls.Replica]]:
         """Own journals and their replicas, except those whose location is away (see :meth:`_away`)."""
         away = self._away()
-        self._marks = {folder: folder_marked(folder) for svc in self._cohorts() if (folder := self._location(svc)[1]) is not None}
+        self._marks = {folder: folder_marked(folder) for store in self._cohorts() if (folder := self._location(store)[1]) is not None}
         for db, (_, exc) in away.items():
             self._problems[db] = exc.line()
         for db in set(self._away_now) - set(away):
             self._problems.pop(db, None)
         self._away_now = away
-        return [(svc.journal.path, replica_for(self.session, svc).child(svc.entry["replica_path"])) for svc in self._cohorts()
-                if str(svc.journal.path) not in away]
+        return [(store.journal.path, replica_for(self.session, store).child(store.entry.replica_path)) for store in self._cohorts()
+                if str(store.journal.path) not in away]
 
     def _marks_changed(self) -> bool:
         """Whether a folder location came or went since the last full pass: one stat per folder, for every tick."""
         return any(folder_marked(folder) != marked for folder, marked in self._marks.items())
 
-    def _location(self, svc: CohortService) -> tuple[ls.Replica, Path | None]:
+    def _location(self, store: CohortStore) -> tuple[ls.Replica, Path | None]:
         """The cohort's replica location and, for a folder, its path; built again only when the setting changes (checked every tick)."""
-        loc = svc.entry.get("replica")
-        hit = self._locations.get(svc.id)
+        loc = store.entry.replica
+        hit = self._locations.get(store.id)
         if hit is None or hit[0] != loc:
-            base = replica_for(self.session, svc)
-            hit = self._locations[svc.id] = (dict(loc) if loc else None, base, ls.folder_of(base))
+            base = replica_for(self.session, store)
+            hit = self._locations[store.id] = (dict(loc) if loc else None, base, ls.folder_of(base))
         return hit[1], hit[2]
 
     def _away(self) -> dict[str, tuple[str, SyncError]]:
@@ -175,26 +198,23 @@ class SyncService:
         every tick.
         """
         away: dict[str, tuple[str, SyncError]] = {}
-        for svc in self._cohorts():
-            _, folder = self._location(svc)
+        for store in self._cohorts():
+            _, folder = self._location(store)
             if folder is None or folder_marked(folder):
                 continue
-            if not svc.entry.get("replica") or not ls.has_shipped(svc.journal.path):
+            if not store.entry.replica or not ls.has_shipped(store.journal.path):
                 try:
                     mark_folder(folder)
                     continue
                 except OSError:
                     pass
             hint = f"{folder}: plug in the drive or mount the share; if it was emptied on purpose, choose it again with 'circle cohort replica'"
-            away[str(svc.journal.path)] = (describe(svc.entry.get("replica")), SyncError("replica folder not found", hint))
+            away[str(store.journal.path)] = (describe(store.entry.replica), SyncError("replica folder not found", hint))
         return away
 
     def _follow_moves(self) -> None:
         """A pending join that was admitted took the cohort's real id: follow it (focus, peers, what changed)."""
-        cohorts = self.session.keystore.data["cohorts"]
-
-        def real(cid: str) -> str:
-            return cohorts.get(cid, {}).get("moved_to", cid)
+        real = self.session.vault.resolve
 
         with self._lock:
             if self.focus is not None and real(self.focus) != self.focus:
@@ -204,17 +224,17 @@ class SyncService:
             self._changed = {real(c) for c in self._changed}
 
     def _refresh_peers(self) -> None:
-        for svc in self._cohorts():
-            base = replica_for(self.session, svc)
-            names = {m.journal: m.name for m in svc.view.members(include_removed=True)}
-            paths = {m.journal: m.replica_path for m in svc.view.members(include_removed=True)}
-            for jid, j in svc.known_journals().items():
-                if jid == svc.journal_id.hex() or jid in self._peers:
+        for store in self._cohorts():
+            base = replica_for(self.session, store)
+            names = {m.journal: m.name for m in store.view.members(include_removed=True)}
+            paths = {m.journal: m.replica_path for m in store.view.members(include_removed=True)}
+            for jid, j in store.known_journals().items():
+                if jid == store.entry.journal or jid in self._peers:
                     continue
-                path = paths.get(jid) or j.get("replica_path")
+                path = paths.get(jid) or j.replica_path
                 if not path:
                     continue
-                self._peers[jid] = Peer(svc.id, jid, names.get(jid, "inviter"), base.child(path), svc.journal_path(jid), describe_replica(base))
+                self._peers[jid] = Peer(store.id, jid, names.get(jid, "inviter"), base.child(path), store.journal_path(jid), describe_replica(base))
 
     # ---- one pass: push everything, pull everything ---------------------
     def once(self) -> OnceReport:
@@ -222,7 +242,7 @@ class SyncService:
         report = OnceReport()
         own = self._own()
         report.unreachable.update((where, exc.line()) for where, exc in self._away_now.values())
-        locations = {svc.journal.path: self._location(svc)[0] for svc in self._cohorts()}
+        locations = {store.journal.path: self._location(store)[0] for store in self._cohorts()}
         for db, replica in own:
             try:
                 if ls.needs_heal(replica, db):
@@ -236,8 +256,8 @@ class SyncService:
         self._refresh_peers()
         for _ in range(3):  # admissions can reveal journals that were unknown a moment ago
             pulled = self._pull_changed(report)
-            for svc in self._cohorts():
-                r = self.ingest(svc)
+            for store in self._cohorts():
+                r = self.ingest(store)
                 report.events += r.folded
                 report.problems += r.problems
             self._follow_moves()
@@ -245,7 +265,7 @@ class SyncService:
             self._refresh_peers()
             if not pulled and len(self._peers) == known:
                 break
-        self.session.keystore.save()  # the TXIDs restored, so the next pass skips unchanged journals
+        self.session.vault.save()  # the TXIDs restored, so the next pass skips unchanged journals
         return report
 
     def _pull_changed(self, report: OnceReport | None = None, peers: list[Peer] | None = None) -> int:
@@ -263,8 +283,10 @@ class SyncService:
                     report.unreachable.setdefault(peer.where, exc.line())
                 self._problems[peer.journal] = exc.line()
                 continue
-            j = self.session.keystore.data["journals"].get(peer.journal, {})
-            if txid is None and j.get("replica_txid") is not None:  # restored from here before: emptied, or another drive
+            j = self.session.vault.journal(peer.journal)
+            if j is None:
+                continue
+            if txid is None and j.replica_txid is not None:  # restored from here before: emptied, or another drive
                 peer.state = "gone"
                 self._problems[peer.journal] = f"{peer.member}'s journal is no longer on the replica: was the folder emptied, or is this another drive? It comes back when they sync"
                 if report is not None:
@@ -274,7 +296,7 @@ class SyncService:
                 peer.state, peer.checked = "missing", time.time()
                 self._problems.pop(peer.journal, None)  # reachable again; not written yet is no problem
                 continue
-            if txid == j.get("replica_txid") and peer.out.exists():  # != not <: a healed replica restarts its TXIDs
+            if txid == j.replica_txid and peer.out.exists():  # != not <: a healed replica restarts its TXIDs
                 peer.state, peer.checked = "caught up", time.time()
                 self._problems.pop(peer.journal, None)
                 continue
@@ -282,7 +304,7 @@ class SyncService:
                 if ls.restore(peer.replica, peer.out):
                     peer.last_received = peer.checked = time.time()
                     peer.state = "caught up"
-                    j["replica_txid"] = txid  # saved with the verified head at the next ingest
+                    j.replica_txid = txid  # saved with the verified head at the next ingest
                     self._changed.add(peer.cohort)
                     pulled += 1
                 self._problems.pop(peer.journal, None)
@@ -296,9 +318,9 @@ class SyncService:
         return pulled
 
     def _mark_sent(self, db: Path) -> None:
-        for svc in self._cohorts():
-            if svc.journal.path == db:
-                self._set_sent(svc.journal_id.hex(), written(svc))
+        for store in self._cohorts():
+            if store.journal.path == db:
+                self._set_sent(store.entry.journal, written(store))
 
     # ---- running in the background --------------------------------------
     def start(self, focus: str | None = None) -> None:
@@ -335,7 +357,7 @@ class SyncService:
             self._replicators.clear()
         if self._unsaved:
             with contextlib.suppress(CircleError):  # only the "not yet sent" count of the next start depends on it
-                self.session.keystore.save()
+                self.session.vault.save()
             self._unsaved = False
         self._state = "off"
 
@@ -392,7 +414,7 @@ class SyncService:
                 self._followed_changes()
                 if self._changed:
                     while self._changed:
-                        self._ingest(self.session.cohort(self._changed.pop()))
+                        self._ingest(self.session.store(self._changed.pop()))
                     self._follow_moves()  # an admission may have given a pending cohort its real id
                 self._problems.pop("service", None)
                 self._state = "offline" if self._all_unreachable() else ("problem" if self._problems else "up to date")
@@ -410,10 +432,10 @@ class SyncService:
             next_tick = min(next_tick, time.time() + tick)
             woken = watch.wait(max(0.0, min(next_tick, next_poll) - time.time()))
 
-    def _ingest(self, svc: CohortService) -> None:
-        r = self.ingest(svc)
+    def _ingest(self, store: CohortStore) -> None:
+        r = self.ingest(store)
         if r.folded and self.on_change is not None:
-            self.on_change(svc)
+            self.on_change(store)
 
     def _ensure_replicators(self) -> None:
         # One process per SFTP/S3 location (one unreachable box stops a whole litestream process);
@@ -422,7 +444,7 @@ class SyncService:
         for db, replica in self._own():
             key = "folders" if replica.kind == "file" else replica.url.rsplit("/", 1)[0]
             by_location.setdefault(key, []).append((db, replica))
-        busy = [svc.journal.path for svc in self._cohorts() if svc.id == self.focus]
+        busy = [store.journal.path for store in self._cohorts() if store.id == self.focus]
         with self._lock:
             for loc, dbs in by_location.items():
                 rep = self._replicators.get(loc)
@@ -470,43 +492,49 @@ class SyncService:
 
     def _sent(self, jid: str) -> int:
         """The newest own seq known to be on the replica; kept in the keystore, so a restart does not count everything as unsent."""
-        return int(self.session.keystore.data["journals"].get(jid, {}).get("sent", 0))
+        j = self.session.vault.journal(jid)
+        return j.sent if j is not None else 0
 
     def _set_sent(self, jid: str, seq: int) -> None:
-        if seq > self._sent(jid):
-            self.session.keystore.data["journals"].setdefault(jid, {})["sent"] = seq  # saved with the keystore's next save, or at stop
+        j = self.session.vault.journal(jid)
+        if j is not None and seq > j.sent:
+            j.sent = seq  # saved with the keystore's next save, or at stop
             self._unsaved = True
 
     def _update_sent(self, folders_only: bool = False) -> None:
         """Own events count as sent once the replica holds a TXID whose LTX holds them."""
-        for svc in self._cohorts():
-            jid = svc.journal_id.hex()
-            base, folder = self._location(svc)
+        for store in self._cohorts():
+            jid = store.entry.journal
+            base, folder = self._location(store)
             if folders_only and base.kind != "file":
                 continue
-            head = written(svc)  # read before the local TXID: what that TXID captured includes it
+            head = written(store)  # read before the local TXID: what that TXID captured includes it
             if folders_only and self._sent(jid) >= head:
                 continue
             if folder is not None and not folder_marked(folder):  # what Litestream shipped under a mount point was not sent
                 continue
             try:
-                local = ls.local_txid(svc.journal.path)
-                remote = ls.latest_txid(base.child(svc.entry["replica_path"]))
+                local = ls.local_txid(store.journal.path)
+                remote = ls.latest_txid(base.child(store.entry.replica_path))
             except CircleError:
                 continue
-            whole = local is not None and ls.captured(svc.journal.path, local)  # Litestream has read every commit
+            whole = local is not None and ls.captured(store.journal.path, local)  # Litestream has read every commit
             pending = self._pending_txid.get(jid)
             if whole and remote is not None and remote >= local:
                 self._set_sent(jid, head)
                 if self._touched.get(jid) != local:  # all shipped: end a big commit with a tiny one
                     self._touched[jid] = local
-                    if (ls.local_ltx_size(svc.journal.path, local) or 0) > TOUCH_ABOVE:
+                    if (ls.local_ltx_size(store.journal.path, local) or 0) > TOUCH_ABOVE:
                         with contextlib.suppress(CircleError):  # only saves CPU; never worth a problem
-                            svc.journal.touch()
+                            store.journal.touch()
             elif remote is not None and pending is not None and remote >= pending[0]:
                 self._set_sent(jid, pending[1])
             if whole and self._sent(jid) < head:
                 self._pending_txid[jid] = (local, head)
+
+    def _verified(self, jid: str) -> int:
+        j = self.session.vault.journal(jid)
+        return j.seq if j is not None else 0
 
     def _all_unreachable(self) -> bool:
         """Whether every problem is only a replica out of reach: offline is a normal state, not a problem."""
@@ -517,30 +545,34 @@ class SyncService:
     def status(self) -> SyncStatus:
         cohorts = []
         now = time.time()
-        for svc in self._cohorts():
-            jid = svc.journal_id.hex()
-            unsent = max(0, written(svc) - self._sent(jid))
+        for store in self._cohorts():
+            jid = store.entry.journal
+            unsent = max(0, written(store) - self._sent(jid))
             peers = tuple(
-                PeerStatus(p.member, p.journal, int(self.session.keystore.data["journals"].get(p.journal, {}).get("seq", 0)), p.last_received, p.state, p.checked)
-                for p in self._peers.values() if p.cohort == svc.id
+                PeerStatus(p.member, p.journal, self._verified(p.journal), p.last_received, p.state, p.checked)
+                for p in self._peers.values() if p.cohort == store.id
             )
             oldest = min((p.checked for p in peers), default=0.0)
             lag = max(0.0, now - oldest) if oldest else None  # one peer never checked: unknown, not zero
-            loc = svc.entry.get("replica") or default_location(self.session.home.root)
-            problem = self._problems.get(str(svc.journal.path), "") or next((self._problems[p.journal] for p in self._peers.values() if p.cohort == svc.id and p.journal in self._problems), "")
-            cohorts.append(CohortSync(svc.id, svc.view.cohort().name, describe(loc), unsent, lag, peers, problem))
+            loc = store.entry.replica or default_location(self.session.home.root)
+            problem = self._problems.get(str(store.journal.path), "") or next((self._problems[p.journal] for p in self._peers.values() if p.cohort == store.id and p.journal in self._problems), "")
+            cohorts.append(CohortSync(store.id, store.view.cohort().name, describe(loc), unsent, lag, peers, problem))
         return SyncStatus(self._state, next(iter(self._problems.values()), ""), tuple(cohorts))
 
 
-def written(svc: CohortService) -> int:
+def written(store: CohortStore) -> int:
     """The newest seq of this identity's journal: what this process wrote, or another (a command beside `circle sync`)."""
-    return max(svc._own_head(), last_seq(svc.journal.path))
+    return max(store.written(), last_seq(store.journal.path))
 
 
 def describe_replica(replica: ls.Replica) -> str:
     return describe({k: getattr(replica, k) for k in ("url", "endpoint")})
 
 
-def fetch_journal(svc: CohortService, replica_path: str, out: Path) -> bool:
-    """Restore one journal of ``svc``'s cohort from its replica location (admitting a newcomer)."""
-    return ls.restore(replica_for(svc.session, svc).child(replica_path), out)
+def journal_fetcher(session: Session) -> Callable[[CohortStore, str, Path], bool]:
+    """How admitting fetches a newcomer's journal: restore it from the cohort's replica location."""
+
+    def fetch(store: CohortStore, replica_path: str, out: Path) -> bool:
+        return ls.restore(replica_for(session, store).child(replica_path), out)
+
+    return fetch

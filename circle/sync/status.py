@@ -56,6 +56,18 @@ class SyncStatus:
             return f"{self.state} · {self.unsent} not yet sent"
         return self.state
 
+    def line(self) -> str:
+        """One line for `circle sync`: the badge, then per cohort what is unsent and each member's newest event.
+
+        Staleness is shown in whole minutes only, so the line does not change every second.
+        """
+        parts = [self.badge()]
+        for co in self.cohorts:
+            peers = ", ".join(f"{p.member} #{p.last_seq}" for p in co.peers) or "no peers yet"
+            behind = f"; {co.caught_up()}" if co.peers and (co.lag_s is None or co.lag_s >= 60) else ""
+            parts.append(f"{co.name or co.cohort[:8]}: {co.unsent} unsent; {peers}{behind}")
+        return " | ".join(parts)
+
 
 def ago(seconds: float) -> str:
     """A duration in the largest whole unit: "4 s", "12 min", "3 h", "2 days"."""

@@ -24,7 +24,8 @@ from circle.crypto import envelope, keystore
 from circle.crypto.identity import Identity
 from circle.models.events import encode_payload
 from circle.store.journal import Journal
-from circle.store.session import CohortService, Home
+from circle.store.service import CohortService
+from circle.store.session import Home
 from tests.conftest import PASSPHRASE, FrozenClock
 
 OWNER = "CanaryOwnerAroha"
@@ -68,7 +69,7 @@ class SampleCohort:
     """A cohort with a roster, a meeting, agenda, notes, actions, self notes, a removal and a peer."""
 
     def __init__(self, root: Path) -> None:
-        self.home = Home(root)
+        self.home = Home(root, calibrate=False)
         self.session = self.home.create_identity(OWNER, PASSPHRASE, clock=FrozenClock())
         c = CANARIES
         self.svc: CohortService = self.session.create_cohort(c["cohort name"], purpose=c["purpose"], confidentiality=c["confidentiality"])
@@ -79,26 +80,26 @@ class SampleCohort:
         self.svc.admit(cara.public(), c["removed member"], journal=os.urandom(16).hex())
         self.svc.remove(cara.id.hex())  # a new epoch, wrapped for Ben only
         svc = self.svc
-        svc.record_many([
+        svc.store.record_many([
             ("meeting.scheduled", {"meeting": "m1", "at": "2026-01-08T09:00", "title": c["meeting title"], "minutes": 60}),
-            ("agenda.added", {"item": "i1", "meeting": "m1", "title": c["agenda title"], "owner": svc.session.id, "minutes": 15}),
+            ("agenda.added", {"item": "i1", "meeting": "m1", "title": c["agenda title"], "owner": svc.me, "minutes": 15}),
         ])
-        svc.record("note.added", {"meeting": "m1", "item": "i1", "text": c["note"], "kind": "note"})
-        svc.record("note.added", {"meeting": "m1", "item": "i1", "text": c["decision"], "kind": "decision"})
-        svc.record("action.added", {"action": "a1", "meeting": "m1", "title": c["action"], "owner": self.ben.id.hex(), "due": "2026-01-22"})
-        svc.record("anon.line_added", {"meeting": "m1", "text": c["anonymous line"]})
-        svc.record("self.note_added", {"text": c["self note"]}, scope="self")
+        svc.store.record("note.added", {"meeting": "m1", "item": "i1", "text": c["note"], "kind": "note"})
+        svc.store.record("note.added", {"meeting": "m1", "item": "i1", "text": c["decision"], "kind": "decision"})
+        svc.store.record("action.added", {"action": "a1", "meeting": "m1", "title": c["action"], "owner": self.ben.id.hex(), "due": "2026-01-22"})
+        svc.store.record("anon.line_added", {"meeting": "m1", "text": c["anonymous line"]})
+        svc.store.record("self.note_added", {"text": c["self note"]}, scope="self")
         self.peer_payloads = [self._peer_writes(c["peer note"])]
-        svc.ingest()
-        svc.save_snapshot()  # the sealed local snapshot of the view is scanned too
-        svc.flush()
+        svc.store.ingest()
+        svc.store.save_snapshot()  # the sealed local snapshot of the view is scanned too
+        svc.store.flush()
 
     def _peer_writes(self, text: str) -> bytes:
-        kid = self.svc.entry["cohort_key"]
-        key = bytes.fromhex(self.svc.keys[kid]["k"])
+        kid = self.svc.store.entry.cohort_key.id
+        key = self.svc.store.entry.cohort_key.secret
         pt = encode_payload(kind="note.added", cohort=self.svc.id, author=self.ben.id.hex(), lamport=50, ts=0,
                             body={"meeting": "m1", "item": "i1", "text": text, "kind": "note"})
-        j = Journal(self.svc.peer_dir() / f"{self.ben_journal.hex()}.db", self.ben_journal)
+        j = Journal(self.svc.store.peer_dir() / f"{self.ben_journal.hex()}.db", self.ben_journal)
         j.append([lambda seq, prev, sign: envelope.seal(journal_id=self.ben_journal, seq=seq, prev=prev, key_id=bytes.fromhex(kid),
                                                         key=key, plaintext=pt, signer=self.ben.signer() if sign else None)])
         j.close()
@@ -106,13 +107,12 @@ class SampleCohort:
 
     def plaintexts(self) -> list[bytes]:
         """What the journals hold, as the unencrypted payloads they were sealed from."""
-        evs = list(self.svc.view.events) + self.svc.self_notes()
+        evs = list(self.svc.view.events) + self.svc.store.self_notes()
         return [encode_payload(kind=e.kind, cohort=e.cohort, author=e.author, lamport=e.lamport, ts=e.ts, body=e.body) for e in evs]
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleCohort:
-    keystore.CALIBRATE = False
     return SampleCohort(tmp_path_factory.mktemp("canaries") / "home")
 
 
@@ -122,7 +122,7 @@ def test_the_sample_cohort_holds_every_canary(sample: SampleCohort) -> None:
     seen = [v.cohort().name, v.cohort().purpose, v.cohort().confidentiality]
     seen += [m.name for m in v.members(include_removed=True)] + [m.profession for m in v.members()]
     seen += [m.title for m in v.meetings()] + [a.title for a in v.agenda()] + [n.text for n in v.notes()]
-    seen += [a.title for a in v.actions()] + v.anonymous_lines("m1") + [str(e.body.get("text")) for e in sample.svc.self_notes()]
+    seen += [a.title for a in v.actions()] + v.anonymous_lines("m1") + [str(e.body.get("text")) for e in sample.svc.store.self_notes()]
     for label, text in CANARIES.items():
         assert text in seen, label
 

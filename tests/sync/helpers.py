@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 
 from circle.store import joining
-from circle.store.session import CohortService, Home, Session
+from circle.store.cohort import CohortStore
+from circle.store.service import CohortService
+from circle.store.session import Home, Session
 from circle.sync import litestream as ls
 from circle.sync.service import SyncService, replica_for
 
@@ -60,7 +62,7 @@ def location(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[
 
 def new_home(root: Path, name: str) -> Session:
     """An identity called ``name`` in its own home under ``root``."""
-    return Home(root / name.lower()).create_identity(name, PASS)
+    return Home(root / name.lower(), calibrate=False).create_identity(name, PASS)
 
 
 def reopen(session: Session) -> Session:
@@ -71,8 +73,8 @@ def reopen(session: Session) -> Session:
 def fetch_from_replica(session: Session) -> joining.Fetch:
     """Admit's fetch as ``circle admit`` does it: restore the newcomer's journal from the replica."""
 
-    def fetch(svc: CohortService, replica_path: str, out: Path) -> bool:
-        return ls.restore(replica_for(session, svc).child(replica_path), out)
+    def fetch(store: CohortStore, replica_path: str, out: Path) -> bool:
+        return ls.restore(replica_for(session, store).child(replica_path), out)
 
     return fetch
 
@@ -88,11 +90,10 @@ def once(*sessions: Session) -> None:
 def bring_in(admitter: Session, cohort: str, newcomer: Session, loc: dict[str, Any], role: str = "participant") -> str:
     """Invite, join, sync and admit ``newcomer`` into ``cohort``; returns the newcomer's cohort id once adopted."""
     svc = admitter.cohort(cohort)
-    invite = joining.create_invite(svc)
-    joined = joining.join(newcomer, invite.code(), replica=dict(loc))
+    joined = joining.join(newcomer, joining.create_invite(admitter, svc).code, replica=dict(loc))
     once(newcomer)  # pushes the join request
-    name, fp = joining.admit(svc, joined.join_code, fetch_from_replica(admitter), role=role)
-    assert (name, fp) == (newcomer.name, newcomer.fingerprint)
+    admitted = joining.admit(svc, joined.join_code, fetch_from_replica(admitter), role=role)
+    assert (admitted.name, admitted.fingerprint) == (newcomer.name, newcomer.fingerprint)
     once(admitter)  # pushes the admission and the wrapped key
     once(newcomer)  # pulls them; the pending cohort is adopted under its real id
     assert cohort in newcomer.cohort_ids(), "newcomer did not adopt the cohort"
@@ -127,11 +128,11 @@ def three_homes(root: Path, loc: dict[str, Any], name: str = "Physio peers North
 
 
 def meeting(svc: CohortService, meeting_id: str, title: str = "Monthly") -> None:
-    svc.record("meeting.scheduled", {"meeting": meeting_id, "at": "2026-12-01T10:00", "title": title, "minutes": 60})
+    svc.store.record("meeting.scheduled", {"meeting": meeting_id, "at": "2026-12-01T10:00", "title": title, "minutes": 60})
 
 
 def note(svc: CohortService, meeting_id: str, text: str) -> None:
-    svc.record("note.added", {"meeting": meeting_id, "item": "", "text": text, "kind": "note"})
+    svc.store.record("note.added", {"meeting": meeting_id, "item": "", "text": text, "kind": "note"})
 
 
 def write_burst(svc: CohortService, who: str, n: int, meeting_id: str = "m1") -> list[str]:
@@ -140,7 +141,7 @@ def write_burst(svc: CohortService, who: str, n: int, meeting_id: str = "m1") ->
     for i in range(n):
         text = f"{who} event {i}"
         if i % 3 == 0:
-            svc.record("agenda.added", {"item": f"{who}-{i}", "meeting": meeting_id, "title": text, "owner": svc.session.id, "minutes": 5})
+            svc.store.record("agenda.added", {"item": f"{who}-{i}", "meeting": meeting_id, "title": text, "owner": svc.me, "minutes": 5})
         else:
             note(svc, meeting_id, text)
         texts.append(text)

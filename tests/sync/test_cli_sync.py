@@ -40,7 +40,7 @@ def test_doctor_says_all_good_then_names_a_pulled_stick_and_a_silent_member(tmp_
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Dietitians North: Ben's journal present" in r.stdout and r.stdout.rstrip().endswith("All good.")
 
-    shutil.rmtree(stick / b.cohort(cid).entry["replica_path"])  # Ben's journal gone from the replica
+    shutil.rmtree(stick / b.cohort(cid).store.entry.replica_path)  # Ben's journal gone from the replica
     r = doctor(a.home.root)
     assert r.returncode == 1
     assert "FIX  Dietitians North: nothing from Ben on the replica yet — ask them to run 'circle sync --once'" in r.stdout
@@ -56,7 +56,7 @@ def test_sync_once_without_the_stick_says_offline_and_writes_nothing_there(tmp_p
     a = new_home(tmp_path, "Ana")
     cid = a.create_cohort("Dietitians North", replica={"url": str(stick)}).id
     once(a)
-    a.cohort(cid).record("note.added", {"meeting": "m1", "item": "", "text": "written at the site", "kind": "note"})
+    a.cohort(cid).store.record("note.added", {"meeting": "m1", "item": "", "text": "written at the site", "kind": "note"})
     a.close()
     shutil.move(stick, tmp_path / "drawer")
 

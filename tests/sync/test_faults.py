@@ -48,7 +48,7 @@ def two_homes(tmp_path: Path, loc: dict, name: str = "Pharmacists West"):
 
 def own_replica(session, cid: str) -> ls.Replica:
     svc = session.cohort(cid)
-    return replica_for(session, svc).child(svc.entry["replica_path"])
+    return replica_for(session, svc.store).child(svc.store.entry.replica_path)
 
 
 def report(what: str, written: int, present: int) -> None:
@@ -104,17 +104,16 @@ WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     import circle.crypto.keystore as keystore
-    keystore.CALIBRATE = False
     from circle.store.session import Home
     from circle.sync.service import SyncService
     root, cid, passphrase = sys.argv[1:4]
-    session = Home(Path(root)).unlock(passphrase)
+    session = Home(Path(root), calibrate=False).unlock(passphrase)
     svc = session.cohort(cid)
     SyncService(session, interval=0.25, poll=0.5).start(focus=cid)  # the app syncs while people write
     print("ready", flush=True)
     i = 0
     while True:
-        ev = svc.record("note.added", {"meeting": "m1", "item": "", "text": f"crash {i}", "kind": "note"})
+        ev = svc.store.record("note.added", {"meeting": "m1", "item": "", "text": f"crash {i}", "kind": "note"})
         print(ev.seq, i, flush=True)  # acknowledged: the append's transaction committed
         i += 1
     """
@@ -132,7 +131,7 @@ def _gone(pid: int) -> bool:
 def test_kill_9_of_the_app_during_appends_loses_nothing_acknowledged(tmp_path):
     a, b, cid = two_homes(tmp_path, {"url": str(tmp_path / "shared")})
     once(a)
-    a.cohort(cid).journal.close()  # from here on the journal belongs to the app process below
+    a.cohort(cid).store.journal.close()  # from here on the journal belongs to the app process below
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(a.home.root), cid, PASS], stdout=subprocess.PIPE, text=True)
     acknowledged: list[str] = []
     children: list[int] = []
@@ -172,9 +171,9 @@ def test_kill_9_of_the_app_during_appends_loses_nothing_acknowledged(tmp_path):
     for s in (a2, b):
         r = s.verify()  # every signature and every link, from the first event
         assert not r.problems and not r.missing, r.problems
-    ca.record("note.added", {"meeting": "m1", "item": "", "text": "after the crash", "kind": "note"})  # no fork, no reuse
+    ca.store.record("note.added", {"meeting": "m1", "item": "", "text": "after the crash", "kind": "note"})  # no fork, no reuse
     once(a2, b)
-    assert "after the crash" in visible_texts(cb) and not b.problems() and not cb.alarms
+    assert "after the crash" in visible_texts(cb) and not b.problems() and not cb.store.alarms
 
 
 # ---- the replica folder ------------------------------------------------------
@@ -251,13 +250,13 @@ def test_an_old_copy_of_the_stick_coming_back_is_healed(tmp_path, monkeypatch):
         unplug(shared, tmp_path / "drawer")
         plug_back(tmp_path / "old-copy", shared)  # an old copy, a gap ahead
         written += write_burst(ca, "back", 5)
-        eventually(lambda: all_sent(service) and not ls.needs_heal(own_replica(a, cid), ca.journal.path), what="the service healing the replica")
+        eventually(lambda: all_sent(service) and not ls.needs_heal(own_replica(a, cid), ca.store.journal.path), what="the service healing the replica")
     finally:
         service.stop()
     # The running service heals when its check finds a gap; Litestream may also have shipped past the
     # gap by itself before that check runs. Either way only this journal is touched and the replica is whole.
-    assert set(healed) <= {ca.journal.path}
-    assert not ls.needs_heal(own_replica(a, cid), ca.journal.path)
+    assert set(healed) <= {ca.store.journal.path}
+    assert not ls.needs_heal(own_replica(a, cid), ca.store.journal.path)
     reaches_everyone("an old copy of the stick plugged in", b, cid, ca, written)
 
 
@@ -275,9 +274,9 @@ def test_replica_folder_emptied_is_healed_by_each_owner(tmp_path, monkeypatch):
     r = SyncService(b).once()  # before Ana has healed hers: Ben is told, not silently "up to date"
     assert any("Ana's journal is no longer on the replica" in p for p in r.problems), r.problems
     once(a, b, a)  # each heals its own replica with a fresh snapshot
-    assert healed == [cb.journal.path, ca.journal.path]
+    assert healed == [cb.store.journal.path, ca.store.journal.path]
     for s in (a, b):
-        assert not ls.needs_heal(own_replica(s, cid), s.cohort(cid).journal.path)
+        assert not ls.needs_heal(own_replica(s, cid), s.cohort(cid).store.journal.path)
     # A device that never saw the journals restores everything from the healed replica.
     c = new_home(tmp_path, "Cleo")
     bring_in(a, cid, c, {"url": str(shared)})
@@ -285,7 +284,7 @@ def test_replica_folder_emptied_is_healed_by_each_owner(tmp_path, monkeypatch):
     cc = c.cohort(cid)
     for svc in (cb, cc):
         present = visible_texts(svc) & set(written)
-        report(f"replica emptied, {svc.session.name}", len(written), len(present))
+        report(f"replica emptied, {svc.store.author.name}", len(written), len(present))
         assert present == set(written)
     assert ca.view.digest() == cc.view.digest()
 
@@ -319,7 +318,7 @@ def test_truncated_replica_file_is_reported_not_folded_then_healed(tmp_path, mon
     once(a, b)
     second = write_burst(ca, "second", 3)
     once(a)
-    ltx = sorted((shared / ca.entry["replica_path"]).rglob("*.ltx"), key=lambda p: p.name)[-1]
+    ltx = sorted((shared / ca.store.entry.replica_path).rglob("*.ltx"), key=lambda p: p.name)[-1]
     data = ltx.read_bytes()
     ltx.write_bytes(data[: len(data) // 2])
 
@@ -329,12 +328,12 @@ def test_truncated_replica_file_is_reported_not_folded_then_healed(tmp_path, mon
     assert [p for p in r.problems if p.startswith("Ana's journal: litestream could not restore")], r.problems
     assert "unexpected EOF" in sb.status().cohorts[0].problem
     assert set(first) <= visible_texts(cb) and not set(second) & visible_texts(cb)
-    assert not b.problems() and not cb.alarms
+    assert not b.problems() and not cb.store.alarms
 
     healed = counting_heals(monkeypatch)
     once(a)  # the owner's next sync finds the damage and writes a fresh snapshot
-    assert healed == [ca.journal.path]
-    assert not ls.needs_heal(own_replica(a, cid), ca.journal.path)
+    assert healed == [ca.store.journal.path]
+    assert not ls.needs_heal(own_replica(a, cid), ca.store.journal.path)
     once(b)
     present = visible_texts(cb) & set(first + second)
     report("truncated replica file", len(first + second), len(present))

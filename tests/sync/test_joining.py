@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import circle.crypto.keystore as keystore
 from circle.errors import UsageError
 from circle.store import joining
-from circle.store.session import CohortService, Home
+from circle.store.service import CohortService
+from circle.store.session import Home
 
 
 def copy_db(src: Path, dst: Path) -> None:
@@ -26,38 +26,37 @@ def copy_db(src: Path, dst: Path) -> None:
 
 @pytest.fixture
 def two(tmp_path, monkeypatch):
-    monkeypatch.setattr(keystore, "CALIBRATE", False)
-    a = Home(tmp_path / "a").create_identity("Ana", "pass word a")
-    b = Home(tmp_path / "b").create_identity("Ben", "pass word b")
+    a = Home(tmp_path / "a", calibrate=False).create_identity("Ana", "pass word a")
+    b = Home(tmp_path / "b", calibrate=False).create_identity("Ben", "pass word b")
     return a, b
 
 
 def carry(src: CohortService, dst: CohortService) -> None:
-    copy_db(src.journal.path, dst.peer_dir() / f"{src.journal_id.hex()}.db")
+    copy_db(src.store.journal.path, dst.store.peer_dir() / f"{src.store.entry.journal}.db")
 
 
 def test_join_admit_then_both_views_match(two):
     a, b = two
     ca = a.create_cohort("Physio peers")
-    ca.record("meeting.scheduled", {"meeting": "m1", "at": "2026-12-01T10:00", "title": "December"})
-    invite = joining.create_invite(ca)
+    ca.store.record("meeting.scheduled", {"meeting": "m1", "at": "2026-12-01T10:00", "title": "December"})
+    invite = joining.create_invite(a, ca).invite
     joined = joining.join(b, invite.code())
     cb = b.cohort(joined.cohort_id)
 
     def fetch(svc, replica_path, out):
         assert replica_path == invite.join_path
-        copy_db(cb.journal.path, out)
+        copy_db(cb.store.journal.path, out)
         return True
 
-    name, fp = joining.admit(ca, joined.join_code, fetch)
-    assert (name, fp) == ("Ben", b.fingerprint)
+    admitted = joining.admit(ca, joined.join_code, fetch)
+    assert (admitted.name, admitted.fingerprint) == ("Ben", b.fingerprint)
     carry(ca, cb)
-    cb.ingest()
+    cb.store.ingest()
     assert cb.id == ca.id
     assert [m.name for m in cb.view.members()] == ["Ana", "Ben"]
-    cb.record("agenda.added", {"item": "i1", "meeting": "m1", "title": "Ben's case", "owner": b.id, "minutes": 10})
+    cb.store.record("agenda.added", {"item": "i1", "meeting": "m1", "title": "Ben's case", "owner": b.id, "minutes": 10})
     carry(cb, ca)
-    ca.ingest()
+    ca.store.ingest()
     assert [i.title for i in ca.view.agenda()] == ["Ben's case"]
     assert ca.view.digest() == cb.view.digest()
     # The invite is single-use.
@@ -71,17 +70,17 @@ def test_join_admit_then_both_views_match(two):
 def test_removed_member_cannot_read_what_comes_after(two):
     a, b = two
     ca = a.create_cohort("Nurse educators")
-    ca.record("meeting.scheduled", {"meeting": "m1", "at": "2026-12-01T10:00"})
-    joined = joining.join(b, joining.create_invite(ca).code())
+    ca.store.record("meeting.scheduled", {"meeting": "m1", "at": "2026-12-01T10:00"})
+    joined = joining.join(b, joining.create_invite(a, ca).code)
     cb = b.cohort(joined.cohort_id)
-    joining.admit(ca, joined.join_code, lambda svc, p, out: copy_db(cb.journal.path, out) or True)
+    joining.admit(ca, joined.join_code, lambda svc, p, out: copy_db(cb.store.journal.path, out) or True)
     carry(ca, cb)
-    cb.ingest()
-    ca.record("note.added", {"meeting": "m1", "item": "", "text": "before removal"})
+    cb.store.ingest()
+    ca.store.record("note.added", {"meeting": "m1", "item": "", "text": "before removal"})
     ca.remove(b.id)
-    ca.record("note.added", {"meeting": "m1", "item": "", "text": "after removal"})
+    ca.store.record("note.added", {"meeting": "m1", "item": "", "text": "after removal"})
     carry(ca, cb)
-    report = cb.ingest()
+    report = cb.store.ingest()
     assert [n.text for n in cb.view.notes()] == ["before removal"]
     assert report.skipped_other_scopes >= 2  # the new epoch's events stay closed to Ben
     assert [m.name for m in ca.view.members()] == ["Ana"]
@@ -90,7 +89,7 @@ def test_removed_member_cannot_read_what_comes_after(two):
 def test_expired_and_damaged_invites_are_refused(two):
     a, b = two
     ca = a.create_cohort("Dietitians")
-    code = joining.create_invite(ca, ttl_s=-1).code()
+    code = joining.create_invite(a, ca, hours=-1).code
     with pytest.raises(UsageError, match="expired"):
         joining.join(b, code)
     with pytest.raises(UsageError, match="damaged"):

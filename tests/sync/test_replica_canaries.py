@@ -96,21 +96,21 @@ def test_no_canary_in_any_replica_and_the_control_shows_them(kind, request, tmp_
     ca = a.create_cohort(f"Dietitians {c['cohort name']}", purpose=f"new graduates {c['purpose']}", replica=dict(loc))
     once(a)
     bring_in(a, ca.id, b, loc)
-    ca.record_many([
+    ca.store.record_many([
         ("meeting.scheduled", {"meeting": "m1", "at": "2026-01-08T09:00", "title": f"winter {c['meeting title']}", "minutes": 60}),
         ("agenda.added", {"item": "i1", "meeting": "m1", "title": f"a hard talk {c['agenda title']}", "owner": a.id, "minutes": 15}),
     ])
-    ca.record("note.added", {"meeting": "m1", "item": "i1", "text": f"burnout {c['note']}", "kind": "note"})
-    ca.record("note.added", {"meeting": "m1", "item": "i1", "text": f"rota {c['decision']}", "kind": "decision"})
-    ca.record("action.added", {"action": "a1", "meeting": "m1", "title": f"call {c['action']}", "owner": b.id, "due": "2026-01-22"})
-    ca.record("self.note_added", {"text": f"only me {c['self note']}"}, scope="self")
+    ca.store.record("note.added", {"meeting": "m1", "item": "i1", "text": f"burnout {c['note']}", "kind": "note"})
+    ca.store.record("note.added", {"meeting": "m1", "item": "i1", "text": f"rota {c['decision']}", "kind": "decision"})
+    ca.store.record("action.added", {"action": "a1", "meeting": "m1", "title": f"call {c['action']}", "owner": b.id, "due": "2026-01-22"})
+    ca.store.record("self.note_added", {"text": f"only me {c['self note']}"}, scope="self")
     cb = b.cohort(ca.id)
-    cb.record("member.updated", {"member": b.id, "profession": f"speech {c['profession']}"})
-    cb.record("note.added", {"meeting": "m1", "item": "i1", "text": f"from Ben {c['peer note']}", "kind": "note"})
+    cb.store.record("member.updated", {"member": b.id, "profession": f"speech {c['profession']}"})
+    cb.store.record("note.added", {"meeting": "m1", "item": "i1", "text": f"from Ben {c['peer note']}", "kind": "note"})
     once(a, b, a)
 
     # The canaries are really there, for the people entitled to them.
-    seen = json.dumps([[e.kind, e.body] for e in [*ca.view.events, *ca.self_notes()]]) + ca.view.cohort().name
+    seen = json.dumps([[e.kind, e.body] for e in [*ca.view.events, *ca.store.self_notes()]]) + ca.view.cohort().name
     seen += json.dumps([m.name for m in ca.view.members()])
     assert [label for label, token in c.items() if token not in seen] == []
 
@@ -131,7 +131,7 @@ def test_no_canary_in_any_replica_and_the_control_shows_them(kind, request, tmp_
     con = sqlite3.connect(plain)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("CREATE TABLE envelopes (seq INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
-    events = {e.id: e for s in (ca, cb) for e in [*s.view.events, *s.self_notes()]}
+    events = {e.id: e for s in (ca, cb) for e in [*s.view.events, *s.store.self_notes()]}
     rows = [json.dumps({"kind": e.kind, "cohort": e.cohort, "author": e.author, "lamport": e.lamport, "body": e.body}).encode()
             for e in sorted(events.values(), key=lambda e: e.stamp)]
     with con:

@@ -67,7 +67,7 @@ def test_live_sync_between_two_running_services(tmp_path):
         (co,) = st.cohorts
         (peer,) = co.peers
         assert (peer.member, peer.state) == ("Ana", "caught up")
-        assert peer.last_seq == int(a.keystore.data["journals"][ca.journal_id.hex()]["seq"])
+        assert peer.last_seq == int(a.keystore.data["journals"][ca.store.entry.journal]["seq"])
         assert peer.last_received > 0 and co.name == "Midwives South" and co.replica == loc["url"]
         eventually(lambda: sa.status().unsent == 0 and sa.status().state == "up to date", what="Ana's status: all sent, up to date")
         assert "not yet sent" not in sa.status().badge()
@@ -118,8 +118,8 @@ def test_off_screen_writes_count_as_unsent_until_shipped_and_a_big_commit_ends_s
     on_screen = a.create_cohort("On screen", replica=dict(loc)).id
     off = a.cohort(a.create_cohort("Off screen", replica=dict(loc)).id)
     meeting(off, "m1")
-    off.record_many([("note.added", {"meeting": "m1", "item": "", "text": f"imported note {i} " + "x" * 400, "kind": "note"}) for i in range(300)])
-    db = off.journal.path
+    off.store.record_many([("note.added", {"meeting": "m1", "item": "", "text": f"imported note {i} " + "x" * 400, "kind": "note"}) for i in range(300)])
+    db = off.store.journal.path
     sa = SyncService(a, interval=0.25, poll=0.5)
     sa.start(focus=on_screen)
     try:
@@ -134,9 +134,9 @@ def test_off_screen_writes_count_as_unsent_until_shipped_and_a_big_commit_ends_s
         assert sa.status().unsent == 1
         eventually(lambda: sa.status().unsent == 0, what="the off-screen event sent")
         out = tmp_path / "from-the-replica.db"  # "sent" means a restore of the replica has it
-        assert ls.restore(replica_for(a, off).child(off.entry["replica_path"]), out)
+        assert ls.restore(replica_for(a, off.store).child(off.store.entry.replica_path), out)
         ro = connect(out, readonly=True)
-        assert ro.execute("SELECT max(seq) FROM envelopes").fetchone()[0] == off._own_head()
+        assert ro.execute("SELECT max(seq) FROM envelopes").fetchone()[0] == off.store.written()
         ro.close()
     finally:
         sa.stop()
@@ -154,11 +154,11 @@ def test_a_newcomer_waiting_on_screen_follows_the_cohort_once_admitted(tmp_path)
     ca = a.cohort(cid)
     meeting(ca, "m1")
     once(a)
-    joined = joining.join(c, joining.create_invite(ca).code(), replica=dict(loc))
+    joined = joining.join(c, joining.create_invite(a, ca).code, replica=dict(loc))
     sc = SyncService(c, interval=0.25, poll=30.0)  # full passes far apart: what arrives later comes through the on-screen checks
     sc.start(focus=joined.cohort_id)  # the app focuses the pending cohort after `j`
     try:
-        eventually(lambda: ls.latest_txid(replica_for(c, c.cohort(joined.cohort_id)).child(c.cohort(joined.cohort_id).entry["replica_path"])),
+        eventually(lambda: ls.latest_txid(replica_for(c, c.store(joined.cohort_id)).child(c.cohort(joined.cohort_id).store.entry.replica_path)),
                    what="the join request on the replica")
         joining.admit(ca, joined.join_code, fetch_from_replica(a))
         once(a)
@@ -232,24 +232,23 @@ def test_circle_sync_counts_and_ships_what_a_command_beside_it_writes(tmp_path):
     meeting(a.cohort(cid), "m1")
     once(a)
     a.close()
-    a.cohort(cid).journal.close()  # from here on this process only syncs; the other terminal writes
+    a.cohort(cid).store.journal.close()  # from here on this process only syncs; the other terminal writes
     service = SyncService(reopen(a), interval=0.25, poll=1.0)
     service.start(focus=None)  # as `circle sync` runs
     try:
         eventually(lambda: service.status().state == "up to date" and service.status().unsent == 0, what="all sent")
         script = textwrap.dedent(f"""
             import circle.crypto.keystore as keystore
-            keystore.CALIBRATE = False
             from pathlib import Path
             from circle.store.session import Home
             svc = Home(Path({str(a.home.root)!r})).unlock({PASS!r}).cohort({cid!r})
-            svc.record("note.added", {{"meeting": "m1", "item": "", "text": "from the other terminal", "kind": "note"}})
+            svc.store.record("note.added", {{"meeting": "m1", "item": "", "text": "from the other terminal", "kind": "note"}})
         """)
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr[-2000:]
-        journal = service.session.cohort(cid).journal.path
-        assert service.status().unsent == 1 and last_seq(journal) > service.session.cohort(cid)._own_head()
+        journal = service.session.cohort(cid).store.journal.path
+        assert service.status().unsent == 1 and last_seq(journal) > service.session.store(cid).written()
         eventually(lambda: service.status().unsent == 0, what="the other terminal's note shipped (5 s for journals not on screen)")
-        assert ls.latest_txid(replica_for(service.session, service.session.cohort(cid)).child(service.session.cohort(cid).entry["replica_path"]))
+        assert ls.latest_txid(replica_for(service.session, service.session.store(cid)).child(service.session.cohort(cid).store.entry.replica_path))
     finally:
         service.stop()

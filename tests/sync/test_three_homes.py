@@ -26,8 +26,8 @@ def test_three_homes_write_apart_and_converge(kind, request, tmp_path):
     meeting(a, "m1", "December supervision")
     written = write_burst(a, "Ana", 4) + write_burst(b, "Ben", 4) + write_burst(c, "Cleo", 4)
     # Concurrent edits of one register: last writer wins, the same on every device.
-    b.record("meeting.updated", {"meeting": "m1", "title": "Ben's title"})
-    c.record("meeting.updated", {"meeting": "m1", "title": "Cleo's title"})
+    b.store.record("meeting.updated", {"meeting": "m1", "title": "Ben's title"})
+    c.store.record("meeting.updated", {"meeting": "m1", "title": "Cleo's title"})
 
     once(*trio.all)  # each pushes; Ana and Ben have not seen Cleo's yet
     once(*trio.all)  # now everyone pulls everyone

@@ -9,10 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from circle.crypto import keystore
-
-keystore.CALIBRATE = False  # Argon2id at its 64 MiB floor: fast tests
-
 from circle.app import CircleApp, make_app  # noqa: E402
 from circle.demo import DEMO_PASSPHRASE, build_demo  # noqa: E402
 from circle.store.session import Home, Session  # noqa: E402

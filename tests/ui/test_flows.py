@@ -17,7 +17,7 @@ from circle.screens.cohort import CohortScreen
 from circle.screens.home import HomeScreen
 from circle.screens.meeting import MeetingScreen
 from circle.screens.modals import FormModal, HelpModal, PickModal, ReadModal
-from circle.store.meeting import MeetingService
+from circle.store.service import CohortService
 from circle.sync.service import SyncService
 from circle.widgets import Countdown, SyncBadge
 
@@ -88,7 +88,7 @@ async def test_run_a_meeting_through_all_phases(app_for, clock):
     app = app_for("Kwame Mensah")  # his turn
     async with app.run_test(size=SIZE) as pilot:
         room = await open_room(pilot)
-        svc: MeetingService = room.service
+        svc: CohortService = room.service
         mid = room.meeting_id
         before = len(svc.view)
         await pilot.press("n")  # check-in
@@ -249,7 +249,7 @@ async def test_events_from_a_peer_appear_without_a_restart(app_for, demo_home, c
     async with app.run_test(size=SIZE) as pilot:
         room = await open_room(pilot)
         amara_session = unlock(demo_home, "Amara Singh", clock)
-        amara = MeetingService(amara_session.cohort(room.service.cohort.id))
+        amara = amara_session.cohort(room.service.id)
         amara.add_item(room.meeting_id, "Team phone: IT said yes", minutes=5)
         SyncService(amara_session).once()  # her device pushes to the folder replica
         SyncService(app.session).once()  # this one pulls and folds: listeners refresh the room
@@ -415,7 +415,7 @@ async def test_invite_join_and_admit_from_the_app(app_for, demo_home, clock, tmp
         assert helen.session.fingerprint in helen.screen.text
         await pilot.press("escape")
 
-        nia_session = Home(tmp_path / "nia").create_identity("Nia Brooks", "nia pass phrase", clock=clock)
+        nia_session = Home(tmp_path / "nia", calibrate=False).create_identity("Nia Brooks", "nia pass phrase", clock=clock)
         nia = make_app(tmp_path / "nia", session=nia_session, clock=clock, cursor_blink=False)
         async with nia.run_test(size=SIZE) as npilot:
             await opened(npilot)
@@ -429,7 +429,7 @@ async def test_invite_join_and_admit_from_the_app(app_for, demo_home, clock, tmp
         await pilot.press("d")
         await type_form(pilot, join_code)
         assert isinstance(helen.screen, ReadModal), "admitting should show fingerprints to compare"
-        assert "Nia Brooks is admitted" in helen.screen.text and nia_session.fingerprint in helen.screen.text
+        assert "Admitted Nia Brooks" in helen.screen.text and nia_session.fingerprint in helen.screen.text
         cohort = helen.screen.app.session.cohort(helen.session.cohort_ids()[0])
         assert "Nia Brooks" in [m.name for m in cohort.view.members()]
         await pilot.press("escape")

@@ -21,8 +21,8 @@ from circle.crypto import envelope
 from circle.crypto.identity import Identity
 from circle.models.events import encode_payload
 from circle.store.chain import check_chain
+from circle.store.cohort import CohortStore
 from circle.store.journal import Journal, Row, read_rows
-from circle.store.session import CohortService
 
 JID = b"j" * 16
 KEY = b"k" * 32
@@ -147,11 +147,11 @@ def test_rollback_is_refused_with_the_verified_head_as_evidence() -> None:
     assert check([], head=rows[2]).kind == "rollback"
 
 
-# ---- through CohortService.ingest, with a peer's journal file -------------------------
+# ---- through CohortStore.ingest, with a peer's journal file -------------------------
 class Peer:
     """Ben: a member whose journal Ana follows. Writes with the real envelope and payload code."""
 
-    def __init__(self, svc: CohortService, identity: Identity | None = None, jid: bytes | None = None) -> None:
+    def __init__(self, svc: CohortStore, identity: Identity | None = None, jid: bytes | None = None) -> None:
         self.svc = svc
         self.identity = identity or Identity.generate()
         self.jid = jid or os.urandom(16)
@@ -162,8 +162,8 @@ class Peer:
         return self.svc.peer_dir() / f"{self.jid.hex()}.db"
 
     def write(self, path: Path, *batches: list[str], author: str | None = None, signer: Ed25519PrivateKey | None = None) -> list[bytes]:
-        kid = self.svc.entry["cohort_key"]
-        key = bytes.fromhex(self.svc.keys[kid]["k"])
+        current = self.svc.entry.cohort_key
+        kid, key = current.id, current.secret
         journal = Journal(path, self.jid)
         out = []
         try:
@@ -185,12 +185,12 @@ class Peer:
         return out
 
 
-def texts(svc: CohortService) -> set[str]:
+def texts(svc: CohortStore) -> set[str]:
     return {n.text for n in svc.view.notes()}
 
 
-def head_of(svc: CohortService, peer: Peer) -> int:
-    return int(svc.session.keystore.data["journals"][peer.jid.hex()]["seq"])
+def head_of(svc: CohortStore, peer: Peer) -> int:
+    return svc.vault.journal(peer.jid.hex()).seq
 
 
 def replace_file(dst: Path, src: Path) -> None:
@@ -200,25 +200,31 @@ def replace_file(dst: Path, src: Path) -> None:
 
 
 @pytest.fixture
-def cohort(session) -> CohortService:
-    return session.create_cohort("Physios North")
+def cohort(session) -> CohortStore:
+    return session.create_cohort("Physios North").store
 
 
 @pytest.fixture
-def ben(cohort: CohortService) -> Peer:
+def ben(session, cohort: CohortStore) -> Peer:
     ben = Peer(cohort)
-    cohort.admit(ben.identity.public(), "Ben", journal=ben.jid.hex())
+    session.cohort(cohort.id).admit(ben.identity.public(), "Ben", journal=ben.jid.hex())
     return ben
 
 
-def test_ingest_folds_a_clean_peer_journal(cohort: CohortService, ben: Peer) -> None:
+def reopened(store: CohortStore) -> CohortStore:
+    again = CohortStore(store.vault, store.id, store.author, store.root)
+    again.load()
+    return again
+
+
+def test_ingest_folds_a_clean_peer_journal(cohort: CohortStore, ben: Peer) -> None:
     ben.write(ben.path, ["n1"], ["n2", "n3"])
     report = cohort.ingest()
     assert report.problems == [] and texts(cohort) == {"n1", "n2", "n3"}
     assert head_of(cohort, ben) == 3
 
 
-def test_fork_detected_reported_kept_and_not_folded(cohort: CohortService, ben: Peer, tmp_path: Path) -> None:
+def test_fork_detected_reported_kept_and_not_folded(cohort: CohortStore, ben: Peer, tmp_path: Path) -> None:
     ben.write(ben.path, ["n1"], ["n2", "n3"])
     cohort.ingest()
     alt = tmp_path / "alt.db"
@@ -230,19 +236,18 @@ def test_fork_detected_reported_kept_and_not_folded(cohort: CohortService, ben: 
     assert "forked" in cohort.alarms[ben.jid.hex()]
     assert texts(cohort) == {"n1", "n2", "n3"}  # nothing from the other branch
     assert head_of(cohort, ben) == 3
-    doc = json.loads((cohort.session.dir / "evidence" / f"{ben.jid.hex()}-fork.json").read_text())
+    doc = json.loads((cohort.root / "evidence" / f"{ben.jid.hex()}-fork.json").read_text())
     assert doc["kind"] == "fork" and len(doc["envelopes"]) >= 2
     first = bytes.fromhex(doc["envelopes"][0])
     assert envelope.parse(first).seq == 3 and first != bytes.fromhex(doc["envelopes"][1])
     assert ben.path.exists()  # the forked journal itself is left as it is
 
     # a fresh open (walk from the start) reaches the same verdict
-    again = CohortService(cohort.session, cohort.id)
-    again.load()
+    again = reopened(cohort)
     assert "forked" in again.alarms.get(ben.jid.hex(), "") and "x2" not in texts(again)
 
 
-def test_rollback_detected_and_refused(cohort: CohortService, ben: Peer, tmp_path: Path) -> None:
+def test_rollback_detected_and_refused(cohort: CohortStore, ben: Peer, tmp_path: Path) -> None:
     ben.write(ben.path, ["n1"])
     old = tmp_path / "old.db"
     shutil.copyfile(ben.path, old)
@@ -255,15 +260,14 @@ def test_rollback_detected_and_refused(cohort: CohortService, ben: Peer, tmp_pat
     assert any("already verified" in p for p in report.problems)
     assert ben.jid.hex() in cohort.alarms
     assert head_of(cohort, ben) == 3 and texts(cohort) == {"n1", "n2", "n3"}
-    doc = json.loads((cohort.session.dir / "evidence" / f"{ben.jid.hex()}-rollback.json").read_text())
+    doc = json.loads((cohort.root / "evidence" / f"{ben.jid.hex()}-rollback.json").read_text())
     assert envelope.parse(bytes.fromhex(doc["envelopes"][0])).seq == 3
 
-    again = CohortService(cohort.session, cohort.id)
-    again.load()
+    again = reopened(cohort)
     assert "already verified" in again.alarms.get(ben.jid.hex(), "")
 
 
-def test_tampered_events_are_rejected_and_never_folded(cohort: CohortService, ben: Peer) -> None:
+def test_tampered_events_are_rejected_and_never_folded(cohort: CohortStore, ben: Peer) -> None:
     ben.write(ben.path, ["n1"])
     cohort.ingest()
     ben.write(ben.path, ["t2", "t3"])
@@ -279,7 +283,7 @@ def test_tampered_events_are_rejected_and_never_folded(cohort: CohortService, be
     assert texts(cohort) == {"n1"} and head_of(cohort, ben) == 1
 
 
-def test_a_verified_event_changed_later_is_found_by_verify(cohort: CohortService, ben: Peer) -> None:
+def test_a_verified_event_changed_later_is_found_by_verify(session, cohort: CohortStore, ben: Peer) -> None:
     ben.write(ben.path, ["n1"], ["n2"], ["n3"])
     cohort.ingest()
     conn = sqlite3.connect(ben.path)
@@ -288,11 +292,11 @@ def test_a_verified_event_changed_later_is_found_by_verify(cohort: CohortService
     conn.execute("UPDATE envelopes SET blob = ? WHERE seq = 1", (bytes(blob),))
     conn.commit()
     conn.close()
-    report = cohort.session.verify()
+    report = session.verify()
     assert any(ben.jid.hex()[:8] in p for p in report.problems)
 
 
-def test_events_signed_by_someone_else_are_never_folded(cohort: CohortService, ben: Peer) -> None:
+def test_events_signed_by_someone_else_are_never_folded(cohort: CohortStore, ben: Peer) -> None:
     mallory = Ed25519PrivateKey.generate()
     ben.write(ben.path, ["forged"], signer=mallory)
     report = cohort.ingest()
@@ -300,14 +304,14 @@ def test_events_signed_by_someone_else_are_never_folded(cohort: CohortService, b
     assert head_of(cohort, ben) == 0
 
 
-def test_an_event_claiming_another_author_is_never_folded(cohort: CohortService, ben: Peer) -> None:
-    ben.write(ben.path, ["in Ana's name"], author=cohort.session.id)
+def test_an_event_claiming_another_author_is_never_folded(cohort: CohortStore, ben: Peer) -> None:
+    ben.write(ben.path, ["in Ana's name"], author=cohort.author.id)
     report = cohort.ingest()
     assert any("author or cohort does not match" in p for p in report.problems)
     assert "in Ana's name" not in texts(cohort)
 
 
-def test_rows_are_read_in_order_from_a_fresh_connection(cohort: CohortService, ben: Peer) -> None:
+def test_rows_are_read_in_order_from_a_fresh_connection(cohort: CohortStore, ben: Peer) -> None:
     written = ben.write(ben.path, ["a"], ["b", "c"])
     assert [r.blob for r in read_rows(ben.path)] == written
     assert [r.seq for r in read_rows(ben.path, after=1)] == [2, 3]

@@ -50,14 +50,13 @@ def assert_one_clear_line(result: Result, *fragments: str) -> str:
 # ---- templates: homes made once per module (two Argon2id calls), copied per test ------------
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    keystore.CALIBRATE = False
     base = tmp_path_factory.mktemp("cli-templates")
     out = {}
     for who, cohort in (("Ana", "Dietitians North"), ("Ben", "Physios South")):
         root = base / who
-        s = Home(root).create_identity(who, PASSPHRASE)
+        s = Home(root, calibrate=False).create_identity(who, PASSPHRASE)
         svc = s.create_cohort(cohort)
-        svc.journal.close()
+        svc.store.journal.close()
         out[who] = root
     return out
 
@@ -110,7 +109,7 @@ def test_init_whoami_cohort_create_cohorts_verify(circle_home: Path) -> None:
 
 def test_cohorts_when_there_are_none(ana: Path) -> None:
     fresh = ana.parent / "fresh"
-    Home(fresh).create_identity("Cleo", PASSPHRASE)
+    Home(fresh, calibrate=False).create_identity("Cleo", PASSPHRASE)
     r = run(fresh, "cohorts")
     assert r.exit_code == 0 and "No cohorts yet" in r.stdout
 

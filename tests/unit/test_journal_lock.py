@@ -122,10 +122,10 @@ def test_closing_a_session_lets_go_of_its_journals(tmp_path: Path) -> None:
     """A session that wrote holds its journals until closed; then `circle sync` or another window may write (and touch) them."""
     from circle.store.session import Home
 
-    session = Home(tmp_path / "home").create_identity("Ana", "correct horse battery staple")
+    session = Home(tmp_path / "home", calibrate=False).create_identity("Ana", "correct horse battery staple")
     svc = session.create_cohort("Dietitians")
-    assert not _can_write_from_another_process(svc.journal.path)
+    assert not _can_write_from_another_process(svc.store.journal.path)
     session.close()
-    assert _can_write_from_another_process(svc.journal.path)
-    svc.record("note.added", {"meeting": "m1", "item": "", "text": "still writable here", "kind": "note"})  # opens it again
-    assert not _can_write_from_another_process(svc.journal.path)
+    assert _can_write_from_another_process(svc.store.journal.path)
+    svc.store.record("note.added", {"meeting": "m1", "item": "", "text": "still writable here", "kind": "note"})  # opens it again
+    assert not _can_write_from_another_process(svc.store.journal.path)

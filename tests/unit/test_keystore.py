@@ -24,9 +24,8 @@ DATA = {"v": 1, "name": "Ana", "identity": {"sign": "ab" * 32}, "cohorts": {}, "
 @pytest.fixture(scope="module")
 def sealed(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """The bytes of one keystore made with the real KDF (one Argon2id call for the module)."""
-    keystore.CALIBRATE = False
     path = tmp_path_factory.mktemp("ks") / "keystore"
-    Keystore.create(path, PASS, "Ana", dict(DATA))
+    Keystore.create(path, PASS, "Ana", dict(DATA), calibrate=False)
     return path.read_bytes()
 
 
@@ -46,7 +45,7 @@ def test_create_open_round_trip(ks_path: Path) -> None:
 
 def test_file_is_0600_and_written_without_leftovers(tmp_path: Path) -> None:
     p = tmp_path / "id" / "keystore"
-    Keystore.create(p, PASS, "Ben", {"v": 1})
+    Keystore.create(p, PASS, "Ben", {"v": 1}, calibrate=False)
     assert stat.S_IMODE(p.stat().st_mode) == 0o600
     assert sorted(x.name for x in p.parent.iterdir()) == ["keystore"]
 
@@ -76,7 +75,7 @@ def test_wrong_passphrase_changes_nothing(ks_path: Path) -> None:
 def test_create_refuses_to_overwrite(ks_path: Path) -> None:
     before = ks_path.read_bytes()
     with pytest.raises(AlreadyExists):
-        Keystore.create(ks_path, "another passphrase", "Mallory", {})
+        Keystore.create(ks_path, "another passphrase", "Mallory", {}, calibrate=False)
     assert ks_path.read_bytes() == before
 
 
@@ -119,7 +118,6 @@ def test_every_truncation_is_refused(ks_path: Path, monkeypatch: pytest.MonkeyPa
         with pytest.raises(CorruptFile):
             Keystore.open(ks_path, PASS)
     monkeypatch.undo()
-    keystore.CALIBRATE = False
     # Past that, the AEAD refuses (two real KDF runs for two sample cut points).
     for n in (head_len + 16, len(raw) - 1):
         ks_path.write_bytes(raw[:n])
@@ -129,7 +127,7 @@ def test_every_truncation_is_refused(ks_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_future_payload_version(tmp_path: Path) -> None:
     p = tmp_path / "keystore"
-    Keystore.create(p, PASS, "Ana", {"v": 99})
+    Keystore.create(p, PASS, "Ana", {"v": 99}, calibrate=False)
     with pytest.raises(FutureVersion):
         Keystore.open(p, PASS)
 
@@ -176,7 +174,7 @@ def test_merge_rules() -> None:
 
 def test_change_passphrase(ks_path: Path) -> None:
     ks = Keystore.open(ks_path, PASS)
-    ks.change_passphrase("a brand new passphrase")
+    ks.change_passphrase("a brand new passphrase", calibrate=False)
     with pytest.raises(WrongPassphrase):
         Keystore.open(ks_path, PASS)
     assert Keystore.open(ks_path, "a brand new passphrase").data == DATA
@@ -195,12 +193,10 @@ def test_calibration_doubles_memory_while_it_stays_under_a_second(monkeypatch: p
 
     monkeypatch.setattr(KdfParams, "derive", fake_derive)
     monkeypatch.setattr(keystore.time, "perf_counter", lambda: now[0])
-    monkeypatch.setattr(keystore, "CALIBRATE", True)
-    params, _ = keystore.calibrate("p", b"s" * 16)
+    params, _ = keystore.choose_params("p", b"s" * 16)
     assert params.memory_kib == want * 1024
     assert seen[-1] == params.memory_kib and (params.iterations, params.lanes) == (3, 4)
     assert per_64mib * want / 64 <= keystore.CALIBRATION_TARGET_S
-    monkeypatch.setattr(keystore, "CALIBRATE", False)
     seen.clear()
-    params, _ = keystore.calibrate("p", b"s" * 16)
+    params, _ = keystore.choose_params("p", b"s" * 16, calibrate=False)
     assert params.memory_kib == keystore.MIN_MEMORY_KIB and seen == [keystore.MIN_MEMORY_KIB]

@@ -128,11 +128,10 @@ def test_a_meeting_needs_a_real_date_and_time(tmp_path):
     import pytest
 
     from circle.errors import UsageError
-    from circle.store.meeting import MeetingService
     from circle.store.session import Home
 
-    session = Home(tmp_path / "home").create_identity("Ana", "correct horse battery staple")
-    rooms = MeetingService(session.create_cohort("Night nurses"))
+    session = Home(tmp_path / "home", calibrate=False).create_identity("Ana", "correct horse battery staple")
+    rooms = session.create_cohort("Night nurses")
     for bad in ("2026-12-09 07:30Handover", "next tuesday", "2026-13-01 18:00", "2026-12-09", ""):
         with pytest.raises(UsageError):
             rooms.schedule(bad)

@@ -20,7 +20,7 @@ from circle.crypto import envelope, keystore
 from circle.crypto.identity import Identity, PublicIdentity
 from circle.errors import CircleError, InvalidEnvelope
 from circle.models.events import decode_payload
-from circle.store import session as session_mod
+from circle.store import keys as keys_mod
 from circle.store.chain import check_chain
 from circle.store.journal import Row
 
@@ -133,11 +133,11 @@ def test_hpke_wrap_and_wrap_scope_known_answer() -> None:
     with pytest.raises(InvalidEnvelope):
         ident.unwrap(hx(exp["wrap"]), b"circle/v1/another-label")
     # The wrap scope: key id all zeros, key from the journal id, readable by anyone holding the journal.
-    assert session_mod.WRAP_KEY_ID.hex() == exp["wrap_scope_key_id"]
-    assert session_mod._wrap_scope_key(hx(i["journal_id"])).hex() == exp["wrap_scope_key"]
+    assert keys_mod.WRAP_KEY_ID.hex() == exp["wrap_scope_key_id"]
+    assert keys_mod.wrap_scope_key(hx(i["journal_id"])).hex() == exp["wrap_scope_key"]
     env = hx(exp["envelope"])
     h = envelope.parse(env)
-    assert h.key_id == session_mod.WRAP_KEY_ID
+    assert h.key_id == keys_mod.WRAP_KEY_ID
     envelope.verify_signature(env, h, Ed25519PrivateKey.from_private_bytes(hx(i["signing_seed"])).public_key())
     assert envelope.open_envelope(env, h, hx(exp["wrap_scope_key"])).decode() == exp["payload"]
     assert json.loads(exp["payload"])["b"]["w"] == [exp["wrap"]]

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from circle.crypto import envelope, keystore
 from circle.crypto.identity import Identity
 from circle.models.events import encode_payload
-from circle.store import session as session_mod
+from circle.store import keys as keys_mod
 
 HERE = Path(__file__).resolve().parent
 TS = 1_767_225_600.0
@@ -198,16 +198,16 @@ def build(reuse: Path | None) -> dict[str, Any]:
         try:
             old = json.loads((src / "wrap" / "hpke-wrap.json").read_text())
             candidate = bytes.fromhex(old["expected"]["wrap"])
-            if ident.unwrap(candidate, session_mod.LABEL_KEY_WRAP) == inner:
+            if ident.unwrap(candidate, keys_mod.LABEL_KEY_WRAP) == inner:
                 blob = candidate
                 break
         except Exception:
             continue
     if blob is None:
-        blob = pub.wrap(inner, session_mod.LABEL_KEY_WRAP)
+        blob = pub.wrap(inner, keys_mod.LABEL_KEY_WRAP)
     wrap_payload = encode_payload(kind="keys.wrapped", cohort="", author="", lamport=0, ts=0, body={"w": [blob.hex()]})
-    scope_key = session_mod._wrap_scope_key(JOURNAL_ID)
-    wenv = seal(1, envelope.ZERO_HASH, wrap_payload, True, tag="wrap", key=scope_key, key_id=session_mod.WRAP_KEY_ID)
+    scope_key = keys_mod.wrap_scope_key(JOURNAL_ID)
+    wenv = seal(1, envelope.ZERO_HASH, wrap_payload, True, tag="wrap", key=scope_key, key_id=keys_mod.WRAP_KEY_ID)
     files["identity/fingerprint.json"] = {
         "description": "a public identity (id | Ed25519 pk | ML-KEM-768 pk | X25519 pk) and its fingerprint",
         "inputs": {"id": ident.id.hex(), "sign_seed": ident.sign_seed.hex(), "mlkem_seed": ident.mlkem_seed.hex(), "x25519_sk": ident.x25519_sk.hex()},
@@ -217,9 +217,9 @@ def build(reuse: Path | None) -> dict[str, Any]:
         "description": "an epoch key wrapped with HPKE (ML-KEM-768+X25519, HKDF-SHA256, ChaCha20-Poly1305) to the identity of "
                        "identity/fingerprint.json, and the wrap-scope envelope that carries it. HPKE is randomized: this is "
                        "a decryption vector; the envelope around it is deterministic.",
-        "inputs": {"identity": "identity/fingerprint.json", "info": session_mod.LABEL_KEY_WRAP.decode(), "journal_id": JOURNAL_ID.hex(),
+        "inputs": {"identity": "identity/fingerprint.json", "info": keys_mod.LABEL_KEY_WRAP.decode(), "journal_id": JOURNAL_ID.hex(),
                    "salt": salt_for(1, "wrap").hex(), "signing_seed": SIGN_SEED.hex()},
-        "expected": {"wrap": blob.hex(), "inner": inner.decode(), "wrap_scope_key_id": session_mod.WRAP_KEY_ID.hex(),
+        "expected": {"wrap": blob.hex(), "inner": inner.decode(), "wrap_scope_key_id": keys_mod.WRAP_KEY_ID.hex(),
                      "wrap_scope_key": scope_key.hex(), "envelope": wenv.hex(), "payload": wrap_payload.decode()},
     }
 

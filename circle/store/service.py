@@ -1,19 +1,24 @@
-"""Meeting commands over a cohort service: what people do in the meeting room.
+"""What people do in a cohort: its roster, meetings, agenda, notes, actions and rota.
 
 Each command checks what a person may do, builds the event body and records
-it through :meth:`CohortService.record` (seal, append, fold, notify). Reads
-come from the folded view and the pure models in ``circle.models``.
+it through :meth:`CohortStore.record` (seal, append, fold, notify). Reads come
+from the folded view and the pure models in ``circle.models``. A client's own
+checks are a courtesy to the person; the fold is what every device enforces.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+from typing import Any
 
-from circle.errors import NotFound, UsageError
+from circle.crypto.identity import PublicIdentity
+from circle.errors import AlreadyExists, NotFound, UsageError
 from circle.models.meeting import CarryOver, TimerState, carry_over_plan, next_meeting, next_phase, previous_phase, timer
+from circle.models.names import match_one
 from circle.models.rota import SUPERVISOR_ROLE, Rota, compute_rota
-from circle.models.view import PHASES, AgendaItem, Meeting, Member, View
-from circle.store.session import CohortService, new_id
+from circle.models.view import AgendaItem, Meeting, Member, View
+from circle.store.cohort import CohortStore
 
 MAX_TITLE = 200
 MAX_TEXT = 4000
@@ -36,27 +41,36 @@ def _text(value: str, what: str, limit: int = MAX_TITLE) -> str:
     return value
 
 
-class MeetingService:
-    """Commands and queries of meetings, the agenda and the rota of one cohort.
+def new_id() -> str:
+    """A random id for a meeting, item or action: 64 bits, hex."""
+    return os.urandom(8).hex()
+
+
+class CohortService:
+    """Commands and queries of one cohort: roster, meetings, agenda, rota.
 
     Args:
-        cohort: the cohort service the events go through.
+        store: the cohort's journals, keys and view, which events go through.
     """
 
-    def __init__(self, cohort: CohortService) -> None:
-        self.cohort = cohort
+    def __init__(self, store: CohortStore) -> None:
+        self.store = store
 
     # ---- context -------------------------------------------------------
     @property
+    def id(self) -> str:
+        return self.store.id
+
+    @property
     def view(self) -> View:
-        return self.cohort.view
+        return self.store.view
 
     @property
     def me(self) -> str:
-        return self.cohort.session.id
+        return self.store.author.id
 
     def now(self) -> float:
-        return self.cohort.session.clock()
+        return self.store.clock()
 
     def rota(self) -> Rota:
         return compute_rota(self.view)
@@ -94,11 +108,49 @@ class MeetingService:
         return timer(self.meeting(meeting_id), self.view.agenda(meeting_id), self.now())
 
     def member_by_name(self, name: str) -> Member:
-        name = name.strip().lower()
-        hits = [m for m in self.view.members() if m.name.lower() == name] or [m for m in self.view.members() if m.name.lower().startswith(name)]
-        if len(hits) != 1:
-            raise NotFound(f"no single member matches {name!r}", "members: " + ", ".join(m.name for m in self.view.members()))
-        return hits[0]
+        """An active member as people type their name (see :func:`match_one`)."""
+        return match_one(self.view.members(), name, name=lambda m: m.name, ident=lambda m: m.id, what="member")
+
+    # ---- roster and keys -----------------------------------------------
+    @staticmethod
+    def admission_body(pub: PublicIdentity, name: str, role: str, profession: str, journal: str, replica_path: str) -> dict[str, Any]:
+        return {"member": pub.id.hex(), "name": name, "role": role, "profession": profession, "public": pub.to_bytes().hex(),
+                "journal": journal, "replica_path": replica_path}
+
+    def admit(self, pub: PublicIdentity, name: str, role: str = "participant", profession: str = "", journal: str = "", replica_path: str = "") -> None:
+        """Admit a member: record it in the cohort and wrap the current cohort key for them."""
+        known = self.view.member(pub.id.hex())
+        if known is not None and known.active:
+            raise AlreadyExists(f"{name} is already a member", "nothing changed")
+        body = self.admission_body(pub, name, role, profession, journal, replica_path)
+        body["roster"] = {m.journal: [m.public, m.replica_path] for m in self.view.members() if m.journal and m.public}
+        self.store.record("member.admitted", body)
+        self.store.vault.trust_member_journal(journal, self.id, pub)
+        key = self.store.entry.cohort_key
+        assert key is not None
+        self.store.write_wraps(key.id, [pub])
+
+    def remove(self, member_id: str) -> None:
+        """Remove a member: record the cut, start a new epoch they never receive."""
+        m = self.view.member(member_id)
+        if m is None or not m.active:
+            raise NotFound("no such active member", "see the roster with 'circle cohorts'")
+        if member_id == self.me:
+            raise UsageError("you cannot remove yourself", "ask another member to remove you")
+        record = self.store.vault.journal(m.journal)
+        self.store.record("member.removed", {"member": member_id, "cut_seq": record.seq if record else 0})
+        self.rotate_epoch()
+
+    def rotate_epoch(self) -> str:
+        """Start a new key epoch for the active members; returns its key id."""
+        prev = self.store.keys.epoch_hash(self.store.entry.cohort_key.epoch)
+        key = self.store.keys.new_epoch()
+        self.store.vault.save()
+        recipients = [PublicIdentity.from_bytes(bytes.fromhex(m.public)) for m in self.view.members() if m.id != self.me and m.public]
+        if recipients:
+            self.store.write_wraps(key.id, recipients)
+        self.store.record("keys.epoch_started", {"epoch": key.epoch, "key_id": key.id, "recipients": sorted([self.me] + [r.id.hex() for r in recipients]), "prev": prev})
+        return key.id
 
     # ---- meetings ------------------------------------------------------
     def schedule(self, at: str, title: str = "", minutes: int | None = None) -> str:
@@ -106,15 +158,9 @@ class MeetingService:
         at = _when(at)
         mid = new_id()
         body = {"meeting": mid, "at": at, "title": title.strip(), "minutes": int(minutes or self.view.cohort().meeting_minutes)}
-        self.cohort.record("meeting.scheduled", body)
+        self.store.record("meeting.scheduled", body)
         self.carry_over(mid)
         return mid
-
-    def set_phase(self, meeting_id: str, phase: str) -> None:
-        if phase not in PHASES:
-            raise UsageError(f"unknown phase {phase!r}", "phases: " + ", ".join(PHASES))
-        self._require_lead(meeting_id)
-        self.cohort.record("meeting.phase_set", {"meeting": meeting_id, "phase": phase})
 
     def advance_phase(self, meeting_id: str) -> str | None:
         """Move to the next phase; returns it, or None after wrap-up (nothing recorded)."""
@@ -122,14 +168,14 @@ class MeetingService:
         nxt = next_phase(m.phase)
         if nxt is None:
             return None
-        self.cohort.record("meeting.phase_set", {"meeting": meeting_id, "phase": nxt})
+        self.store.record("meeting.phase_set", {"meeting": meeting_id, "phase": nxt})
         return nxt
 
     def back_phase(self, meeting_id: str) -> str | None:
         m = self._require_lead(meeting_id)
         prv = previous_phase(m.phase)
         if prv is not None:
-            self.cohort.record("meeting.phase_set", {"meeting": meeting_id, "phase": prv})
+            self.store.record("meeting.phase_set", {"meeting": meeting_id, "phase": prv})
         return prv
 
     def mark_held(self, meeting_id: str) -> str | None:
@@ -137,9 +183,13 @@ class MeetingService:
 
         Returns the id of the meeting things were carried into, if any.
         """
-        self._require_lead(meeting_id)
+        m = self._require_lead(meeting_id)
         present = [mid for mid, p in self.view.attendance(meeting_id).items() if p]
-        self.cohort.record("meeting.held", {"meeting": meeting_id, "facilitator": self.facilitator(meeting_id), "present": sorted(present)})
+        batch: list[tuple[str, dict[str, Any]]] = []
+        if m.current_item:  # the clock stops with the meeting
+            batch.append(("agenda.current_set", {"meeting": meeting_id, "current_item": "", "item_started": 0.0}))
+        batch.append(("meeting.held", {"meeting": meeting_id, "facilitator": self.facilitator(meeting_id), "present": sorted(present)}))
+        self.store.record_many(batch)
         nxt = self.next_meeting()
         if nxt is not None:
             self.carry_over(nxt.id)
@@ -149,7 +199,7 @@ class MeetingService:
     def carry_over(self, meeting_id: str) -> list[CarryOver]:
         """Put unfinished items and open actions of earlier meetings on this meeting's agenda."""
         plan = carry_over_plan(self.view, meeting_id)
-        self.cohort.record_many(
+        self.store.record_many(
             ("agenda.added", {"item": c.item, "meeting": meeting_id, "title": c.title, "owner": c.owner, "minutes": c.minutes, "carried_from": c.source})
             for c in plan
         )
@@ -164,7 +214,7 @@ class MeetingService:
         if not 1 <= int(minutes) <= 240:
             raise UsageError("a timebox is 1 to 240 minutes", "for example 10")
         iid = new_id()
-        self.cohort.record("agenda.added", {"item": iid, "meeting": meeting_id, "title": _text(title, "title"), "owner": owner or self.me, "minutes": int(minutes)})
+        self.store.record("agenda.added", {"item": iid, "meeting": meeting_id, "title": _text(title, "title"), "owner": owner or self.me, "minutes": int(minutes)})
         return iid
 
     def start_item(self, meeting_id: str, item_id: str) -> None:
@@ -172,7 +222,7 @@ class MeetingService:
         self._require_lead(meeting_id)
         if not any(i.id == item_id for i in self.view.agenda(meeting_id)):
             raise NotFound("no such agenda item", "pick one from the agenda")
-        self.cohort.record("agenda.current_set", {"meeting": meeting_id, "current_item": item_id, "item_started": round(self.now(), 3)})
+        self.store.record("agenda.current_set", {"meeting": meeting_id, "current_item": item_id, "item_started": round(self.now(), 3)})
 
     def finish_item(self, meeting_id: str) -> AgendaItem | None:
         """Mark the current item done and start the next open one; returns it (or None)."""
@@ -183,40 +233,43 @@ class MeetingService:
             batch.append(("agenda.updated", {"item": m.current_item, "meeting": meeting_id, "status": "done"}))
         nxt = next((i for i in items if i.status == "open" and i.id != m.current_item), None)
         batch.append(("agenda.current_set", {"meeting": meeting_id, "current_item": nxt.id if nxt else "", "item_started": round(self.now(), 3) if nxt else 0.0}))
-        self.cohort.record_many(batch)
+        self.store.record_many(batch)
         return nxt
-
-    def reopen_item(self, meeting_id: str, item_id: str) -> None:
-        self._require_lead(meeting_id)
-        self.cohort.record("agenda.updated", {"item": item_id, "meeting": meeting_id, "status": "open"})
 
     # ---- notes, actions, attendance -----------------------------------
     def add_note(self, meeting_id: str, text: str, item_id: str = "", decision: bool = False) -> None:
         self.meeting(meeting_id)
-        self.cohort.record("note.added", {"meeting": meeting_id, "item": item_id, "text": _text(text, "note", MAX_TEXT), "kind": "decision" if decision else "note"})
+        self.store.record("note.added", {"meeting": meeting_id, "item": item_id, "text": _text(text, "note", MAX_TEXT), "kind": "decision" if decision else "note"})
 
     def add_action(self, meeting_id: str, title: str, owner: str = "", due: str = "") -> str:
         self.meeting(meeting_id)
         aid = new_id()
-        self.cohort.record("action.added", {"action": aid, "meeting": meeting_id, "title": _text(title, "action"), "owner": owner or self.me, "due": due.strip()})
+        self.store.record("action.added", {"action": aid, "meeting": meeting_id, "title": _text(title, "action"), "owner": owner or self.me, "due": due.strip()})
         return aid
 
     def set_action_status(self, action_id: str, status: str) -> None:
         if status not in ("open", "done", "dropped"):
             raise UsageError(f"unknown status {status!r}", "open, done or dropped")
-        self.cohort.record("action.updated", {"action": action_id, "status": status})
+        self.store.record("action.updated", {"action": action_id, "status": status})
 
     def mark_attendance(self, meeting_id: str, member_id: str, present: bool) -> None:
         self.meeting(meeting_id)
         if self.view.member(member_id) is None:
             raise NotFound("no such member", "pick one from the roster")
-        self.cohort.record("attendance.marked", {"meeting": meeting_id, "member": member_id, "present": bool(present)})
+        self.store.record("attendance.marked", {"meeting": meeting_id, "member": member_id, "present": bool(present)})
+
+    def mark_attendance_many(self, meeting_id: str, marks: dict[str, bool]) -> None:
+        """Take the register in one go: member id -> present."""
+        self.meeting(meeting_id)
+        if any(self.view.member(mid) is None for mid in marks):
+            raise NotFound("no such member", "pick one from the roster")
+        self.store.record_many(("attendance.marked", {"meeting": meeting_id, "member": mid, "present": bool(p)}) for mid, p in marks.items())
 
     def add_anonymous_line(self, meeting_id: str, text: str) -> None:
         """One line for the anonymous round. The event is signed like any other;
         the view shows the round's texts only, sorted so order reveals nothing."""
         self.meeting(meeting_id)
-        self.cohort.record("anon.line_added", {"meeting": meeting_id, "text": _text(text, "line")})
+        self.store.record("anon.line_added", {"meeting": meeting_id, "text": _text(text, "line")})
 
     # ---- rota ----------------------------------------------------------
     def handoff(self, meeting_id: str, to: str) -> None:
@@ -227,7 +280,7 @@ class MeetingService:
             raise NotFound("no such member", "pick one from the roster")
         if to == self.facilitator(meeting_id):
             raise UsageError(f"{target.name} already facilitates", "pick someone else")
-        self.cohort.record("meeting.handoff", {"meeting": meeting_id, "to": to, "from": self.facilitator(meeting_id)})
+        self.store.record("meeting.handoff", {"meeting": meeting_id, "to": to, "from": self.facilitator(meeting_id)})
 
     def swap(self, meeting_a: str, meeting_b: str) -> None:
         """Swap the facilitator turns of two meetings not yet held (a holder of either, or a mentor)."""
@@ -239,7 +292,7 @@ class MeetingService:
         rota = self.rota()
         if self.me not in (rota.facilitator(a.id), rota.facilitator(b.id)) and not self.is_mentor():
             raise UsageError("you can swap only your own turn", "ask one of the two facilitators or the mentor")
-        self.cohort.record("rota.swapped", {"meeting_a": a.id, "meeting_b": b.id})
+        self.store.record("rota.swapped", {"meeting_a": a.id, "meeting_b": b.id})
 
     def give_back(self, meeting_id: str) -> None:
         """Give my turn back: the next member takes it and I take the next one I can."""
@@ -248,10 +301,10 @@ class MeetingService:
             raise UsageError("that meeting is already held", "give back an upcoming turn")
         if self.rota().facilitator(meeting_id) != self.me:
             raise UsageError("it is not your turn", "you can give back only your own turn")
-        self.cohort.record("rota.given_back", {"meeting": meeting_id})
+        self.store.record("rota.given_back", {"meeting": meeting_id})
 
     def set_away(self, member_id: str, away: bool) -> None:
         """Mark a member away (skipped by the rota) or back. Themselves or a mentor."""
         if member_id != self.me and not self.is_mentor():
             raise UsageError("you can mark only yourself away", "ask the supervising mentor")
-        self.cohort.record("member.updated", {"member": member_id, "away": bool(away)})
+        self.store.record("member.updated", {"member": member_id, "away": bool(away)})

@@ -1,4 +1,4 @@
-"""Commands of the meeting room: `circle demo` and `circle agenda`."""
+"""Commands of the meeting room: `circle agenda` and `circle demo`."""
 
 from __future__ import annotations
 
@@ -7,13 +7,7 @@ from pathlib import Path
 
 import click
 
-from circle.cli import Context, friendly, pass_ctx
-
-
-def register(main: click.Group) -> None:
-    """Add this module's commands to ``main``."""
-    main.add_command(demo)
-    main.add_command(agenda)
+from circle.cli.common import Context, friendly, pass_ctx
 
 
 @click.command()
@@ -51,19 +45,6 @@ def demo(ctx: click.Context, no_tui: bool) -> None:
         click.echo(f"Demo passphrase (every identity): {DEMO_PASSPHRASE}")
 
 
-def _find_cohort(session, ref: str):
-    """A cohort by id, exact name, or a unique part of its name ("riverside")."""
-    from circle.errors import NotFound
-
-    try:
-        return session.find_cohort(ref)
-    except NotFound:
-        hits = [i for i in session.cohorts() if ref.lower() in i.name.lower()]
-        if len(hits) != 1:
-            raise
-        return session.cohort(hits[0].id)
-
-
 class _AgendaGroup(click.Group):
     """`circle agenda COHORT` lists; `circle agenda add COHORT TITLE` adds."""
 
@@ -89,9 +70,7 @@ def agenda() -> None:
 @friendly
 def agenda_list(c: Context, cohort: str) -> None:
     """List the next meeting's agenda of COHORT (name or id)."""
-    from circle.store.meeting import MeetingService
-
-    svc = MeetingService(_find_cohort(c.unlock(), cohort))
+    svc = c.unlock().find_cohort(cohort)
     m = svc.next_meeting()
     view = svc.view
     if m is None:
@@ -117,13 +96,15 @@ def agenda_list(c: Context, cohort: str) -> None:
 def agenda_add(c: Context, cohort: str, title: str, owner: str | None, minutes: int) -> None:
     """Add TITLE to the next meeting's agenda of COHORT."""
     from circle.errors import NotFound
-    from circle.store.meeting import MeetingService
 
-    svc = MeetingService(_find_cohort(c.unlock(), cohort))
+    svc = c.unlock().find_cohort(cohort)
     m = svc.next_meeting()
     if m is None:
         raise NotFound("no meeting scheduled", "schedule one in the app (cohort screen, s) first")
     owner_id = svc.member_by_name(owner).id if owner else ""
     svc.add_item(m.id, title, owner_id, minutes)
-    svc.cohort.flush()
+    svc.store.flush()
     click.echo(f"Added to {m.at}: {title} ({minutes} min)")
+
+
+COMMANDS = [demo, agenda]

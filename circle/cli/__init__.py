@@ -1,0 +1,53 @@
+"""The `circle` command line. With no command it opens the TUI.
+
+A thin layer over the services: each module here parses arguments, calls a
+service in ``circle.store`` or ``circle.sync`` and prints its result.
+``common`` holds what every command shares (unlocking, one-line errors).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+import click
+
+from circle.cli import cohort, identity, meeting, sync
+from circle.cli.common import Context, friendly
+
+
+def _version() -> str:
+    try:
+        return version("circle")
+    except PackageNotFoundError:  # running from a checkout
+        return "0.1.0"
+
+
+@click.group(invoke_without_command=True, context_settings={"max_content_width": 120})
+@click.option("--home", envvar="CIRCLE_HOME", type=click.Path(file_okay=False), help="circle home directory (default: CIRCLE_HOME or the platform data dir).")
+@click.option("--identity", "identity", help="Which identity in the home, when several share it.")
+@click.version_option(_version(), prog_name="circle")
+@click.pass_context
+def main(ctx: click.Context, home: str | None, identity: str | None) -> None:
+    """circle: facilitated peer mentoring cohorts, end-to-end encrypted.
+
+    With no command, opens the app.
+    """
+    ctx.obj = Context(home, identity)
+    if ctx.invoked_subcommand is None:
+        _open_tui(ctx.obj)
+
+
+@friendly
+def _open_tui(c: Context) -> None:
+    from circle.app import run_app
+
+    # The same name-prefix rule as every command, and its one-line error for a name that matches no one.
+    who = c.home.find(c.identity).id if c.identity and c.home.identities() else None
+    run_app(c.home.root, identity=who)
+
+
+for _module in (identity, cohort, meeting, sync):
+    for _command in _module.COMMANDS:
+        main.add_command(_command)
+
+__all__ = ["main"]

@@ -1,0 +1,142 @@
+"""Commands about cohorts and their members: create, replica, cohorts, invite, join, admit, remove."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from circle.cli.common import Context, friendly, location_from, location_options, pass_ctx, plural
+
+
+@click.group()
+def cohort() -> None:
+    """Create and configure cohorts."""
+
+
+@cohort.command("create")
+@click.argument("name")
+@click.option("--purpose", default="", help="What the cohort is for.")
+@click.option("--cadence", default="fortnightly", type=click.Choice(["weekly", "fortnightly", "monthly"]), show_default=True)
+@click.option("--minutes", "meeting_minutes", default=60, type=click.IntRange(15, 480), show_default=True, help="Meeting length.")
+@click.option("--role", default="mentor", type=click.Choice(["mentor", "peer", "participant"]), show_default=True, help="Your role in it.")
+@click.option("--replica", "replica_url", help="Where it replicates: a folder, sftp://user@host/path or s3://bucket/path (default: a folder in the home).")
+@location_options
+@pass_ctx
+@friendly
+def cohort_create(c: Context, name: str, purpose: str, cadence: str, meeting_minutes: int, role: str, replica_url: str | None, **opts: Any) -> None:
+    """Create a cohort and print its id."""
+    loc = location_from(replica_url, **opts) if replica_url else None
+    s = c.unlock()
+    svc = s.create_cohort(name, purpose=purpose, cadence=cadence, meeting_minutes=meeting_minutes, role=role, replica=loc)
+    click.echo(svc.id)
+
+
+@cohort.command("replica")
+@click.argument("cohort")
+@click.argument("url")
+@location_options
+@pass_ctx
+@friendly
+def replica(c: Context, cohort: str, url: str, **opts: Any) -> None:
+    """Set where COHORT replicates: a folder, sftp://user@host/path or s3://bucket/path."""
+    from circle.sync.location import describe
+    from circle.sync.service import set_replica
+
+    s = c.unlock()
+    svc = s.find_cohort(cohort)
+    loc = set_replica(s, svc.store, location_from(url, **opts))
+    click.echo(f"{svc.view.cohort().name} now replicates to {describe(loc)}")
+    click.echo("Run 'circle sync --once' to push what you have there.")
+
+
+@click.command()
+@pass_ctx
+@friendly
+def cohorts(c: Context) -> None:
+    """List your cohorts with their member counts."""
+    s = c.unlock()
+    rows = s.cohorts()
+    if not rows:
+        click.echo("No cohorts yet: create one with 'circle cohort create NAME'.")
+    for info in rows:
+        click.echo(f"{info.id[:12]}  {info.name}  ({plural(info.members, 'member')})")
+    problems = s.problems()
+    for p in problems:
+        click.echo(f"circle: problem: {p}; run 'circle verify'", err=True)
+    if problems:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("cohort")
+@click.option("--hours", default=72, show_default=True, type=click.IntRange(1, 24 * 30), help="How long the invite stays valid.")
+@pass_ctx
+@friendly
+def invite(c: Context, cohort: str, hours: int) -> None:
+    """Print a single-use, expiring invite code for COHORT."""
+    from circle.store.joining import create_invite
+
+    s = c.unlock()
+    for line in create_invite(s, s.find_cohort(cohort), hours=hours).lines():
+        click.echo(line)
+
+
+@click.command()
+@click.argument("code")
+@location_options
+@pass_ctx
+@friendly
+def join(c: Context, code: str, **opts: Any) -> None:
+    """Ask to join a cohort with an invite CODE; prints your join code."""
+    from circle.store.joining import Invite
+    from circle.store.joining import join as do_join
+    from circle.sync.service import SyncService
+
+    s = c.unlock()
+    inv = Invite.parse(code)
+    loc = location_from(inv.location, **opts) if any(opts.values()) else None
+    joined = do_join(s, code, replica=loc)
+    r = SyncService(s).once()
+    for line in joined.lines():
+        click.echo(line)
+    if r.unreachable:
+        click.echo("The replica could not be reached yet: run 'circle sync --once' when it can be.")
+    click.echo("Then run 'circle sync' (or open circle) to see the cohort once you are admitted.")
+
+
+@click.command()
+@click.argument("cohort")
+@click.argument("code")
+@click.option("--role", default="participant", type=click.Choice(["mentor", "peer", "participant"]), show_default=True)
+@pass_ctx
+@friendly
+def admit(c: Context, cohort: str, code: str, role: str) -> None:
+    """Admit the newcomer whose join CODE you were given, into COHORT."""
+    from circle.store.joining import admit as do_admit
+    from circle.sync.service import SyncService, journal_fetcher
+
+    s = c.unlock()
+    admitted = do_admit(s.find_cohort(cohort), code, journal_fetcher(s), role=role)
+    SyncService(s).once()
+    for line in admitted.lines():
+        click.echo(line)
+
+
+@click.command()
+@click.argument("cohort")
+@click.argument("member")
+@pass_ctx
+@friendly
+def remove(c: Context, cohort: str, member: str) -> None:
+    """Remove MEMBER from COHORT: they will not read anything written after."""
+    s = c.unlock()
+    svc = s.find_cohort(cohort)
+    who = svc.member_by_name(member)
+    svc.remove(who.id)
+    click.echo(f"Removed {who.name}. A new key epoch started; they cannot read what comes after.")
+    click.echo("Run 'circle sync --once' to send the change.")
+
+
+COMMANDS = [cohort, cohorts, invite, join, admit, remove]

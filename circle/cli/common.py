@@ -1,0 +1,112 @@
+"""What every command shares: the home and identity, unlocking, one-line errors, replica options.
+
+Every command is scriptable: the passphrase comes from CIRCLE_PASSPHRASE when
+set, else from a prompt without echo. A :class:`~circle.errors.CircleError`
+becomes one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from circle.errors import CircleError, UsageError
+from circle.paths import user_dir
+from circle.store.session import Home, Session
+
+
+class Context:
+    """What every command gets: the home, the chosen identity, a way to unlock."""
+
+    def __init__(self, home: str | None, identity: str | None) -> None:
+        self.home = Home(user_dir(home))
+        self.identity = identity or os.environ.get("CIRCLE_IDENTITY") or None
+
+    def passphrase(self, confirm: bool = False) -> str:
+        env = os.environ.get("CIRCLE_PASSPHRASE")
+        if env is not None:
+            return env
+        if not sys.stdin.isatty():
+            raise UsageError("no passphrase", "set CIRCLE_PASSPHRASE or run in a terminal")
+        return click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
+
+    def unlock(self) -> Session:
+        info = self.home.find(self.identity)  # fail before asking for a passphrase
+        session = self.home.unlock(self.passphrase(), info.id)
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            ctx.call_on_close(lambda: _close_quietly(session))
+        return session
+
+
+def _close_quietly(session: Session) -> None:
+    """Save heads and snapshots when a command ends; a failure here loses nothing, so say it in one line."""
+    try:
+        session.close()
+    except CircleError as exc:
+        click.echo(f"circle: {exc.line()}", err=True)
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn any CircleError into one line and an exit code; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CircleError as exc:
+            click.echo(f"circle: {exc.line()}", err=True)
+            sys.exit(exc.exit_code)
+        except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
+        except KeyboardInterrupt:
+            click.echo("circle: interrupted; nothing half-written was kept", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # an unexpected bug: no message text, it could carry plaintext
+            if os.environ.get("CIRCLE_DEBUG"):
+                raise
+            click.echo(f"circle: internal error ({type(exc).__name__}); run again with CIRCLE_DEBUG=1 and report it", err=True)
+            sys.exit(70)
+
+    return wrapper
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def location_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that come with a replica URL: S3 endpoint and keys, SFTP key and host key."""
+    for opt in reversed(
+        [
+            click.option("--endpoint", help="S3: the endpoint of an S3-compatible store, e.g. http://192.0.2.5:8333."),
+            click.option("--region", help="S3: region (default us-east-1)."),
+            click.option("--access-key-id", help="S3: access key id (kept in the keystore)."),
+            click.option("--secret-access-key", envvar="CIRCLE_S3_SECRET", help="S3: secret key (or CIRCLE_S3_SECRET; kept in the keystore)."),
+            click.option("--key-path", type=click.Path(dir_okay=False), help="SFTP: private key file."),
+            click.option("--host-key", help="SFTP: the server's public host key line (required)."),
+        ]
+    ):
+        fn = opt(fn)
+    return fn
+
+
+def location_from(url: str, **opts: Any) -> dict[str, Any]:
+    """A checked replica location from a URL and the options given with it."""
+    from circle.sync.location import parse_location
+
+    if opts.get("key_path"):
+        opts["key_path"] = os.path.abspath(os.path.expanduser(opts["key_path"]))
+    return parse_location(url, **opts)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 member``, ``2 members``."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"

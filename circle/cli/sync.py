@@ -1,0 +1,92 @@
+"""Commands of sync and checking: sync, verify, doctor."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+import click
+
+from circle.cli.common import Context, friendly, pass_ctx, plural
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Push everything unsent, pull everything new, then exit (USB stick, shared folder).")
+@click.option("--interval", default=15.0, show_default=True, type=click.FloatRange(0.5, 3600),
+              help="Seconds between checks of every replica for new events; your own are shipped within 5 s.")
+@pass_ctx
+@friendly
+def sync(c: Context, once: bool, interval: float) -> None:
+    """Sync every cohort of this identity with its replica."""
+    from circle.sync.service import SyncService
+
+    s = c.unlock()
+    service = SyncService(s, poll=interval)
+    if once:
+        r = service.once()
+        click.echo(f"Pushed {plural(r.pushed, 'journal')}, pulled {r.pulled}, {plural(r.events, 'new event')}.")
+        for where, why in sorted(r.unreachable.items()):
+            click.echo(f"offline: {where} could not be reached ({why}); nothing was lost, try again later")
+        for p in r.problems:
+            click.echo(f"problem: {p}")
+        sys.exit(1 if r.problems else 0)
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("now", True))
+    service.start(focus=None)
+    click.echo("Syncing; press Ctrl+C to stop.")
+    try:
+        last = ""
+        while not stop["now"]:
+            line = service.status().line()
+            if line != last:  # a line when something changed, not one a second
+                click.echo(time.strftime("%H:%M:%S ") + line)
+                last = line
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.stop()
+    click.echo("Stopped; everything written is kept and will be sent next time.")
+
+
+@click.command()
+@pass_ctx
+@friendly
+def verify(c: Context) -> None:
+    """Re-verify every journal in the home: signatures and hash chains."""
+    s = c.unlock()
+    report = s.verify()
+    click.echo(f"Checked {report.events} events in {report.journals} journals ({report.signatures} signatures).")
+    for jid in report.missing:
+        click.echo(f"not on this device yet: journal {jid[:8]} (run 'circle sync')")
+    for p in report.problems:
+        click.echo(f"problem: {p}")
+    if report.problems:
+        sys.exit(1)
+    click.echo("No problems found.")
+
+
+@click.command()
+@pass_ctx
+@friendly
+def doctor(c: Context) -> None:
+    """Check litestream, file permissions and every replica; say what to fix."""
+    from circle.sync import doctor as checks
+
+    problems = 0
+
+    def say(finding: checks.Finding) -> None:
+        nonlocal problems
+        problems += 0 if finding.ok else 1
+        click.echo(finding.line())
+
+    say(checks.binary())
+    for finding in checks.diagnose(c.unlock()):
+        say(finding)
+    click.echo("All good." if not problems else f"{plural(problems, 'thing')} to fix.")
+    if problems:
+        sys.exit(1)
+
+
+COMMANDS = [sync, verify, doctor]

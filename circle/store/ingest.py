@@ -1,0 +1,161 @@
+"""Ingest: check what is new in a journal against its verified head, keep evidence of forks, open what we can.
+
+A journal is read through a fresh read-only connection, its hash chain and
+newest signature are checked once (:func:`circle.store.chain.check_chain`),
+and the verified head moves on in the keystore. A fork (two signed events at
+one position) or a rollback (a journal that ends before its verified head) is
+an alarm: the envelopes are kept under ``evidence/`` and nothing more of that
+journal is folded. Opening sorts each accepted envelope by the scope of its
+key; the caller decides what each scope's events are for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from circle.crypto import envelope
+from circle.crypto.keystore import atomic_write
+from circle.errors import CircleError, InvalidEnvelope
+from circle.models.events import Event, decode_payload
+from circle.store.chain import ChainResult, Checked, check_chain
+from circle.store.journal import read_rows
+from circle.store.keys import WRAP_KEY_ID, wrap_scope_key
+from circle.store.vault import JournalRecord, Scope, ScopeKey
+
+
+@dataclass
+class IngestReport:
+    """What one ingest pass did, for the status line and `circle verify`."""
+
+    events: int = 0
+    folded: int = 0
+    signatures: int = 0
+    journals: int = 0
+    skipped_other_scopes: int = 0
+    missing: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, other: IngestReport) -> None:
+        self.events += other.events
+        self.folded += other.folded
+        self.signatures += other.signatures
+        self.journals += other.journals
+        self.skipped_other_scopes += other.skipped_other_scopes
+        self.missing += other.missing
+        self.problems += other.problems
+
+
+@dataclass
+class Opened:
+    """The events of one journal's accepted envelopes, by scope, and its wrap envelopes."""
+
+    events: dict[Scope, list[Event]] = field(default_factory=dict)
+    wraps: list[Event] = field(default_factory=list)
+
+
+Rewind = tuple[int, bytes, bytes]  # (seq, hash, envelope) to start a walk from instead of the verified head
+
+
+class JournalChecker:
+    """Checks journals of one cohort against their verified heads.
+
+    Args:
+        evidence_dir: where the envelopes of a fork or rollback are kept.
+    """
+
+    def __init__(self, evidence_dir: Path) -> None:
+        self.evidence_dir = evidence_dir
+        self.alarms: dict[str, str] = {}  # journal id -> what was found (fork, rollback)
+
+    def check(self, record: JournalRecord, path: Path, report: IngestReport, *, from_start: bool, every_signature: bool,
+              rewind: Rewind | None = None) -> list[Checked] | None:
+        """The envelopes of a journal newly accepted, or None when nothing of it may be folded (missing, fork, rollback, unreadable).
+
+        With ``from_start`` the chain is walked from the first event and
+        compared with the verified head; else from ``rewind`` (where a
+        snapshot ends) or the verified head. The head moves on in ``record``.
+        """
+        jid = record.id
+        if not path.exists():
+            report.missing.append(jid)
+            return None
+        verifier = record.verifier()
+        head_seq, head_hash, head_env = record.seq, record.hash, record.head
+        try:
+            if from_start:
+                res = check_chain(read_rows(path, 0), journal_id=bytes.fromhex(jid), verifier=verifier, every_signature=every_signature)
+                if res.head_seq < head_seq or (head_seq and not any(c.seq == head_seq and c.hash == head_hash for c in res.accepted[head_seq - 1 : head_seq])):
+                    res = self._compare_with_head(res, path, jid, verifier, head_seq, head_hash, head_env)
+            else:
+                s_seq, s_hash, s_env = rewind or (head_seq, head_hash, head_env)
+                res = check_chain(read_rows(path, max(s_seq - 1, 0)), journal_id=bytes.fromhex(jid), verifier=verifier,
+                                  head_seq=s_seq, head_hash=s_hash, head_envelope=s_env, every_signature=every_signature)
+                if res.kind == "" and res.head_seq < head_seq:
+                    res.kind, res.problem = "rollback", f"journal ends before event {head_seq}, which was already verified"
+        except CircleError as exc:
+            report.problems.append(f"journal {jid[:8]}: {exc.line()}")
+            return None
+        report.events += res.events_checked
+        report.signatures += res.signatures_checked
+        if res.kind in ("fork", "rollback"):
+            self._alarm(jid, res)
+            report.problems.append(f"journal {jid[:8]}: {res.problem}")
+            return None
+        if res.problem:
+            report.problems.append(f"journal {jid[:8]}: {res.problem}")
+        if res.head_seq > head_seq:
+            record.advance(res.head_seq, res.head_hash, res.head_envelope)
+        return res.accepted
+
+    def _compare_with_head(self, res: ChainResult, path: Path, jid: str, verifier, head_seq: int, head_hash: bytes, head_env: bytes) -> ChainResult:
+        """A walk from the start did not reach the verified head intact: rollback or fork."""
+        again = check_chain(read_rows(path, max(head_seq - 1, 0)), journal_id=bytes.fromhex(jid), verifier=verifier,
+                            head_seq=head_seq, head_hash=head_hash, head_envelope=head_env)
+        if again.kind in ("fork", "rollback"):
+            return again
+        # Damaged after it was verified: keep the intact prefix, report the damage.
+        res.kind, res.problem = "tampered", again.problem or res.problem or f"journal damaged before event {head_seq}"
+        return res
+
+    def _alarm(self, jid: str, res: ChainResult) -> None:
+        self.alarms[jid] = res.problem
+        if res.evidence:
+            doc = {"journal": jid, "kind": res.kind, "problem": res.problem, "envelopes": [e.hex() for e in res.evidence]}
+            self.evidence_dir.mkdir(mode=0o700, exist_ok=True)
+            atomic_write(self.evidence_dir / f"{jid}-{res.kind}.json", json.dumps(doc).encode())
+
+
+def open_events(accepted: Iterable[Checked], record: JournalRecord, cohort_id: str, keys: dict[bytes, ScopeKey], report: IngestReport) -> Opened:
+    """Open every accepted envelope we hold a key for, sorted by scope.
+
+    An event whose author is not the journal's owner, or that names another
+    cohort, is rejected and reported; envelopes of keys we do not hold (a
+    later epoch, someone else's private scope) are counted and left alone.
+    """
+    out = Opened()
+    jid = record.id
+    for c in accepted:
+        kid = c.header.key_id
+        if kid == WRAP_KEY_ID:
+            try:
+                out.wraps.append(decode_payload(envelope.open_envelope(c.blob, c.header, wrap_scope_key(bytes.fromhex(jid))), id=c.hash.hex(), journal=jid, seq=c.seq))
+            except InvalidEnvelope as exc:
+                report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: {exc.reason}")
+            continue
+        key = keys.get(kid)
+        if key is None:
+            report.skipped_other_scopes += 1
+            continue
+        try:
+            ev = decode_payload(envelope.open_envelope(c.blob, c.header, key.secret), id=c.hash.hex(), journal=jid, seq=c.seq)
+        except InvalidEnvelope as exc:
+            report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: {exc.reason}")
+            continue
+        if ev.author != record.owner or (key.scope is not Scope.INVITE and ev.cohort != cohort_id):
+            report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: author or cohort does not match the journal")
+            continue
+        out.events.setdefault(key.scope, []).append(ev)
+    return out

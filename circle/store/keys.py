@@ -1,0 +1,130 @@
+"""Keys and epochs of one cohort: which key seals what, wrapping keys for members, taking keys wrapped for us.
+
+A cohort key comes in epochs. Each epoch's key is wrapped with HPKE
+(ML-KEM-768 + X25519) for every member who may read it, inside a "wrap
+scope" envelope of the wrapper's own journal: its key id is all zeros and its
+key derives from the journal id, so anyone can open the envelope while only
+the recipient can open their wrap. A removal starts a new epoch that the
+removed member never receives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from circle.crypto.identity import PublicIdentity
+from circle.errors import InvalidEnvelope
+from circle.models.events import encode_payload
+from circle.store.vault import CohortEntry, Scope, ScopeKey
+from circle.store.writer import Author
+
+WRAP_KEY_ID = bytes(16)  # the wrap scope: readable by anyone; secrecy comes from HPKE inside
+LABEL_WRAP_SCOPE = b"circle/v1/wrap-scope"
+LABEL_KEY_WRAP = b"circle/v1/key-wrap"
+LABEL_EPOCH = b"circle/v1/epoch"
+
+
+def wrap_scope_key(journal_id: bytes) -> bytes:
+    """The key of a journal's wrap-scope envelopes (public by design: HPKE protects what is inside)."""
+    return hashlib.sha256(LABEL_WRAP_SCOPE + journal_id).digest()
+
+
+def epoch_hash(key: ScopeKey) -> str:
+    """A public commitment to an epoch key, bound into the next epoch."""
+    return hashlib.sha256(LABEL_EPOCH + key.raw_id + key.secret).hexdigest()
+
+
+@dataclass(frozen=True)
+class Wrapped:
+    """A key wrapped to this identity, opened.
+
+    Attributes:
+        cohort: the cohort the wrapper says it belongs to.
+        key: the key itself.
+        prev: the hash of the epoch before it ("" for the first).
+        recipients: hash of the epoch's recipient set.
+    """
+
+    cohort: str
+    key: ScopeKey
+    prev: str
+    recipients: str
+
+
+class CohortKeys:
+    """The keys this identity holds for one cohort.
+
+    Args:
+        entry: the cohort's entry in the keystore document.
+        author: this identity (to open what is wrapped for it).
+    """
+
+    def __init__(self, entry: CohortEntry, author: Author) -> None:
+        self.entry = entry
+        self.author = author
+
+    def sealing(self, scope: Scope) -> ScopeKey:
+        """The key new events of ``scope`` are sealed with."""
+        return self.entry.scope_key(scope)
+
+    def held(self) -> dict[bytes, ScopeKey]:
+        """Every key held for this cohort, by raw key id."""
+        return self.entry.keys()
+
+    def epoch_hash(self, epoch: int) -> str:
+        for key in self.entry.keys().values():
+            if key.scope is Scope.COHORT and key.epoch == epoch:
+                return epoch_hash(key)
+        return ""
+
+    def new_epoch(self) -> ScopeKey:
+        """Make the next epoch's key and seal with it from now on."""
+        old = self.entry.cohort_key
+        key = ScopeKey.new(Scope.COHORT, (old.epoch if old else 0) + 1)
+        self.entry.cohort_key = key
+        return key
+
+    def wrap_payload(self, cohort_id: str, key: ScopeKey, recipients: list[PublicIdentity], members: list[str]) -> bytes:
+        """The plaintext of a wrap-scope envelope giving ``key`` to each recipient.
+
+        The epoch's whole recipient set (``members`` and the recipients) is
+        bound into every wrap, with the previous epoch's hash.
+        """
+        everyone = set(members) | {r.id.hex() for r in recipients}
+        rset = hashlib.sha256("".join(sorted(everyone)).encode()).hexdigest()
+        prev = self.epoch_hash(key.epoch - 1)
+        blobs = [
+            r.wrap(json.dumps({"to": r.id.hex(), "c": cohort_id, "kid": key.id, "k": key.secret.hex(), "scope": key.scope.value, "e": key.epoch,
+                               "prev": prev, "r": rset}).encode(), LABEL_KEY_WRAP).hex()
+            for r in recipients
+        ]
+        return encode_payload(kind="keys.wrapped", cohort="", author="", lamport=0, ts=0, body={"w": blobs})
+
+    def unwrap(self, body: dict) -> list[Wrapped]:
+        """The keys in a wrap-scope event's body that are wrapped for this identity."""
+        out = []
+        blobs = body.get("w", [])
+        for blob in blobs if isinstance(blobs, list) else []:
+            try:
+                inner = json.loads(self.author.identity.unwrap(bytes.fromhex(blob), LABEL_KEY_WRAP))
+                if inner.get("to") != self.author.id:
+                    continue
+                key = ScopeKey(str(inner["kid"]), bytes.fromhex(inner["k"]), Scope(inner["scope"]), int(inner["e"]))
+                bytes.fromhex(key.id)
+                if len(key.raw_id) != 16 or len(key.secret) != 32:
+                    continue
+                out.append(Wrapped(str(inner["c"]), key, str(inner.get("prev", "")), str(inner.get("r", ""))))
+            except (InvalidEnvelope, ValueError, KeyError, TypeError):
+                continue
+        return out
+
+    def take(self, wrapped: Wrapped) -> bool:
+        """Keep a key wrapped for us; a newer cohort epoch becomes the one new events are sealed with."""
+        if not self.entry.add_key(wrapped.key):
+            return False
+        current = self.entry.cohort_key
+        if wrapped.key.scope is Scope.COHORT and (current is None or wrapped.key.epoch >= current.epoch):
+            self.entry.cohort_key = wrapped.key
+        return True
