@@ -53,7 +53,8 @@ def test_the_probe_can_see_textual() -> None:
 
 def _contracts_config(tmp_path: Path, include_external: bool | None) -> Path:
     conf = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
-    lines = ["[tool.importlinter]", f"root_package = {json.dumps(conf['root_package'])}"]
+    lines = ["[tool.importlinter]"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in conf.items() if k not in ("contracts", "include_external_packages")]
     if include_external is not None:
         lines.append(f"include_external_packages = {str(include_external).lower()}")
     for c in conf["contracts"]:
