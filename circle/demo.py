@@ -240,7 +240,7 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
         sessions[name] = home.create_identity(name, passphrase, clock=clock)
         say(f"identity {name}")
     founder = sessions[PEOPLE[0][0]]
-    fsvc = founder.create_cohort(COHORT_NAME, role="mentor", profession=PEOPLE[0][2], **CHARTER)
+    fsvc = founder.create_cohort(COHORT_NAME, profession=PEOPLE[0][2], **CHARTER)
     cid = fsvc.id
     for name, role, prof in PEOPLE[1:]:
         clock.now += 60

@@ -20,16 +20,15 @@ def cohort() -> None:
 @click.option("--purpose", default="", help="What the cohort is for.")
 @click.option("--cadence", default="fortnightly", type=click.Choice(["weekly", "fortnightly", "monthly"]), show_default=True)
 @click.option("--minutes", "meeting_minutes", default=60, type=click.IntRange(15, 480), show_default=True, help="Meeting length.")
-@click.option("--role", default="mentor", type=click.Choice(["mentor", "peer", "participant"]), show_default=True, help="Your role in it.")
 @click.option("--replica", "replica_url", help="Where it replicates: a folder, sftp://user@host/path or s3://bucket/path (default: a folder in the home).")
 @location_options
 @pass_ctx
 @friendly
-def cohort_create(c: Context, name: str, purpose: str, cadence: str, meeting_minutes: int, role: str, replica_url: str | None, **opts: Any) -> None:
-    """Create a cohort and print its id."""
+def cohort_create(c: Context, name: str, purpose: str, cadence: str, meeting_minutes: int, replica_url: str | None, **opts: Any) -> None:
+    """Create a cohort and print its id. You are its first member and its first supervising mentor."""
     loc = location_from(replica_url, **opts) if replica_url else None
     s = c.unlock()
-    svc = s.create_cohort(name, purpose=purpose, cadence=cadence, meeting_minutes=meeting_minutes, role=role, replica=loc)
+    svc = s.create_cohort(name, purpose=purpose, cadence=cadence, meeting_minutes=meeting_minutes, replica=loc)
     click.echo(svc.id)
 
 
@@ -139,4 +138,19 @@ def remove(c: Context, cohort: str, member: str) -> None:
     click.echo("Run 'circle sync --once' to send the change.")
 
 
-COMMANDS = [cohort, cohorts, invite, join, admit, remove]
+@click.command()
+@click.argument("cohort")
+@click.argument("member")
+@click.argument("role", type=click.Choice(["mentor", "peer", "participant"]))
+@pass_ctx
+@friendly
+def role(c: Context, cohort: str, member: str, role: str) -> None:
+    """Give MEMBER of COHORT another ROLE (a supervising mentor does; nobody changes their own)."""
+    s = c.unlock()
+    svc = s.find_cohort(cohort)
+    who = svc.member_by_name(member)
+    svc.set_role(who.id, role)
+    click.echo(f"{who.name} is now a {role}. Run 'circle sync --once' to send the change.")
+
+
+COMMANDS = [cohort, cohorts, invite, join, admit, remove, role]

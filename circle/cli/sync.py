@@ -62,8 +62,15 @@ def verify(c: Context) -> None:
         click.echo(f"not on this device yet: journal {jid[:8]} (run 'circle sync')")
     for p in report.problems:
         click.echo(f"problem: {p}")
+    for line in report.refusals:
+        click.echo(f"held aside: {line}")
+    if report.refused_wraps:
+        click.echo(f"refused: {plural(report.refused_wraps, 'key')} wrapped to you that match no key epoch of the cohort (never used)")
     if report.problems:
         sys.exit(1)
+    if report.held_aside or report.refused_wraps:
+        click.echo("No damage found. What was held aside breaks the cohort's rules: it is shown to nobody, on any device.")
+        return
     click.echo("No problems found.")
 
 

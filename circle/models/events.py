@@ -1,12 +1,21 @@
 """Domain events: what people did, as plain data inside an envelope.
 
 An event's plaintext is compact JSON with a version; the kind, the cohort,
-the author and the clocks live here, inside the ciphertext, never in the clear.
+the author, the clocks and the citations live here, inside the ciphertext,
+never in the clear.
+
+Citations ("deps") say what the author had seen: for other journals of the
+cohort, the newest (seq, event hash) the author had verified when writing.
+A batch cites only what changed since the author's previous citation, so a
+journal's citations up to an event add up to everything its author had seen
+then (:meth:`circle.models.view.View.seen_by`). Authority is judged there,
+and a removal cuts a member exactly where the remover had seen them.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +23,7 @@ from circle.errors import InvalidEnvelope
 
 PAYLOAD_VERSION = 1
 
-# Every kind of event circle writes. Reducers live in models/view.py.
+# Every kind of event circle writes. Body schemas: models/schema.py; rules: models/governance.py and models/view.py.
 KINDS = frozenset(
     {
         "cohort.created",
@@ -30,6 +39,7 @@ KINDS = frozenset(
         "meeting.handoff",
         "meeting.held",
         "rota.swapped",
+        "rota.swap_accepted",
         "rota.given_back",
         "agenda.added",
         "agenda.updated",
@@ -43,6 +53,9 @@ KINDS = frozenset(
         "keys.wrapped",
     }
 )
+
+Dep = tuple[str, int, str]  # (journal id, seq, the cited event's id cut to DEP_HASH_LEN hex digits)
+DEP_HASH_LEN = 32  # 128 bits of the cited event's id: enough to tell two events at one position apart
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,7 @@ class Event:
         lamport: logical clock, for ordering edits.
         ts: the author's wall clock in seconds; for display, never for decisions.
         body: the kind-specific fields.
+        deps: the heads of other journals the author cites (see the module docstring).
     """
 
     id: str
@@ -70,6 +84,7 @@ class Event:
     lamport: int
     ts: float
     body: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    deps: tuple[Dep, ...] = field(default=(), hash=False, compare=False)
 
     @property
     def stamp(self) -> tuple[int, str, str]:
@@ -77,11 +92,26 @@ class Event:
         return (self.lamport, self.author, self.id)
 
 
-def encode_payload(*, kind: str, cohort: str, author: str, lamport: int, ts: float, body: dict[str, Any]) -> bytes:
+def encode_payload(*, kind: str, cohort: str, author: str, lamport: int, ts: float, body: dict[str, Any], deps: tuple[Dep, ...] = ()) -> bytes:
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
-    doc = {"v": PAYLOAD_VERSION, "k": kind, "c": cohort, "a": author, "l": lamport, "t": round(ts, 3), "b": body}
+    doc: dict[str, Any] = {"v": PAYLOAD_VERSION, "k": kind, "c": cohort, "a": author, "l": lamport, "t": round(ts, 3), "b": body}
+    if deps:
+        doc["d"] = {j: [s, h] for j, s, h in deps}
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _deps(raw: Any) -> tuple[Dep, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or len(raw) > 10_000:
+        raise InvalidEnvelope("event citations malformed")
+    out = []
+    for j, v in raw.items():
+        if not (isinstance(j, str) and isinstance(v, list) and len(v) == 2 and type(v[0]) is int and v[0] >= 1 and isinstance(v[1], str)):
+            raise InvalidEnvelope("event citations malformed")
+        out.append((j, v[0], v[1]))
+    return tuple(sorted(out))
 
 
 def decode_payload(raw: bytes, *, id: str, journal: str, seq: int) -> Event:
@@ -90,17 +120,20 @@ def decode_payload(raw: bytes, *, id: str, journal: str, seq: int) -> Event:
         if doc["v"] != PAYLOAD_VERSION:
             raise InvalidEnvelope(f"event payload version {doc['v']} is not supported")
         kind, cohort, author, lamport, ts, body = doc["k"], doc["c"], doc["a"], doc["l"], doc["t"], doc["b"]
+        deps = _deps(doc.get("d"))
     except InvalidEnvelope:
         raise
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError) as exc:
         raise InvalidEnvelope("event payload malformed") from exc
     if (
         kind not in KINDS
         or not isinstance(cohort, str)
         or not isinstance(author, str)
-        or not isinstance(lamport, int)
+        or type(lamport) is not int
         or not isinstance(ts, (int, float))
+        or isinstance(ts, bool)
+        or not math.isfinite(ts)
         or not isinstance(body, dict)
     ):
         raise InvalidEnvelope("event payload malformed")
-    return Event(id, journal, seq, kind, cohort, author, lamport, float(ts), body)
+    return Event(id, journal, seq, kind, cohort, author, lamport, float(ts), body, deps)

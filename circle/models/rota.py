@@ -1,32 +1,45 @@
-"""The facilitator rota, derived from a cohort's events.
+"""The facilitator rota, derived from a cohort's events, with the checks only the rota can make.
 
 Every device computes the same rota from the same set of events, in any
-order: the computation reads only the folded :class:`~circle.models.view.View`,
-which is itself order-independent, and breaks every tie by (lamport, author,
-id) or by member id.
+order: it reads only the folded :class:`~circle.models.view.View`, which is
+itself order-independent, and breaks every tie by (lamport, author, id) or by
+member id. It runs in time linear in meetings, attendance marks and changes.
 
 The rules, as people in a cohort expect them:
 
 - Turns go round-robin over facilitator-eligible members (role ``peer``; if a
   cohort has none, its mentors) in the order they joined.
-- A member marked absent for a meeting, or away (for meetings not yet held),
-  or removed, is skipped for that meeting and keeps no claim on it.
-- A swap exchanges who holds two meetings' turns (it never touches the cycle).
+- A member marked absent for a meeting (by themselves or a mentor), or away
+  (for meetings not yet held), or removed, is skipped for that meeting and
+  keeps no claim on it.
+- A swap exchanges who holds two upcoming meetings' turns. Its author must
+  hold one of them; it takes effect when the holder of the other accepts
+  (``rota.swap_accepted``), at once when a mentor swaps.
 - A member who gives a turn back exchanges it with the next upcoming turn held
   by someone else: that person takes this meeting, the giver takes theirs.
-  Swaps and give-backs apply in (lamport, author, id) order.
+  Only the turn's holder gives it back.
 - During a meeting the facilitator may hand the role to another member; a
-  handoff counts only when its author held the role (or is a mentor).
+  handoff counts only when its author held the role then (or is a mentor).
+- A meeting is held when its facilitator then (or a mentor) wraps it up;
+  a wrap-up that names someone else as facilitator does not count.
+
+Changes that break a rule are reported to the view as held aside.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-from circle.models.view import Meeting, Member, View
+if TYPE_CHECKING:
+    from circle.models.events import Event
+    from circle.models.view import Meeting, Member, View
 
 ELIGIBLE_ROLE = "peer"
 SUPERVISOR_ROLE = "mentor"
+_START = (0, "", "")
 
 
 @dataclass(frozen=True)
@@ -37,7 +50,7 @@ class Turn:
         meeting: the meeting id.
         at: when the meeting is (ISO text), for display.
         member: the member whose turn it is ("" when nobody is eligible).
-        facilitated_by: who actually held the role at the end (after handoffs).
+        facilitated_by: who held the role at the end (after handoffs), or as attested when held.
         held: whether the meeting has been marked held.
         swapped: whether a swap moved this turn.
         note: why the turn moved, in a few words ("" when it did not).
@@ -58,14 +71,28 @@ class Rota:
 
     eligible: tuple[str, ...]
     turns: tuple[Turn, ...]
+    timelines: dict[str, tuple[tuple[tuple[int, str, str], str], ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def turn(self, meeting_id: str) -> Turn | None:
-        return next((t for t in self.turns if t.meeting == meeting_id), None)
+        return self._index.get(meeting_id)
+
+    @cached_property
+    def _index(self) -> dict[str, Turn]:
+        return {t.meeting: t for t in self.turns}
 
     def facilitator(self, meeting_id: str) -> str:
-        """Who facilitates a meeting now (turn holder, then handoffs)."""
+        """Who facilitates a meeting now (turn holder, then handoffs), or who did when it was held."""
         t = self.turn(meeting_id)
         return t.facilitated_by if t else ""
+
+    def holder_at(self, meeting_id: str, stamp: tuple[int, str, str]) -> str:
+        """Who held the meeting's facilitator role just before ``stamp`` (the turn holder, then each handoff)."""
+        line = self.timelines.get(meeting_id)
+        return _holder(line, stamp) if line else ""
+
+    def is_held(self, meeting_id: str) -> bool:
+        t = self.turn(meeting_id)
+        return bool(t and t.held)
 
     def upcoming(self) -> list[Turn]:
         return [t for t in self.turns if not t.held]
@@ -78,99 +105,166 @@ def eligible_members(view: View) -> list[Member]:
     return peers or [m for m in members if m.role == SUPERVISOR_ROLE]
 
 
-def _absent(view: View, meeting: Meeting) -> set[str]:
-    return {mid for mid, present in view.attendance(meeting.id).items() if not present}
+class _Turns:
+    """The turns of every meeting, given which meetings are held; records what it refuses."""
+
+    def __init__(self, view: View, meetings: list[Meeting], cycle: list[Member], held: dict[str, tuple[int, str, str]]) -> None:
+        self.view = view
+        self.meetings = meetings
+        self.held = held  # meeting -> stamp of its wrap-up
+        self.ids = [m.id for m in cycle]
+        self.names = {m.id: m.name for m in cycle}
+        self.gone = {m.id for m in cycle if m.away or not m.active}
+        self.absent = {mid: {who for who, present in marks.items() if not present} for mid, marks in view.attendance_by_meeting(self_or_mentor=True).items()}
+        self.position = {m.id: i for i, m in enumerate(meetings)}
+        self.base: dict[str, str] = {}
+        self.notes: dict[str, str] = {}
+        self.swapped: set[str] = set()
+        self.refused: dict[str, tuple[Event, str]] = {}
+        self._round_robin()
+        self._changes()
+
+    def _excluded(self, mid: str) -> set[str]:
+        out = set(self.absent.get(mid, ()))
+        if mid not in self.held:
+            out |= self.gone
+        return out
+
+    def _round_robin(self) -> None:
+        pointer, n = 0, len(self.ids)
+        for mt in self.meetings:
+            excluded = self._excluded(mt.id)
+            pick = ""
+            for step in range(n):
+                cand = self.ids[(pointer + step) % n]
+                if cand in excluded:
+                    self.notes.setdefault(mt.id, f"{self.names[cand]} skipped")
+                    continue
+                pick, pointer = cand, (pointer + step + 1) % n
+                break
+            self.base[mt.id] = pick
+
+    def _refuse(self, e: Event, why: str) -> None:
+        self.refused[e.id] = (e, why)
+
+    def _swap(self, a: str, b: str) -> None:
+        self.base[a], self.base[b] = self.base[b], self.base[a]
+        self.swapped |= {a, b}
+        self.notes[a] = self.notes[b] = "swapped"
+
+    def _was_held(self, mid: str, e: Event) -> bool:
+        """Whether meeting ``mid`` had been wrapped up before ``e`` (its turn can no longer change)."""
+        return mid in self.held and self.held[mid] < e.stamp
+
+    def _changes(self) -> None:
+        proposals: dict[str, Event] = {}
+        for e in self.view.rota_changes():
+            b = e.body
+            if e.kind == "rota.swapped":
+                a, c = b["meeting_a"], b["meeting_b"]
+                if a not in self.base or c not in self.base or a == c or self._was_held(a, e) or self._was_held(c, e):
+                    self._refuse(e, "swaps turns that are not two different upcoming meetings")
+                elif self.view.is_mentor_event(e):
+                    self._swap(a, c)
+                elif e.author not in (self.base[a], self.base[c]):
+                    self._refuse(e, "swaps a turn its author does not hold")
+                else:
+                    proposals[e.id] = e
+            elif e.kind == "rota.swap_accepted":
+                p = proposals.get(b["swap"])
+                if p is None:
+                    self._refuse(e, "accepts no open swap")
+                    continue
+                a, c = p.body["meeting_a"], p.body["meeting_b"]
+                mine, other = (a, c) if self.base[a] == p.author else (c, a) if self.base[c] == p.author else ("", "")
+                if not mine or self._was_held(a, e) or self._was_held(c, e):
+                    self._refuse(e, "the swap's author no longer holds either turn, or one was held")
+                elif e.author != self.base[other]:
+                    self._refuse(e, "only the holder of the other turn accepts a swap")
+                else:
+                    self._swap(a, c)
+                    del proposals[p.id]
+            elif e.kind == "rota.given_back":
+                self._give_back(e)
+
+    def _give_back(self, e: Event) -> None:
+        x = e.body["meeting"]
+        if x not in self.base or self.base[x] != e.author or self._was_held(x, e):
+            self._refuse(e, "gives back a turn its author does not hold")
+            return
+        later = self.meetings[self.position[x] + 1 :]
+        y = next((m.id for m in later if self.base[m.id] and self.base[m.id] != e.author), None)
+        name = self.names.get(e.author, "someone")
+        if y is not None:
+            self.base[x], self.base[y] = self.base[y], self.base[x]
+            self.notes[x], self.notes[y] = f"{name} gave it back", "owed a turn"
+            return
+        excluded = self._excluded(x) | self.gone | {e.author}
+        n = len(self.ids)
+        i = self.ids.index(e.author) if e.author in self.ids else -1
+        self.base[x] = next((self.ids[(i + k) % n] for k in range(1, n + 1) if self.ids[(i + k) % n] not in excluded), "")
+        self.notes[x] = f"{name} gave it back"
+
+    def timelines(self) -> dict[str, tuple[tuple[tuple[int, str, str], str], ...]]:
+        """Per meeting: who held the role from when (the turn holder from the start, then valid handoffs)."""
+        out = {}
+        by_meeting: dict[str, list[Event]] = {}
+        for e in self.view.handoffs():
+            by_meeting.setdefault(e.body["meeting"], []).append(e)
+        for mt in self.meetings:
+            holder = self.base[mt.id]
+            line = [(_START, holder)]
+            for e in by_meeting.get(mt.id, ()):
+                target = self.view.member(e.body["to"])
+                if target is None or not target.active:
+                    self._refuse(e, "hands the role to someone who is not an active member")
+                elif e.author == holder or self.view.is_mentor_event(e):
+                    holder = e.body["to"]
+                    line.append((e.stamp, holder))
+                else:
+                    self._refuse(e, "hands over a role its author did not hold")
+            out[mt.id] = tuple(line)
+        return out
 
 
-def apply_handoffs(view: View, meeting_id: str, start: str) -> str:
-    """Who holds the role after the meeting's handoffs, in (lamport, author, id) order.
-
-    A handoff counts when its author held the role at that point or is a
-    supervising mentor, and it names an active member.
-    """
-    holder = start
-    for e in view.handoffs(meeting_id):
-        to = e.body.get("to")
-        author = view.member(e.author)
-        target = view.member(to) if isinstance(to, str) else None
-        if target is None or not target.active:
-            continue
-        if e.author == holder or (author is not None and author.role == SUPERVISOR_ROLE):
-            holder = to
-    return holder
+def _holder(line: tuple[tuple[tuple[int, str, str], str], ...], stamp: tuple[int, str, str]) -> str:
+    if len(line) == 1:  # no handoff: the turn holder throughout
+        return line[0][1]
+    i = bisect_left(line, (stamp, ""))
+    return line[max(i - 1, 0)][1]
 
 
 def compute_rota(view: View) -> Rota:
     """The rota of a cohort, from its folded view (pure and deterministic)."""
     cycle = eligible_members(view)
-    ids = [m.id for m in cycle]
-    by_id = {m.id: m for m in cycle}
-    changes = view.rota_changes()
-    meetings = [m for m in view.meetings() if not m.cancelled]
-    base: dict[str, str] = {}
-    notes: dict[str, str] = {}
-    pointer = 0
-    for mt in meetings:
-        excluded = _absent(view, mt)
-        if not mt.held:
-            excluded |= {m.id for m in cycle if m.away or not m.active}
-        pick = ""
-        for step in range(len(ids)):
-            cand = ids[(pointer + step) % len(ids)]
-            if cand in excluded:
-                notes.setdefault(mt.id, f"{by_id[cand].name} skipped")
-                continue
-            pick = cand
-            pointer = (pointer + step + 1) % len(ids)
-            break
-        base[mt.id] = pick
-    # Swaps and give-backs, in (lamport, author, id) order. A swap exchanges two
-    # meetings' turns; giving a turn back exchanges it with the next turn held by
-    # someone else (they take mine, I take theirs).
-    swapped: set[str] = set()
-    held = {m.id for m in meetings if m.held}
-    order = [m.id for m in meetings]
-    for e in changes:
-        if e.kind == "rota.swapped":
-            a, b = e.body.get("meeting_a"), e.body.get("meeting_b")
-            if a in base and b in base and a != b:
-                base[a], base[b] = base[b], base[a]
-                swapped |= {a, b}
-                notes[a] = notes[b] = "swapped"
-        elif e.kind == "rota.given_back":
-            x = e.body.get("meeting")
-            if x not in base or base[x] != e.author:
-                continue
-            later = order[order.index(x) + 1 :]
-            y = next((m for m in later if base[m] and base[m] != e.author), None)
-            if y is not None:
-                base[x], base[y] = base[y], base[x]
-                notes[x] = f"{by_id[e.author].name} gave it back"
-                notes[y] = "owed a turn"
-            else:
-                mt = next(m for m in meetings if m.id == x)
-                excluded = _absent(view, mt) | {m.id for m in cycle if m.away or not m.active} | {e.author}
-                i = ids.index(e.author) if e.author in ids else -1
-                nxt = next((ids[(i + k) % len(ids)] for k in range(1, len(ids) + 1) if ids[(i + k) % len(ids)] not in excluded), "")
-                base[x] = nxt
-                notes[x] = f"{by_id[e.author].name} gave it back"
+    meetings = view.schedule()
+    candidates = [e for e in view.held_candidates() if e.body["meeting"] in {m.id for m in meetings}]
+    # First without knowing which wrap-ups count (held meetings keep away members' turns), then with it.
+    first_held: dict[str, tuple[int, str, str]] = {}
+    for e in candidates:
+        first_held.setdefault(e.body["meeting"], e.stamp)
+    first = _Turns(view, meetings, cycle, first_held)
+    lines = first.timelines()
     recorded: dict[str, str] = {}
-    for e in sorted(view.held_facts(), key=lambda e: e.stamp):
-        f = e.body.get("facilitator")
-        if isinstance(f, str) and f and view.member(f) is not None:
-            recorded[e.body.get("meeting")] = f  # history is what was attested when the meeting was held
-    turns = []
-    for mt in meetings:
-        who = base[mt.id]
-        turns.append(
-            Turn(
-                meeting=mt.id,
-                at=mt.at,
-                member=who,
-                facilitated_by=recorded.get(mt.id) or apply_handoffs(view, mt.id, who),
-                held=mt.id in held,
-                swapped=mt.id in swapped,
-                note=notes.get(mt.id, ""),
-            )
-        )
-    return Rota(eligible=tuple(ids), turns=tuple(turns))
+    held_at: dict[str, tuple[int, str, str]] = {}
+    refused: dict[str, tuple[Event, str]] = {}
+    for e in candidates:
+        mid = e.body["meeting"]
+        holder = _holder(lines[mid], e.stamp)
+        if e.author != holder and not view.is_mentor_event(e):
+            refused[e.id] = (e, "only the meeting's facilitator, or a mentor, wraps it up")
+        elif e.body.get("facilitator") and e.body["facilitator"] != holder:
+            refused[e.id] = (e, "names as facilitator someone who was not")
+        elif mid not in recorded:
+            recorded[mid] = holder  # history is who held the role when the meeting was wrapped up
+            held_at[mid] = e.stamp
+    final = _Turns(view, meetings, cycle, held_at)
+    lines = final.timelines()
+    for e, why in [*final.refused.values(), *refused.values()]:
+        view.late_refusal(e, why)
+    turns = tuple(
+        Turn(mt.id, mt.at, final.base[mt.id], recorded.get(mt.id) or lines[mt.id][-1][1], mt.id in recorded, mt.id in final.swapped,
+             final.notes.get(mt.id, ""))
+        for mt in meetings
+    )
+    return Rota(tuple(final.ids), turns, lines)

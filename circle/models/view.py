@@ -1,44 +1,41 @@
-"""The in-memory view of a cohort: a deterministic fold over its events.
+"""The folded view of a cohort: what every device shows, from the same events, under the same rules.
 
-The fold is commutative and idempotent: the same set of events, in any order
-and with duplicates, gives the same view. Editable fields are last-writer-wins
-registers ordered by (lamport, author, event id); attested facts (notes,
-attendance history, handoffs, anonymous lines) are kept in full. Events whose
-author is not a member, or that a removal cut off, are held aside and never
-shown; a membership change refolds everything, so arrival order cannot matter.
+The fold is deterministic: the same set of events, in any order and with
+duplicates, gives the same view. It is also where the cohort's rules live. An
+event written by an altered client is untrusted input however well signed, so
+each one is checked before it counts, on every device:
+
+1. its body has the shape its kind needs (:mod:`circle.models.schema`), its
+   lamport clock goes forward and its citations only ever grow;
+2. governance events (founding, admissions, removals, roles, the charter, key
+   epochs) settle by :mod:`circle.models.governance`, judged where their author
+   stood; a governance event waits while events it cites are not here yet;
+3. every other event counts only from a member's journal and before any cut;
+4. what depends on the meeting's facilitator (phases, the running item,
+   wrap-up, attendance of others, edits) is checked against the rota
+   (:mod:`circle.models.rota`) when it is read.
+
+An event that fails is held aside with its reason (:meth:`View.refused`),
+never folded and never raised. Editable fields are last-writer-wins on
+(lamport, author, event id); attested facts (notes, attendance, handoffs) are
+kept in full.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from circle.models.events import Event
+from circle.models import schema
+from circle.models.events import DEP_HASH_LEN, Event
+from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
+from circle.models.rota import Rota, compute_rota
 
-MEMBERSHIP_KINDS = frozenset({"cohort.created", "member.admitted", "member.removed"})
-PHASES = ("check-in", "agenda", "feedback", "actions", "wrap-up")
-
-# For each kind that edits a register: the entity type, the body key holding its
-# id, and the fields a person may set with it.
-_REGISTERS: dict[str, tuple[str, str | None, frozenset[str]]] = {
-    "cohort.created": ("cohort", None, frozenset({"name", "purpose", "cadence", "meeting_minutes", "confidentiality", "feedback_norms"})),
-    "cohort.charter_set": ("cohort", None, frozenset({"name", "purpose", "cadence", "meeting_minutes", "confidentiality", "feedback_norms"})),
-    "member.admitted": ("member", "member", frozenset({"name", "profession", "role", "public", "journal", "replica_path"})),
-    "member.updated": ("member", "member", frozenset({"name", "profession", "role", "away"})),
-    "meeting.scheduled": ("meeting", "meeting", frozenset({"at", "title", "minutes"})),
-    "meeting.updated": ("meeting", "meeting", frozenset({"at", "title", "minutes", "cancelled"})),
-    "meeting.phase_set": ("meeting", "meeting", frozenset({"phase"})),
-    "agenda.added": ("agenda", "item", frozenset({"meeting", "title", "owner", "minutes", "carried_from"})),
-    "agenda.updated": ("agenda", "item", frozenset({"meeting", "title", "owner", "minutes", "status"})),
-    "agenda.current_set": ("meeting", "meeting", frozenset({"current_item", "item_started"})),
-    "action.added": ("action", "action", frozenset({"meeting", "title", "owner", "due"})),
-    "action.updated": ("action", "action", frozenset({"title", "owner", "due", "status"})),
-}
-_FACT_KINDS = frozenset(
-    {"note.added", "attendance.marked", "anon.line_added", "meeting.handoff", "meeting.held", "rota.swapped", "rota.given_back", "keys.epoch_started", "self.note_added"}
-)
+PHASES = schema.PHASES
+Stamp = tuple[int, str, str]
 
 
 @dataclass(frozen=True)
@@ -61,10 +58,11 @@ class Member:
     profession: str = ""
     away: bool = False
     active: bool = True
-    journal: str = ""
+    journal: str = ""  # the journal they write now
     public: str = ""
     replica_path: str = ""
     joined_lamport: int = 0
+    journals: tuple[tuple[str, str], ...] = ()  # every journal of theirs, with its replica path
 
 
 @dataclass(frozen=True)
@@ -80,6 +78,7 @@ class Meeting:
     held: bool = False
     facilitator: str = ""  # who held the role when the meeting was marked held
     lamport: int = 0
+    creator: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +91,7 @@ class AgendaItem:
     status: str = "open"  # open, done, carried
     carried_from: str = ""
     lamport: int = 0
+    creator: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,7 @@ class Action:
     due: str = ""
     status: str = "open"  # open, done, dropped
     lamport: int = 0
+    creator: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,24 +118,94 @@ class Note:
     lamport: int
 
 
+# Events that touch a meeting, an agenda item or an action, by the body key naming it.
+_ENTITY = {
+    "meeting.scheduled": "meeting", "meeting.updated": "meeting", "meeting.phase_set": "meeting", "agenda.current_set": "meeting",
+    "meeting.held": "meeting", "meeting.handoff": "meeting",
+    "agenda.added": "item", "agenda.updated": "item",
+    "action.added": "action", "action.updated": "action",
+}
+_FACTS = frozenset({"note.added", "attendance.marked", "anon.line_added", "rota.swapped", "rota.swap_accepted", "rota.given_back"})
+_IGNORED = frozenset({"self.note_added", "member.join_requested", "keys.wrapped"})  # other scopes: never part of the shared view
+
+
+class _Citations:
+    """What each journal's events have claimed to have seen of the others (cumulative, as the fold meets them in journal order).
+
+    A journal's citations only ever grow (an event that cites less is
+    refused), so the running maximum per cited journal is what its author
+    had seen at its newest event. Snapshots are kept at governance events,
+    which are judged there; the rest of the history is read back from the
+    events themselves when a removal's cut needs it.
+    """
+
+    def __init__(self) -> None:
+        self.running: dict[str, dict[str, int]] = {}  # journal -> cited journal -> newest seq cited so far
+        self.at: dict[str, dict[str, int]] = {}  # governance event id -> what its journal had cited up to it
+
+    def take(self, e: Event) -> str | None:
+        """Add ``e``'s citations (``e`` follows the journal's events checked so far); a reason if they are malformed."""
+        if not e.deps:
+            return None
+        mine = self.running.setdefault(e.journal, {})
+        old: list[tuple[str, int]] = []
+        for j, s, _h in e.deps:
+            was = mine.get(j, 0)
+            if s < was or j == e.journal:
+                for k, v in old:  # put back what this refused event changed
+                    mine[k] = v
+                return "cites its own journal" if j == e.journal else "cites less of a journal than its author had cited before"
+            old.append((j, was))
+            mine[j] = s
+        return None
+
+    def keep(self, e: Event) -> None:
+        self.at[e.id] = dict(self.running.get(e.journal, {}))
+
+    def seen(self, e: Event) -> dict[str, int]:
+        """What ``e``'s journal had cited up to ``e`` (``e`` a governance event)."""
+        return self.at.get(e.id, {})
+
+
+def _histories(events: list[Event]) -> dict[str, tuple[list[int], list[int]]]:
+    """For one journal's events in seq order: per cited journal, the seqs where its citation grew and the seq cited there."""
+    out: dict[str, tuple[list[int], list[int]]] = {}
+    for e in events:
+        for j, s, _h in e.deps:
+            at, cited = out.setdefault(j, ([], []))
+            if not cited or s > cited[-1]:
+                at.append(e.seq)
+                cited.append(s)
+    return out
+
+
 class View:
-    """The folded state of one cohort, read by screens, CLI and exports."""
+    """The folded state of one cohort, read by screens, the CLI and exports."""
 
     def __init__(self, cohort_id: str) -> None:
         self.cohort_id = cohort_id
         self._events: dict[str, Event] = {}
-        self._admissions: dict[str, Event] = {}  # every admission seen, valid yet or not
+        self._at: dict[tuple[str, int], Event] = {}  # (journal, seq) -> event
+        self._newest: dict[str, tuple[int, str]] = {}  # journal -> (seq, id) of its newest event here
+        self._by_journal: dict[str, list[Event]] = defaultdict(list)  # journal -> its events here (sorted by seq when read)
+        self._unsorted: set[str] = set()
+        self._shapes: dict[str, str | None] = {}  # event id -> what its body's shape is wrong with (None: nothing)
+        self._cited_at: dict[str, float] = {}  # journal -> ts of its newest event with citations
         self._reset()
 
     # ---- folding -------------------------------------------------------
     def _reset(self) -> None:
-        self._reg: dict[tuple[str, str], dict[str, tuple[tuple[int, str, str], Any]]] = defaultdict(dict)
-        self._facts: dict[str, dict[str, Event]] = defaultdict(dict)
-        self._members: dict[str, tuple[str, int | None]] = {}  # id -> (journal, cut seq or None)
-        self._founder = ""
-        self._held_aside: set[str] = set()
+        self._gov = Settled()
+        self._refused: dict[str, str] = {}
+        self._waiting: dict[str, str] = {}  # governance event -> what it waits for
+        self._entities: dict[str, dict[str, list[Event]]] = {"meeting": defaultdict(list), "item": defaultdict(list), "action": defaultdict(list)}
+        self._facts: dict[str, list[Event]] = defaultdict(list)
+        self._by_meeting: dict[str, dict[str, list[Event]]] = defaultdict(lambda: defaultdict(list))  # kind -> meeting -> facts
+        self._cites = _Citations()
+        self._lowest_cuts: dict[str, int] = {}  # journal -> the lowest cut of any removal or role change
+        self._last: dict[str, tuple[int, int]] = {}  # journal -> (newest seq checked, its lamport)
+        self._memo: dict[Any, Any] = {}
         self.max_lamport = 0
-        self._memo: dict[tuple, Any] = {}
 
     def __len__(self) -> int:
         return len(self._events)
@@ -147,132 +218,169 @@ class View:
         return self._events.values()
 
     def apply(self, events: Iterable[Event]) -> int:
-        """Fold events in; returns how many were new. Duplicates are ignored."""
-        fresh = [e for e in events if e.id not in self._events and e.cohort == self.cohort_id]
-        for e in fresh:
-            self._events[e.id] = e
-            if e.kind == "member.admitted":
-                self._admissions[e.id] = e
+        """Fold events in; returns how many were new. Duplicates and other cohorts' events are ignored."""
+        fresh = list({e.id: e for e in events if e.id not in self._events and e.cohort == self.cohort_id and e.kind not in _IGNORED}.values())
         if not fresh:
             return 0
+        for e in fresh:
+            self._events[e.id] = e
+            self._at.setdefault((e.journal, e.seq), e)
+            self.max_lamport = max(self.max_lamport, e.lamport)
+            if e.seq > self._newest.get(e.journal, (0, ""))[0]:
+                self._newest[e.journal] = (e.seq, e.id)
+            elif e.journal in self._by_journal:
+                self._unsorted.add(e.journal)
+            self._by_journal[e.journal].append(e)
+            if e.deps and e.ts > self._cited_at.get(e.journal, float("-inf")):
+                self._cited_at[e.journal] = e.ts
         self._memo.clear()
-        if self._held_aside or any(e.kind in MEMBERSHIP_KINDS for e in fresh):
+        fresh.sort(key=lambda e: (e.journal, e.seq))
+        in_order = all(e.seq > self._last.get(e.journal, (0, 0))[0] for e in fresh)
+        if self._waiting or not in_order or any(e.kind in GOVERNANCE_KINDS or self._moves_a_cut(e) for e in fresh):
             self._refold()
         else:
             for e in fresh:
-                self._fold_one(e)
+                if self._well_formed(e):
+                    self._fold_content(e)
         return len(fresh)
 
+    def _moves_a_cut(self, e: Event) -> bool:
+        """Whether ``e`` cites a cut journal past its cut: what it saw may protect events there (see :meth:`_cut_for`)."""
+        cuts = self._lowest_cuts
+        return bool(cuts) and any(j in cuts and s > cuts[j] for j, s, _h in e.deps)
+
     def _refold(self) -> None:
+        events, at = self._events, self._at
         self._reset()
-        ordered = sorted(self._events.values(), key=lambda e: e.stamp)
-        for e in ordered:  # membership first: who may write, and up to where
-            if e.kind in MEMBERSHIP_KINDS:
-                self._fold_membership(e)
-        for e in ordered:
-            self._fold_one(e)
+        self._events, self._at = events, at
+        self.max_lamport = max((e.lamport for e in events.values()), default=0)
+        ok = [e for e in sorted(events.values(), key=lambda e: (e.journal, e.seq)) if self._well_formed(e)]
+        governance = []
+        for e in ok:
+            if e.kind in GOVERNANCE_KINDS:
+                wait = self._citations_here(e)
+                if wait:
+                    self._waiting[e.id] = wait
+                elif e.id not in self._refused:
+                    governance.append(e)
+        self._gov = settle(governance, self._cites.seen, self.cohort_id, self._cut_for)
+        self._refused.update(self._gov.refused)
+        lowest = dict(self._gov.cuts)
+        for _change, cuts in self._gov.role_changes:
+            for j, c in cuts.items():
+                lowest[j] = min(lowest.get(j, c), c)
+        self._lowest_cuts = lowest
+        for e in ok:
+            if e.kind not in GOVERNANCE_KINDS:
+                self._fold_content(e)
 
-    def _fold_membership(self, e: Event) -> None:
-        if e.kind == "cohort.created" and not self._founder:
-            self._founder = e.author
-            self._members[e.author] = (e.journal, None)
-            return
-        if e.author not in self._members or not self._allowed(e):
-            return
-        if e.kind == "member.admitted":
-            mid = e.body.get("member")
-            if isinstance(mid, str) and mid not in self._members:
-                self._members[mid] = (str(e.body.get("journal", "")), None)
-        elif e.kind == "member.removed":
-            mid, cut = e.body.get("member"), e.body.get("cut_seq")
-            if mid in self._members and mid != e.author and isinstance(cut, int):
-                journal, old = self._members[mid]
-                self._members[mid] = (journal, cut if old is None else min(old, cut))
-
-    def _allowed(self, e: Event) -> bool:
-        m = self._members.get(e.author)
-        if m is None:
+    def _well_formed(self, e: Event) -> bool:
+        """Schema; a clock that goes forward in its journal; citations of other journals that only grow. Called in journal order."""
+        reason = self._shapes.get(e.id, "?")
+        if reason == "?":
+            reason = self._shapes[e.id] = schema.problem(e.kind, e.body)  # a pure function of the body: once per event
+        if reason is None and e.lamport <= self._last.get(e.journal, (0, 0))[1]:
+            reason = "its clock does not go forward in its journal"
+        if reason is None:
+            reason = self._cites.take(e)
+        if reason is not None:
+            self._refused[e.id] = reason
             return False
-        journal, cut = m
-        return e.journal == journal and (cut is None or e.seq <= cut)
+        self._last[e.journal] = (e.seq, e.lamport)
+        if e.kind in GOVERNANCE_KINDS:
+            self._cites.keep(e)
+        return True
 
-    def _fold_one(self, e: Event) -> None:
-        if not self._allowed(e):
-            self._held_aside.add(e.id)
+    def _citations_here(self, e: Event) -> str:
+        """A governance event settles once what it cites is here, is what it says, and is older by the clocks."""
+        missing = 0
+        for j, s, h in e.deps:
+            cited = self._at.get((j, s))
+            if cited is None:
+                missing += 1
+            elif len(h) < DEP_HASH_LEN or not cited.id.startswith(h):
+                self._refused[e.id] = "cites an event that is not the one this device holds: one of the two journals forked"
+                return ""
+            elif cited.lamport >= e.lamport:
+                self._refused[e.id] = "its clock is not past an event it cites"
+                return ""
+        return f"waiting for {missing} event{'s' if missing != 1 else ''} it cites" if missing else ""
+
+    def _cut_for(self, change: Event, journal: str, protectors: set[str]) -> int:
+        """Where a removal or role change cuts one of the member's journals.
+
+        Where its author had seen that journal, and never before what another
+        member (one of ``protectors``' journals) had cited of it without
+        having seen the change: what the cohort saw stays, whatever an altered
+        client claims not to have seen.
+        """
+        cut = self._cites.seen(change).get(journal, 0)
+        for k in protectors:
+            if k == change.journal or journal not in self._cites.running.get(k, {}):
+                continue
+            hist = self._histories(k)
+            at, cited = hist.get(change.journal, ([], []))
+            i = bisect_left(cited, change.seq)
+            saw = at[i] if i < len(at) else None  # where k first cited the change
+            at, cited = hist[journal]
+            n = bisect_left(at, saw) if saw is not None else len(at)
+            if n:
+                cut = max(cut, cited[n - 1])
+        return cut
+
+    def _histories(self, journal: str) -> dict[str, tuple[list[int], list[int]]]:
+        key = ("histories", journal)
+        if key not in self._memo:
+            self._memo[key] = _histories(self._journal_events(journal))
+        return self._memo[key]
+
+    def _journal_events(self, journal: str) -> list[Event]:
+        events = self._by_journal.get(journal, [])
+        if journal in self._unsorted:
+            events.sort(key=lambda e: e.seq)
+            self._unsorted.discard(journal)
+        return events
+
+    def _fold_content(self, e: Event) -> None:
+        if e.kind in GOVERNANCE_KINDS:
             return
-        self._held_aside.discard(e.id)
-        self.max_lamport = max(self.max_lamport, e.lamport)
-        spec = _REGISTERS.get(e.kind)
-        if spec is not None:
-            etype, id_key, fields = spec
-            eid = self.cohort_id if id_key is None else e.body.get(id_key)
-            if not isinstance(eid, str):
-                return
-            reg = self._reg[(etype, eid)]
-            self._set(reg, "_created", e.stamp, e.lamport, keep_min=True)
-            if e.kind == "cohort.created":
-                self._set(reg, "founder", e.stamp, e.author)
-            for name in fields & e.body.keys():
-                self._set(reg, name, e.stamp, e.body[name])
-        if e.kind in _FACT_KINDS:
-            self._facts[e.kind][e.id] = e
+        if not self._gov.counts(e.journal, e.seq):
+            self._refused[e.id] = "written after its author was removed" if e.journal in self._gov.owners else "its author is not a member"
+            return
+        key = _ENTITY.get(e.kind)
+        if key is not None:
+            self._entities[key][e.body[key]].append(e)
+        elif e.kind in _FACTS:
+            self._facts[e.kind].append(e)
+            if "meeting" in e.body:
+                self._by_meeting[e.kind][e.body["meeting"]].append(e)
 
-    @staticmethod
-    def _set(reg: dict, name: str, stamp: tuple, value: Any, keep_min: bool = False) -> None:
-        old = reg.get(name)
-        if old is None or (stamp < old[0] if keep_min else stamp > old[0]):
-            reg[name] = (stamp, value)
+    # ---- governance: who, which role, which keys -----------------------
+    def _mentor(self, e: Event) -> bool:
+        """Whether ``e``'s author was a supervising mentor when writing it."""
+        return self._gov.role_at(e.journal, e.seq) == MENTOR
 
-    def _fields(self, etype: str, eid: str) -> dict[str, Any]:
-        return {k: v for k, (_, v) in self._reg.get((etype, eid), {}).items()}
-
-    def _ids(self, etype: str) -> list[str]:
-        return [eid for (t, eid) in self._reg if t == etype]
-
-    def _sorted_facts(self, kind: str) -> list[Event]:
-        return sorted(self._facts.get(kind, {}).values(), key=lambda e: e.stamp)
-
-    # ---- queries -------------------------------------------------------
-    @property
-    def held_aside(self) -> int:
-        """Events not shown because their author is unknown or was cut off."""
-        return len(self._held_aside)
+    def author_of(self, journal: str) -> str:
+        """The member a journal belongs to ("" if it is no member's)."""
+        return self._gov.owners.get(journal, "")
 
     def cohort(self) -> Cohort:
-        f = self._fields("cohort", self.cohort_id)
-        f.pop("_created", None)
-        return Cohort(id=self.cohort_id, **{k: v for k, v in f.items() if k in Cohort.__dataclass_fields__})
+        s = self._gov.state
+        f = {k: v for k, (_, v) in s.charter.items()}
+        return Cohort(id=self.cohort_id, founder=s.founder, **{k: v for k, v in f.items() if k in Cohort.__dataclass_fields__})
 
     def members(self, include_removed: bool = False) -> list[Member]:
         key = ("members", include_removed)
         if key not in self._memo:
-            self._memo[key] = self._members_list(include_removed)
+            out = []
+            for m in self._gov.state.members.values():
+                if not m.active and not include_removed:
+                    continue
+                journals = tuple((j, m.replica_paths.get(j, "")) for j in m.journals)
+                newest = journals[-1] if journals else ("", "")
+                out.append(Member(m.id, m.name, m.role, m.profession, m.away, m.active, newest[0], m.public, newest[1], m.joined[0], journals))
+            self._memo[key] = sorted(out, key=lambda m: (m.joined_lamport, m.id))
         return list(self._memo[key])
-
-    def _members_list(self, include_removed: bool) -> list[Member]:
-        out = []
-        for mid in self._ids("member"):
-            if mid not in self._members:
-                continue
-            f = self._fields("member", mid)
-            active = self._members[mid][1] is None
-            if not active and not include_removed:
-                continue
-            out.append(
-                Member(
-                    id=mid,
-                    name=str(f.get("name", "?")),
-                    role=str(f.get("role", "participant")),
-                    profession=str(f.get("profession", "")),
-                    away=bool(f.get("away", False)),
-                    active=active,
-                    journal=str(f.get("journal", "")),
-                    public=str(f.get("public", "")),
-                    replica_path=str(f.get("replica_path", "")),
-                    joined_lamport=int(f.get("_created", 0)),
-                )
-            )
-        return sorted(out, key=lambda m: (m.joined_lamport, m.id))
 
     def member(self, member_id: str) -> Member | None:
         if "by_id" not in self._memo:
@@ -283,130 +391,255 @@ class View:
         m = self.member(member_id)
         return m.name if m else "someone"
 
-    def meetings(self) -> list[Meeting]:
-        if "meetings" not in self._memo:
-            self._memo["meetings"] = self._meetings_list()
-        return list(self._memo["meetings"])
+    def epochs(self) -> dict[str, Epoch]:
+        """Every key epoch that started validly, by key id."""
+        return dict(self._gov.state.epochs)
 
-    def _meetings_list(self) -> list[Meeting]:
-        held = {e.body.get("meeting"): e for e in self._sorted_facts("meeting.held")}
-        out = []
-        for mid in self._ids("meeting"):
-            f = self._fields("meeting", mid)
-            if "at" not in f:
+    def current_epoch(self) -> Epoch | None:
+        """The epoch new events are sealed with; None while a removal still needs a new one (see :func:`current_epoch`)."""
+        return current_epoch(self._gov)
+
+    def cited_by(self, journal: str) -> dict[str, int]:
+        """Everything a journal's events have cited so far (its author's newest citations)."""
+        return dict(self._cites.running.get(journal, {}))
+
+    def newest_citation_at(self, journal: str) -> float | None:
+        """The author's clock at the newest event of ``journal`` that cites anything (None: none does)."""
+        return self._cited_at.get(journal)
+
+    def newest_by_journal(self) -> dict[str, tuple[int, str]]:
+        """The newest event held of each journal: journal -> (seq, event id). What this device cites when it writes."""
+        return dict(self._newest)
+
+    def admitted_by(self, member_id: str) -> str:
+        """Who admitted a member most recently ("" if nobody validly did)."""
+        m = self._gov.state.members.get(member_id)
+        return m.admitted_by if m else ""
+
+    def roster_for(self, member: str) -> dict[str, tuple[str, str]]:
+        """Journals named by admissions of ``member`` (valid or not yet): journal -> (public, replica path).
+
+        A newcomer learns from their own admission where the cohort's other
+        journals are, before anything can settle; once it has, the members'
+        journals are what counts (:meth:`members`).
+        """
+        out: dict[str, tuple[str, str]] = {}
+        for e in sorted(self._events.values(), key=lambda e: e.stamp):
+            if e.kind != "member.admitted" or e.body.get("member") != member or schema.problem(e.kind, e.body):
                 continue
-            h = held.get(mid)
-            out.append(
-                Meeting(
-                    id=mid,
-                    at=str(f["at"]),
-                    title=str(f.get("title", "")),
-                    minutes=int(f.get("minutes", 60)),
-                    phase=str(f.get("phase", "")),
-                    current_item=str(f.get("current_item", "")),
-                    item_started=float(f.get("item_started", 0.0)),
-                    cancelled=bool(f.get("cancelled", False)),
-                    held=h is not None,
-                    facilitator=str(h.body.get("facilitator", "")) if h else "",
-                    lamport=int(f.get("_created", 0)),
-                )
-            )
-        return sorted(out, key=lambda m: (m.at, m.id))
+            for j, (pub, path) in (e.body.get("roster") or {}).items():
+                out.setdefault(j, (pub, path))
+        return out
+
+    @property
+    def founded(self) -> bool:
+        """Whether this view holds the cohort's valid founding event."""
+        return bool(self._gov.state.founder)
+
+    # ---- meetings, agenda, actions -------------------------------------
+    def _schedule(self) -> dict[str, Meeting]:
+        """Meetings as scheduled and edited (by the one who scheduled them, or a mentor), before the rota's part."""
+        if "schedule" in self._memo:
+            return self._memo["schedule"]
+        out: dict[str, Meeting] = {}
+        for mid, evs in self._entities["meeting"].items():
+            created = [e for e in evs if e.kind == "meeting.scheduled"]
+            if not created:
+                continue
+            first = min(created, key=lambda e: e.stamp)
+            f: dict[str, Any] = {}
+            for e in sorted(evs, key=lambda e: e.stamp):
+                if e.kind not in ("meeting.scheduled", "meeting.updated"):
+                    continue
+                if e.author != first.author and not self._mentor(e):
+                    self._late_refusal(e, "only the one who scheduled a meeting, or a mentor, changes it")
+                    continue
+                f.update({k: e.body[k] for k in ("at", "title", "minutes", "cancelled") if k in e.body})
+            out[mid] = Meeting(mid, str(f["at"]).replace("T", " "), f.get("title", ""), f.get("minutes", 60), cancelled=bool(f.get("cancelled", False)),
+                               lamport=first.lamport, creator=first.author)
+        self._memo["schedule"] = out
+        return out
+
+    def schedule(self) -> list[Meeting]:
+        """Meetings not cancelled, by date (what the rota goes round)."""
+        return sorted((m for m in self._schedule().values() if not m.cancelled), key=lambda m: (m.at, m.id))
+
+    def _late_refusal(self, e: Event, reason: str) -> None:
+        self._memo.setdefault("late", {})[e.id] = reason
+
+    def rota(self) -> Rota:
+        """The facilitator rota, worked out from this view (see :mod:`circle.models.rota`)."""
+        if "rota" not in self._memo:
+            self._memo["rota"] = compute_rota(self)
+        return self._memo["rota"]
+
+    def _led(self, e: Event, meeting_id: str) -> bool:
+        """Whether ``e``'s author led the meeting when writing it: its facilitator then, or a mentor."""
+        return self._mentor(e) or self.rota().holder_at(meeting_id, e.stamp) == e.author
+
+    def meetings(self) -> list[Meeting]:
+        if "meetings" in self._memo:
+            return list(self._memo["meetings"])
+        rota = self.rota()
+        out = []
+        for mid, base in self._schedule().items():
+            phase: tuple[Stamp, str] | None = None
+            current: tuple[Stamp, str, float] | None = None
+            for e in sorted(self._entities["meeting"][mid], key=lambda e: e.stamp):
+                if e.kind not in ("meeting.phase_set", "agenda.current_set"):
+                    continue
+                if not self._led(e, mid):
+                    self._late_refusal(e, "only the meeting's facilitator, or a mentor, leads it")
+                    continue
+                if e.kind == "meeting.phase_set":
+                    phase = (e.stamp, e.body["phase"])
+                else:
+                    current = (e.stamp, e.body["current_item"], float(e.body.get("item_started", 0.0)))
+            turn = rota.turn(mid)
+            out.append(Meeting(mid, base.at, base.title, base.minutes, phase[1] if phase else "", current[1] if current else "",
+                               current[2] if current else 0.0, base.cancelled, rota.is_held(mid), turn.facilitated_by if turn and rota.is_held(mid) else "",
+                               base.lamport, base.creator))
+        self._memo["meetings"] = sorted(out, key=lambda m: (m.at, m.id))
+        return list(self._memo["meetings"])
 
     def meeting(self, meeting_id: str) -> Meeting | None:
         return next((m for m in self.meetings() if m.id == meeting_id), None)
 
-    def agenda(self, meeting_id: str | None = None) -> list[AgendaItem]:
-        out = []
-        for iid in self._ids("agenda"):
-            f = self._fields("agenda", iid)
-            if "meeting" not in f or (meeting_id is not None and f["meeting"] != meeting_id):
+    def _items(self) -> dict[str, AgendaItem]:
+        if "items" in self._memo:
+            return self._memo["items"]
+        out: dict[str, AgendaItem] = {}
+        for iid, evs in self._entities["item"].items():
+            created = [e for e in evs if e.kind == "agenda.added"]
+            if not created:
                 continue
-            out.append(
-                AgendaItem(
-                    id=iid,
-                    meeting=str(f["meeting"]),
-                    title=str(f.get("title", "")),
-                    owner=str(f.get("owner", "")),
-                    minutes=int(f.get("minutes", 10)),
-                    status=str(f.get("status", "open")),
-                    carried_from=str(f.get("carried_from", "")),
-                    lamport=int(f.get("_created", 0)),
-                )
-            )
-        return sorted(out, key=lambda i: (i.lamport, i.id))
+            first = min(created, key=lambda e: e.stamp)
+            f: dict[str, Any] = {}
+            for e in sorted(evs, key=lambda e: e.stamp):
+                if e.kind == "agenda.added" and e is not first:
+                    if e.author != first.author and f and any(f.get(k) != e.body.get(k) for k in ("meeting", "title")):
+                        continue  # the same carried item written by another device: the first one stands
+                elif e.kind == "agenda.updated" and e.author != first.author and not self._mentor(e) and not self._led(e, f.get("meeting", "")):
+                    self._late_refusal(e, "only the item's author, the facilitator or a mentor edits an item")
+                    continue
+                f.update({k: e.body[k] for k in ("meeting", "title", "owner", "minutes", "status", "carried_from") if k in e.body})
+            out[iid] = AgendaItem(iid, f["meeting"], f["title"], f.get("owner", ""), f.get("minutes", 10), f.get("status", "open"),
+                                  f.get("carried_from", ""), first.lamport, first.author)
+        self._memo["items"] = out
+        return out
+
+    def agenda(self, meeting_id: str | None = None) -> list[AgendaItem]:
+        items = [i for i in self._items().values() if meeting_id is None or i.meeting == meeting_id]
+        return sorted(items, key=lambda i: (i.lamport, i.id))
+
+    def _actions(self) -> dict[str, Action]:
+        if "actions" in self._memo:
+            return self._memo["actions"]
+        out: dict[str, Action] = {}
+        for aid, evs in self._entities["action"].items():
+            created = [e for e in evs if e.kind == "action.added"]
+            if not created:
+                continue
+            first = min(created, key=lambda e: e.stamp)
+            f: dict[str, Any] = {}
+            for e in sorted(evs, key=lambda e: e.stamp):
+                if e.kind == "action.added":
+                    if e is not first:
+                        continue
+                elif e.author not in (first.author, f.get("owner")) and not self._mentor(e) and not self._led(e, f.get("meeting", "")):
+                    self._late_refusal(e, "only the action's author, its owner, the facilitator or a mentor changes it")
+                    continue
+                f.update({k: e.body[k] for k in ("meeting", "title", "owner", "due", "status") if k in e.body})
+            out[aid] = Action(aid, f["meeting"], f["title"], f.get("owner", ""), f.get("due", ""), f.get("status", "open"), first.lamport, first.author)
+        self._memo["actions"] = out
+        return out
 
     def actions(self, meeting_id: str | None = None) -> list[Action]:
-        out = []
-        for aid in self._ids("action"):
-            f = self._fields("action", aid)
-            if "title" not in f or (meeting_id is not None and f.get("meeting") != meeting_id):
-                continue
-            out.append(
-                Action(
-                    id=aid,
-                    meeting=str(f.get("meeting", "")),
-                    title=str(f["title"]),
-                    owner=str(f.get("owner", "")),
-                    due=str(f.get("due", "")),
-                    status=str(f.get("status", "open")),
-                    lamport=int(f.get("_created", 0)),
-                )
-            )
-        return sorted(out, key=lambda a: (a.lamport, a.id))
+        acts = [a for a in self._actions().values() if meeting_id is None or a.meeting == meeting_id]
+        return sorted(acts, key=lambda a: (a.lamport, a.id))
 
     def notes(self, meeting_id: str | None = None, item_id: str | None = None) -> list[Note]:
         out = []
-        for e in self._sorted_facts("note.added"):
+        facts = self._facts["note.added"] if meeting_id is None else self._by_meeting["note.added"].get(meeting_id, [])
+        for e in sorted(facts, key=lambda e: e.stamp):
             b = e.body
-            if meeting_id is not None and b.get("meeting") != meeting_id:
+            if item_id is not None and b.get("item", "") != item_id:
                 continue
-            if item_id is not None and b.get("item") != item_id:
-                continue
-            out.append(Note(e.id, str(b.get("meeting", "")), str(b.get("item", "")), e.author, str(b.get("text", "")), str(b.get("kind", "note")), e.ts, e.lamport))
+            out.append(Note(e.id, b["meeting"], b.get("item", ""), e.author, b["text"], b.get("kind", "note"), e.ts, e.lamport))
         return out
 
+    # ---- attendance and the rota's inputs -------------------------------
+    def attendance_marks(self, meeting_id: str) -> list[Event]:
+        """Every mark for a meeting that a member wrote, in stamp order (unchecked: see :meth:`attendance`)."""
+        return sorted(self._by_meeting["attendance.marked"].get(meeting_id, []), key=lambda e: e.stamp)
+
+    def attendance_by_meeting(self, *, self_or_mentor: bool) -> dict[str, dict[str, bool]]:
+        """Latest marks per meeting, each member's own or a mentor's only (what the rota may use) when asked."""
+        key = ("attendance", self_or_mentor)
+        if key not in self._memo:
+            out: dict[str, dict[str, tuple[Stamp, bool]]] = defaultdict(dict)
+            for e in self._facts["attendance.marked"]:
+                if self_or_mentor and e.author != e.body["member"] and not self._mentor(e):
+                    continue
+                m, who = e.body["meeting"], e.body["member"]
+                if who not in out[m] or e.stamp > out[m][who][0]:
+                    out[m][who] = (e.stamp, e.body["present"])
+            self._memo[key] = {m: {who: p for who, (_, p) in marks.items()} for m, marks in out.items()}
+        return self._memo[key]
+
     def attendance(self, meeting_id: str) -> dict[str, bool]:
-        """Who was marked present or absent at a meeting (latest mark wins)."""
-        marks: dict[str, tuple[tuple, bool]] = {}
-        for e in self._sorted_facts("attendance.marked"):
-            if e.body.get("meeting") == meeting_id and isinstance(e.body.get("member"), str):
-                marks[e.body["member"]] = (e.stamp, bool(e.body.get("present")))
+        """Who was marked present or absent (latest mark wins): by themselves, the facilitator then, or a mentor."""
+        marks: dict[str, tuple[Stamp, bool]] = {}
+        for e in self.attendance_marks(meeting_id):
+            who = e.body["member"]
+            if e.author != who and not self._led(e, meeting_id):
+                self._late_refusal(e, "only the member themselves, the facilitator or a mentor marks attendance")
+                continue
+            marks[who] = (e.stamp, e.body["present"])
         return {m: present for m, (_, present) in marks.items()}
 
     def anonymous_lines(self, meeting_id: str) -> list[str]:
         """The anonymous round: texts only, in an order that does not reveal authors."""
-        lines = [str(e.body.get("text", "")) for e in self._sorted_facts("anon.line_added") if e.body.get("meeting") == meeting_id]
-        return sorted(lines)
+        return sorted(e.body["text"] for e in self._by_meeting["anon.line_added"].get(meeting_id, []))
 
-    def held_facts(self) -> list[Event]:
-        """The attested "meeting held" facts, in fold order."""
-        return self._sorted_facts("meeting.held")
+    def held_candidates(self) -> list[Event]:
+        """Every "meeting held" fact a member wrote, in stamp order (the rota checks who may write one)."""
+        return sorted((e for evs in self._entities["meeting"].values() for e in evs if e.kind == "meeting.held"), key=lambda e: e.stamp)
 
     def handoffs(self, meeting_id: str | None = None) -> list[Event]:
-        return [e for e in self._sorted_facts("meeting.handoff") if meeting_id is None or e.body.get("meeting") == meeting_id]
+        evs = (e for mid, es in self._entities["meeting"].items() if meeting_id in (None, mid) for e in es if e.kind == "meeting.handoff")
+        return sorted(evs, key=lambda e: e.stamp)
 
     def rota_changes(self) -> list[Event]:
-        return sorted(self._sorted_facts("rota.swapped") + self._sorted_facts("rota.given_back"), key=lambda e: e.stamp)
+        """Swaps, acceptances and give-backs in stamp order (the rota checks each)."""
+        return sorted(self._facts["rota.swapped"] + self._facts["rota.swap_accepted"] + self._facts["rota.given_back"], key=lambda e: e.stamp)
 
-    def mentioned_journals(self) -> dict[str, tuple[str, str]]:
-        """Journals named by any admission seen, even one not yet valid: journal -> (public, replica path).
+    def is_mentor_event(self, e: Event) -> bool:
+        """Whether ``e``'s author was a supervising mentor when writing it (for the rota's checks)."""
+        return self._mentor(e)
 
-        A member admitted by someone whose own admission sits in a journal not
-        fetched yet must still learn where to look; what is fetched folds only
-        when the chain of admissions back to the founder holds.
-        """
-        out: dict[str, tuple[str, str]] = {}
-        for e in sorted(self._admissions.values(), key=lambda e: e.stamp):
-            j, pub = e.body.get("journal"), e.body.get("public")
-            if isinstance(j, str) and isinstance(pub, str) and j:
-                out.setdefault(j, (pub, str(e.body.get("replica_path", ""))))
-            roster = e.body.get("roster")  # the admitter's roster, so a newcomer finds every journal
-            if isinstance(roster, dict):
-                for rj, v in roster.items():
-                    if isinstance(rj, str) and isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v):
-                        out.setdefault(rj, (v[0], v[1]))
-        return out
+    def late_refusal(self, e: Event, reason: str) -> None:
+        """Record an event refused while reading (the rota's checks use this)."""
+        self._late_refusal(e, reason)
+
+    # ---- reports -------------------------------------------------------
+    def refused(self) -> dict[str, str]:
+        """Events held aside, with why: event id -> reason. Governance events still waiting for what they cite are not among them."""
+        if "refused" not in self._memo:
+            self.meetings(), self._items(), self._actions()
+            for m in self._schedule():
+                self.attendance(m)
+            self._memo["refused"] = {**self._refused, **self._memo.get("late", {})}
+        return dict(self._memo["refused"])
+
+    @property
+    def held_aside(self) -> int:
+        """How many events are held aside (see :meth:`refused`)."""
+        return len(self.refused())
+
+    def waiting(self) -> dict[str, str]:
+        """Governance events not settled yet because events they cite have not arrived: event id -> what they wait for."""
+        return dict(self._waiting)
 
     def fingerprint_material(self) -> bytes:
         """Roster material for a cohort-wide fingerprint everyone can compare."""
@@ -424,6 +657,8 @@ class View:
             "attendance": {m.id: self.attendance(m.id) for m in self.meetings()},
             "anon": {m.id: self.anonymous_lines(m.id) for m in self.meetings()},
             "handoffs": [e.id for e in self.handoffs()],
-            "rota": [e.id for e in self.rota_changes()],
-            "held_aside": sorted(self._held_aside),
+            "rota": self.rota().turns,
+            "epoch": self.current_epoch(),
+            "refused": sorted(self.refused().items()),
+            "waiting": sorted(self._waiting),
         }

@@ -200,8 +200,20 @@ class CohortScreen(CircleScreen):
             self.notify(f"{view.name_of(self.service.facilitator(mine))} now facilitates; you take the next turn you can.", title="Turn given back")
 
     def action_swap(self) -> None:
-        rota = self.service.rota()
+        """Accept a swap someone asked of me, or ask to swap my next turn (the other holder accepts)."""
         view = self.service.view
+        asked = self.service.swap_requests()
+        if asked:
+            options = [(rid, f"{view.name_of(who)} asks to take your turn on {self._at(mine)} and give you {self._at(theirs)}")
+                       for rid, who, theirs, mine in asked]
+
+            def accept(rid: str | None) -> None:
+                if rid and self.do(self.service.accept_swap, rid):
+                    self.notify("Turns swapped.", title="Rota")
+
+            self.app.push_screen(PickModal("Accept a swap?", options), accept)
+            return
+        rota = self.service.rota()
         mine = self._my_next_turn()
         if mine is None and not self.service.is_mentor():
             self.notify("You have no upcoming turn to swap.", title="Nothing to swap", severity="warning")
@@ -214,11 +226,18 @@ class CohortScreen(CircleScreen):
         options = [(t.meeting, f"{t.at}  {view.name_of(t.facilitated_by)}") for t in upcoming if t.meeting != first]
 
         def done(other: str | None) -> None:
-            if other:
-                if self.do(self.service.swap, first, other):
+            if other and self.do(self.service.swap, first, other):
+                if self.service.is_mentor():
                     self.notify("Turns swapped.", title="Rota")
+                else:
+                    who = view.name_of(self.service.facilitator(other))
+                    self.notify(f"{who} sees your request and accepts it with w on their cohort screen.", title="Swap asked")
 
         self.app.push_screen(PickModal("Swap your turn with…", options), done)
+
+    def _at(self, meeting_id: str) -> str:
+        m = self.service.view.meeting(meeting_id)
+        return m.at if m else "a meeting"
 
     def action_invite(self) -> None:
         self.show_result("Invite someone", self.circle.invite, self.service.id)

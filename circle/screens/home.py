@@ -205,12 +205,11 @@ class HomeScreen(CircleScreen):
             Field("name", "Name", placeholder="e.g. Dietitians North"),
             Field("purpose", "Purpose", placeholder="what the cohort is for"),
             Field("cadence", "Cadence", "fortnightly", options=[("weekly", "weekly"), ("fortnightly", "fortnightly"), ("monthly", "monthly")]),
-            Field("role", "Your role", "mentor", options=[("supervising mentor", "mentor"), ("facilitator-eligible peer", "peer"), ("participant", "participant")]),
         ]
 
         def done(values: dict[str, str] | None) -> None:
             if values:
-                svc = self.attempt(self.circle.session.create_cohort, values["name"], purpose=values["purpose"], cadence=values["cadence"], role=values["role"])
+                svc = self.attempt(self.circle.session.create_cohort, values["name"], purpose=values["purpose"], cadence=values["cadence"])
                 if svc is not None:
                     self.circle.meetings(svc.id)  # open already: it was just created here
                     self._keep = svc.id

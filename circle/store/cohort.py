@@ -7,6 +7,12 @@ epochs, :mod:`~circle.store.ingest` checks and opens what peers wrote, and
 What people do with a cohort (meetings, the agenda, the roster) is in
 :mod:`~circle.store.service`.
 
+Keys follow the fold: new events are sealed with the key of the epoch the
+folded view says is current (:meth:`CohortStore.sealing_key`), checked against
+the commitment its start recorded. A key wrapped to this identity by anyone
+is kept for reading only if it matches a valid epoch; a made-up epoch is
+never written with.
+
 Concurrency: the sync service ingests from its own thread while people write
 from the UI's. Every change to the view (writing or ingesting) and every read
 of it that goes through more than one call holds :attr:`CohortStore.lock`.
@@ -14,25 +20,48 @@ of it that goes through more than one call holds :attr:`CohortStore.lock`.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from circle.crypto import envelope
 from circle.crypto.identity import PublicIdentity
-from circle.errors import InvalidEnvelope
-from circle.models.events import Event
+from circle.errors import InvalidEnvelope, NotFound
+from circle.models.events import DEP_HASH_LEN, Dep, Event, encode_payload
+from circle.models.governance import GOVERNANCE_KINDS
 from circle.models.view import View
 from circle.store import snapshot
-from circle.store.ingest import IngestReport, JournalChecker, Rewind, open_events
+from circle.store.ingest import IngestReport, JournalChecker, Rewind, admission_of, open_events
 from circle.store.journal import Journal
-from circle.store.keys import WRAP_KEY_ID, CohortKeys, wrap_scope_key
-from circle.store.vault import JournalRecord, Scope, Vault
+from circle.store.keys import WRAP_KEY_ID, CohortKeys, epoch_hash, wrap_scope_key
+from circle.store.vault import JournalRecord, Scope, ScopeKey, Vault
 from circle.store.writer import Author, JournalWriter
 
 Clock = Callable[[], float]
 Change = Callable[["CohortStore", list[Event]], None]
+CITE_EVERY = 60.0  # seconds between citations on batches that change no governance
+
+@dataclass(frozen=True)
+class Part:
+    """One envelope of a batch: an event sealed with ``key``, or key wraps (``key`` None, kind "keys.wrapped")."""
+
+    kind: str
+    body: dict[str, Any]
+    key: ScopeKey | None
+
+
+def plural_events(n: int) -> str:
+    return f"{n} event{'s' if n != 1 else ''}"
+
+
+def recipient_set(ids: Iterable[str]) -> str:
+    """The hash of an epoch's recipient set, bound into each wrap of its key."""
+    return hashlib.sha256("".join(sorted(ids)).encode()).hexdigest()
 
 
 class CohortStore:
@@ -58,28 +87,29 @@ class CohortStore:
         self.view = View(cid)
         self.entry = vault.cohort(cid)
         self.keys = CohortKeys(self.entry, author)
-        self.journal_id = bytes.fromhex(self.entry.journal)
-        jdir = root / "journals"
-        jdir.mkdir(mode=0o700, exist_ok=True)
-        self.journal = Journal(jdir / f"{self.entry.journal}.db", self.journal_id)
-        self.writer = JournalWriter(self.journal, self._own_record(), author)
+        self._open_journal()
         self.checker = JournalChecker(root / "evidence")
         self.listeners: list[Change] = []
         self._self_notes: dict[str, Event] = {}  # the author's private notes, never folded into the shared view
         self._rewind: dict[str, Rewind] = {}  # journal -> where the snapshot ends, when the keystore head is further on
         self._since_snapshot = 0  # events folded since the snapshot on disk
+        self.refused_wraps = 0  # keys wrapped to us that match no valid epoch
         self.load_report = IngestReport()
         self.lock = threading.RLock()
+
+    def _open_journal(self) -> None:
+        self.journal_id = bytes.fromhex(self.entry.journal)
+        jdir = self.root / "journals"
+        jdir.mkdir(mode=0o700, exist_ok=True)
+        self.journal = Journal(jdir / f"{self.entry.journal}.db", self.journal_id)
+        record = self.vault.journal(self.entry.journal)
+        assert record is not None, "the own journal is trusted when the cohort is created or joined"
+        self.writer = JournalWriter(self.journal, record, self.author)
 
     @property
     def alarms(self) -> dict[str, str]:
         """Forks and rollbacks found: journal id -> what was found."""
         return self.checker.alarms
-
-    def _own_record(self) -> JournalRecord:
-        record = self.vault.journal(self.entry.journal)
-        assert record is not None, "the own journal is trusted when the cohort is created or joined"
-        return record
 
     def peer_dir(self) -> Path:
         d = self.root / "peers"
@@ -87,8 +117,10 @@ class CohortStore:
         return d
 
     def journal_path(self, jid: str) -> Path:
-        if jid == self.entry.journal:
-            return self.journal.path
+        """Where a journal of this cohort is on this device: own journals (this one and earlier ones) or a peer's copy."""
+        own = self.root / "journals" / f"{jid}.db"
+        if jid == self.entry.journal or jid in self.entry.retired:
+            return own
         return self.peer_dir() / f"{jid}.db"
 
     def written(self) -> int:
@@ -102,25 +134,87 @@ class CohortStore:
 
     def record_many(self, items: Iterable[tuple[str, dict[str, Any]]], scope: Scope = Scope.COHORT) -> list[Event]:
         """Seal a batch of events that happen together: one transaction, one signature."""
+        scope = Scope(scope)
         items = list(items)
         if not items:
             return []
-        scope = Scope(scope)
         with self.lock:
-            events = self.writer.write(cohort=self.id, items=items, key=self.keys.sealing(scope), lamport=self.view.max_lamport, now=self.clock())
-            self._since_snapshot += len(events)
-            self._take(scope, events)
-            self._notify(events)
-            return events
+            if scope is Scope.COHORT and self.view.founded and self.view.current_epoch() is None:
+                self.start_epoch("heal")  # removals elsewhere left no key that excludes every removed member
+            key = self.sealing_key() if scope is Scope.COHORT else self.keys.sealing(scope)
+            return self.commit([Part(kind, body, key) for kind, body in items])
 
-    def write_wraps(self, key_id: str, recipients: list[PublicIdentity]) -> None:
-        """Give the key ``key_id`` to each recipient in a wrap-scope envelope of the own journal."""
-        key = self.entry.key(key_id)
-        assert key is not None
+    def sealing_key(self) -> ScopeKey:
+        """The key of the epoch the fold says is current, checked against its commitment."""
+        if not self.view.founded:
+            return self.keys.sealing(Scope.COHORT)  # the founding batch, before the fold holds anything
+        epoch = self.view.current_epoch()
+        if epoch is None:
+            raise NotFound("this cohort needs a new key", "a removal is still settling; run 'circle sync' and try again")
+        key = self.keys.sealing_for(epoch.key_id, epoch.commit)
+        if key is None:
+            raise NotFound("the cohort's current key has not reached this device", "run 'circle sync'; the member who started it wraps it for you")
+        return key
+
+    def commit(self, parts: list[Part]) -> list[Event]:
+        """Seal and append ``parts`` in one transaction (its last envelope signed); fold and announce what the view shows.
+
+        The first cohort-scope event cites the newest event of every other
+        journal this device has folded, where that is past its last citation.
+        """
+        if not parts:
+            return []
         with self.lock:
-            payload = self.keys.wrap_payload(self.id, key, recipients, [m.id for m in self.view.members()])
-            self.writer.append([payload], WRAP_KEY_ID, wrap_scope_key(self.journal_id))
+            lamport, now = self.view.max_lamport, self.clock()
+            deps = self._citations(parts)
+            sealing: list[tuple[bytes, bytes, bytes]] = []
+            made: list[tuple[str, dict[str, Any], Scope, int, tuple[Dep, ...]] | None] = []
+            for part in parts:
+                if part.key is None:  # key wraps: readable by anyone, the secret inside is HPKE-sealed per recipient
+                    sealing.append((encode_payload(kind="keys.wrapped", cohort="", author="", lamport=0, ts=0, body=part.body), WRAP_KEY_ID,
+                                    wrap_scope_key(self.journal_id)))
+                    made.append(None)
+                    continue
+                lamport += 1
+                cite = deps if part.key.scope is Scope.COHORT else ()
+                if cite:
+                    deps = ()
+                sealing.append((encode_payload(kind=part.kind, cohort=self.id, author=self.author.id, lamport=lamport, ts=now, body=part.body, deps=cite),
+                                part.key.raw_id, part.key.secret))
+                made.append((part.kind, part.body, part.key.scope, lamport, cite))
+            blobs = self.writer.append(sealing)
+            seq0 = self.writer.head.seq - len(blobs) + 1
+            events: dict[Scope, list[Event]] = {}
+            for i, (m, blob) in enumerate(zip(made, blobs)):
+                if m is not None:
+                    kind, body, scope, lam, cite = m
+                    ev = Event(envelope.event_id(blob).hex(), self.entry.journal, seq0 + i, kind, self.id, self.author.id, lam, round(now, 3), body, cite)
+                    events.setdefault(scope, []).append(ev)
             self.vault.flush()
+            out: list[Event] = []
+            for scope, evs in events.items():
+                self._since_snapshot += len(evs)
+                self._take(scope, evs)
+                out += evs
+            if events.get(Scope.COHORT):
+                self._notify(events[Scope.COHORT])
+            return out
+
+    def _citations(self, parts: list[Part]) -> tuple[Dep, ...]:
+        """The newest folded event of each other journal, where it is past what this journal cited before.
+
+        A governance batch always cites (its authority is judged there);
+        other batches at most once every :data:`CITE_EVERY` seconds, which is
+        enough to record what this device had seen without making every note
+        carry a line per member.
+        """
+        if not any(p.kind in GOVERNANCE_KINDS for p in parts):
+            newest = self.view.newest_citation_at(self.entry.journal)
+            if newest is not None and self.clock() - newest < CITE_EVERY:
+                return ()
+        cited = self.view.cited_by(self.entry.journal)
+        return tuple(sorted((jid, seq, eid[:DEP_HASH_LEN]) for jid, (seq, eid) in self.view.newest_by_journal().items()
+                            if jid != self.entry.journal and seq > cited.get(jid, 0) and jid not in self.alarms))
 
     def _take(self, scope: Scope, events: list[Event]) -> int:
         """Put opened events where their scope says; returns how many were new to the view."""
@@ -143,11 +237,94 @@ class CohortStore:
         """Persist verified heads and keys to the keystore (batched: it is rewritten whole)."""
         self.vault.flush()
 
+    # ---- keys: epochs and wraps ----------------------------------------
+    def start_epoch(self, reason: str, before: list[Part] | None = None) -> ScopeKey:
+        """Start a new key epoch for the active members, after ``before`` (a removal), in one transaction.
+
+        The new key is wrapped for every other active member; the start names
+        them, the hash of the epoch it follows and a commitment to the key.
+        """
+        with self.lock:
+            epochs = self.view.epochs()
+            current = self.view.current_epoch()
+            old = current or max(epochs.values(), key=lambda e: (e.number, e.stamp), default=None)
+            sealing = self.sealing_key() if current is not None else self._newest_held_key()
+            parts = [Part(p.kind, p.body, p.key if p.key is not None or p.kind == "keys.wrapped" else sealing) for p in (before or [])]
+            removed = {p.body["member"] for p in parts if p.kind == "member.removed"}
+            active = [m for m in self.view.members() if m.id not in removed]
+            key = self.keys.new_epoch_key(max((e.number for e in epochs.values()), default=0) + 1)
+            self.vault.save()  # the key is on disk before anything sealed with it is
+            others = [PublicIdentity.from_bytes(bytes.fromhex(m.public)) for m in active if m.id != self.author.id]
+            prev = old.commit if old is not None else ""
+            if others:
+                parts.append(Part("keys.wrapped", self.keys.wrap_body(self.id, [(key, prev, recipient_set(m.id for m in active))], others), None))
+            parts.append(Part("keys.epoch_started", {"epoch": key.epoch, "key_id": key.id, "recipients": sorted(m.id for m in active),
+                                                     "prev": prev, "commit": epoch_hash(key), "reason": reason}, key))
+            self.commit(parts)
+            return key
+
+    def _newest_held_key(self) -> ScopeKey:
+        """The key of the newest valid epoch held (what to seal a removal with while no epoch is clean)."""
+        for kid, ep in sorted(self.view.epochs().items(), key=lambda kv: (-kv[1].number, kv[1].stamp)):
+            key = self.keys.sealing_for(kid, ep.commit)
+            if key is not None:
+                return key
+        raise NotFound("no key of this cohort on this device", "run 'circle sync' first")
+
+    def share_keys(self, recipients: list[PublicIdentity], since: int = 0) -> Part | None:
+        """A wrap part giving every valid epoch key held (from epoch ``since`` on) to ``recipients``."""
+        keys = []
+        for kid, ep in sorted(self.view.epochs().items(), key=lambda kv: kv[1].number):
+            key = self.keys.sealing_for(kid, ep.commit)
+            if key is not None and ep.number >= since:
+                keys.append((key, ep.prev, recipient_set(ep.recipients)))
+        if not keys or not recipients:
+            return None
+        return Part("keys.wrapped", self.keys.wrap_body(self.id, keys, recipients), None)
+
+    def _catch_up_wraps(self) -> None:
+        """Members this identity admitted get epochs that started without them (concurrent with their admission).
+
+        Keys follow membership: an epoch names the active members its author
+        had seen; one admitted meanwhile gets the key from their admitter.
+        """
+        if not self.view.founded:
+            return
+        state = self.view.members(include_removed=False)
+        mine = [m for m in state if self.view.admitted_by(m.id) == self.author.id and m.id != self.author.id]
+        given = self.entry.wrapped_to()
+        todo: dict[str, list[str]] = {}
+        for kid, ep in self.view.epochs().items():
+            if self.keys.sealing_for(kid, ep.commit) is None:
+                continue
+            for m in mine:
+                if m.id not in ep.recipients and m.id not in given.get(kid, ()):
+                    todo.setdefault(m.id, []).append(kid)
+        for mid, kids in todo.items():
+            m = self.view.member(mid)
+            assert m is not None
+            pub = PublicIdentity.from_bytes(bytes.fromhex(m.public))
+            keys = [(self.entry.key(k), self.view.epochs()[k].prev, recipient_set(self.view.epochs()[k].recipients)) for k in kids]
+            self.commit([Part("keys.wrapped", self.keys.wrap_body(self.id, [k for k in keys if k[0] is not None], [pub]), None)])
+            for k in kids:
+                self.entry.mark_wrapped(k, mid)
+
     # ---- reading peers -------------------------------------------------
     def known_journals(self) -> dict[str, JournalRecord]:
-        """Journals of this cohort: own, trusted at join, and every member's from the roster."""
+        """Journals of this cohort: own ones, the inviter's, every member's, and (before the cohort settles here) those our own admission names.
+
+        Only members' journals are trusted: an admission that does not count
+        cannot make this device follow journals it names.
+        """
         out = self.vault.journals_of(self.id)
-        for jid, (public, replica_path) in self.view.mentioned_journals().items():
+        named: dict[str, tuple[str, str]] = {}
+        for m in self.view.members(include_removed=True):
+            for jid, path in m.journals:
+                named.setdefault(jid, (m.public, path))
+        if not self.view.founded:
+            for jid, (public, path) in self.view.roster_for(self.author.id).items():
+                named.setdefault(jid, (public, path))
+        for jid, (public, replica_path) in named.items():
             if jid in out:
                 continue
             try:
@@ -164,7 +341,9 @@ class CohortStore:
         compared with the verified heads (used at open and when new keys arrive).
         """
         with self.lock:
-            return self._ingest(from_start, every_signature)
+            report = self._ingest(from_start, every_signature)
+            self._catch_up_wraps()
+            return report
 
     def _ingest(self, from_start: bool, every_signature: bool) -> IngestReport:
         report = IngestReport()
@@ -184,35 +363,59 @@ class CohortStore:
                     continue
                 opened = open_events(accepted, record, self.id, self.keys.held(), report)
                 for scope, events in opened.events.items():
+                    if scope is Scope.COHORT:
+                        report.folded += self.view.apply(events)  # what settles may name more journals (members) to read
                     fresh.setdefault(scope, []).extend(events)
-                if self._take_wraps(opened.wraps, jid):
-                    seen.clear()  # read everything again with the new keys
+                got = self._take_wraps(opened.wraps)
+                pending = self.entry.pending
+                if pending is not None and jid == pending.inviter_journal:
+                    cid = admission_of(accepted, record, self.keys.held(), self.author.id, self.entry.journal)
+                    if cid is not None:
+                        self._adopt(cid)
+                        got = True
+                if got:
+                    seen.clear()  # read everything again with the new keys (and, after an admission, the cohort's real id)
                     from_start = True
         for scope, events in fresh.items():
-            folded = self._take(scope, events)
-            if scope is Scope.COHORT:
-                report.folded = folded
+            if scope is not Scope.COHORT:
+                self._take(scope, events)
+        self.refused_wraps = self._unmatched_keys()
+        report.refused_wraps = self.refused_wraps
         self._since_snapshot += report.folded
         self.flush()
         if fresh.get(Scope.COHORT):
             self._notify(fresh[Scope.COHORT])
         return report
 
-    def _take_wraps(self, wraps: list[Event], jid: str) -> bool:
-        """Keep keys wrapped for this identity; a pending join learns the cohort's real id from its inviter."""
+    def _take_wraps(self, wraps: list[Event]) -> bool:
+        """Keep keys wrapped for this identity (for this cohort; any, while a join is pending).
+
+        A key is kept to read with even before the epoch it belongs to has
+        settled here (the epoch's start is sealed with it); it is written with
+        only once the fold says its epoch is current (:meth:`sealing_key`).
+        """
         got = False
+        commits = {kid: ep.commit for kid, ep in self.view.epochs().items()}
+        pending = self.entry.pending is not None
         for ev in wraps:
             for w in self.keys.unwrap(ev.body):
-                if w.cohort != self.id:
-                    pending = self.entry.pending
-                    if pending is None or jid != pending.inviter_journal:
-                        continue
-                    self._adopt(w.cohort)
-                got |= self.keys.take(w)
+                if w.cohort == self.id or pending:
+                    got |= self.keys.take(w, commits)
         return got
 
+    def _unmatched_keys(self) -> int:
+        """Cohort keys held that match no epoch that validly started (wrapped by someone not entitled, or made up)."""
+        if not self.view.founded:
+            return 0
+        commits = {kid: ep.commit for kid, ep in self.view.epochs().items()}
+        return sum(1 for k in self.entry.keys().values() if k.scope is Scope.COHORT and (k.id not in commits or epoch_hash(k) != commits[k.id]))
+
     def _adopt(self, cid: str) -> None:
-        """A pending join was admitted: take the cohort's real id from the inviter's wrap."""
+        """A pending join was admitted: take the cohort's real id from the inviter's wrap.
+
+        Someone who was a member before and joined again keeps the keys and
+        the journal they had; the new journal is the one they write now.
+        """
         old = self.id
         self.entry = self.vault.move_cohort(old, cid)
         self.keys = CohortKeys(self.entry, self.author)
@@ -284,4 +487,8 @@ class CohortStore:
                 self.checker.check(record, self.journal_path(jid), r, from_start=True, every_signature=True)
                 report.add(r)
             self.flush()
+        refused = self.view.refused()
+        report.held_aside = len(refused)
+        report.refusals = [f"{plural_events(n)} in {self.view.cohort().name or self.id[:8]}: {why}" for why, n in Counter(refused.values()).most_common()]
+        report.refused_wraps = self._unmatched_keys()
         return report

@@ -35,10 +35,16 @@ class IngestReport:
     signatures: int = 0
     journals: int = 0
     skipped_other_scopes: int = 0
+    held_aside: int = 0  # events refused by the cohort's rules (see View.refused)
+    refused_wraps: int = 0  # keys wrapped to us that match no valid epoch
     missing: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)  # one line per reason: how many events, and why
 
     def add(self, other: IngestReport) -> None:
+        self.refusals += other.refusals
+        self.held_aside += other.held_aside
+        self.refused_wraps += other.refused_wraps
         self.events += other.events
         self.folded += other.folded
         self.signatures += other.signatures
@@ -159,3 +165,22 @@ def open_events(accepted: Iterable[Checked], record: JournalRecord, cohort_id: s
             continue
         out.events.setdefault(key.scope, []).append(ev)
     return out
+
+
+def admission_of(accepted: Iterable[Checked], record: JournalRecord, keys: dict[bytes, ScopeKey], member: str, journal: str) -> str | None:
+    """The cohort id in which the inviter's journal admits ``member`` with ``journal`` (a join answered), if it does.
+
+    A pending join adopts its cohort only on its own admission: old wraps of
+    an earlier membership in the same journal must not stand for it.
+    """
+    for c in accepted:
+        key = keys.get(c.header.key_id)
+        if key is None or key.scope is not Scope.COHORT:
+            continue
+        try:
+            ev = decode_payload(envelope.open_envelope(c.blob, c.header, key.secret), id=c.hash.hex(), journal=record.id, seq=c.seq)
+        except InvalidEnvelope:
+            continue
+        if ev.kind == "member.admitted" and ev.author == record.owner and ev.body.get("member") == member and ev.body.get("journal") == journal:
+            return ev.cohort
+    return None

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from circle.crypto.identity import PublicIdentity
 from circle.errors import InvalidEnvelope
-from circle.models.events import encode_payload
 from circle.store.vault import CohortEntry, Scope, ScopeKey
 from circle.store.writer import Author
 
@@ -32,7 +31,7 @@ def wrap_scope_key(journal_id: bytes) -> bytes:
 
 
 def epoch_hash(key: ScopeKey) -> str:
-    """A public commitment to an epoch key, bound into the next epoch."""
+    """A public commitment to an epoch key: recorded when the epoch starts, bound into the next one."""
     return hashlib.sha256(LABEL_EPOCH + key.raw_id + key.secret).hexdigest()
 
 
@@ -73,34 +72,33 @@ class CohortKeys:
         """Every key held for this cohort, by raw key id."""
         return self.entry.keys()
 
-    def epoch_hash(self, epoch: int) -> str:
-        for key in self.entry.keys().values():
-            if key.scope is Scope.COHORT and key.epoch == epoch:
-                return epoch_hash(key)
-        return ""
-
-    def new_epoch(self) -> ScopeKey:
-        """Make the next epoch's key and seal with it from now on."""
-        old = self.entry.cohort_key
-        key = ScopeKey.new(Scope.COHORT, (old.epoch if old else 0) + 1)
+    def new_epoch_key(self, number: int) -> ScopeKey:
+        """A new key for epoch ``number``, kept (the fold decides which epoch is current; see :meth:`sealing_for`)."""
+        key = ScopeKey.new(Scope.COHORT, number)
         self.entry.cohort_key = key
         return key
 
-    def wrap_payload(self, cohort_id: str, key: ScopeKey, recipients: list[PublicIdentity], members: list[str]) -> bytes:
-        """The plaintext of a wrap-scope envelope giving ``key`` to each recipient.
+    def sealing_for(self, epoch_id: str, commit: str) -> ScopeKey | None:
+        """The held key of an epoch, if it matches the epoch's public commitment."""
+        key = self.entry.key(epoch_id)
+        if key is None or epoch_hash(key) != commit:
+            return None
+        return key
 
-        The epoch's whole recipient set (``members`` and the recipients) is
-        bound into every wrap, with the previous epoch's hash.
+    def wrap_body(self, cohort_id: str, keys: list[tuple[ScopeKey, str, str]], recipients: list[PublicIdentity]) -> dict:
+        """The body of a wrap-scope event giving each key to each recipient.
+
+        Args:
+            keys: (key, hash of the epoch before it, hash of its recipient set).
+            recipients: who gets them.
         """
-        everyone = set(members) | {r.id.hex() for r in recipients}
-        rset = hashlib.sha256("".join(sorted(everyone)).encode()).hexdigest()
-        prev = self.epoch_hash(key.epoch - 1)
         blobs = [
             r.wrap(json.dumps({"to": r.id.hex(), "c": cohort_id, "kid": key.id, "k": key.secret.hex(), "scope": key.scope.value, "e": key.epoch,
                                "prev": prev, "r": rset}).encode(), LABEL_KEY_WRAP).hex()
+            for key, prev, rset in keys
             for r in recipients
         ]
-        return encode_payload(kind="keys.wrapped", cohort="", author="", lamport=0, ts=0, body={"w": blobs})
+        return {"w": blobs}
 
     def unwrap(self, body: dict) -> list[Wrapped]:
         """The keys in a wrap-scope event's body that are wrapped for this identity."""
@@ -112,19 +110,32 @@ class CohortKeys:
                 if inner.get("to") != self.author.id:
                     continue
                 key = ScopeKey(str(inner["kid"]), bytes.fromhex(inner["k"]), Scope(inner["scope"]), int(inner["e"]))
-                bytes.fromhex(key.id)
-                if len(key.raw_id) != 16 or len(key.secret) != 32:
+                if len(key.raw_id) != 16 or len(key.secret) != 32 or key.id != key.raw_id.hex():
                     continue
                 out.append(Wrapped(str(inner["c"]), key, str(inner.get("prev", "")), str(inner.get("r", ""))))
-            except (InvalidEnvelope, ValueError, KeyError, TypeError):
+            except (InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError):
                 continue
         return out
 
-    def take(self, wrapped: Wrapped) -> bool:
-        """Keep a key wrapped for us; a newer cohort epoch becomes the one new events are sealed with."""
-        if not self.entry.add_key(wrapped.key):
+    def take(self, wrapped: Wrapped, commits: dict[str, str]) -> bool:
+        """Keep a key wrapped for us; True if it is new.
+
+        ``commits`` are the valid epochs' commitments (key id -> hash) the
+        fold knows. A key that contradicts one is not kept; a held key that
+        contradicts one is replaced by one that matches it.
+        """
+        key = wrapped.key
+        commit = commits.get(key.id)
+        if commit is not None and epoch_hash(key) != commit:
             return False
+        held = self.entry.key(key.id)
+        if held is not None:
+            if held.secret == key.secret or commit is None:
+                return False
+            self.entry.replace_key(key)
+            return True
+        self.entry.add_key(key)
         current = self.entry.cohort_key
-        if wrapped.key.scope is Scope.COHORT and (current is None or wrapped.key.epoch >= current.epoch):
-            self.entry.cohort_key = wrapped.key
+        if key.scope is Scope.COHORT and (current is None or key.epoch >= current.epoch):
+            self.entry.cohort_key = key
         return True

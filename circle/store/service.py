@@ -16,9 +16,10 @@ from circle.crypto.identity import PublicIdentity
 from circle.errors import AlreadyExists, NotFound, UsageError
 from circle.models.meeting import CarryOver, TimerState, carry_over_plan, next_meeting, next_phase, previous_phase, timer
 from circle.models.names import match_one
-from circle.models.rota import SUPERVISOR_ROLE, Rota, compute_rota
+from circle.models.rota import SUPERVISOR_ROLE, Rota
+from circle.models.schema import ROLES
 from circle.models.view import AgendaItem, Meeting, Member, View
-from circle.store.cohort import CohortStore
+from circle.store.cohort import CohortStore, Part
 
 MAX_TITLE = 200
 MAX_TEXT = 4000
@@ -73,7 +74,7 @@ class CohortService:
         return self.store.clock()
 
     def rota(self) -> Rota:
-        return compute_rota(self.view)
+        return self.view.rota()
 
     def meeting(self, meeting_id: str) -> Meeting:
         m = self.view.meeting(meeting_id)
@@ -118,39 +119,66 @@ class CohortService:
                 "journal": journal, "replica_path": replica_path}
 
     def admit(self, pub: PublicIdentity, name: str, role: str = "participant", profession: str = "", journal: str = "", replica_path: str = "") -> None:
-        """Admit a member: record it in the cohort and wrap the current cohort key for them."""
+        """Admit a member (a mentor does): record it and wrap every epoch key held for them, in one transaction.
+
+        A newcomer reads the cohort from its beginning, as a new colleague
+        reads past minutes. Someone removed earlier may be admitted again with
+        the keys they had and a new journal.
+        """
+        self._require_mentor("admits members")
+        if role not in ROLES:
+            raise UsageError(f"unknown role {role!r}", "mentor, peer or participant")
         known = self.view.member(pub.id.hex())
         if known is not None and known.active:
             raise AlreadyExists(f"{name} is already a member", "nothing changed")
+        if known is not None and known.public != pub.to_bytes().hex():
+            raise UsageError(f"{known.name} was a member with other keys", "a member's keys never change; admit their new device from their own circle, or a new identity")
         body = self.admission_body(pub, name, role, profession, journal, replica_path)
-        body["roster"] = {m.journal: [m.public, m.replica_path] for m in self.view.members() if m.journal and m.public}
-        self.store.record("member.admitted", body)
+        body["roster"] = {j: [m.public, path] for m in self.view.members() for j, path in m.journals if m.public}
+        key = self.store.sealing_key()
+        parts = [Part("member.admitted", body, key)]
+        share = self.store.share_keys([pub])
+        if share is not None:
+            parts.append(share)
+        self.store.commit(parts)
         self.store.vault.trust_member_journal(journal, self.id, pub)
-        key = self.store.entry.cohort_key
-        assert key is not None
-        self.store.write_wraps(key.id, [pub])
 
     def remove(self, member_id: str) -> None:
-        """Remove a member: record the cut, start a new epoch they never receive."""
+        """Remove a member (a mentor does): the removal, the new epoch's wraps and its start, in one transaction.
+
+        The fold cuts their journal where this device had seen it; they never
+        receive the new key.
+        """
+        self._require_mentor("removes members")
         m = self.view.member(member_id)
         if m is None or not m.active:
             raise NotFound("no such active member", "see the roster with 'circle cohorts'")
         if member_id == self.me:
-            raise UsageError("you cannot remove yourself", "ask another member to remove you")
-        record = self.store.vault.journal(m.journal)
-        self.store.record("member.removed", {"member": member_id, "cut_seq": record.seq if record else 0})
-        self.rotate_epoch()
+            raise UsageError("you cannot remove yourself", "ask another mentor to remove you")
+        seen = self.view.newest_by_journal().get(m.journal, (0, ""))[0]
+        self.store.start_epoch("removal", before=[Part("member.removed", {"member": member_id, "cut_seq": seen}, None)])
 
     def rotate_epoch(self) -> str:
         """Start a new key epoch for the active members; returns its key id."""
-        prev = self.store.keys.epoch_hash(self.store.entry.cohort_key.epoch)
-        key = self.store.keys.new_epoch()
-        self.store.vault.save()
-        recipients = [PublicIdentity.from_bytes(bytes.fromhex(m.public)) for m in self.view.members() if m.id != self.me and m.public]
-        if recipients:
-            self.store.write_wraps(key.id, recipients)
-        self.store.record("keys.epoch_started", {"epoch": key.epoch, "key_id": key.id, "recipients": sorted([self.me] + [r.id.hex() for r in recipients]), "prev": prev})
-        return key.id
+        return self.store.start_epoch("rotation").id
+
+    def set_role(self, member_id: str, role: str) -> None:
+        """Give a member another role (a mentor does; nobody changes their own)."""
+        if role not in ROLES:
+            raise UsageError(f"unknown role {role!r}", "mentor, peer or participant")
+        self._require_mentor("changes roles")
+        m = self.view.member(member_id)
+        if m is None or not m.active:
+            raise NotFound("no such active member", "see the roster on the cohort screen")
+        if member_id == self.me:
+            raise UsageError("nobody changes their own role", "ask another mentor")
+        if m.role == role:
+            raise AlreadyExists(f"{m.name} is already a {role}", "nothing changed")
+        self.store.record("member.updated", {"member": member_id, "role": role})
+
+    def _require_mentor(self, what: str) -> None:
+        if not self.is_mentor():
+            raise UsageError(f"only a supervising mentor {what}", "ask a mentor of the cohort")
 
     # ---- meetings ------------------------------------------------------
     def schedule(self, at: str, title: str = "", minutes: int | None = None) -> str:
@@ -248,21 +276,27 @@ class CohortService:
         return aid
 
     def set_action_status(self, action_id: str, status: str) -> None:
+        """Tick an action done, drop it or open it again: its author, its owner, the facilitator or a mentor."""
         if status not in ("open", "done", "dropped"):
             raise UsageError(f"unknown status {status!r}", "open, done or dropped")
+        action = next((a for a in self.view.actions() if a.id == action_id), None)
+        if action is None:
+            raise NotFound("no such action", "pick one from the actions")
+        if self.me not in (action.creator, action.owner) and not self.is_mentor() and not (action.meeting and self.can_lead(action.meeting)):
+            raise UsageError("only the action's owner, its author, the facilitator or a mentor changes it", "ask its owner")
         self.store.record("action.updated", {"action": action_id, "status": status})
 
     def mark_attendance(self, meeting_id: str, member_id: str, present: bool) -> None:
-        self.meeting(meeting_id)
-        if self.view.member(member_id) is None:
-            raise NotFound("no such member", "pick one from the roster")
-        self.store.record("attendance.marked", {"meeting": meeting_id, "member": member_id, "present": bool(present)})
+        """Mark someone present or absent: themselves, the facilitator or a mentor."""
+        self.mark_attendance_many(meeting_id, {member_id: present})
 
     def mark_attendance_many(self, meeting_id: str, marks: dict[str, bool]) -> None:
         """Take the register in one go: member id -> present."""
         self.meeting(meeting_id)
         if any(self.view.member(mid) is None for mid in marks):
             raise NotFound("no such member", "pick one from the roster")
+        if set(marks) != {self.me} and not self.can_lead(meeting_id):
+            raise UsageError("only the facilitator marks others present", "everyone can mark themselves")
         self.store.record_many(("attendance.marked", {"meeting": meeting_id, "member": mid, "present": bool(p)}) for mid, p in marks.items())
 
     def add_anonymous_line(self, meeting_id: str, text: str) -> None:
@@ -282,8 +316,13 @@ class CohortService:
             raise UsageError(f"{target.name} already facilitates", "pick someone else")
         self.store.record("meeting.handoff", {"meeting": meeting_id, "to": to, "from": self.facilitator(meeting_id)})
 
-    def swap(self, meeting_a: str, meeting_b: str) -> None:
-        """Swap the facilitator turns of two meetings not yet held (a holder of either, or a mentor)."""
+    def swap(self, meeting_a: str, meeting_b: str) -> str:
+        """Ask to swap the facilitator turns of two upcoming meetings; returns the request's id.
+
+        The author holds one of the turns; the swap takes effect when the
+        holder of the other accepts (:meth:`accept_swap`). A mentor's swap
+        takes effect at once.
+        """
         a, b = self.meeting(meeting_a), self.meeting(meeting_b)
         if a.held or b.held:
             raise UsageError("only upcoming turns can be swapped", "pick two meetings not yet held")
@@ -292,7 +331,28 @@ class CohortService:
         rota = self.rota()
         if self.me not in (rota.facilitator(a.id), rota.facilitator(b.id)) and not self.is_mentor():
             raise UsageError("you can swap only your own turn", "ask one of the two facilitators or the mentor")
-        self.store.record("rota.swapped", {"meeting_a": a.id, "meeting_b": b.id})
+        return self.store.record("rota.swapped", {"meeting_a": a.id, "meeting_b": b.id}).id
+
+    def swap_requests(self) -> list[tuple[str, str, str, str]]:
+        """Swaps waiting for this member to accept: (request id, who asks, their meeting, my meeting)."""
+        rota = self.rota()
+        accepted = {e.body["swap"] for e in self.view.rota_changes() if e.kind == "rota.swap_accepted"}
+        out = []
+        for e in self.view.rota_changes():
+            if e.kind != "rota.swapped" or e.id in accepted or self.view.is_mentor_event(e):
+                continue
+            a, b = e.body["meeting_a"], e.body["meeting_b"]
+            holders = {a: rota.facilitator(a), b: rota.facilitator(b)}
+            if e.author in holders.values() and self.me in holders.values() and self.me != e.author:
+                theirs = a if holders[a] == e.author else b
+                out.append((e.id, e.author, theirs, b if theirs == a else a))
+        return out
+
+    def accept_swap(self, request_id: str) -> None:
+        """Accept a swap asked of me: the turns change hands."""
+        if request_id not in {r[0] for r in self.swap_requests()}:
+            raise NotFound("no swap waiting for you", "see the rota on the cohort screen")
+        self.store.record("rota.swap_accepted", {"swap": request_id})
 
     def give_back(self, meeting_id: str) -> None:
         """Give my turn back: the next member takes it and I take the next one I can."""

@@ -17,9 +17,11 @@ from typing import Any
 from circle.crypto.identity import Identity
 from circle.crypto.keystore import Keystore, read_label
 from circle.errors import AlreadyExists, CircleError, CorruptFile, NotFound, UsageError
+from circle.models.governance import cohort_id_for
 from circle.models.names import match_one
 from circle.store.cohort import CohortStore
 from circle.store.ingest import IngestReport
+from circle.store.keys import epoch_hash
 from circle.store.service import CohortService
 from circle.store.vault import Scope, ScopeKey, Vault
 from circle.store.writer import Author
@@ -176,14 +178,18 @@ class Session:
             self._cohorts[new] = svc
 
     def create_cohort(self, name: str, *, purpose: str = "", cadence: str = "fortnightly", meeting_minutes: int = 60,
-                      confidentiality: str = "", feedback_norms: str = "", role: str = "mentor", profession: str = "",
+                      confidentiality: str = "", feedback_norms: str = "", profession: str = "",
                       replica: dict[str, Any] | None = None) -> CohortService:
-        """Found a cohort: this identity is its first member (a mentor unless told otherwise)."""
+        """Found a cohort: this identity is its first member and first mentor.
+
+        The cohort id derives from the founder, their journal and a nonce, so
+        nobody else can write a founding event for it.
+        """
         name = name.strip()
         if not name:
             raise UsageError("a cohort needs a name", "for example: circle cohort create 'Dietitians North'")
-        cid = os.urandom(16).hex()
-        journal = os.urandom(16).hex()
+        journal, nonce = os.urandom(16).hex(), os.urandom(32).hex()
+        cid = cohort_id_for(self.id, journal, nonce)
         epoch1 = ScopeKey.new(Scope.COHORT)
         entry = self.vault.add_cohort(cid, journal=journal, keys=[ScopeKey.new(Scope.SELF)], cohort_key=epoch1, replica_path=os.urandom(16).hex(),
                                       replica=replica)
@@ -191,11 +197,11 @@ class Session:
         self.vault.save()
         svc = self.cohort(cid)
         charter = {"name": name, "purpose": purpose, "cadence": cadence, "meeting_minutes": meeting_minutes,
-                   "confidentiality": confidentiality, "feedback_norms": feedback_norms}
+                   "confidentiality": confidentiality, "feedback_norms": feedback_norms, "nonce": nonce}
         svc.store.record_many([
             ("cohort.created", charter),
-            ("member.admitted", svc.admission_body(self.public, self.name, role, profession, journal, entry.replica_path)),
-            ("keys.epoch_started", {"epoch": 1, "key_id": epoch1.id, "recipients": [self.id], "prev": ""}),
+            ("member.admitted", svc.admission_body(self.public, self.name, "mentor", profession, journal, entry.replica_path)),
+            ("keys.epoch_started", {"epoch": 1, "key_id": epoch1.id, "recipients": [self.id], "prev": "", "commit": epoch_hash(epoch1), "reason": "founded"}),
         ])
         return svc
 

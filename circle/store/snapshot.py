@@ -21,7 +21,7 @@ from circle.models.events import Event
 
 MAGIC = b"CRCLSNP2"
 LABEL = b"circle/v1/snapshot"
-VERSION = 2
+VERSION = 3
 SAVE_AFTER = 2000  # events folded on a cold open before a snapshot is worth writing
 
 
@@ -43,7 +43,7 @@ def save(path: Path, key: bytes, cohort_id: str, snap: Snapshot) -> None:
     doc = {
         "v": VERSION,
         "heads": {jid: [seq, digest] for jid, (seq, digest) in snap.heads.items()},
-        "events": [[e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, e.body] for e in snap.events],
+        "events": [[e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, e.body, [list(d) for d in e.deps]] for e in snap.events],
     }
     data = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
     atomic_write(path, sealed.seal(key, MAGIC, LABEL, bytes.fromhex(cohort_id), data))
@@ -63,7 +63,8 @@ def load(path: Path, key: bytes, cohort_id: str) -> Snapshot | None:
         if doc.get("v") != VERSION:
             raise ValueError("snapshot version")
         heads = {str(j): (int(s), str(h)) for j, (s, h) in doc["heads"].items()}
-        events = [Event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b) for i, j, s, k, c, a, lam, ts, b in doc["events"]]
+        events = [Event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, tuple((str(x), int(y), str(z)) for x, y, z in d))
+                  for i, j, s, k, c, a, lam, ts, b, d in doc["events"]]
     except (InvalidEnvelope, ValueError, KeyError, TypeError):
         path.unlink(missing_ok=True)
         return None

@@ -217,6 +217,11 @@ class CohortEntry:
         self._vault.changed()
         return True
 
+    def replace_key(self, key: ScopeKey) -> None:
+        """Put the right key where a wrong one of the same id was kept."""
+        self._d["keys"][key.id] = {"k": key.secret.hex(), "scope": key.scope.value, "epoch": key.epoch}
+        self._vault.changed()
+
     @property
     def cohort_key(self) -> ScopeKey | None:
         """The cohort key new events are sealed with (None while a join is pending)."""
@@ -240,6 +245,21 @@ class CohortEntry:
             if v["scope"] == scope.value:
                 return ScopeKey(kid, bytes.fromhex(v["k"]), scope, int(v["epoch"]))
         raise NotFound(f"no {scope.value} key for this cohort", "this keystore was made by an older circle; join the cohort again")
+
+    @property
+    def retired(self) -> list[str]:
+        """Own journals of earlier memberships of this cohort (before a removal and a new admission)."""
+        return list(self._d.get("retired", []))
+
+    def wrapped_to(self) -> dict[str, list[str]]:
+        """Epoch keys this identity wrapped for members it admitted after the epoch started: key id -> member ids."""
+        return {k: list(v) for k, v in self._d.get("wrapped", {}).items()}
+
+    def mark_wrapped(self, key_id: str, member: str) -> None:
+        w = self._d.setdefault("wrapped", {}).setdefault(key_id, [])
+        if member not in w:
+            w.append(member)
+        self._vault.changed()
 
     # ---- joining -------------------------------------------------------
     @property
@@ -367,11 +387,20 @@ class Vault:
     def move_cohort(self, old: str, new: str) -> CohortEntry:
         """A pending join was admitted: the cohort takes its real id.
 
-        Keystore saves merge with what is on disk, so the old entry stays as a
-        forwarding mark rather than being deleted.
+        Someone admitted again after a removal held the cohort before: the
+        keys they had stay, their earlier journal is kept as retired, and the
+        new journal is the one they write. Keystore saves merge with what is
+        on disk, so the old entry stays as a forwarding mark rather than
+        being deleted.
         """
         doc = dict(self._doc["cohorts"][old])
         doc.pop("pending", None)
+        earlier = self._doc["cohorts"].get(new)
+        if earlier and "moved_to" not in earlier:
+            doc["keys"] = {**earlier.get("keys", {}), **doc["keys"]}
+            doc["retired"] = [*earlier.get("retired", []), earlier["journal"]]
+            doc["invites"] = earlier.get("invites", {})
+            doc["replica"] = earlier.get("replica") or doc.get("replica")
         self._doc["cohorts"][new] = doc
         self._doc["cohorts"][old] = {"moved_to": new}
         for j in self._doc["journals"].values():

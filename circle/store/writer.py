@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from circle.crypto import envelope
 from circle.crypto.identity import Identity, PublicIdentity
-from circle.models.events import Event, encode_payload
 from circle.store.journal import Journal
-from circle.store.vault import JournalRecord, ScopeKey
+from circle.store.vault import JournalRecord
 
 
 @dataclass(frozen=True)
@@ -53,32 +51,20 @@ class JournalWriter:
         self.head = head
         self.author = author
 
-    def write(self, *, cohort: str, items: Sequence[tuple[str, dict[str, Any]]], key: ScopeKey, lamport: int, now: float) -> list[Event]:
-        """Seal ``items`` with ``key``, lamport clocks from ``lamport + 1``, in one transaction."""
-        if not items:
-            return []
-        payloads = []
-        for i, (kind, body) in enumerate(items):
-            payloads.append(encode_payload(kind=kind, cohort=cohort, author=self.author.id, lamport=lamport + 1 + i, ts=now, body=body))
-        written = self.append(payloads, key.raw_id, key.secret)
-        seq0 = envelope.parse(written[0]).seq
-        jid = self.journal.journal_id.hex()
-        return [
-            Event(envelope.event_id(blob).hex(), jid, seq0 + i, kind, cohort, self.author.id, lamport + 1 + i, round(now, 3), body)
-            for i, ((kind, body), blob) in enumerate(zip(items, written))
-        ]
+    def append(self, sealing: Sequence[tuple[bytes, bytes, bytes]]) -> list[bytes]:
+        """Seal each (plaintext payload, key id, key) and append them in one transaction; the head moves to the last one.
 
-    def append(self, payloads: Sequence[bytes], key_id: bytes, key: bytes) -> list[bytes]:
-        """Seal plaintext payloads with ``key`` and append them; the head moves to the last one."""
+        The last envelope is signed; the hash chain covers the rest.
+        """
 
-        def sealer(payload: bytes) -> Callable[[int, bytes, bool], bytes]:
+        def sealer(payload: bytes, key_id: bytes, key: bytes) -> Callable[[int, bytes, bool], bytes]:
             def seal(seq: int, prev: bytes, sign: bool) -> bytes:
                 return envelope.seal(journal_id=self.journal.journal_id, seq=seq, prev=prev, key_id=key_id, key=key, plaintext=payload,
                                      signer=self.author.signer if sign else None)
 
             return seal
 
-        written = self.journal.append([sealer(p) for p in payloads], known_head=self.head.seq)
+        written = self.journal.append([sealer(*s) for s in sealing], known_head=self.head.seq)
         last = written[-1]
         self.head.advance(envelope.parse(last).seq, envelope.event_id(last), last)
         return written

@@ -81,3 +81,14 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
             yield Finding(True, f"{name}: {member.name}'s journal present, {record.seq} events verified")
     for jid, msg in store.alarms.items():
         yield Finding(False, f"{name}: journal {jid[:8]}: {msg}", "compare with the member in person; evidence is kept in the home")
+    refused = store.view.refused()
+    if refused:
+        yield Finding(False, f"{name}: {len(refused)} event{'s' if len(refused) != 1 else ''} held aside: they break the cohort's rules",
+                      "'circle verify' says why; talk to the cohort's mentor about who wrote them")
+    if store.refused_wraps:
+        yield Finding(False, f"{name}: {store.refused_wraps} key{'s' if store.refused_wraps != 1 else ''} wrapped to you match no key epoch (never used)",
+                      "someone sent keys they were not entitled to; tell the cohort's mentor")
+    waiting = store.view.waiting()
+    if waiting:
+        yield Finding(False, f"{name}: {len(waiting)} roster or key change{'s' if len(waiting) != 1 else ''} waiting for events not on this device yet",
+                      "run 'circle sync --once'")

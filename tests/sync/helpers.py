@@ -118,7 +118,7 @@ def three_homes(root: Path, loc: dict[str, Any], name: str = "Physio peers North
     a, b, c = new_home(root, "Ana"), new_home(root, "Ben"), new_home(root, "Cleo")
     svc = a.create_cohort(name, replica=dict(loc))
     once(a)
-    bring_in(a, svc.id, b, loc)
+    bring_in(a, svc.id, b, loc, role="mentor")
     bring_in(a, svc.id, c, loc)
     once(b)  # Ben learns about Cleo
     return Trio(a, b, c, svc.id, loc)
@@ -141,7 +141,8 @@ def write_burst(svc: CohortService, who: str, n: int, meeting_id: str = "m1") ->
     for i in range(n):
         text = f"{who} event {i}"
         if i % 3 == 0:
-            svc.store.record("agenda.added", {"item": f"{who}-{i}", "meeting": meeting_id, "title": text, "owner": svc.me, "minutes": 5})
+            item = "".join(ch if ch.isalnum() else "-" for ch in f"{who}-{i}")
+            svc.store.record("agenda.added", {"item": item, "meeting": meeting_id, "title": text, "owner": svc.me, "minutes": 5})
         else:
             note(svc, meeting_id, text)
         texts.append(text)

@@ -25,16 +25,19 @@ def test_three_homes_write_apart_and_converge(kind, request, tmp_path):
     # Each writes while the others are stopped: no service runs between the bursts.
     meeting(a, "m1", "December supervision")
     written = write_burst(a, "Ana", 4) + write_burst(b, "Ben", 4) + write_burst(c, "Cleo", 4)
-    # Concurrent edits of one register: last writer wins, the same on every device.
+    # Concurrent edits of one register by the one who scheduled it and a mentor: last writer wins, the same on
+    # every device. A participant's edit of someone else's meeting is refused by every device.
+    a.store.record("meeting.updated", {"meeting": "m1", "title": "Ana's title"})
     b.store.record("meeting.updated", {"meeting": "m1", "title": "Ben's title"})
-    c.store.record("meeting.updated", {"meeting": "m1", "title": "Cleo's title"})
+    refused = c.store.record("meeting.updated", {"meeting": "m1", "title": "Cleo's title"})
 
     once(*trio.all)  # each pushes; Ana and Ben have not seen Cleo's yet
     once(*trio.all)  # now everyone pulls everyone
     views = digests(trio.all, trio.cohort)
     assert views[0] == views[1] == views[2]
     assert visible_texts(a) == set(written)
-    assert views[0]["meetings"][0].title in ("Ben's title", "Cleo's title")
+    assert views[0]["meetings"][0].title in ("Ana's title", "Ben's title")
+    assert all(refused.id in s.cohort(trio.cohort).view.refused() for s in trio.all)
 
     # A restarted app (fresh unlock, snapshot or not) folds to the same view.
     again = [reopen(s) for s in trio.all]

@@ -207,7 +207,7 @@ async def test_rota_skips_a_member_marked_absent(app_for):
         assert "Priya Nair" in str(app.screen.query_one("#meeting-meta").render())
 
 
-async def test_away_give_back_and_swap_from_the_cohort_screen(app_for):
+async def test_away_give_back_and_swap_from_the_cohort_screen(app_for, demo_home, clock):
     app = app_for("Kwame Mensah")
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
@@ -218,7 +218,18 @@ async def test_away_give_back_and_swap_from_the_cohort_screen(app_for):
         up = [t.meeting for t in svc.rota().upcoming()]
         names = lambda: [svc.view.name_of(t.facilitated_by) for t in svc.rota().upcoming()]  # noqa: E731
         assert names() == ["Kwame Mensah", "Priya Nair"]
-        await pilot.press("w", "enter")  # swap with the only other upcoming turn
+        await pilot.press("w", "enter")  # ask to swap with the only other upcoming turn
+        await pilot.pause()
+        assert names() == ["Kwame Mensah", "Priya Nair"], "a swap waits for the other holder"
+        priya = unlock(demo_home, "Priya Nair", clock)
+        SyncService(app.session).once()  # Kwame's request reaches the folder replica, then Priya's laptop
+        SyncService(priya).once()
+        request = priya.cohort(svc.id)
+        [(rid, who, _theirs, _mine)] = request.swap_requests()
+        assert who == svc.me
+        request.accept_swap(rid)
+        SyncService(priya).once()
+        SyncService(app.session).once()
         await pilot.pause()
         assert names() == ["Priya Nair", "Kwame Mensah"]
         await pilot.press("g")  # give back his (now second) turn

@@ -2,62 +2,40 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from circle.models.events import Event
 from circle.models.rota import compute_rota
 from circle.models.view import View
+from tests.cohort_log import CohortLog
 
-COHORT = "c0"
 
-
-class Cohort:
-    """Builds plain events for a cohort, as if each member wrote in their own journal (no crypto)."""
+class Cohort(CohortLog):
+    """A mentor, peers p0.. and participants q0.., admitted in that order; meetings by the mentor."""
 
     def __init__(self, peers: int = 4, participants: int = 1) -> None:
-        self.events: list[Event] = []
-        self.lamport = 0
-        self.seq: dict[str, int] = {}
-        self.mentor = "m-mentor"
-        self.add(self.mentor, "cohort.created", {"name": "Test cohort"})
-        self.add(self.mentor, "member.admitted", {"member": self.mentor, "name": "Mentor", "role": "mentor", "journal": "j-m-mentor"})
+        super().__init__("m-mentor")
         self.peers = [f"p{i}" for i in range(peers)]
         self.participants = [f"q{i}" for i in range(participants)]
         for pid in self.peers:
-            self.add(self.mentor, "member.admitted", {"member": pid, "name": pid.upper(), "role": "peer", "journal": f"j-{pid}"})
+            self.admit(pid, "peer")
         for pid in self.participants:
-            self.add(self.mentor, "member.admitted", {"member": pid, "name": pid.upper(), "role": "participant", "journal": f"j-{pid}"})
+            self.admit(pid, "participant")
         self.meetings: list[str] = []
-
-    def add(self, author: str, kind: str, body: dict, lamport: int | None = None) -> Event:
-        self.lamport = max(self.lamport, lamport or 0) + 1
-        journal = f"j-{author}"
-        self.seq[journal] = self.seq.get(journal, 0) + 1
-        eid = hashlib.sha256(f"{journal}:{self.seq[journal]}".encode()).hexdigest()
-        e = Event(eid, journal, self.seq[journal], kind, COHORT, author, self.lamport, 0.0, body)
-        self.events.append(e)
-        return e
 
     def meeting(self, day: int, held: bool = False) -> str:
         mid = f"mt{day:02d}"
-        self.add(self.mentor, "meeting.scheduled", {"meeting": mid, "at": f"2025-01-{day:02d}18:00"})
+        self.add(self.mentor, "meeting.scheduled", {"meeting": mid, "at": f"2025-01-{day:02d} 18:00"})
         self.meetings.append(mid)
         if held:
             self.add(self.mentor, "meeting.held", {"meeting": mid})
         return mid
 
-    def view(self, events: list[Event] | None = None) -> View:
-        v = View(COHORT)
-        v.apply(self.events if events is None else events)
-        return v
-
 
 def names(cohort: Cohort) -> list[str]:
-    return [t.member for t in compute_rota(cohort.view()).turns]
+    return [cohort.alias(t.member) for t in compute_rota(cohort.view()).turns]
 
 
 def test_round_robin_over_peers_in_joined_order():
@@ -79,7 +57,7 @@ def test_absent_member_is_skipped_and_the_cycle_goes_on():
     m = [c.meeting(d) for d in range(1, 5)]
     c.add("p1", "attendance.marked", {"meeting": m[1], "member": "p1", "present": False})
     rota = compute_rota(c.view())
-    assert [t.member for t in rota.turns] == ["p0", "p2", "p0", "p1"]
+    assert [c.alias(t.member) for t in rota.turns] == ["p0", "p2", "p0", "p1"]
     assert "P1 skipped" in rota.turn(m[1]).note
 
 
@@ -98,14 +76,35 @@ def test_give_back_owes_the_next_turn():
     m = [c.meeting(d) for d in range(1, 6)]
     c.add("p1", "rota.given_back", {"meeting": m[1]})
     rota = compute_rota(c.view())
-    assert [t.member for t in rota.turns] == ["p0", "p2", "p1", "p0", "p1"]
+    assert [c.alias(t.member) for t in rota.turns] == ["p0", "p2", "p1", "p0", "p1"]
     assert rota.turn(m[2]).note == "owed a turn"
 
 
-def test_swap_exchanges_two_turns_only():
+def test_swap_exchanges_two_turns_once_the_other_holder_accepts():
     c = Cohort(peers=3)
     m = [c.meeting(d) for d in range(1, 5)]
-    c.add("p1", "rota.swapped", {"meeting_a": m[1], "meeting_b": m[2]})
+    ask = c.add("p1", "rota.swapped", {"meeting_a": m[1], "meeting_b": m[2]})
+    assert names(c) == ["p0", "p1", "p2", "p0"]  # asked, not yet accepted
+    c.add("p0", "rota.swap_accepted", {"swap": ask.id})  # not the holder of the other turn: refused
+    assert names(c) == ["p0", "p1", "p2", "p0"]
+    c.add("p2", "rota.swap_accepted", {"swap": ask.id})
+    assert names(c) == ["p0", "p2", "p1", "p0"]
+
+
+def test_a_swap_of_turns_its_author_does_not_hold_is_refused():
+    c = Cohort(peers=3)
+    m = [c.meeting(d) for d in range(1, 5)]
+    ask = c.add("p0", "rota.swapped", {"meeting_a": m[1], "meeting_b": m[2]})
+    c.add("p2", "rota.swap_accepted", {"swap": ask.id})
+    view = c.view()
+    assert names(c) == ["p0", "p1", "p2", "p0"]
+    assert "swaps a turn its author does not hold" in view.refused().values()
+
+
+def test_a_mentor_swaps_at_once():
+    c = Cohort(peers=3)
+    m = [c.meeting(d) for d in range(1, 5)]
+    c.add(c.mentor, "rota.swapped", {"meeting_a": m[1], "meeting_b": m[2]})
     assert names(c) == ["p0", "p2", "p1", "p0"]
 
 
@@ -113,13 +112,13 @@ def test_handoff_counts_only_from_the_facilitator_or_mentor():
     c = Cohort(peers=3)
     mid = c.meeting(1)
     c.add("p2", "meeting.handoff", {"meeting": mid, "to": "p2"})  # not the facilitator: ignored
-    assert compute_rota(c.view()).facilitator(mid) == "p0"
+    assert compute_rota(c.view()).facilitator(mid) == c.id("p0")
     c.add("p0", "meeting.handoff", {"meeting": mid, "to": "p1"})
-    assert compute_rota(c.view()).facilitator(mid) == "p1"
+    assert compute_rota(c.view()).facilitator(mid) == c.id("p1")
     c.add(c.mentor, "meeting.handoff", {"meeting": mid, "to": "p2"})
     rota = compute_rota(c.view())
-    assert rota.facilitator(mid) == "p2"
-    assert rota.turn(mid).member == "p0"  # the turn stays p0's: the cycle is unchanged
+    assert rota.facilitator(mid) == c.id("p2")
+    assert rota.turn(mid).member == c.id("p0")  # the turn stays p0's: the cycle is unchanged
 
 
 def test_cancelled_meetings_take_no_turn():
@@ -159,7 +158,8 @@ def random_cohort(peers: int, meetings: int, script: list[tuple[str, int, int, i
         elif op == "give":
             c.add(who, "rota.given_back", {"meeting": mid}, lamport=lam)
         elif op == "swap":
-            c.add(who, "rota.swapped", {"meeting_a": mid, "meeting_b": other}, lamport=lam)
+            ask = c.add(who, "rota.swapped", {"meeting_a": mid, "meeting_b": other}, lamport=lam)
+            c.add(members[(w + 1) % len(members)] if members else c.mentor, "rota.swap_accepted", {"swap": ask.id}, lamport=lam + 1)
         elif op == "handoff":
             c.add(who, "meeting.handoff", {"meeting": mid, "to": members[b % len(members)]}, lamport=lam)
         elif op == "held":
@@ -175,7 +175,7 @@ def test_every_device_computes_the_same_rota_from_any_order(peers, meetings, scr
     shuffled = data.draw(st.permutations(c.events))
     dupes = data.draw(st.lists(st.sampled_from(c.events), max_size=5))
     # Arrival in several batches, with duplicates, as sync would deliver it.
-    v = View(COHORT)
+    v = View(c.cohort)
     cut = data.draw(st.integers(0, len(shuffled)))
     v.apply(shuffled[:cut] + dupes)
     v.apply(shuffled[cut:] + dupes)

@@ -1,0 +1,185 @@
+"""The fold with the cohort's rules against the fold without them, on the same events.
+
+"With rules" is circle's View: schema checks, clocks and citations, governance
+settled where each author stood, position checks, and the rota-dependent
+checks when the view is read. "Without rules" is the fold circle shipped
+before the rules existed (circle/models/view.py at commit 41d1c60, read from
+this checkout's git history): last-writer-wins registers and facts, no checks
+beyond membership. Both fold the same opened events in the same process, so
+decryption, which dominates opening a cohort, is outside both.
+
+The workload is a year-scale cohort: 12 members (a mentor, 9 peers, 2
+participants), meetings with six items, notes from everyone, attendance, and
+a few removals and re-admissions. Citations are what circle writes: every
+governance batch, others at most once a minute per writer.
+
+    python bench/bench_fold.py [--n 100000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import importlib.util
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from circle.models.events import Event  # noqa: E402
+from circle.models.governance import cohort_id_for  # noqa: E402
+from circle.models.view import View  # noqa: E402
+
+BASELINE_COMMIT = "41d1c60"
+TARGET = 1.2
+CITE_EVERY = 60.0
+PUBLIC_TAIL = "ab" * 1248
+
+
+def hx(text: str, n: int = 32) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:n]
+
+
+class Writer:
+    """Events as circle's writer makes them: lamport past everything, citations as CohortStore._citations does."""
+
+    def __init__(self, seed: int) -> None:
+        self.events: list[Event] = []
+        self.lamport = 0
+        self.seq: dict[str, int] = {}
+        self.newest: dict[str, Event] = {}
+        self.cited: dict[str, dict[str, int]] = {}
+        self.cited_at: dict[str, float] = {}
+        self.now = 1_767_225_600.0
+        self.rand = random.Random(seed)
+
+    def add(self, author: str, journal: str, cohort: str, kind: str, body: dict, governance: bool = False) -> Event:
+        seq = self.seq.get(journal, 0) + 1
+        self.seq[journal] = seq
+        self.lamport += 1
+        deps: tuple = ()
+        if governance or self.now - self.cited_at.get(journal, -1e12) >= CITE_EVERY:
+            mine = self.cited.setdefault(journal, {})
+            deps = tuple(sorted((j, e.seq, e.id[:32]) for j, e in self.newest.items() if j != journal and e.seq > mine.get(j, 0)))
+            for j, s, _ in deps:
+                mine[j] = s
+            if deps:
+                self.cited_at[journal] = self.now
+        e = Event(hx(f"{journal}:{seq}", 64), journal, seq, kind, cohort, author, self.lamport, self.now, body, deps)
+        self.newest[journal] = e
+        self.events.append(e)
+        return e
+
+
+def workload(n: int, seed: int = 7) -> tuple[str, list[Event]]:
+    names = ["mentor"] + [f"peer{i}" for i in range(9)] + ["part0", "part1"]
+    ids = {p: hx(f"id:{p}") for p in names}
+    journals = {p: hx(f"j:{p}:0") for p in names}
+    w = Writer(seed)
+    nonce = hx("nonce", 64)
+    cid = cohort_id_for(ids["mentor"], journals["mentor"], nonce)
+    m = ids["mentor"]
+
+    def admission(p: str, role: str) -> dict:
+        return {"member": ids[p], "name": p, "role": role, "public": ids[p] + PUBLIC_TAIL, "journal": journals[p]}
+
+    w.add(m, journals["mentor"], cid, "cohort.created", {"name": "Bench cohort", "nonce": nonce}, True)
+    w.add(m, journals["mentor"], cid, "member.admitted", admission("mentor", "mentor"), True)
+    w.add(m, journals["mentor"], cid, "keys.epoch_started", {"epoch": 1, "key_id": hx("k1"), "recipients": [m], "commit": hx("c1", 64)}, True)
+    for p in names[1:]:
+        w.add(m, journals["mentor"], cid, "member.admitted", admission(p, "peer" if p.startswith("peer") else "participant"), True)
+    meeting = 0
+    epoch = 1
+    while len(w.events) < n:
+        meeting += 1
+        mid = f"mt{meeting}"
+        w.now += 14 * 86400
+        w.add(m, journals["mentor"], cid, "meeting.scheduled", {"meeting": mid, "at": f"20{26 + meeting // 26:02d}-01-01 18:00", "title": "Meeting"})
+        for k in range(6):
+            who = w.rand.choice(names[1:])
+            w.add(ids[who], journals[who], cid, "agenda.added", {"item": f"{mid}-{k}", "meeting": mid, "title": "An item", "owner": ids[who], "minutes": 10})
+        for p in names[1:9]:
+            w.add(ids[p], journals[p], cid, "attendance.marked", {"meeting": mid, "member": ids[p], "present": True})
+        for _ in range(80):
+            w.now += 30
+            who = w.rand.choice(names)
+            w.add(ids[who], journals[who], cid, "note.added", {"meeting": mid, "item": "", "text": "A note " * 30, "kind": "note"})
+        if meeting % 40 == 0:  # a removal with its new epoch, and the member back at the next meeting with a new journal
+            gone = names[1 + meeting // 40 % 9]
+            epoch += 1
+            active = sorted(ids[p] for p in names if p != gone)
+            w.add(m, journals["mentor"], cid, "member.removed", {"member": ids[gone]}, True)
+            w.add(m, journals["mentor"], cid, "keys.epoch_started", {"epoch": epoch, "key_id": hx(f"k{epoch}"), "recipients": active,
+                                                                     "commit": hx(f"c{epoch}", 64), "prev": hx(f"c{epoch - 1}", 64)}, True)
+            journals[gone] = hx(f"j:{gone}:{meeting}")
+            w.add(m, journals["mentor"], cid, "member.admitted", admission(gone, "peer"), True)
+    return cid, w.events
+
+
+def baseline_view():
+    """The fold without rules: circle/models/view.py as it was at BASELINE_COMMIT, loaded from git."""
+    src = subprocess.run(["git", "-C", str(ROOT), "show", f"{BASELINE_COMMIT}:circle/models/view.py"], capture_output=True, text=True, check=True).stdout
+    path = Path(tempfile.mkdtemp()) / "view_without_rules.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("view_without_rules", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["view_without_rules"] = mod
+    spec.loader.exec_module(mod)
+    return mod.View
+
+
+def timed(fn) -> float:
+    gc.collect()
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    cid, events = workload(args.n)
+    Old = baseline_view()
+    deps = sum(len(e.deps) for e in events)
+    print(f"fold bench: {len(events):,} events, {sum(1 for e in events if e.deps):,} with citations ({deps:,} cited heads)")
+    rows = []
+    for label, read in (("fold (apply)", False), ("fold + read everything a screen shows (digest)", True)):
+        new_t, old_t = [], []
+        for _ in range(args.repeat):
+            def with_rules(read: bool = read) -> None:
+                v = View(cid)
+                v.apply(events)
+                if read:
+                    v.digest()
+
+            def without_rules(read: bool = read) -> None:
+                v = Old(cid)
+                v.apply(events)
+                if read:
+                    v.digest()
+
+            new_t.append(timed(with_rules))
+            old_t.append(timed(without_rules))
+        rows.append((label, statistics.median(new_t), statistics.median(old_t)))
+    one = View(cid)
+    one.apply(events[:-1])
+    t_inc = timed(lambda: (one.apply(events[-1:]), one.meetings()))
+    print(f"\n{'measurement':<52} {'rules':>9} {'no rules':>9} {'ratio':>7} {'target':>8}")
+    for label, a, b in rows:
+        verdict = "PASS" if a / b <= TARGET else "MISS"
+        print(f"{label:<52} {a:>8.2f}s {b:>8.2f}s {a / b:>6.2f}x {'<= ' + str(TARGET) + 'x':>8}  {verdict if label.startswith('fold (') else 'info'}")
+    print(f"one more event on a folded view, then its meetings: {t_inc * 1000:.1f} ms")
+    print(f"(events held aside in the workload: {len(one.refused())}; the fold without rules is circle at {BASELINE_COMMIT})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""The shape of every event body: types, ranges and lengths, checked before the fold sees it.
+
+A body written by an altered client is untrusted input however well it is
+signed: a list where a string belongs, a ten-megabyte title, a negative
+timebox. :func:`problem` names the first thing wrong with a body, or returns
+None; the fold holds a bad event aside and reports it, and never raises.
+Fields a kind does not know are ignored (a newer circle may add some).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+PHASES = ("check-in", "agenda", "feedback", "actions", "wrap-up")
+ROLES = ("mentor", "peer", "participant")  # supervising mentor, facilitator-eligible peer, participant
+CADENCES = ("weekly", "fortnightly", "monthly")
+
+MAX_NAME = 80
+MAX_TITLE = 200
+MAX_TEXT = 4000
+MAX_CHARTER = 4000
+MAX_LIST = 1000
+
+_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX = re.compile(r"(?:[0-9a-f]{2}){1,4096}")
+_WHEN = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+Check = Callable[[Any], str | None]
+
+
+def text(max_len: int, min_len: int = 0) -> Check:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, str):
+            return "not text"
+        if not min_len <= len(v) <= max_len:
+            return f"length {len(v)} outside {min_len}..{max_len}"
+        if "\x00" in v:
+            return "holds a NUL character"
+        return None
+
+    return check
+
+
+def matches(pattern: re.Pattern[str], what: str, allow_empty: bool = False) -> Check:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, str) or not ((allow_empty and v == "") or pattern.fullmatch(v)):
+            return f"not {what}"
+        return None
+
+    return check
+
+
+def one_of(*values: str) -> Check:
+    def check(v: Any) -> str | None:
+        return None if isinstance(v, str) and v in values else f"not one of {', '.join(values)}"
+
+    return check
+
+
+def integer(lo: int, hi: int) -> Check:
+    def check(v: Any) -> str | None:
+        return None if type(v) is int and lo <= v <= hi else f"not a whole number in {lo}..{hi}"
+
+    return check
+
+
+def number(lo: float, hi: float) -> Check:
+    def check(v: Any) -> str | None:
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi
+        return None if ok else f"not a number in {lo}..{hi}"
+
+    return check
+
+
+def boolean(v: Any) -> str | None:
+    return None if isinstance(v, bool) else "not true or false"
+
+
+def list_of(item: Check, max_len: int = MAX_LIST) -> Check:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, list) or len(v) > max_len:
+            return f"not a list of at most {max_len}"
+        for x in v:
+            if (p := item(x)) is not None:
+                return f"an entry is {p}"
+        return None
+
+    return check
+
+
+def roster(v: Any) -> str | None:
+    """An admitter's roster: journal id -> [public key hex, replica path]."""
+    if not isinstance(v, dict) or len(v) > MAX_LIST:
+        return "not a roster"
+    for j, entry in v.items():
+        if _HEX32.fullmatch(str(j)) is None or not isinstance(entry, list) or len(entry) != 2:
+            return "not a roster"
+        if HEX(entry[0]) or REPLICA_PATH(entry[1]):
+            return "not a roster"
+    return None
+
+
+ID = matches(_ID, "an id")
+OPTIONAL_ID = matches(_ID, "an id", allow_empty=True)
+MEMBER = matches(_HEX32, "a member id")
+OPTIONAL_MEMBER = matches(_HEX32, "a member id", allow_empty=True)
+JOURNAL = matches(_HEX32, "a journal id")
+KEY_ID = matches(_HEX32, "a key id")
+HASH = matches(_HEX64, "a hash")
+OPTIONAL_HASH = matches(_HEX64, "a hash", allow_empty=True)
+HEX = matches(_HEX, "hex")
+REPLICA_PATH = matches(_ID, "a replica path", allow_empty=True)
+WHEN = matches(_WHEN, "a date and time (YYYY-MM-DD HH:MM)")
+DUE = matches(_DATE, "a date (YYYY-MM-DD)", allow_empty=True)
+NAME = text(MAX_NAME, 1)
+TITLE = text(MAX_TITLE, 1)
+OPTIONAL_TITLE = text(MAX_TITLE)
+MINUTES = integer(1, 600)
+
+_CHARTER: dict[str, Check] = {
+    "name": text(120, 1),
+    "purpose": text(MAX_CHARTER),
+    "cadence": one_of(*CADENCES),
+    "meeting_minutes": integer(5, 600),
+    "confidentiality": text(MAX_CHARTER),
+    "feedback_norms": text(MAX_CHARTER),
+}
+
+# kind -> (required fields, optional fields)
+SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
+    "cohort.created": ({"name": _CHARTER["name"], "nonce": HASH}, {k: v for k, v in _CHARTER.items() if k != "name"}),
+    "cohort.charter_set": ({}, _CHARTER),
+    "member.admitted": (
+        {"member": MEMBER, "name": NAME, "role": one_of(*ROLES), "public": HEX, "journal": JOURNAL},
+        {"profession": text(120), "replica_path": REPLICA_PATH, "roster": roster},
+    ),
+    "member.updated": ({"member": MEMBER}, {"name": NAME, "profession": text(120), "role": one_of(*ROLES), "away": boolean}),
+    "member.removed": ({"member": MEMBER}, {"cut_seq": integer(0, 2**62)}),
+    "keys.epoch_started": (
+        {"epoch": integer(1, 2**31), "key_id": KEY_ID, "recipients": list_of(MEMBER), "commit": HASH},
+        {"prev": OPTIONAL_HASH, "reason": text(40)},
+    ),
+    "meeting.scheduled": ({"meeting": ID, "at": WHEN}, {"title": OPTIONAL_TITLE, "minutes": MINUTES}),
+    "meeting.updated": ({"meeting": ID}, {"at": WHEN, "title": OPTIONAL_TITLE, "minutes": MINUTES, "cancelled": boolean}),
+    "meeting.phase_set": ({"meeting": ID, "phase": one_of(*PHASES)}, {}),
+    "meeting.handoff": ({"meeting": ID, "to": MEMBER}, {"from": OPTIONAL_MEMBER}),
+    "meeting.held": ({"meeting": ID}, {"facilitator": OPTIONAL_MEMBER, "present": list_of(MEMBER)}),
+    "rota.swapped": ({"meeting_a": ID, "meeting_b": ID}, {}),
+    "rota.swap_accepted": ({"swap": HASH}, {}),
+    "rota.given_back": ({"meeting": ID}, {}),
+    "agenda.added": ({"item": ID, "meeting": ID, "title": TITLE}, {"owner": OPTIONAL_MEMBER, "minutes": integer(1, 240), "carried_from": OPTIONAL_ID}),
+    "agenda.updated": ({"item": ID}, {"meeting": ID, "title": TITLE, "owner": OPTIONAL_MEMBER, "minutes": integer(1, 240),
+                                      "status": one_of("open", "done", "carried")}),
+    "agenda.current_set": ({"meeting": ID, "current_item": OPTIONAL_ID}, {"item_started": number(0, 1e11)}),
+    "note.added": ({"meeting": ID, "text": text(MAX_TEXT, 1)}, {"item": OPTIONAL_ID, "kind": one_of("note", "decision")}),
+    "action.added": ({"action": ID, "meeting": ID, "title": TITLE}, {"owner": OPTIONAL_MEMBER, "due": DUE}),
+    "action.updated": ({"action": ID}, {"title": TITLE, "owner": OPTIONAL_MEMBER, "due": DUE, "status": one_of("open", "done", "dropped")}),
+    "attendance.marked": ({"meeting": ID, "member": MEMBER, "present": boolean}, {}),
+    "anon.line_added": ({"meeting": ID, "text": text(MAX_TITLE, 1)}, {}),
+    "self.note_added": ({"text": text(MAX_TEXT * 2, 1)}, {"meeting": OPTIONAL_ID}),
+    "member.join_requested": ({"public": HEX, "name": NAME, "journal": JOURNAL}, {"replica_path": REPLICA_PATH}),
+    "keys.wrapped": ({"w": list_of(HEX)}, {}),
+}
+
+
+def problem(kind: str, body: Any) -> str | None:
+    """What is wrong with ``body`` for ``kind`` (one short line), or None if nothing is."""
+    schema = SCHEMAS.get(kind)
+    if schema is None:
+        return f"unknown kind {kind}"
+    if not isinstance(body, dict):
+        return "body is not an object"
+    required, optional = schema
+    for name, check in required.items():
+        if name not in body:
+            return f"{name} missing"
+        if (p := check(body[name])) is not None:
+            return f"{name} {p}"
+    for name, check in optional.items():
+        if name in body and (p := check(body[name])) is not None:
+            return f"{name} {p}"
+    return None
