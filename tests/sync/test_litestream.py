@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def test_binary_is_the_pinned_litestream():
 
 
 def test_missing_binary_says_to_reinstall(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    monkeypatch.setattr(ls.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(SyncError) as exc:
         ls.litestream_binary()
@@ -357,7 +358,7 @@ def test_heal_checks_start_no_process_while_a_replica_only_grows(tmp_path: Path,
     rep = ls.Replicator([(db, replica)], monitor_interval=0.1)
     checks: list[Path] = []
     real = ls.needs_heal
-    monkeypatch.setattr(ls, "needs_heal", lambda r, d=None, **kw: checks.append(d) or real(r, d, **kw))
+    monkeypatch.setattr(ls.commands, "needs_heal", lambda r, d=None, **kw: checks.append(d) or real(r, d, **kw))  # as the Replicator calls it
     rep.start()
     try:
         eventually(lambda: ls.latest_txid(replica) is not None, what="first snapshot")

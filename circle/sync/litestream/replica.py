@@ -1,0 +1,139 @@
+"""A replica location (a folder, an SFTP box, an S3-compatible bucket) and the one place that checks it.
+
+A :class:`Replica` that exists is a usable location: its constructor refuses
+anything Litestream could not use, with a :class:`UsageError` that says what
+to give instead. It turns itself into the ``replica`` section of a
+Litestream config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from circle.errors import UsageError
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_HOST_KEY = re.compile(r"(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ [A-Za-z0-9+/]+=*( .*)?")
+
+
+@dataclass(frozen=True)
+class Replica:
+    """One replica location for one SQLite database.
+
+    Args:
+        url: a folder path or ``file://`` URL, ``sftp://user@host[:port]/abs/path``
+            or ``s3://bucket/path``.
+        endpoint: S3-compatible endpoint URL; needed for anything but AWS.
+        region: S3 region.
+        access_key_id: S3 access key.
+        secret_access_key: S3 secret key.
+        force_path_style: S3 path-style addressing (needed by most non-AWS stores).
+        key_path: SFTP private key file (unencrypted: Litestream cannot ask for
+            a passphrase).
+        host_key: SFTP server key as ``ssh-ed25519 AAAA...``; required.
+        password: SFTP password, instead of or besides ``key_path``.
+        ca_bundle: PEM file of CAs to trust for TLS, only if the person set one.
+    """
+
+    url: str
+    endpoint: str | None = None
+    region: str | None = None
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+    force_path_style: bool = True
+    key_path: str | None = None
+    host_key: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_bundle: str | None = None
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme == "sftp" and parts.password is not None:
+            # Keep the password out of the URL, and so out of reprs and logs.
+            netloc = parts.netloc.rsplit("@", 1)[1]
+            object.__setattr__(self, "password", self.password or unquote(parts.password))
+            object.__setattr__(self, "url", urlunsplit(parts._replace(netloc=f"{parts.username}@{netloc}")))
+        self.config()  # validates
+
+    @property
+    def kind(self) -> str:
+        """``file``, ``sftp`` or ``s3``."""
+        scheme = urlsplit(self.url).scheme
+        return "file" if scheme in ("", "file") or len(scheme) == 1 else scheme  # "C:\\x" on Windows
+
+    def child(self, name: str) -> Replica:
+        """The same location, one level down at ``name`` (a random journal path)."""
+        if not _NAME.fullmatch(name) or name in (".", ".."):
+            raise UsageError("invalid replica path", "use letters, digits, dot, dash or underscore")
+        if self.kind == "file" and not self.url.startswith("file:"):
+            url = os.path.join(self.url, name)
+        else:
+            url = self.url.rstrip("/") + "/" + name
+        return dataclasses.replace(self, url=url)
+
+    def config(self) -> dict[str, Any]:
+        """The ``replica`` section of a Litestream config for this location.
+
+        Raises:
+            UsageError: the URL or its options do not describe a usable location.
+        """
+        parts = urlsplit(self.url)
+        if parts.query or parts.fragment:
+            raise UsageError("replica URL must not have ? or #", "put options in their own fields")
+        kind = self.kind
+        if kind == "file":
+            raw = unquote(parts.path) if parts.scheme == "file" else self.url
+            if not raw:
+                raise UsageError("no replica folder", "give a folder path")
+            return {"type": "file", "path": os.path.abspath(os.path.expanduser(raw))}
+        if kind == "sftp":
+            if not parts.hostname or not parts.username:
+                raise UsageError("SFTP location needs a user and host", "for example sftp://circle@192.0.2.10/srv/circle")
+            path = unquote(parts.path)
+            if not path.startswith("/") or path == "/":
+                raise UsageError("SFTP location needs an absolute folder", "for example sftp://circle@192.0.2.10/srv/circle")
+            if not self.host_key or not _HOST_KEY.fullmatch(self.host_key.strip()):
+                raise UsageError("SFTP location needs the server's host key", "give it as 'ssh-ed25519 AAAA...' (ssh-keyscan, checked with the box's owner)")
+            password = self.password
+            if not self.key_path and not password:
+                raise UsageError("SFTP location needs a key or password", "give a private key file")
+            host = parts.hostname
+            host = f"[{host}]" if ":" in host else host
+            out: dict[str, Any] = {
+                "type": "sftp",
+                "host": f"{host}:{parts.port or 22}",
+                "user": unquote(parts.username),
+                "path": path,
+                "host-key": self.host_key.strip(),
+            }
+            if self.key_path:
+                out["key-path"] = os.path.abspath(os.path.expanduser(self.key_path))
+            if password:
+                out["password"] = password
+            return out
+        if kind == "s3":
+            if not parts.netloc or "@" in parts.netloc:
+                raise UsageError("S3 location needs a bucket", "for example s3://circle-cohorts/north")
+            out = {"type": "s3", "bucket": parts.netloc, "path": unquote(parts.path).strip("/")}
+            if self.endpoint:
+                out["endpoint"] = self.endpoint
+                out["force-path-style"] = bool(self.force_path_style)
+            if self.region:
+                out["region"] = self.region
+            elif self.endpoint:
+                out["region"] = "us-east-1"  # S3-compatible stores ignore it; the SDK wants one
+            if self.access_key_id:
+                out["access-key-id"] = self.access_key_id
+            if self.secret_access_key:
+                out["secret-access-key"] = self.secret_access_key
+            return out
+        raise UsageError(f"unknown replica kind {kind!r}", "use a folder path, sftp:// or s3://")
+
+    def _secrets(self) -> tuple[str, ...]:
+        found = (self.password, self.secret_access_key, self.access_key_id)
+        return tuple(s for s in found if s)
