@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from circle.errors import UsageError
 
@@ -92,48 +92,69 @@ class Replica:
                 raise UsageError("no replica folder", "give a folder path")
             return {"type": "file", "path": os.path.abspath(os.path.expanduser(raw))}
         if kind == "sftp":
-            if not parts.hostname or not parts.username:
-                raise UsageError("SFTP location needs a user and host", "for example sftp://circle@192.0.2.10/srv/circle")
-            path = unquote(parts.path)
-            if not path.startswith("/") or path == "/":
-                raise UsageError("SFTP location needs an absolute folder", "for example sftp://circle@192.0.2.10/srv/circle")
-            if not self.host_key or not _HOST_KEY.fullmatch(self.host_key.strip()):
-                raise UsageError("SFTP location needs the server's host key", "give it as 'ssh-ed25519 AAAA...' (ssh-keyscan, checked with the box's owner)")
-            password = self.password
-            if not self.key_path and not password:
-                raise UsageError("SFTP location needs a key or password", "give a private key file")
-            host = parts.hostname
-            host = f"[{host}]" if ":" in host else host
-            out: dict[str, Any] = {
-                "type": "sftp",
-                "host": f"{host}:{parts.port or 22}",
-                "user": unquote(parts.username),
-                "path": path,
-                "host-key": self.host_key.strip(),
-            }
-            if self.key_path:
-                out["key-path"] = os.path.abspath(os.path.expanduser(self.key_path))
-            if password:
-                out["password"] = password
-            return out
+            return self._sftp(parts)
         if kind == "s3":
-            if not parts.netloc or "@" in parts.netloc:
-                raise UsageError("S3 location needs a bucket", "for example s3://circle-cohorts/north")
-            out = {"type": "s3", "bucket": parts.netloc, "path": unquote(parts.path).strip("/")}
-            if self.endpoint:
-                out["endpoint"] = self.endpoint
-                out["force-path-style"] = bool(self.force_path_style)
-            if self.region:
-                out["region"] = self.region
-            elif self.endpoint:
-                out["region"] = "us-east-1"  # S3-compatible stores ignore it; the SDK wants one
-            if self.access_key_id:
-                out["access-key-id"] = self.access_key_id
-            if self.secret_access_key:
-                out["secret-access-key"] = self.secret_access_key
-            return out
-        raise UsageError(f"unknown replica kind {kind!r}", "use a folder path, sftp:// or s3://")
+            return self._s3(parts)
+        raise UsageError(f"unknown replica kind {kind!r}", "use a folder path, sftp://user@host/path or s3://bucket/path")
+
+    def _sftp(self, parts: SplitResult) -> dict[str, Any]:
+        example = "for example sftp://circle@192.0.2.10/srv/circle"
+        try:
+            port = parts.port
+        except ValueError:
+            raise UsageError("SFTP location has an invalid port", example) from None
+        if not parts.hostname or not parts.username:
+            raise UsageError("SFTP location needs a user and host", example)
+        path = unquote(parts.path)
+        if not path.startswith("/") or path == "/":
+            raise UsageError("SFTP location needs an absolute folder", example)
+        if not self.host_key or not _HOST_KEY.fullmatch(self.host_key.strip()):
+            raise UsageError("SFTP location needs the server's host key", "give it as 'ssh-ed25519 AAAA...' (from ssh-keyscan, checked with the box's owner)")
+        if not self.key_path and not self.password:
+            raise UsageError("SFTP location needs a key or password", "give a private key file, for example ~/.ssh/id_ed25519")
+        host = parts.hostname
+        out: dict[str, Any] = {
+            "type": "sftp",
+            "host": f"{f'[{host}]' if ':' in host else host}:{port or 22}",
+            "user": unquote(parts.username),
+            "path": path,
+            "host-key": self.host_key.strip(),
+        }
+        if self.key_path:
+            out["key-path"] = os.path.abspath(os.path.expanduser(self.key_path))
+        if self.password:
+            out["password"] = self.password
+        return out
+
+    def _s3(self, parts: SplitResult) -> dict[str, Any]:
+        if not parts.netloc or "@" in parts.netloc or ":" in parts.netloc:
+            raise UsageError("S3 location needs a bucket", "for example s3://circle-cohorts/north")
+        out: dict[str, Any] = {"type": "s3", "bucket": parts.netloc, "path": unquote(parts.path).strip("/")}
+        if self.endpoint:
+            endpoint = urlsplit(_with_scheme(self.endpoint))
+            try:
+                endpoint.port  # noqa: B018 (it raises for a port that is not a number)
+            except ValueError:
+                raise UsageError("S3 endpoint has an invalid port", "for example http://192.0.2.5:8333") from None
+            if endpoint.scheme not in ("http", "https") or not endpoint.hostname:
+                raise UsageError("S3 endpoint must be an http:// or https:// address", "for example http://192.0.2.5:8333")
+            out["endpoint"] = self.endpoint
+            out["force-path-style"] = bool(self.force_path_style)
+        if self.region:
+            out["region"] = self.region
+        elif self.endpoint:
+            out["region"] = "us-east-1"  # S3-compatible stores ignore it; the SDK wants one
+        if self.access_key_id:
+            out["access-key-id"] = self.access_key_id
+        if self.secret_access_key:
+            out["secret-access-key"] = self.secret_access_key
+        return out
 
     def _secrets(self) -> tuple[str, ...]:
         found = (self.password, self.secret_access_key, self.access_key_id)
         return tuple(s for s in found if s)
+
+
+def _with_scheme(endpoint: str) -> str:
+    """``endpoint`` with ``https://`` in front when it has no scheme, as Litestream's S3 client reads it."""
+    return endpoint if "://" in endpoint else f"https://{endpoint}"
