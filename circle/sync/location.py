@@ -7,6 +7,7 @@ Credentials live in the keystore with the location, never in plain files.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from urllib.parse import unquote, urlparse, urlsplit
 from circle.errors import UsageError
 from circle.paths import default_replica
 from circle.sync.litestream import Replica
+from circle.sync.litestream.config import private_dir
 
 MARKER = ".circle-replica"  # in a folder location: this is the drive or share, not the empty mount point under it
 FIELDS = ("url", "endpoint", "region", "access_key_id", "secret_access_key", "force_path_style", "key_path", "host_key", "password", "ca_bundle")
@@ -76,8 +78,12 @@ def folder_marked(folder: Path) -> bool:
 
 def mark_folder(folder: Path) -> None:
     """Make ``folder`` (and its parents) a circle folder location: circle reaches it from now on."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(Path(folder))  # folders circle makes are 0700 whatever the umask
     marker = folder / MARKER
     if not marker.exists():
-        marker.write_text("A circle replica location: encrypted journals only. Keep this file with the folder.\n", encoding="utf-8")
+        with contextlib.suppress(FileExistsError), open(marker, "x", encoding="utf-8", opener=_private) as f:
+            f.write("A circle replica location: encrypted journals only. Keep this file with the folder.\n")
+
+
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)

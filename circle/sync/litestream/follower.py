@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from circle.sync.litestream.binary import litestream_env
-from circle.sync.litestream.config import DEFAULT_INTERVAL, _duration, write_config
+from circle.sync.litestream.config import DEFAULT_INTERVAL, _duration, config_name, private_dir, write_config
 from circle.sync.litestream.faults import _EMPTY, _GAP
 from circle.sync.litestream.replica import Replica
 from circle.sync.litestream.supervised import _Supervised
@@ -64,7 +63,7 @@ class Follower(_Supervised):
         self._seen: tuple[int, int, int] | None = None
         self._changed = False
         self._cond = threading.Condition(self._lock)
-        self._config_name = f"follow-{secrets.token_hex(4)}.yml"
+        self._config_name = config_name("follow")
         litestream_env(replica)
 
     @property
@@ -109,12 +108,12 @@ class Follower(_Supervised):
 
     def _command(self) -> list[Any] | None:
         cfg, placeholder = self._paths()
-        return ["restore", "-no-expand-env", "-config", cfg, "-f", "-follow-interval", self.interval, "-o", self.out, placeholder]
+        return ["restore", "-config", cfg, "-f", "-follow-interval", self.interval, "-o", self.out, placeholder]
 
     def _prepare(self) -> None:
         cfg, placeholder = self._paths()
         write_config(cfg, [(placeholder, self.replica)])
-        self.out.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.out.parent)
         for suffix in ("", "-txid", "-wal", "-shm", ".tmp", "-txid.tmp"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{self.out}{suffix}")

@@ -9,8 +9,12 @@ Litestream config.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
+import json
 import os
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
@@ -19,6 +23,19 @@ from circle.errors import UsageError
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _HOST_KEY = re.compile(r"(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ [A-Za-z0-9+/]+=*( .*)?")
+# Names of the variables that carry credentials to a child. Keyed per process, so
+# a config left behind says nothing about the credential a name stood for.
+_NAMING_KEY = secrets.token_bytes(16)
+CREDENTIAL_PREFIX = "CIRCLE_LS_CRED_"
+
+
+def credential_var(value: str) -> str:
+    """The environment variable that carries the credential ``value`` to litestream children of this process."""
+    return CREDENTIAL_PREFIX + hmac.new(_NAMING_KEY, value.encode(), hashlib.sha256).hexdigest()[:20].upper()
+
+
+def _reference(value: str) -> str:
+    return "${" + credential_var(value) + "}"
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,9 @@ class Replica:
     def config(self) -> dict[str, Any]:
         """The ``replica`` section of a Litestream config for this location.
 
+        Credentials appear only as ``${NAME}`` references to the environment
+        of :meth:`credential_env`.
+
         Raises:
             UsageError: the URL or its options do not describe a usable location.
         """
@@ -123,7 +143,7 @@ class Replica:
         if self.key_path:
             out["key-path"] = os.path.abspath(os.path.expanduser(self.key_path))
         if self.password:
-            out["password"] = self.password
+            out["password"] = _reference(self.password)
         return out
 
     def _s3(self, parts: SplitResult) -> dict[str, Any]:
@@ -145,10 +165,19 @@ class Replica:
         elif self.endpoint:
             out["region"] = "us-east-1"  # S3-compatible stores ignore it; the SDK wants one
         if self.access_key_id:
-            out["access-key-id"] = self.access_key_id
+            out["access-key-id"] = _reference(self.access_key_id)
         if self.secret_access_key:
-            out["secret-access-key"] = self.secret_access_key
+            out["secret-access-key"] = _reference(self.secret_access_key)
         return out
+
+    def credential_env(self) -> dict[str, str]:
+        """The environment variables the :meth:`config` section refers to, with the credentials in them.
+
+        Litestream expands ``${NAME}`` in its config before parsing it, so the
+        config file holds only the names. The values are JSON-escaped: they
+        land inside a double-quoted string of the config.
+        """
+        return {credential_var(s): json.dumps(s, ensure_ascii=False)[1:-1] for s in self._secrets()}
 
     def _secrets(self) -> tuple[str, ...]:
         found = (self.password, self.secret_access_key, self.access_key_id)

@@ -12,7 +12,7 @@ from circle.errors import NotFound, SyncError
 from circle.sync.litestream import commands
 from circle.sync.litestream.binary import litestream_env
 from circle.sync.litestream.commands import ONE_OFF_TIMEOUT
-from circle.sync.litestream.config import DEFAULT_INTERVAL, _duration, write_config
+from circle.sync.litestream.config import DEFAULT_INTERVAL, _duration, config_name, write_config
 from circle.sync.litestream.ltx import Listing, _new_level0_damaged, _only_grew
 from circle.sync.litestream.replica import Replica
 from circle.sync.litestream.supervised import _Supervised
@@ -54,6 +54,7 @@ class Replicator(_Supervised):
         self._dbs: list[tuple[Path, Replica]] = [(Path(os.path.abspath(db)), r) for db, r in dbs]
         self._busy = _abs_set(busy)
         self._whole: dict[Path, Listing] = {}  # replica contents last checked whole
+        self._config_name = config_name("replicate")  # one per Replicator: several share the identity's sync folder
         litestream_env(*(r for _, r in self._dbs))  # refuse mixed CA bundles early
 
     @property
@@ -62,9 +63,14 @@ class Replicator(_Supervised):
         with self._lock:
             return list(self._dbs)
 
+    @property
+    def config_path(self) -> Path | None:
+        """The config file of the running process (no credentials in it), or None before start."""
+        return None if self._dir is None else self._dir / self._config_name
+
     def _config_path(self) -> Path:
         assert self._dir is not None
-        return self._dir / "replicate.yml"
+        return self._dir / self._config_name
 
     def _replicas(self) -> list[Replica]:
         return [r for _, r in self._dbs]
@@ -72,7 +78,7 @@ class Replicator(_Supervised):
     def _command(self) -> list[Any] | None:
         if not self._dbs:
             return None
-        return ["replicate", "-no-expand-env", "-config", self._config_path()]
+        return ["replicate", "-config", self._config_path()]
 
     def _intervals(self, dbs: list[tuple[Path, Replica]], busy: frozenset[Path] | None) -> dict[Path, str]:
         return {db: self.monitor_interval if busy is None or db in busy else self.idle_interval for db, _ in dbs}

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import weakref
@@ -23,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from circle.errors import CircleError
-from circle.sync.litestream.binary import LONG_RUNNING_ENV, STOP_GRACE, _popen, _terminate, litestream_env
+from circle.sync.litestream.binary import STOP_GRACE, _popen, _terminate, litestream_env
+from circle.sync.litestream.config import remove_stale_configs, scratch_dir
 from circle.sync.litestream.faults import _error_line
 from circle.sync.litestream.replica import Replica
 
@@ -93,7 +93,9 @@ class _Supervised:
             if self._thread is not None and self._thread.is_alive():
                 return
             if self._dir is None:
-                self._dir = Path(tempfile.mkdtemp(prefix="circle-ls-"))
+                self._dir = scratch_dir()
+            else:
+                remove_stale_configs(self._dir)
             self._stopping.clear()
             self._thread = threading.Thread(target=self._loop, name=f"litestream-{type(self).__name__.lower()}", daemon=True)
             _live.add(self)
@@ -168,7 +170,7 @@ class _Supervised:
                     try:
                         self._prepare()
                         self._lines.clear()
-                        proc = _popen(args, {**LONG_RUNNING_ENV, **litestream_env(*self._replicas())}, merge=True)
+                        proc = _popen(args, litestream_env(*self._replicas(), long_running=True), merge=True)
                     except CircleError as exc:
                         self.last_error, failed = exc.line(), True
                     except OSError:
