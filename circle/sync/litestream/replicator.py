@@ -11,7 +11,7 @@ from typing import Any
 from circle.errors import NotFound, SyncError
 from circle.sync.litestream import commands
 from circle.sync.litestream.binary import litestream_env
-from circle.sync.litestream.commands import ONE_OFF_TIMEOUT
+from circle.sync.litestream.commands import ANSWER_TIMEOUT, ONE_OFF_TIMEOUT
 from circle.sync.litestream.config import DEFAULT_INTERVAL, _duration, config_name, write_config
 from circle.sync.litestream.ltx import Listing, _new_level0_damaged, _only_grew
 from circle.sync.litestream.replica import Replica
@@ -123,7 +123,7 @@ class Replicator(_Supervised):
             commands.heal(path, replica, timeout=timeout)
             self.last_error = None
 
-    def heal_broken(self, *, timeout: float = 30.0) -> list[Path]:
+    def heal_broken(self, *, timeout: float = ANSWER_TIMEOUT) -> list[Path]:
         """Check replicas with :func:`needs_heal` and heal those that need it.
 
         :func:`needs_heal` starts two processes, so a replica is checked again
