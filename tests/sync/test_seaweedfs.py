@@ -20,7 +20,7 @@ from circle.sync import litestream as ls
 from circle.sync.service import SyncService
 from tests.sync.helpers import eventually, once, write_burst
 from tests.sync.servers import WeedServer
-from tests.sync.test_faults import all_sent, reaches_everyone, two_homes
+from tests.sync.test_faults import all_sent, own_replica, reaches_everyone, two_homes
 
 
 def location(store: WeedServer, path: str) -> dict:
@@ -32,8 +32,8 @@ def test_stock_litestream_restores_what_circle_wrote(weed_server: WeedServer, tm
     a, b, cid = two_homes(tmp_path, location(weed_server, tmp_path.name))
     written = write_burst(a.cohort(cid), "Ana", 5)
     once(a)
-    path = a.cohort(cid).entry["replica_path"]
-    url = f"s3://{weed_server.bucket}/{tmp_path.name}/{path}?endpoint={weed_server.endpoint}&forcePathStyle=true&region=us-east-1"
+    replica = own_replica(a, cid)
+    url = f"{replica.url}?endpoint={weed_server.endpoint}&forcePathStyle=true&region=us-east-1"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AWS_EC2_METADATA_DISABLED": "true",
            "LITESTREAM_ACCESS_KEY_ID": weed_server.access_key_id, "LITESTREAM_SECRET_ACCESS_KEY": weed_server.secret_access_key}  # fmt: skip
     out = tmp_path / "stock.db"
@@ -45,7 +45,7 @@ def test_stock_litestream_restores_what_circle_wrote(weed_server: WeedServer, tm
     finally:
         con.close()
     assert stored >= len(written)  # the encrypted envelopes, as circle's own restore sees them
-    assert ls.restore(ls.Replica(**location(weed_server, f"{tmp_path.name}/{path}")), tmp_path / "circle.db")
+    assert ls.restore(replica, tmp_path / "circle.db")
     con = sqlite3.connect(f"file:{tmp_path / 'circle.db'}?mode=ro", uri=True)
     try:
         assert con.execute("SELECT count(*) FROM envelopes").fetchone()[0] == stored

@@ -84,24 +84,26 @@ def canary_s3(tmp_path: Path):
 
 SYNCING = textwrap.dedent(
     """
-    import os, sys, threading, time
+    import sys, threading, time
     from pathlib import Path
-    from circle.crypto import keystore
-    from circle.store.session import Home
+    sys.path.insert(0, sys.argv[1])  # the repository: the test helpers keep up with the store's API
+    import circle.crypto.keystore as keystore
+    keystore.CALIBRATE = False  # tests use the floor parameters (the conftest does the same)
     from circle.sync import litestream as ls
-    from circle.sync.service import SyncService, replica_for
+    from circle.sync.service import SyncService
+    from tests.sync.helpers import meeting, new_home, note
+    from tests.sync.test_faults import own_replica
 
-    keystore.CALIBRATE = False
-    root, endpoint, key_id, secret = Path(sys.argv[1]), sys.argv[2], sys.argv[3], os.environ["CIRCLE_S3_SECRET"]
-    session = Home(root).create_identity("Ana", os.environ["CIRCLE_PASSPHRASE"])
+    root, endpoint, key_id, secret = Path(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+    session = new_home(root, "Ana")
     loc = {"url": "s3://circle/canary", "endpoint": endpoint, "access_key_id": key_id, "secret_access_key": secret, "force_path_style": True}
-    s3 = session.create_cohort("Pharmacists", replica=dict(loc))
-    home = session.create_cohort("At home")  # the default folder location: another replicator, with no credential
-    for svc in (s3, home):
-        svc.record("meeting.scheduled", {"meeting": "m1", "at": "2026-12-01T10:00", "title": "Monthly", "minutes": 60})
+    s3 = session.create_cohort("Pharmacists", replica=dict(loc)).id
+    home = session.create_cohort("At home").id  # the default folder location: another replicator, with no credential
+    for cid in (s3, home):
+        meeting(session.cohort(cid), "m1")
     service = SyncService(session, interval=0.25, poll=0.5)
-    service.start(focus=s3.id)
-    own = replica_for(session, s3).child(s3.entry["replica_path"])
+    service.start(focus=s3)
+    own = own_replica(session, s3)
     while ls.latest_txid(own) is None:
         time.sleep(0.05)
     follower = ls.Follower(own, session.dir / "peers" / "copy.db")  # its config in a folder of its own in the temp folder
@@ -122,7 +124,7 @@ SYNCING = textwrap.dedent(
         time.sleep(0.05)
     print(session.dir, flush=True)
     for i in range(10**6):
-        s3.record("note.added", {"meeting": "m1", "item": "", "text": f"note {i}", "kind": "note"})
+        note(session.cohort(s3), "m1", f"note {i}")
         time.sleep(0.05)
     """
 )
@@ -136,17 +138,20 @@ def test_no_credential_or_passphrase_in_files_or_childrens_environment_while_syn
         "HOME": str(home),
         "TMPDIR": str(tmp),
         "CIRCLE_PASSPHRASE": PASSPHRASE,
-        "CIRCLE_S3_SECRET": REPLICA_SECRET,  # as a person passes it to `circle cohort replica`
+        "CIRCLE_S3_SECRET": REPLICA_SECRET,  # as a person passes it to `circle cohort replica`: children must not inherit it
         "AWS_SECRET_ACCESS_KEY": PERSON_AWS,
         "AWS_ACCESS_KEY_ID": canary_s3.access_key_id,
     }
-    proc = subprocess.Popen([sys.executable, "-c", SYNCING, str(home / "circle"), canary_s3.endpoint, canary_s3.access_key_id], env=env,
-                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    repo = str(Path(__file__).resolve().parents[2])
+    args = [sys.executable, "-c", SYNCING, repo, str(home / "circle"), canary_s3.endpoint, canary_s3.access_key_id, REPLICA_SECRET]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True)
     children: list[int] = []
     try:
         assert proc.stdout is not None
-        identity = Path(proc.stdout.readline().strip())
-        assert identity.is_dir(), "the syncing process did not start"
+        line = proc.stdout.readline().strip()
+        assert line, "the syncing process did not start"
+        identity = Path(line)
+        assert identity.is_dir()
 
         # The controls: a canary planted on purpose is found, in a file and in an environment.
         planted = home / "planted.txt"
