@@ -98,13 +98,9 @@ def diagnose(replica: Replica, timeout: float, *, verify: bool = False) -> SyncE
         return None
     try:
         addresses = _resolve(host, port, deadline - time.monotonic())
-    except socket.gaierror as exc:
-        if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
-            if host != endpoint_of(replica)[1]:
-                return _err(ReplicaMisconfigured, "virtual-host S3 addressing fails", f"{host} is not found: this store needs path-style addressing")
-            return _err(ReplicaMisconfigured, f"unknown host {host}", "check the host name of the replica location")
-        return _err(ReplicaOffline, "the replica is unreachable", f"cannot look up {host}: check the network; {RETRIES}")
     except (TimeoutError, OSError):
+        # An unknown name is Litestream's to tell (it does, at once: "no such host"). Still
+        # running and unresolvable here means no DNS: offline (macOS even says "unknown name" then).
         return _err(ReplicaOffline, "the replica is unreachable", f"cannot look up {host}: check the network; {RETRIES}")
     sock = None
     refused = False
