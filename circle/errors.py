@@ -68,4 +68,37 @@ class InvalidEnvelope(CircleError):
 
 
 class SyncError(CircleError):
-    """A replica or the litestream process could not do what was asked."""
+    """A replica or the litestream process could not do what was asked.
+
+    Args:
+        title: what went wrong, in a few words.
+        hint: what to do about it.
+        detail: litestream's own words, for logs and ``circle doctor``; never
+            shown in the one line, never with a credential.
+    """
+
+    def __init__(self, title: str, hint: str = "", detail: str = "") -> None:
+        super().__init__(title, hint)
+        self.detail = detail
+
+
+class ReplicaOffline(SyncError):
+    """The replica cannot be reached now: no network, no answer, a host that is down.
+
+    A normal state: circle keeps what is unsent and tries again; callers
+    report it and go on (``circle sync --once`` exits 0).
+    """
+
+
+class ReplicaMisconfigured(SyncError):
+    """The replica location's settings are wrong: credentials, bucket, host, port, scheme, host key.
+
+    Trying again will not help; the person must change the location
+    (``circle cohort replica``), so callers exit non-zero. A refused
+    connection counts here (nothing listens at that port), though a box
+    switched off at a known address also refuses.
+    """
+
+
+class ReplicaBroken(SyncError):
+    """The replica holds files but no restorable chain: the writer must heal it."""

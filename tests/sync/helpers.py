@@ -43,11 +43,11 @@ def eventually(check: Callable[[], Any], timeout: float = WAIT, what: str = "con
 
 
 def location(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    """A fresh cohort location of ``kind`` (folder, s3, sftp) as the keystore keeps it."""
+    """A fresh cohort location of ``kind`` (folder, s3 on rclone, seaweedfs, sftp) as the keystore keeps it."""
     if kind == "folder":
         return {"url": str(tmp_path / "shared-folder")}
-    if kind == "s3":
-        s3 = request.getfixturevalue("s3_server")
+    if kind in ("s3", "seaweedfs"):
+        s3 = request.getfixturevalue("s3_server" if kind == "s3" else "weed_server")
         return {"url": f"s3://{s3.bucket}/{tmp_path.name}", "endpoint": s3.endpoint, "access_key_id": s3.access_key_id,
                 "secret_access_key": s3.secret_access_key, "force_path_style": True}
     if kind == "sftp":

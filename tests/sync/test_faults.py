@@ -187,7 +187,8 @@ def counting_heals(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         healed.append(Path(db))
         return real(db, replica, **kw)
 
-    monkeypatch.setattr(ls, "heal", heal)
+    monkeypatch.setattr(ls, "heal", heal)  # as the service calls it
+    monkeypatch.setattr(ls.commands, "heal", heal)  # as a Replicator calls it
     return healed
 
 

@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def test_binary_is_the_pinned_litestream():
 
 
 def test_missing_binary_says_to_reinstall(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    monkeypatch.setattr(ls.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(SyncError) as exc:
         ls.litestream_binary()
@@ -118,18 +119,30 @@ def test_child_paths_stay_inside_the_location():
     assert "sek" not in repr(base)
 
 
-def test_config_is_private_json_that_litestream_reads(tmp_path: Path):
+def test_config_is_private_json_that_litestream_reads_without_a_credential_in_it(tmp_path: Path):
     db = make_db(tmp_path / "a.db")
     replica = ls.Replica("sftp://circle:pa$$word@127.0.0.1:2222/srv/x", host_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE8=")
     cfg = ls.write_config(tmp_path / "conf" / "ls.yml", [(db, replica)], monitor_interval=0.1)
-    assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cfg.stat().st_mode) == 0o600 and stat.S_IMODE(cfg.parent.stat().st_mode) == 0o700
+    assert "pa$$word" not in cfg.read_text() and "pa$$word" not in repr(replica)
     doc = json.loads(cfg.read_text())
     section = doc["dbs"][0]["replica"]
-    assert section["password"] == "pa$$word"  # moved out of the URL, never on a command line
-    assert "pa$$word" not in repr(replica) and replica.url == "sftp://circle@127.0.0.1:2222/srv/x"
+    (name,) = replica.credential_env()
+    assert section["password"] == "${" + name + "}" and name.startswith("CIRCLE_LS_CRED_")  # litestream expands it from its environment
+    assert replica.url == "sftp://circle@127.0.0.1:2222/srv/x"
     assert doc["dbs"][0]["monitor-interval"] == "100ms" and section["sync-interval"] == "20ms"
-    out = subprocess.run([str(ls.litestream_binary()), "databases", "-no-expand-env", "-config", str(cfg)], capture_output=True, text=True)
+    out = subprocess.run([str(ls.litestream_binary()), "databases", "-config", str(cfg)], capture_output=True, text=True, env=ls.litestream_env(replica))
     assert out.returncode == 0 and str(db) in out.stdout
+
+
+def test_a_dollar_in_a_folder_path_is_not_expanded_away(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # Litestream expands $NAME and ${NAME} everywhere in its config; circle writes other dollars as \u0024.
+    monkeypatch.setenv("HOME", str(tmp_path / "elsewhere"))
+    folder = tmp_path / "a$HOME" / "b${HOME}$" / "$$"
+    db = make_db(tmp_path / "x$HOME.db")
+    ls.replicate_once(db, ls.Replica(str(folder)))
+    assert list((folder / "ltx" / "0").glob("*.ltx")) and not (tmp_path / "elsewhere").exists()
+    assert ls.restore(ls.Replica(str(folder)), tmp_path / "out$1.db") and rows(tmp_path / "out$1.db") == rows(db)
 
 
 def test_long_running_litestream_gets_one_scheduler_thread_unless_the_person_chose(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -164,7 +177,7 @@ def test_replicator_watches_busy_databases_often_and_the_rest_seldom(tmp_path: P
     rep = ls.Replicator(dbs, monitor_interval=0.1, idle_interval=5, busy=[a], config_dir=tmp_path / "sync")
 
     def intervals() -> dict[str, tuple[str, str]]:
-        doc = json.loads((tmp_path / "sync" / "replicate.yml").read_text())
+        doc = json.loads(rep.config_path.read_text())
         return {Path(d["path"]).name: (d["monitor-interval"], d["replica"]["sync-interval"]) for d in doc["dbs"]}
 
     rep.start()
@@ -339,13 +352,14 @@ def test_replicator_serves_several_journals_and_can_change_them(tmp_path: Path):
     rep.start()
     try:
         eventually(lambda: ls.latest_txid(base.child("ja")) is not None, what="first journal")
-        assert stat.S_IMODE((tmp_path / "sync" / "replicate.yml").stat().st_mode) == 0o600
+        config = rep.config_path
+        assert config.parent == tmp_path / "sync" and stat.S_IMODE(config.stat().st_mode) == 0o600
         rep.set_dbs([(a, base.child("ja")), (b, base.child("jb"))])
         eventually(lambda: ls.latest_txid(base.child("jb")) is not None, what="second journal")
         assert rep.restarts == 0  # a reconfiguration is not a death
     finally:
         rep.stop()
-    assert not (tmp_path / "sync" / "replicate.yml").exists()  # credentials do not linger
+    assert not config.exists() and not list((tmp_path / "sync").iterdir())  # nothing lingers
 
 
 # ---- vanished and re-plugged replica folders --------------------------------
@@ -357,7 +371,7 @@ def test_heal_checks_start_no_process_while_a_replica_only_grows(tmp_path: Path,
     rep = ls.Replicator([(db, replica)], monitor_interval=0.1)
     checks: list[Path] = []
     real = ls.needs_heal
-    monkeypatch.setattr(ls, "needs_heal", lambda r, d=None, **kw: checks.append(d) or real(r, d, **kw))
+    monkeypatch.setattr(ls.commands, "needs_heal", lambda r, d=None, **kw: checks.append(d) or real(r, d, **kw))  # as the Replicator calls it
     rep.start()
     try:
         eventually(lambda: ls.latest_txid(replica) is not None, what="first snapshot")

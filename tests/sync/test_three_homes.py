@@ -15,7 +15,7 @@ import pytest
 from tests.sync.helpers import digests, location, meeting, once, reopen, three_homes, visible_texts, write_burst
 
 
-@pytest.mark.parametrize("kind", ["folder", "s3", "sftp"])
+@pytest.mark.parametrize("kind", ["folder", "s3", "seaweedfs", "sftp"])
 def test_three_homes_write_apart_and_converge(kind, request, tmp_path):
     t0 = time.monotonic()
     trio = three_homes(tmp_path, location(kind, request, tmp_path))
