@@ -2,12 +2,13 @@
 
 Only the current facilitator (or the supervising mentor) advances phases and
 items; anyone present adds notes, agenda items and actions. The screen reads
-the folded view in one pass (:func:`read_room`; in a worker, after the first
+the folded view in one pass (:func:`circle.models.meeting.room`, turned into rows by :func:`room_rows`; in a worker, after the first
 paint, for a big cohort) and re-reads it when events arrive from peers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -19,8 +20,8 @@ from textual.widgets import Footer, Label, SelectionList, Static, TabbedContent,
 from textual.widgets.selection_list import Selection
 
 from circle.messages import TimeUp
-from circle.models.meeting import timer
-from circle.models.view import AgendaItem, Meeting
+from circle.models.meeting import Carried, Room, room, timer
+from circle.models.view import Action, AgendaItem, Meeting, Note
 from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
 from circle.store.service import CohortService
@@ -42,10 +43,9 @@ NOTE_CHARS = 320  # longer notes are cut in the list; Enter reads the whole note
 
 @dataclass
 class RoomRead:
-    """Everything the meeting room shows, read from the view in one go (no widgets)."""
+    """The meeting room as rows of text, built from a :class:`~circle.models.meeting.Room` (no widgets)."""
 
-    meeting: Meeting
-    items: list[AgendaItem]
+    room: Room
     title: str
     meta: Text
     hint: Text
@@ -58,8 +58,19 @@ class RoomRead:
     action_rows: list[tuple[str, Text]]
     action_status: dict[str, str]
     roster: list[tuple[str, str]]
-    attendance: dict[str, bool]
     round: Text
+
+    @property
+    def meeting(self) -> Meeting:
+        return self.room.meeting
+
+    @property
+    def items(self) -> tuple[AgendaItem, ...]:
+        return self.room.items
+
+    @property
+    def attendance(self) -> Mapping[str, bool]:
+        return self.room.attendance
 
     def note_rows(self, item_id: str | None) -> list[tuple[str, Text]]:
         head = [self.carried[item_id]] if item_id in self.carried else []
@@ -67,107 +78,118 @@ class RoomRead:
 
 
 def read_room(svc: CohortService, meeting_id: str) -> RoomRead:
-    """Read one meeting from the folded view: each list of the view is gone through once."""
+    """Read one meeting from the folded view (under the cohort's lock), then make its rows."""
     with svc.store.lock:
         view = svc.view
-        m = svc.meeting(meeting_id)
-        me = svc.me
-        fac = rota_of(view).facilitator(meeting_id)
-        attendance = view.attendance(meeting_id)
-        members = view.members()
-        present = sum(1 for p in attendance.values() if p)
-        meta = Text()
-        meta.append("Facilitator ", style="dim")
-        meta.append(view.name_of(fac) if fac else "nobody eligible", style="bold")
-        if fac == me:
-            meta.append(" (you)", style="bold")
-        elif svc.is_mentor():
-            meta.append(" · you supervise", style="dim")
-        meta.append(f" · {present}/{len(members)} present", style="dim")
-        if m.held:
-            meta.append(" · held", style="italic")
-        hint = Text(PHASE_HINTS.get(m.phase, "") if not m.held else "This meeting is held; its record is read-only except for notes.", style="italic")
+        r = room(view, rota_of(view), meeting_id, svc.me)
+    return room_rows(r)
 
-        items = view.agenda(meeting_id)
-        agenda_rows = []
-        for i in items:
-            t = Text()
-            mark = "▶ " if i.id == m.current_item else ("✓ " if i.status == "done" else ("↻ " if i.carried_from else "• "))
-            t.append(mark, style="bold" if i.id == m.current_item else "")
-            t.append(i.title, style="strike dim" if i.status == "done" else ("bold" if i.id == m.current_item else ""))
-            t.append(f"\n  {view.name_of(i.owner)} · {i.minutes} min", style="dim")
-            agenda_rows.append((i.id, t))
-        done = sum(1 for i in items if i.status == "done")
-        cur = next((i for i in items if i.id == m.current_item), None)
-        caption = f"{cur.title} — {view.name_of(cur.owner)}" if cur else "No item running. Enter on an item starts it."
 
-        notes: dict[str | None, list[tuple[str, Text]]] = {None: []}
-        long_notes: dict[str, tuple[str, str]] = {}
-        titles = {i.id: i.title for i in items}
-        for n in view.notes(meeting_id):
-            t = Text()
-            if n.kind == "decision":
-                t.append("Decision: ", style="bold")
-            if len(n.text) > NOTE_CHARS:
-                t.append(n.text[:NOTE_CHARS].rsplit(" ", 1)[0] + " …")
-                t.append("  Enter reads it all", style="dim italic")
-                long_notes[n.id] = (f"{'Decision' if n.kind == 'decision' else 'Note'} on “{titles.get(n.item, m.title or 'the meeting')}” — {view.name_of(n.author)}", n.text)
-            else:
-                t.append(n.text)
-            t.append(f"\n  {view.name_of(n.author)}", style="dim")
-            notes[None].append((n.id, t))
-            notes.setdefault(n.item, []).append((n.id, t))
+def room_rows(r: Room) -> RoomRead:
+    """Everything the meeting room shows, as text rows."""
+    m = r.meeting
+    titles = {i.id: i.title for i in r.items}
+    rows: dict[str, Text] = {}
+    long_notes: dict[str, tuple[str, str]] = {}
+    for n in r.notes_on(None):
+        rows[n.id], whole = note_row(r, n, titles.get(n.item, m.title or "the meeting"))
+        if whole is not None:
+            long_notes[n.id] = whole
+    notes = {key: [(n.id, rows[n.id]) for n in item_notes] for key, item_notes in r.notes.items()}
+    cur = r.current
+    return RoomRead(
+        room=r,
+        title=f"{m.title or 'Meeting'} · {m.at}",
+        meta=meta_line(r),
+        hint=Text(PHASE_HINTS.get(m.phase, "") if not m.held else "This meeting is held; its record is read-only except for notes.", style="italic"),
+        caption=f"{cur.title} — {r.name_of(cur.owner)}" if cur else "No item running. Enter on an item starts it.",
+        agenda_title=f"Agenda {r.done}/{len(r.items)} done",
+        agenda_rows=[(i.id, agenda_row(r, i)) for i in r.items],
+        notes=notes,
+        carried={item_id: ("_carried", carried_row(r, c)) for item_id, c in r.carried.items()},
+        long_notes=long_notes,
+        action_rows=[(a.id, action_row(r, a)) for a in r.actions],
+        action_status={a.id: a.status for a in r.actions},
+        roster=[(f"{p.name}{' (you)' if p.id == r.me else ''}{' · away' if p.away else ''}", p.id) for p in r.roster],
+        round=round_text(r),
+    )
 
-        carried: dict[str, tuple[str, Text]] = {}
-        all_actions = view.actions()
-        if any(i.carried_from for i in items):
-            all_items = {i.id: i for i in view.agenda()}
-            actions_by_id = {a.id: a for a in all_actions}
-            for item in items:
-                if not item.carried_from:
-                    continue
-                src = all_items.get(item.carried_from)
-                act = actions_by_id.get(item.carried_from)
-                t = Text("Last time you said… ", style="bold italic")
-                if act is not None:
-                    t.append(f"{view.name_of(act.owner)} would {act.title[0].lower() + act.title[1:]}" + (f" (due {act.due})" if act.due else ""), style="italic")
-                    t.append(f" — {act.status}", style="dim")
-                elif src is not None:
-                    origin = view.meeting(src.meeting)
-                    t.append(f"unfinished at the {origin.at[:10] if origin else 'last'} meeting", style="italic")
-                    for n in view.notes(item_id=src.id):
-                        t.append(f"\n  {'Decision: ' if n.kind == 'decision' else ''}{n.text}", style="dim")
-                carried[item.id] = ("_carried", t)
 
-        order = {mt.id: (mt.at, mt.id) for mt in view.meetings()}
-        here = order.get(meeting_id)
-        action_rows = []
-        action_status = {}
-        for a in all_actions:
-            earlier = here is not None and a.meeting in order and order[a.meeting] < here
-            if not (a.meeting == meeting_id or (a.status == "open" and earlier)):
-                continue
-            t = Text()
-            t.append("✓ " if a.status == "done" else ("✗ " if a.status == "dropped" else "☐ "))
-            t.append(a.title, style="dim" if a.status != "open" else "")
-            t.append(f"\n  {view.name_of(a.owner)}{' · due ' + a.due if a.due else ''}", style="dim")
-            if a.meeting != meeting_id:
-                t.append(" · from an earlier meeting", style="dim italic")
-            action_rows.append((a.id, t))
-            action_status[a.id] = a.status
+def meta_line(r: Room) -> Text:
+    """Who facilitates, how many are present, whether the meeting is held."""
+    meta = Text()
+    meta.append("Facilitator ", style="dim")
+    meta.append(r.name_of(r.facilitator) if r.facilitator else "nobody eligible", style="bold")
+    if r.facilitator == r.me:
+        meta.append(" (you)", style="bold")
+    elif r.supervising:
+        meta.append(" · you supervise", style="dim")
+    meta.append(f" · {r.present}/{len(r.roster)} present", style="dim")
+    if r.meeting.held:
+        meta.append(" · held", style="italic")
+    return meta
 
-        roster = [(f"{p.name}{' (you)' if p.id == me else ''}{' · away' if p.away else ''}", p.id) for p in members]
-        lines = view.anonymous_lines(meeting_id)
-        rnd = Text()
-        rnd.append("Anonymous round: one line each, shown without names.\n\n", style="dim")
-        for line in lines:
-            rnd.append(f"“{line}”\n")
-        if not lines:
-            rnd.append("No lines yet. Press r to add yours.", style="dim italic")
-        else:
-            rnd.append(f"\n{len(lines)} line{'s' if len(lines) != 1 else ''}. Press r to add yours.", style="dim")
-    return RoomRead(m, items, f"{m.title or 'Meeting'} · {m.at}", meta, hint, caption, f"Agenda {done}/{len(items)} done", agenda_rows, notes, carried,
-                    long_notes, action_rows, action_status, roster, attendance, rnd)
+
+def agenda_row(r: Room, i: AgendaItem) -> Text:
+    current = i.id == r.meeting.current_item
+    t = Text()
+    t.append("▶ " if current else ("✓ " if i.status == "done" else ("↻ " if i.carried_from else "• ")), style="bold" if current else "")
+    t.append(i.title, style="strike dim" if i.status == "done" else ("bold" if current else ""))
+    t.append(f"\n  {r.name_of(i.owner)} · {i.minutes} min", style="dim")
+    return t
+
+
+def note_row(r: Room, n: Note, on: str) -> tuple[Text, tuple[str, str] | None]:
+    """A note's row, and (title, whole text) when the row shows only its start."""
+    t = Text()
+    if n.kind == "decision":
+        t.append("Decision: ", style="bold")
+    whole = None
+    if len(n.text) > NOTE_CHARS:
+        t.append(n.text[:NOTE_CHARS].rsplit(" ", 1)[0] + " …")
+        t.append("  Enter reads it all", style="dim italic")
+        whole = (f"{'Decision' if n.kind == 'decision' else 'Note'} on “{on}” — {r.name_of(n.author)}", n.text)
+    else:
+        t.append(n.text)
+    t.append(f"\n  {r.name_of(n.author)}", style="dim")
+    return t, whole
+
+
+def carried_row(r: Room, c: Carried) -> Text:
+    """The "last time you said…" row of a carried item: the action it follows up, or where it was left unfinished."""
+    t = Text("Last time you said… ", style="bold italic")
+    if c.action is not None:
+        a = c.action
+        t.append(f"{r.name_of(a.owner)} would {a.title[:1].lower() + a.title[1:]}" + (f" (due {a.due})" if a.due else ""), style="italic")
+        t.append(f" — {a.status}", style="dim")
+    elif c.source is not None:
+        t.append(f"unfinished at the {c.origin_at[:10] if c.origin_at else 'last'} meeting", style="italic")
+        for n in c.notes:
+            t.append(f"\n  {'Decision: ' if n.kind == 'decision' else ''}{n.text}", style="dim")
+    return t
+
+
+def action_row(r: Room, a: Action) -> Text:
+    t = Text()
+    t.append("✓ " if a.status == "done" else ("✗ " if a.status == "dropped" else "☐ "))
+    t.append(a.title, style="dim" if a.status != "open" else "")
+    t.append(f"\n  {r.name_of(a.owner)}{' · due ' + a.due if a.due else ''}", style="dim")
+    if a.meeting != r.meeting.id:
+        t.append(" · from an earlier meeting", style="dim italic")
+    return t
+
+
+def round_text(r: Room) -> Text:
+    rnd = Text()
+    rnd.append("Anonymous round: one line each, shown without names.\n\n", style="dim")
+    for line in r.anonymous:
+        rnd.append(f"“{line}”\n")
+    if not r.anonymous:
+        rnd.append("No lines yet. Press r to add yours.", style="dim italic")
+    else:
+        n = len(r.anonymous)
+        rnd.append(f"\n{n} line{'s' if n != 1 else ''}. Press r to add yours.", style="dim")
+    return rnd
 
 
 class MeetingScreen(CircleScreen):
