@@ -2,6 +2,18 @@
 
 ``make_app`` is the one factory used by the CLI and by the tests (fixed size,
 frozen clock and no cursor blink come from the tests' arguments).
+
+The UI talks one way. Screens post requests (:class:`CohortOpenRequested`,
+:class:`MeetingOpenRequested`) and the app answers them; the app sets what
+screens show (the sync status, through :attr:`CircleApp.sync_status_signal`).
+
+Concurrency, one rule: the view of a cohort changes only under its
+``store.lock``. The sync service ingests on its own thread (``store.ingest``
+takes the lock), writes come from the UI thread (``store.record`` takes it
+too), and each change reaches the screens as a :class:`ViewChanged` message
+(``post_message`` is thread-safe). Every UI read of a view holds
+``svc.store.lock`` or uses what the screen's last read returned (see
+:mod:`circle.screens.base`).
 """
 
 from __future__ import annotations
@@ -19,14 +31,16 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from circle.errors import CircleError
-from circle.messages import CohortOpened, CohortOpenFailed, CohortsOpened, Unlocked, ViewChanged
+from circle.messages import CohortOpened, CohortOpenFailed, CohortOpenRequested, CohortsOpened, MeetingOpenRequested, Unlocked, ViewChanged
 from circle.store.cohort import CohortStore
 from circle.store.service import CohortService
 from circle.store.session import Home, Session
+from circle.sync.status import SyncStatus
 
 HIGH_CONTRAST = Theme(
     name="circle-high-contrast",
@@ -81,12 +95,15 @@ class CircleApp(App[None]):
         self.clock = clock
         self.session: Session | None = session
         self._services: dict[str, CohortService] = {}
-        self._watched: set[str] = set()
+        self._watched: list[CohortStore] = []
         self.open_failures: dict[str, str] = {}  # cohort id -> why it did not open
         # One cohort opens at a time: the background opener and a screen that needs a cohort now.
         self._open_lock = threading.Lock()
         self.register_theme(HIGH_CONTRAST)
         self.theme = theme
+        #: The sync service's status as last read (None: sync is off); published on :attr:`sync_status_signal` when it changes.
+        self.sync_status: SyncStatus | None = None
+        self.sync_status_signal: Signal[SyncStatus | None] = Signal(self, "sync-status")
 
     # ---- services ------------------------------------------------------
     def meetings(self, cohort_id: str) -> CohortService:
@@ -108,10 +125,11 @@ class CircleApp(App[None]):
         self.open_failures.pop(svc.id, None)
 
     def watch_cohort(self, store: CohortStore) -> None:
-        if store.id in self._watched:
+        """Turn every change of a cohort's view into a :class:`ViewChanged` message."""
+        if any(w is store for w in self._watched):
             return
-        self._watched.add(store.id)
-        # Listeners may fire on a sync thread; post_message is thread-safe.
+        self._watched.append(store)
+        # Listeners fire on the thread that changed the view (the sync thread for an ingest); post_message is thread-safe.
         store.listeners.append(lambda s, events: self.post_message(ViewChanged(s.id, len(events))))
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
@@ -162,6 +180,7 @@ class CircleApp(App[None]):
 
     # ---- screens -------------------------------------------------------
     def on_mount(self) -> None:
+        self.set_interval(1.0, self.poll_sync_status)
         if self.session is not None:
             self._signed_in()
         else:
@@ -179,16 +198,23 @@ class CircleApp(App[None]):
         self.open_cohorts(self.session)
 
     def _start_sync(self, session: Session) -> None:
-        """Run the sync service in the background; what it brings is folded on the UI thread."""
+        """Run the sync service in the background: it ingests on its own thread, under each store's lock."""
         self.sync = self.sync_factory(session)
-
-        def ingest_here(store: CohortStore):
-            return self.call_from_thread(store.ingest)
-
-        self.sync.ingest = ingest_here
         self.sync.start(focus=None)
 
-    # ---- joining and sync status (the services behind the screens' keys) ----
+    def poll_sync_status(self) -> None:
+        """Read the sync service's status (once a second, for every badge) and publish it when it changed."""
+        status = None
+        if self.sync is not None:
+            try:
+                status = self.sync.status()
+            except Exception:  # the status must never take the app down; say so calmly
+                status = SyncStatus("problem", "sync status unavailable")
+        if status != self.sync_status:
+            self.sync_status = status
+            self.sync_status_signal.publish(status)
+
+    # ---- joining (the services behind the screens' keys; each returns text to read) ----
     def invite(self, cohort_id: str) -> str:
         """A single-use invite to a cohort, as text to read or copy."""
         from circle.store.joining import create_invite
@@ -215,23 +241,6 @@ class CircleApp(App[None]):
             self.sync.set_focus(joined.cohort_id)  # push the request now, then watch for the admission
         return "\n\n".join(joined.lines())
 
-    def sync_report(self) -> str:
-        """Per cohort: where it replicates, what is not sent yet, and each member's journal."""
-        import time as _time
-
-        if self.sync is None:
-            return "Sync is off."
-        st = self.sync.status()
-        lines = [f"State: {st.state}" + (f" — {st.message}" if st.message else "")]
-        for co in st.cohorts:
-            lines += ["", f"{co.name or 'A cohort you asked to join'} → {co.replica}", f"  not yet sent: {co.unsent}; {co.caught_up()}"]
-            if co.problem:
-                lines.append(f"  problem: {co.problem}")
-            for p in co.peers:
-                when = _time.strftime("%H:%M:%S", _time.localtime(p.last_received)) if p.last_received else "not yet"
-                lines.append(f"  {p.member}: {p.state}, {p.last_seq} events, last received {when}")
-        return "\n".join(lines)
-
     def _stop_sync(self) -> None:
         if self.sync_factory is not None and self.sync is not None:
             self.sync.stop()
@@ -254,17 +263,19 @@ class CircleApp(App[None]):
             self.pop_screen()
         self._signed_in()
 
-    def open_cohort(self, cohort_id: str) -> None:
+    @on(CohortOpenRequested)
+    def open_cohort_screen(self, event: CohortOpenRequested) -> None:
         from circle.screens.cohort import CohortScreen
 
-        self.push_screen(CohortScreen(self.meetings(cohort_id)))
-        self._focus_sync(cohort_id)
+        self.push_screen(CohortScreen(self.meetings(event.cohort)))
+        self._focus_sync(event.cohort)
 
-    def open_meeting(self, cohort_id: str, meeting_id: str) -> None:
+    @on(MeetingOpenRequested)
+    def open_meeting_room(self, event: MeetingOpenRequested) -> None:
         from circle.screens.meeting import MeetingScreen
 
-        self.push_screen(MeetingScreen(self.meetings(cohort_id), meeting_id))
-        self._focus_sync(cohort_id)
+        self.push_screen(MeetingScreen(self.meetings(event.cohort), event.meeting))
+        self._focus_sync(event.cohort)
 
     def _focus_sync(self, cohort_id: str) -> None:
         """Live followers for the cohort on screen; the others are polled."""
@@ -273,6 +284,10 @@ class CircleApp(App[None]):
 
     @on(ViewChanged)
     def refresh_screen(self, event: ViewChanged | None = None) -> None:
+        """Have the screen on top read the view again (it skips the read when nothing it shows changed)."""
+        if event is not None and event.cohort not in self._services:
+            # A pending join was admitted: its cohort took its real id (see CohortStore._adopt).
+            self._services = {svc.id: svc for svc in self._services.values()}
         refresh = getattr(self.screen, "refresh_view", None)
         if refresh is not None:
             refresh()

@@ -13,12 +13,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
-from circle.crypto.identity import fingerprint
+from circle.messages import MeetingOpenRequested
 from circle.models.meeting import next_meeting
 from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import Field, FormModal, PickModal, ReadModal
+from circle.store.joining import roster_fingerprint
 from circle.store.service import CohortService
-from circle.widgets import SyncBadge, WindowedList
+from circle.widgets import WindowedList
 
 OPENING = "Opening the cohort…"
 ROLE_NAMES = {"mentor": "supervising mentor", "peer": "facilitator-eligible peer", "participant": "participant"}
@@ -115,9 +116,11 @@ class CohortScreen(CircleScreen):
         self.service = service
 
     def compose(self) -> ComposeResult:
+        with self.view_lock():
+            name = self.service.view.cohort().name
         with Horizontal(classes="topbar"):
-            yield Label(self.service.view.cohort().name, classes="topbar-title", id="cohort-title")
-            yield SyncBadge(lambda: self.circle.sync)  # sync starts once the cohorts are open
+            yield Label(name, classes="topbar-title", id="cohort-title")
+            yield self.sync_badge()
         with TabbedContent(initial="charter", id="cohort-tabs"):
             with TabPane("1 Charter", id="charter"):
                 with VerticalScroll():
@@ -142,6 +145,10 @@ class CohortScreen(CircleScreen):
     def events_to_read(self) -> int:
         return len(self.service.view)
 
+    def read_stamp(self) -> object:
+        view = self.service.view
+        return view, len(view)
+
     def read(self) -> CohortRead:
         return read_cohort(self.service)
 
@@ -158,25 +165,29 @@ class CohortScreen(CircleScreen):
     @on(WindowedList.OptionSelected, "#cohort-rota")
     def open_selected(self, event: WindowedList.OptionSelected) -> None:
         if event.option.id and not event.option.id.startswith("_"):
-            self.circle.open_meeting(self.service.id, event.option.id)
+            self.post_message(MeetingOpenRequested(self.service.id, event.option.id))
 
     def action_open_meeting(self) -> None:
-        nxt = next_meeting(self.service.view)
+        with self.view_lock():
+            nxt = next_meeting(self.service.view)
         if nxt is None:
             self.notify("Press s to schedule one.", title="No meeting scheduled", severity="warning")
             return
-        self.circle.open_meeting(self.service.id, nxt.id)
+        self.post_message(MeetingOpenRequested(self.service.id, nxt.id))
 
     def action_schedule(self) -> None:
-        view = self.service.view
-        last = view.meetings()[-1].at[:10] if view.meetings() else ""
-        step = {"weekly": 7, "fortnightly": 14, "monthly": 28}.get(view.cohort().cadence, 14)
+        with self.view_lock():
+            view = self.service.view
+            meetings = view.meetings()
+            cohort = view.cohort()
+        last = meetings[-1].at[:10] if meetings else ""
+        step = {"weekly": 7, "fortnightly": 14, "monthly": 28}.get(cohort.cadence, 14)
         try:
             suggested = (dt.date.fromisoformat(last) + dt.timedelta(days=step)).isoformat() + " 18:00" if last else ""
         except ValueError:
             suggested = ""
         fields = [Field("at", "When (YYYY-MM-DD HH:MM)", suggested), Field("title", "Theme (optional)"),
-                  Field("minutes", "Length in minutes", str(view.cohort().meeting_minutes))]
+                  Field("minutes", "Length in minutes", str(cohort.meeting_minutes))]
 
         def done(values: dict[str, str] | None) -> None:
             if values:
@@ -187,7 +198,8 @@ class CohortScreen(CircleScreen):
         self.app.push_screen(FormModal("Schedule a meeting", fields, submit="Schedule"), done)
 
     def _my_next_turn(self) -> str | None:
-        rota = self.service.rota()
+        with self.view_lock():
+            rota = rota_of(self.service.view)
         return next((t.meeting for t in rota.upcoming() if t.facilitated_by == self.service.me), None)
 
     def action_give_back(self) -> None:
@@ -196,22 +208,25 @@ class CohortScreen(CircleScreen):
             self.notify("You have no upcoming turn to give back.", title="Nothing to give back", severity="warning")
             return
         if self.do(self.service.give_back, mine):
-            view = self.service.view
-            self.notify(f"{view.name_of(self.service.facilitator(mine))} now facilitates; you take the next turn you can.", title="Turn given back")
+            with self.view_lock():
+                who = self.service.view.name_of(self.service.facilitator(mine))
+            self.notify(f"{who} now facilitates; you take the next turn you can.", title="Turn given back")
 
     def action_swap(self) -> None:
-        rota = self.service.rota()
-        view = self.service.view
         mine = self._my_next_turn()
-        if mine is None and not self.service.is_mentor():
+        with self.view_lock():
+            view = self.service.view
+            rota = rota_of(view)
+            mentor = self.service.is_mentor()
+            upcoming = [t for t in rota.upcoming() if t.meeting != mine]
+            first = mine or (rota.upcoming()[0].meeting if rota.upcoming() else "")
+            options = [(t.meeting, f"{t.at}  {view.name_of(t.facilitated_by)}") for t in upcoming if t.meeting != first]
+        if mine is None and not mentor:
             self.notify("You have no upcoming turn to swap.", title="Nothing to swap", severity="warning")
             return
-        upcoming = [t for t in rota.upcoming() if t.meeting != mine]
         if not upcoming:
             self.notify("Schedule another meeting first (s).", title="No other turn to swap with", severity="warning")
             return
-        first = mine or rota.upcoming()[0].meeting
-        options = [(t.meeting, f"{t.at}  {view.name_of(t.facilitated_by)}") for t in upcoming if t.meeting != first]
 
         def done(other: str | None) -> None:
             if other:
@@ -224,8 +239,9 @@ class CohortScreen(CircleScreen):
         self.show_result("Invite someone", self.circle.invite, self.service.id)
 
     def action_fingerprint(self) -> None:
-        roster = fingerprint(self.service.view.fingerprint_material())
-        names = ", ".join(m.name for m in self.service.view.members())
+        with self.view_lock():
+            roster = roster_fingerprint(self.service.view)
+            names = ", ".join(m.name for m in self.service.view.members())
         self.app.push_screen(ReadModal("Cohort fingerprint", f"{roster}\n\nIt covers every member's keys ({names}). "
                                        "Everyone reads theirs aloud at once: if all match, everyone has the same roster."))
 
@@ -233,7 +249,8 @@ class CohortScreen(CircleScreen):
         self.ask_code("Admit a newcomer", "Their join code", "Admit", "Admitted", lambda code: self.circle.admit(self.service.id, code))
 
     def action_toggle_away(self) -> None:
-        me = self.service.view.member(self.service.me)
+        with self.view_lock():
+            me = self.service.view.member(self.service.me)
         if me is None:
             return
         if self.do(self.service.set_away, me.id, not me.away):

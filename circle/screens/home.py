@@ -17,11 +17,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, Static
 
+from circle.messages import CohortOpenRequested, MeetingOpenRequested
 from circle.models.meeting import next_meeting
 from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import Field, FormModal, ReadModal
 from circle.store.service import CohortService
-from circle.widgets import SyncBadge, WindowedList
+from circle.widgets import WindowedList
+from circle.widgets.sync_badge import sync_report
 
 ASKED = {"cohort": "cohort screen", "meeting": "meeting room"}  # what Enter and m open once a cohort is open
 
@@ -110,12 +112,14 @@ class HomeScreen(CircleScreen):
         self.ask_code("Join a cohort", "The invite code you were given", "Join", "Asked to join", self.circle.join)
 
     def action_sync_status(self) -> None:
-        self.app.push_screen(ReadModal("Sync", self.circle.sync_report()))
+        """The sync report, kept current while it is open."""
+        circle = self.circle
+        self.app.push_screen(ReadModal("Sync", sync_report(circle.sync_status), follow=(circle.sync_status_signal, sync_report)))
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="topbar"):
             yield Label(f"circle · {self.circle.session.name}", classes="topbar-title")
-            yield SyncBadge(lambda: self.circle.sync)  # sync starts once the cohorts are open
+            yield self.sync_badge()
         with Horizontal(id="home-body"):
             with Vertical(id="home-left"):
                 yield Label("Your cohorts", classes="section-title")
@@ -132,6 +136,13 @@ class HomeScreen(CircleScreen):
     def events_to_read(self) -> int:
         circle = self.circle
         return sum(len(s.view) for cid in circle.session.cohort_ids() if (s := circle.opened(cid)) is not None)
+
+    def read_stamp(self) -> object:
+        circle = self.circle
+        if circle.session is None:
+            return None
+        cohorts = tuple((cid, s.view, len(s.view)) if (s := circle.opened(cid)) is not None else (cid,) for cid in circle.session.cohort_ids())
+        return cohorts, tuple(sorted(circle.open_failures.items())), self._pending
 
     def read(self) -> list[CohortLine]:
         circle = self.circle
@@ -189,7 +200,7 @@ class HomeScreen(CircleScreen):
     def action_open_cohort(self) -> None:
         line = self._selected()
         if line and self._when_open("cohort", line):
-            self.circle.open_cohort(line.id)
+            self.post_message(CohortOpenRequested(line.id))
 
     def action_open_meeting(self) -> None:
         line = self._selected()
@@ -198,7 +209,7 @@ class HomeScreen(CircleScreen):
         if line.next_meeting is None:
             self.notify("Schedule one from the cohort screen (s).", title="No meeting scheduled", severity="warning")
             return
-        self.circle.open_meeting(line.id, line.next_meeting)
+        self.post_message(MeetingOpenRequested(line.id, line.next_meeting))
 
     def action_create_cohort(self) -> None:
         fields = [

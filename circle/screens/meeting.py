@@ -25,7 +25,7 @@ from circle.models.view import Action, AgendaItem, Meeting, Note
 from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
 from circle.store.service import CohortService
-from circle.widgets import Countdown, PhaseBar, SyncBadge, WindowedList
+from circle.widgets import Countdown, PhaseBar, WindowedList
 
 PHASE_HINTS = {
     "": "Not started. The facilitator presses n to begin with check-in.",
@@ -217,7 +217,7 @@ class MeetingScreen(CircleScreen):
         super().__init__(id="meeting")
         self.service = service
         self.meeting_id = meeting_id
-        self.room: RoomRead | None = None
+        self.rows: RoomRead | None = None  # what the last read showed
         self._roster: list[tuple[str, str]] = []
         self._reads = 0  # how many reads were shown: the notes follow the newest
         self._notes_shown: tuple[int, str | None] | None = None
@@ -225,7 +225,7 @@ class MeetingScreen(CircleScreen):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="topbar"):
             yield Label("", classes="topbar-title", id="meeting-title")
-            yield SyncBadge(lambda: self.circle.sync)  # sync starts once the cohorts are open
+            yield self.sync_badge()
         yield Static("", id="meeting-meta")
         yield PhaseBar(id="meeting-phases")
         yield Countdown(id="meeting-timer")
@@ -259,57 +259,61 @@ class MeetingScreen(CircleScreen):
     def events_to_read(self) -> int:
         return len(self.service.view)
 
+    def read_stamp(self) -> object:
+        view = self.service.view
+        return view, len(view)
+
     def read(self) -> RoomRead:
         return read_room(self.service, self.meeting_id)
 
     def tick(self) -> None:
-        if self.room is not None:
-            self.query_one("#meeting-timer", Countdown).state = timer(self.room.meeting, self.room.items, self.service.now())
+        if self.rows is not None:
+            self.query_one("#meeting-timer", Countdown).state = timer(self.rows.meeting, self.rows.items, self.service.now())
 
     def _item(self, item_id: str | None) -> AgendaItem | None:
-        return next((i for i in self.room.items if i.id == item_id), None) if self.room and item_id else None
+        return self.rows.room.item(item_id) if self.rows else None
 
     def selected_item(self) -> AgendaItem | None:
         return self._item(self.query_one("#meeting-agenda", WindowedList).highlighted_id)
 
-    def show_read(self, room: RoomRead) -> None:
-        self.room = room
+    def show_read(self, rows: RoomRead) -> None:
+        self.rows = rows
         self._reads += 1
-        m = room.meeting
-        self.query_one("#meeting-title", Label).update(room.title)
-        self.query_one("#meeting-meta", Static).update(room.meta)
+        m = rows.meeting
+        self.query_one("#meeting-title", Label).update(rows.title)
+        self.query_one("#meeting-meta", Static).update(rows.meta)
         bar = self.query_one("#meeting-phases", PhaseBar)
         bar.phase, bar.held = m.phase, m.held
-        self.query_one("#meeting-hint", Static).update(room.hint)
+        self.query_one("#meeting-hint", Static).update(rows.hint)
 
         agenda = self.query_one("#meeting-agenda", WindowedList)
         agenda.empty = "No items yet. Press a to add one."
-        agenda.set_rows(room.agenda_rows)
-        self.query_one("#meeting-agenda-title", Label).update(room.agenda_title)
+        agenda.set_rows(rows.agenda_rows)
+        self.query_one("#meeting-agenda-title", Label).update(rows.agenda_title)
 
         timer_widget = self.query_one("#meeting-timer", Countdown)
-        timer_widget.caption = room.caption
-        timer_widget.state = timer(m, room.items, self.service.now())
+        timer_widget.caption = rows.caption
+        timer_widget.state = timer(m, rows.items, self.service.now())
         self.show_notes()
 
         actions = self.query_one("#meeting-actions", WindowedList)
         actions.empty = "No open actions. t adds one."
-        actions.set_rows(room.action_rows)
+        actions.set_rows(rows.action_rows)
 
         # Rebuild the people list only when the roster changes: rebuilding loses the highlight.
         people = self.query_one("#meeting-people", SelectionList)
-        if room.roster != self._roster:
-            self._roster = room.roster
+        if rows.roster != self._roster:
+            self._roster = rows.roster
             people.clear_options()
-            people.add_options([Selection(label, mid, room.attendance.get(mid, False)) for label, mid in room.roster])
+            people.add_options([Selection(label, mid, rows.attendance.get(mid, False)) for label, mid in rows.roster])
         else:
-            for _label, mid in room.roster:  # select/deselect post no SelectionToggled: no loop back
-                (people.select if room.attendance.get(mid, False) else people.deselect)(mid)
-        self.query_one("#meeting-round", Static).update(room.round)
+            for _label, mid in rows.roster:  # select/deselect post no SelectionToggled: no loop back
+                (people.select if rows.attendance.get(mid, False) else people.deselect)(mid)
+        self.query_one("#meeting-round", Static).update(rows.round)
 
     def show_notes(self) -> None:
         """The notes of the highlighted agenda item (all of the meeting's when none is)."""
-        if self.room is None:
+        if self.rows is None:
             return
         item = self.selected_item()
         key = (self._reads, item.id if item else None)
@@ -318,11 +322,11 @@ class MeetingScreen(CircleScreen):
         self._notes_shown = key
         notes = self.query_one("#meeting-notes", WindowedList)
         notes.empty = "No notes for this item yet. o adds a note, d a decision."
-        notes.set_rows(self.room.note_rows(item.id if item else None), last_page=True)
+        notes.set_rows(self.rows.note_rows(item.id if item else None), last_page=True)
 
     @on(WindowedList.OptionSelected, "#meeting-notes")
     def read_note(self, event: WindowedList.OptionSelected) -> None:
-        full = self.room.long_notes.get(event.option.id or "") if self.room else None
+        full = self.rows.long_notes.get(event.option.id or "") if self.rows else None
         if full is not None:
             self.app.push_screen(ReadModal(*full))
 
@@ -337,7 +341,8 @@ class MeetingScreen(CircleScreen):
                 widget.highlighted = 0
 
     def action_next_phase(self) -> None:
-        m = self.service.meeting(self.meeting_id)
+        with self.view_lock():
+            m = self.service.meeting(self.meeting_id)
         if m.phase == "wrap-up":
             self.action_wrap_up()
             return
@@ -350,7 +355,6 @@ class MeetingScreen(CircleScreen):
     def start_item(self, event: WindowedList.OptionSelected) -> None:
         if event.option.id and not event.option.id.startswith("_"):
             self.do(self.service.start_item, self.meeting_id, event.option.id)
-            self.query_one("#meeting-agenda", WindowedList).set_rows(self.query_one("#meeting-agenda", WindowedList)._rows, keep=event.option.id)
 
     def action_finish_item(self) -> None:
         nxt = self.attempt(self.service.finish_item, self.meeting_id)
@@ -359,7 +363,8 @@ class MeetingScreen(CircleScreen):
 
     def _member_options(self) -> list[tuple[str, str]]:
         me = self.service.me
-        members = sorted(self.service.view.members(), key=lambda m: (m.id != me, m.name))
+        with self.view_lock():
+            members = sorted(self.service.view.members(), key=lambda m: (m.id != me, m.name))
         return [(f"{m.name}{' (you)' if m.id == me else ''}", m.id) for m in members]
 
     def action_add_item(self) -> None:
@@ -402,7 +407,7 @@ class MeetingScreen(CircleScreen):
 
     @on(WindowedList.OptionSelected, "#meeting-actions")
     def toggle_action(self, event: WindowedList.OptionSelected) -> None:
-        status = self.room.action_status.get(event.option.id or "") if self.room else None
+        status = self.rows.action_status.get(event.option.id or "") if self.rows else None
         if status is not None:
             self.do(self.service.set_action_status, event.option.id, "open" if status == "done" else "done")
 
@@ -410,20 +415,25 @@ class MeetingScreen(CircleScreen):
     def toggle_attendance(self, event: SelectionList.SelectionToggled) -> None:
         # Flip what the view says, not what the widget shows: a refresh may have run in between.
         member = event.selection.value
-        present = not self.service.view.attendance(self.meeting_id).get(member, False)
-        self.do(self.service.mark_attendance, self.meeting_id, member, present)
+        with self.view_lock():
+            present = not self.service.view.attendance(self.meeting_id).get(member, False)
+            self.do(self.service.mark_attendance, self.meeting_id, member, present)
 
     def action_handoff(self) -> None:
-        if not self.service.can_lead(self.meeting_id):
-            name = self.service.view.name_of(self.service.facilitator(self.meeting_id))
+        with self.view_lock():
+            fac = self.service.facilitator(self.meeting_id)
+            may = self.service.can_lead(self.meeting_id)
+            name = self.service.view.name_of(fac)
+        if not may:
             self.notify(f"{name} (or the supervising mentor) hands the role over.", title="Only the facilitator hands off", severity="warning")
             return
-        fac = self.service.facilitator(self.meeting_id)
         options = [(mid, label) for label, mid in self._member_options() if mid != fac]
 
         def done(to: str | None) -> None:
             if to and self.do(self.service.handoff, self.meeting_id, to):
-                self.notify(f"{self.service.view.name_of(to)} facilitates from here.", title="Handoff")
+                with self.view_lock():
+                    who = self.service.view.name_of(to)
+                self.notify(f"{who} facilitates from here.", title="Handoff")
 
         self.app.push_screen(PickModal("Hand the facilitator role to…", options), done)
 
@@ -435,10 +445,12 @@ class MeetingScreen(CircleScreen):
         self.app.push_screen(FormModal("Your line for the anonymous round", [Field("text", "One line, shown without your name")], submit="Add"), done)
 
     def action_wrap_up(self) -> None:
-        if not self.service.can_lead(self.meeting_id):
+        with self.view_lock():
+            may = self.service.can_lead(self.meeting_id)
+            open_items = [i for i in self.service.view.agenda(self.meeting_id) if i.status == "open"]
+        if not may:
             self.notify("The facilitator wraps the meeting up.", title="Only the facilitator wraps up", severity="warning")
             return
-        open_items = [i for i in self.service.view.agenda(self.meeting_id) if i.status == "open"]
         q = "Mark this meeting held?"
         if open_items:
             q += f"\n{len(open_items)} unfinished item{'s' if len(open_items) != 1 else ''} and the open actions will carry over to the next meeting."
