@@ -1,9 +1,9 @@
 """Home: your cohorts, each with its next meeting, who facilitates it and open actions.
 
 The home screen paints before the cohorts are open: a cohort still being
-opened (decrypted and folded in the background) shows as "opening…" and fills
-in when it is ready. Enter or m on it opens the cohort or its meeting room as
-soon as it can.
+opened (decrypted and folded in the background) shows as "Opening a cohort…"
+and fills in when it is ready. Enter or m on it opens the cohort or its
+meeting room as soon as it can.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Only the current facilitator (or the supervising mentor) advances phases and
 items; anyone present adds notes, agenda items and actions. The screen reads
-the folded view in one pass (:func:`circle.models.meeting.room`, turned into rows by :func:`room_rows`; in a worker, after the first
-paint, for a big cohort) and re-reads it when events arrive from peers.
+the folded view in one pass (:func:`circle.models.meeting.room`; in a worker,
+after the first paint, for a big cohort), turns it into rows of text
+(:func:`room_rows`), and reads again when the view changes.
 """
 
 from __future__ import annotations
