@@ -46,6 +46,11 @@ class WindowedList(OptionList):
     def pages(self) -> int:
         return max(1, -(-len(self._rows) // self.page_size))
 
+    @property
+    def total(self) -> int:
+        """How many rows there are in all windows."""
+        return len(self._rows)
+
     def set_rows(self, rows: Sequence[Row], keep: str | None = None, last_page: bool = False) -> None:
         """Replace the rows; keep the highlighted id (or ``keep``) when it is still there."""
         current = keep or self.highlighted_id
