@@ -34,11 +34,17 @@ class FrozenClock:
 def demo_template(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("demo") / "home"
     build_demo(root, today=TODAY)
+    shutil.copytree(root / "replica", root.parent / "replica-as-built", symlinks=True)
     return root
 
 
 @pytest.fixture
 def demo_home(demo_template, tmp_path) -> Path:
+    # The six members who joined keep the replica folder their invite named: the template's, by its absolute path.
+    # So every copy of the home syncs through it; put it back as built, or what one test pushed reaches the next.
+    replica = demo_template / "replica"
+    shutil.rmtree(replica)
+    shutil.copytree(demo_template.parent / "replica-as-built", replica, symlinks=True)
     dest = tmp_path / "home"
     shutil.copytree(demo_template, dest, symlinks=True)
     return dest

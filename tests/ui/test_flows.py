@@ -537,5 +537,5 @@ async def test_ingest_runs_on_the_sync_thread_and_the_room_shows_it(app_for, dem
             if any("Heard through the background sync" in str(o.prompt) for o in agenda.options):
                 break
         else:
-            raise AssertionError("the peer's item never appeared")
+            raise AssertionError(f"the peer's item never appeared: {app.sync.status()}")
         assert threads and threading.get_ident() not in threads  # folded on the sync thread, not the UI's
