@@ -30,6 +30,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.theme import Theme
@@ -37,6 +38,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from circle.errors import CircleError
 from circle.messages import CohortOpened, CohortOpenFailed, CohortOpenRequested, CohortsOpened, MeetingOpenRequested, Unlocked, ViewChanged
+from circle.models.text import clean, shorten
 from circle.store.cohort import CohortStore
 from circle.store.service import CohortService
 from circle.store.session import Home, Session
@@ -59,6 +61,8 @@ HIGH_CONTRAST = Theme(
     variables={"footer-key-foreground": "#ffff00", "block-cursor-background": "#ffff00", "block-cursor-foreground": "#000000"},
 )
 THEMES = ("textual-dark", "textual-light", "circle-high-contrast")
+NOTIFY_TITLE_CHARS = 80  # a notification is a few words: a hostile 10,000-character name must not fill the screen
+NOTIFY_CHARS = 400
 
 
 class CircleApp(App[None]):
@@ -337,7 +341,17 @@ class CircleApp(App[None]):
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         self.notify("Screenshots are off: they would write meeting content to disk unencrypted.", title="Not available", severity="warning")
 
-    # ---- errors --------------------------------------------------------
+    # ---- notifications -------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Every notification as plain, cleaned text, cut to a few lines: titles and hints name people and quote what they wrote.
+
+        ``markup`` is accepted (widgets pass it) and ignored: nothing here is ever read as markup.
+        """
+        super().notify(shorten(clean(message, multiline=True), NOTIFY_CHARS), title=shorten(clean(title), NOTIFY_TITLE_CHARS), severity=severity,
+                       timeout=timeout, markup=False)
+
+    # ---- worker errors and crashes ------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state != WorkerState.ERROR:
             return
@@ -361,7 +375,7 @@ class CircleApp(App[None]):
         else:
             message = (f"circle stopped on an internal error ({type(error).__name__}). Everything already saved is safe. "
                        "Run again with CIRCLE_DEBUG=1 to see the details, and report it.")
-        self._exit_renderables.append(Text(message))
+        self._exit_renderables.append(Text(clean(message)))
         self._close_messages_no_wait()
 
     def _fatal_error(self) -> None:

@@ -15,11 +15,13 @@ from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
 from circle.messages import MeetingOpenRequested
 from circle.models.meeting import next_meeting
+from circle.models.text import clean
 from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import Field, FormModal, PickModal, ReadModal
 from circle.store.joining import roster_fingerprint
 from circle.store.service import CohortService
 from circle.widgets import WindowedList
+from circle.widgets.member_text import block, line, name
 
 OPENING = "Opening the cohort…"
 ROLE_NAMES = {"mentor": "supervising mentor", "peer": "facilitator-eligible peer", "participant": "participant"}
@@ -29,7 +31,7 @@ ROLE_NAMES = {"mentor": "supervising mentor", "peer": "facilitator-eligible peer
 class CohortRead:
     """What the cohort screen shows, read from the view in one go (no widgets)."""
 
-    name: str
+    name: Text
     charter: Text
     members: list[tuple[str, Text]]
     rota: list[tuple[str, Text]]
@@ -37,6 +39,7 @@ class CohortRead:
 
 
 def read_cohort(service: CohortService) -> CohortRead:
+    """The charter, roster, rota and meetings of a cohort, as text (member text cleaned and cut to fit)."""
     with service.store.lock:
         view = service.view
         me = service.me
@@ -45,7 +48,7 @@ def read_cohort(service: CohortService) -> CohortRead:
         for label, value in (("Purpose", c.purpose), ("Cadence", f"{c.cadence}, {c.meeting_minutes} minutes"),
                              ("Confidentiality", c.confidentiality), ("Feedback norms", c.feedback_norms)):
             charter.append(f"{label}\n", style="bold")
-            charter.append(f"{value or '—'}\n\n")
+            charter.append(f"{block(str(value)) or '—'}\n\n")
 
         rota = rota_of(view)
         nxt = next_meeting(view)
@@ -53,12 +56,12 @@ def read_cohort(service: CohortService) -> CohortRead:
         members = []
         for m in view.members():
             t = Text()
-            t.append(m.name, style="bold")
+            t.append(name(m.name), style="bold")
             if m.id == me:
                 t.append(" (you)")
-            t.append(f"  {ROLE_NAMES.get(m.role, m.role)}", style="dim")
+            t.append(f"  {line(ROLE_NAMES.get(m.role, m.role), 40)}", style="dim")
             if m.profession:
-                t.append(f" · {m.profession}", style="dim")
+                t.append(f" · {line(m.profession, 80)}", style="dim")
             if m.away:
                 t.append("  away", style="italic")
             if nxt and next_facilitator == m.id:
@@ -68,14 +71,14 @@ def read_cohort(service: CohortService) -> CohortRead:
         rows = []
         for turn in reversed(rota.turns):  # upcoming first, then history newest first
             t = Text()
-            t.append(f"{turn.at}  ", style="dim" if turn.held else "bold")
-            who = view.name_of(turn.member) if turn.member else "—"
+            t.append(f"{line(turn.at, 40)}  ", style="dim" if turn.held else "bold")
+            who = name(view.name_of(turn.member)) if turn.member else "—"
             t.append(who)
             if turn.facilitated_by and turn.facilitated_by != turn.member:
-                t.append(f" → {view.name_of(turn.facilitated_by)} (handoff)", style="italic")
+                t.append(f" → {name(view.name_of(turn.facilitated_by))} (handoff)", style="italic")
             t.append("  facilitated" if turn.held else "  upcoming", style="dim")
             if turn.note:
-                t.append(f"  · {turn.note}", style="dim italic")
+                t.append(f"  · {line(turn.note)}", style="dim italic")
             rows.append((turn.meeting, t))
 
         items = Counter(i.meeting for i in view.agenda())
@@ -83,13 +86,13 @@ def read_cohort(service: CohortService) -> CohortRead:
         meetings = []
         for mt in reversed(view.meetings()):
             t = Text()
-            t.append(f"{mt.at}  ", style="dim" if mt.held else "bold")
-            t.append(mt.title or "Meeting")
+            t.append(f"{line(mt.at, 40)}  ", style="dim" if mt.held else "bold")
+            t.append(line(mt.title) or "Meeting")
             state = "cancelled" if mt.cancelled else ("held" if mt.held else "upcoming")
             fac = facilitators.get(mt.id, "")
-            t.append(f"  {state} · {view.name_of(fac) if fac else 'no facilitator'} · {items[mt.id]} item{'s' if items[mt.id] != 1 else ''}", style="dim")
+            t.append(f"  {state} · {name(view.name_of(fac)) if fac else 'no facilitator'} · {items[mt.id]} item{'s' if items[mt.id] != 1 else ''}", style="dim")
             meetings.append((mt.id, t))
-    return CohortRead(c.name, charter, members, rows, meetings)
+    return CohortRead(Text(name(c.name)), charter, members, rows, meetings)
 
 
 class CohortScreen(CircleScreen):
@@ -117,9 +120,9 @@ class CohortScreen(CircleScreen):
 
     def compose(self) -> ComposeResult:
         with self.view_lock():
-            name = self.service.view.cohort().name
+            title = Text(name(self.service.view.cohort().name))
         with Horizontal(classes="topbar"):
-            yield Label(name, classes="topbar-title", id="cohort-title")
+            yield Label(title, classes="topbar-title", id="cohort-title")
             yield self.sync_badge()
         with TabbedContent(initial="charter", id="cohort-tabs"):
             with TabPane("1 Charter", id="charter"):
@@ -187,7 +190,7 @@ class CohortScreen(CircleScreen):
         except ValueError:
             suggested = ""
         fields = [Field("at", "When (YYYY-MM-DD HH:MM)", suggested), Field("title", "Theme (optional)"),
-                  Field("minutes", "Length in minutes", str(cohort.meeting_minutes))]
+                  Field("minutes", "Length in minutes", clean(str(cohort.meeting_minutes)))]
 
         def done(values: dict[str, str] | None) -> None:
             if values:
@@ -209,7 +212,7 @@ class CohortScreen(CircleScreen):
             return
         if self.do(self.service.give_back, mine):
             with self.view_lock():
-                who = self.service.view.name_of(self.service.facilitator(mine))
+                who = name(self.service.view.name_of(self.service.facilitator(mine)))
             self.notify(f"{who} now facilitates; you take the next turn you can.", title="Turn given back")
 
     def action_swap(self) -> None:
@@ -220,7 +223,7 @@ class CohortScreen(CircleScreen):
             mentor = self.service.is_mentor()
             upcoming = [t for t in rota.upcoming() if t.meeting != mine]
             first = mine or (rota.upcoming()[0].meeting if rota.upcoming() else "")
-            options = [(t.meeting, f"{t.at}  {view.name_of(t.facilitated_by)}") for t in upcoming if t.meeting != first]
+            options = [(t.meeting, f"{line(t.at, 40)}  {name(view.name_of(t.facilitated_by))}") for t in upcoming if t.meeting != first]
         if mine is None and not mentor:
             self.notify("You have no upcoming turn to swap.", title="Nothing to swap", severity="warning")
             return
@@ -241,7 +244,7 @@ class CohortScreen(CircleScreen):
     def action_fingerprint(self) -> None:
         with self.view_lock():
             roster = roster_fingerprint(self.service.view)
-            names = ", ".join(m.name for m in self.service.view.members())
+            names = ", ".join(name(m.name) for m in self.service.view.members())
         self.app.push_screen(ReadModal("Cohort fingerprint", f"{roster}\n\nIt covers every member's keys ({names}). "
                                        "Everyone reads theirs aloud at once: if all match, everyone has the same roster."))
 

@@ -27,6 +27,7 @@ from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
 from circle.store.service import CohortService
 from circle.widgets import Countdown, PhaseBar, WindowedList
+from circle.widgets.member_text import BLOCK_CHARS, NAME_CHARS, block, line, name
 
 PHASE_HINTS = {
     "": "Not started. The facilitator presses n to begin with check-in.",
@@ -40,6 +41,8 @@ PHASE_HINTS = {
 OPENING = "Opening the meeting…"
 NOTES_PAGE = 25  # notes per window: each is up to a few lines, and Textual wraps a whole window before painting it
 NOTE_CHARS = 320  # longer notes are cut in the list; Enter reads the whole note
+NOTE_LINES = 6  # and so are notes of more lines than this
+TITLE_CHARS = 80  # the meeting's and the running item's title in one-line places (the top bar, the countdown)
 
 
 @dataclass
@@ -47,7 +50,7 @@ class RoomRead:
     """The meeting room as rows of text, built from a :class:`~circle.models.meeting.Room` (no widgets)."""
 
     room: Room
-    title: str
+    title: Text
     meta: Text
     hint: Text
     caption: str
@@ -87,7 +90,7 @@ def read_room(svc: CohortService, meeting_id: str) -> RoomRead:
 
 
 def room_rows(r: Room) -> RoomRead:
-    """Everything the meeting room shows, as text rows."""
+    """Everything the meeting room shows, as text rows; what members wrote is cleaned and cut to fit."""
     m = r.meeting
     titles = {i.id: i.title for i in r.items}
     rows: dict[str, Text] = {}
@@ -100,10 +103,10 @@ def room_rows(r: Room) -> RoomRead:
     cur = r.current
     return RoomRead(
         room=r,
-        title=f"{m.title or 'Meeting'} · {m.at}",
+        title=Text(f"{line(m.title, TITLE_CHARS) or 'Meeting'} · {line(m.at, 40)}"),
         meta=meta_line(r),
         hint=Text(PHASE_HINTS.get(m.phase, "") if not m.held else "This meeting is held; its record is read-only except for notes.", style="italic"),
-        caption=f"{cur.title} — {r.name_of(cur.owner)}" if cur else "No item running. Enter on an item starts it.",
+        caption=f"{line(cur.title, TITLE_CHARS)} — {_name(r, cur.owner)}" if cur else "No item running. Enter on an item starts it.",
         agenda_title=f"Agenda {r.done}/{len(r.items)} done",
         agenda_rows=[(i.id, agenda_row(r, i)) for i in r.items],
         notes=notes,
@@ -111,16 +114,20 @@ def room_rows(r: Room) -> RoomRead:
         long_notes=long_notes,
         action_rows=[(a.id, action_row(r, a)) for a in r.actions],
         action_status={a.id: a.status for a in r.actions},
-        roster=[(f"{p.name}{' (you)' if p.id == r.me else ''}{' · away' if p.away else ''}", p.id) for p in r.roster],
+        roster=[(f"{name(p.name)}{' (you)' if p.id == r.me else ''}{' · away' if p.away else ''}", p.id) for p in r.roster],
         round=round_text(r),
     )
+
+
+def _name(r: Room, member_id: str) -> str:
+    return name(r.name_of(member_id))
 
 
 def meta_line(r: Room) -> Text:
     """Who facilitates, how many are present, whether the meeting is held."""
     meta = Text()
     meta.append("Facilitator ", style="dim")
-    meta.append(r.name_of(r.facilitator) if r.facilitator else "nobody eligible", style="bold")
+    meta.append(_name(r, r.facilitator) if r.facilitator else "nobody eligible", style="bold")
     if r.facilitator == r.me:
         meta.append(" (you)", style="bold")
     elif r.supervising:
@@ -135,9 +142,20 @@ def agenda_row(r: Room, i: AgendaItem) -> Text:
     current = i.id == r.meeting.current_item
     t = Text()
     t.append("▶ " if current else ("✓ " if i.status == "done" else ("↻ " if i.carried_from else "• ")), style="bold" if current else "")
-    t.append(i.title, style="strike dim" if i.status == "done" else ("bold" if current else ""))
-    t.append(f"\n  {r.name_of(i.owner)} · {i.minutes} min", style="dim")
+    t.append(line(i.title), style="strike dim" if i.status == "done" else ("bold" if current else ""))
+    t.append(f"\n  {_name(r, i.owner)} · {i.minutes} min", style="dim")
     return t
+
+
+def note_start(text: str) -> str | None:
+    """The start of a note too long for a row, to show with "Enter reads it all" (None when the whole note fits)."""
+    lines = text.split("\n")
+    if len(text) <= NOTE_CHARS and len(lines) <= NOTE_LINES:
+        return None
+    head = "\n".join(lines[:NOTE_LINES])
+    if len(head) > NOTE_CHARS:
+        head = head[:NOTE_CHARS].rsplit(" ", 1)[0]
+    return head + " …"
 
 
 def note_row(r: Room, n: Note, on: str) -> tuple[Text, tuple[str, str] | None]:
@@ -145,14 +163,16 @@ def note_row(r: Room, n: Note, on: str) -> tuple[Text, tuple[str, str] | None]:
     t = Text()
     if n.kind == "decision":
         t.append("Decision: ", style="bold")
+    text = block(n.text)
+    start = note_start(text)
     whole = None
-    if len(n.text) > NOTE_CHARS:
-        t.append(n.text[:NOTE_CHARS].rsplit(" ", 1)[0] + " …")
+    if start is not None:
+        t.append(start)
         t.append("  Enter reads it all", style="dim italic")
-        whole = (f"{'Decision' if n.kind == 'decision' else 'Note'} on “{on}” — {r.name_of(n.author)}", n.text)
+        whole = (f"{'Decision' if n.kind == 'decision' else 'Note'} on “{line(on, NAME_CHARS)}” — {_name(r, n.author)}", n.text)
     else:
-        t.append(n.text)
-    t.append(f"\n  {r.name_of(n.author)}", style="dim")
+        t.append(text)
+    t.append(f"\n  {_name(r, n.author)}", style="dim")
     return t, whole
 
 
@@ -161,30 +181,32 @@ def carried_row(r: Room, c: Carried) -> Text:
     t = Text("Last time you said… ", style="bold italic")
     if c.action is not None:
         a = c.action
-        t.append(f"{r.name_of(a.owner)} would {a.title[:1].lower() + a.title[1:]}" + (f" (due {a.due})" if a.due else ""), style="italic")
-        t.append(f" — {a.status}", style="dim")
+        title = line(a.title)
+        t.append(f"{_name(r, a.owner)} would {title[:1].lower() + title[1:]}" + (f" (due {line(a.due, 40)})" if a.due else ""), style="italic")
+        t.append(f" — {line(a.status, 20)}", style="dim")
     elif c.source is not None:
-        t.append(f"unfinished at the {c.origin_at[:10] if c.origin_at else 'last'} meeting", style="italic")
+        t.append(f"unfinished at the {line(c.origin_at[:10]) if c.origin_at else 'last'} meeting", style="italic")
         for n in c.notes:
-            t.append(f"\n  {'Decision: ' if n.kind == 'decision' else ''}{n.text}", style="dim")
+            t.append(f"\n  {'Decision: ' if n.kind == 'decision' else ''}{line(n.text, NOTE_CHARS)}", style="dim")
     return t
 
 
 def action_row(r: Room, a: Action) -> Text:
     t = Text()
     t.append("✓ " if a.status == "done" else ("✗ " if a.status == "dropped" else "☐ "))
-    t.append(a.title, style="dim" if a.status != "open" else "")
-    t.append(f"\n  {r.name_of(a.owner)}{' · due ' + a.due if a.due else ''}", style="dim")
+    t.append(line(a.title), style="dim" if a.status != "open" else "")
+    t.append(f"\n  {_name(r, a.owner)}{' · due ' + line(a.due, 40) if a.due else ''}", style="dim")
     if a.meeting != r.meeting.id:
         t.append(" · from an earlier meeting", style="dim italic")
     return t
 
 
 def round_text(r: Room) -> Text:
+    """The anonymous round, every line in full (the panel scrolls)."""
     rnd = Text()
     rnd.append("Anonymous round: one line each, shown without names.\n\n", style="dim")
-    for line in r.anonymous:
-        rnd.append(f"“{line}”\n")
+    for text in r.anonymous:
+        rnd.append(f"“{line(text, BLOCK_CHARS)}”\n")
     if not r.anonymous:
         rnd.append("No lines yet. Press r to add yours.", style="dim italic")
     else:
@@ -306,7 +328,7 @@ class MeetingScreen(CircleScreen):
         if rows.roster != self._roster:
             self._roster = rows.roster
             people.clear_options()
-            people.add_options([Selection(label, mid, rows.attendance.get(mid, False)) for label, mid in rows.roster])
+            people.add_options([Selection(Text(label), mid, rows.attendance.get(mid, False)) for label, mid in rows.roster])
         else:
             for _label, mid in rows.roster:  # select/deselect post no SelectionToggled: no loop back
                 (people.select if rows.attendance.get(mid, False) else people.deselect)(mid)
@@ -360,13 +382,13 @@ class MeetingScreen(CircleScreen):
     def action_finish_item(self) -> None:
         nxt = self.attempt(self.service.finish_item, self.meeting_id)
         if nxt is not None:
-            self.notify(f"Now: {nxt.title}", title="Next item")
+            self.notify(f"Now: {line(nxt.title)}", title="Next item")
 
     def _member_options(self) -> list[tuple[str, str]]:
         me = self.service.me
         with self.view_lock():
             members = sorted(self.service.view.members(), key=lambda m: (m.id != me, m.name))
-        return [(f"{m.name}{' (you)' if m.id == me else ''}", m.id) for m in members]
+        return [(f"{name(m.name)}{' (you)' if m.id == me else ''}", m.id) for m in members]
 
     def action_add_item(self) -> None:
         fields = [Field("title", "Item", placeholder="what you bring"), Field("owner", "Brought by", self.service.me, options=self._member_options()),
@@ -381,7 +403,7 @@ class MeetingScreen(CircleScreen):
 
     def _note(self, decision: bool) -> None:
         item = self.selected_item()
-        where = f" on “{item.title}”" if item else ""
+        where = f" on “{line(item.title, NAME_CHARS)}”" if item else ""
 
         def done(values: dict[str, str] | None) -> None:
             if values:
@@ -424,16 +446,16 @@ class MeetingScreen(CircleScreen):
         with self.view_lock():
             fac = self.service.facilitator(self.meeting_id)
             may = self.service.can_lead(self.meeting_id)
-            name = self.service.view.name_of(fac)
+            who = name(self.service.view.name_of(fac))
         if not may:
-            self.notify(f"{name} (or the supervising mentor) hands the role over.", title="Only the facilitator hands off", severity="warning")
+            self.notify(f"{who} (or the supervising mentor) hands the role over.", title="Only the facilitator hands off", severity="warning")
             return
         options = [(mid, label) for label, mid in self._member_options() if mid != fac]
 
         def done(to: str | None) -> None:
             if to and self.do(self.service.handoff, self.meeting_id, to):
                 with self.view_lock():
-                    who = self.service.view.name_of(to)
+                    who = name(self.service.view.name_of(to))
                 self.notify(f"{who} facilitates from here.", title="Handoff")
 
         self.app.push_screen(PickModal("Hand the facilitator role to…", options), done)
@@ -468,4 +490,4 @@ class MeetingScreen(CircleScreen):
     def time_is_up(self, event: TimeUp) -> None:
         item = self._item(event.item)
         self.app.bell()
-        self.notify(f"Time is up for “{item.title if item else 'this item'}”. Wrap up, or agree a few more minutes.", title="Time's up", timeout=8)
+        self.notify(f"Time is up for “{line(item.title, NAME_CHARS) if item else 'this item'}”. Wrap up, or agree a few more minutes.", title="Time's up", timeout=8)

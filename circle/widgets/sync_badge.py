@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rich.text import Text
 from textual.reactive import reactive
 from textual.signal import Signal
 from textual.widgets import Static
 
+from circle.models.text import clean
 from circle.sync.status import SyncStatus
+from circle.widgets.member_text import name
 
 
 class SyncBadge(Static):
@@ -53,19 +56,19 @@ class SyncBadge(Static):
         self.set_class(state == "up to date", "-ok")
         if text != self._shown:  # update() lays the whole screen out again: only when the words change
             self._shown = text
-            self.update(f"⇅ {text}")
+            self.update(Text(f"⇅ {clean(text)}"))
 
 
 def sync_report(status: SyncStatus | None) -> str:
-    """Per cohort: where it replicates, what is not sent yet, and each member's journal."""
+    """Per cohort: where it replicates, what is not sent yet, and each member's journal (names cleaned, never markup)."""
     if status is None:
         return "Sync is off."
-    lines = [f"State: {status.state}" + (f" — {status.message}" if status.message else "")]
+    lines = [f"State: {status.state}" + (f" — {clean(status.message)}" if status.message else "")]
     for co in status.cohorts:
-        lines += ["", f"{co.name or 'A cohort you asked to join'} → {co.replica}", f"  not yet sent: {co.unsent}; {co.caught_up()}"]
+        lines += ["", f"{name(co.name) or 'A cohort you asked to join'} → {clean(co.replica)}", f"  not yet sent: {co.unsent}; {co.caught_up()}"]
         if co.problem:
-            lines.append(f"  problem: {co.problem}")
+            lines.append(f"  problem: {clean(co.problem)}")
         for p in co.peers:
             when = time.strftime("%H:%M:%S", time.localtime(p.last_received)) if p.last_received else "not yet"
-            lines.append(f"  {p.member}: {p.state}, {p.last_seq} events, last received {when}")
+            lines.append(f"  {name(p.member)}: {p.state}, {p.last_seq} events, last received {when}")
     return "\n".join(lines)

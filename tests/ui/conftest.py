@@ -12,6 +12,7 @@ import pytest
 from circle.app import CircleApp, make_app  # noqa: E402
 from circle.demo import DEMO_PASSPHRASE, build_demo  # noqa: E402
 from circle.store.session import Home, Session  # noqa: E402
+from tests.hostile import HostileHome, build_hostile_home
 
 TODAY = dt.date(2025, 6, 2)  # the demo's upcoming meeting is on 2025-06-04 at 18:00
 MEETING_START = float(calendar.timegm(dt.datetime(2025, 6, 4, 18, 5).timetuple()))
@@ -66,6 +67,25 @@ def app_for(demo_home, clock):
     def make(name: str = "Kwame Mensah", **kwargs) -> CircleApp:
         return make_app(demo_home, session=unlock(demo_home, name, clock), clock=clock, cursor_blink=False, **kwargs)
 
+    return make
+
+
+@pytest.fixture(scope="session")
+def hostile_template(tmp_path_factory) -> HostileHome:
+    """The demo cohort after its members wrote the hostile corpus (see tests/hostile.py), built once."""
+    return build_hostile_home(tmp_path_factory.mktemp("hostile") / "home", TODAY)
+
+
+@pytest.fixture
+def hostile_app(hostile_template, tmp_path, clock):
+    """``hostile_app("Kwame Mensah")``: the app on a copy of the hostile home, signed in, with the frozen clock."""
+    dest = tmp_path / "hostile"
+    shutil.copytree(hostile_template.root, dest, symlinks=True)
+
+    def make(name: str = "Kwame Mensah", **kwargs) -> CircleApp:
+        return make_app(dest, session=unlock(dest, name, clock), clock=clock, cursor_blink=False, **kwargs)
+
+    make.home = dest
     return make
 
 
