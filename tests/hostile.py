@@ -13,11 +13,10 @@ lines. Journals then travel to every identity as sync would carry them.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from circle.demo import DEMO_PASSPHRASE, build_demo
+from circle.demo import DEMO_PASSPHRASE, _replicate, build_demo
 from circle.models.meeting import next_meeting
 from circle.store.session import Home
 
@@ -79,15 +78,6 @@ class HostileHome:
     names: dict[str, str]  # demo name -> id
 
 
-def _copy(src: Path, dst: Path) -> None:
-    a, b = sqlite3.connect(src), sqlite3.connect(dst)
-    try:
-        a.backup(b)
-    finally:
-        a.close()
-        b.close()
-
-
 def build_hostile_home(root: Path, today: dt.date) -> HostileHome:
     """The demo cohort in ``root``, then the hostile corpus written into it by its members."""
     demo = build_demo(root, today=today)
@@ -122,13 +112,9 @@ def build_hostile_home(root: Path, today: dt.date) -> HostileHome:
     )
     store["Amara Singh"].record_many(("anon.line_added", {"meeting": upcoming.id, "text": text}) for text in ANON)
 
-    # What sync does: every identity gets a copy of every other journal, then folds it.
-    for name in sessions:
-        for other, o in store.items():
-            if other != name:
-                _copy(o.journal.path, store[name].peer_dir() / f"{o.entry.journal}.db")
+    # What sync does: every journal goes to the cohort's folder replica, every identity restores the others' and folds them.
+    _replicate(list(sessions.values()), cid)
     for s in sessions.values():
-        s.cohort(cid).store.ingest()
         s.close()
     Home(root, calibrate=False).create_identity(IDENTITY_NAME, DEMO_PASSPHRASE)
     return HostileHome(root, cid, upcoming.id, {name: s.id for name, s in sessions.items()})
