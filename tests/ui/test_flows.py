@@ -539,3 +539,31 @@ async def test_ingest_runs_on_the_sync_thread_and_the_room_shows_it(app_for, dem
         else:
             raise AssertionError(f"the peer's item never appeared: {app.sync.status()}")
         assert threads and threading.get_ident() not in threads  # folded on the sync thread, not the UI's
+
+
+async def test_a_newcomer_sees_the_cohort_appear_once_admitted(app_for, demo_home, clock, tmp_path):
+    """Nia asks to join from her home screen; once Helen admits her and sync brings the admission,
+    her home lists the cohort by name (its real id replaces the provisional one)."""
+    from circle.store.joining import admit, create_invite
+    from circle.store.session import Home
+    from circle.sync.service import journal_fetcher
+
+    helen = unlock(demo_home, "Helen Okafor", clock)
+    cohort = helen.cohort(helen.cohort_ids()[0])
+    invite = create_invite(helen, cohort).code
+    nia_session = Home(tmp_path / "nia", calibrate=False).create_identity("Nia Brooks", "nia pass phrase", clock=clock)
+    nia = make_app(tmp_path / "nia", session=nia_session, clock=clock, cursor_blink=False)
+    async with nia.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("j")
+        await type_form(pilot, invite)
+        join_code = next(w for w in nia.screen.text.split() if w.startswith("circle-join-"))
+        await pilot.press("escape")
+        rows = lambda: [str(o.prompt) for o in nia.screen.query_one("#home-cohorts").options]  # noqa: E731
+        assert rows()[0].startswith("(waiting to be admitted)")
+        SyncService(nia_session).once()  # her request reaches the cohort's replica
+        admit(cohort, join_code, journal_fetcher(helen))
+        SyncService(helen).once()  # the admission and her key go out
+        SyncService(nia_session).once()  # and come in: the cohort takes its real id
+        await pilot.pause()
+        assert rows()[0].startswith("Riverside Allied Health Circle\n"), rows()
