@@ -18,8 +18,9 @@ from circle.models.text import clean_name
 def demo(ctx: click.Context, no_tui: bool) -> None:
     """Create a demo cohort in a fresh home and open it.
 
-    Seven people (a supervising mentor and six members), eight past meetings
-    and an upcoming one. Every demo identity uses the same printed passphrase.
+    Seven people (a supervising mentor and six members), eight past meetings,
+    the next one with its agenda started and one after it. Every demo identity
+    uses the same printed passphrase.
     """
     from circle.demo import DEMO_PASSPHRASE, PEOPLE, build_demo
 
