@@ -2,6 +2,18 @@
 
 ``make_app`` is the one factory used by the CLI and by the tests (fixed size,
 frozen clock and no cursor blink come from the tests' arguments).
+
+The UI talks one way. Screens post requests (:class:`CohortOpenRequested`,
+:class:`MeetingOpenRequested`) and the app answers them; the app sets what
+screens show (the sync status, through :attr:`CircleApp.sync_status_signal`).
+
+Concurrency, one rule: the view of a cohort changes only under its
+``store.lock``. The sync service ingests on its own thread (``store.ingest``
+takes the lock), writes come from the UI thread (``store.record`` takes it
+too), and each change reaches the screens as a :class:`ViewChanged` message
+(``post_message`` is thread-safe). Every UI read of a view holds
+``svc.store.lock`` or uses what the screen's last read returned (see
+:mod:`circle.screens.base`).
 """
 
 from __future__ import annotations
@@ -18,15 +30,19 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from circle.errors import CircleError
-from circle.messages import CohortOpened, CohortOpenFailed, CohortsOpened, Unlocked, ViewChanged
+from circle.messages import CohortOpened, CohortOpenFailed, CohortOpenRequested, CohortsOpened, MeetingOpenRequested, Unlocked, ViewChanged
+from circle.models.text import clean, shorten
 from circle.store.cohort import CohortStore
 from circle.store.service import CohortService
 from circle.store.session import Home, Session
+from circle.sync.status import SyncStatus
 
 HIGH_CONTRAST = Theme(
     name="circle-high-contrast",
@@ -45,6 +61,8 @@ HIGH_CONTRAST = Theme(
     variables={"footer-key-foreground": "#ffff00", "block-cursor-background": "#ffff00", "block-cursor-foreground": "#000000"},
 )
 THEMES = ("textual-dark", "textual-light", "circle-high-contrast")
+NOTIFY_TITLE_CHARS = 80  # a notification is a few words: a hostile 10,000-character name must not fill the screen
+NOTIFY_CHARS = 400
 
 
 class CircleApp(App[None]):
@@ -81,12 +99,15 @@ class CircleApp(App[None]):
         self.clock = clock
         self.session: Session | None = session
         self._services: dict[str, CohortService] = {}
-        self._watched: set[str] = set()
+        self._watched: list[CohortStore] = []
         self.open_failures: dict[str, str] = {}  # cohort id -> why it did not open
         # One cohort opens at a time: the background opener and a screen that needs a cohort now.
         self._open_lock = threading.Lock()
         self.register_theme(HIGH_CONTRAST)
         self.theme = theme
+        #: The sync service's status as last read (None: sync is off); published on :attr:`sync_status_signal` when it changes.
+        self.sync_status: SyncStatus | None = None
+        self.sync_status_signal: Signal[SyncStatus | None] = Signal(self, "sync-status")
 
     # ---- services ------------------------------------------------------
     def meetings(self, cohort_id: str) -> CohortService:
@@ -108,10 +129,11 @@ class CircleApp(App[None]):
         self.open_failures.pop(svc.id, None)
 
     def watch_cohort(self, store: CohortStore) -> None:
-        if store.id in self._watched:
+        """Turn every change of a cohort's view into a :class:`ViewChanged` message."""
+        if any(w is store for w in self._watched):
             return
-        self._watched.add(store.id)
-        # Listeners may fire on a sync thread; post_message is thread-safe.
+        self._watched.append(store)
+        # Listeners fire on the thread that changed the view (the sync thread for an ingest); post_message is thread-safe.
         store.listeners.append(lambda s, events: self.post_message(ViewChanged(s.id, len(events))))
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
@@ -162,6 +184,7 @@ class CircleApp(App[None]):
 
     # ---- screens -------------------------------------------------------
     def on_mount(self) -> None:
+        self.set_interval(1.0, self.poll_sync_status)
         if self.session is not None:
             self._signed_in()
         else:
@@ -179,16 +202,23 @@ class CircleApp(App[None]):
         self.open_cohorts(self.session)
 
     def _start_sync(self, session: Session) -> None:
-        """Run the sync service in the background; what it brings is folded on the UI thread."""
+        """Run the sync service in the background: it ingests on its own thread, under each store's lock."""
         self.sync = self.sync_factory(session)
-
-        def ingest_here(store: CohortStore):
-            return self.call_from_thread(store.ingest)
-
-        self.sync.ingest = ingest_here
         self.sync.start(focus=None)
 
-    # ---- joining and sync status (the services behind the screens' keys) ----
+    def poll_sync_status(self) -> None:
+        """Read the sync service's status (once a second, for every badge) and publish it when it changed."""
+        status = None
+        if self.sync is not None:
+            try:
+                status = self.sync.status()
+            except Exception:  # the status must never take the app down; say so calmly
+                status = SyncStatus("problem", "sync status unavailable")
+        if status != self.sync_status:
+            self.sync_status = status
+            self.sync_status_signal.publish(status)
+
+    # ---- joining (the services behind the screens' keys; each returns text to read) ----
     def invite(self, cohort_id: str) -> str:
         """A single-use invite to a cohort, as text to read or copy."""
         from circle.store.joining import create_invite
@@ -215,23 +245,6 @@ class CircleApp(App[None]):
             self.sync.set_focus(joined.cohort_id)  # push the request now, then watch for the admission
         return "\n\n".join(joined.lines())
 
-    def sync_report(self) -> str:
-        """Per cohort: where it replicates, what is not sent yet, and each member's journal."""
-        import time as _time
-
-        if self.sync is None:
-            return "Sync is off."
-        st = self.sync.status()
-        lines = [f"State: {st.state}" + (f" — {st.message}" if st.message else "")]
-        for co in st.cohorts:
-            lines += ["", f"{co.name or 'A cohort you asked to join'} → {co.replica}", f"  not yet sent: {co.unsent}; {co.caught_up()}"]
-            if co.problem:
-                lines.append(f"  problem: {co.problem}")
-            for p in co.peers:
-                when = _time.strftime("%H:%M:%S", _time.localtime(p.last_received)) if p.last_received else "not yet"
-                lines.append(f"  {p.member}: {p.state}, {p.last_seq} events, last received {when}")
-        return "\n".join(lines)
-
     def _stop_sync(self) -> None:
         if self.sync_factory is not None and self.sync is not None:
             self.sync.stop()
@@ -254,17 +267,19 @@ class CircleApp(App[None]):
             self.pop_screen()
         self._signed_in()
 
-    def open_cohort(self, cohort_id: str) -> None:
+    @on(CohortOpenRequested)
+    def open_cohort_screen(self, event: CohortOpenRequested) -> None:
         from circle.screens.cohort import CohortScreen
 
-        self.push_screen(CohortScreen(self.meetings(cohort_id)))
-        self._focus_sync(cohort_id)
+        self.push_screen(CohortScreen(self.meetings(event.cohort)))
+        self._focus_sync(event.cohort)
 
-    def open_meeting(self, cohort_id: str, meeting_id: str) -> None:
+    @on(MeetingOpenRequested)
+    def open_meeting_room(self, event: MeetingOpenRequested) -> None:
         from circle.screens.meeting import MeetingScreen
 
-        self.push_screen(MeetingScreen(self.meetings(cohort_id), meeting_id))
-        self._focus_sync(cohort_id)
+        self.push_screen(MeetingScreen(self.meetings(event.cohort), event.meeting))
+        self._focus_sync(event.cohort)
 
     def _focus_sync(self, cohort_id: str) -> None:
         """Live followers for the cohort on screen; the others are polled."""
@@ -273,6 +288,10 @@ class CircleApp(App[None]):
 
     @on(ViewChanged)
     def refresh_screen(self, event: ViewChanged | None = None) -> None:
+        """Have the screen on top read the view again (it skips the read when nothing it shows changed)."""
+        if event is not None and event.cohort not in self._services:
+            # A pending join was admitted: its cohort took its real id (see CohortStore._adopt).
+            self._services = {svc.id: svc for svc in self._services.values()}
         refresh = getattr(self.screen, "refresh_view", None)
         if refresh is not None:
             refresh()
@@ -322,7 +341,17 @@ class CircleApp(App[None]):
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         self.notify("Screenshots are off: they would write meeting content to disk unencrypted.", title="Not available", severity="warning")
 
-    # ---- errors --------------------------------------------------------
+    # ---- notifications -------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Every notification as plain, cleaned text, cut to a few lines: titles and hints name people and quote what they wrote.
+
+        ``markup`` is accepted (widgets pass it) and ignored: nothing here is ever read as markup.
+        """
+        super().notify(shorten(clean(message, multiline=True), NOTIFY_CHARS), title=shorten(clean(title), NOTIFY_TITLE_CHARS), severity=severity,
+                       timeout=timeout, markup=False)
+
+    # ---- worker errors and crashes ------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state != WorkerState.ERROR:
             return
@@ -346,7 +375,7 @@ class CircleApp(App[None]):
         else:
             message = (f"circle stopped on an internal error ({type(error).__name__}). Everything already saved is safe. "
                        "Run again with CIRCLE_DEBUG=1 to see the details, and report it.")
-        self._exit_renderables.append(Text(message))
+        self._exit_renderables.append(Text(clean(message)))
         self._close_messages_no_wait()
 
     def _fatal_error(self) -> None:

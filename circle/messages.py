@@ -33,11 +33,15 @@ class ViewChanged(Message):
 
 @dataclass
 class CohortOpenRequested(Message):
+    """A screen asks the app to open a cohort's screen."""
+
     cohort: str
 
 
 @dataclass
 class MeetingOpenRequested(Message):
+    """A screen asks the app to open a meeting's room."""
+
     cohort: str
     meeting: str
 
@@ -48,14 +52,6 @@ class TimeUp(Message):
 
     meeting: str
     item: str
-
-
-@dataclass
-class PageChanged(Message):
-    """A windowed list moved to another page."""
-
-    page: int
-    pages: int
 
 
 @dataclass

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from circle.cli.common import Context, friendly, location_from, location_options, pass_ctx, plural
+from circle.cli.common import Context, echo, friendly, location_from, location_options, pass_ctx, plural
+from circle.models.text import clean_name
 
 
 @click.group()
@@ -29,7 +30,7 @@ def cohort_create(c: Context, name: str, purpose: str, cadence: str, meeting_min
     loc = location_from(replica_url, **opts) if replica_url else None
     s = c.unlock()
     svc = s.create_cohort(name, purpose=purpose, cadence=cadence, meeting_minutes=meeting_minutes, replica=loc)
-    click.echo(svc.id)
+    echo(svc.id)
 
 
 @cohort.command("replica")
@@ -46,8 +47,8 @@ def replica(c: Context, cohort: str, url: str, **opts: Any) -> None:
     s = c.unlock()
     svc = s.find_cohort(cohort)
     loc = set_replica(s, svc.store, location_from(url, **opts))
-    click.echo(f"{svc.view.cohort().name} now replicates to {describe(loc)}")
-    click.echo("Run 'circle sync --once' to push what you have there.")
+    echo(f"{clean_name(svc.view.cohort().name)} now replicates to {describe(loc)}")
+    echo("Run 'circle sync --once' to push what you have there.")
 
 
 @click.command()
@@ -58,12 +59,12 @@ def cohorts(c: Context) -> None:
     s = c.unlock()
     rows = s.cohorts()
     if not rows:
-        click.echo("No cohorts yet: create one with 'circle cohort create NAME'.")
+        echo("No cohorts yet: create one with 'circle cohort create NAME'.")
     for info in rows:
-        click.echo(f"{info.id[:12]}  {info.name}  ({plural(info.members, 'member')})")
+        echo(f"{info.id[:12]}  {clean_name(info.name)}  ({plural(info.members, 'member')})")
     problems = s.problems()
     for p in problems:
-        click.echo(f"circle: problem: {p}; run 'circle verify'", err=True)
+        echo(f"circle: problem: {p}; run 'circle verify'", err=True)
     if problems:
         sys.exit(1)
 
@@ -79,7 +80,7 @@ def invite(c: Context, cohort: str, hours: int) -> None:
 
     s = c.unlock()
     for line in create_invite(s, s.find_cohort(cohort), hours=hours).lines():
-        click.echo(line)
+        echo(line)
 
 
 @click.command()
@@ -99,10 +100,10 @@ def join(c: Context, code: str, **opts: Any) -> None:
     joined = do_join(s, code, replica=loc)
     r = SyncService(s).once()
     for line in joined.lines():
-        click.echo(line)
+        echo(line)
     if r.unreachable:
-        click.echo("The replica could not be reached yet: run 'circle sync --once' when it can be.")
-    click.echo("Then run 'circle sync' (or open circle) to see the cohort once you are admitted.")
+        echo("The replica could not be reached yet: run 'circle sync --once' when it can be.")
+    echo("Then run 'circle sync' (or open circle) to see the cohort once you are admitted.")
 
 
 @click.command()
@@ -120,7 +121,7 @@ def admit(c: Context, cohort: str, code: str, role: str) -> None:
     admitted = do_admit(s.find_cohort(cohort), code, journal_fetcher(s), role=role)
     SyncService(s).once()
     for line in admitted.lines():
-        click.echo(line)
+        echo(line)
 
 
 @click.command()
@@ -134,8 +135,8 @@ def remove(c: Context, cohort: str, member: str) -> None:
     svc = s.find_cohort(cohort)
     who = svc.member_by_name(member)
     svc.remove(who.id)
-    click.echo(f"Removed {who.name}. A new key epoch started; they cannot read what comes after.")
-    click.echo("Run 'circle sync --once' to send the change.")
+    echo(f"Removed {clean_name(who.name)}. A new key epoch started; they cannot read what comes after.")
+    echo("Run 'circle sync --once' to send the change.")
 
 
 @click.command()
@@ -150,7 +151,7 @@ def role(c: Context, cohort: str, member: str, role: str) -> None:
     svc = s.find_cohort(cohort)
     who = svc.member_by_name(member)
     svc.set_role(who.id, role)
-    click.echo(f"{who.name} is now a {role}. Run 'circle sync --once' to send the change.")
+    echo(f"{clean_name(who.name)} is now a {role}. Run 'circle sync --once' to send the change.")
 
 
 COMMANDS = [cohort, cohorts, invite, join, admit, remove, role]

@@ -3,6 +3,12 @@
 Every command is scriptable: the passphrase comes from CIRCLE_PASSPHRASE when
 set, else from a prompt without echo. A :class:`~circle.errors.CircleError`
 becomes one line on stderr and a non-zero exit, never a traceback.
+
+Everything a command prints goes through :func:`echo`, which makes every
+control character visible (see :func:`circle.models.text.clean`): cohort and
+member names, titles and the hints of errors that list names were written by
+other people, and a terminal obeys escape sequences. circle's own text holds
+no control characters, so cleaning all of it costs nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +22,19 @@ from typing import Any
 import click
 
 from circle.errors import CircleError, UsageError
+from circle.models.text import clean
 from circle.paths import user_dir
 from circle.store.session import Home, Session
+
+
+def echo(message: object = "", *, err: bool = False) -> None:
+    """Print one line, every control character in it made visible: the CLI's only way to print.
+
+    A line break inside the message shows as ``␊``, so text someone wrote
+    cannot start a line that looks like circle's own. Print several lines
+    with several calls.
+    """
+    click.echo(clean(str(message)), err=err)
 
 
 class Context:
@@ -49,7 +66,7 @@ def _close_quietly(session: Session) -> None:
     try:
         session.close()
     except CircleError as exc:
-        click.echo(f"circle: {exc.line()}", err=True)
+        echo(f"circle: {exc.line()}", err=True)
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,20 +77,20 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except CircleError as exc:
-            click.echo(f"circle: {exc.line()}", err=True)
+            echo(f"circle: {exc.line()}", err=True)
             sys.exit(exc.exit_code)
         except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(141)
         except KeyboardInterrupt:
-            click.echo("circle: interrupted; nothing half-written was kept", err=True)
+            echo("circle: interrupted; nothing half-written was kept", err=True)
             sys.exit(130)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # an unexpected bug: no message text, it could carry plaintext
             if os.environ.get("CIRCLE_DEBUG"):
                 raise
-            click.echo(f"circle: internal error ({type(exc).__name__}); run again with CIRCLE_DEBUG=1 and report it", err=True)
+            echo(f"circle: internal error ({type(exc).__name__}); run again with CIRCLE_DEBUG=1 and report it", err=True)
             sys.exit(70)
 
     return wrapper

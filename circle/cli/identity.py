@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from circle.cli.common import Context, friendly, pass_ctx
+from circle.cli.common import Context, echo, friendly, pass_ctx
+from circle.models.text import clean_name
 
 
 @click.command()
@@ -14,8 +15,8 @@ from circle.cli.common import Context, friendly, pass_ctx
 def init(c: Context, name: str) -> None:
     """Create an identity in the home (keystore sealed with your passphrase)."""
     session = c.home.create_identity(name, c.passphrase(confirm=True))
-    click.echo(f"Created identity {session.name} in {c.home.root}")
-    click.echo(f"Fingerprint: {session.fingerprint}")
+    echo(f"Created identity {clean_name(session.name)} in {c.home.root}")
+    echo(f"Fingerprint: {session.fingerprint}")
 
 
 @click.command()
@@ -24,8 +25,8 @@ def init(c: Context, name: str) -> None:
 def whoami(c: Context) -> None:
     """Show your name and fingerprint."""
     s = c.unlock()
-    click.echo(s.name)
-    click.echo(f"Fingerprint: {s.fingerprint}")
+    echo(clean_name(s.name))
+    echo(f"Fingerprint: {s.fingerprint}")
 
 
 COMMANDS = [init, whoami]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from circle.cli.common import Context, friendly, pass_ctx
+from circle.cli.common import Context, echo, friendly, pass_ctx
+from circle.models.text import clean_name
 
 
 @click.command()
@@ -17,20 +18,21 @@ from circle.cli.common import Context, friendly, pass_ctx
 def demo(ctx: click.Context, no_tui: bool) -> None:
     """Create a demo cohort in a fresh home and open it.
 
-    Seven people (a supervising mentor and six members), eight past meetings
-    and an upcoming one. Every demo identity uses the same printed passphrase.
+    Seven people (a supervising mentor and six members), eight past meetings,
+    the next one with its agenda started and one after it. Every demo identity
+    uses the same printed passphrase.
     """
     from circle.demo import DEMO_PASSPHRASE, PEOPLE, build_demo
 
     c: Context = ctx.obj
     explicit = ctx.parent is not None and ctx.parent.params.get("home")
     root = c.home.root if explicit else Path(tempfile.mkdtemp(prefix="circle-demo-")) / "home"
-    click.echo(f"Building the demo cohort in {root} …", err=True)
+    echo(f"Building the demo cohort in {root} …", err=True)
     build_demo(root)
-    click.echo(str(root))
-    click.echo(f"Demo passphrase (every identity): {DEMO_PASSPHRASE}", err=True)
-    click.echo("Identities: " + ", ".join(f"{n} ({r})" for n, r, _ in PEOPLE), err=True)
-    click.echo(f"Open it again later with: circle --home {root}", err=True)
+    echo(str(root))
+    echo(f"Demo passphrase (every identity): {DEMO_PASSPHRASE}", err=True)
+    echo("Identities: " + ", ".join(f"{n} ({r})" for n, r, _ in PEOPLE), err=True)
+    echo(f"Open it again later with: circle --home {root}", err=True)
     if not no_tui:
         # Open it already unlocked: the person did not choose this passphrase and has not seen it yet.
         from circle.app import make_app
@@ -41,8 +43,8 @@ def demo(ctx: click.Context, no_tui: bool) -> None:
         app = make_app(root, identity=session.name, session=session, sync_factory=SyncService)
         app.run()
         session.close()
-        click.echo(f"The demo home stays at {root}; open it again with: circle --home {root}")
-        click.echo(f"Demo passphrase (every identity): {DEMO_PASSPHRASE}")
+        echo(f"The demo home stays at {root}; open it again with: circle --home {root}")
+        echo(f"Demo passphrase (every identity): {DEMO_PASSPHRASE}")
 
 
 class _AgendaGroup(click.Group):
@@ -74,16 +76,16 @@ def agenda_list(c: Context, cohort: str) -> None:
     m = svc.next_meeting()
     view = svc.view
     if m is None:
-        click.echo(f"{view.cohort().name}: no meeting scheduled.")
+        echo(f"{clean_name(view.cohort().name)}: no meeting scheduled.")
         return
     fac = svc.facilitator(m.id)
-    click.echo(f"{view.cohort().name} · {m.at} · {m.title or 'Meeting'} · facilitator {view.name_of(fac) if fac else 'nobody eligible'}")
+    echo(f"{clean_name(view.cohort().name)} · {m.at} · {m.title or 'Meeting'} · facilitator {clean_name(view.name_of(fac)) if fac else 'nobody eligible'}")
     items = view.agenda(m.id)
     if not items:
-        click.echo("  (no items yet: add one with 'circle agenda add COHORT TITLE')")
+        echo("  (no items yet: add one with 'circle agenda add COHORT TITLE')")
     for i in items:
         mark = "x" if i.status == "done" else ("~" if i.carried_from else "-")
-        click.echo(f"  {mark} {i.title}  ({view.name_of(i.owner)}, {i.minutes} min)")
+        echo(f"  {mark} {i.title}  ({clean_name(view.name_of(i.owner))}, {i.minutes} min)")
 
 
 @agenda.command("add")
@@ -104,7 +106,7 @@ def agenda_add(c: Context, cohort: str, title: str, owner: str | None, minutes: 
     owner_id = svc.member_by_name(owner).id if owner else ""
     svc.add_item(m.id, title, owner_id, minutes)
     svc.store.flush()
-    click.echo(f"Added to {m.at}: {title} ({minutes} min)")
+    echo(f"Added to {m.at}: {title} ({minutes} min)")
 
 
 COMMANDS = [demo, agenda]

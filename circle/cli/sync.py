@@ -8,7 +8,7 @@ import time
 
 import click
 
-from circle.cli.common import Context, friendly, pass_ctx, plural
+from circle.cli.common import Context, echo, friendly, pass_ctx, plural
 
 
 @click.command()
@@ -25,29 +25,29 @@ def sync(c: Context, once: bool, interval: float) -> None:
     service = SyncService(s, poll=interval)
     if once:
         r = service.once()
-        click.echo(f"Pushed {plural(r.pushed, 'journal')}, pulled {r.pulled}, {plural(r.events, 'new event')}.")
+        echo(f"Pushed {plural(r.pushed, 'journal')}, pulled {r.pulled}, {plural(r.events, 'new event')}.")
         for where, why in sorted(r.unreachable.items()):
-            click.echo(f"offline: {where} could not be reached ({why}); nothing was lost, try again later")
+            echo(f"offline: {where} could not be reached ({why}); nothing was lost, try again later")
         for p in r.problems:
-            click.echo(f"problem: {p}")
+            echo(f"problem: {p}")
         sys.exit(1 if r.problems else 0)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("now", True))
     service.start(focus=None)
-    click.echo("Syncing; press Ctrl+C to stop.")
+    echo("Syncing; press Ctrl+C to stop.")
     try:
         last = ""
         while not stop["now"]:
             line = service.status().line()
             if line != last:  # a line when something changed, not one a second
-                click.echo(time.strftime("%H:%M:%S ") + line)
+                echo(time.strftime("%H:%M:%S ") + line)
                 last = line
             time.sleep(1)
     except KeyboardInterrupt:
         pass
     finally:
         service.stop()
-    click.echo("Stopped; everything written is kept and will be sent next time.")
+    echo("Stopped; everything written is kept and will be sent next time.")
 
 
 @click.command()
@@ -57,21 +57,21 @@ def verify(c: Context) -> None:
     """Re-verify every journal in the home: signatures and hash chains."""
     s = c.unlock()
     report = s.verify()
-    click.echo(f"Checked {report.events} events in {report.journals} journals ({report.signatures} signatures).")
+    echo(f"Checked {report.events} events in {report.journals} journals ({report.signatures} signatures).")
     for jid in report.missing:
-        click.echo(f"not on this device yet: journal {jid[:8]} (run 'circle sync')")
+        echo(f"not on this device yet: journal {jid[:8]} (run 'circle sync')")
     for p in report.problems:
-        click.echo(f"problem: {p}")
+        echo(f"problem: {p}")
     for line in report.refusals:
-        click.echo(f"held aside: {line}")
+        echo(f"held aside: {line}")
     if report.refused_wraps:
-        click.echo(f"refused: {plural(report.refused_wraps, 'key')} wrapped to you that match no key epoch of the cohort (never used)")
+        echo(f"refused: {plural(report.refused_wraps, 'key')} wrapped to you that match no key epoch of the cohort (never used)")
     if report.problems:
         sys.exit(1)
     if report.held_aside or report.refused_wraps:
-        click.echo("No damage found. What was held aside breaks the cohort's rules: it is shown to nobody, on any device.")
+        echo("No damage found. What was held aside breaks the cohort's rules: it is shown to nobody, on any device.")
         return
-    click.echo("No problems found.")
+    echo("No problems found.")
 
 
 @click.command()
@@ -86,12 +86,12 @@ def doctor(c: Context) -> None:
     def say(finding: checks.Finding) -> None:
         nonlocal problems
         problems += 0 if finding.ok else 1
-        click.echo(finding.line())
+        echo(finding.line())
 
     say(checks.binary())
     for finding in checks.diagnose(c.unlock()):
         say(finding)
-    click.echo("All good." if not problems else f"{plural(problems, 'thing')} to fix.")
+    echo("All good." if not problems else f"{plural(problems, 'thing')} to fix.")
     if problems:
         sys.exit(1)
 

@@ -1,15 +1,19 @@
 """Meeting logic with no I/O: phases, the item timer, and carry-over.
 
 Everything here is a pure function of a folded view and, for the timer, of a
-time passed in by the caller (the session's injectable clock).
+time passed in by the caller (the session's injectable clock). :func:`room`
+reads everything the meeting room shows in one pass, as plain data.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from circle.models.view import PHASES, AgendaItem, Meeting, View
+from circle.errors import NotFound
+from circle.models.rota import SUPERVISOR_ROLE, Rota
+from circle.models.view import PHASES, Action, AgendaItem, Meeting, Member, Note, View
 
 PHASE_TITLES = {
     "": "not started",
@@ -157,3 +161,146 @@ def next_meeting(view: View) -> Meeting | None:
     """The first meeting not held and not cancelled, by date."""
     return next((m for m in view.meetings() if not m.held and not m.cancelled), None)
 
+
+
+# ---- the meeting room ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Carried:
+    """Where a carried-over agenda item came from: "last time you said…".
+
+    Attributes:
+        action: the open action the item follows up, when it came from one.
+        source: the unfinished item it continues, when it came from one.
+        origin_at: when the source item's meeting was ("" when that meeting is unknown).
+        notes: what was said on the source item, oldest first.
+    """
+
+    action: Action | None = None
+    source: AgendaItem | None = None
+    origin_at: str = ""
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True)
+class Room:
+    """Everything the meeting room shows of one meeting, read from the view in one pass.
+
+    Attributes:
+        meeting: the meeting.
+        me: who is reading (member id).
+        facilitator: who facilitates it as the rota and handoffs say ("" when nobody is eligible).
+        supervising: whether ``me`` is an active supervising mentor.
+        roster: the active members, in joined order.
+        attendance: member id -> marked present (True) or absent (False).
+        items: its agenda, in the order items were added.
+        notes: note lists by agenda item id; key None holds every note of the meeting.
+        carried: agenda item id -> where the carried-over item came from.
+        actions: its own actions, and those still open from earlier meetings.
+        anonymous: the anonymous round's lines, in an order that reveals no author.
+        names: member id -> name, removed members included.
+    """
+
+    meeting: Meeting
+    me: str
+    facilitator: str
+    supervising: bool
+    roster: tuple[Member, ...]
+    attendance: Mapping[str, bool]
+    items: tuple[AgendaItem, ...]
+    notes: Mapping[str | None, tuple[Note, ...]]
+    carried: Mapping[str, Carried]
+    actions: tuple[Action, ...]
+    anonymous: tuple[str, ...]
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def present(self) -> int:
+        """How many are marked present."""
+        return sum(1 for p in self.attendance.values() if p)
+
+    @property
+    def done(self) -> int:
+        """How many agenda items are done."""
+        return sum(1 for i in self.items if i.status == "done")
+
+    @property
+    def current(self) -> AgendaItem | None:
+        """The item running now, if any."""
+        return next((i for i in self.items if i.id == self.meeting.current_item), None)
+
+    def item(self, item_id: str | None) -> AgendaItem | None:
+        return next((i for i in self.items if i.id == item_id), None) if item_id else None
+
+    def notes_on(self, item_id: str | None) -> tuple[Note, ...]:
+        """The notes of one agenda item, or of the whole meeting for None."""
+        return self.notes.get(item_id, ())
+
+    def name_of(self, member_id: str) -> str:
+        """A member's name ("someone" for an id the cohort does not know, as :meth:`View.name_of`)."""
+        return self.names.get(member_id, "someone")
+
+
+def room(view: View, rota: Rota, meeting_id: str, me: str) -> Room:
+    """Read one meeting for the meeting room: each list of the view is gone through once.
+
+    Args:
+        view: the cohort's folded view (the caller holds its lock).
+        rota: the cohort's rota for that view.
+        meeting_id: the meeting.
+        me: who is reading.
+
+    Raises:
+        NotFound: the view has no such meeting.
+    """
+    m = view.meeting(meeting_id)
+    if m is None:
+        raise NotFound("no such meeting", "pick one from the cohort's meetings")
+    everyone = view.members(include_removed=True)
+    mine = next((p for p in everyone if p.id == me), None)
+    items = tuple(view.agenda(meeting_id))
+
+    notes: dict[str | None, list[Note]] = {None: []}
+    for n in view.notes(meeting_id):
+        notes[None].append(n)
+        notes.setdefault(n.item, []).append(n)
+
+    all_actions = view.actions()
+    carried: dict[str, Carried] = {}
+    if any(i.carried_from for i in items):
+        all_items = {i.id: i for i in view.agenda()}
+        actions_by_id = {a.id: a for a in all_actions}
+        for item in items:
+            if not item.carried_from:
+                continue
+            act = actions_by_id.get(item.carried_from)
+            src = all_items.get(item.carried_from)
+            if act is not None:
+                carried[item.id] = Carried(action=act)
+            elif src is not None:
+                origin = view.meeting(src.meeting)
+                carried[item.id] = Carried(source=src, origin_at=origin.at if origin else "", notes=tuple(view.notes(item_id=src.id)))
+            else:
+                carried[item.id] = Carried()
+
+    order = {mt.id: (mt.at, mt.id) for mt in view.meetings()}
+    here = order.get(meeting_id)
+    actions = tuple(
+        a for a in all_actions
+        if a.meeting == meeting_id or (a.status == "open" and here is not None and a.meeting in order and order[a.meeting] < here)
+    )
+    return Room(
+        meeting=m,
+        me=me,
+        facilitator=rota.facilitator(meeting_id),
+        supervising=mine is not None and mine.active and mine.role == SUPERVISOR_ROLE,
+        roster=tuple(p for p in everyone if p.active),
+        attendance=view.attendance(meeting_id),
+        items=items,
+        notes={k: tuple(v) for k, v in notes.items()},
+        carried=carried,
+        actions=actions,
+        anonymous=tuple(view.anonymous_lines(meeting_id)),
+        names={p.id: p.name for p in everyone},
+    )

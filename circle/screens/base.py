@@ -4,10 +4,24 @@ A screen reads the folded view in :meth:`CircleScreen.read` (plain data out,
 no widgets touched) and shows that in :meth:`CircleScreen.show_read`. A small
 cohort is read on the UI thread, at once; a big one in a worker after the
 screen has painted, so a screen never waits for 100k events before it appears.
+
+One read per change: a command does not refresh the screen. Every change of
+a view, written here or ingested from a peer, posts one :class:`ViewChanged`,
+and the app asks the screen on top to :meth:`~CircleScreen.refresh_view`. A
+screen remembers what it last read (:meth:`~CircleScreen.read_stamp`), so the
+second message of a command that wrote twice, or coming back from a modal
+when nothing changed, reads nothing.
+
+Concurrency: the sync service ingests on its own thread under the cohort's
+``store.lock``. So every read of a view from the UI (a handler deciding what
+to do, a form's list of members) holds ``self.service.store.lock`` (see
+:meth:`CircleScreen.view_lock`) or uses the screen's last read; :meth:`read` takes
+the lock itself, and commands run under it (:meth:`CircleScreen.attempt`).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
@@ -21,9 +35,11 @@ from circle.errors import CircleError
 from circle.messages import ViewRead
 from circle.models.rota import Rota, compute_rota
 from circle.models.view import View
+from circle.widgets import SyncBadge
 
 if TYPE_CHECKING:
     from circle.app import CircleApp
+    from circle.store.service import CohortService
 
 T = TypeVar("T")
 
@@ -56,19 +72,38 @@ class CircleScreen(Screen[None]):
         Binding("question_mark,f1", "app.help", "Help", key_display="?"),
     ]
 
+    service: CohortService | None = None  # the cohort on screen, if the screen shows one
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_queued = False
         self._resumed = False
+        self._stamp: Any = _NEVER
 
     @property
     def circle(self) -> CircleApp:
         return self.app  # type: ignore[return-value]
 
+    def sync_badge(self) -> SyncBadge:
+        """The sync badge of the top bar, following the status the app publishes."""
+        return SyncBadge(self.circle.sync_status_signal, self.circle.sync_status)
+
+    def view_lock(self) -> contextlib.AbstractContextManager[Any]:
+        """The lock of the cohort on screen: hold it to read its view from a handler (nothing to hold without one)."""
+        return self.service.store.lock if self.service is not None else contextlib.nullcontext()
+
     # ---- reading -------------------------------------------------------
     def events_to_read(self) -> int:
         """How many events :meth:`read` goes through (decides between here and a worker)."""
         return 0
+
+    def read_stamp(self) -> Any:
+        """What :meth:`read` depends on, compared with ``==``: the read is skipped while it stays the same.
+
+        A view only grows, so the view and its length say whether it changed
+        (the rota cache relies on the same fact). The default reads every time.
+        """
+        return object()
 
     def read(self) -> Any:
         """Read what the screen shows from the view. Runs on the UI thread or in a worker: no widgets here."""
@@ -78,11 +113,15 @@ class CircleScreen(Screen[None]):
         """Put a :meth:`read` result into the widgets (UI thread)."""
 
     def refresh_view(self) -> None:
-        """Re-read the folded view and update the widgets: now if it is small, else after the next paint."""
+        """Re-read the folded view if it changed and update the widgets: now if it is small, else after the next paint."""
+        stamp = self.read_stamp()
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
         if self.events_to_read() <= INLINE_EVENTS:
             self.show_read(self.read())
             return
-        if not self._read_queued:  # a command and the ViewChanged it causes make one read, not two
+        if not self._read_queued:  # changes that come while a read waits for the paint make that one read
             self._read_queued = True
             self.call_after_refresh(self._start_read)
 
@@ -110,22 +149,40 @@ class CircleScreen(Screen[None]):
 
     # ---- acting --------------------------------------------------------
     def attempt(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
-        """Run a command; a CircleError becomes a calm notification, and the screen refreshes."""
+        """Run a command under the cohort's lock; a CircleError becomes a calm notification.
+
+        The screen is not refreshed here: the change comes back as :class:`ViewChanged`.
+        """
         try:
-            result = fn(*args, **kwargs)
+            with self.view_lock():
+                return fn(*args, **kwargs)
         except CircleError as exc:
             self.notify(exc.hint or " ", title=exc.title, severity="warning")
             return None
-        self.refresh_view()
-        return result
+
+    def do(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+        """Like :meth:`attempt`, but says whether the command succeeded."""
+        try:
+            with self.view_lock():
+                fn(*args, **kwargs)
+        except CircleError as exc:
+            self.notify(exc.hint or " ", title=exc.title, severity="warning")
+            return False
+        return True
 
     def show_result(self, title: str, fn: Callable[..., str], *args: Any) -> None:
-        """Run a command that returns text to read (codes, fingerprints) and show it in full."""
+        """Run an app service that returns text to read (codes, fingerprints) and show it in full.
+
+        Not under the cohort's lock: admitting fetches the newcomer's journal, which can take a while.
+        """
         from circle.screens.modals import ReadModal
 
-        text = self.attempt(fn, *args)
-        if text is not None:
-            self.app.push_screen(ReadModal(title, text))
+        try:
+            text = fn(*args)
+        except CircleError as exc:
+            self.notify(exc.hint or " ", title=exc.title, severity="warning")
+            return
+        self.app.push_screen(ReadModal(title, text))
 
     def ask_code(self, title: str, label: str, submit: str, result_title: str, fn: Callable[[str], str]) -> None:
         """Ask for one pasted code, then :meth:`show_result` of ``fn`` with it."""
@@ -137,12 +194,5 @@ class CircleScreen(Screen[None]):
 
         self.app.push_screen(FormModal(title, [Field("code", label)], submit=submit), done)
 
-    def do(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
-        """Like :meth:`attempt`, but says whether the command succeeded."""
-        try:
-            fn(*args, **kwargs)
-        except CircleError as exc:
-            self.notify(exc.hint or " ", title=exc.title, severity="warning")
-            return False
-        self.refresh_view()
-        return True
+
+_NEVER = object()  # the stamp of a screen that has not read yet

@@ -13,12 +13,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
-from circle.crypto.identity import fingerprint
+from circle.messages import MeetingOpenRequested
 from circle.models.meeting import next_meeting
+from circle.models.text import clean
 from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import Field, FormModal, PickModal, ReadModal
+from circle.store.joining import roster_fingerprint
 from circle.store.service import CohortService
-from circle.widgets import SyncBadge, WindowedList
+from circle.widgets import WindowedList
+from circle.widgets.member_text import block, line, name
 
 OPENING = "Opening the cohort…"
 ROLE_NAMES = {"mentor": "supervising mentor", "peer": "facilitator-eligible peer", "participant": "participant"}
@@ -28,7 +31,7 @@ ROLE_NAMES = {"mentor": "supervising mentor", "peer": "facilitator-eligible peer
 class CohortRead:
     """What the cohort screen shows, read from the view in one go (no widgets)."""
 
-    name: str
+    name: Text
     charter: Text
     members: list[tuple[str, Text]]
     rota: list[tuple[str, Text]]
@@ -36,6 +39,7 @@ class CohortRead:
 
 
 def read_cohort(service: CohortService) -> CohortRead:
+    """The charter, roster, rota and meetings of a cohort, as text (member text cleaned and cut to fit)."""
     with service.store.lock:
         view = service.view
         me = service.me
@@ -44,7 +48,7 @@ def read_cohort(service: CohortService) -> CohortRead:
         for label, value in (("Purpose", c.purpose), ("Cadence", f"{c.cadence}, {c.meeting_minutes} minutes"),
                              ("Confidentiality", c.confidentiality), ("Feedback norms", c.feedback_norms)):
             charter.append(f"{label}\n", style="bold")
-            charter.append(f"{value or '—'}\n\n")
+            charter.append(f"{block(str(value)) or '—'}\n\n")
 
         rota = rota_of(view)
         nxt = next_meeting(view)
@@ -52,12 +56,12 @@ def read_cohort(service: CohortService) -> CohortRead:
         members = []
         for m in view.members():
             t = Text()
-            t.append(m.name, style="bold")
+            t.append(name(m.name), style="bold")
             if m.id == me:
                 t.append(" (you)")
-            t.append(f"  {ROLE_NAMES.get(m.role, m.role)}", style="dim")
+            t.append(f"  {line(ROLE_NAMES.get(m.role, m.role), 40)}", style="dim")
             if m.profession:
-                t.append(f" · {m.profession}", style="dim")
+                t.append(f" · {line(m.profession, 80)}", style="dim")
             if m.away:
                 t.append("  away", style="italic")
             if nxt and next_facilitator == m.id:
@@ -67,14 +71,14 @@ def read_cohort(service: CohortService) -> CohortRead:
         rows = []
         for turn in reversed(rota.turns):  # upcoming first, then history newest first
             t = Text()
-            t.append(f"{turn.at}  ", style="dim" if turn.held else "bold")
-            who = view.name_of(turn.member) if turn.member else "—"
+            t.append(f"{line(turn.at, 40)}  ", style="dim" if turn.held else "bold")
+            who = name(view.name_of(turn.member)) if turn.member else "—"
             t.append(who)
             if turn.facilitated_by and turn.facilitated_by != turn.member:
-                t.append(f" → {view.name_of(turn.facilitated_by)} (handoff)", style="italic")
+                t.append(f" → {name(view.name_of(turn.facilitated_by))} (handoff)", style="italic")
             t.append("  facilitated" if turn.held else "  upcoming", style="dim")
             if turn.note:
-                t.append(f"  · {turn.note}", style="dim italic")
+                t.append(f"  · {line(turn.note)}", style="dim italic")
             rows.append((turn.meeting, t))
 
         items = Counter(i.meeting for i in view.agenda())
@@ -82,13 +86,13 @@ def read_cohort(service: CohortService) -> CohortRead:
         meetings = []
         for mt in reversed(view.meetings()):
             t = Text()
-            t.append(f"{mt.at}  ", style="dim" if mt.held else "bold")
-            t.append(mt.title or "Meeting")
+            t.append(f"{line(mt.at, 40)}  ", style="dim" if mt.held else "bold")
+            t.append(line(mt.title) or "Meeting")
             state = "cancelled" if mt.cancelled else ("held" if mt.held else "upcoming")
             fac = facilitators.get(mt.id, "")
-            t.append(f"  {state} · {view.name_of(fac) if fac else 'no facilitator'} · {items[mt.id]} item{'s' if items[mt.id] != 1 else ''}", style="dim")
+            t.append(f"  {state} · {name(view.name_of(fac)) if fac else 'no facilitator'} · {items[mt.id]} item{'s' if items[mt.id] != 1 else ''}", style="dim")
             meetings.append((mt.id, t))
-    return CohortRead(c.name, charter, members, rows, meetings)
+    return CohortRead(Text(name(c.name)), charter, members, rows, meetings)
 
 
 class CohortScreen(CircleScreen):
@@ -115,9 +119,11 @@ class CohortScreen(CircleScreen):
         self.service = service
 
     def compose(self) -> ComposeResult:
+        with self.view_lock():
+            title = Text(name(self.service.view.cohort().name))
         with Horizontal(classes="topbar"):
-            yield Label(self.service.view.cohort().name, classes="topbar-title", id="cohort-title")
-            yield SyncBadge(lambda: self.circle.sync)  # sync starts once the cohorts are open
+            yield Label(title, classes="topbar-title", id="cohort-title")
+            yield self.sync_badge()
         with TabbedContent(initial="charter", id="cohort-tabs"):
             with TabPane("1 Charter", id="charter"):
                 with VerticalScroll():
@@ -142,6 +148,10 @@ class CohortScreen(CircleScreen):
     def events_to_read(self) -> int:
         return len(self.service.view)
 
+    def read_stamp(self) -> object:
+        view = self.service.view
+        return view, len(view)
+
     def read(self) -> CohortRead:
         return read_cohort(self.service)
 
@@ -158,25 +168,29 @@ class CohortScreen(CircleScreen):
     @on(WindowedList.OptionSelected, "#cohort-rota")
     def open_selected(self, event: WindowedList.OptionSelected) -> None:
         if event.option.id and not event.option.id.startswith("_"):
-            self.circle.open_meeting(self.service.id, event.option.id)
+            self.post_message(MeetingOpenRequested(self.service.id, event.option.id))
 
     def action_open_meeting(self) -> None:
-        nxt = next_meeting(self.service.view)
+        with self.view_lock():
+            nxt = next_meeting(self.service.view)
         if nxt is None:
             self.notify("Press s to schedule one.", title="No meeting scheduled", severity="warning")
             return
-        self.circle.open_meeting(self.service.id, nxt.id)
+        self.post_message(MeetingOpenRequested(self.service.id, nxt.id))
 
     def action_schedule(self) -> None:
-        view = self.service.view
-        last = view.meetings()[-1].at[:10] if view.meetings() else ""
-        step = {"weekly": 7, "fortnightly": 14, "monthly": 28}.get(view.cohort().cadence, 14)
+        with self.view_lock():
+            view = self.service.view
+            meetings = view.meetings()
+            cohort = view.cohort()
+        last = meetings[-1].at[:10] if meetings else ""
+        step = {"weekly": 7, "fortnightly": 14, "monthly": 28}.get(cohort.cadence, 14)
         try:
             suggested = (dt.date.fromisoformat(last) + dt.timedelta(days=step)).isoformat() + " 18:00" if last else ""
         except ValueError:
             suggested = ""
         fields = [Field("at", "When (YYYY-MM-DD HH:MM)", suggested), Field("title", "Theme (optional)"),
-                  Field("minutes", "Length in minutes", str(view.cohort().meeting_minutes))]
+                  Field("minutes", "Length in minutes", clean(str(cohort.meeting_minutes)))]
 
         def done(values: dict[str, str] | None) -> None:
             if values:
@@ -187,7 +201,8 @@ class CohortScreen(CircleScreen):
         self.app.push_screen(FormModal("Schedule a meeting", fields, submit="Schedule"), done)
 
     def _my_next_turn(self) -> str | None:
-        rota = self.service.rota()
+        with self.view_lock():
+            rota = rota_of(self.service.view)
         return next((t.meeting for t in rota.upcoming() if t.facilitated_by == self.service.me), None)
 
     def action_give_back(self) -> None:
@@ -196,55 +211,61 @@ class CohortScreen(CircleScreen):
             self.notify("You have no upcoming turn to give back.", title="Nothing to give back", severity="warning")
             return
         if self.do(self.service.give_back, mine):
-            view = self.service.view
-            self.notify(f"{view.name_of(self.service.facilitator(mine))} now facilitates; you take the next turn you can.", title="Turn given back")
+            with self.view_lock():
+                who = name(self.service.view.name_of(self.service.facilitator(mine)))
+            self.notify(f"{who} now facilitates; you take the next turn you can.", title="Turn given back")
 
     def action_swap(self) -> None:
         """Accept a swap someone asked of me, or ask to swap my next turn (the other holder accepts)."""
-        view = self.service.view
-        asked = self.service.swap_requests()
+        with self.view_lock():
+            view = self.service.view
+            asked = [(rid, f"{name(view.name_of(who))} asks to take your turn on {self._at(mine)} and give you {self._at(theirs)}")
+                     for rid, who, theirs, mine in self.service.swap_requests()]
         if asked:
-            options = [(rid, f"{view.name_of(who)} asks to take your turn on {self._at(mine)} and give you {self._at(theirs)}")
-                       for rid, who, theirs, mine in asked]
 
             def accept(rid: str | None) -> None:
                 if rid and self.do(self.service.accept_swap, rid):
                     self.notify("Turns swapped.", title="Rota")
 
-            self.app.push_screen(PickModal("Accept a swap?", options), accept)
+            self.app.push_screen(PickModal("Accept a swap?", asked), accept)
             return
-        rota = self.service.rota()
         mine = self._my_next_turn()
-        if mine is None and not self.service.is_mentor():
+        with self.view_lock():
+            view = self.service.view
+            rota = rota_of(view)
+            mentor = self.service.is_mentor()
+            upcoming = [t for t in rota.upcoming() if t.meeting != mine]
+            first = mine or (rota.upcoming()[0].meeting if rota.upcoming() else "")
+            options = [(t.meeting, f"{line(t.at, 40)}  {name(view.name_of(t.facilitated_by))}") for t in upcoming if t.meeting != first]
+        if mine is None and not mentor:
             self.notify("You have no upcoming turn to swap.", title="Nothing to swap", severity="warning")
             return
-        upcoming = [t for t in rota.upcoming() if t.meeting != mine]
         if not upcoming:
             self.notify("Schedule another meeting first (s).", title="No other turn to swap with", severity="warning")
             return
-        first = mine or rota.upcoming()[0].meeting
-        options = [(t.meeting, f"{t.at}  {view.name_of(t.facilitated_by)}") for t in upcoming if t.meeting != first]
 
         def done(other: str | None) -> None:
             if other and self.do(self.service.swap, first, other):
                 if self.service.is_mentor():
                     self.notify("Turns swapped.", title="Rota")
                 else:
-                    who = view.name_of(self.service.facilitator(other))
+                    with self.view_lock():
+                        who = name(view.name_of(self.service.facilitator(other)))
                     self.notify(f"{who} sees your request and accepts it with w on their cohort screen.", title="Swap asked")
 
         self.app.push_screen(PickModal("Swap your turn with…", options), done)
 
     def _at(self, meeting_id: str) -> str:
         m = self.service.view.meeting(meeting_id)
-        return m.at if m else "a meeting"
+        return line(m.at, 40) if m else "a meeting"
 
     def action_invite(self) -> None:
         self.show_result("Invite someone", self.circle.invite, self.service.id)
 
     def action_fingerprint(self) -> None:
-        roster = fingerprint(self.service.view.fingerprint_material())
-        names = ", ".join(m.name for m in self.service.view.members())
+        with self.view_lock():
+            roster = roster_fingerprint(self.service.view)
+            names = ", ".join(name(m.name) for m in self.service.view.members())
         self.app.push_screen(ReadModal("Cohort fingerprint", f"{roster}\n\nIt covers every member's keys ({names}). "
                                        "Everyone reads theirs aloud at once: if all match, everyone has the same roster."))
 
@@ -252,7 +273,8 @@ class CohortScreen(CircleScreen):
         self.ask_code("Admit a newcomer", "Their join code", "Admit", "Admitted", lambda code: self.circle.admit(self.service.id, code))
 
     def action_toggle_away(self) -> None:
-        me = self.service.view.member(self.service.me)
+        with self.view_lock():
+            me = self.service.view.member(self.service.me)
         if me is None:
             return
         if self.do(self.service.set_away, me.id, not me.away):

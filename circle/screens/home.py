@@ -1,9 +1,9 @@
 """Home: your cohorts, each with its next meeting, who facilitates it and open actions.
 
 The home screen paints before the cohorts are open: a cohort still being
-opened (decrypted and folded in the background) shows as "opening…" and fills
-in when it is ready. Enter or m on it opens the cohort or its meeting room as
-soon as it can.
+opened (decrypted and folded in the background) shows as "Opening a cohort…"
+and fills in when it is ready. Enter or m on it opens the cohort or its
+meeting room as soon as it can.
 """
 
 from __future__ import annotations
@@ -17,11 +17,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, Static
 
+from circle.messages import CohortOpenRequested, MeetingOpenRequested
 from circle.models.meeting import next_meeting
 from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import Field, FormModal, ReadModal
 from circle.store.service import CohortService
-from circle.widgets import SyncBadge, WindowedList
+from circle.widgets import WindowedList
+from circle.widgets.member_text import line, name
+from circle.widgets.sync_badge import sync_report
 
 ASKED = {"cohort": "cohort screen", "meeting": "meeting room"}  # what Enter and m open once a cohort is open
 
@@ -39,24 +42,25 @@ class CohortLine:
 
 
 def read_cohort(svc: CohortService, me: str) -> CohortLine:
-    """The list row and the detail panel of an open cohort (reads the view only)."""
+    """The list row and the detail panel of an open cohort (reads the view only; member text cleaned and cut)."""
     with svc.store.lock:
         view = svc.view
-        name = view.cohort().name or "(waiting to be admitted)"
+        cohort_name = view.cohort().name
+        title = name(cohort_name) if cohort_name else "(waiting to be admitted)"
         nxt = next_meeting(view)
         row = Text()
-        row.append(name, style="bold")
+        row.append(title, style="bold")
         row.append(f"\n  {len(view.members())} members · ", style="dim")
-        row.append(f"next {nxt.at}" if nxt else "no meeting scheduled", style="dim")
+        row.append(f"next {line(nxt.at, 40)}" if nxt else "no meeting scheduled", style="dim")
 
         out = Text()
-        out.append(name + "\n", style="bold")
+        out.append(title + "\n", style="bold")
         if nxt:
             fac = rota_of(view).facilitator(nxt.id)
             out.append("Next meeting  ", style="dim")
-            out.append(f"{nxt.at}  {nxt.title}\n")
+            out.append(f"{line(nxt.at, 40)}  {line(nxt.title)}\n")
             out.append("Facilitator   ", style="dim")
-            out.append(view.name_of(fac) if fac else "nobody eligible", style="bold")
+            out.append(name(view.name_of(fac)) if fac else "nobody eligible", style="bold")
             out.append("  (you)\n" if fac == me else "\n")
             out.append("Agenda        ", style="dim")
             n = len(view.agenda(nxt.id))
@@ -67,20 +71,20 @@ def read_cohort(svc: CohortService, me: str) -> CohortLine:
         out.append(f"\nOpen actions ({len(open_actions)})\n", style="bold")
         for a in sorted(open_actions, key=lambda a: (a.owner != me, a.due, a.title))[:8]:
             mark = "▸ " if a.owner == me else "  "
-            out.append(f"{mark}{a.title}", style="bold" if a.owner == me else "")
-            out.append(f" — {view.name_of(a.owner)}{', due ' + a.due if a.due else ''}\n", style="dim")
+            out.append(f"{mark}{line(a.title)}", style="bold" if a.owner == me else "")
+            out.append(f" — {name(view.name_of(a.owner))}{', due ' + line(a.due, 20) if a.due else ''}\n", style="dim")
         if len(open_actions) > 8:
             out.append(f"  … {len(open_actions) - 8} more in the cohort\n", style="dim")
         out.append("\nEnter opens the cohort · m opens the meeting room", style="dim italic")
-    return CohortLine(svc.id, name, row, out, True, nxt.id if nxt else None)
+    return CohortLine(svc.id, title, row, out, True, nxt.id if nxt else None)
 
 
 def opening_line(cid: str, failure: str | None, asked: str | None = None) -> CohortLine:
     """A cohort not open yet (or one that could not be opened); ``asked``: what opens when it is ready."""
     if failure:
         row = Text("A cohort that did not open", style="bold")
-        row.append(f"\n  {failure}", style="dim")
-        detail = Text(failure + "\n\nRun 'circle doctor' to see what is wrong; nothing was changed.", style="dim")
+        row.append(f"\n  {line(failure)}", style="dim")
+        detail = Text(line(failure, 2000) + "\n\nRun 'circle doctor' to see what is wrong; nothing was changed.", style="dim")
     else:
         row = Text("Opening a cohort…", style="dim italic")
         row.append(f"\n  {'then its ' + asked if asked else 'decrypting on this device'}", style="dim")
@@ -110,12 +114,14 @@ class HomeScreen(CircleScreen):
         self.ask_code("Join a cohort", "The invite code you were given", "Join", "Asked to join", self.circle.join)
 
     def action_sync_status(self) -> None:
-        self.app.push_screen(ReadModal("Sync", self.circle.sync_report()))
+        """The sync report, kept current while it is open."""
+        circle = self.circle
+        self.app.push_screen(ReadModal("Sync", sync_report(circle.sync_status), follow=(circle.sync_status_signal, sync_report)))
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="topbar"):
-            yield Label(f"circle · {self.circle.session.name}", classes="topbar-title")
-            yield SyncBadge(lambda: self.circle.sync)  # sync starts once the cohorts are open
+            yield Label(Text(f"circle · {name(self.circle.session.name)}"), classes="topbar-title")
+            yield self.sync_badge()
         with Horizontal(id="home-body"):
             with Vertical(id="home-left"):
                 yield Label("Your cohorts", classes="section-title")
@@ -132,6 +138,13 @@ class HomeScreen(CircleScreen):
     def events_to_read(self) -> int:
         circle = self.circle
         return sum(len(s.view) for cid in circle.session.cohort_ids() if (s := circle.opened(cid)) is not None)
+
+    def read_stamp(self) -> object:
+        circle = self.circle
+        if circle.session is None:
+            return None
+        cohorts = tuple((cid, s.view, len(s.view)) if (s := circle.opened(cid)) is not None else (cid,) for cid in circle.session.cohort_ids())
+        return cohorts, tuple(sorted(circle.open_failures.items())), self._pending
 
     def read(self) -> list[CohortLine]:
         circle = self.circle
@@ -189,7 +202,7 @@ class HomeScreen(CircleScreen):
     def action_open_cohort(self) -> None:
         line = self._selected()
         if line and self._when_open("cohort", line):
-            self.circle.open_cohort(line.id)
+            self.post_message(CohortOpenRequested(line.id))
 
     def action_open_meeting(self) -> None:
         line = self._selected()
@@ -198,7 +211,7 @@ class HomeScreen(CircleScreen):
         if line.next_meeting is None:
             self.notify("Schedule one from the cohort screen (s).", title="No meeting scheduled", severity="warning")
             return
-        self.circle.open_meeting(line.id, line.next_meeting)
+        self.post_message(MeetingOpenRequested(line.id, line.next_meeting))
 
     def action_create_cohort(self) -> None:
         fields = [

@@ -2,12 +2,14 @@
 
 Only the current facilitator (or the supervising mentor) advances phases and
 items; anyone present adds notes, agenda items and actions. The screen reads
-the folded view in one pass (:func:`read_room`; in a worker, after the first
-paint, for a big cohort) and re-reads it when events arrive from peers.
+the folded view in one pass (:func:`circle.models.meeting.room`; in a worker,
+after the first paint, for a big cohort), turns it into rows of text
+(:func:`room_rows`), and reads again when the view changes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -19,12 +21,13 @@ from textual.widgets import Footer, Label, SelectionList, Static, TabbedContent,
 from textual.widgets.selection_list import Selection
 
 from circle.messages import TimeUp
-from circle.models.meeting import timer
-from circle.models.view import AgendaItem, Meeting
+from circle.models.meeting import Carried, Room, room, timer
+from circle.models.view import Action, AgendaItem, Meeting, Note
 from circle.screens.base import CircleScreen, rota_of
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
 from circle.store.service import CohortService
-from circle.widgets import Countdown, PhaseBar, SyncBadge, WindowedList
+from circle.widgets import Countdown, PhaseBar, WindowedList
+from circle.widgets.member_text import BLOCK_CHARS, NAME_CHARS, block, line, name
 
 PHASE_HINTS = {
     "": "Not started. The facilitator presses n to begin with check-in.",
@@ -38,15 +41,16 @@ PHASE_HINTS = {
 OPENING = "Opening the meeting…"
 NOTES_PAGE = 25  # notes per window: each is up to a few lines, and Textual wraps a whole window before painting it
 NOTE_CHARS = 320  # longer notes are cut in the list; Enter reads the whole note
+NOTE_LINES = 6  # and so are notes of more lines than this
+TITLE_CHARS = 80  # the meeting's and the running item's title in one-line places (the top bar, the countdown)
 
 
 @dataclass
 class RoomRead:
-    """Everything the meeting room shows, read from the view in one go (no widgets)."""
+    """The meeting room as rows of text, built from a :class:`~circle.models.meeting.Room` (no widgets)."""
 
-    meeting: Meeting
-    items: list[AgendaItem]
-    title: str
+    room: Room
+    title: Text
     meta: Text
     hint: Text
     caption: str
@@ -58,8 +62,19 @@ class RoomRead:
     action_rows: list[tuple[str, Text]]
     action_status: dict[str, str]
     roster: list[tuple[str, str]]
-    attendance: dict[str, bool]
     round: Text
+
+    @property
+    def meeting(self) -> Meeting:
+        return self.room.meeting
+
+    @property
+    def items(self) -> tuple[AgendaItem, ...]:
+        return self.room.items
+
+    @property
+    def attendance(self) -> Mapping[str, bool]:
+        return self.room.attendance
 
     def note_rows(self, item_id: str | None) -> list[tuple[str, Text]]:
         head = [self.carried[item_id]] if item_id in self.carried else []
@@ -67,107 +82,137 @@ class RoomRead:
 
 
 def read_room(svc: CohortService, meeting_id: str) -> RoomRead:
-    """Read one meeting from the folded view: each list of the view is gone through once."""
+    """Read one meeting from the folded view (under the cohort's lock), then make its rows."""
     with svc.store.lock:
         view = svc.view
-        m = svc.meeting(meeting_id)
-        me = svc.me
-        fac = rota_of(view).facilitator(meeting_id)
-        attendance = view.attendance(meeting_id)
-        members = view.members()
-        present = sum(1 for p in attendance.values() if p)
-        meta = Text()
-        meta.append("Facilitator ", style="dim")
-        meta.append(view.name_of(fac) if fac else "nobody eligible", style="bold")
-        if fac == me:
-            meta.append(" (you)", style="bold")
-        elif svc.is_mentor():
-            meta.append(" · you supervise", style="dim")
-        meta.append(f" · {present}/{len(members)} present", style="dim")
-        if m.held:
-            meta.append(" · held", style="italic")
-        hint = Text(PHASE_HINTS.get(m.phase, "") if not m.held else "This meeting is held; its record is read-only except for notes.", style="italic")
+        r = room(view, rota_of(view), meeting_id, svc.me)
+    return room_rows(r)
 
-        items = view.agenda(meeting_id)
-        agenda_rows = []
-        for i in items:
-            t = Text()
-            mark = "▶ " if i.id == m.current_item else ("✓ " if i.status == "done" else ("↻ " if i.carried_from else "• "))
-            t.append(mark, style="bold" if i.id == m.current_item else "")
-            t.append(i.title, style="strike dim" if i.status == "done" else ("bold" if i.id == m.current_item else ""))
-            t.append(f"\n  {view.name_of(i.owner)} · {i.minutes} min", style="dim")
-            agenda_rows.append((i.id, t))
-        done = sum(1 for i in items if i.status == "done")
-        cur = next((i for i in items if i.id == m.current_item), None)
-        caption = f"{cur.title} — {view.name_of(cur.owner)}" if cur else "No item running. Enter on an item starts it."
 
-        notes: dict[str | None, list[tuple[str, Text]]] = {None: []}
-        long_notes: dict[str, tuple[str, str]] = {}
-        titles = {i.id: i.title for i in items}
-        for n in view.notes(meeting_id):
-            t = Text()
-            if n.kind == "decision":
-                t.append("Decision: ", style="bold")
-            if len(n.text) > NOTE_CHARS:
-                t.append(n.text[:NOTE_CHARS].rsplit(" ", 1)[0] + " …")
-                t.append("  Enter reads it all", style="dim italic")
-                long_notes[n.id] = (f"{'Decision' if n.kind == 'decision' else 'Note'} on “{titles.get(n.item, m.title or 'the meeting')}” — {view.name_of(n.author)}", n.text)
-            else:
-                t.append(n.text)
-            t.append(f"\n  {view.name_of(n.author)}", style="dim")
-            notes[None].append((n.id, t))
-            notes.setdefault(n.item, []).append((n.id, t))
+def room_rows(r: Room) -> RoomRead:
+    """Everything the meeting room shows, as text rows; what members wrote is cleaned and cut to fit."""
+    m = r.meeting
+    titles = {i.id: i.title for i in r.items}
+    rows: dict[str, Text] = {}
+    long_notes: dict[str, tuple[str, str]] = {}
+    for n in r.notes_on(None):
+        rows[n.id], whole = note_row(r, n, titles.get(n.item, m.title or "the meeting"))
+        if whole is not None:
+            long_notes[n.id] = whole
+    notes = {key: [(n.id, rows[n.id]) for n in item_notes] for key, item_notes in r.notes.items()}
+    cur = r.current
+    return RoomRead(
+        room=r,
+        title=Text(f"{line(m.title, TITLE_CHARS) or 'Meeting'} · {line(m.at, 40)}"),
+        meta=meta_line(r),
+        hint=Text(PHASE_HINTS.get(m.phase, "") if not m.held else "This meeting is held; its record is read-only except for notes.", style="italic"),
+        caption=f"{line(cur.title, TITLE_CHARS)} — {_name(r, cur.owner)}" if cur else "No item running. Enter on an item starts it.",
+        agenda_title=f"Agenda {r.done}/{len(r.items)} done",
+        agenda_rows=[(i.id, agenda_row(r, i)) for i in r.items],
+        notes=notes,
+        carried={item_id: ("_carried", carried_row(r, c)) for item_id, c in r.carried.items()},
+        long_notes=long_notes,
+        action_rows=[(a.id, action_row(r, a)) for a in r.actions],
+        action_status={a.id: a.status for a in r.actions},
+        roster=[(f"{name(p.name)}{' (you)' if p.id == r.me else ''}{' · away' if p.away else ''}", p.id) for p in r.roster],
+        round=round_text(r),
+    )
 
-        carried: dict[str, tuple[str, Text]] = {}
-        all_actions = view.actions()
-        if any(i.carried_from for i in items):
-            all_items = {i.id: i for i in view.agenda()}
-            actions_by_id = {a.id: a for a in all_actions}
-            for item in items:
-                if not item.carried_from:
-                    continue
-                src = all_items.get(item.carried_from)
-                act = actions_by_id.get(item.carried_from)
-                t = Text("Last time you said… ", style="bold italic")
-                if act is not None:
-                    t.append(f"{view.name_of(act.owner)} would {act.title[0].lower() + act.title[1:]}" + (f" (due {act.due})" if act.due else ""), style="italic")
-                    t.append(f" — {act.status}", style="dim")
-                elif src is not None:
-                    origin = view.meeting(src.meeting)
-                    t.append(f"unfinished at the {origin.at[:10] if origin else 'last'} meeting", style="italic")
-                    for n in view.notes(item_id=src.id):
-                        t.append(f"\n  {'Decision: ' if n.kind == 'decision' else ''}{n.text}", style="dim")
-                carried[item.id] = ("_carried", t)
 
-        order = {mt.id: (mt.at, mt.id) for mt in view.meetings()}
-        here = order.get(meeting_id)
-        action_rows = []
-        action_status = {}
-        for a in all_actions:
-            earlier = here is not None and a.meeting in order and order[a.meeting] < here
-            if not (a.meeting == meeting_id or (a.status == "open" and earlier)):
-                continue
-            t = Text()
-            t.append("✓ " if a.status == "done" else ("✗ " if a.status == "dropped" else "☐ "))
-            t.append(a.title, style="dim" if a.status != "open" else "")
-            t.append(f"\n  {view.name_of(a.owner)}{' · due ' + a.due if a.due else ''}", style="dim")
-            if a.meeting != meeting_id:
-                t.append(" · from an earlier meeting", style="dim italic")
-            action_rows.append((a.id, t))
-            action_status[a.id] = a.status
+def _name(r: Room, member_id: str) -> str:
+    return name(r.name_of(member_id))
 
-        roster = [(f"{p.name}{' (you)' if p.id == me else ''}{' · away' if p.away else ''}", p.id) for p in members]
-        lines = view.anonymous_lines(meeting_id)
-        rnd = Text()
-        rnd.append("Anonymous round: one line each, shown without names.\n\n", style="dim")
-        for line in lines:
-            rnd.append(f"“{line}”\n")
-        if not lines:
-            rnd.append("No lines yet. Press r to add yours.", style="dim italic")
-        else:
-            rnd.append(f"\n{len(lines)} line{'s' if len(lines) != 1 else ''}. Press r to add yours.", style="dim")
-    return RoomRead(m, items, f"{m.title or 'Meeting'} · {m.at}", meta, hint, caption, f"Agenda {done}/{len(items)} done", agenda_rows, notes, carried,
-                    long_notes, action_rows, action_status, roster, attendance, rnd)
+
+def meta_line(r: Room) -> Text:
+    """Who facilitates, how many are present, whether the meeting is held."""
+    meta = Text()
+    meta.append("Facilitator ", style="dim")
+    meta.append(_name(r, r.facilitator) if r.facilitator else "nobody eligible", style="bold")
+    if r.facilitator == r.me:
+        meta.append(" (you)", style="bold")
+    elif r.supervising:
+        meta.append(" · you supervise", style="dim")
+    meta.append(f" · {r.present}/{len(r.roster)} present", style="dim")
+    if r.meeting.held:
+        meta.append(" · held", style="italic")
+    return meta
+
+
+def agenda_row(r: Room, i: AgendaItem) -> Text:
+    current = i.id == r.meeting.current_item
+    t = Text()
+    t.append("▶ " if current else ("✓ " if i.status == "done" else ("↻ " if i.carried_from else "• ")), style="bold" if current else "")
+    t.append(line(i.title), style="strike dim" if i.status == "done" else ("bold" if current else ""))
+    t.append(f"\n  {_name(r, i.owner)} · {i.minutes} min", style="dim")
+    return t
+
+
+def note_start(text: str) -> str | None:
+    """The start of a note too long for a row, to show with "Enter reads it all" (None when the whole note fits)."""
+    lines = text.split("\n")
+    if len(text) <= NOTE_CHARS and len(lines) <= NOTE_LINES:
+        return None
+    head = "\n".join(lines[:NOTE_LINES])
+    if len(head) > NOTE_CHARS:
+        head = head[:NOTE_CHARS].rsplit(" ", 1)[0]
+    return head + " …"
+
+
+def note_row(r: Room, n: Note, on: str) -> tuple[Text, tuple[str, str] | None]:
+    """A note's row, and (title, whole text) when the row shows only its start."""
+    t = Text()
+    if n.kind == "decision":
+        t.append("Decision: ", style="bold")
+    text = block(n.text)
+    start = note_start(text)
+    whole = None
+    if start is not None:
+        t.append(start)
+        t.append("  Enter reads it all", style="dim italic")
+        whole = (f"{'Decision' if n.kind == 'decision' else 'Note'} on “{line(on, NAME_CHARS)}” — {_name(r, n.author)}", n.text)
+    else:
+        t.append(text)
+    t.append(f"\n  {_name(r, n.author)}", style="dim")
+    return t, whole
+
+
+def carried_row(r: Room, c: Carried) -> Text:
+    """The "last time you said…" row of a carried item: the action it follows up, or where it was left unfinished."""
+    t = Text("Last time you said… ", style="bold italic")
+    if c.action is not None:
+        a = c.action
+        title = line(a.title)
+        t.append(f"{_name(r, a.owner)} would {title[:1].lower() + title[1:]}" + (f" (due {line(a.due, 40)})" if a.due else ""), style="italic")
+        t.append(f" — {line(a.status, 20)}", style="dim")
+    elif c.source is not None:
+        t.append(f"unfinished at the {line(c.origin_at[:10]) if c.origin_at else 'last'} meeting", style="italic")
+        for n in c.notes:
+            t.append(f"\n  {'Decision: ' if n.kind == 'decision' else ''}{line(n.text, NOTE_CHARS)}", style="dim")
+    return t
+
+
+def action_row(r: Room, a: Action) -> Text:
+    t = Text()
+    t.append("✓ " if a.status == "done" else ("✗ " if a.status == "dropped" else "☐ "))
+    t.append(line(a.title), style="dim" if a.status != "open" else "")
+    t.append(f"\n  {_name(r, a.owner)}{' · due ' + line(a.due, 40) if a.due else ''}", style="dim")
+    if a.meeting != r.meeting.id:
+        t.append(" · from an earlier meeting", style="dim italic")
+    return t
+
+
+def round_text(r: Room) -> Text:
+    """The anonymous round, every line in full (the panel scrolls)."""
+    rnd = Text()
+    rnd.append("Anonymous round: one line each, shown without names.\n\n", style="dim")
+    for text in r.anonymous:
+        rnd.append(f"“{line(text, BLOCK_CHARS)}”\n")
+    if not r.anonymous:
+        rnd.append("No lines yet. Press r to add yours.", style="dim italic")
+    else:
+        n = len(r.anonymous)
+        rnd.append(f"\n{n} line{'s' if n != 1 else ''}. Press r to add yours.", style="dim")
+    return rnd
 
 
 class MeetingScreen(CircleScreen):
@@ -195,7 +240,7 @@ class MeetingScreen(CircleScreen):
         super().__init__(id="meeting")
         self.service = service
         self.meeting_id = meeting_id
-        self.room: RoomRead | None = None
+        self.rows: RoomRead | None = None  # what the last read showed
         self._roster: list[tuple[str, str]] = []
         self._reads = 0  # how many reads were shown: the notes follow the newest
         self._notes_shown: tuple[int, str | None] | None = None
@@ -203,7 +248,7 @@ class MeetingScreen(CircleScreen):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="topbar"):
             yield Label("", classes="topbar-title", id="meeting-title")
-            yield SyncBadge(lambda: self.circle.sync)  # sync starts once the cohorts are open
+            yield self.sync_badge()
         yield Static("", id="meeting-meta")
         yield PhaseBar(id="meeting-phases")
         yield Countdown(id="meeting-timer")
@@ -237,57 +282,61 @@ class MeetingScreen(CircleScreen):
     def events_to_read(self) -> int:
         return len(self.service.view)
 
+    def read_stamp(self) -> object:
+        view = self.service.view
+        return view, len(view)
+
     def read(self) -> RoomRead:
         return read_room(self.service, self.meeting_id)
 
     def tick(self) -> None:
-        if self.room is not None:
-            self.query_one("#meeting-timer", Countdown).state = timer(self.room.meeting, self.room.items, self.service.now())
+        if self.rows is not None:
+            self.query_one("#meeting-timer", Countdown).state = timer(self.rows.meeting, self.rows.items, self.service.now())
 
     def _item(self, item_id: str | None) -> AgendaItem | None:
-        return next((i for i in self.room.items if i.id == item_id), None) if self.room and item_id else None
+        return self.rows.room.item(item_id) if self.rows else None
 
     def selected_item(self) -> AgendaItem | None:
         return self._item(self.query_one("#meeting-agenda", WindowedList).highlighted_id)
 
-    def show_read(self, room: RoomRead) -> None:
-        self.room = room
+    def show_read(self, rows: RoomRead) -> None:
+        self.rows = rows
         self._reads += 1
-        m = room.meeting
-        self.query_one("#meeting-title", Label).update(room.title)
-        self.query_one("#meeting-meta", Static).update(room.meta)
+        m = rows.meeting
+        self.query_one("#meeting-title", Label).update(rows.title)
+        self.query_one("#meeting-meta", Static).update(rows.meta)
         bar = self.query_one("#meeting-phases", PhaseBar)
         bar.phase, bar.held = m.phase, m.held
-        self.query_one("#meeting-hint", Static).update(room.hint)
+        self.query_one("#meeting-hint", Static).update(rows.hint)
 
         agenda = self.query_one("#meeting-agenda", WindowedList)
         agenda.empty = "No items yet. Press a to add one."
-        agenda.set_rows(room.agenda_rows)
-        self.query_one("#meeting-agenda-title", Label).update(room.agenda_title)
+        agenda.set_rows(rows.agenda_rows)
+        self.query_one("#meeting-agenda-title", Label).update(rows.agenda_title)
 
         timer_widget = self.query_one("#meeting-timer", Countdown)
-        timer_widget.caption = room.caption
-        timer_widget.state = timer(m, room.items, self.service.now())
+        timer_widget.caption = rows.caption
+        timer_widget.state = timer(m, rows.items, self.service.now())
         self.show_notes()
 
         actions = self.query_one("#meeting-actions", WindowedList)
         actions.empty = "No open actions. t adds one."
-        actions.set_rows(room.action_rows)
+        actions.set_rows(rows.action_rows)
 
         # Rebuild the people list only when the roster changes: rebuilding loses the highlight.
         people = self.query_one("#meeting-people", SelectionList)
-        if room.roster != self._roster:
-            self._roster = room.roster
+        if rows.roster != self._roster:
+            self._roster = rows.roster
             people.clear_options()
-            people.add_options([Selection(label, mid, room.attendance.get(mid, False)) for label, mid in room.roster])
+            people.add_options([Selection(Text(label), mid, rows.attendance.get(mid, False)) for label, mid in rows.roster])
         else:
-            for _label, mid in room.roster:  # select/deselect post no SelectionToggled: no loop back
-                (people.select if room.attendance.get(mid, False) else people.deselect)(mid)
-        self.query_one("#meeting-round", Static).update(room.round)
+            for _label, mid in rows.roster:  # select/deselect post no SelectionToggled: no loop back
+                (people.select if rows.attendance.get(mid, False) else people.deselect)(mid)
+        self.query_one("#meeting-round", Static).update(rows.round)
 
     def show_notes(self) -> None:
         """The notes of the highlighted agenda item (all of the meeting's when none is)."""
-        if self.room is None:
+        if self.rows is None:
             return
         item = self.selected_item()
         key = (self._reads, item.id if item else None)
@@ -296,11 +345,11 @@ class MeetingScreen(CircleScreen):
         self._notes_shown = key
         notes = self.query_one("#meeting-notes", WindowedList)
         notes.empty = "No notes for this item yet. o adds a note, d a decision."
-        notes.set_rows(self.room.note_rows(item.id if item else None), last_page=True)
+        notes.set_rows(self.rows.note_rows(item.id if item else None), last_page=True)
 
     @on(WindowedList.OptionSelected, "#meeting-notes")
     def read_note(self, event: WindowedList.OptionSelected) -> None:
-        full = self.room.long_notes.get(event.option.id or "") if self.room else None
+        full = self.rows.long_notes.get(event.option.id or "") if self.rows else None
         if full is not None:
             self.app.push_screen(ReadModal(*full))
 
@@ -315,7 +364,8 @@ class MeetingScreen(CircleScreen):
                 widget.highlighted = 0
 
     def action_next_phase(self) -> None:
-        m = self.service.meeting(self.meeting_id)
+        with self.view_lock():
+            m = self.service.meeting(self.meeting_id)
         if m.phase == "wrap-up":
             self.action_wrap_up()
             return
@@ -328,17 +378,17 @@ class MeetingScreen(CircleScreen):
     def start_item(self, event: WindowedList.OptionSelected) -> None:
         if event.option.id and not event.option.id.startswith("_"):
             self.do(self.service.start_item, self.meeting_id, event.option.id)
-            self.query_one("#meeting-agenda", WindowedList).set_rows(self.query_one("#meeting-agenda", WindowedList)._rows, keep=event.option.id)
 
     def action_finish_item(self) -> None:
         nxt = self.attempt(self.service.finish_item, self.meeting_id)
         if nxt is not None:
-            self.notify(f"Now: {nxt.title}", title="Next item")
+            self.notify(f"Now: {line(nxt.title)}", title="Next item")
 
     def _member_options(self) -> list[tuple[str, str]]:
         me = self.service.me
-        members = sorted(self.service.view.members(), key=lambda m: (m.id != me, m.name))
-        return [(f"{m.name}{' (you)' if m.id == me else ''}", m.id) for m in members]
+        with self.view_lock():
+            members = sorted(self.service.view.members(), key=lambda m: (m.id != me, m.name))
+        return [(f"{name(m.name)}{' (you)' if m.id == me else ''}", m.id) for m in members]
 
     def action_add_item(self) -> None:
         fields = [Field("title", "Item", placeholder="what you bring"), Field("owner", "Brought by", self.service.me, options=self._member_options()),
@@ -353,7 +403,7 @@ class MeetingScreen(CircleScreen):
 
     def _note(self, decision: bool) -> None:
         item = self.selected_item()
-        where = f" on “{item.title}”" if item else ""
+        where = f" on “{line(item.title, NAME_CHARS)}”" if item else ""
 
         def done(values: dict[str, str] | None) -> None:
             if values:
@@ -380,7 +430,7 @@ class MeetingScreen(CircleScreen):
 
     @on(WindowedList.OptionSelected, "#meeting-actions")
     def toggle_action(self, event: WindowedList.OptionSelected) -> None:
-        status = self.room.action_status.get(event.option.id or "") if self.room else None
+        status = self.rows.action_status.get(event.option.id or "") if self.rows else None
         if status is not None:
             self.do(self.service.set_action_status, event.option.id, "open" if status == "done" else "done")
 
@@ -388,20 +438,25 @@ class MeetingScreen(CircleScreen):
     def toggle_attendance(self, event: SelectionList.SelectionToggled) -> None:
         # Flip what the view says, not what the widget shows: a refresh may have run in between.
         member = event.selection.value
-        present = not self.service.view.attendance(self.meeting_id).get(member, False)
-        self.do(self.service.mark_attendance, self.meeting_id, member, present)
+        with self.view_lock():
+            present = not self.service.view.attendance(self.meeting_id).get(member, False)
+            self.do(self.service.mark_attendance, self.meeting_id, member, present)
 
     def action_handoff(self) -> None:
-        if not self.service.can_lead(self.meeting_id):
-            name = self.service.view.name_of(self.service.facilitator(self.meeting_id))
-            self.notify(f"{name} (or the supervising mentor) hands the role over.", title="Only the facilitator hands off", severity="warning")
+        with self.view_lock():
+            fac = self.service.facilitator(self.meeting_id)
+            may = self.service.can_lead(self.meeting_id)
+            who = name(self.service.view.name_of(fac))
+        if not may:
+            self.notify(f"{who} (or the supervising mentor) hands the role over.", title="Only the facilitator hands off", severity="warning")
             return
-        fac = self.service.facilitator(self.meeting_id)
         options = [(mid, label) for label, mid in self._member_options() if mid != fac]
 
         def done(to: str | None) -> None:
             if to and self.do(self.service.handoff, self.meeting_id, to):
-                self.notify(f"{self.service.view.name_of(to)} facilitates from here.", title="Handoff")
+                with self.view_lock():
+                    who = name(self.service.view.name_of(to))
+                self.notify(f"{who} facilitates from here.", title="Handoff")
 
         self.app.push_screen(PickModal("Hand the facilitator role to…", options), done)
 
@@ -413,10 +468,12 @@ class MeetingScreen(CircleScreen):
         self.app.push_screen(FormModal("Your line for the anonymous round", [Field("text", "One line, shown without your name")], submit="Add"), done)
 
     def action_wrap_up(self) -> None:
-        if not self.service.can_lead(self.meeting_id):
+        with self.view_lock():
+            may = self.service.can_lead(self.meeting_id)
+            open_items = [i for i in self.service.view.agenda(self.meeting_id) if i.status == "open"]
+        if not may:
             self.notify("The facilitator wraps the meeting up.", title="Only the facilitator wraps up", severity="warning")
             return
-        open_items = [i for i in self.service.view.agenda(self.meeting_id) if i.status == "open"]
         q = "Mark this meeting held?"
         if open_items:
             q += f"\n{len(open_items)} unfinished item{'s' if len(open_items) != 1 else ''} and the open actions will carry over to the next meeting."
@@ -433,4 +490,4 @@ class MeetingScreen(CircleScreen):
     def time_is_up(self, event: TimeUp) -> None:
         item = self._item(event.item)
         self.app.bell()
-        self.notify(f"Time is up for “{item.title if item else 'this item'}”. Wrap up, or agree a few more minutes.", title="Time's up", timeout=8)
+        self.notify(f"Time is up for “{line(item.title, NAME_CHARS) if item else 'this item'}”. Wrap up, or agree a few more minutes.", title="Time's up", timeout=8)

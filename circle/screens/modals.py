@@ -1,16 +1,27 @@
-"""Modals that return values: forms, pickers, confirmations, help."""
+"""Modals that return values: forms, pickers, confirmations, help.
+
+Titles, labels and options often quote what members wrote (a note's item, a
+member's name), so every one of them is shown as plain, cleaned text, never
+as markup (see :mod:`circle.widgets.member_text`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.signal import Signal
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
+
+from circle.widgets.member_text import line, plain
 
 
 @dataclass(frozen=True)
@@ -38,11 +49,12 @@ class FormModal(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
-            yield Label(self.form_title, classes="modal-title")
+            yield Label(plain(self.form_title), classes="modal-title")
             for f in self.fields:
-                yield Label(f.label, classes="modal-label")
+                yield Label(plain(f.label), classes="modal-label")
                 if f.options:
-                    yield Select([(lbl, val) for lbl, val in f.options], value=f.value or f.options[0][1], allow_blank=False, id=f"field-{f.name}")
+                    options = [(Text(line(lbl)), val) for lbl, val in f.options]  # Select takes a Text where its type says str
+                    yield Select(options, value=f.value or f.options[0][1], allow_blank=False, id=f"field-{f.name}")  # type: ignore[arg-type]
                 else:
                     yield Input(value=f.value, placeholder=f.placeholder, password=f.password, id=f"field-{f.name}")
             with Horizontal(classes="modal-buttons"):
@@ -89,8 +101,8 @@ class PickModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
-            yield Label(self.pick_title, classes="modal-title")
-            yield OptionList(*[Option(lbl, id=oid) for oid, lbl in self.options], id="pick")
+            yield Label(plain(self.pick_title), classes="modal-title")
+            yield OptionList(*[Option(Text(line(lbl)), id=oid) for oid, lbl in self.options], id="pick")
             yield Static("Enter picks · Escape cancels", classes="modal-hint")
 
     @on(OptionList.OptionSelected)
@@ -113,7 +125,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
-            yield Static(self.question, classes="modal-title")
+            yield Static(plain(self.question), classes="modal-title")
             with Horizontal(classes="modal-buttons"):
                 yield Button(f"{self.yes_label} (y)", variant="primary", id="yes")
                 yield Button("No (n)", id="no")
@@ -141,33 +153,50 @@ class HelpModal(ModalScreen[None]):
             yield Label("Keys", classes="modal-title")
             with VerticalScroll(id="help-scroll"):
                 for title, rows in self.sections:
-                    yield Label(title, classes="help-section")
+                    yield Label(plain(title), classes="help-section")
                     width = max((len(k) for k, _ in rows), default=4)
-                    yield Static("\n".join(f"  {k.ljust(width)}  {d}" for k, d in rows), classes="help-rows")
+                    yield Static(plain("\n".join(f"  {k.ljust(width)}  {d}" for k, d in rows)), classes="help-rows")
             yield Static("Escape closes", classes="modal-hint")
 
     def action_close(self) -> None:
         self.dismiss(None)
 
 
-
-
 class ReadModal(ModalScreen[None]):
-    """A long text to read in full (a note cut short in a list)."""
+    """A long text to read in full (a note cut short in a list, codes to read aloud, the sync report).
+
+    Args:
+        title: what the text is.
+        text: the text, shown as written (cleaned, never markup).
+        follow: a signal and how to turn what it publishes into the text, to
+            keep the text current while the modal is open.
+    """
 
     BINDINGS = [Binding("escape,q,enter", "close", "Close")]
 
-    def __init__(self, title: str, text: str) -> None:
+    def __init__(self, title: str, text: str, follow: tuple[Signal[Any], Callable[[Any], str]] | None = None) -> None:
         super().__init__(classes="circle-modal")
         self.read_title = title
         self.text = text
+        self.follow = follow
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box read-box"):
-            yield Label(self.read_title, classes="modal-title")
+            yield Label(plain(self.read_title), classes="modal-title")
             with VerticalScroll(id="read-scroll"):
-                yield Static(self.text, markup=False)
+                yield Static(plain(self.text), id="read-text")
             yield Static("Escape closes", classes="modal-hint")
+
+    def on_mount(self) -> None:
+        if self.follow is not None:
+            signal, to_text = self.follow
+            signal.subscribe(self, lambda value: self.show_text(to_text(value)))
+
+    def show_text(self, text: str) -> None:
+        """Replace the text (only when it changed: an update lays the modal out again)."""
+        if text != self.text:
+            self.text = text
+            self.query_one("#read-text", Static).update(plain(text))
 
     def action_close(self) -> None:
         self.dismiss(None)

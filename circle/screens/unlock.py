@@ -6,6 +6,7 @@ The key derivation takes about a second on purpose, so it runs in a worker.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +16,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from circle.errors import CircleError
 from circle.messages import Unlocked, UnlockFailed
+from circle.widgets.member_text import name, plain
 
 
 class UnlockScreen(Screen[None]):
@@ -37,7 +39,8 @@ class UnlockScreen(Screen[None]):
                 if self.preselect:
                     chosen = next((i.id for i in ids if i.label.lower() == self.preselect.lower() or i.id.startswith(self.preselect)), chosen)
                 yield Label("Who are you?", classes="unlock-label")
-                yield Select([(i.label, i.id) for i in ids], value=chosen, allow_blank=False, id="unlock-who")
+                labels = [(Text(name(i.label)), i.id) for i in ids]  # Select takes a Text where its type says str
+                yield Select(labels, value=chosen, allow_blank=False, id="unlock-who")  # type: ignore[arg-type]
                 yield Label("Passphrase", classes="unlock-label")
                 yield Input(password=True, placeholder="your passphrase", id="unlock-pass")
                 yield Button("Unlock", variant="primary", id="unlock-go")
@@ -105,7 +108,7 @@ class UnlockScreen(Screen[None]):
     @on(UnlockFailed)
     def show_failure(self, event: UnlockFailed) -> None:
         msg = self.query_one("#unlock-message", Static)
-        msg.update(f"{event.title}. {event.hint}".strip())
+        msg.update(plain(f"{event.title}. {event.hint}".strip()))
         msg.set_class(True, "-error")
         for b in self.query(Button):
             b.disabled = False

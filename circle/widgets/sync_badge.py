@@ -1,19 +1,29 @@
-"""The sync badge: the sync service's one-line state, refreshed every second."""
+"""The sync badge: the sync service's one-line state, as the app publishes it; and the full sync report."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
 from typing import Any
 
+from rich.text import Text
+from textual.reactive import reactive
+from textual.signal import Signal
 from textual.widgets import Static
+
+from circle.models.text import clean
+from circle.sync.status import SyncStatus
+from circle.widgets.member_text import name
 
 
 class SyncBadge(Static):
-    """Shows ``provider.status().badge()``, or "sync off" without a provider.
+    """Shows ``status.badge()``, or "sync off" while ``status`` is None.
+
+    The badge reads nothing itself: the app reads the sync service once a
+    second and publishes the status when it changes; each badge subscribes.
 
     Args:
-        provider: any object with ``status() -> SyncStatus``, or None; or a
-            function returning one (sync may start after the badge is shown).
+        updates: the signal the status is published on (the app's ``sync_status_signal``).
+        status: the status to show until the next one is published.
     """
 
     DEFAULT_CSS = """
@@ -23,27 +33,42 @@ class SyncBadge(Static):
     SyncBadge.-ok { color: $success; }
     """
 
-    def __init__(self, provider: Any | Callable[[], Any] = None, **kwargs: Any) -> None:
+    status: reactive[SyncStatus | None] = reactive(None, init=False)
+
+    def __init__(self, updates: Signal[SyncStatus | None] | None = None, status: SyncStatus | None = None, **kwargs: Any) -> None:
         super().__init__("⇅ sync off", **kwargs)
-        self.provider = provider
+        self._updates = updates
+        self._first = status
         self._shown = "sync off"
 
     def on_mount(self) -> None:
-        self.refresh_badge()
-        self.set_interval(1.0, self.refresh_badge)
+        if self._updates is not None:
+            self._updates.subscribe(self, self._take)
+        self.status = self._first
 
-    def refresh_badge(self) -> None:
-        state, text = "off", "sync off"
-        provider = self.provider() if callable(self.provider) and not hasattr(self.provider, "status") else self.provider
-        if provider is not None:
-            try:
-                status = provider.status()
-                state, text = status.state, status.badge()
-            except Exception:  # the badge must never take the app down; say so calmly
-                state, text = "problem", "sync status unavailable"
+    def _take(self, status: SyncStatus | None) -> None:
+        self.status = status
+
+    def watch_status(self, status: SyncStatus | None) -> None:
+        state, text = ("off", "sync off") if status is None else (status.state, status.badge())
         self.set_class(state in ("problem", "offline"), "-problem")
         self.set_class(state == "syncing", "-busy")
         self.set_class(state == "up to date", "-ok")
-        if text != self._shown:  # update() lays the whole screen out again: not every second for the same words
+        if text != self._shown:  # update() lays the whole screen out again: only when the words change
             self._shown = text
-            self.update(f"⇅ {text}")
+            self.update(Text(f"⇅ {clean(text)}"))
+
+
+def sync_report(status: SyncStatus | None) -> str:
+    """Per cohort: where it replicates, what is not sent yet, and each member's journal (names cleaned, never markup)."""
+    if status is None:
+        return "Sync is off."
+    lines = [f"State: {status.state}" + (f" — {clean(status.message)}" if status.message else "")]
+    for co in status.cohorts:
+        lines += ["", f"{name(co.name) or 'A cohort you asked to join'} → {clean(co.replica)}", f"  not yet sent: {co.unsent}; {co.caught_up()}"]
+        if co.problem:
+            lines.append(f"  problem: {clean(co.problem)}")
+        for p in co.peers:
+            when = time.strftime("%H:%M:%S", time.localtime(p.last_received)) if p.last_received else "not yet"
+            lines.append(f"  {name(p.member)}: {p.state}, {p.last_seq} events, last received {when}")
+    return "\n".join(lines)

@@ -18,8 +18,6 @@ from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from circle.messages import PageChanged
-
 Row = tuple[str, Any]  # (id, prompt)
 
 
@@ -50,6 +48,7 @@ class WindowedList(OptionList):
 
     @property
     def total(self) -> int:
+        """How many rows there are in all windows."""
         return len(self._rows)
 
     def set_rows(self, rows: Sequence[Row], keep: str | None = None, last_page: bool = False) -> None:
@@ -117,7 +116,6 @@ class WindowedList(OptionList):
         window = self._rows[start : start + self.page_size]
         keep = (window[0][0] if land == "first" else window[-1][0]) if land and window else None
         self._show(keep)
-        self.post_message(PageChanged(self.page, self.pages))
 
     # Moving past either end of a window carries on into the next one, so the windows are seamless;
     # past the end of the whole list the cursor wraps round, as in any option list.

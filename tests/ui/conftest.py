@@ -12,6 +12,7 @@ import pytest
 from circle.app import CircleApp, make_app  # noqa: E402
 from circle.demo import DEMO_PASSPHRASE, build_demo  # noqa: E402
 from circle.store.session import Home, Session  # noqa: E402
+from tests.hostile import HostileHome, build_hostile_home
 
 TODAY = dt.date(2025, 6, 2)  # the demo's upcoming meeting is on 2025-06-04 at 18:00
 MEETING_START = float(calendar.timegm(dt.datetime(2025, 6, 4, 18, 5).timetuple()))
@@ -34,11 +35,17 @@ class FrozenClock:
 def demo_template(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("demo") / "home"
     build_demo(root, today=TODAY)
+    shutil.copytree(root / "replica", root.parent / "replica-as-built", symlinks=True)
     return root
 
 
 @pytest.fixture
 def demo_home(demo_template, tmp_path) -> Path:
+    # The six members who joined keep the replica folder their invite named: the template's, by its absolute path.
+    # So every copy of the home syncs through it; put it back as built, or what one test pushed reaches the next.
+    replica = demo_template / "replica"
+    shutil.rmtree(replica)
+    shutil.copytree(demo_template.parent / "replica-as-built", replica, symlinks=True)
     dest = tmp_path / "home"
     shutil.copytree(demo_template, dest, symlinks=True)
     return dest
@@ -60,6 +67,25 @@ def app_for(demo_home, clock):
     def make(name: str = "Kwame Mensah", **kwargs) -> CircleApp:
         return make_app(demo_home, session=unlock(demo_home, name, clock), clock=clock, cursor_blink=False, **kwargs)
 
+    return make
+
+
+@pytest.fixture(scope="session")
+def hostile_template(tmp_path_factory) -> HostileHome:
+    """The demo cohort after its members wrote the hostile corpus (see tests/hostile.py), built once."""
+    return build_hostile_home(tmp_path_factory.mktemp("hostile") / "home", TODAY)
+
+
+@pytest.fixture
+def hostile_app(hostile_template, tmp_path, clock):
+    """``hostile_app("Kwame Mensah")``: the app on a copy of the hostile home, signed in, with the frozen clock."""
+    dest = tmp_path / "hostile"
+    shutil.copytree(hostile_template.root, dest, symlinks=True)
+
+    def make(name: str = "Kwame Mensah", **kwargs) -> CircleApp:
+        return make_app(dest, session=unlock(dest, name, clock), clock=clock, cursor_blink=False, **kwargs)
+
+    make.home = dest
     return make
 
 

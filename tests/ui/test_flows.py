@@ -19,6 +19,7 @@ from circle.screens.meeting import MeetingScreen
 from circle.screens.modals import FormModal, HelpModal, PickModal, ReadModal
 from circle.store.service import CohortService
 from circle.sync.service import SyncService
+from circle.sync.status import SyncStatus
 from circle.widgets import Countdown, SyncBadge
 
 from .conftest import opened, unlock
@@ -378,7 +379,8 @@ async def test_sync_starts_once_the_cohorts_are_open_and_the_badge_shows_it(app_
         await opened(pilot)
         assert app.sync.opened_at_start == set(app.session.cohort_ids())  # never folding into a cohort still opening
         badge = app.screen.query_one(SyncBadge)
-        badge.refresh_badge()
+        app.poll_sync_status()  # what the app's timer does once a second
+        await pilot.pause()
         assert "up to date · 6 peers" in str(badge.render())
 
 
@@ -458,3 +460,121 @@ async def test_sync_status_from_the_home_screen(app_for):
         await pilot.press("y")
         await pilot.pause()
         assert isinstance(app.screen, ReadModal) and app.screen.text == "Sync is off."
+
+
+class ChangingSync(FakeSync):
+    """A sync service whose status the test sets; counts how often it is asked."""
+
+    def __init__(self, session) -> None:
+        super().__init__(session)
+        self.current = SyncStatus("syncing", "", ())
+        self.asked = 0
+
+    def status(self):
+        self.asked += 1
+        return self.current
+
+
+async def test_sync_status_reaches_every_badge_from_one_read_and_the_report_updates_while_open(app_for):
+    from circle.screens.modals import ReadModal
+    from circle.sync.status import CohortSync
+
+    app = app_for("Kwame Mensah", sync_factory=ChangingSync)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_room(pilot)  # home, cohort-less room on top: two screens with a badge each
+        await pilot.press("escape")
+        await pilot.press("enter")  # the cohort screen: three badges in the stack
+        await opened(pilot)
+        badges = [s.query_one(SyncBadge) for s in app.screen_stack if s.query(SyncBadge)]
+        assert len(badges) == 2  # home and cohort (the room was closed)
+        asked = app.sync.asked
+        app.poll_sync_status()
+        await pilot.pause()
+        assert app.sync.asked == asked + 1  # one read for every badge
+        assert all("syncing" in str(b.render()) for b in badges)
+        app.sync.current = SyncStatus("up to date", "", (CohortSync("c", "Riverside", "the home folder", 2),))
+        app.poll_sync_status()
+        await pilot.pause()
+        assert all("up to date · 2 not yet sent" in str(b.render()) for b in badges)
+        assert all(b.has_class("-ok") for b in badges)
+
+        await pilot.press("escape", "y")  # the sync report on the home screen
+        await pilot.pause()
+        assert isinstance(app.screen, ReadModal) and "not yet sent: 2" in app.screen.text
+        app.sync.current = SyncStatus("problem", "replica folder not found", (CohortSync("c", "Riverside", "the home folder", 5),))
+        app.poll_sync_status()
+        await pilot.pause()
+        assert "State: problem — replica folder not found" in app.screen.text and "not yet sent: 5" in app.screen.text
+        assert "not yet sent: 5" in str(app.screen.query_one("#read-text").render())
+
+
+async def test_a_command_reads_the_room_once(app_for, monkeypatch):
+    app = app_for("Kwame Mensah")  # his turn
+    async with app.run_test(size=SIZE) as pilot:
+        room = await open_room(pilot)
+        reads = []
+        real_read = room.read
+        monkeypatch.setattr(room, "read", lambda: reads.append(1) or real_read())
+        await pilot.press("n")  # one event: check-in
+        await pilot.pause()
+        assert len(reads) == 1 and room.rows.meeting.phase == "check-in"
+        assert "Check-in" in str(room.query_one("#meeting-hint").render())  # what the key did shows at once
+        reads.clear()
+        await pilot.press("o")
+        await type_form(pilot, "One read for a note typed in a form.")
+        await pilot.pause()
+        assert len(reads) == 1  # coming back from the form read nothing; the note's change read once
+        assert any("One read for a note" in str(o.prompt) for o in room.query_one("#meeting-notes").options)
+        reads.clear()
+        await pilot.press("n", "n", "n", "n", "w", "y")  # to wrap-up, then mark held: two writes (held, carry-over)
+        await pilot.pause()
+        assert room.service.meeting(room.meeting_id).held
+        assert len(reads) == 5  # four phases and the wrap-up: one read each
+
+
+async def test_ingest_runs_on_the_sync_thread_and_the_room_shows_it(app_for, demo_home, clock):
+    """A peer's item arrives through the real sync service running in the background: folded off the UI thread."""
+    app = app_for("Kwame Mensah", sync_factory=SyncService)
+    async with app.run_test(size=SIZE) as pilot:
+        room = await open_room(pilot)
+        threads: list[int] = []
+        room.service.store.listeners.append(lambda _store, _events: threads.append(threading.get_ident()))
+        amara_session = unlock(demo_home, "Amara Singh", clock)
+        amara_session.cohort(room.service.id).add_item(room.meeting_id, "Heard through the background sync", minutes=5)
+        SyncService(amara_session).once()
+        agenda = room.query_one("#meeting-agenda")
+        for _ in range(300):
+            await pilot.pause(0.05)
+            if any("Heard through the background sync" in str(o.prompt) for o in agenda.options):
+                break
+        else:
+            raise AssertionError(f"the peer's item never appeared: {app.sync.status()}")
+        assert threads and threading.get_ident() not in threads  # folded on the sync thread, not the UI's
+
+
+async def test_a_newcomer_sees_the_cohort_appear_once_admitted(app_for, demo_home, clock, tmp_path):
+    """Nia asks to join from her home screen; once Helen admits her and sync brings the admission,
+    her home lists the cohort by name (its real id replaces the provisional one)."""
+    from circle.store.joining import admit, create_invite
+    from circle.store.session import Home
+    from circle.sync.service import journal_fetcher
+
+    helen = unlock(demo_home, "Helen Okafor", clock)
+    cohort = helen.cohort(helen.cohort_ids()[0])
+    invite = create_invite(helen, cohort).code
+    nia_session = Home(tmp_path / "nia", calibrate=False).create_identity("Nia Brooks", "nia pass phrase", clock=clock)
+    nia = make_app(tmp_path / "nia", session=nia_session, clock=clock, cursor_blink=False)
+    async with nia.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("j")
+        await type_form(pilot, invite)
+        join_code = next(w for w in nia.screen.text.split() if w.startswith("circle-join-"))
+        await pilot.press("escape")
+        rows = lambda: [str(o.prompt) for o in nia.screen.query_one("#home-cohorts").options]  # noqa: E731
+        assert rows()[0].startswith("(waiting to be admitted)")
+        SyncService(nia_session).once()  # her request reaches the cohort's replica
+        admit(cohort, join_code, journal_fetcher(helen))
+        SyncService(helen).once()  # the admission and her key go out
+        SyncService(nia_session).once()  # and come in: the cohort takes its real id
+        await pilot.pause()
+        assert rows()[0].startswith("Riverside Allied Health Circle\n"), rows()
