@@ -116,8 +116,14 @@ def workload(n: int, seed: int = 7) -> tuple[str, list[Event]]:
             epoch += 1
             active = sorted(ids[p] for p in names if p != gone)
             w.add(m, journals["mentor"], cid, "member.removed", {"member": ids[gone]}, True)
-            w.add(m, journals["mentor"], cid, "keys.epoch_started", {"epoch": epoch, "key_id": hx(f"k{epoch}"), "recipients": active,
-                                                                     "commit": hx(f"c{epoch}", 64), "prev": hx(f"c{epoch - 1}", 64)}, True)
+            w.add(
+                m,
+                journals["mentor"],
+                cid,
+                "keys.epoch_started",
+                {"epoch": epoch, "key_id": hx(f"k{epoch}"), "recipients": active, "commit": hx(f"c{epoch}", 64), "prev": hx(f"c{epoch - 1}", 64)},
+                True,
+            )
             journals[gone] = hx(f"j:{gone}:{meeting}")
             w.add(m, journals["mentor"], cid, "member.admitted", admission(gone, "peer"), True)
     return cid, w.events
@@ -155,6 +161,7 @@ def main() -> None:
     for label, read in (("fold (apply)", False), ("fold + read everything a screen shows (digest)", True)):
         new_t, old_t = [], []
         for _ in range(args.repeat):
+
             def with_rules(read: bool = read) -> None:
                 v = View(cid)
                 v.apply(events)

@@ -217,8 +217,14 @@ def build_three_cohorts(tmp: Path, members: int = 12, events_each: int = 20) -> 
             j = Journal(root / "peer-journals" / f"{jid.hex()}.db", jid)
             j.path.parent.mkdir(exist_ok=True)
             for i in range(events_each):
-                pt = encode_payload(kind="note.added", cohort=svc.id, author=peer.id.hex(), lamport=100 + i, ts=time.time(),
-                                    body={"meeting": "m1", "item": "", "text": gen.text(200), "kind": "note"})
+                pt = encode_payload(
+                    kind="note.added",
+                    cohort=svc.id,
+                    author=peer.id.hex(),
+                    lamport=100 + i,
+                    ts=time.time(),
+                    body={"meeting": "m1", "item": "", "text": gen.text(200), "kind": "note"},
+                )
                 j.append([peer_sealer(peer, jid, bytes.fromhex(kid), key, pt)])
             j.close()
             ls.replicate_once(j.path, base.child(path))
@@ -458,8 +464,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="circle-bench-sync-"))
     lines: list[Line] = []
     try:
-        print(f"bench_sync: litestream {ls.LITESTREAM_VERSION}, {os.cpu_count()} cores, intervals {INTERVAL * 1000:.0f} ms, folder replicas, "
-              f"load average {os.getloadavg()[0]:.2f} at the start")
+        print(
+            f"bench_sync: litestream {ls.LITESTREAM_VERSION}, {os.cpu_count()} cores, intervals {INTERVAL * 1000:.0f} ms, folder replicas, "
+            f"load average {os.getloadavg()[0]:.2f} at the start"
+        )
 
         say(f"follower lag, {samples} samples")
         out, view, timeouts = bench_lag(tmp, samples)

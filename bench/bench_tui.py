@@ -98,12 +98,26 @@ def make_items(n: int, gen: TextGen, me: str) -> list[tuple[str, dict[str, Any]]
         agenda = [gen.hex_id() for _ in range(6)]
         actions = [gen.hex_id() for _ in range(4)]
         items.append(("meeting.scheduled", {"meeting": meeting, "at": at, "title": gen.title(), "minutes": 60}))
-        items += [("agenda.added", {"item": i, "meeting": meeting, "title": gen.title(), "owner": me, "minutes": gen.rng.choice((5, 10, 15, 20))}) for i in agenda]
+        items += [
+            ("agenda.added", {"item": i, "meeting": meeting, "title": gen.title(), "owner": me, "minutes": gen.rng.choice((5, 10, 15, 20))}) for i in agenda
+        ]
         items.append(("attendance.marked", {"meeting": meeting, "member": me, "present": True}))
-        items += [("note.added", {"meeting": meeting, "item": gen.rng.choice(agenda), "text": gen.text(gen.rng.randint(800, 1100)),
-                                  "kind": "decision" if gen.rng.random() < 0.1 else "note"}) for _ in range(80)]
-        items += [("action.added", {"action": a, "meeting": meeting, "title": gen.title(), "owner": me,
-                                    "due": (start + dt.timedelta(days=7 * k + 14)).isoformat()}) for a in actions]
+        items += [
+            (
+                "note.added",
+                {
+                    "meeting": meeting,
+                    "item": gen.rng.choice(agenda),
+                    "text": gen.text(gen.rng.randint(800, 1100)),
+                    "kind": "decision" if gen.rng.random() < 0.1 else "note",
+                },
+            )
+            for _ in range(80)
+        ]
+        items += [
+            ("action.added", {"action": a, "meeting": meeting, "title": gen.title(), "owner": me, "due": (start + dt.timedelta(days=7 * k + 14)).isoformat()})
+            for a in actions
+        ]
         items += [("action.updated", {"action": a, "status": "done"}) for a in actions[:3]]
         items += [("agenda.updated", {"item": i, "meeting": meeting, "status": "done"}) for i in agenda[:4]]
         items.append(("meeting.held", {"meeting": meeting, "facilitator": me, "present": [me]}))
@@ -115,8 +129,10 @@ def make_items(n: int, gen: TextGen, me: str) -> list[tuple[str, dict[str, Any]]
     items += [("agenda.added", {"item": i, "meeting": meeting, "title": gen.title(), "owner": me, "minutes": 15}) for i in agenda[1:]]
     items.append(("meeting.phase_set", {"meeting": meeting, "phase": "agenda"}))
     items.append(("agenda.current_set", {"meeting": meeting, "current_item": agenda[0], "item_started": 0.0}))
-    items += [("note.added", {"meeting": meeting, "item": agenda[0], "text": f"Thread note {k + 1}: " + gen.text(gen.rng.randint(800, 1100)), "kind": "note"})
-              for k in range(thread)]
+    items += [
+        ("note.added", {"meeting": meeting, "item": agenda[0], "text": f"Thread note {k + 1}: " + gen.text(gen.rng.randint(800, 1100)), "kind": "note"})
+        for k in range(thread)
+    ]
     return items
 
 
@@ -139,7 +155,13 @@ def build(root: Path, n: int) -> Meta:
     meetings = len(svc.view.meetings())
     session.close()  # heads, and the sealed snapshot of the folded view (as quitting circle does)
     print(f"  wrote {len(items)} events in {fmt_s(time.perf_counter() - t0)}", file=sys.stderr)
-    meta = Meta(n=n, events=len(svc.view), meetings=meetings, thread=sum(1 for k, b in items if k == "note.added" and b["text"].startswith("Thread note")), root=str(root))
+    meta = Meta(
+        n=n,
+        events=len(svc.view),
+        meetings=meetings,
+        thread=sum(1 for k, b in items if k == "note.added" and b["text"].startswith("Thread note")),
+        root=str(root),
+    )
     (root / "meta.json").write_text(json.dumps(meta.__dict__))
     return meta
 
@@ -418,8 +440,14 @@ def latency_row(name: str, xs: list[float], target: float | None = TARGET_SCROLL
     missed = sum(1 for x in xs if x == float("inf"))
     note = f", {missed} not painted" if missed else ""
     verdict = "info" if target is None else ("PASS" if p95 <= target else "MISS")
-    return (f"{name} (p95 of {len(xs)}, median {fmt_s(median(xs))}{note})", fmt_s(p95) if p95 != float("inf") else "never", "", "",
-            f"<= {target * 1e3:g} ms" if target else "-", verdict)
+    return (
+        f"{name} (p95 of {len(xs)}, median {fmt_s(median(xs))}{note})",
+        fmt_s(p95) if p95 != float("inf") else "never",
+        "",
+        "",
+        f"<= {target * 1e3:g} ms" if target else "-",
+        verdict,
+    )
 
 
 def mib(b: float) -> str:
@@ -468,15 +496,19 @@ async def measure(meta: Meta, reps: int, presses: int) -> None:
         latency_row("(d) agenda: next item, its notes listed", scrolled.get("item", []), None),
     ]
     print_table(rows)
-    print(f"\nspread: minimal {fmt_s(min(base))}..{fmt_s(max(base))}; home open {fmt_s(min(r.home_open for r in warm))}.."
-          f"{fmt_s(max(r.home_open for r in warm))}; room ready {fmt_s(min(r.room_ready for r in warm))}..{fmt_s(max(r.room_ready for r in warm))}")
+    print(
+        f"\nspread: minimal {fmt_s(min(base))}..{fmt_s(max(base))}; home open {fmt_s(min(r.home_open for r in warm))}.."
+        f"{fmt_s(max(r.home_open for r in warm))}; room ready {fmt_s(min(r.room_ready for r in warm))}..{fmt_s(max(r.room_ready for r in warm))}"
+    )
 
     mem_c = measure_memory("circle", Path(meta.root))
     mem_b = measure_memory("minimal", Path(meta.root))
     print("\n(e) memory, a fresh process each (circle opens home and the meeting room and pages the notes; the KDF is left out):")
     for name, m in ((f"circle, {meta.events} events", mem_c), ("minimal app", mem_b)):
-        print(f"    {name:<22} RSS: peak {mib(m['rss_hwm']):>8}, while open {mib(m['rss_open']):>8};  "
-              f"Python heap (tracemalloc): peak {mib(m['traced_peak']):>8}, while open {mib(m['traced_open']):>8}")
+        print(
+            f"    {name:<22} RSS: peak {mib(m['rss_hwm']):>8}, while open {mib(m['rss_open']):>8};  "
+            f"Python heap (tracemalloc): peak {mib(m['traced_peak']):>8}, while open {mib(m['traced_open']):>8}"
+        )
     if not mem_c["hwm_reset"]:
         print("    (could not reset the RSS high-water mark: circle's includes the KDF's 64 MiB)")
 
@@ -508,8 +540,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"building a cohort of {args.n} events in {root} ...", file=sys.stderr)
             meta = build(root, args.n)
         load = os.getloadavg()[0]
-        print(f"bench_tui: {meta.events} events, {meta.meetings} meetings, {meta.thread} notes on the running item; "
-              f"python {platform.python_version()}, {os.cpu_count()} cores, load {load:.2f}")
+        print(
+            f"bench_tui: {meta.events} events, {meta.meetings} meetings, {meta.thread} notes on the running item; "
+            f"python {platform.python_version()}, {os.cpu_count()} cores, load {load:.2f}"
+        )
         asyncio.run(measure(meta, args.reps, args.presses))
         print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (rerun if it was above about 1)")
     finally:

@@ -87,9 +87,18 @@ class CircleApp(App[None]):
         Binding("f1", "help", "Help", show=False),
     ]
 
-    def __init__(self, home: Home, *, identity: str | None = None, sync: Any = None, clock: Callable[[], float] = time.time,
-                 session: Session | None = None, theme: str = "textual-dark", cursor_blink: bool = True,
-                 sync_factory: Callable[[Session], Any] | None = None) -> None:
+    def __init__(
+        self,
+        home: Home,
+        *,
+        identity: str | None = None,
+        sync: Any = None,
+        clock: Callable[[], float] = time.time,
+        session: Session | None = None,
+        theme: str = "textual-dark",
+        cursor_blink: bool = True,
+        sync_factory: Callable[[Session], Any] | None = None,
+    ) -> None:
         super().__init__()
         self.sync_factory = sync_factory
         self.cursor_blink = cursor_blink
@@ -317,8 +326,13 @@ class CircleApp(App[None]):
         if isinstance(self.screen, HelpModal):
             return
         screen_keys = [(b.key_display or _key_name(b.key), b.tooltip or b.description) for b in _bindings(self.screen) if b.description]
-        list_keys = [("↑ ↓  PgUp PgDn", "move in a list"), ("[  ]", "previous / next page of a long list"), ("Enter", "open / start / toggle the highlighted row"),
-                     ("Tab  Shift+Tab", "move between panels"), ("Space", "tick a person present (People tab)")]
+        list_keys = [
+            ("↑ ↓  PgUp PgDn", "move in a list"),
+            ("[  ]", "previous / next page of a long list"),
+            ("Enter", "open / start / toggle the highlighted row"),
+            ("Tab  Shift+Tab", "move between panels"),
+            ("Space", "tick a person present (People tab)"),
+        ]
         app_keys = [("?  F1", "this help"), ("Ctrl+P", "command palette"), ("F2", "next theme: dark, light, high contrast"), ("Ctrl+Q", "quit")]
         sections = [(f"This screen ({(self.screen.id or 'screen').replace('-', ' ')})", screen_keys), ("Lists", list_keys), ("Everywhere", app_keys)]
         self.push_screen(HelpModal(sections))
@@ -342,14 +356,18 @@ class CircleApp(App[None]):
         self.notify("Screenshots are off: they would write meeting content to disk unencrypted.", title="Not available", severity="warning")
 
     # ---- notifications -------------------------------------------------
-    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information", timeout: float | None = None,
-               markup: bool = False) -> None:
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information", timeout: float | None = None, markup: bool = False) -> None:
         """Every notification as plain, cleaned text, cut to a few lines: titles and hints name people and quote what they wrote.
 
         ``markup`` is accepted (widgets pass it) and ignored: nothing here is ever read as markup.
         """
-        super().notify(shorten(clean(message, multiline=True), NOTIFY_CHARS), title=shorten(clean(title), NOTIFY_TITLE_CHARS), severity=severity,
-                       timeout=timeout, markup=False)
+        super().notify(
+            shorten(clean(message, multiline=True), NOTIFY_CHARS),
+            title=shorten(clean(title), NOTIFY_TITLE_CHARS),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     # ---- worker errors and crashes ------------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -373,8 +391,10 @@ class CircleApp(App[None]):
         if isinstance(error, CircleError):
             message = f"circle stopped: {error.line()}"
         else:
-            message = (f"circle stopped on an internal error ({type(error).__name__}). Everything already saved is safe. "
-                       "Run again with CIRCLE_DEBUG=1 to see the details, and report it.")
+            message = (
+                f"circle stopped on an internal error ({type(error).__name__}). Everything already saved is safe. "
+                "Run again with CIRCLE_DEBUG=1 to see the details, and report it."
+            )
         self._exit_renderables.append(Text(clean(message)))
         self._close_messages_no_wait()
 
@@ -401,12 +421,28 @@ def _bindings(screen: Screen) -> list[Binding]:
     return out
 
 
-def make_app(home_root: Path | str, *, identity: str | None = None, sync: Any = None, clock: Callable[[], float] | None = None,
-             session: Session | None = None, theme: str = "textual-dark", cursor_blink: bool = True,
-             sync_factory: Callable[[Session], Any] | None = None) -> CircleApp:
+def make_app(
+    home_root: Path | str,
+    *,
+    identity: str | None = None,
+    sync: Any = None,
+    clock: Callable[[], float] | None = None,
+    session: Session | None = None,
+    theme: str = "textual-dark",
+    cursor_blink: bool = True,
+    sync_factory: Callable[[Session], Any] | None = None,
+) -> CircleApp:
     """The one factory for the CLI and the tests (tests pass a frozen clock and ``cursor_blink=False``)."""
-    return CircleApp(Home(Path(home_root)), identity=identity, sync=sync, clock=clock or time.time, session=session, theme=theme,
-                     cursor_blink=cursor_blink, sync_factory=sync_factory)
+    return CircleApp(
+        Home(Path(home_root)),
+        identity=identity,
+        sync=sync,
+        clock=clock or time.time,
+        session=session,
+        theme=theme,
+        cursor_blink=cursor_blink,
+        sync_factory=sync_factory,
+    )
 
 
 def run_app(home_root: Path | str, identity: str | None = None, sync: bool = True) -> None:

@@ -57,7 +57,10 @@ PAST = [
     (
         "Getting started",
         [("Helen Okafor", "Ground rules and confidentiality", 15, True), ("Amara Singh", "What each of us wants from the circle", 20, True)],
-        [("Tom Berg", 0, "Agreed to de-identify cases before presenting.", True), ("Lucia Romero", 1, "Most want help with difficult conversations and caseload pressure.", False)],
+        [
+            ("Tom Berg", 0, "Agreed to de-identify cases before presenting.", True),
+            ("Lucia Romero", 1, "Most want help with difficult conversations and caseload pressure.", False),
+        ],
         [("Amara Singh", "Circulate the charter draft", 7)],
         [],
         [],
@@ -65,7 +68,10 @@ PAST = [
     (
         "Caseload pressure",
         [("Tom Berg", "Waiting list triage at the Eastside clinic", 20, True), ("Priya Nair", "Saying no without guilt", 15, True)],
-        [("Kwame Mensah", 0, "Try a shared triage rubric for two weeks.", True), ("Amara Singh", 1, "Script: acknowledge, explain capacity, offer an alternative.", False)],
+        [
+            ("Kwame Mensah", 0, "Try a shared triage rubric for two weeks.", True),
+            ("Amara Singh", 1, "Script: acknowledge, explain capacity, offer an alternative.", False),
+        ],
         [("Tom Berg", "Draft the triage rubric", 14), ("Priya Nair", "Share the capacity script", 7)],
         [],
         ["I feel less alone with my caseload after today.", "Would like more time on the second item."],
@@ -73,7 +79,10 @@ PAST = [
     (
         "Difficult conversations",
         [("Lucia Romero", "A family disagreeing with a swallowing plan", 20, True), ("Sam O'Neill", "First discharge against advice", 15, False)],
-        [("Helen Okafor", 0, "Name the shared goal first: safety and dignity.", False), ("Priya Nair", 0, "Offer a second meeting with the dietitian present.", True)],
+        [
+            ("Helen Okafor", 0, "Name the shared goal first: safety and dignity.", False),
+            ("Priya Nair", 0, "Offer a second meeting with the dietitian present.", True),
+        ],
         [("Lucia Romero", "Book a joint visit with Amara", 10)],
         ["Kwame Mensah"],
         [],
@@ -89,7 +98,10 @@ PAST = [
     (
         "Reflective practice",
         [("Priya Nair", "A medication error I nearly missed", 20, True), ("Helen Okafor", "Writing reflections for revalidation", 15, True)],
-        [("Lucia Romero", 0, "Thank you for bringing this; the check that caught it worked.", False), ("Helen Okafor", 1, "Gibbs cycle template shared in the folder.", True)],
+        [
+            ("Lucia Romero", 0, "Thank you for bringing this; the check that caught it worked.", False),
+            ("Helen Okafor", 1, "Gibbs cycle template shared in the folder.", True),
+        ],
         [("Sam O'Neill", "Write one reflection using the template", 14)],
         [],
         ["Brave of Priya to share.", "I want to bring a near miss next time.", "Helpful to hear the mentor's view."],
@@ -121,8 +133,14 @@ PAST = [
 ]
 
 UPCOMING_ITEMS = [("Kwame Mensah", "SBAR trial: what we learned", 15), ("Sam O'Neill", "Preparing for my first audit", 15)]
-DONE_ACTIONS = ["Circulate the charter draft", "Share the capacity script", "Book a joint visit with Amara", "Draft the triage rubric",
-                "Write one reflection using the template", "Trial SBAR handover for one month"]
+DONE_ACTIONS = [
+    "Circulate the charter draft",
+    "Share the capacity script",
+    "Book a joint visit with Amara",
+    "Draft the triage rubric",
+    "Write one reflection using the template",
+    "Trial SBAR handover for one month",
+]
 
 
 def _epoch(day: dt.date, hour: int = 18) -> float:
@@ -217,8 +235,7 @@ def _link_peers(sessions: list[Session], cohort_id: str) -> None:
                 os.symlink(os.path.relpath(other.dir / "journals" / f"{jid}.db", peers), link)
 
 
-def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_PASSPHRASE,
-               progress: Callable[[str], None] | None = None) -> Demo:
+def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_PASSPHRASE, progress: Callable[[str], None] | None = None) -> Demo:
     """Create the demo cohort in a new or empty home at ``root``.
 
     Args:

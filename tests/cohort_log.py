@@ -60,8 +60,13 @@ class CohortLog:
     def admission(self, alias: str, role: str, journal: str | None = None) -> dict[str, Any]:
         if alias not in self.ids:
             self._identity(alias)
-        return {"member": self.ids[alias], "name": alias.upper(), "role": role, "public": self.ids[alias] + PUBLIC_TAIL,
-                "journal": journal or self.journals[alias]}
+        return {
+            "member": self.ids[alias],
+            "name": alias.upper(),
+            "role": role,
+            "public": self.ids[alias] + PUBLIC_TAIL,
+            "journal": journal or self.journals[alias],
+        }
 
     def admit(self, alias: str, role: str = "peer", by: str | None = None) -> Event:
         return self.add(by or self.mentor, "member.admitted", self.admission(alias, role))
@@ -79,8 +84,16 @@ class CohortLog:
                 out[k] = self.ids[out[k]]
         return out
 
-    def add(self, author: str, kind: str, body: dict[str, Any], lamport: int | None = None, journal: str | None = None, cite: bool = True,
-            exact_lamport: bool = False) -> Event:
+    def add(
+        self,
+        author: str,
+        kind: str,
+        body: dict[str, Any],
+        lamport: int | None = None,
+        journal: str | None = None,
+        cite: bool = True,
+        exact_lamport: bool = False,
+    ) -> Event:
         """Write one event as ``author`` (an alias) in their journal; see the module docstring for clocks and citations.
 
         ``exact_lamport`` writes the clock given even if it goes backwards (an altered client).

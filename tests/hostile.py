@@ -53,7 +53,13 @@ NAMES = {
     "Amara Singh": "A\u200bmara \x08\x08\x08Singh\r",
     "Sam O'Neill": LONG_NAME,
 }
-ITEMS = ["[bold]x[/] [/] bold?", "\x1b[2J\x1b]0;pwned\x07 cleared?", "click [@click=app.quit]here[/]", LONG_WORD, "Tūhoe 👩‍⚕️ 李小龙 [link=https://evil.example]x[/link]"]
+ITEMS = [
+    "[bold]x[/] [/] bold?",
+    "\x1b[2J\x1b]0;pwned\x07 cleared?",
+    "click [@click=app.quit]here[/]",
+    LONG_WORD,
+    "Tūhoe 👩‍⚕️ 李小龙 [link=https://evil.example]x[/link]",
+]
 NOTES = [
     ("note", "[@click=app.quit]click me[/] and \x1b]8;;https://evil.example\x1b\\this\x1b]8;;\x1b\\"),
     ("note", "bell\x07 backspace\x08\x08 cr\rreturn \x9b31m c1"),
@@ -93,11 +99,13 @@ def build_hostile_home(root: Path, today: dt.date) -> HostileHome:
     def ids(name: str) -> str:
         return sessions[name].id
 
-    store["Helen Okafor"].record_many([
-        ("cohort.charter_set", CHARTER),
-        ("meeting.updated", {"meeting": upcoming.id, "title": MEETING_TITLE}),
-        *[("meeting.updated", {"meeting": m.id, "title": "[/] \x1b[2J" + m.title}) for m in later],
-    ])
+    store["Helen Okafor"].record_many(
+        [
+            ("cohort.charter_set", CHARTER),
+            ("meeting.updated", {"meeting": upcoming.id, "title": MEETING_TITLE}),
+            *[("meeting.updated", {"meeting": m.id, "title": "[/] \x1b[2J" + m.title}) for m in later],
+        ]
+    )
     for demo_name, hostile in NAMES.items():
         store[demo_name].record("member.updated", {"member": ids(demo_name), "name": hostile})
     items = [f"hostile{k:02d}" for k in range(len(ITEMS))]
@@ -105,9 +113,7 @@ def build_hostile_home(root: Path, today: dt.date) -> HostileHome:
         ("agenda.added", {"item": iid, "meeting": upcoming.id, "title": title, "owner": ids("Tom Berg"), "minutes": 10}) for iid, title in zip(items, ITEMS)
     )
     first = view.agenda(upcoming.id)[0].id  # the item highlighted when the room opens: its notes show
-    store["Lucia Romero"].record_many(
-        ("note.added", {"meeting": upcoming.id, "item": first, "text": text, "kind": kind}) for kind, text in NOTES
-    )
+    store["Lucia Romero"].record_many(("note.added", {"meeting": upcoming.id, "item": first, "text": text, "kind": kind}) for kind, text in NOTES)
     store["Priya Nair"].record_many(
         ("action.added", {"action": f"hostile-action-{k}", "meeting": upcoming.id, "title": title, "owner": ids("Priya Nair"), "due": due})
         for k, (title, due) in enumerate(ACTIONS)

@@ -13,8 +13,13 @@ from circle.cli.common import Context, echo, friendly, pass_ctx, plural
 
 @click.command()
 @click.option("--once", is_flag=True, help="Push everything unsent, pull everything new, then exit (USB stick, shared folder).")
-@click.option("--interval", default=15.0, show_default=True, type=click.FloatRange(0.5, 3600),
-              help="Seconds between checks of every replica for new events; your own are shipped within 5 s.")
+@click.option(
+    "--interval",
+    default=15.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 3600),
+    help="Seconds between checks of every replica for new events; your own are shipped within 5 s.",
+)
 @pass_ctx
 @friendly
 def sync(c: Context, once: bool, interval: float) -> None:

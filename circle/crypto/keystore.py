@@ -50,9 +50,7 @@ class KdfParams:
 
     def check(self) -> None:
         if not (
-            MIN_MEMORY_KIB <= self.memory_kib <= MAX_MEMORY_KIB
-            and MIN_ITERATIONS <= self.iterations <= MAX_ITERATIONS
-            and MIN_LANES <= self.lanes <= MAX_LANES
+            MIN_MEMORY_KIB <= self.memory_kib <= MAX_MEMORY_KIB and MIN_ITERATIONS <= self.iterations <= MAX_ITERATIONS and MIN_LANES <= self.lanes <= MAX_LANES
         ):
             raise CorruptFile("keystore KDF parameters out of bounds", "the keystore file is damaged or not circle's; restore it from a backup")
 

@@ -68,8 +68,20 @@ class MemberState:
     stamps: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # field -> stamp of the value kept
 
     def copy(self) -> MemberState:
-        return MemberState(self.id, self.name, self.role, self.public, self.profession, self.away, self.active, list(self.journals), self.joined,
-                           self.admitted_by, dict(self.replica_paths), dict(self.stamps))
+        return MemberState(
+            self.id,
+            self.name,
+            self.role,
+            self.public,
+            self.profession,
+            self.away,
+            self.active,
+            list(self.journals),
+            self.joined,
+            self.admitted_by,
+            dict(self.replica_paths),
+            dict(self.stamps),
+        )
 
 
 @dataclass(frozen=True)
@@ -264,8 +276,10 @@ class _Pass:
             return False
         if restrictive:
             return True
-        return not any(ev.body["member"] == author.id and ev.body["role"] != MENTOR and cuts.get(e.journal, e.seq) < e.seq
-                       and not Settled.in_past(ev, e, seen) for ev, cuts in self.out.role_changes)
+        return not any(
+            ev.body["member"] == author.id and ev.body["role"] != MENTOR and cuts.get(e.journal, e.seq) < e.seq and not Settled.in_past(ev, e, seen)
+            for ev, cuts in self.out.role_changes
+        )
 
     def _check(self, e: Event, past: State, running: State, seen: dict[str, int]) -> str | None:
         b = e.body

@@ -162,7 +162,6 @@ def next_meeting(view: View) -> Meeting | None:
     return next((m for m in view.meetings() if not m.held and not m.cancelled), None)
 
 
-
 # ---- the meeting room ------------------------------------------------------
 
 
@@ -287,8 +286,7 @@ def room(view: View, rota: Rota, meeting_id: str, me: str) -> Room:
     order = {mt.id: (mt.at, mt.id) for mt in view.meetings()}
     here = order.get(meeting_id)
     actions = tuple(
-        a for a in all_actions
-        if a.meeting == meeting_id or (a.status == "open" and here is not None and a.meeting in order and order[a.meeting] < here)
+        a for a in all_actions if a.meeting == meeting_id or (a.status == "open" and here is not None and a.meeting in order and order[a.meeting] < here)
     )
     return Room(
         meeting=m,

@@ -263,8 +263,7 @@ def compute_rota(view: View) -> Rota:
     for e, why in [*final.refused.values(), *refused.values()]:
         view.late_refusal(e, why)
     turns = tuple(
-        Turn(mt.id, mt.at, final.base[mt.id], recorded.get(mt.id) or lines[mt.id][-1][1], mt.id in recorded, mt.id in final.swapped,
-             final.notes.get(mt.id, ""))
+        Turn(mt.id, mt.at, final.base[mt.id], recorded.get(mt.id) or lines[mt.id][-1][1], mt.id in recorded, mt.id in final.swapped, final.notes.get(mt.id, ""))
         for mt in meetings
     )
     return Rota(tuple(final.ids), turns, lines)

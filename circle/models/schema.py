@@ -154,8 +154,10 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "rota.swap_accepted": ({"swap": HASH}, {}),
     "rota.given_back": ({"meeting": ID}, {}),
     "agenda.added": ({"item": ID, "meeting": ID, "title": TITLE}, {"owner": OPTIONAL_MEMBER, "minutes": integer(1, 240), "carried_from": OPTIONAL_ID}),
-    "agenda.updated": ({"item": ID}, {"meeting": ID, "title": TITLE, "owner": OPTIONAL_MEMBER, "minutes": integer(1, 240),
-                                      "status": one_of("open", "done", "carried")}),
+    "agenda.updated": (
+        {"item": ID},
+        {"meeting": ID, "title": TITLE, "owner": OPTIONAL_MEMBER, "minutes": integer(1, 240), "status": one_of("open", "done", "carried")},
+    ),
     "agenda.current_set": ({"meeting": ID, "current_item": OPTIONAL_ID}, {"item_started": number(0, 1e11)}),
     "note.added": ({"meeting": ID, "text": text(MAX_TEXT, 1)}, {"item": OPTIONAL_ID, "kind": one_of("note", "decision")}),
     "action.added": ({"action": ID, "meeting": ID, "title": TITLE}, {"owner": OPTIONAL_MEMBER, "due": DUE}),

@@ -120,10 +120,16 @@ class Note:
 
 # Events that touch a meeting, an agenda item or an action, by the body key naming it.
 _ENTITY = {
-    "meeting.scheduled": "meeting", "meeting.updated": "meeting", "meeting.phase_set": "meeting", "agenda.current_set": "meeting",
-    "meeting.held": "meeting", "meeting.handoff": "meeting",
-    "agenda.added": "item", "agenda.updated": "item",
-    "action.added": "action", "action.updated": "action",
+    "meeting.scheduled": "meeting",
+    "meeting.updated": "meeting",
+    "meeting.phase_set": "meeting",
+    "agenda.current_set": "meeting",
+    "meeting.held": "meeting",
+    "meeting.handoff": "meeting",
+    "agenda.added": "item",
+    "agenda.updated": "item",
+    "action.added": "action",
+    "action.updated": "action",
 }
 _FACTS = frozenset({"note.added", "attendance.marked", "anon.line_added", "rota.swapped", "rota.swap_accepted", "rota.given_back"})
 _IGNORED = frozenset({"self.note_added", "member.join_requested", "keys.wrapped"})  # other scopes: never part of the shared view
@@ -455,8 +461,15 @@ class View:
                     self._late_refusal(e, "only the one who scheduled a meeting, or a mentor, changes it")
                     continue
                 f.update({k: e.body[k] for k in ("at", "title", "minutes", "cancelled") if k in e.body})
-            out[mid] = Meeting(mid, str(f["at"]).replace("T", " "), f.get("title", ""), f.get("minutes", 60), cancelled=bool(f.get("cancelled", False)),
-                               lamport=first.lamport, creator=first.author)
+            out[mid] = Meeting(
+                mid,
+                str(f["at"]).replace("T", " "),
+                f.get("title", ""),
+                f.get("minutes", 60),
+                cancelled=bool(f.get("cancelled", False)),
+                lamport=first.lamport,
+                creator=first.author,
+            )
         self._memo["schedule"] = out
         return out
 
@@ -496,9 +509,22 @@ class View:
                 else:
                     current = (e.stamp, e.body["current_item"], float(e.body.get("item_started", 0.0)))
             turn = rota.turn(mid)
-            out.append(Meeting(mid, base.at, base.title, base.minutes, phase[1] if phase else "", current[1] if current else "",
-                               current[2] if current else 0.0, base.cancelled, rota.is_held(mid), turn.facilitated_by if turn and rota.is_held(mid) else "",
-                               base.lamport, base.creator))
+            out.append(
+                Meeting(
+                    mid,
+                    base.at,
+                    base.title,
+                    base.minutes,
+                    phase[1] if phase else "",
+                    current[1] if current else "",
+                    current[2] if current else 0.0,
+                    base.cancelled,
+                    rota.is_held(mid),
+                    turn.facilitated_by if turn and rota.is_held(mid) else "",
+                    base.lamport,
+                    base.creator,
+                )
+            )
         self._memo["meetings"] = sorted(out, key=lambda m: (m.at, m.id))
         return list(self._memo["meetings"])
 
@@ -523,8 +549,17 @@ class View:
                     self._late_refusal(e, "only the item's author, the facilitator or a mentor edits an item")
                     continue
                 f.update({k: e.body[k] for k in ("meeting", "title", "owner", "minutes", "status", "carried_from") if k in e.body})
-            out[iid] = AgendaItem(iid, f["meeting"], f["title"], f.get("owner", ""), f.get("minutes", 10), f.get("status", "open"),
-                                  f.get("carried_from", ""), first.lamport, first.author)
+            out[iid] = AgendaItem(
+                iid,
+                f["meeting"],
+                f["title"],
+                f.get("owner", ""),
+                f.get("minutes", 10),
+                f.get("status", "open"),
+                f.get("carried_from", ""),
+                first.lamport,
+                first.author,
+            )
         self._memo["items"] = out
         return out
 

@@ -45,8 +45,12 @@ def read_cohort(service: CohortService) -> CohortRead:
         me = service.me
         c = view.cohort()
         charter = Text()
-        for label, value in (("Purpose", c.purpose), ("Cadence", f"{c.cadence}, {c.meeting_minutes} minutes"),
-                             ("Confidentiality", c.confidentiality), ("Feedback norms", c.feedback_norms)):
+        for label, value in (
+            ("Purpose", c.purpose),
+            ("Cadence", f"{c.cadence}, {c.meeting_minutes} minutes"),
+            ("Confidentiality", c.confidentiality),
+            ("Feedback norms", c.feedback_norms),
+        ):
             charter.append(f"{label}\n", style="bold")
             charter.append(f"{block(str(value)) or '—'}\n\n")
 
@@ -158,8 +162,11 @@ class CohortScreen(CircleScreen):
     def show_read(self, read: CohortRead) -> None:
         self.query_one("#cohort-title", Label).update(read.name)
         self.query_one("#cohort-charter", Static).update(read.charter)
-        for wid, rows, empty in (("#cohort-roster", read.members, "Nothing here yet."), ("#cohort-rota", read.rota, "Nobody is facilitator-eligible yet."),
-                                 ("#cohort-meetings", read.meetings, "No meetings yet. Press s to schedule one.")):
+        for wid, rows, empty in (
+            ("#cohort-roster", read.members, "Nothing here yet."),
+            ("#cohort-rota", read.rota, "Nobody is facilitator-eligible yet."),
+            ("#cohort-meetings", read.meetings, "No meetings yet. Press s to schedule one."),
+        ):
             lst = self.query_one(wid, WindowedList)
             lst.empty = empty
             lst.set_rows(rows)
@@ -189,8 +196,11 @@ class CohortScreen(CircleScreen):
             suggested = (dt.date.fromisoformat(last) + dt.timedelta(days=step)).isoformat() + " 18:00" if last else ""
         except ValueError:
             suggested = ""
-        fields = [Field("at", "When (YYYY-MM-DD HH:MM)", suggested), Field("title", "Theme (optional)"),
-                  Field("minutes", "Length in minutes", clean(str(cohort.meeting_minutes)))]
+        fields = [
+            Field("at", "When (YYYY-MM-DD HH:MM)", suggested),
+            Field("title", "Theme (optional)"),
+            Field("minutes", "Length in minutes", clean(str(cohort.meeting_minutes))),
+        ]
 
         def done(values: dict[str, str] | None) -> None:
             if values:
@@ -219,8 +229,10 @@ class CohortScreen(CircleScreen):
         """Accept a swap someone asked of me, or ask to swap my next turn (the other holder accepts)."""
         with self.view_lock():
             view = self.service.view
-            asked = [(rid, f"{name(view.name_of(who))} asks to take your turn on {self._at(mine)} and give you {self._at(theirs)}")
-                     for rid, who, theirs, mine in self.service.swap_requests()]
+            asked = [
+                (rid, f"{name(view.name_of(who))} asks to take your turn on {self._at(mine)} and give you {self._at(theirs)}")
+                for rid, who, theirs, mine in self.service.swap_requests()
+            ]
         if asked:
 
             def accept(rid: str | None) -> None:
@@ -266,8 +278,12 @@ class CohortScreen(CircleScreen):
         with self.view_lock():
             roster = roster_fingerprint(self.service.view)
             names = ", ".join(name(m.name) for m in self.service.view.members())
-        self.app.push_screen(ReadModal("Cohort fingerprint", f"{roster}\n\nIt covers every member's keys ({names}). "
-                                       "Everyone reads theirs aloud at once: if all match, everyone has the same roster."))
+        self.app.push_screen(
+            ReadModal(
+                "Cohort fingerprint",
+                f"{roster}\n\nIt covers every member's keys ({names}). Everyone reads theirs aloud at once: if all match, everyone has the same roster.",
+            )
+        )
 
     def action_admit(self) -> None:
         self.ask_code("Admit a newcomer", "Their join code", "Admit", "Admitted", lambda code: self.circle.admit(self.service.id, code))

@@ -391,8 +391,11 @@ class MeetingScreen(CircleScreen):
         return [(f"{name(m.name)}{' (you)' if m.id == me else ''}", m.id) for m in members]
 
     def action_add_item(self) -> None:
-        fields = [Field("title", "Item", placeholder="what you bring"), Field("owner", "Brought by", self.service.me, options=self._member_options()),
-                  Field("minutes", "Timebox (minutes)", "10")]
+        fields = [
+            Field("title", "Item", placeholder="what you bring"),
+            Field("owner", "Brought by", self.service.me, options=self._member_options()),
+            Field("minutes", "Timebox (minutes)", "10"),
+        ]
 
         def done(values: dict[str, str] | None) -> None:
             if values:
@@ -419,8 +422,11 @@ class MeetingScreen(CircleScreen):
         self._note(True)
 
     def action_add_action(self) -> None:
-        fields = [Field("title", "Action", placeholder="what will be done"), Field("owner", "Owner", self.service.me, options=self._member_options()),
-                  Field("due", "Due (YYYY-MM-DD, optional)")]
+        fields = [
+            Field("title", "Action", placeholder="what will be done"),
+            Field("owner", "Owner", self.service.me, options=self._member_options()),
+            Field("due", "Due (YYYY-MM-DD, optional)"),
+        ]
 
         def done(values: dict[str, str] | None) -> None:
             if values:
@@ -481,8 +487,10 @@ class MeetingScreen(CircleScreen):
         def done(yes: bool | None) -> None:
             if yes:
                 nxt = self.attempt(self.service.mark_held, self.meeting_id)
-                self.notify("Unfinished business is on the next meeting's agenda." if nxt else "Schedule the next meeting to carry unfinished business over.",
-                            title="Meeting held")
+                self.notify(
+                    "Unfinished business is on the next meeting's agenda." if nxt else "Schedule the next meeting to carry unfinished business over.",
+                    title="Meeting held",
+                )
 
         self.app.push_screen(ConfirmModal(q, yes="Mark held"), done)
 
@@ -490,4 +498,6 @@ class MeetingScreen(CircleScreen):
     def time_is_up(self, event: TimeUp) -> None:
         item = self._item(event.item)
         self.app.bell()
-        self.notify(f"Time is up for “{line(item.title, NAME_CHARS) if item else 'this item'}”. Wrap up, or agree a few more minutes.", title="Time's up", timeout=8)
+        self.notify(
+            f"Time is up for “{line(item.title, NAME_CHARS) if item else 'this item'}”. Wrap up, or agree a few more minutes.", title="Time's up", timeout=8
+        )

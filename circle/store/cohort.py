@@ -46,6 +46,7 @@ Clock = Callable[[], float]
 Change = Callable[["CohortStore", list[Event]], None]
 CITE_EVERY = 60.0  # seconds between citations on batches that change no governance
 
+
 @dataclass(frozen=True)
 class Part:
     """One envelope of a batch: an event sealed with ``key``, or key wraps (``key`` None, kind "keys.wrapped")."""
@@ -76,8 +77,9 @@ class CohortStore:
         on_moved: told ``(old id, new id)`` when a pending join learns the cohort's real id.
     """
 
-    def __init__(self, vault: Vault, cid: str, author: Author, root: Path, clock: Clock = time.time,
-                 on_moved: Callable[[str, str], None] | None = None) -> None:
+    def __init__(
+        self, vault: Vault, cid: str, author: Author, root: Path, clock: Clock = time.time, on_moved: Callable[[str, str], None] | None = None
+    ) -> None:
         self.vault = vault
         self.id = cid
         self.author = author
@@ -171,16 +173,26 @@ class CohortStore:
             made: list[tuple[str, dict[str, Any], Scope, int, tuple[Dep, ...]] | None] = []
             for part in parts:
                 if part.key is None:  # key wraps: readable by anyone, the secret inside is HPKE-sealed per recipient
-                    sealing.append((encode_payload(kind="keys.wrapped", cohort="", author="", lamport=0, ts=0, body=part.body), WRAP_KEY_ID,
-                                    wrap_scope_key(self.journal_id)))
+                    sealing.append(
+                        (
+                            encode_payload(kind="keys.wrapped", cohort="", author="", lamport=0, ts=0, body=part.body),
+                            WRAP_KEY_ID,
+                            wrap_scope_key(self.journal_id),
+                        )
+                    )
                     made.append(None)
                     continue
                 lamport += 1
                 cite = deps if part.key.scope is Scope.COHORT else ()
                 if cite:
                     deps = ()
-                sealing.append((encode_payload(kind=part.kind, cohort=self.id, author=self.author.id, lamport=lamport, ts=now, body=part.body, deps=cite),
-                                part.key.raw_id, part.key.secret))
+                sealing.append(
+                    (
+                        encode_payload(kind=part.kind, cohort=self.id, author=self.author.id, lamport=lamport, ts=now, body=part.body, deps=cite),
+                        part.key.raw_id,
+                        part.key.secret,
+                    )
+                )
                 made.append((part.kind, part.body, part.key.scope, lamport, cite))
             blobs = self.writer.append(sealing)
             seq0 = self.writer.head.seq - len(blobs) + 1
@@ -213,8 +225,13 @@ class CohortStore:
             if newest is not None and self.clock() - newest < CITE_EVERY:
                 return ()
         cited = self.view.cited_by(self.entry.journal)
-        return tuple(sorted((jid, seq, eid[:DEP_HASH_LEN]) for jid, (seq, eid) in self.view.newest_by_journal().items()
-                            if jid != self.entry.journal and seq > cited.get(jid, 0) and jid not in self.alarms))
+        return tuple(
+            sorted(
+                (jid, seq, eid[:DEP_HASH_LEN])
+                for jid, (seq, eid) in self.view.newest_by_journal().items()
+                if jid != self.entry.journal and seq > cited.get(jid, 0) and jid not in self.alarms
+            )
+        )
 
     def _take(self, scope: Scope, events: list[Event]) -> int:
         """Put opened events where their scope says; returns how many were new to the view."""
@@ -258,8 +275,20 @@ class CohortStore:
             prev = old.commit if old is not None else ""
             if others:
                 parts.append(Part("keys.wrapped", self.keys.wrap_body(self.id, [(key, prev, recipient_set(m.id for m in active))], others), None))
-            parts.append(Part("keys.epoch_started", {"epoch": key.epoch, "key_id": key.id, "recipients": sorted(m.id for m in active),
-                                                     "prev": prev, "commit": epoch_hash(key), "reason": reason}, key))
+            parts.append(
+                Part(
+                    "keys.epoch_started",
+                    {
+                        "epoch": key.epoch,
+                        "key_id": key.id,
+                        "recipients": sorted(m.id for m in active),
+                        "prev": prev,
+                        "commit": epoch_hash(key),
+                        "reason": reason,
+                    },
+                    key,
+                )
+            )
             self.commit(parts)
             return key
 
@@ -356,8 +385,14 @@ class CohortStore:
             for jid, record in todo.items():
                 seen.add(jid)
                 r = IngestReport(journals=1)
-                accepted = self.checker.check(record, self.journal_path(jid), r, from_start=from_start, every_signature=every_signature,
-                                              rewind=None if from_start else self._rewind.pop(jid, None))
+                accepted = self.checker.check(
+                    record,
+                    self.journal_path(jid),
+                    r,
+                    from_start=from_start,
+                    every_signature=every_signature,
+                    rewind=None if from_start else self._rewind.pop(jid, None),
+                )
                 report.add(r)
                 if accepted is None:
                     continue

@@ -76,8 +76,9 @@ class JournalChecker:
         self.evidence_dir = evidence_dir
         self.alarms: dict[str, str] = {}  # journal id -> what was found (fork, rollback)
 
-    def check(self, record: JournalRecord, path: Path, report: IngestReport, *, from_start: bool, every_signature: bool,
-              rewind: Rewind | None = None) -> list[Checked] | None:
+    def check(
+        self, record: JournalRecord, path: Path, report: IngestReport, *, from_start: bool, every_signature: bool, rewind: Rewind | None = None
+    ) -> list[Checked] | None:
         """The envelopes of a journal newly accepted, or None when nothing of it may be folded (missing, fork, rollback, unreadable).
 
         With ``from_start`` the chain is walked from the first event and
@@ -97,8 +98,15 @@ class JournalChecker:
                     res = self._compare_with_head(res, path, jid, verifier, head_seq, head_hash, head_env)
             else:
                 s_seq, s_hash, s_env = rewind or (head_seq, head_hash, head_env)
-                res = check_chain(read_rows(path, max(s_seq - 1, 0)), journal_id=bytes.fromhex(jid), verifier=verifier,
-                                  head_seq=s_seq, head_hash=s_hash, head_envelope=s_env, every_signature=every_signature)
+                res = check_chain(
+                    read_rows(path, max(s_seq - 1, 0)),
+                    journal_id=bytes.fromhex(jid),
+                    verifier=verifier,
+                    head_seq=s_seq,
+                    head_hash=s_hash,
+                    head_envelope=s_env,
+                    every_signature=every_signature,
+                )
                 if res.kind == "" and res.head_seq < head_seq:
                     res.kind, res.problem = "rollback", f"journal ends before event {head_seq}, which was already verified"
         except CircleError as exc:
@@ -118,8 +126,14 @@ class JournalChecker:
 
     def _compare_with_head(self, res: ChainResult, path: Path, jid: str, verifier, head_seq: int, head_hash: bytes, head_env: bytes) -> ChainResult:
         """A walk from the start did not reach the verified head intact: rollback or fork."""
-        again = check_chain(read_rows(path, max(head_seq - 1, 0)), journal_id=bytes.fromhex(jid), verifier=verifier,
-                            head_seq=head_seq, head_hash=head_hash, head_envelope=head_env)
+        again = check_chain(
+            read_rows(path, max(head_seq - 1, 0)),
+            journal_id=bytes.fromhex(jid),
+            verifier=verifier,
+            head_seq=head_seq,
+            head_hash=head_hash,
+            head_envelope=head_env,
+        )
         if again.kind in ("fork", "rollback"):
             return again
         # Damaged after it was verified: keep the intact prefix, report the damage.
@@ -147,7 +161,9 @@ def open_events(accepted: Iterable[Checked], record: JournalRecord, cohort_id: s
         kid = c.header.key_id
         if kid == WRAP_KEY_ID:
             try:
-                out.wraps.append(decode_payload(envelope.open_envelope(c.blob, c.header, wrap_scope_key(bytes.fromhex(jid))), id=c.hash.hex(), journal=jid, seq=c.seq))
+                out.wraps.append(
+                    decode_payload(envelope.open_envelope(c.blob, c.header, wrap_scope_key(bytes.fromhex(jid))), id=c.hash.hex(), journal=jid, seq=c.seq)
+                )
             except InvalidEnvelope as exc:
                 report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: {exc.reason}")
             continue

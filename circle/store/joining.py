@@ -124,16 +124,27 @@ class Issued:
         return self.invite.code()
 
     def lines(self) -> list[str]:
-        return [self.code, "", f"Valid for {self.hours} hours, once. Your fingerprint: {self.fingerprint}",
-                "Give the code to the newcomer; they run 'circle join CODE' (or press j on their home screen) and read you their join code."]
+        return [
+            self.code,
+            "",
+            f"Valid for {self.hours} hours, once. Your fingerprint: {self.fingerprint}",
+            "Give the code to the newcomer; they run 'circle join CODE' (or press j on their home screen) and read you their join code.",
+        ]
 
 
 def create_invite(session: Session, svc: CohortService, hours: int = DEFAULT_TTL_HOURS) -> Issued:
     """Make a single-use invite to ``svc``'s cohort and remember it in the keystore."""
     store = svc.store
     location = store.entry.replica or {"url": str(default_replica(session.home.root))}
-    inv = Invite(os.urandom(SECRET_LEN), store.author.identity.id, store.author.public.sign_pk, store.journal_id, bytes.fromhex(store.entry.replica_path),
-                 int(store.clock()) + hours * 3600, str(location["url"]))
+    inv = Invite(
+        os.urandom(SECRET_LEN),
+        store.author.identity.id,
+        store.author.public.sign_pk,
+        store.journal_id,
+        bytes.fromhex(store.entry.replica_path),
+        int(store.clock()) + hours * 3600,
+        str(location["url"]),
+    )
     store.entry.add_invite(inv.secret, inv.expires)
     store.vault.save()
     return Issued(inv, hours, store.author.public.fingerprint)
@@ -148,8 +159,11 @@ class Joined:
     fingerprint: str
 
     def lines(self) -> list[str]:
-        return [f"Join code: {self.join_code}", f"Your fingerprint: {self.fingerprint}",
-                "Read both to the member admitting you and compare fingerprints aloud; the cohort appears once they have admitted you."]
+        return [
+            f"Join code: {self.join_code}",
+            f"Your fingerprint: {self.fingerprint}",
+            "Read both to the member admitting you and compare fingerprints aloud; the cohort appears once they have admitted you.",
+        ]
 
 
 def join(session: Session, code: str, replica: dict[str, Any] | None = None) -> Joined:
@@ -163,8 +177,15 @@ def join(session: Session, code: str, replica: dict[str, Any] | None = None) -> 
     kid, key = inv.request_key
     jid = os.urandom(16).hex()
     pending = PendingJoin(inv.inviter.hex(), inv.journal.hex(), inv.replica_path.hex(), inv.secret)
-    session.vault.add_cohort(cid, journal=jid, keys=[ScopeKey(kid.hex(), key, Scope.INVITE, 0), ScopeKey.new(Scope.SELF)], cohort_key=None,
-                             replica_path=inv.join_path, replica=replica or {"url": inv.location}, pending=pending)
+    session.vault.add_cohort(
+        cid,
+        journal=jid,
+        keys=[ScopeKey(kid.hex(), key, Scope.INVITE, 0), ScopeKey.new(Scope.SELF)],
+        cohort_key=None,
+        replica_path=inv.join_path,
+        replica=replica or {"url": inv.location},
+        pending=pending,
+    )
     session.vault.trust_journal(inv.journal.hex(), cid, inv.inviter.hex(), inv.inviter_sign_pk, inv.replica_path.hex())
     session.vault.trust_member_journal(jid, cid, session.public)
     session.vault.save()
@@ -185,8 +206,11 @@ class Admitted:
     cohort_fingerprint: str
 
     def lines(self) -> list[str]:
-        return [f"Admitted {self.name} as {self.role}.", f"Their fingerprint (they read theirs aloud; it must match): {self.fingerprint}",
-                f"Cohort fingerprint, for everyone to compare: {self.cohort_fingerprint}"]
+        return [
+            f"Admitted {self.name} as {self.role}.",
+            f"Their fingerprint (they read theirs aloud; it must match): {self.fingerprint}",
+            f"Cohort fingerprint, for everyone to compare: {self.cohort_fingerprint}",
+        ]
 
 
 def admit(svc: CohortService, join_code: str, fetch: Fetch, role: str = "participant", profession: str = "") -> Admitted:

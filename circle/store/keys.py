@@ -93,8 +93,12 @@ class CohortKeys:
             recipients: who gets them.
         """
         blobs = [
-            r.wrap(json.dumps({"to": r.id.hex(), "c": cohort_id, "kid": key.id, "k": key.secret.hex(), "scope": key.scope.value, "e": key.epoch,
-                               "prev": prev, "r": rset}).encode(), LABEL_KEY_WRAP).hex()
+            r.wrap(
+                json.dumps(
+                    {"to": r.id.hex(), "c": cohort_id, "kid": key.id, "k": key.secret.hex(), "scope": key.scope.value, "e": key.epoch, "prev": prev, "r": rset}
+                ).encode(),
+                LABEL_KEY_WRAP,
+            ).hex()
             for key, prev, rset in keys
             for r in recipients
         ]

@@ -115,8 +115,15 @@ class CohortService:
     # ---- roster and keys -----------------------------------------------
     @staticmethod
     def admission_body(pub: PublicIdentity, name: str, role: str, profession: str, journal: str, replica_path: str) -> dict[str, Any]:
-        return {"member": pub.id.hex(), "name": name, "role": role, "profession": profession, "public": pub.to_bytes().hex(),
-                "journal": journal, "replica_path": replica_path}
+        return {
+            "member": pub.id.hex(),
+            "name": name,
+            "role": role,
+            "profession": profession,
+            "public": pub.to_bytes().hex(),
+            "journal": journal,
+            "replica_path": replica_path,
+        }
 
     def admit(self, pub: PublicIdentity, name: str, role: str = "participant", profession: str = "", journal: str = "", replica_path: str = "") -> None:
         """Admit a member (a mentor does): record it and wrap every epoch key held for them, in one transaction.
@@ -132,7 +139,9 @@ class CohortService:
         if known is not None and known.active:
             raise AlreadyExists(f"{name} is already a member", "nothing changed")
         if known is not None and known.public != pub.to_bytes().hex():
-            raise UsageError(f"{known.name} was a member with other keys", "a member's keys never change; admit their new device from their own circle, or a new identity")
+            raise UsageError(
+                f"{known.name} was a member with other keys", "a member's keys never change; admit their new device from their own circle, or a new identity"
+            )
         body = self.admission_body(pub, name, role, profession, journal, replica_path)
         body["roster"] = {j: [m.public, path] for m in self.view.members() for j, path in m.journals if m.public}
         key = self.store.sealing_key()
@@ -242,7 +251,9 @@ class CohortService:
         if not 1 <= int(minutes) <= 240:
             raise UsageError("a timebox is 1 to 240 minutes", "for example 10")
         iid = new_id()
-        self.store.record("agenda.added", {"item": iid, "meeting": meeting_id, "title": _text(title, "title"), "owner": owner or self.me, "minutes": int(minutes)})
+        self.store.record(
+            "agenda.added", {"item": iid, "meeting": meeting_id, "title": _text(title, "title"), "owner": owner or self.me, "minutes": int(minutes)}
+        )
         return iid
 
     def start_item(self, meeting_id: str, item_id: str) -> None:
@@ -260,19 +271,25 @@ class CohortService:
         if m.current_item:
             batch.append(("agenda.updated", {"item": m.current_item, "meeting": meeting_id, "status": "done"}))
         nxt = next((i for i in items if i.status == "open" and i.id != m.current_item), None)
-        batch.append(("agenda.current_set", {"meeting": meeting_id, "current_item": nxt.id if nxt else "", "item_started": round(self.now(), 3) if nxt else 0.0}))
+        batch.append(
+            ("agenda.current_set", {"meeting": meeting_id, "current_item": nxt.id if nxt else "", "item_started": round(self.now(), 3) if nxt else 0.0})
+        )
         self.store.record_many(batch)
         return nxt
 
     # ---- notes, actions, attendance -----------------------------------
     def add_note(self, meeting_id: str, text: str, item_id: str = "", decision: bool = False) -> None:
         self.meeting(meeting_id)
-        self.store.record("note.added", {"meeting": meeting_id, "item": item_id, "text": _text(text, "note", MAX_TEXT), "kind": "decision" if decision else "note"})
+        self.store.record(
+            "note.added", {"meeting": meeting_id, "item": item_id, "text": _text(text, "note", MAX_TEXT), "kind": "decision" if decision else "note"}
+        )
 
     def add_action(self, meeting_id: str, title: str, owner: str = "", due: str = "") -> str:
         self.meeting(meeting_id)
         aid = new_id()
-        self.store.record("action.added", {"action": aid, "meeting": meeting_id, "title": _text(title, "action"), "owner": owner or self.me, "due": due.strip()})
+        self.store.record(
+            "action.added", {"action": aid, "meeting": meeting_id, "title": _text(title, "action"), "owner": owner or self.me, "due": due.strip()}
+        )
         return aid
 
     def set_action_status(self, action_id: str, status: str) -> None:

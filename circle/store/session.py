@@ -177,9 +177,18 @@ class Session:
         if svc is not None:
             self._cohorts[new] = svc
 
-    def create_cohort(self, name: str, *, purpose: str = "", cadence: str = "fortnightly", meeting_minutes: int = 60,
-                      confidentiality: str = "", feedback_norms: str = "", profession: str = "",
-                      replica: dict[str, Any] | None = None) -> CohortService:
+    def create_cohort(
+        self,
+        name: str,
+        *,
+        purpose: str = "",
+        cadence: str = "fortnightly",
+        meeting_minutes: int = 60,
+        confidentiality: str = "",
+        feedback_norms: str = "",
+        profession: str = "",
+        replica: dict[str, Any] | None = None,
+    ) -> CohortService:
         """Found a cohort: this identity is its first member and first mentor.
 
         The cohort id derives from the founder, their journal and a nonce, so
@@ -191,18 +200,31 @@ class Session:
         journal, nonce = os.urandom(16).hex(), os.urandom(32).hex()
         cid = cohort_id_for(self.id, journal, nonce)
         epoch1 = ScopeKey.new(Scope.COHORT)
-        entry = self.vault.add_cohort(cid, journal=journal, keys=[ScopeKey.new(Scope.SELF)], cohort_key=epoch1, replica_path=os.urandom(16).hex(),
-                                      replica=replica)
+        entry = self.vault.add_cohort(
+            cid, journal=journal, keys=[ScopeKey.new(Scope.SELF)], cohort_key=epoch1, replica_path=os.urandom(16).hex(), replica=replica
+        )
         self.vault.trust_member_journal(journal, cid, self.public)
         self.vault.save()
         svc = self.cohort(cid)
-        charter = {"name": name, "purpose": purpose, "cadence": cadence, "meeting_minutes": meeting_minutes,
-                   "confidentiality": confidentiality, "feedback_norms": feedback_norms, "nonce": nonce}
-        svc.store.record_many([
-            ("cohort.created", charter),
-            ("member.admitted", svc.admission_body(self.public, self.name, "mentor", profession, journal, entry.replica_path)),
-            ("keys.epoch_started", {"epoch": 1, "key_id": epoch1.id, "recipients": [self.id], "prev": "", "commit": epoch_hash(epoch1), "reason": "founded"}),
-        ])
+        charter = {
+            "name": name,
+            "purpose": purpose,
+            "cadence": cadence,
+            "meeting_minutes": meeting_minutes,
+            "confidentiality": confidentiality,
+            "feedback_norms": feedback_norms,
+            "nonce": nonce,
+        }
+        svc.store.record_many(
+            [
+                ("cohort.created", charter),
+                ("member.admitted", svc.admission_body(self.public, self.name, "mentor", profession, journal, entry.replica_path)),
+                (
+                    "keys.epoch_started",
+                    {"epoch": 1, "key_id": epoch1.id, "recipients": [self.id], "prev": "", "commit": epoch_hash(epoch1), "reason": "founded"},
+                ),
+            ]
+        )
         return svc
 
     def close(self) -> None:

@@ -63,8 +63,10 @@ def load(path: Path, key: bytes, cohort_id: str) -> Snapshot | None:
         if doc.get("v") != VERSION:
             raise ValueError("snapshot version")
         heads = {str(j): (int(s), str(h)) for j, (s, h) in doc["heads"].items()}
-        events = [Event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, tuple((str(x), int(y), str(z)) for x, y, z in d))
-                  for i, j, s, k, c, a, lam, ts, b, d in doc["events"]]
+        events = [
+            Event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, tuple((str(x), int(y), str(z)) for x, y, z in d))
+            for i, j, s, k, c, a, lam, ts, b, d in doc["events"]
+        ]
     except (InvalidEnvelope, ValueError, KeyError, TypeError):
         path.unlink(missing_ok=True)
         return None

@@ -276,9 +276,7 @@ class CohortEntry:
     def open_invites(self, now: float) -> list[OpenInvite]:
         """Invites not used and not expired at ``now``."""
         return [
-            OpenInvite(h, bytes.fromhex(v["secret"]), int(v["expires"]))
-            for h, v in self._d.get("invites", {}).items()
-            if not v["used"] and v["expires"] >= now
+            OpenInvite(h, bytes.fromhex(v["secret"]), int(v["expires"])) for h, v in self._d.get("invites", {}).items() if not v["used"] and v["expires"] >= now
         ]
 
     def use_invite(self, invite_hash: str) -> None:
@@ -363,8 +361,17 @@ class Vault:
         """The id a cohort has now: a pending join takes its real id once admitted."""
         return str(self._doc["cohorts"].get(cid, {}).get("moved_to", cid))
 
-    def add_cohort(self, cid: str, *, journal: str, keys: list[ScopeKey], cohort_key: ScopeKey | None, replica_path: str,
-                   replica: dict[str, Any] | None, pending: PendingJoin | None = None) -> CohortEntry:
+    def add_cohort(
+        self,
+        cid: str,
+        *,
+        journal: str,
+        keys: list[ScopeKey],
+        cohort_key: ScopeKey | None,
+        replica_path: str,
+        replica: dict[str, Any] | None,
+        pending: PendingJoin | None = None,
+    ) -> CohortEntry:
         """Hold a new cohort (created here, or a join asked for)."""
         doc: dict[str, Any] = {
             "journal": journal,
@@ -374,8 +381,12 @@ class Vault:
             "replica": replica,
         }
         if pending is not None:
-            doc["pending"] = {"inviter": pending.inviter, "inviter_journal": pending.inviter_journal, "inviter_path": pending.inviter_path,
-                              "secret": pending.secret.hex()}
+            doc["pending"] = {
+                "inviter": pending.inviter,
+                "inviter_journal": pending.inviter_journal,
+                "inviter_path": pending.inviter_path,
+                "secret": pending.secret.hex(),
+            }
         self._doc["cohorts"][cid] = doc
         entry = CohortEntry(self, cid)
         for k in keys:

@@ -59,8 +59,15 @@ class JournalWriter:
 
         def sealer(payload: bytes, key_id: bytes, key: bytes) -> Callable[[int, bytes, bool], bytes]:
             def seal(seq: int, prev: bytes, sign: bool) -> bytes:
-                return envelope.seal(journal_id=self.journal.journal_id, seq=seq, prev=prev, key_id=key_id, key=key, plaintext=payload,
-                                     signer=self.author.signer if sign else None)
+                return envelope.seal(
+                    journal_id=self.journal.journal_id,
+                    seq=seq,
+                    prev=prev,
+                    key_id=key_id,
+                    key=key,
+                    plaintext=payload,
+                    signer=self.author.signer if sign else None,
+                )
 
             return seal
 

@@ -54,8 +54,11 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
     base = replica_for(session, store)
     folder = ls.folder_of(base)
     if folder is not None and store.entry.replica and not folder_marked(folder):
-        yield Finding(False, f"{name}: replica folder {folder} is not there or not circle's",
-                      f"plug in the drive or mount the share; to start afresh in this folder run: circle cohort replica '{name}' {folder}")
+        yield Finding(
+            False,
+            f"{name}: replica folder {folder} is not there or not circle's",
+            f"plug in the drive or mount the share; to start afresh in this folder run: circle cohort replica '{name}' {folder}",
+        )
         return
     try:
         txid = ls.latest_txid(base.child(store.entry.replica_path))
@@ -83,12 +86,21 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
         yield Finding(False, f"{name}: journal {jid[:8]}: {msg}", "compare with the member in person; evidence is kept in the home")
     refused = store.view.refused()
     if refused:
-        yield Finding(False, f"{name}: {len(refused)} event{'s' if len(refused) != 1 else ''} held aside: they break the cohort's rules",
-                      "'circle verify' says why; talk to the cohort's mentor about who wrote them")
+        yield Finding(
+            False,
+            f"{name}: {len(refused)} event{'s' if len(refused) != 1 else ''} held aside: they break the cohort's rules",
+            "'circle verify' says why; talk to the cohort's mentor about who wrote them",
+        )
     if store.refused_wraps:
-        yield Finding(False, f"{name}: {store.refused_wraps} key{'s' if store.refused_wraps != 1 else ''} wrapped to you match no key epoch (never used)",
-                      "someone sent keys they were not entitled to; tell the cohort's mentor")
+        yield Finding(
+            False,
+            f"{name}: {store.refused_wraps} key{'s' if store.refused_wraps != 1 else ''} wrapped to you match no key epoch (never used)",
+            "someone sent keys they were not entitled to; tell the cohort's mentor",
+        )
     waiting = store.view.waiting()
     if waiting:
-        yield Finding(False, f"{name}: {len(waiting)} roster or key change{'s' if len(waiting) != 1 else ''} waiting for events not on this device yet",
-                      "run 'circle sync --once'")
+        yield Finding(
+            False,
+            f"{name}: {len(waiting)} roster or key change{'s' if len(waiting) != 1 else ''} waiting for events not on this device yet",
+            "run 'circle sync --once'",
+        )

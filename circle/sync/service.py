@@ -131,8 +131,9 @@ class SyncService:
         on_change: called (from the service's thread) after new events were folded.
     """
 
-    def __init__(self, session: Session, *, interval: float = ls.DEFAULT_INTERVAL, poll: float = 15.0,
-                 on_change: Callable[[CohortStore], None] | None = None) -> None:
+    def __init__(
+        self, session: Session, *, interval: float = ls.DEFAULT_INTERVAL, poll: float = 15.0, on_change: Callable[[CohortStore], None] | None = None
+    ) -> None:
         self.session = session
         self.interval = interval
         self.poll = poll
@@ -170,8 +171,11 @@ class SyncService:
         for db in set(self._away_now) - set(away):
             self._problems.pop(db, None)
         self._away_now = away
-        return [(store.journal.path, replica_for(self.session, store).child(store.entry.replica_path)) for store in self._cohorts()
-                if str(store.journal.path) not in away]
+        return [
+            (store.journal.path, replica_for(self.session, store).child(store.entry.replica_path))
+            for store in self._cohorts()
+            if str(store.journal.path) not in away
+        ]
 
     def _marks_changed(self) -> bool:
         """Whether a folder location came or went since the last full pass: one stat per folder, for every tick."""
@@ -288,7 +292,9 @@ class SyncService:
                 continue
             if txid is None and j.replica_txid is not None:  # restored from here before: emptied, or another drive
                 peer.state = "gone"
-                self._problems[peer.journal] = f"{peer.member}'s journal is no longer on the replica: was the folder emptied, or is this another drive? It comes back when they sync"
+                self._problems[peer.journal] = (
+                    f"{peer.member}'s journal is no longer on the replica: was the folder emptied, or is this another drive? It comes back when they sync"
+                )
                 if report is not None:
                     report.problems.append(self._problems[peer.journal])
                 continue
@@ -449,8 +455,9 @@ class SyncService:
             for loc, dbs in by_location.items():
                 rep = self._replicators.get(loc)
                 if rep is None:
-                    rep = ls.Replicator(dbs, config_dir=self.session.dir / "sync", monitor_interval=self.interval,
-                                        idle_interval=max(IDLE_INTERVAL, self.interval), busy=busy)
+                    rep = ls.Replicator(
+                        dbs, config_dir=self.session.dir / "sync", monitor_interval=self.interval, idle_interval=max(IDLE_INTERVAL, self.interval), busy=busy
+                    )
                     rep.start()
                     self._replicators[loc] = rep
                 else:
@@ -471,8 +478,13 @@ class SyncService:
             if peer.cohort != self.focus or peer.local or peer.follower is not None:
                 continue
             watch = self._watch
-            peer.follower = ls.Follower(peer.replica, peer.out, interval=self.interval, config_dir=self.session.dir / "sync",
-                                        on_change=None if watch is None else lambda _txid, w=watch: w.wake())
+            peer.follower = ls.Follower(
+                peer.replica,
+                peer.out,
+                interval=self.interval,
+                config_dir=self.session.dir / "sync",
+                on_change=None if watch is None else lambda _txid, w=watch: w.wake(),
+            )
             peer.follower.start()
             peer.state = "following"
             running += 1
@@ -550,12 +562,15 @@ class SyncService:
             unsent = max(0, written(store) - self._sent(jid))
             peers = tuple(
                 PeerStatus(p.member, p.journal, self._verified(p.journal), p.last_received, p.state, p.checked)
-                for p in self._peers.values() if p.cohort == store.id
+                for p in self._peers.values()
+                if p.cohort == store.id
             )
             oldest = min((p.checked for p in peers), default=0.0)
             lag = max(0.0, now - oldest) if oldest else None  # one peer never checked: unknown, not zero
             loc = store.entry.replica or default_location(self.session.home.root)
-            problem = self._problems.get(str(store.journal.path), "") or next((self._problems[p.journal] for p in self._peers.values() if p.cohort == store.id and p.journal in self._problems), "")
+            problem = self._problems.get(str(store.journal.path), "") or next(
+                (self._problems[p.journal] for p in self._peers.values() if p.cohort == store.id and p.journal in self._problems), ""
+            )
             cohorts.append(CohortSync(store.id, store.view.cohort().name, describe(loc), unsent, lag, peers, problem))
         return SyncStatus(self._state, next(iter(self._problems.values()), ""), tuple(cohorts))
 

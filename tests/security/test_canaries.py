@@ -80,10 +80,12 @@ class SampleCohort:
         self.svc.admit(cara.public(), c["removed member"], journal=os.urandom(16).hex())
         self.svc.remove(cara.id.hex())  # a new epoch, wrapped for Ben only
         svc = self.svc
-        svc.store.record_many([
-            ("meeting.scheduled", {"meeting": "m1", "at": "2026-01-08T09:00", "title": c["meeting title"], "minutes": 60}),
-            ("agenda.added", {"item": "i1", "meeting": "m1", "title": c["agenda title"], "owner": svc.me, "minutes": 15}),
-        ])
+        svc.store.record_many(
+            [
+                ("meeting.scheduled", {"meeting": "m1", "at": "2026-01-08T09:00", "title": c["meeting title"], "minutes": 60}),
+                ("agenda.added", {"item": "i1", "meeting": "m1", "title": c["agenda title"], "owner": svc.me, "minutes": 15}),
+            ]
+        )
         svc.store.record("note.added", {"meeting": "m1", "item": "i1", "text": c["note"], "kind": "note"})
         svc.store.record("note.added", {"meeting": "m1", "item": "i1", "text": c["decision"], "kind": "decision"})
         svc.store.record("action.added", {"action": "a1", "meeting": "m1", "title": c["action"], "owner": self.ben.id.hex(), "due": "2026-01-22"})
@@ -97,11 +99,28 @@ class SampleCohort:
     def _peer_writes(self, text: str) -> bytes:
         kid = self.svc.store.entry.cohort_key.id
         key = self.svc.store.entry.cohort_key.secret
-        pt = encode_payload(kind="note.added", cohort=self.svc.id, author=self.ben.id.hex(), lamport=50, ts=0,
-                            body={"meeting": "m1", "item": "i1", "text": text, "kind": "note"})
+        pt = encode_payload(
+            kind="note.added",
+            cohort=self.svc.id,
+            author=self.ben.id.hex(),
+            lamport=50,
+            ts=0,
+            body={"meeting": "m1", "item": "i1", "text": text, "kind": "note"},
+        )
         j = Journal(self.svc.store.peer_dir() / f"{self.ben_journal.hex()}.db", self.ben_journal)
-        j.append([lambda seq, prev, sign: envelope.seal(journal_id=self.ben_journal, seq=seq, prev=prev, key_id=bytes.fromhex(kid),
-                                                        key=key, plaintext=pt, signer=self.ben.signer() if sign else None)])
+        j.append(
+            [
+                lambda seq, prev, sign: envelope.seal(
+                    journal_id=self.ben_journal,
+                    seq=seq,
+                    prev=prev,
+                    key_id=bytes.fromhex(kid),
+                    key=key,
+                    plaintext=pt,
+                    signer=self.ben.signer() if sign else None,
+                )
+            ]
+        )
         j.close()
         return pt
 

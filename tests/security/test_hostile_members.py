@@ -76,11 +76,23 @@ def test_a_removed_member_cannot_make_up_an_epoch_that_others_adopt(ward: Laptop
     fake = ScopeKey.new(Scope.COHORT, 99)
     cleo.entry.add_key(fake)
     recipients = [ward.sessions[n].public for n in ("Ana", "Ben")]
-    cleo.commit([
-        Part("keys.wrapped", cleo.keys.wrap_body(cleo.id, [(fake, "", "")], recipients), None),
-        Part("keys.epoch_started", {"epoch": 99, "key_id": fake.id, "recipients": sorted([ward.id("Ana"), ward.id("Ben"), ward.id("Cleo")]),
-                                    "commit": epoch_hash(fake), "prev": "", "reason": "rotation"}, fake),
-    ])
+    cleo.commit(
+        [
+            Part("keys.wrapped", cleo.keys.wrap_body(cleo.id, [(fake, "", "")], recipients), None),
+            Part(
+                "keys.epoch_started",
+                {
+                    "epoch": 99,
+                    "key_id": fake.id,
+                    "recipients": sorted([ward.id("Ana"), ward.id("Ben"), ward.id("Cleo")]),
+                    "commit": epoch_hash(fake),
+                    "prev": "",
+                    "reason": "rotation",
+                },
+                fake,
+            ),
+        ]
+    )
     ward.deliver("Ana", "Cleo")
     ward.deliver("Ben", "Cleo")
     tried = accepted = 0
@@ -265,8 +277,13 @@ def test_service_refuses_what_the_fold_would_refuse(ward: Laptops):
     mid = meeting(ward)
     ward.sync()
     cleo = ward.svc("Cleo")
-    for attempt in (lambda: cleo.remove(ward.id("Ana")), lambda: cleo.set_role(ward.id("Cleo"), MENTOR), lambda: cleo.advance_phase(mid),
-                    lambda: cleo.mark_attendance(mid, ward.id("Ben"), False), lambda: ward.svc("Ana").set_role(ward.id("Ana"), "peer")):
+    for attempt in (
+        lambda: cleo.remove(ward.id("Ana")),
+        lambda: cleo.set_role(ward.id("Cleo"), MENTOR),
+        lambda: cleo.advance_phase(mid),
+        lambda: cleo.mark_attendance(mid, ward.id("Ben"), False),
+        lambda: ward.svc("Ana").set_role(ward.id("Ana"), "peer"),
+    ):
         with pytest.raises(CircleError):
             attempt()
 

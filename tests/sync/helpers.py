@@ -48,12 +48,16 @@ def location(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[
         return {"url": str(tmp_path / "shared-folder")}
     if kind in ("s3", "seaweedfs"):
         s3 = request.getfixturevalue("s3_server" if kind == "s3" else "weed_server")
-        return {"url": f"s3://{s3.bucket}/{tmp_path.name}", "endpoint": s3.endpoint, "access_key_id": s3.access_key_id,
-                "secret_access_key": s3.secret_access_key, "force_path_style": True}
+        return {
+            "url": f"s3://{s3.bucket}/{tmp_path.name}",
+            "endpoint": s3.endpoint,
+            "access_key_id": s3.access_key_id,
+            "secret_access_key": s3.secret_access_key,
+            "force_path_style": True,
+        }
     if kind == "sftp":
         sftp = request.getfixturevalue("sftp_server")
-        return {"url": f"sftp://{sftp.user}@127.0.0.1:{sftp.port}{sftp.data / tmp_path.name}", "key_path": str(sftp.client_key),
-                "host_key": sftp.host_key}
+        return {"url": f"sftp://{sftp.user}@127.0.0.1:{sftp.port}{sftp.data / tmp_path.name}", "key_path": str(sftp.client_key), "host_key": sftp.host_key}
     raise ValueError(kind)
 
 

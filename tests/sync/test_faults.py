@@ -306,7 +306,9 @@ def test_an_unmounted_share_is_not_written_to_until_it_is_set_again(tmp_path):
     assert list(shared.iterdir()) == [], "circle wrote to the empty mount point"
     mark_folder(shared)  # what `circle cohort replica` does: the person says this empty folder is the location now
     r = SyncService(a).once()
-    assert r.pushed == 1 and r.problems == ["Ben's journal is no longer on the replica: was the folder emptied, or is this another drive? It comes back when they sync"]
+    assert r.pushed == 1 and r.problems == [
+        "Ben's journal is no longer on the replica: was the folder emptied, or is this another drive? It comes back when they sync"
+    ]
     once(b, a)  # Ben's device heals his journal onto the new folder
     reaches_everyone("share unmounted, then set again", b, cid, ca, written)
 
@@ -378,7 +380,10 @@ def _relaunch(server: SshServer) -> None:
     with server.log.open("ab") as log:
         server.proc = subprocess.Popen(
             [str(server.sshd.resolve()), "-D", "-e", "-f", str(server.root / "sshd_config")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
         )
     _wait_for_port(server.port, server.proc, server.log, banner=b"SSH-2.0")
 
@@ -394,8 +399,11 @@ def own_sftp(tmp_path):
 
 
 def test_unreachable_sftp_box_is_offline_not_an_error_and_catches_up(own_sftp, tmp_path):
-    loc = {"url": f"sftp://{own_sftp.user}@127.0.0.1:{own_sftp.port}{own_sftp.data / 'circle'}", "key_path": str(own_sftp.client_key),
-           "host_key": own_sftp.host_key}
+    loc = {
+        "url": f"sftp://{own_sftp.user}@127.0.0.1:{own_sftp.port}{own_sftp.data / 'circle'}",
+        "key_path": str(own_sftp.client_key),
+        "host_key": own_sftp.host_key,
+    }
     a, b, cid = two_homes(tmp_path, loc)
     ca = a.cohort(cid)
     written = write_burst(ca, "online", 2)

@@ -43,8 +43,20 @@ def _tokens(n: int, length: int = 18) -> list[str]:
     return out
 
 
-_LABELS = ["cohort name", "purpose", "founder name", "member name", "profession", "meeting title", "agenda title",
-           "note", "decision", "action", "self note", "peer note"]
+_LABELS = [
+    "cohort name",
+    "purpose",
+    "founder name",
+    "member name",
+    "profession",
+    "meeting title",
+    "agenda title",
+    "note",
+    "decision",
+    "action",
+    "self note",
+    "peer note",
+]
 CANARIES = dict(zip(_LABELS, _tokens(len(_LABELS))))
 
 
@@ -96,10 +108,12 @@ def test_no_canary_in_any_replica_and_the_control_shows_them(kind, request, tmp_
     ca = a.create_cohort(f"Dietitians {c['cohort name']}", purpose=f"new graduates {c['purpose']}", replica=dict(loc))
     once(a)
     bring_in(a, ca.id, b, loc)
-    ca.store.record_many([
-        ("meeting.scheduled", {"meeting": "m1", "at": "2026-01-08T09:00", "title": f"winter {c['meeting title']}", "minutes": 60}),
-        ("agenda.added", {"item": "i1", "meeting": "m1", "title": f"a hard talk {c['agenda title']}", "owner": a.id, "minutes": 15}),
-    ])
+    ca.store.record_many(
+        [
+            ("meeting.scheduled", {"meeting": "m1", "at": "2026-01-08T09:00", "title": f"winter {c['meeting title']}", "minutes": 60}),
+            ("agenda.added", {"item": "i1", "meeting": "m1", "title": f"a hard talk {c['agenda title']}", "owner": a.id, "minutes": 15}),
+        ]
+    )
     ca.store.record("note.added", {"meeting": "m1", "item": "i1", "text": f"burnout {c['note']}", "kind": "note"})
     ca.store.record("note.added", {"meeting": "m1", "item": "i1", "text": f"rota {c['decision']}", "kind": "decision"})
     ca.store.record("action.added", {"action": "a1", "meeting": "m1", "title": f"call {c['action']}", "owner": b.id, "due": "2026-01-22"})
@@ -132,8 +146,10 @@ def test_no_canary_in_any_replica_and_the_control_shows_them(kind, request, tmp_
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("CREATE TABLE envelopes (seq INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
     events = {e.id: e for s in (ca, cb) for e in [*s.view.events, *s.store.self_notes()]}
-    rows = [json.dumps({"kind": e.kind, "cohort": e.cohort, "author": e.author, "lamport": e.lamport, "body": e.body}).encode()
-            for e in sorted(events.values(), key=lambda e: e.stamp)]
+    rows = [
+        json.dumps({"kind": e.kind, "cohort": e.cohort, "author": e.author, "lamport": e.lamport, "body": e.body}).encode()
+        for e in sorted(events.values(), key=lambda e: e.stamp)
+    ]
     with con:
         con.executemany("INSERT INTO envelopes (blob) VALUES (?)", [(r,) for r in rows])
     con.close()

@@ -103,7 +103,9 @@ def test_cohorts_off_screen_are_polled_without_followers(tmp_path, request):
         assert states == {"On screen": ["following"], "Off screen": ["caught up"]}
         # Moving the screen to the other cohort drops the old followers.
         sb.set_focus(other)
-        eventually(lambda: [p.state for co in sb.status().cohorts if co.name == "Off screen" for p in co.peers] == ["following"], what="follower for the new focus")
+        eventually(
+            lambda: [p.state for co in sb.status().cohorts if co.name == "Off screen" for p in co.peers] == ["following"], what="follower for the new focus"
+        )
         # The new follower's process starts on its supervisor thread: wait for it, then there are two again.
         eventually(lambda: _names(litestream_descendants()).count("follow") == 2, what="two followers again")
     finally:
@@ -158,8 +160,10 @@ def test_a_newcomer_waiting_on_screen_follows_the_cohort_once_admitted(tmp_path)
     sc = SyncService(c, interval=0.25, poll=30.0)  # full passes far apart: what arrives later comes through the on-screen checks
     sc.start(focus=joined.cohort_id)  # the app focuses the pending cohort after `j`
     try:
-        eventually(lambda: ls.latest_txid(replica_for(c, c.store(joined.cohort_id)).child(c.cohort(joined.cohort_id).store.entry.replica_path)),
-                   what="the join request on the replica")
+        eventually(
+            lambda: ls.latest_txid(replica_for(c, c.store(joined.cohort_id)).child(c.cohort(joined.cohort_id).store.entry.replica_path)),
+            what="the join request on the replica",
+        )
         joining.admit(ca, joined.join_code, fetch_from_replica(a))
         once(a)
         eventually(lambda: cid in c.cohort_ids() and sc.focus == cid, what="Cleo adopting the cohort, and the focus following it")

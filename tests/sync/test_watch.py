@@ -78,22 +78,32 @@ def test_without_inotify_the_wait_is_a_plain_sleep(tmp_path: Path, monkeypatch: 
         w.close()
 
 
-MOUNTINFO = "\n".join([
-    "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw",
-    "40 27 0:40 / /media/usb\\040stick rw - vfat /dev/sdb1 rw",
-    "41 27 0:41 / /media/ntfs rw - fuseblk /dev/sdc1 rw",
-    "42 27 0:42 / /mnt/share rw - cifs //box/circle rw",
-    "43 42 0:43 / /mnt/share/local rw - ext4 /dev/sdd1 rw",
-    "44 27 0:44 / /home/nia/box rw - fuse.sshfs circle@box: rw",
-    "45 27 0:45 / /mnt/team\\040share rw - nfs4 box:/circle rw",
-])
+MOUNTINFO = "\n".join(
+    [
+        "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw",
+        "40 27 0:40 / /media/usb\\040stick rw - vfat /dev/sdb1 rw",
+        "41 27 0:41 / /media/ntfs rw - fuseblk /dev/sdc1 rw",
+        "42 27 0:42 / /mnt/share rw - cifs //box/circle rw",
+        "43 42 0:43 / /mnt/share/local rw - ext4 /dev/sdd1 rw",
+        "44 27 0:44 / /home/nia/box rw - fuse.sshfs circle@box: rw",
+        "45 27 0:45 / /mnt/team\\040share rw - nfs4 box:/circle rw",
+    ]
+)
 
 
-@pytest.mark.parametrize(("path", "remote"), [
-    ("/home/nia/circle", False), ("/media/usb stick/circle", False), ("/media/ntfs/circle", False),
-    ("/mnt/share/circle", True), ("/mnt/share/local/circle", False), ("/home/nia/box/circle", True), ("/mnt/sharex", False),
-    ("/mnt/team share/circle", True),
-])
+@pytest.mark.parametrize(
+    ("path", "remote"),
+    [
+        ("/home/nia/circle", False),
+        ("/media/usb stick/circle", False),
+        ("/media/ntfs/circle", False),
+        ("/mnt/share/circle", True),
+        ("/mnt/share/local/circle", False),
+        ("/home/nia/box/circle", True),
+        ("/mnt/sharex", False),
+        ("/mnt/team share/circle", True),
+    ],
+)
 def test_network_shares_and_fuse_mounts_are_remote_sticks_and_disks_are_not(path: str, remote: bool):
     """A folder on a share is polled (the kernel never hears of another machine's writes); a stick's is watched."""
     assert remote_fs(path, MOUNTINFO) is remote

@@ -107,7 +107,10 @@ async def test_run_a_meeting_through_all_phases(app_for, clock):
         await pilot.press("d")
         await type_form(pilot, "Priya drafts a one-page feedback guide.")
         notes = svc.view.notes(mid, first.id)
-        assert [(n.kind, n.text) for n in notes] == [("note", "Use the SBAR card for student feedback too."), ("decision", "Priya drafts a one-page feedback guide.")]
+        assert [(n.kind, n.text) for n in notes] == [
+            ("note", "Use the SBAR card for student feedback too."),
+            ("decision", "Priya drafts a one-page feedback guide."),
+        ]
         await pilot.press("x")  # item done, next starts
         await pilot.pause()
         assert next(i for i in svc.view.agenda(mid) if i.id == first.id).status == "done"

@@ -31,15 +31,33 @@ class Aliases:
 
 def load(path: Path) -> tuple[dict, list[Event]]:
     doc = json.loads(path.read_text())
-    events = [Event(e["id"], e["journal"], e["seq"], e["kind"], e["cohort"], e["author"], e["lamport"], e["ts"], e["body"],
-                    tuple((j, s, h) for j, s, h in e["deps"])) for e in doc["events"]]
+    events = [
+        Event(e["id"], e["journal"], e["seq"], e["kind"], e["cohort"], e["author"], e["lamport"], e["ts"], e["body"], tuple((j, s, h) for j, s, h in e["deps"]))
+        for e in doc["events"]
+    ]
     return doc, events
 
 
 def test_there_is_a_vector_for_every_rule() -> None:
     names = {p.stem for p in VECTORS}
-    assert {"founding-forged", "admission", "removal", "removal-cut", "roles", "charter", "epochs", "meeting-lead", "swap", "give-back",
-            "attendance", "edits", "shape-and-clocks", "concurrent-removals", "readmission", "readmission-new-keys"} <= names
+    assert {
+        "founding-forged",
+        "admission",
+        "removal",
+        "removal-cut",
+        "roles",
+        "charter",
+        "epochs",
+        "meeting-lead",
+        "swap",
+        "give-back",
+        "attendance",
+        "edits",
+        "shape-and-clocks",
+        "concurrent-removals",
+        "readmission",
+        "readmission-new-keys",
+    } <= names
 
 
 @pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)

@@ -29,8 +29,9 @@ KEY = b"k" * 32
 OWNER = Ed25519PrivateKey.from_private_bytes(b"o" * 32)
 
 
-def build(batches: Iterable[Iterable[bytes]], *, signer: Ed25519PrivateKey = OWNER, jid: bytes = JID,
-          start: tuple[int, bytes] = (0, envelope.ZERO_HASH)) -> list[Row]:
+def build(
+    batches: Iterable[Iterable[bytes]], *, signer: Ed25519PrivateKey = OWNER, jid: bytes = JID, start: tuple[int, bytes] = (0, envelope.ZERO_HASH)
+) -> list[Row]:
     """Rows of a journal: each batch signs only its last envelope, as Journal.append does."""
     seq, prev = start
     rows = []
@@ -38,14 +39,13 @@ def build(batches: Iterable[Iterable[bytes]], *, signer: Ed25519PrivateKey = OWN
         batch = list(batch)
         for i, pt in enumerate(batch):
             seq += 1
-            blob = envelope.seal(journal_id=jid, seq=seq, prev=prev, key_id=b"i" * 16, key=KEY, plaintext=pt,
-                                 signer=signer if i == len(batch) - 1 else None)
+            blob = envelope.seal(journal_id=jid, seq=seq, prev=prev, key_id=b"i" * 16, key=KEY, plaintext=pt, signer=signer if i == len(batch) - 1 else None)
             rows.append(Row(seq, blob))
             prev = envelope.event_id(blob)
     return rows
 
 
-def check(rows: list[Row], head: Row | None = None, **kw) :
+def check(rows: list[Row], head: Row | None = None, **kw):
     if head is not None:
         kw.update(head_seq=head.seq, head_hash=envelope.event_id(head.blob), head_envelope=head.blob)
     return check_chain(rows, journal_id=JID, verifier=OWNER.public_key(), **kw)
@@ -171,12 +171,25 @@ class Peer:
                 sealers = []
                 for text in texts:
                     self.lamport += 1
-                    pt = encode_payload(kind="note.added", cohort=self.svc.id, author=author or self.identity.id.hex(), lamport=self.lamport,
-                                        ts=0, body={"meeting": "m1", "item": "i1", "text": text, "kind": "note"})
+                    pt = encode_payload(
+                        kind="note.added",
+                        cohort=self.svc.id,
+                        author=author or self.identity.id.hex(),
+                        lamport=self.lamport,
+                        ts=0,
+                        body={"meeting": "m1", "item": "i1", "text": text, "kind": "note"},
+                    )
 
                     def seal(seq: int, prev: bytes, sign: bool, pt: bytes = pt) -> bytes:
-                        return envelope.seal(journal_id=self.jid, seq=seq, prev=prev, key_id=bytes.fromhex(kid), key=key,
-                                             plaintext=pt, signer=(signer or self.identity.signer()) if sign else None)
+                        return envelope.seal(
+                            journal_id=self.jid,
+                            seq=seq,
+                            prev=prev,
+                            key_id=bytes.fromhex(kid),
+                            key=key,
+                            plaintext=pt,
+                            signer=(signer or self.identity.signer()) if sign else None,
+                        )
 
                     sealers.append(seal)
                 out += journal.append(sealers)

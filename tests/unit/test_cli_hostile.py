@@ -57,8 +57,14 @@ def test_cohorts_and_agenda_show_hostile_names_and_titles_cleaned(hostile: Hosti
     assert_clean(r, "[/] Riverside [@click=app.quit]Circle[/] ␛]0;pwned␇�evil")
     r = run(hostile, "agenda", "riverside")
     assert r.exit_code == 0, r.output
-    text = assert_clean(r, "[/]␛[2J Audit [@click=app.quit]and[/] quality␇", "␛[2J␛]0;pwned␇ cleared?", "click [@click=app.quit]here[/]",
-                        "([@click=app.quit]Tom[/] Berg, 10 min)", "Tūhoe 👩‍⚕️ 李小龙")
+    text = assert_clean(
+        r,
+        "[/]␛[2J Audit [@click=app.quit]and[/] quality␇",
+        "␛[2J␛]0;pwned␇ cleared?",
+        "click [@click=app.quit]here[/]",
+        "([@click=app.quit]Tom[/] Berg, 10 min)",
+        "Tūhoe 👩‍⚕️ 李小龙",
+    )
     assert "W" * 200 in text  # the CLI cuts nothing: a script reads it all
 
 
@@ -91,8 +97,9 @@ def test_the_status_lines_of_circle_sync(hostile: HostileHome) -> None:
     """`circle sync` prints a line with each cohort's name and its members' names whenever something changes."""
     circle = Path(sys.executable).with_name("circle")
     env = {**os.environ, "CIRCLE_PASSPHRASE": DEMO_PASSPHRASE}
-    proc = subprocess.Popen([str(circle), "--home", str(hostile.root), "--identity", "Helen", "sync", "--interval", "0.5"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [str(circle), "--home", str(hostile.root), "--identity", "Helen", "sync", "--interval", "0.5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     try:
         deadline = time.monotonic() + 30
         seen = b""

@@ -47,9 +47,14 @@ class World:
         self.counter = 0
         nonce = hx("nonce", 64)
         self.cohort = cohort_id_for(self.ids["ana"], self.journal["ana"], nonce)
-        self.write("ana", [("cohort.created", {"name": "Converging", "nonce": nonce}),
-                           ("member.admitted", self.admission("ana", "mentor")),
-                           ("keys.epoch_started", self.epoch_body("ana", 1, [self.ids["ana"]], ""))])
+        self.write(
+            "ana",
+            [
+                ("cohort.created", {"name": "Converging", "nonce": nonce}),
+                ("member.admitted", self.admission("ana", "mentor")),
+                ("keys.epoch_started", self.epoch_body("ana", 1, [self.ids["ana"]], "")),
+            ],
+        )
         self.write("ana", [("member.admitted", self.admission("ben", "mentor"))])
         self.write("ana", [("member.admitted", self.admission("cleo", "peer"))])
         self.write("ana", [("member.admitted", self.admission("dan", "participant"))])
@@ -61,7 +66,13 @@ class World:
 
     def epoch_body(self, dev: str, number: int, recipients: list[str], prev: str) -> dict[str, Any]:
         self.counter += 1
-        return {"epoch": number, "key_id": hx(f"key:{self.counter}"), "recipients": sorted(recipients), "commit": hx(f"commit:{self.counter}", 64), "prev": prev}
+        return {
+            "epoch": number,
+            "key_id": hx(f"key:{self.counter}"),
+            "recipients": sorted(recipients),
+            "commit": hx(f"commit:{self.counter}", 64),
+            "prev": prev,
+        }
 
     def view(self, dev: str) -> View:
         v = View(self.cohort)
@@ -136,8 +147,12 @@ class World:
 
 
 OPS = st.lists(
-    st.tuples(st.sampled_from(["note", "remove", "remove", "readmit", "readmit", "deliver", "deliver"]), st.sampled_from(["ana", "ben", "ben", "cleo"]),
-              st.integers(0, 3), st.sampled_from(DEVICES)),
+    st.tuples(
+        st.sampled_from(["note", "remove", "remove", "readmit", "readmit", "deliver", "deliver"]),
+        st.sampled_from(["ana", "ben", "ben", "cleo"]),
+        st.integers(0, 3),
+        st.sampled_from(DEVICES),
+    ),
     min_size=4,
     max_size=20,
 )
@@ -183,6 +198,13 @@ def test_three_honest_devices_converge(ops: list[tuple[str, str, int, str]], dat
             w.note(healer, 99)
             healed = w.view(healer).current_epoch()
             assert healed is not None and not (healed.recipients & removed)
-    honest_refused = {eid: why for eid, why in v.refused().items() if "after its author was removed" not in why and "before its author" not in why
-                      and "was not a member then" not in why and "not an active member" not in why and "only a mentor" not in why}
+    honest_refused = {
+        eid: why
+        for eid, why in v.refused().items()
+        if "after its author was removed" not in why
+        and "before its author" not in why
+        and "was not a member then" not in why
+        and "not an active member" not in why
+        and "only a mentor" not in why
+    }
     assert honest_refused == {}, honest_refused

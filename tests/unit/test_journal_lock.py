@@ -20,8 +20,15 @@ KEY = bytes(32)
 def sealer(seq: int, prev: bytes, sign: bool) -> bytes:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    return envelope.seal(journal_id=JID, seq=seq, prev=prev, key_id=bytes(16), key=KEY, plaintext=b"x" * 40,
-                         signer=Ed25519PrivateKey.from_private_bytes(bytes(32)) if sign else None)
+    return envelope.seal(
+        journal_id=JID,
+        seq=seq,
+        prev=prev,
+        key_id=bytes(16),
+        key=KEY,
+        plaintext=b"x" * 40,
+        signer=Ed25519PrivateKey.from_private_bytes(bytes(32)) if sign else None,
+    )
 
 
 def test_a_second_process_cannot_write_while_the_first_has_the_journal(tmp_path: Path) -> None:
@@ -55,7 +62,10 @@ def test_one_process_may_open_a_journal_twice(tmp_path: Path) -> None:
 def _hold_in_another_process(path: Path) -> subprocess.Popen[str]:
     """Another circle process that writes the journal and keeps it."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time
             sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
             from tests.unit.test_journal_lock import sealer, JID
@@ -65,8 +75,10 @@ def _hold_in_another_process(path: Path) -> subprocess.Popen[str]:
             j.append([sealer])
             print("holding", flush=True)
             time.sleep(30)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
     return holder
@@ -102,7 +114,10 @@ def test_touch_borrows_the_write_lock_and_gives_it_back(tmp_path: Path) -> None:
 
 def _can_write_from_another_process(path: Path) -> bool:
     out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys
             sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
             from circle.store.journal import Journal, JournalBusy
@@ -112,8 +127,11 @@ def _can_write_from_another_process(path: Path) -> bool:
                 print("free")
             except JournalBusy:
                 print("busy")
-        """)],
-        capture_output=True, text=True, check=True,
+        """),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return out.stdout.strip() == "free"
 

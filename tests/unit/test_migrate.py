@@ -79,8 +79,7 @@ def test_a_new_journal_starts_empty_and_appends_in_order(tmp_path: Path) -> None
 
     def sealer(seq: int, prev: bytes, sign: bool) -> bytes:
         signs.append(sign)
-        return envelope.seal(journal_id=b"j" * 16, seq=seq, prev=prev, key_id=b"k" * 16, key=b"K" * 32, plaintext=b"e",
-                             signer=signer if sign else None)
+        return envelope.seal(journal_id=b"j" * 16, seq=seq, prev=prev, key_id=b"k" * 16, key=b"K" * 32, plaintext=b"e", signer=signer if sign else None)
 
     first = j.append([sealer])
     batch = j.append([sealer, sealer, sealer])

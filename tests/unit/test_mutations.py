@@ -28,8 +28,9 @@ VERIFIER = SIGNER.public_key()
 
 
 def payload(i: int, text: str) -> bytes:
-    return encode_payload(kind="note.added", cohort="c" * 32, author="a" * 32, lamport=i, ts=1.0,
-                          body={"meeting": "m1", "item": "i1", "text": text, "kind": "note"})
+    return encode_payload(
+        kind="note.added", cohort="c" * 32, author="a" * 32, lamport=i, ts=1.0, body={"meeting": "m1", "item": "i1", "text": text, "kind": "note"}
+    )
 
 
 def journal() -> list[Row]:
@@ -40,8 +41,16 @@ def journal() -> list[Row]:
     for batch in texts:
         for i, t in enumerate(batch):
             seq += 1
-            blob = envelope.seal(journal_id=JID, seq=seq, prev=prev, key_id=KID, key=KEY, plaintext=payload(seq, t),
-                                 signer=SIGNER if i == len(batch) - 1 else None, salt=bytes([seq]) * 32)
+            blob = envelope.seal(
+                journal_id=JID,
+                seq=seq,
+                prev=prev,
+                key_id=KID,
+                key=KEY,
+                plaintext=payload(seq, t),
+                signer=SIGNER if i == len(batch) - 1 else None,
+                salt=bytes([seq]) * 32,
+            )
             rows.append(Row(seq, blob))
             prev = envelope.event_id(blob)
     return rows

@@ -137,7 +137,9 @@ def test_no_peers_falls_back_to_mentors():
 # ---- any order gives the same rota -----------------------------------------
 
 ops = st.lists(
-    st.tuples(st.sampled_from(["absent", "present", "away", "back", "give", "swap", "handoff", "held"]), st.integers(0, 5), st.integers(0, 5), st.integers(0, 5)),
+    st.tuples(
+        st.sampled_from(["absent", "present", "away", "back", "give", "swap", "handoff", "held"]), st.integers(0, 5), st.integers(0, 5), st.integers(0, 5)
+    ),
     max_size=14,
 )
 

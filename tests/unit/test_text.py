@@ -21,11 +21,27 @@ def unsafe(ch: str, multiline: bool) -> bool:
     return c < 0x20 or 0x7F <= c <= 0x9F or c in BIDI or 0xD800 <= c <= 0xDFFF or c in (0x2028, 0x2029)
 
 
-HOSTILE = ["\x1b[2J", "\x1b]0;pwned\x07", "\x1b]8;;https://evil\x1b\\x\x1b]8;;\x1b\\", "\x07", "a\bb", "a\rb", "\u202eevil", "\u2066x\u2069",
-           "\x9b31m", "\x85", "\ud800", "\u2028", "\x00", "\x7f", "\t"]
+HOSTILE = [
+    "\x1b[2J",
+    "\x1b]0;pwned\x07",
+    "\x1b]8;;https://evil\x1b\\x\x1b]8;;\x1b\\",
+    "\x07",
+    "a\bb",
+    "a\rb",
+    "\u202eevil",
+    "\u2066x\u2069",
+    "\x9b31m",
+    "\x85",
+    "\ud800",
+    "\u2028",
+    "\x00",
+    "\x7f",
+    "\t",
+]
 # Any code point at all (surrogates included), weighted towards the ones that matter.
-anything = st.text(st.one_of(st.characters(codec=None, categories=None), st.sampled_from([chr(c) for c in sorted(BIDI | ZERO_WIDTH)]),
-                             st.characters(max_codepoint=0x9F)))
+anything = st.text(
+    st.one_of(st.characters(codec=None, categories=None), st.sampled_from([chr(c) for c in sorted(BIDI | ZERO_WIDTH)]), st.characters(max_codepoint=0x9F))
+)
 # Text with nothing to clean: letters, marks, numbers, punctuation, symbols and spaces of any script (no controls, no format chars).
 plain = st.text(st.characters(categories=["L", "M", "N", "P", "S", "Zs"]))
 

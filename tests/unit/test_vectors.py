@@ -72,8 +72,16 @@ def test_envelope_known_answer(path: Path) -> None:
     # Writing: the same inputs seal to the same bytes (zlib output is pinned to its version).
     if mid["compressed"] and zlib.ZLIB_RUNTIME_VERSION != mid["zlib_version"]:
         pytest.skip("compressed vector made with another zlib")
-    again = envelope.seal(journal_id=hx(i["journal_id"]), seq=i["seq"], prev=hx(i["prev"]), key_id=hx(i["key_id"]),
-                          key=hx(i["epoch_key"]), plaintext=hx(i["plaintext"]), signer=signer, salt=hx(i["salt"]))
+    again = envelope.seal(
+        journal_id=hx(i["journal_id"]),
+        seq=i["seq"],
+        prev=hx(i["prev"]),
+        key_id=hx(i["key_id"]),
+        key=hx(i["epoch_key"]),
+        plaintext=hx(i["plaintext"]),
+        signer=signer,
+        salt=hx(i["salt"]),
+    )
     assert again == env
 
 
@@ -219,6 +227,8 @@ def test_vectors_regenerate_byte_for_byte(tmp_path: Path) -> None:
         pytest.skip("vectors were made with another zlib")
     mod.main(["--out", str(tmp_path), "--reuse", str(VECTORS)])
     made = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in tmp_path.rglob("*.json")}
-    committed = {p.relative_to(VECTORS).as_posix(): p.read_bytes() for p in VECTORS.rglob("*.json") if p.parent.name != "authority"}  # authority: make_authority.py
+    committed = {
+        p.relative_to(VECTORS).as_posix(): p.read_bytes() for p in VECTORS.rglob("*.json") if p.parent.name != "authority"
+    }  # authority: make_authority.py
     assert made.keys() == committed.keys()
     assert [k for k in made if made[k] != committed[k]] == []

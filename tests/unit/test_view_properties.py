@@ -55,9 +55,23 @@ def body_for(draw: st.DrawFn, kind: str) -> dict[str, Any]:
     }[kind]
 
 
-KINDS = ["cohort.charter_set", "member.updated", "member.removed", "meeting.scheduled", "meeting.updated", "meeting.phase_set",
-         "meeting.held", "agenda.added", "agenda.updated", "action.added", "action.updated", "note.added", "attendance.marked",
-         "anon.line_added", "meeting.handoff"]
+KINDS = [
+    "cohort.charter_set",
+    "member.updated",
+    "member.removed",
+    "meeting.scheduled",
+    "meeting.updated",
+    "meeting.phase_set",
+    "meeting.held",
+    "agenda.added",
+    "agenda.updated",
+    "action.added",
+    "action.updated",
+    "note.added",
+    "attendance.marked",
+    "anon.line_added",
+    "meeting.handoff",
+]
 
 
 @st.composite

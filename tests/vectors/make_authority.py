@@ -53,37 +53,56 @@ def cases() -> dict[str, tuple[str, CohortLog, dict[str, str], dict[str, Any]]]:
     log = cohort()
     ok = log.admit("s", "peer")
     bad = log.admit("t", "mentor", by="p")
-    case("admission", "a mentor admits; a peer cannot (not even as mentor)", log, {bad: "only a mentor admits members"},
-         {"active": ["m", "p", "q", "r", "s"], "ok": ok.id})
+    case(
+        "admission",
+        "a mentor admits; a peer cannot (not even as mentor)",
+        log,
+        {bad: "only a mentor admits members"},
+        {"active": ["m", "p", "q", "r", "s"], "ok": ok.id},
+    )
 
     log = cohort()
     swap = log.admission("p", "peer")
     swap["public"] = log.id("p") + "cd" * 1248
     log.add("m", "member.removed", {"member": "p"})
     keys = log.add("m", "member.admitted", {**swap, "journal": log.new_journal("p")})
-    case("readmission-new-keys", "a member's keys never change: a re-admission with other keys is refused", log,
-         {keys: "a member's keys never change: a re-admission carries the keys first admitted"}, {"active": ["m", "q", "r"]})
+    case(
+        "readmission-new-keys",
+        "a member's keys never change: a re-admission with other keys is refused",
+        log,
+        {keys: "a member's keys never change: a re-admission carries the keys first admitted"},
+        {"active": ["m", "q", "r"]},
+    )
 
     log = cohort()
     log.add("m", "member.removed", {"member": "p"})
     back = log.add("m", "member.admitted", log.admission("p", "peer", journal=log.new_journal("p")))
     reuse = log.add("m", "member.admitted", log.admission("s", "peer", journal=log.journals["q"]))
-    case("readmission", "a removed member comes back with a new journal; nobody takes another's journal", log,
-         {reuse: "names a journal that is someone else's or used before"}, {"active": ["m", "p", "q", "r"], "ok": back.id})
+    case(
+        "readmission",
+        "a removed member comes back with a new journal; nobody takes another's journal",
+        log,
+        {reuse: "names a journal that is someone else's or used before"},
+        {"active": ["m", "p", "q", "r"], "ok": back.id},
+    )
 
     log = cohort()
     by_participant = log.add("r", "member.removed", {"member": "m", "cut_seq": 0})
     by_mentor = log.add("m", "member.removed", {"member": "r"})
-    case("removal", "only a mentor removes: a participant's removal of the founder is refused, the mentor's removal counts", log,
-         {by_participant: "only a mentor removes members"}, {"active": ["m", "p", "q"], "ok": by_mentor.id})
+    case(
+        "removal",
+        "only a mentor removes: a participant's removal of the founder is refused, the mentor's removal counts",
+        log,
+        {by_participant: "only a mentor removes members"},
+        {"active": ["m", "p", "q"], "ok": by_mentor.id},
+    )
 
     log = cohort()
     meeting(log)
     log.add("p", "note.added", {"meeting": "m1", "text": "before", "item": ""})
     log.add("m", "member.removed", {"member": "p"})
     after = log.add("p", "note.added", {"meeting": "m1", "text": "after", "item": ""})
-    case("removal-cut", "a removed member's events after the cut do not count", log, {after: "written after its author was removed"},
-         {"notes": ["before"]})
+    case("removal-cut", "a removed member's events after the cut do not count", log, {after: "written after its author was removed"}, {"notes": ["before"]})
 
     log = cohort()
     self_up = log.add("r", "member.updated", {"member": "r", "role": "mentor"})
@@ -91,9 +110,13 @@ def cases() -> dict[str, tuple[str, CohortLog, dict[str, str], dict[str, Any]]]:
     own = log.add("m", "member.updated", {"member": "m", "role": "peer"})
     promote = log.add("m", "member.updated", {"member": "q", "role": "mentor"})
     rename = log.add("r", "member.updated", {"member": "r", "name": "Rae"})
-    case("roles", "roles change only by a mentor, never one's own; a member renames themselves", log,
-         {self_up: "nobody changes their own role", demote: "only a mentor changes roles", own: "nobody changes their own role"},
-         {"roles": {"m": "mentor", "p": "peer", "q": "mentor", "r": "participant"}, "ok": promote.id, "names": {"r": "Rae"}, "ok2": rename.id})
+    case(
+        "roles",
+        "roles change only by a mentor, never one's own; a member renames themselves",
+        log,
+        {self_up: "nobody changes their own role", demote: "only a mentor changes roles", own: "nobody changes their own role"},
+        {"roles": {"m": "mentor", "p": "peer", "q": "mentor", "r": "participant"}, "ok": promote.id, "names": {"r": "Rae"}, "ok2": rename.id},
+    )
 
     log = cohort()
     bad = log.add("p", "cohort.charter_set", {"name": "Renamed"})
@@ -105,18 +128,26 @@ def cases() -> dict[str, tuple[str, CohortLog, dict[str, str], dict[str, Any]]]:
     good = log.add("r", "keys.epoch_started", {"epoch": 2, "key_id": "11" * 16, "recipients": ids, "commit": "22" * 32, "prev": log.events[2].body["commit"]})
     short = log.add("q", "keys.epoch_started", {"epoch": 3, "key_id": "33" * 16, "recipients": ids[:2], "commit": "44" * 32, "prev": "22" * 32})
     low = log.add("q", "keys.epoch_started", {"epoch": 2, "key_id": "55" * 16, "recipients": ids, "commit": "66" * 32, "prev": "22" * 32})
-    case("epochs", "an epoch names exactly the active members its author had seen, with a higher number", log,
-         {short: "its recipients are not the active members its author had seen", low: "its number is not above every epoch its author had seen"},
-         {"epoch": "11" * 16, "ok": good.id})
+    case(
+        "epochs",
+        "an epoch names exactly the active members its author had seen, with a higher number",
+        log,
+        {short: "its recipients are not the active members its author had seen", low: "its number is not above every epoch its author had seen"},
+        {"epoch": "11" * 16, "ok": good.id},
+    )
 
     log = cohort()
     meeting(log)
     by_other = log.add("q", "meeting.phase_set", {"meeting": "m1", "phase": "agenda"})
     by_fac = log.add("p", "meeting.phase_set", {"meeting": "m1", "phase": "check-in"})
     false = log.add("p", "meeting.held", {"meeting": "m1", "facilitator": log.id("q")})
-    case("meeting-lead", "the facilitator (p) leads; q cannot; a wrap-up naming a false facilitator is refused", log,
-         {by_other: "only the meeting's facilitator, or a mentor, leads it", false: "names as facilitator someone who was not"},
-         {"phase": "check-in", "held": False, "ok": by_fac.id})
+    case(
+        "meeting-lead",
+        "the facilitator (p) leads; q cannot; a wrap-up naming a false facilitator is refused",
+        log,
+        {by_other: "only the meeting's facilitator, or a mentor, leads it", false: "names as facilitator someone who was not"},
+        {"phase": "check-in", "held": False, "ok": by_fac.id},
+    )
 
     log = cohort()
     meeting(log, "m1", 1)
@@ -125,9 +156,13 @@ def cases() -> dict[str, tuple[str, CohortLog, dict[str, str], dict[str, Any]]]:
     wrong = log.add("r", "rota.swap_accepted", {"swap": ask.id})
     log.add("q", "rota.swap_accepted", {"swap": ask.id})
     stranger_swap = log.add("r", "rota.swapped", {"meeting_a": "m1", "meeting_b": "m2"})
-    case("swap", "a swap needs the other turn's holder to accept; nobody swaps turns they do not hold", log,
-         {wrong: "only the holder of the other turn accepts a swap", stranger_swap: "swaps a turn its author does not hold"},
-         {"facilitators": ["q", "p"]})
+    case(
+        "swap",
+        "a swap needs the other turn's holder to accept; nobody swaps turns they do not hold",
+        log,
+        {wrong: "only the holder of the other turn accepts a swap", stranger_swap: "swaps a turn its author does not hold"},
+        {"facilitators": ["q", "p"]},
+    )
 
     log = cohort()
     meeting(log, "m1", 1)
@@ -140,9 +175,13 @@ def cases() -> dict[str, tuple[str, CohortLog, dict[str, str], dict[str, Any]]]:
     own = log.add("r", "attendance.marked", {"meeting": "m1", "member": "r", "present": True})
     by_fac = log.add("p", "attendance.marked", {"meeting": "m1", "member": "q", "present": True})
     other = log.add("r", "attendance.marked", {"meeting": "m1", "member": "q", "present": False})
-    case("attendance", "a member marks themselves, the facilitator marks anyone, others cannot", log,
-         {other: "only the member themselves, the facilitator or a mentor marks attendance"},
-         {"present": ["r", "q"], "ok": own.id, "ok2": by_fac.id})
+    case(
+        "attendance",
+        "a member marks themselves, the facilitator marks anyone, others cannot",
+        log,
+        {other: "only the member themselves, the facilitator or a mentor marks attendance"},
+        {"present": ["r", "q"], "ok": own.id, "ok2": by_fac.id},
+    )
 
     log = cohort()
     meeting(log)
@@ -150,16 +189,26 @@ def cases() -> dict[str, tuple[str, CohortLog, dict[str, str], dict[str, Any]]]:
     edit = log.add("q", "agenda.updated", {"item": "i1", "title": "Taken"})
     log.add("r", "action.added", {"action": "a1", "meeting": "m1", "title": "Call", "owner": "q"})
     done = log.add("q", "action.updated", {"action": "a1", "status": "done"})
-    case("edits", "an item is edited by its author, the facilitator or a mentor; an action also by its owner", log,
-         {edit: "only the item's author, the facilitator or a mentor edits an item"}, {"item": "Mine", "action": "done", "ok": done.id})
+    case(
+        "edits",
+        "an item is edited by its author, the facilitator or a mentor; an action also by its owner",
+        log,
+        {edit: "only the item's author, the facilitator or a mentor edits an item"},
+        {"item": "Mine", "action": "done", "ok": done.id},
+    )
 
     log = cohort()
     meeting(log)
     shape = log.add("p", "note.added", {"meeting": "m1", "text": 42})
     log.add("q", "note.added", {"meeting": "m1", "text": "fine"})
     clock = log.add("q", "note.added", {"meeting": "m1", "text": "late"}, lamport=1, exact_lamport=True)
-    case("shape-and-clocks", "bodies are checked against their schema; a clock that goes backwards in its journal is refused", log,
-         {shape: "text not text", clock: "its clock does not go forward in its journal"}, {"notes": ["fine"]})
+    case(
+        "shape-and-clocks",
+        "bodies are checked against their schema; a clock that goes backwards in its journal is refused",
+        log,
+        {shape: "text not text", clock: "its clock does not go forward in its journal"},
+        {"notes": ["fine"]},
+    )
 
     log = cohort()
     log.admit("s", "mentor")
@@ -167,14 +216,29 @@ def cases() -> dict[str, tuple[str, CohortLog, dict[str, str], dict[str, Any]]]:
     log.add("s", "note.added", {"meeting": "m1", "text": "s was here"})  # s has seen the cohort
     a = log.add("m", "member.removed", {"member": "s"})
     b = log.add("s", "member.removed", {"member": "m"}, cite=False)  # s had not seen m's removal
-    case("concurrent-removals", "two mentors remove each other without having seen the other's removal: both are removed", log, {},
-         {"active": ["p", "q", "r"], "notes": ["s was here"], "ok": a.id, "ok2": b.id})
+    case(
+        "concurrent-removals",
+        "two mentors remove each other without having seen the other's removal: both are removed",
+        log,
+        {},
+        {"active": ["p", "q", "r"], "notes": ["s was here"], "ok": a.id, "ok2": b.id},
+    )
     return out
 
 
 def event_doc(e: Event) -> dict[str, Any]:
-    return {"id": e.id, "journal": e.journal, "seq": e.seq, "kind": e.kind, "cohort": e.cohort, "author": e.author, "lamport": e.lamport, "ts": e.ts,
-            "body": e.body, "deps": [list(d) for d in e.deps]}
+    return {
+        "id": e.id,
+        "journal": e.journal,
+        "seq": e.seq,
+        "kind": e.kind,
+        "cohort": e.cohort,
+        "author": e.author,
+        "lamport": e.lamport,
+        "ts": e.ts,
+        "body": e.body,
+        "deps": [list(d) for d in e.deps],
+    }
 
 
 def facts(log: CohortLog, view: View) -> dict[str, Any]:
@@ -218,8 +282,13 @@ def main(out: Path = OUT) -> None:
     for name, (about, log, refused, expected) in cases().items():
         events = list(reversed(log.events))  # not the order they were written in
         check(about, log, refused, expected, events)
-        doc = {"about": about, "cohort": log.cohort, "members": {a: i for a, i in log.ids.items()}, "events": [event_doc(e) for e in events],
-               "expected": {"refused": refused, **expected}}
+        doc = {
+            "about": about,
+            "cohort": log.cohort,
+            "members": {a: i for a, i in log.ids.items()},
+            "events": [event_doc(e) for e in events],
+            "expected": {"refused": refused, **expected},
+        }
         (out / f"{name}.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
         print(f"wrote {name}: {len(events)} events, {len(refused)} refused")
 
