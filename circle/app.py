@@ -193,7 +193,7 @@ class CircleApp(App[None]):
 
     # ---- screens -------------------------------------------------------
     def on_mount(self) -> None:
-        self.set_interval(1.0, self.poll_sync_status)
+        self.sync_timer = self.set_interval(1.0, self.poll_sync_status)
         if self.session is not None:
             self._signed_in()
         else:

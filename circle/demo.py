@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from circle.errors import AlreadyExists
+from circle.paths import private_dir
 from circle.store.joining import admit, create_invite, join
 from circle.store.service import CohortService
 from circle.store.session import Home, Session
@@ -223,7 +224,7 @@ def _link_peers(sessions: list[Session], cohort_id: str) -> None:
     """Let every identity follow every other journal through a relative link (what sync would copy)."""
     for s in sessions:
         peers = s.dir / "peers"
-        peers.mkdir(mode=0o700, exist_ok=True)
+        private_dir(peers)
         for other in sessions:
             if other is s:
                 continue
@@ -248,7 +249,7 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
     home = Home(root, calibrate=False)  # demo identities share a published passphrase: a second each buys nothing
     if home.identities():
         raise AlreadyExists("this home already has identities", "build the demo in a fresh home (leave out --home)")
-    root.mkdir(parents=True, exist_ok=True)
+    private_dir(root)
     today = today or dt.date.today()
     first = today - dt.timedelta(days=14 * len(PAST) - 2)  # the upcoming meeting is in two days
     clock = DemoClock(_epoch(first - dt.timedelta(days=7), 9))

@@ -51,6 +51,10 @@ class CorruptFile(CircleError):
     """A file on disk is truncated, damaged or not a circle file."""
 
 
+class StorageError(CircleError):
+    """The disk said no: it is full, read-only, or circle may not write there. Nothing is damaged."""
+
+
 class FutureVersion(CircleError):
     """A file was written by a newer circle."""
 

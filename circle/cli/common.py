@@ -61,12 +61,16 @@ class Context:
         return session
 
 
+_TOLD: set[str] = set()  # titles of errors this command has already said
+
+
 def _close_quietly(session: Session) -> None:
-    """Save heads and snapshots when a command ends; a failure here loses nothing, so say it in one line."""
+    """Save heads and snapshots when a command ends; a failure here loses nothing, so say it in one line (once)."""
     try:
         session.close()
     except CircleError as exc:
-        echo(f"circle: {exc.line()}", err=True)
+        if exc.title not in _TOLD:
+            echo(f"circle: {exc.line()}", err=True)
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,6 +81,7 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except CircleError as exc:
+            _TOLD.add(exc.title)
             echo(f"circle: {exc.line()}", err=True)
             sys.exit(exc.exit_code)
         except BrokenPipeError:  # the reader went away (`| head`): nothing more to say

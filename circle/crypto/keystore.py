@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from circle.errors import CorruptFile, FutureVersion, WrongPassphrase
+from circle.paths import private_dir, storage_problem
 
 MAGIC = b"CIRCLEKS"
 VERSION = 1
@@ -172,7 +173,7 @@ class Keystore:
         salt = os.urandom(16)
         params, key = choose_params(passphrase, salt, calibrate=calibrate)
         ks = cls(path, label, params, salt, key, data)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         ks._write(data)
         return ks
 
@@ -202,12 +203,18 @@ class Keystore:
         return head + ChaCha20Poly1305(self._key).encrypt(nonce, json.dumps(data, separators=(",", ":")).encode(), head)
 
     def _write(self, data: dict[str, Any]) -> None:
-        atomic_write(self.path, self._seal(data))
+        try:
+            atomic_write(self.path, self._seal(data))
+        except OSError as exc:
+            raise storage_problem(self.path, exc) or CorruptFile("keystore cannot be written", f"{self.path}: {exc.strerror}") from None
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
         lock = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise storage_problem(lock, exc) or CorruptFile("keystore cannot be written", f"{lock}: {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield

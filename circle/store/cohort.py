@@ -21,6 +21,7 @@ of it that goes through more than one call holds :attr:`CohortStore.lock`.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections import Counter
@@ -31,13 +32,15 @@ from typing import Any
 
 from circle.crypto import envelope
 from circle.crypto.identity import PublicIdentity
-from circle.errors import InvalidEnvelope, NotFound
+from circle.errors import CircleError, InvalidEnvelope, NotFound, StorageError
 from circle.models.events import DEP_HASH_LEN, Dep, Event, encode_payload
 from circle.models.governance import GOVERNANCE_KINDS
 from circle.models.view import View
-from circle.store import snapshot
+from circle.paths import private_dir
+from circle.store import archive, snapshot
+from circle.store.chain import check_chain
 from circle.store.ingest import IngestReport, JournalChecker, Rewind, admission_of, open_events
-from circle.store.journal import Journal
+from circle.store.journal import Journal, read_rows
 from circle.store.keys import WRAP_KEY_ID, CohortKeys, epoch_hash, wrap_scope_key
 from circle.store.vault import JournalRecord, Scope, ScopeKey, Vault
 from circle.store.writer import Author, JournalWriter
@@ -102,7 +105,7 @@ class CohortStore:
     def _open_journal(self) -> None:
         self.journal_id = bytes.fromhex(self.entry.journal)
         jdir = self.root / "journals"
-        jdir.mkdir(mode=0o700, exist_ok=True)
+        private_dir(jdir)
         self.journal = Journal(jdir / f"{self.entry.journal}.db", self.journal_id)
         record = self.vault.journal(self.entry.journal)
         assert record is not None, "the own journal is trusted when the cohort is created or joined"
@@ -115,7 +118,7 @@ class CohortStore:
 
     def peer_dir(self) -> Path:
         d = self.root / "peers"
-        d.mkdir(mode=0o700, exist_ok=True)
+        private_dir(d)
         return d
 
     def journal_path(self, jid: str) -> Path:
@@ -202,7 +205,6 @@ class CohortStore:
                     kind, body, scope, lam, cite = m
                     ev = Event(envelope.event_id(blob).hex(), self.entry.journal, seq0 + i, kind, self.id, self.author.id, lam, round(now, 3), body, cite)
                     events.setdefault(scope, []).append(ev)
-            self.vault.flush()
             out: list[Event] = []
             for scope, evs in events.items():
                 self._since_snapshot += len(evs)
@@ -210,6 +212,11 @@ class CohortStore:
                 out += evs
             if events.get(Scope.COHORT):
                 self._notify(events[Scope.COHORT])
+            try:
+                self.vault.flush()
+            except CircleError as exc:  # the journal has it: say it was saved (the keystore catches up from the journal)
+                hint = exc.hint.replace("nothing was saved; ", "")
+                raise StorageError(exc.title, f"what you wrote is saved in your journal; {hint}") from None
             return out
 
     def _citations(self, parts: list[Part]) -> tuple[Dep, ...]:
@@ -339,6 +346,74 @@ class CohortStore:
                 self.entry.mark_wrapped(k, mid)
 
     # ---- reading peers -------------------------------------------------
+    def own_journal_problem(self) -> str | None:
+        """What is wrong with this identity's own journal file here, measured against the head the keystore verified.
+
+        A journal deleted, cut short or replaced (a disk error, a partial
+        backup restore) must neither be written on nor pushed over the
+        replica: peers would lose what it held.
+        """
+        record = self.writer.head
+        if record.seq == 0:
+            return None
+        path = self.journal.path
+        if not path.exists():
+            return "your journal for this cohort is missing on this device"
+        try:
+            rows = list(read_rows(path, record.seq - 1))
+        except CircleError:
+            return "your journal for this cohort is damaged on this device"
+        if not rows or rows[0].seq != record.seq:
+            return f"your journal for this cohort on this device ends before event {record.seq}, which you already wrote"
+        if envelope.event_id(rows[0].blob) != record.hash:
+            return f"your journal for this cohort on this device differs from what you wrote at event {record.seq}"
+        return None
+
+    def restore_own(self, mirror: Path) -> str | None:
+        """Put back the own journal from a copy of its replica, if that copy holds everything the keystore says was written.
+
+        Returns what is still wrong ("" when repaired, None when nothing was wrong).
+        """
+        problem = self.own_journal_problem()
+        if problem is None:
+            return None
+        record = self.writer.head
+        try:
+            res = check_chain(
+                read_rows(mirror, record.seq - 1),
+                journal_id=self.journal_id,
+                verifier=record.verifier(),
+                head_seq=record.seq,
+                head_hash=record.hash,
+                head_envelope=record.head,
+            )
+        except CircleError:
+            return problem + "; the replica's copy is unreadable too"
+        if res.kind in ("fork", "rollback"):
+            return problem + "; the replica does not hold all of it either"
+        with self.lock:
+            self.journal.close()
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.journal.path}{suffix}").unlink(missing_ok=True)
+            os.replace(mirror, self.journal.path)
+            os.chmod(self.journal.path, 0o600)
+        return ""
+
+    def take_copy(self, jid: str, mirror: Path) -> archive.Taken:
+        """Join a copy of a peer's journal restored from the replica to this device's verified copy, if it continues it.
+
+        A fork is an alarm, as when found on ingest; a replica that is behind
+        or damaged is reported. The verified copy only ever grows.
+        """
+        record = self.vault.journal(jid)
+        if record is None:
+            return archive.Taken(problem=f"journal {jid[:8]} is not one this device trusts")
+        with self.lock:
+            taken = archive.take(record, self.journal_path(jid), mirror, self.root / "evidence")
+        if taken.kind == "fork":
+            self.checker.alarms[jid] = taken.problem
+        return taken
+
     def known_journals(self) -> dict[str, JournalRecord]:
         """Journals of this cohort: own ones, the inviter's, every member's, and (before the cohort settles here) those our own admission names.
 
@@ -468,8 +543,11 @@ class CohortStore:
         """
         if self._load_snapshot():
             self.load_report = self.ingest()
-            return
-        self.load_report = self.ingest(from_start=True)
+        else:
+            self.load_report = self.ingest(from_start=True)
+        own = self.own_journal_problem()
+        if own:
+            self.load_report.problems.append(own + "; run 'circle sync --once' to restore it from your replica")
 
     def close(self) -> None:
         """Persist heads, and a fresh snapshot when enough changed since the last one; let go of the journal.
@@ -478,14 +556,19 @@ class CohortStore:
         (``circle sync``, a second window) may write it.
         """
         with self.lock:
-            self.flush()
-            if self._since_snapshot >= snapshot.SAVE_AFTER and not self.load_report.problems:
-                self.save_snapshot()
-            self.journal.close()
+            try:
+                self.flush()
+                if self._since_snapshot >= snapshot.SAVE_AFTER and not self.load_report.problems:
+                    try:
+                        self.save_snapshot()
+                    except OSError:
+                        pass  # a snapshot only makes the next open faster
+            finally:
+                self.journal.close()
 
     def _snapshot_path(self) -> Path:
         d = self.root / "snapshots"
-        d.mkdir(mode=0o700, exist_ok=True)
+        private_dir(d)
         return d / f"{self.id}.snap"
 
     def save_snapshot(self) -> None:
@@ -511,15 +594,18 @@ class CohortStore:
 
     # ---- verification --------------------------------------------------
     def verify_all(self) -> IngestReport:
-        """Walk every journal of this cohort from its first event, checking every signature.
-
-        Signatures and links authenticate every ciphertext, so nothing is opened.
+        """Walk every journal of this cohort from its first event: every signature, every link, and every envelope this device
+        holds a key for is opened (a key commitment, a tag or a payload written wrongly would otherwise pass unseen).
         """
         report = IngestReport()
         with self.lock:
+            keys = self.keys.held()
             for jid, record in self.known_journals().items():
                 r = IngestReport(journals=1)
-                self.checker.check(record, self.journal_path(jid), r, from_start=True, every_signature=True)
+                accepted = self.checker.check(record, self.journal_path(jid), r, from_start=True, every_signature=True)
+                if accepted is not None:
+                    opened = open_events(accepted, record, self.id, keys, r)
+                    r.opened = sum(len(evs) for evs in opened.events.values()) + len(opened.wraps)
                 report.add(r)
             self.flush()
         refused = self.view.refused()

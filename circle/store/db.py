@@ -11,6 +11,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from circle.errors import CorruptFile
+from circle.paths import storage_problem
 
 journal_migrations = Migrations("journal")
 
@@ -33,19 +34,30 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     Writers get WAL and ``synchronous=FULL``: NORMAL can lose a commit on power
     loss after Litestream shipped it, and the next event would fork the chain.
     Readers open read-only, fresh each time (a held connection on a followed
-    file never sees new rows).
+    file never sees new rows). A reader that cannot make SQLite's shared-memory
+    file (a full disk, a read-only mount) still reads a journal whose WAL is
+    empty, as an immutable file.
     """
     try:
         if readonly:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=5.0)
-        else:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
+            try:
+                conn.execute("PRAGMA busy_timeout=5000")
+                conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
+            except sqlite3.OperationalError:
+                conn.close()
+                wal = Path(f"{path}-wal")
+                if wal.exists() and wal.stat().st_size:
+                    raise
+                conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None, timeout=5.0)
+            return conn
+        conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=5000")
         return conn
     except sqlite3.DatabaseError as exc:
-        raise CorruptFile("journal unreadable", f"{path.name}: {exc}; run 'circle verify'") from None
+        raise storage_problem(path, exc) or CorruptFile("journal unreadable", f"{path.name}: {exc}; run 'circle verify'") from None
 
 
 def migrate(conn: sqlite3.Connection) -> None:

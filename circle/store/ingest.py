@@ -20,6 +20,7 @@ from circle.crypto import envelope
 from circle.crypto.keystore import atomic_write
 from circle.errors import CircleError, InvalidEnvelope
 from circle.models.events import Event, decode_payload
+from circle.paths import private_dir
 from circle.store.chain import ChainResult, Checked, check_chain
 from circle.store.journal import read_rows
 from circle.store.keys import WRAP_KEY_ID, wrap_scope_key
@@ -35,6 +36,7 @@ class IngestReport:
     signatures: int = 0
     journals: int = 0
     skipped_other_scopes: int = 0
+    opened: int = 0  # envelopes decrypted and decoded (verify opens every one it holds a key for)
     held_aside: int = 0  # events refused by the cohort's rules (see View.refused)
     refused_wraps: int = 0  # keys wrapped to us that match no valid epoch
     missing: list[str] = field(default_factory=list)
@@ -42,6 +44,7 @@ class IngestReport:
     refusals: list[str] = field(default_factory=list)  # one line per reason: how many events, and why
 
     def add(self, other: IngestReport) -> None:
+        self.opened += other.opened
         self.refusals += other.refusals
         self.held_aside += other.held_aside
         self.refused_wraps += other.refused_wraps
@@ -144,7 +147,7 @@ class JournalChecker:
         self.alarms[jid] = res.problem
         if res.evidence:
             doc = {"journal": jid, "kind": res.kind, "problem": res.problem, "envelopes": [e.hex() for e in res.evidence]}
-            self.evidence_dir.mkdir(mode=0o700, exist_ok=True)
+            private_dir(self.evidence_dir)
             atomic_write(self.evidence_dir / f"{jid}-{res.kind}.json", json.dumps(doc).encode())
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from circle.crypto import envelope
 from circle.errors import CircleError, CorruptFile, NotFound
+from circle.paths import storage_problem
 from circle.store.db import connect, migrate, transaction
 
 LOCK_WAIT = 1.0  # seconds a writer waits for the lock: another process may hold it for a moment (see Journal.touch)
@@ -53,13 +54,23 @@ class Journal:
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
             self._lock_for_writing()
-            if not self.path.exists():  # journals are ciphertext, but still nobody else's business
-                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            self._conn = connect(self.path)
             try:
-                migrate(self._conn)
-            except sqlite3.DatabaseError:
-                raise CorruptFile("journal damaged", f"{self.path.name} is not a journal; run 'circle verify'") from None
+                if not self.path.exists():  # journals are ciphertext, but still nobody else's business
+                    os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                conn = connect(self.path)
+            except OSError as exc:
+                self._unlock()
+                raise storage_problem(self.path, exc) or CorruptFile("journal cannot be opened", f"{self.path.name}: {exc.strerror}") from None
+            except CircleError:
+                self._unlock()
+                raise
+            try:
+                migrate(conn)
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                self._unlock()
+                raise storage_problem(self.path, exc) or CorruptFile("journal damaged", f"{self.path.name} is not a journal; run 'circle verify'") from None
+            self._conn = conn
         return self._conn
 
     def _lock_for_writing(self, wait: float = LOCK_WAIT) -> None:
@@ -73,7 +84,11 @@ class Journal:
         """
         if self._lock_fd is not None:
             return
-        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        lock = self.path.with_name(self.path.name + ".lock")
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise storage_problem(lock, exc) or CorruptFile("journal cannot be opened for writing", f"{lock.name}: {exc.strerror}") from None
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -146,6 +161,18 @@ class Journal:
         Returns the envelopes written, in order.
         """
         written: list[bytes] = []
+        if known_head and self._conn is None and not self.path.exists():
+            raise JournalBehind(  # refuse before anything is created: an empty file would be pushed over the replica
+                "your journal is missing on this device",
+                "run 'circle sync --once' to restore it from your replica before writing again",
+            )
+        try:
+            return self._append(sealers, known_head, written)
+        except sqlite3.DatabaseError as exc:  # rolled back: nothing of the batch is in the journal
+            self.close()
+            raise storage_problem(self.path, exc) or CorruptFile("journal damaged", f"{self.path.name}: {exc}; run 'circle verify'") from None
+
+    def _append(self, sealers: Sequence[Sealer], known_head: int, written: list[bytes]) -> list[bytes]:
         with transaction(self.conn) as c:
             row = c.execute("SELECT seq, blob FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (0, envelope.ZERO_HASH) if row is None else (row[0], envelope.event_id(row[1]))
@@ -192,12 +219,12 @@ def read_rows(path: Path, after: int = 0) -> Iterator[Row]:
         try:
             cur = conn.execute("SELECT seq, blob FROM envelopes WHERE seq > ? ORDER BY seq", (after,))
         except sqlite3.DatabaseError as exc:
-            raise CorruptFile("journal damaged", f"{path.name}: {exc}; run 'circle verify'") from None
+            raise storage_problem(path, exc) or CorruptFile("journal damaged", f"{path.name}: {exc}; run 'circle verify'") from None
         while True:
             try:
                 batch = cur.fetchmany(2000)
             except sqlite3.DatabaseError as exc:
-                raise CorruptFile("journal damaged", f"{path.name}: {exc}; run 'circle verify'") from None
+                raise storage_problem(path, exc) or CorruptFile("journal damaged", f"{path.name}: {exc}; run 'circle verify'") from None
             if not batch:
                 break
             for seq, blob in batch:

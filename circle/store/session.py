@@ -19,6 +19,7 @@ from circle.crypto.keystore import Keystore, read_label
 from circle.errors import AlreadyExists, CircleError, CorruptFile, NotFound, UsageError
 from circle.models.governance import cohort_id_for
 from circle.models.names import match_one
+from circle.paths import private_dir
 from circle.store.cohort import CohortStore
 from circle.store.ingest import IngestReport
 from circle.store.keys import epoch_hash
@@ -87,7 +88,7 @@ class Home:
             raise UsageError("passphrase too short", "use at least 8 characters; a few words are best")
         ident = Identity.generate()
         d = self.root / "identities" / ident.id.hex()
-        d.mkdir(parents=True, mode=0o700)
+        private_dir(d)
         ks = Keystore.create(d / KEYSTORE, passphrase, name, Vault.new_document(name, ident), calibrate=self.calibrate)
         return Session(self, d, ks, clock)
 

@@ -8,10 +8,12 @@ what to do; the command prints them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from circle.errors import CircleError
+from circle.paths import storage_problem
 from circle.store.session import Session
 from circle.sync import litestream as ls
 from circle.sync.location import describe, folder_marked
@@ -30,6 +32,20 @@ class Finding:
         return f"{'ok ' if self.ok else 'FIX'}  {self.what}" + ("" if self.ok or not self.fix else f" — {self.fix}")
 
 
+def _writable(folder) -> bool:
+    """Whether circle can write in ``folder`` (a full disk or a read-only mount stops every write)."""
+    try:
+        probe = folder / f".doctor-{os.getpid()}"
+        with open(probe, "wb") as f:
+            f.write(b"\0" * 4096)
+            f.flush()
+            os.fsync(f.fileno())
+        probe.unlink()
+        return True
+    except OSError:
+        return False
+
+
 def binary() -> Finding:
     """Whether the litestream binary is there (checked before unlocking: it needs no passphrase)."""
     try:
@@ -41,6 +57,9 @@ def binary() -> Finding:
 def diagnose(session: Session) -> Iterator[Finding]:
     """Everything else, cohort by cohort, as it is found (some checks wait on a replica)."""
     yield Finding(True, f"keystore opens ({session.name})")
+    trouble = storage_problem(session.dir / "journals" / "probe", OSError()) if not _writable(session.dir) else None
+    if trouble is not None:
+        yield Finding(False, trouble.title, trouble.hint.replace("nothing was saved; ", ""))
     mode = session.keystore.path.stat().st_mode & 0o777
     yield Finding(mode == 0o600, f"keystore permissions {oct(mode)}", f"run: chmod 600 {session.keystore.path}")
     for cid in session.cohort_ids():

@@ -78,6 +78,12 @@ class Peer:
     follower: Any = None
     watch: str | None = None  # a folder replica's level-0 folder: watched while on screen
     stamp: tuple[int, int] | None = None  # that folder's (inode, mtime) when it was last listed
+    recheck: bool = False  # someone cites more (or other) of this journal than verified here: read the replica even if its TXID did not move
+
+    @property
+    def mirror(self) -> Path:
+        """Where Litestream restores or follows the replica; never what circle reads (see circle.store.archive)."""
+        return self.out.with_name(f".{self.out.stem}.mirror.db")
 
     def __post_init__(self) -> None:
         folder = ls.level0_folder(self.replica)
@@ -171,11 +177,34 @@ class SyncService:
         for db in set(self._away_now) - set(away):
             self._problems.pop(db, None)
         self._away_now = away
-        return [
-            (store.journal.path, replica_for(self.session, store).child(store.entry.replica_path))
-            for store in self._cohorts()
-            if str(store.journal.path) not in away
-        ]
+        out = []
+        for store in self._cohorts():
+            if str(store.journal.path) in away:
+                continue
+            damaged = store.own_journal_problem()
+            if damaged:  # never push a journal shorter than, or other than, what was written: peers would lose it
+                self._problems[str(store.journal.path)] = f"{damaged}; it is not sent until it is restored from your replica"
+                continue
+            if self._problems.get(str(store.journal.path), "").startswith("your journal"):
+                self._problems.pop(str(store.journal.path))
+            out.append((store.journal.path, replica_for(self.session, store).child(store.entry.replica_path)))
+        return out
+
+    def _restore_own(self, report: OnceReport | None = None) -> None:
+        """Put back own journals that are missing or cut short here from their replicas, when the replica holds all of them."""
+        for store in self._cohorts():
+            if not store.own_journal_problem():
+                continue
+            mirror = store.journal.path.with_name(f".{store.journal.path.stem}.mirror.db")
+            try:
+                restored = ls.restore(replica_for(self.session, store).child(store.entry.replica_path), mirror)
+                still = store.restore_own(mirror) if restored else store.own_journal_problem() + "; your replica holds nothing of it"
+            except CircleError as exc:
+                still = f"{store.own_journal_problem()}; its replica could not be read ({exc.title})"
+            finally:
+                mirror.unlink(missing_ok=True)
+            if still and report is not None:
+                report.problems.append(still)
 
     def _marks_changed(self) -> bool:
         """Whether a folder location came or went since the last full pass: one stat per folder, for every tick."""
@@ -244,6 +273,7 @@ class SyncService:
     def once(self) -> OnceReport:
         """Push every own journal, restore every changed peer journal, ingest; then return."""
         report = OnceReport()
+        self._restore_own(report)
         own = self._own()
         report.unreachable.update((where, exc.line()) for where, exc in self._away_now.values())
         locations = {store.journal.path: self._location(store)[0] for store in self._cohorts()}
@@ -302,18 +332,16 @@ class SyncService:
                 peer.state, peer.checked = "missing", time.time()
                 self._problems.pop(peer.journal, None)  # reachable again; not written yet is no problem
                 continue
-            if txid == j.replica_txid and peer.out.exists():  # != not <: a healed replica restarts its TXIDs
+            if txid == j.replica_txid and peer.out.exists() and not peer.recheck:  # != not <: a healed replica restarts its TXIDs
                 peer.state, peer.checked = "caught up", time.time()
                 self._problems.pop(peer.journal, None)
                 continue
             try:
-                if ls.restore(peer.replica, peer.out):
-                    peer.last_received = peer.checked = time.time()
-                    peer.state = "caught up"
+                if ls.restore(peer.replica, peer.mirror):
+                    peer.checked = time.time()
                     j.replica_txid = txid  # saved with the verified head at the next ingest
-                    self._changed.add(peer.cohort)
-                    pulled += 1
-                self._problems.pop(peer.journal, None)
+                    if self._take(peer, report):
+                        pulled += 1
             except CircleError as exc:  # a damaged replica: keep the copy we have, say so, retry next time
                 peer.state = "problem"
                 self._problems[peer.journal] = exc.line()
@@ -322,6 +350,26 @@ class SyncService:
         if report is not None:
             report.pulled += pulled
         return pulled
+
+    def _take(self, peer: Peer, report: OnceReport | None = None) -> bool:
+        """Join what the mirror holds to this device's verified copy (see :mod:`circle.store.archive`); True if it grew."""
+        taken = self.session.store(peer.cohort).take_copy(peer.journal, peer.mirror)
+        peer.recheck = False
+        with contextlib.suppress(OSError):
+            if peer.follower is None:  # a restore's output is only a way in; a follower keeps its own
+                peer.mirror.unlink()
+        if taken.problem:
+            peer.state = "problem"
+            self._problems[peer.journal] = f"{peer.member}'s journal: {taken.problem}"
+            if report is not None:
+                report.problems.append(self._problems[peer.journal])
+        else:
+            peer.state = "caught up" if peer.follower is None else "following"
+            self._problems.pop(peer.journal, None)
+        if taken.added:
+            peer.last_received = time.time()
+            self._changed.add(peer.cohort)
+        return bool(taken.added)
 
     def _mark_sent(self, db: Path) -> None:
         for store in self._cohorts():
@@ -404,6 +452,7 @@ class SyncService:
                     if not first:
                         next_poll = now + self.poll
                     first, full, next_tick, self._poll_now = False, True, now + tick, False
+                    self._restore_own()
                     self._ensure_replicators()
                     self._refresh_peers()
                     self._ensure_followers()
@@ -480,7 +529,7 @@ class SyncService:
             watch = self._watch
             peer.follower = ls.Follower(
                 peer.replica,
-                peer.out,
+                peer.mirror,
                 interval=self.interval,
                 config_dir=self.session.dir / "sync",
                 on_change=None if watch is None else lambda _txid, w=watch: w.wake(),
@@ -496,9 +545,8 @@ class SyncService:
             if f is None:
                 continue
             if f.txid_changed():
-                peer.last_received = now
-                peer.state = "following"
-                self._changed.add(peer.cohort)
+                with contextlib.suppress(CircleError):  # the mirror may be mid-restart; the next change takes it
+                    self._take(peer)
             if f.state == "following" and f.last_error is None and f.alive():  # it logs an error on every poll it misses
                 peer.checked = now
 

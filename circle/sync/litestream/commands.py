@@ -8,6 +8,7 @@ and waits for it; folder replicas are read directly where that is enough
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -187,21 +188,32 @@ def _damaged(replica: Replica, db: Path, timeout: float) -> bool:
     local = db.parent / f".{db.name}-litestream" / "ltx" / "0"
     if not local.is_dir():
         return False
+    folder = folder_of(replica)  # a folder replica's files can be compared byte for byte, at no transfer cost
     try:
         files = _listing(replica, timeout)
         covered = max((int(f["max_txid"], 16) for f in files if f.get("level") != 0), default=0)
         for f in files:
             if f.get("level") != 0 or int(f["max_txid"], 16) <= covered:
                 continue
+            name = f"{f['min_txid']}-{f['max_txid']}.ltx"
             try:
-                size = (local / f"{f['min_txid']}-{f['max_txid']}.ltx").stat().st_size
+                size = (local / name).stat().st_size
             except FileNotFoundError:
                 continue
             if size != f.get("size"):
                 return True
+            if folder is not None and _differs(local / name, folder / "ltx" / "0" / name):
+                return True  # same size, other bytes: a flipped byte fails the file's checksum on every restore
     except (ValueError, KeyError, TypeError):
         raise SyncError("litestream gave an unexpected answer", f"circle expects litestream {LITESTREAM_VERSION}; reinstall circle") from None
     return False
+
+
+def _differs(a: Path, b: Path) -> bool:
+    try:
+        return hashlib.sha256(a.read_bytes()).digest() != hashlib.sha256(b.read_bytes()).digest()
+    except OSError:
+        return False
 
 
 def verify(replica: Replica, *, timeout: float = ANSWER_TIMEOUT) -> int | None:

@@ -8,7 +8,6 @@ interval.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import re
@@ -20,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from circle.errors import UsageError
+from circle.paths import private_dir  # noqa: F401  (re-exported for the package's modules)
 from circle.sync.litestream.replica import Replica
 
 DEFAULT_INTERVAL = 0.25  # seconds: lag p95 275-315 ms at 0.75-1.0 % idle CPU (bench_sync.py, 3 cohorts x 12)
@@ -104,28 +104,6 @@ def write_config(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return path
-
-
-def private_dir(path: Path) -> Path:
-    """Make ``path`` and any missing parents as folders of mode 0700, whatever the umask; returns it.
-
-    Folders that exist already are left as they are: they may be a drive or a
-    share chosen by the person.
-    """
-    path = Path(os.path.abspath(path))
-    missing = []
-    p = path
-    while not p.exists() and p != p.parent:
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            d.mkdir(mode=0o700)
-            with contextlib.suppress(OSError):  # a file system without modes (a FAT stick)
-                os.chmod(d, 0o700)
-    if not path.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
     return path
 
 

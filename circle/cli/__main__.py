@@ -1,0 +1,5 @@
+"""python -m circle.cli"""
+
+from circle.cli import main
+
+main()
