@@ -672,6 +672,32 @@ class View:
         """How many events are held aside (see :meth:`refused`)."""
         return len(self.refused())
 
+    def citation_forks(self) -> dict[str, tuple[int, str, str, str]]:
+        """Journals someone cites at a position where this device holds another event: journal -> (seq, held id, citing journal, citing event id).
+
+        A member who shows one history to some and another to others is found
+        as soon as anyone's citation of the one reaches a device holding the
+        other, whatever the replica's TXIDs say.
+        """
+        if "forks" not in self._memo:
+            out: dict[str, tuple[int, str, str, str]] = {}
+            for e in self._events.values():
+                for j, s, h in e.deps:
+                    held = self._at.get((j, s))
+                    if held is not None and not held.id.startswith(h) and j not in out:
+                        out[j] = (s, held.id, e.journal, e.id)
+            self._memo["forks"] = out
+        return dict(self._memo["forks"])
+
+    def cited_beyond(self) -> dict[str, int]:
+        """Journals others cite further than this device holds: journal -> the furthest seq cited (a replica should hold it)."""
+        furthest: dict[str, int] = {}
+        for k, cites in self._cites.running.items():
+            for j, s in cites.items():
+                if j != k and s > self._newest.get(j, (0, ""))[0] and s > furthest.get(j, 0):
+                    furthest[j] = s
+        return furthest
+
     def waiting(self) -> dict[str, str]:
         """Governance events not settled yet because events they cite have not arrived: event id -> what they wait for."""
         return dict(self._waiting)

@@ -399,6 +399,16 @@ class CohortStore:
             os.chmod(self.journal.path, 0o600)
         return ""
 
+    def _envelope_at(self, jid: str, seq: int) -> bytes:
+        try:
+            return next((r.blob for r in read_rows(self.journal_path(jid), seq - 1) if r.seq == seq), b"")
+        except CircleError:
+            return b""
+
+    def _envelope_of(self, jid: str, event_id: str) -> bytes:
+        e = next((e for e in self.view.events if e.id == event_id), None)
+        return self._envelope_at(jid, e.seq) if e is not None else b""
+
     def take_copy(self, jid: str, mirror: Path) -> archive.Taken:
         """Join a copy of a peer's journal restored from the replica to this device's verified copy, if it continues it.
 
@@ -491,6 +501,11 @@ class CohortStore:
                 self._take(scope, events)
         self.refused_wraps = self._unmatched_keys()
         report.refused_wraps = self.refused_wraps
+        for jid, (seq, _held, citing, event_id) in self.view.citation_forks().items():
+            if jid not in self.alarms:
+                problem = f"position {seq} of this journal holds one event here and another where a member cited it: the journal forked"
+                self.checker.alarm_with(jid, "fork", problem, self._envelope_at(jid, seq), self._envelope_of(citing, event_id))
+                report.problems.append(f"journal {jid[:8]}: {problem}")
         self._since_snapshot += report.folded
         self.flush()
         if fresh.get(Scope.COHORT):

@@ -143,6 +143,13 @@ class JournalChecker:
         res.kind, res.problem = "tampered", again.problem or res.problem or f"journal damaged before event {head_seq}"
         return res
 
+    def alarm_with(self, jid: str, kind: str, problem: str, *envelopes: bytes) -> None:
+        """Raise an alarm on a journal found wrong some other way (a citation), with the envelopes that show it."""
+        self.alarms[jid] = problem
+        doc = {"journal": jid, "kind": kind, "problem": problem, "envelopes": [e.hex() for e in envelopes if e]}
+        private_dir(self.evidence_dir)
+        atomic_write(self.evidence_dir / f"{jid}-{kind}-cited.json", json.dumps(doc).encode())
+
     def _alarm(self, jid: str, res: ChainResult) -> None:
         self.alarms[jid] = res.problem
         if res.evidence:

@@ -304,6 +304,7 @@ class SyncService:
 
     def _pull_changed(self, report: OnceReport | None = None, peers: list[Peer] | None = None) -> int:
         pulled = 0
+        self._mark_rechecks()
         for peer in list(self._peers.values()) if peers is None else peers:
             if peer.follower is not None:
                 continue
@@ -350,6 +351,14 @@ class SyncService:
         if report is not None:
             report.pulled += pulled
         return pulled
+
+    def _mark_rechecks(self) -> None:
+        """Peers whose replica must be read even if its TXID did not move: cited further than held here, or forked in a citation."""
+        for store in self._cohorts():
+            suspect = set(store.view.cited_beyond()) | set(store.view.citation_forks())
+            for peer in self._peers.values():
+                if peer.cohort == store.id and peer.journal in suspect and peer.journal not in store.alarms:
+                    peer.recheck = True
 
     def _take(self, peer: Peer, report: OnceReport | None = None) -> bool:
         """Join what the mirror holds to this device's verified copy (see :mod:`circle.store.archive`); True if it grew."""

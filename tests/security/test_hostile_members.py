@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 
 import pytest
 
@@ -22,7 +23,7 @@ from circle.store.cohort import Part
 from circle.store.journal import read_rows
 from circle.store.keys import LABEL_KEY_WRAP, epoch_hash
 from circle.store.vault import Scope, ScopeKey
-from tests.security.laptops import Laptops, tally
+from tests.security.laptops import Laptops, copy_db, tally
 
 
 @pytest.fixture
@@ -321,3 +322,89 @@ def test_a_wrap_with_a_non_hex_key_id_is_ignored(ward: Laptops):
     tally("malformed wraps", 2, len(set(ward.store("Ana").entry.keys()) - before))
     assert all(len(k) == 16 for k in ward.store("Ana").entry.keys())
     ward.svc("Ana").schedule("2026-12-10 18:00")  # and commands go on working
+
+
+def test_a_member_showing_two_histories_is_caught_by_the_others_citations(ward: Laptops):
+    """Ben forks his journal: Ana gets one history, Cleo another, with the same positions; citations expose him on both sides."""
+    from circle.crypto import envelope as env
+    from circle.models.events import encode_payload
+    from circle.store.journal import Journal
+
+    mid = meeting(ward)
+    ward.sync()
+    ward.svc("Ben").add_note(mid, "the note Ana sees")
+    ben = ward.store("Ben")
+    seq = ben.written()
+    other = ward.root / "ben-other.db"  # his journal up to before that note, then another note at its position
+    copy_db(ben.journal.path, other)
+    conn = sqlite3.connect(other)
+    conn.execute("DELETE FROM envelopes WHERE seq >= ?", (seq,))
+    conn.commit()
+    conn.close()
+    key = ben.sealing_key()
+    pt = encode_payload(
+        kind="note.added",
+        cohort=ben.id,
+        author=ben.author.id,
+        lamport=ben.view.max_lamport,
+        ts=0,
+        body={"meeting": mid, "text": "the note Cleo sees", "item": "", "kind": "note"},
+    )
+    j = Journal(other, ben.journal_id)
+    j.append(
+        [
+            lambda s, p, sign: env.seal(
+                journal_id=ben.journal_id, seq=s, prev=p, key_id=key.raw_id, key=key.secret, plaintext=pt, signer=ben.author.signer if sign else None
+            )
+        ]
+    )
+    j.close()
+    copy_db(ben.journal.path, ward.store("Ana").peer_dir() / ben.journal.path.name)
+    copy_db(other, ward.store("Cleo").peer_dir() / ben.journal.path.name)
+    ward.store("Ana").ingest()
+    ward.store("Cleo").ingest()
+    ward.store("Ana").start_epoch("rotation")  # a governance batch: Ana cites what she holds of Ben's journal
+    ward.store("Cleo").record("note.added", {"meeting": mid, "text": "Cleo cites too", "kind": "note"})
+    ward.deliver("Cleo", "Ana")
+    ward.deliver("Ana", "Cleo")
+    caught = [n for n in ("Ana", "Cleo") if "forked" in ward.store(n).alarms.get(ben.entry.journal, "")]
+    tally("equivocation", 2, 2 - len(caught))
+    assert caught == ["Ana", "Cleo"]
+    evidence = list((ward.store("Ana").root / "evidence").glob(f"{ben.entry.journal}-fork-cited.json"))
+    assert evidence and len(json.loads(evidence[0].read_text())["envelopes"]) == 2
+
+
+def test_phantom_journals_named_by_someone_not_entitled_are_never_trusted_or_polled(ward: Laptops):
+    """Cleo, removed, writes an admission naming a thousand journals: no device trusts or follows one of them."""
+    ward.svc("Ana").remove(ward.id("Cleo"))
+    ward.sync("Ana", "Ben")
+    phantoms = {os.urandom(16).hex(): ["ee" * 16 + "ab" * 1248, os.urandom(16).hex()] for _ in range(1000)}
+    cleo = ward.store("Cleo")
+    key = cleo.entry.cohort_key
+    cleo.commit(
+        [
+            Part(
+                "member.admitted",
+                {"member": "ee" * 16, "name": "Ghost", "role": "mentor", "public": "ee" * 16 + "ab" * 1248, "journal": "ef" * 16, "roster": phantoms},
+                key,
+            )
+        ]
+    )
+    ward.deliver("Ana", "Cleo")
+    ward.deliver("Ben", "Cleo")
+    trusted = {n: set(ward.store(n).known_journals()) & (set(phantoms) | {"ef" * 16}) for n in ("Ana", "Ben")}
+    tally("phantom journals", 2 * 1001, sum(len(t) for t in trusted.values()))
+    assert trusted == {"Ana": set(), "Ben": set()}
+
+
+def test_verify_opens_every_envelope_and_reports_one_written_wrongly(ward: Laptops):
+    """Cleo (altered client) signs an envelope sealed with a key that does not match its key id: the chain and signature hold, verify still finds it."""
+    cleo = ward.store("Cleo")
+    real = cleo.sealing_key()
+    wrong = ScopeKey(real.id, os.urandom(32), real.scope, real.epoch)
+    cleo.commit([Part("note.added", {"meeting": "m", "text": "sealed wrongly", "kind": "note"}, wrong)])
+    ward.deliver("Ana", "Cleo")
+    report = ward.sessions["Ana"].verify()
+    found = [p for p in report.problems if "key commitment does not match" in p]
+    tally("envelopes written wrongly", 1, 0 if found else 1)
+    assert found and report.opened > 0
