@@ -243,6 +243,14 @@ class CircleApp(App[None]):
         assert self.session is not None
         return "\n\n".join(admit(self.session.cohort(cohort_id), join_code, journal_fetcher(self.session)).lines())
 
+    def add_anonymous_line(self, cohort_id: str, meeting_id: str, text: str) -> None:
+        """Put one line in a meeting's anonymous round, on the cohort's replica (from a worker thread: it may take a moment)."""
+        from circle.sync.drop import ReplicaDrop
+
+        assert self.session is not None
+        svc = self.meetings(cohort_id)
+        svc.add_anonymous_line(meeting_id, text, ReplicaDrop(self.session, svc.store))
+
     def join(self, invite_code: str) -> str:
         """Ask to join a cohort; returns the join code and fingerprint to read aloud."""
         from circle.store.joining import join

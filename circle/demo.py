@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from circle.errors import AlreadyExists
-from circle.paths import private_dir
+from circle.paths import default_replica, private_dir
 from circle.store.joining import admit, create_invite, join
 from circle.store.service import CohortService
 from circle.store.session import Home, Session
+from circle.sync.drop import ReplicaDrop
+from circle.sync.location import mark_folder
 
 DEMO_PASSPHRASE = "circle demo passphrase"
 COHORT_NAME = "Riverside Allied Health Circle"
@@ -259,6 +261,7 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
         say(f"identity {name}")
     founder = sessions[PEOPLE[0][0]]
     fsvc = founder.create_cohort(COHORT_NAME, profession=PEOPLE[0][2], **CHARTER)
+    mark_folder(default_replica(root))  # the folder replica every member uses (the anonymous rounds' lines go there at once)
     cid = fsvc.id
     for name, role, prof in PEOPLE[1:]:
         clock.now += 60
@@ -318,10 +321,10 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
                 m.finish_item(mid)
         m = lead(mid)
         m.advance_phase(mid)  # feedback
-        for line in anon:
+        for line in anon:  # on the home's folder replica, in no journal: every member's device gathers them when it syncs
             clock.now += 30
             writer = all_names[(len(line) % 6) + 1]
-            svc(writer).add_anonymous_line(mid, line)
+            svc(writer).add_anonymous_line(mid, line, ReplicaDrop(sessions[writer], svc(writer).store))
         m.advance_phase(mid)  # actions
         for owner, t, due_days in actions:
             clock.now += 60
@@ -344,6 +347,7 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
     svc(PEOPLE[0][0]).schedule(f"{(nxt_day + dt.timedelta(days=14)).isoformat()} 18:00", "Open session")
     svc("Sam O'Neill").mark_attendance(mid, id_of("Sam O'Neill"), True)
     for s in sessions.values():
+        s.store(cid).gather_rounds(ReplicaDrop(s, s.store(cid)), clock.now)  # what each device's first sync does
         s.store(cid).ingest()
         s.store(cid).flush()
     say("upcoming meeting")

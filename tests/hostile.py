@@ -19,6 +19,7 @@ from pathlib import Path
 from circle.demo import DEMO_PASSPHRASE, _replicate, build_demo
 from circle.models.meeting import next_meeting
 from circle.store.session import Home
+from circle.sync.drop import ReplicaDrop
 
 # As long as each field may be (models/schema.py: longer bodies are held aside before anything shows them).
 LONG = ("long " * 800).strip()  # 3,999 characters (a note), with spaces to wrap at
@@ -118,10 +119,14 @@ def build_hostile_home(root: Path, today: dt.date) -> HostileHome:
         ("action.added", {"action": f"hostile-action-{k}", "meeting": upcoming.id, "title": title, "owner": ids("Priya Nair"), "due": due})
         for k, (title, due) in enumerate(ACTIONS)
     )
-    store["Amara Singh"].record_many(("anon.line_added", {"meeting": upcoming.id, "text": text}) for text in ANON)
+    for text in ANON:  # an altered client: the text as typed, nothing cleaned
+        store["Amara Singh"].add_anonymous(upcoming.id, text, ReplicaDrop(sessions["Amara Singh"], store["Amara Singh"]))
 
-    # What sync does: every journal goes to the cohort's folder replica, every identity restores the others' and folds them.
+    # What sync does: every journal goes to the cohort's folder replica, every identity restores the others' and folds them,
+    # and fetches the anonymous round's lines.
     _replicate(list(sessions.values()), cid)
+    for s in sessions.values():
+        s.store(cid).gather_rounds(ReplicaDrop(s, s.store(cid)), dt.datetime.combine(today, dt.time(12)).timestamp())  # the cohort's today
     for s in sessions.values():
         s.close()
     Home(root, calibrate=False).create_identity(IDENTITY_NAME, DEMO_PASSPHRASE)

@@ -48,7 +48,6 @@ KINDS = frozenset(
         "action.added",
         "action.updated",
         "attendance.marked",
-        "anon.line_added",
         "self.note_added",
         "keys.wrapped",
     }

@@ -163,11 +163,21 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "action.added": ({"action": ID, "meeting": ID, "title": TITLE}, {"owner": OPTIONAL_MEMBER, "due": DUE}),
     "action.updated": ({"action": ID}, {"title": TITLE, "owner": OPTIONAL_MEMBER, "due": DUE, "status": one_of("open", "done", "dropped")}),
     "attendance.marked": ({"meeting": ID, "member": MEMBER, "present": boolean}, {}),
-    "anon.line_added": ({"meeting": ID, "text": text(MAX_TITLE, 1)}, {}),
     "self.note_added": ({"text": text(MAX_TEXT * 2, 1)}, {"meeting": OPTIONAL_ID}),
     "member.join_requested": ({"public": HEX, "name": NAME, "journal": JOURNAL}, {"replica_path": REPLICA_PATH}),
     "keys.wrapped": ({"w": list_of(HEX)}, {}),
 }
+
+
+# A line of the anonymous round: not an event (it lives outside every journal; see circle.crypto.anonymous).
+ANONYMOUS_LINE: tuple[dict[str, Check], dict[str, Check]] = ({"id": matches(_HEX32, "a line id"), "text": TITLE}, {})
+
+
+def line_problem(body: Any) -> str | None:
+    """What is wrong with an anonymous line's body; no field beyond id and text, which could carry a name."""
+    if isinstance(body, dict) and (extra := sorted(set(body) - set(ANONYMOUS_LINE[0]))):
+        return f"unexpected field {extra[0]}"
+    return shape_problem(ANONYMOUS_LINE, body)
 
 
 def problem(kind: str, body: Any) -> str | None:
@@ -175,6 +185,11 @@ def problem(kind: str, body: Any) -> str | None:
     schema = SCHEMAS.get(kind)
     if schema is None:
         return f"unknown kind {kind}"
+    return shape_problem(schema, body)
+
+
+def shape_problem(schema: tuple[dict[str, Check], dict[str, Check]], body: Any) -> str | None:
+    """What is wrong with ``body`` for ``schema`` (required fields, optional fields), or None."""
     if not isinstance(body, dict):
         return "body is not an object"
     required, optional = schema

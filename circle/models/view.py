@@ -131,7 +131,7 @@ _ENTITY = {
     "action.added": "action",
     "action.updated": "action",
 }
-_FACTS = frozenset({"note.added", "attendance.marked", "anon.line_added", "rota.swapped", "rota.swap_accepted", "rota.given_back"})
+_FACTS = frozenset({"note.added", "attendance.marked", "rota.swapped", "rota.swap_accepted", "rota.given_back"})
 _IGNORED = frozenset({"self.note_added", "member.join_requested", "keys.wrapped"})  # other scopes: never part of the shared view
 
 
@@ -197,6 +197,8 @@ class View:
         self._unsorted: set[str] = set()
         self._shapes: dict[str, str | None] = {}  # event id -> what its body's shape is wrong with (None: nothing)
         self._cited_at: dict[str, float] = {}  # journal -> ts of its newest event with citations
+        self._anonymous: dict[str, tuple[str, ...]] = {}  # meeting -> its round's lines (from outside every journal)
+        self.rounds_changed = 0  # bumped when the rounds' lines change: the view's length does not say so
         self._reset()
 
     # ---- folding -------------------------------------------------------
@@ -634,8 +636,17 @@ class View:
         return {m: present for m, (_, present) in marks.items()}
 
     def anonymous_lines(self, meeting_id: str) -> list[str]:
-        """The anonymous round: texts only, in an order that does not reveal authors."""
-        return sorted(e.body["text"] for e in self._by_meeting["anon.line_added"].get(meeting_id, []))
+        """The anonymous round: texts only, sorted (their order reveals nothing). They come from :meth:`set_anonymous`."""
+        return list(self._anonymous.get(meeting_id, ()))
+
+    def set_anonymous(self, rounds: dict[str, list[str]]) -> int:
+        """The anonymous rounds' lines, opened by the store (they live outside every journal, so the fold never sees them); how many more than before."""
+        before = sum(map(len, self._anonymous.values()))
+        new = {m: tuple(sorted(lines)) for m, lines in rounds.items()}
+        if new != self._anonymous:
+            self._anonymous = new
+            self.rounds_changed += 1
+        return sum(map(len, self._anonymous.values())) - before
 
     def held_candidates(self) -> list[Event]:
         """Every "meeting held" fact a member wrote, in stamp order (the rota checks who may write one)."""

@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Label, SelectionList, Static, TabbedContent, TabPane
 from textual.widgets.selection_list import Selection
 
+from circle.errors import CircleError
 from circle.messages import TimeUp
 from circle.models.meeting import Carried, Room, room, timer
 from circle.models.view import Action, AgendaItem, Meeting, Note
@@ -284,7 +285,7 @@ class MeetingScreen(CircleScreen):
 
     def read_stamp(self) -> object:
         view = self.service.view
-        return view, len(view)
+        return view, len(view), view.rounds_changed
 
     def read(self) -> RoomRead:
         return read_room(self.service, self.meeting_id)
@@ -468,10 +469,21 @@ class MeetingScreen(CircleScreen):
 
     def action_anonymous(self) -> None:
         def done(values: dict[str, str] | None) -> None:
-            if values and self.do(self.service.add_anonymous_line, self.meeting_id, values["text"]):
-                self.notify("Your line was added without your name.", title="Anonymous round")
+            if values:
+                self.notify("Sending your line to the round…", title="Anonymous round", timeout=2)
+                self.send_anonymous(values["text"])
 
         self.app.push_screen(FormModal("Your line for the anonymous round", [Field("text", "One line, shown without your name")], submit="Add"), done)
+
+    @work(thread=True, group="anonymous", exit_on_error=False)
+    def send_anonymous(self, text: str) -> None:
+        """Put the line on the replica (it goes in no journal): off the UI thread, a remote store may take a moment."""
+        try:
+            self.app.add_anonymous_line(self.service.id, self.meeting_id, text)
+        except CircleError as exc:
+            self.app.call_from_thread(self.notify, exc.hint or " ", title=exc.title, severity="warning")
+            return
+        self.app.call_from_thread(self.notify, "Your line is in the round, without your name.", title="Anonymous round")
 
     def action_wrap_up(self) -> None:
         with self.view_lock():

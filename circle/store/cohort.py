@@ -20,8 +20,11 @@ of it that goes through more than one call holds :attr:`CohortStore.lock`.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import os
+import secrets
 import threading
 import time
 from collections import Counter
@@ -30,14 +33,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from circle.crypto import anonymous as anon_sealing
 from circle.crypto import envelope
 from circle.crypto.identity import PublicIdentity
 from circle.errors import CircleError, InvalidEnvelope, NotFound, StorageError
 from circle.models.events import DEP_HASH_LEN, Dep, Event, encode_payload
 from circle.models.governance import GOVERNANCE_KINDS
+from circle.models.schema import line_problem
 from circle.models.view import View
 from circle.paths import private_dir
-from circle.store import archive, snapshot
+from circle.store import anonymous, archive, snapshot
 from circle.store.chain import check_chain
 from circle.store.ingest import IngestReport, JournalChecker, Rewind, admission_of, open_events
 from circle.store.journal import Journal, read_rows
@@ -57,6 +62,14 @@ class Part:
     kind: str
     body: dict[str, Any]
     key: ScopeKey | None
+
+
+def _timestamp(at: str) -> float:
+    """A meeting's date ("YYYY-MM-DD HH:MM", local time) as a Unix time; far away if it is not one."""
+    try:
+        return dt.datetime.strptime(at.replace("T", " "), "%Y-%m-%d %H:%M").timestamp()
+    except ValueError:
+        return float("inf")
 
 
 def plural_events(n: int) -> str:
@@ -101,6 +114,7 @@ class CohortStore:
         self.refused_wraps = 0  # keys wrapped to us that match no valid epoch
         self.load_report = IngestReport()
         self.lock = threading.RLock()
+        self._round_rows = -1  # lines in the round cache when last opened into the view
 
     def _open_journal(self) -> None:
         self.journal_id = bytes.fromhex(self.entry.journal)
@@ -457,6 +471,7 @@ class CohortStore:
         with self.lock:
             report = self._ingest(from_start, every_signature)
             self._catch_up_wraps()
+            report.folded += self.open_rounds(force=from_start)
             return report
 
     def _ingest(self, from_start: bool, every_signature: bool) -> IngestReport:
@@ -546,8 +561,85 @@ class CohortStore:
         self.keys = CohortKeys(self.entry, self.author)
         self.id = cid
         self.view = View(cid)
+        self._round_rows = -1
         if self.on_moved is not None:
             self.on_moved(old, cid)
+
+    # ---- the anonymous round: lines outside every journal ---------------
+    @property
+    def rounds(self) -> anonymous.RoundCache:
+        """The anonymous rounds' lines fetched to this device (sealed)."""
+        return anonymous.RoundCache(self.root / "rounds" / f"{self.id}.db")
+
+    def round_names(self, meeting_id: str, key: ScopeKey) -> anonymous.Names:
+        """Slot number -> where that line of a meeting's round lives under the replica location."""
+        return lambda slot: anon_sealing.slot_name(key.secret, self.id, meeting_id, slot)
+
+    def round_targets(self, now: float, days: float = 7.0) -> list[tuple[str, ScopeKey]]:
+        """The rounds worth looking for new lines in, with the current epoch's key: meetings under way,
+        within ``days`` of their date, or never looked through here (a newcomer's first sync).
+
+        Lines are gathered under the current epoch only: a removed member still
+        holds the keys of earlier epochs, and could otherwise add lines to any round.
+        """
+        with self.lock:
+            try:
+                key = self.sealing_key()
+            except CircleError:
+                return []
+            meetings = self.view.meetings()
+        looked = self.rounds.looked(key.id)
+        out = []
+        for m in meetings:
+            live = bool(m.phase) and not m.held
+            if not m.cancelled and (live or m.id not in looked or abs(_timestamp(m.at) - now) <= days * 86400):
+                out.append((m.id, key))
+        return out
+
+    def add_anonymous(self, meeting_id: str, text: str, drop: anonymous.Drop) -> None:
+        """Seal one line for a meeting's round under the current epoch and put it on the replica; then show it."""
+        with self.lock:
+            key = self.sealing_key()
+        content = json.dumps({"id": secrets.token_hex(16), "text": text}, ensure_ascii=False).encode()
+        blob = anon_sealing.seal_line(bytes.fromhex(key.id), key.secret, self.id, meeting_id, content)
+        anonymous.deliver(drop, self.rounds, meeting_id, key.id, self.round_names(meeting_id, key), blob)
+        with self.lock:
+            self.open_rounds()
+
+    def gather_rounds(self, drop: anonymous.Drop, now: float) -> int:
+        """Fetch new lines of the rounds worth looking at (:meth:`round_targets`); how many came. Network only: opening them is :meth:`open_rounds`."""
+        return sum(anonymous.gather(drop, self.rounds, mid, key.id, self.round_names(mid, key)) for mid, key in self.round_targets(now))
+
+    def open_rounds(self, force: bool = False) -> int:
+        """Open the round cache into the view if it changed; how many lines the view gained.
+
+        A line counts if it opens under the key of an epoch that validly
+        started, the key whose slots it was fetched from (a line sealed with
+        an older key and put in a newer round's slot is not), for the meeting
+        whose round it was fetched from, and is shaped like a line; the same
+        line in two slots counts once.
+        """
+        rows = self.rounds.rows()
+        if len(rows) == self._round_rows and not force:
+            return 0
+        self._round_rows = len(rows)
+        commits = {kid: ep.commit for kid, ep in self.view.epochs().items()}
+        held = self.entry.keys()
+        lines: dict[str, dict[str, str]] = {}
+        for meeting, looked_under, blob in rows:
+            try:
+                key = held.get(anon_sealing.key_id_of(blob))
+                if key is None or key.id != looked_under or commits.get(key.id) != epoch_hash(key):
+                    continue
+                body = json.loads(anon_sealing.open_line(blob, key.secret, self.id, meeting))
+            except (InvalidEnvelope, ValueError):
+                continue
+            if line_problem(body) is None:
+                lines.setdefault(meeting, {})[body["id"]] = body["text"]
+        gained = self.view.set_anonymous({m: list(v.values()) for m, v in lines.items()})
+        if gained:
+            self._notify([])
+        return max(gained, 0)
 
     # ---- opening and closing -------------------------------------------
     def load(self) -> None:

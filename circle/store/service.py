@@ -19,6 +19,7 @@ from circle.models.names import match_one
 from circle.models.rota import SUPERVISOR_ROLE, Rota
 from circle.models.schema import ROLES
 from circle.models.view import AgendaItem, Meeting, Member, View
+from circle.store.anonymous import Drop
 from circle.store.cohort import CohortStore, Part
 
 MAX_TITLE = 200
@@ -316,11 +317,16 @@ class CohortService:
             raise UsageError("only the facilitator marks others present", "everyone can mark themselves")
         self.store.record_many(("attendance.marked", {"meeting": meeting_id, "member": mid, "present": bool(p)}) for mid, p in marks.items())
 
-    def add_anonymous_line(self, meeting_id: str, text: str) -> None:
-        """One line for the anonymous round. The event is signed like any other;
-        the view shows the round's texts only, sorted so order reveals nothing."""
-        self.meeting(meeting_id)
-        self.store.record("anon.line_added", {"meeting": meeting_id, "text": _text(text, "line")})
+    def add_anonymous_line(self, meeting_id: str, text: str, drop: Drop) -> None:
+        """One line for a meeting's anonymous round, put on the replica through ``drop``.
+
+        It goes in no journal and nobody signs it (see :mod:`circle.store.anonymous`);
+        the view shows the round's texts only, sorted so order reveals nothing.
+        """
+        meeting = self.meeting(meeting_id)
+        if meeting.held or meeting.cancelled:
+            raise UsageError("that meeting's round is closed", "lines go to a meeting that is still to come or under way")
+        self.store.add_anonymous(meeting_id, _text(text, "line"), drop)
 
     # ---- rota ----------------------------------------------------------
     def handoff(self, meeting_id: str, to: str) -> None:

@@ -15,6 +15,8 @@ from urllib.parse import unquote, urlparse, urlsplit
 
 from circle.errors import UsageError
 from circle.paths import default_replica
+from circle.store.cohort import CohortStore
+from circle.store.session import Session
 from circle.sync.litestream import Replica
 from circle.sync.litestream.config import private_dir
 
@@ -25,6 +27,16 @@ FIELDS = ("url", "endpoint", "region", "access_key_id", "secret_access_key", "fo
 def default_location(home: Path) -> dict[str, Any]:
     """The embedded default: a folder inside the home (one laptop, or a start before choosing)."""
     return {"url": str(default_replica(home))}
+
+
+def replica_of(location: dict[str, Any]) -> Replica:
+    """A stored replica location (see :func:`parse_location`) as a litestream Replica."""
+    return Replica(**{k: v for k, v in location.items() if k in Replica.__dataclass_fields__})
+
+
+def replica_for(session: Session, store: CohortStore) -> Replica:
+    """The replica location of a cohort as a litestream Replica (the home folder by default)."""
+    return replica_of(store.entry.replica or default_location(session.home.root))
 
 
 def parse_location(url: str, **options: Any) -> dict[str, Any]:

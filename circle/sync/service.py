@@ -26,7 +26,8 @@ from circle.store.ingest import IngestReport
 from circle.store.journal import last_seq
 from circle.store.session import Session
 from circle.sync import litestream as ls
-from circle.sync.location import default_location, describe, folder_marked, mark_folder
+from circle.sync.drop import ReplicaDrop
+from circle.sync.location import default_location, describe, folder_marked, mark_folder, replica_for, replica_of
 from circle.sync.status import CohortSync, PeerStatus, SyncStatus
 from circle.sync.watch import FolderWatch, remote_fs
 
@@ -35,16 +36,6 @@ IDLE_INTERVAL = 5.0  # Litestream's monitor interval for own journals of cohorts
 RECENT_NS = 1_000_000_000  # a folder changed this recently is listed even if its stamp looks the same
 SLOW_TICK = 1.0  # seconds between safety-net looks when the kernel or followers report every change
 TOUCH_ABOVE = 64 * 1024  # bytes: a newest LTX file above this is ended with a tiny commit (see Journal.touch)
-
-
-def replica_of(location: dict[str, Any]) -> ls.Replica:
-    """A stored replica location (see :func:`parse_location`) as a litestream Replica."""
-    return ls.Replica(**{k: v for k, v in location.items() if k in ls.Replica.__dataclass_fields__})
-
-
-def replica_for(session: Session, store: CohortStore) -> ls.Replica:
-    """The replica location of a cohort as a litestream Replica (the home folder by default)."""
-    return replica_of(store.entry.replica or default_location(session.home.root))
 
 
 def set_replica(session: Session, store: CohortStore, location: dict[str, Any]) -> dict[str, Any]:
@@ -288,6 +279,7 @@ class SyncService:
                 report.unreachable[describe_replica(locations[db])] = exc.line()
                 self._problems[str(db)] = exc.line()
         self._refresh_peers()
+        self._gather_rounds(report)
         for _ in range(3):  # admissions can reveal journals that were unknown a moment ago
             pulled = self._pull_changed(report)
             for store in self._cohorts():
@@ -469,9 +461,11 @@ class SyncService:
                         rep.heal_broken()  # a replica folder that vanished or came back with a gap
                     self._pull_changed()
                     self._update_sent()
+                    self._gather_rounds()
                 elif now >= next_tick:
                     next_tick = now + tick
                     self._update_sent(folders_only=True)
+                    self._gather_rounds(on_screen_folder=True)  # a stat or three: lines of the round on screen show within a tick
                     # One stat per folder on screen: for shares whose changes the kernel does not report.
                     look += [p for p in on_screen if p.looks_changed() and p not in look]
                 self._pull_changed(peers=look)
@@ -495,6 +489,27 @@ class SyncService:
             tick = self.interval if any(p.watch not in trusted for p in on_screen) else max(SLOW_TICK, self.interval)
             next_tick = min(next_tick, time.time() + tick)
             woken = watch.wait(max(0.0, min(next_tick, next_poll) - time.time()))
+
+    def _gather_rounds(self, report: OnceReport | None = None, on_screen_folder: bool = False) -> None:
+        """Fetch new lines of anonymous rounds under way or near their date (see :meth:`CohortStore.round_targets`).
+
+        A full pass looks for every cohort; a tick only for the cohort on
+        screen, and only if its location is a folder (a stat per slot).
+        """
+        now = time.time()
+        for store in self._cohorts():
+            if on_screen_folder and (store.id != self.focus or self._location(store)[1] is None):
+                continue
+            try:
+                if store.gather_rounds(ReplicaDrop(self.session, store), now):
+                    self._changed.add(store.id)
+                self._problems.pop(f"round:{store.id}", None)
+            except SyncError:
+                continue  # the journals' pull tells what is wrong with the location; the round is gathered when it answers
+            except CircleError as exc:
+                self._problems[f"round:{store.id}"] = exc.line()
+                if report is not None:
+                    report.problems.append(exc.line())
 
     def _ingest(self, store: CohortStore) -> None:
         r = self.ingest(store)

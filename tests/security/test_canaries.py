@@ -26,6 +26,7 @@ from circle.models.events import encode_payload
 from circle.store.journal import Journal
 from circle.store.service import CohortService
 from circle.store.session import Home
+from circle.sync.drop import ReplicaDrop
 from tests.conftest import PASSPHRASE, FrozenClock
 
 OWNER = "CanaryOwnerAroha"
@@ -89,7 +90,7 @@ class SampleCohort:
         svc.store.record("note.added", {"meeting": "m1", "item": "i1", "text": c["note"], "kind": "note"})
         svc.store.record("note.added", {"meeting": "m1", "item": "i1", "text": c["decision"], "kind": "decision"})
         svc.store.record("action.added", {"action": "a1", "meeting": "m1", "title": c["action"], "owner": self.ben.id.hex(), "due": "2026-01-22"})
-        svc.store.record("anon.line_added", {"meeting": "m1", "text": c["anonymous line"]})
+        svc.store.add_anonymous("m1", c["anonymous line"], ReplicaDrop(self.session, svc.store))  # on the home's folder replica, scanned too
         svc.store.record("self.note_added", {"text": c["self note"]}, scope="self")
         self.peer_payloads = [self._peer_writes(c["peer note"])]
         svc.store.ingest()
@@ -148,8 +149,9 @@ def test_the_sample_cohort_holds_every_canary(sample: SampleCohort) -> None:
 
 def test_no_canary_appears_in_any_file_under_the_home(sample: SampleCohort) -> None:
     root = sample.home.root
-    journals = list(root.rglob("*.db"))
+    journals = [p for p in root.rglob("*.db") if p.parent.name in ("journals", "peers")]
     assert len(journals) == 2 and any(p.parent.name == "peers" for p in journals)
+    assert list(root.rglob("rounds/*.db")) and list((root / "replica").rglob("*.ltx")), "the round's cache and the replica are scanned too"
     assert any(p.name.endswith("-wal") and p.stat().st_size > 0 for p in root.rglob("*")), "the WAL is scanned too"
     assert list(root.rglob("snapshots/*")), "the snapshot is scanned too"
     hits = scan(root, CANARIES)
@@ -174,7 +176,8 @@ def test_control_the_scan_finds_the_same_events_written_unencrypted(sample: Samp
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA wal_autocheckpoint=0")
     conn.execute("CREATE TABLE envelopes (seq INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
-    conn.executemany("INSERT INTO envelopes (blob) VALUES (?)", [(p,) for p in sample.plaintexts() + sample.peer_payloads])
+    lines = [text.encode() for text in sample.svc.view.anonymous_lines("m1")]  # the round's lines are no events
+    conn.executemany("INSERT INTO envelopes (blob) VALUES (?)", [(p,) for p in sample.plaintexts() + sample.peer_payloads + lines])
     hits = scan(control, CANARIES)
     conn.close()
     assert {k for k, v in hits.items() if not v} == set(), "the scan missed plaintext it should have found"

@@ -250,13 +250,16 @@ async def test_anonymous_round_shows_lines_without_names(app_for):
     async with app.run_test(size=SIZE) as pilot:
         room = await open_room(pilot)
         await pilot.press("r")
+        journal = room.service.store.journal.path.read_bytes()
         await type_form(pilot, "I felt heard today.")
+        await app.workers.wait_for_complete()  # the line goes to the replica off the UI thread
         await pilot.press("4")
         await pilot.pause()
         text = str(app.screen.query_one("#meeting-round").render())
         assert "I felt heard today." in text
         assert "Lucia" not in text
         assert room.service.view.anonymous_lines(room.meeting_id) == ["I felt heard today."]
+        assert room.service.store.journal.path.read_bytes() == journal  # in no journal: nothing signed by Lucia
 
 
 async def test_events_from_a_peer_appear_without_a_restart(app_for, demo_home, clock):

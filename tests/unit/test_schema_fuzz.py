@@ -52,7 +52,6 @@ def valid_body(log: CohortLog, kind: str) -> dict[str, Any]:
         "action.added": {"action": "a1", "meeting": "m1", "title": "t"},
         "action.updated": {"action": "a1", "status": "done"},
         "attendance.marked": {"meeting": "m1", "member": p, "present": True},
-        "anon.line_added": {"meeting": "m1", "text": "l"},
     }[kind]
 
 

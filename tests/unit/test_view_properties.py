@@ -50,7 +50,6 @@ def body_for(draw: st.DrawFn, kind: str) -> dict[str, Any]:
         "action.updated": {"action": item, "status": draw(st.sampled_from(["open", "done", "dropped"]))},
         "note.added": {"meeting": meeting, "item": item, "text": word, "kind": "note"},
         "attendance.marked": {"meeting": meeting, "member": who, "present": draw(st.booleans())},
-        "anon.line_added": {"meeting": meeting, "text": word},
         "meeting.handoff": {"meeting": meeting, "to": who},
     }[kind]
 
@@ -69,7 +68,6 @@ KINDS = [
     "action.updated",
     "note.added",
     "attendance.marked",
-    "anon.line_added",
     "meeting.handoff",
 ]
 

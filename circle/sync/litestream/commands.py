@@ -359,8 +359,8 @@ def heal(db: Path, replica: Replica, *, timeout: float = ONE_OFF_TIMEOUT) -> Non
         raise ReplicaBroken("the replica is still empty after a snapshot", "check that the replica location is writable")
 
 
-def restore(replica: Replica, out: Path, *, timeout: float = RESTORE_TIMEOUT, answer: float = ANSWER_TIMEOUT) -> bool:
-    """Restore the replica into ``out``, replacing it atomically.
+def restore(replica: Replica, out: Path, *, txid: int | None = None, timeout: float = RESTORE_TIMEOUT, answer: float = ANSWER_TIMEOUT) -> bool:
+    """Restore the replica (up to ``txid`` if given) into ``out``, replacing it atomically.
 
     Returns False (and leaves ``out`` alone) if the replica holds nothing yet.
     Stale ``-wal``, ``-shm`` and ``-txid`` files of the old ``out`` are removed.
@@ -381,7 +381,8 @@ def restore(replica: Replica, out: Path, *, timeout: float = RESTORE_TIMEOUT, an
         with _scratch() as d:
             db = _placeholder(d)
             cfg = write_config(d / "litestream.yml", [(db, replica)])
-            rc, _, err = _one_off(["restore", "-config", cfg, "-o", tmp, db], [replica], answer=answer, finish=timeout)
+            upto = ["-txid", f"{txid:016x}"] if txid is not None else []
+            rc, _, err = _one_off(["restore", "-config", cfg, *upto, "-o", tmp, db], [replica], answer=answer, finish=timeout)
         if rc:
             _raise_restore_failure(replica, err, answer)
             return False

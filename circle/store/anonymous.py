@@ -1,0 +1,194 @@
+"""The anonymous round on this device: lines gathered from the replica, and one line given to it.
+
+A line never enters a journal (:mod:`circle.crypto.anonymous` seals it under
+a fresh key and nobody signs it). It travels as a one-envelope SQLite file,
+shaped like a journal, at the first free slot of the meeting's round under the
+cohort's replica location; the sync layer hands in a :class:`Drop` that
+reaches that location. What came in is kept in a small local file, as it was
+fetched (ciphertext), and :class:`~circle.store.cohort.CohortStore` opens it
+into the view.
+
+Who wrote a line is known to nobody but its author: not the replica host,
+not a member holding every replica and every key. What the host still
+learns (when a slot appeared, from which connection) is in SECURITY.md.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Protocol
+
+from circle.crypto import anonymous as sealing
+from circle.errors import CircleError, InvalidEnvelope, UsageError
+from circle.paths import private_dir, storage_problem
+from circle.store.db import connect, migrate
+from circle.store.journal import read_rows
+
+MAX_SLOTS = 256  # lines one meeting's round holds
+LOOKAHEAD = 2  # empty slots looked at past the last line: a writer cut off half-way leaves a gap
+
+
+class Drop(Protocol):
+    """How lines reach the cohort's replica location (the sync layer gives one; see ``circle.sync.drop``)."""
+
+    def exists(self, name: str) -> bool:
+        """Whether anything is at ``name`` under the location."""
+        ...
+
+    def fetch(self, name: str, out: Path) -> bool:
+        """Restore the first file shipped to ``name`` into ``out``; False if there is none.
+
+        The first, not the latest: two members who push to one slot at once
+        both read back the first, and the one whose line is not there moves
+        on, so no line is lost to another shipped over it.
+        """
+        ...
+
+    def push(self, db: Path, name: str) -> None:
+        """Ship the SQLite file ``db`` to ``name``."""
+        ...
+
+
+Names = Callable[[int], str]  # slot number -> its name under the location
+
+
+class RoundCache:
+    """Lines fetched for every meeting of one cohort, as they came (sealed).
+
+    Args:
+        path: the cache file (made on first write).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def _db(self, write: bool) -> Iterator[sqlite3.Connection | None]:
+        if not write and not self.path.exists():
+            yield None
+            return
+        private_dir(self.path.parent)
+        conn = connect(self.path, readonly=not write)
+        try:
+            if write:
+                conn.execute("CREATE TABLE IF NOT EXISTS lines (meeting TEXT, key TEXT, slot INTEGER, blob BLOB NOT NULL, PRIMARY KEY (meeting, key, slot))")
+                conn.execute("CREATE TABLE IF NOT EXISTS looked (meeting TEXT, key TEXT, PRIMARY KEY (meeting, key))")
+            yield conn
+        except sqlite3.DatabaseError as exc:
+            raise storage_problem(self.path, exc) or InvalidEnvelope(f"the anonymous round's file is damaged: {exc}") from None
+        finally:
+            conn.close()
+
+    def put(self, meeting: str, key: str, slot: int, blob: bytes) -> bool:
+        """Keep a fetched line; False if that slot was held already."""
+        with self._db(True) as conn:
+            assert conn is not None
+            return conn.execute("INSERT OR IGNORE INTO lines VALUES (?, ?, ?, ?)", (meeting, key, slot, blob)).rowcount == 1
+
+    def slots(self, meeting: str, key: str) -> set[int]:
+        with self._db(False) as conn:
+            if conn is None:
+                return set()
+            return {s for (s,) in conn.execute("SELECT slot FROM lines WHERE meeting = ? AND key = ?", (meeting, key))}
+
+    def looked(self, key: str) -> set[str]:
+        """Meetings whose round was looked through to its end under ``key`` at least once."""
+        with self._db(False) as conn:
+            if conn is None:
+                return set()
+            try:
+                return {m for (m,) in conn.execute("SELECT meeting FROM looked WHERE key = ?", (key,))}
+            except sqlite3.OperationalError:
+                return set()
+
+    def mark_looked(self, meeting: str, key: str) -> None:
+        with self._db(True) as conn:
+            assert conn is not None
+            conn.execute("INSERT OR IGNORE INTO looked VALUES (?, ?)", (meeting, key))
+
+    def rows(self) -> list[tuple[str, str, bytes]]:
+        """(meeting, key id it was looked for under, line) of every line kept."""
+        with self._db(False) as conn:
+            if conn is None:
+                return []
+            try:
+                return [(m, k, bytes(b)) for m, k, b in conn.execute("SELECT meeting, key, blob FROM lines ORDER BY rowid")]
+            except sqlite3.OperationalError:
+                return []  # made by a writer that has not made the table yet
+
+
+def _read(drop: Drop, name: str, scratch: Path) -> bytes | None:
+    """The line at ``name``, or None if nothing there is shaped like one."""
+    out = scratch / f"{name}.db"
+    try:
+        if not drop.fetch(name, out):
+            return None
+        rows = list(read_rows(out))
+    except CircleError:
+        return None
+    if len(rows) != 1:
+        return None
+    try:
+        sealing.key_id_of(rows[0].blob)
+    except InvalidEnvelope:
+        return None
+    return rows[0].blob
+
+
+def _write(blob: bytes, path: Path) -> None:
+    conn = connect(path)
+    try:
+        migrate(conn)
+        conn.execute("INSERT INTO envelopes (seq, blob) VALUES (1, ?)", (blob,))
+    finally:
+        conn.close()
+
+
+def gather(drop: Drop, cache: RoundCache, meeting: str, key: str, names: Names) -> int:
+    """Fetch lines of a meeting's round under one epoch key that this device does not have yet; how many came."""
+    held = cache.slots(meeting, key)
+    new, empty, slot = 0, 0, 0
+    with tempfile.TemporaryDirectory(prefix="round-") as d:
+        while slot < MAX_SLOTS and empty <= LOOKAHEAD:
+            if slot in held:
+                empty = 0
+            elif drop.exists(names(slot)):
+                empty = 0
+                blob = _read(drop, names(slot), Path(d))
+                if blob is not None:
+                    new += cache.put(meeting, key, slot, blob)
+            else:
+                empty += 1
+            slot += 1
+    cache.mark_looked(meeting, key)
+    return new
+
+
+def deliver(drop: Drop, cache: RoundCache, meeting: str, key: str, names: Names, blob: bytes) -> None:
+    """Put one sealed line in the first free slot of the round, and read it back.
+
+    Two members writing at once may pick the same slot; the slot keeps the
+    first file shipped there (:meth:`Drop.fetch`), and whoever's line is not
+    that one tries the next slot.
+    """
+    held = cache.slots(meeting, key)
+    with tempfile.TemporaryDirectory(prefix="round-") as d:
+        scratch = Path(d)
+        for slot in range(MAX_SLOTS):
+            if slot in held:
+                continue
+            name = names(slot)
+            if not drop.exists(name):
+                mine = scratch / f"line-{slot}.db"
+                _write(blob, mine)
+                drop.push(mine, name)
+            there = _read(drop, name, scratch)
+            if there is not None:
+                cache.put(meeting, key, slot, there)
+                if there == blob:
+                    return
+    raise UsageError("the anonymous round is full", f"a round holds {MAX_SLOTS} lines")
