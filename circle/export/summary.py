@@ -32,7 +32,7 @@ OUTCOMES = ("done", "carried", "open")
 NOT_IN_THIS_VERSION = (
     ("goals", "Goal progress: circle does not record goals yet."),
     ("credits", "Hours and credits per member and cycle: circle does not record credit rules or attested hours yet."),
-    ("private_channels", "Private mentor-mentee channels (dyads): not in this version; when they come, their content is never exported."),
+    ("private_channels", "Private mentor-mentee channels (dyads): when they come, their content is never exported."),
 )
 
 Progress = Callable[[int, int], None]

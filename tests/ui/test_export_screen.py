@@ -1,0 +1,82 @@
+"""The export screen: opened from the cohort screen with e, a plain-text preview, a chart, a signed export written in a worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, ProgressBar, Static
+from textual_plotext import PlotextPlot
+
+from circle.export.signature import verify
+from circle.screens.export import ExportScreen
+from tests.ui.conftest import opened
+
+SIZE = (120, 40)
+
+
+async def open_export(pilot) -> ExportScreen:
+    await opened(pilot)
+    await pilot.press("enter")  # the cohort
+    await opened(pilot)
+    await pilot.press("e")
+    await opened(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, ExportScreen)
+    return screen
+
+
+async def test_preview_is_the_markdown_as_plain_text_and_the_chart_has_every_meeting_held(app_for):
+    app = app_for("Helen Okafor")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_export(pilot)
+        preview = screen.query_one("#export-preview", Static).render()
+        text = preview.plain if hasattr(preview, "plain") else str(preview)
+        assert text.startswith("# Riverside Allied Health Circle: cohort summary")
+        for heading in (
+            "## Charter",
+            "## Roster",
+            "## Attendance",
+            "## Meetings",
+            "## Facilitation history",
+            "## Open actions",
+            "## What this export leaves out",
+        ):
+            assert heading in text
+        assert screen.last is not None and len(screen.last.points) == 8
+        await pilot.press("f4")
+        await pilot.pause()
+        assert screen.query_one("#export-chart", PlotextPlot).display
+
+
+async def test_a_period_narrows_the_preview(app_for):
+    app = app_for("Helen Okafor")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_export(pilot)
+        screen.query_one("#export-from", Input).value = "2025-05-01"
+        screen.query_one("#export-to", Input).value = "2025-05-31"
+        screen.action_preview()
+        await opened(pilot)
+        assert screen.last is not None
+        assert [m.at[:10] for m in screen.last.summary.meetings] == ["2025-05-07", "2025-05-21"]
+        assert "period: 2025-05-01 to 2025-05-31" in screen.last.preview.plain
+
+
+async def test_ctrl_e_writes_a_signed_export_in_a_worker(app_for, tmp_path: Path):
+    app = app_for("Helen Okafor")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_export(pilot)
+        target = tmp_path / "out" / "summary.html"
+        screen.query_one("#export-path", Input).value = str(target)
+        from textual.widgets import Select
+
+        screen.query_one("#export-format", Select).value = "html"
+        await pilot.pause()
+        screen.query_one("#export-path", Input).value = str(target)
+        await pilot.press("ctrl+e")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+        assert target.is_file()
+        assert screen.query_one("#export-progress", ProgressBar).progress == 1.0
+        assert verify(target).name == "Helen Okafor"
+        assert "<!DOCTYPE html>" in target.read_text()
