@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import TTFFont
 
 from circle.errors import NotFound
 from circle.export.summary import ROLE_NAMES, Summary
@@ -48,12 +50,45 @@ def _find(rel: str) -> Path | None:
     return None
 
 
-@functools.cache
-def _cmap(path: Path) -> frozenset[int]:
+def _cell(pdf: FPDF, w: float, h: float, text: str, **kwargs) -> None:  # noqa: ANN003
+    """``pdf.cell`` with the CJK fallback font on only when ``text`` needs it (fpdf2 checks every character when it is on)."""
+    pdf._fallback_font_ids = pdf._cjk_ids if pdf._cjk_ids and not pdf._main_chars.issuperset(text) else []  # type: ignore[attr-defined]
+    pdf.cell(w, h, text, **kwargs)
+
+
+def _line(pdf: FPDF, x: float, y: float, w: float, h: float, text: str, align: str = "L") -> None:
+    """One line of text in a box at (x, y): ``pdf.text`` (4x faster than a cell) when the main font has every glyph, else a cell with the fallback."""
+    if not pdf._main_chars.issuperset(text):  # type: ignore[attr-defined]
+        pdf.set_xy(x, y)
+        _cell(pdf, w, h, text, align=align)
+        return
+    if align != "L":
+        width = _width(pdf, pdf._widths, (pdf.font_family, pdf.font_style, pdf.font_size_pt), text)  # type: ignore[attr-defined]
+        x += (w - width) / 2 if align == "C" else w - width
+    pdf.text(x, y + h / 2 + pdf.font_size * 0.35, text)
+
+
+@functools.lru_cache(maxsize=8)
+def _cjk_subset(path: Path, codepoints: frozenset[int]) -> tuple[bytes, frozenset[int]]:
+    """A TrueType font with only those of ``codepoints`` the font at ``path`` has (kept in memory, never on disk), and which those are."""
+    from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    with TTFont(str(path), lazy=True) as f:
-        return frozenset(f.getBestCmap())
+    options = subset.Options()
+    options.notdef_outline = True
+    options.recalc_timestamp = False
+    options.name_IDs = ["*"]
+    options.layout_features = []
+    with TTFont(str(path), lazy=True, recalcTimestamp=False) as font:
+        covered = frozenset(codepoints & set(font.getBestCmap()))
+        if not covered:
+            return b"", covered
+        cutter = subset.Subsetter(options)
+        cutter.populate(unicodes=sorted(covered))
+        cutter.subset(font)
+        out = io.BytesIO()
+        font.save(out)
+    return out.getvalue(), covered
 
 
 class _Doc(FPDF):
@@ -72,7 +107,7 @@ class _Doc(FPDF):
         self.set_font("main", size=7.5)
         self.set_text_color(*MUTED)
         left = self.s.charter.name if not self.certificate else "Attendance certificate"
-        self.cell(0, 5, f"{_fit(left, 70)} · exported {self.s.generated_at}", new_x=XPos.LMARGIN, new_y=YPos.TOP)
+        _cell(self, 0, 5, f"{_fit(left, 70)} · exported {self.s.generated_at}", new_x=XPos.LMARGIN, new_y=YPos.TOP)
         self.cell(0, 5, f"page {self.page_no()}", align="R")
 
 
@@ -85,13 +120,7 @@ def render(s: Summary, *, signer_name: str, fingerprint: str, certificates: bool
     main = {style: _find(rel) for style, rel in MAIN_FONTS.items()}
     if main[""] is None or main["B"] is None:
         raise NotFound("no Unicode font for the PDF", "install DejaVu Sans (Debian: apt-get install fonts-dejavu-core) or set CIRCLE_FONT_DIR")
-    text_chars = _all_text(s, signer_name)
-    have = _cmap(main[""])
-    need_cjk = {ord(ch) for ch in text_chars if ord(ch) not in have and not ch.isspace()}
-    cjk = _find(CJK_FONT) if need_cjk else None
-    covered = have | (_cmap(cjk) if cjk else frozenset())
-    missing = sorted({cp for cp in need_cjk if cp not in covered})
-    pdf = _Doc(s, fingerprint, missing)
+    pdf = _Doc(s, fingerprint, [])
     pdf.set_creation_date(dt.datetime.strptime(s.generated_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC))
     pdf.set_title(s.title)
     pdf.set_author(signer_name)
@@ -100,10 +129,24 @@ def render(s: Summary, *, signer_name: str, fingerprint: str, certificates: bool
     pdf.set_producer("circle export (fpdf2)")
     pdf.add_font("main", "", str(main[""]))
     pdf.add_font("main", "B", str(main["B"]))
+    have = frozenset(pdf.fonts["main"].cw)  # the code points DejaVu Sans has a glyph for
+    need = frozenset(cp for cp in map(ord, set(_all_text(s, signer_name))) if cp not in have and not chr(cp).isspace())
+    cjk = _find(CJK_FONT) if need else None
+    covered: frozenset[int] = frozenset()
+    pdf._fallback_cw = {}
+    pdf._main_chars = frozenset(map(chr, have))
+    pdf._cjk_ids = []
     if cjk is not None:
-        pdf.add_font("cjk", "", str(cjk))
-        pdf.add_font("cjk", "B", str(cjk))
-        pdf.set_fallback_fonts(["cjk"], exact_match=False)
+        # Only the glyphs this export uses, cut from the 4 MB font in memory: fpdf2 would parse and subset it whole.
+        data, covered = _cjk_subset(cjk, need)
+        if covered:
+            pdf.fonts["cjk"] = TTFFont(pdf, io.BytesIO(data), "cjk", "")
+            pdf.set_fallback_fonts(["cjk"], exact_match=False)
+            pdf._fallback_cw = pdf.fonts["cjk"].cw
+            pdf._cjk_ids = list(pdf._fallback_font_ids)
+            pdf._fallback_font_ids = []  # switched on only for lines that need it (see _cell): fpdf2 is fast without
+    missing = sorted(need - covered)
+    pdf.missing = missing
     pdf.set_text_shaping(False)
     gone = {chr(cp) for cp in missing}
 
@@ -183,10 +226,17 @@ def _wrap(pdf: FPDF, text: str, width: float) -> list[str]:
 
 
 def _width(pdf: FPDF, cache: dict, key: tuple, word: str) -> float:  # noqa: ANN001
+    """A word's width in the current font, from the fonts' own glyph widths (fpdf2's get_string_width parses every character first)."""
     k = (key, word)
     w = cache.get(k)
     if w is None:
-        w = cache[k] = pdf.get_string_width(word)
+        main = pdf.current_font.cw
+        fallback = pdf._fallback_cw  # type: ignore[attr-defined]
+        units = 0.0
+        for ch in word:
+            o = ord(ch)
+            units += main[o] if o in main else fallback.get(o, 1000)
+        w = cache[k] = units * pdf.font_size_pt * 0.001 / pdf.k
     return w
 
 
@@ -196,8 +246,12 @@ def _para(pdf: FPDF, text: str, size: float = 9.5, bold: bool = False, color: tu
     height = size * 0.5
     width = pdf.w - pdf.l_margin - pdf.r_margin - indent
     for line in _wrap(pdf, text, width):
-        pdf.set_x(pdf.l_margin + indent)
-        pdf.cell(width, height, line, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if pdf.get_y() + height > pdf.h - pdf.b_margin:
+            pdf.add_page()
+            pdf.set_font("main", "B" if bold else "", size)
+            pdf.set_text_color(*color)
+        _line(pdf, pdf.l_margin + indent, pdf.get_y(), width, height, line, align)
+        pdf.set_y(pdf.get_y() + height)
     pdf.set_text_color(*INK)
 
 
@@ -219,8 +273,7 @@ def _table(pdf: FPDF, header: list[str], rows: Iterable[list[str]], widths: tupl
             pdf.rect(pdf.l_margin, y, total, height, style="F")
         for lines, w in zip(wrapped, cols, strict=True):
             for k, ln in enumerate(lines):
-                pdf.set_xy(x + pad, y + pad / 2 + k * line_h)
-                pdf.cell(w - 2 * pad, line_h, ln)
+                _line(pdf, x + pad, y + pad / 2 + k * line_h, w - 2 * pad, line_h, ln)
             x += w
         pdf.set_draw_color(201, 209, 218)
         pdf.set_line_width(0.2)
