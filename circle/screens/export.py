@@ -85,9 +85,9 @@ class ExportScreen(CircleScreen):
             yield self.sync_badge()
         with Horizontal(id="export-form"):
             yield Select(FORMAT_OPTIONS, value="md", allow_blank=False, id="export-format")
-            yield Input(placeholder="from YYYY-MM-DD", id="export-from")
-            yield Input(placeholder="to YYYY-MM-DD", id="export-to")
-            yield Checkbox("Anonymous round text", id="export-anonymous")
+            yield Input(placeholder="from YYYY-MM-DD", id="export-from", tooltip="First day of the period, YYYY-MM-DD; Enter previews it")
+            yield Input(placeholder="to YYYY-MM-DD", id="export-to", tooltip="Last day of the period, YYYY-MM-DD; Enter previews it")
+            yield Checkbox("Anon. text", id="export-anonymous", tooltip="Include the anonymous round's lines (never their authors)")
         with Horizontal(id="export-target"):
             yield Label("Save as", id="export-path-label")
             yield Input(id="export-path")
@@ -99,7 +99,7 @@ class ExportScreen(CircleScreen):
                 yield PlotextPlot(id="export-chart")
         with Horizontal(id="export-status"):
             yield ProgressBar(total=1.0, show_eta=False, id="export-progress")
-            yield Label(Text("Ctrl+E writes the export and its signature (.sig)."), id="export-step")
+            yield Label(Text("Ctrl+E writes it and its signature (.sig)."), id="export-step")
         yield Footer()
 
     def on_mount(self) -> None:
