@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from circle.export import svg
-from circle.export.summary import Summary
+from circle.export.summary import ROLE_NAMES, Summary
 
 
 @functools.cache
@@ -24,6 +24,7 @@ def _env() -> Environment:
         loader=PackageLoader("circle.export", "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=False, keep_trailing_newline=True
     )
     env.globals["hours"] = hours
+    env.globals["role_names"] = ROLE_NAMES
     return env
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from circle.export.summary import Summary
+from circle.export.summary import ROLE_NAMES, Summary
 
 _INLINE = re.compile(r"([\\`*_\[\]{}|~#!])")
 _BLOCK_START = re.compile(r"^(\s*)([-+=>]|\d{1,9}[.)])")
@@ -69,7 +69,7 @@ def render(s: Summary) -> str:
         w("| --- | --- | --- |")
         for p in s.members:
             away = " (away)" if p.away else ""
-            w(f"| {inline(p.name)}{away} | {inline(p.role)} | {inline(p.profession) or '—'} |")
+            w(f"| {inline(p.name)}{away} | {ROLE_NAMES.get(p.role, inline(p.role))} | {inline(p.profession) or '—'} |")
         w("")
         w("## Attendance")
         w("")

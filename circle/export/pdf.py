@@ -303,7 +303,10 @@ def _summary_pages(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
             _para(pdf, t(value) or "—", 9, indent=4)
         _h2(pdf, "Roster")
         _table(
-            pdf, ["Member", "Role", "Profession"], ([t(p.name) + (" (away)" if p.away else ""), p.role, t(p.profession) or "—"] for p in s.members), (3, 2, 4)
+            pdf,
+            ["Member", "Role", "Profession"],
+            ([t(p.name) + (" (away)" if p.away else ""), ROLE_NAMES.get(p.role, p.role), t(p.profession) or "—"] for p in s.members),
+            (3, 2, 4),
         )
         _h2(pdf, "Attendance")
         _bars(pdf, [(m.at[:10], len(m.present), len(m.present) + len(m.absent) + len(m.unmarked)) for m in s.held])
