@@ -29,7 +29,7 @@ from circle.export.summary import Summary
 from circle.models.text import clean
 from circle.screens.base import CircleScreen, rota_of
 from circle.store.service import CohortService
-from circle.widgets.member_text import name
+from circle.widgets.member_text import line, name
 
 PREVIEW_CHARS = 60_000  # a year of a busy cohort is about this; more is cut with a note
 FORMAT_OPTIONS = [("Markdown", "md"), ("HTML (A4)", "html"), ("CSV tables (zip)", "csv"), ("JSON", "json"), ("PDF + certificates", "pdf")]
@@ -58,6 +58,16 @@ class ExportRead:
     summary: Summary
     preview: Text
     points: list[tuple[str, int, int]]
+    meetings: list[tuple[str, str]]  # (label, meeting id) for the minutes picker, newest first
+
+
+def _meetings(view) -> list[tuple[str, str, str, str]]:  # noqa: ANN001
+    """Held and upcoming meetings, newest first: (id, date and time, state, title), titles cleaned."""
+    out = []
+    for m in reversed(view.meetings()):
+        if not m.cancelled:
+            out.append((m.id, m.at, "held" if m.held else "upcoming", clean(m.title) or "Meeting"))
+    return out
 
 
 class ExportScreen(CircleScreen):
@@ -74,7 +84,9 @@ class ExportScreen(CircleScreen):
     def __init__(self, service: CohortService) -> None:
         super().__init__(id="export")
         self.service = service
-        self.options: tuple[str, str, bool] = ("", "", False)
+        self.options: tuple[str, str, bool, str] = ("", "", False, "")  # from, to, anonymous text, one meeting's id (minutes)
+        self._meeting_rows: list[tuple[str, str]] = []
+        self._auto_name = ""  # the file name this screen offered last
         self.last: ExportRead | None = None
 
     def compose(self) -> ComposeResult:
@@ -89,6 +101,7 @@ class ExportScreen(CircleScreen):
             yield Input(placeholder="to YYYY-MM-DD", id="export-to", tooltip="Last day of the period, YYYY-MM-DD; Enter previews it")
             yield Checkbox("Anon. text", id="export-anonymous", tooltip="Include the anonymous round's lines (never their authors)")
         with Horizontal(id="export-target"):
+            yield Select([("Summary of the period", "")], value="", allow_blank=False, id="export-meeting", tooltip="A summary, or one meeting's minutes")
             yield Label("Save as", id="export-path-label")
             yield Input(id="export-path")
         with TabbedContent(initial="preview", id="export-tabs"):
@@ -114,9 +127,12 @@ class ExportScreen(CircleScreen):
         return view, len(view), self.options
 
     def read(self) -> ExportRead:
-        start, end, anonymous = self.options
+        start, end, anonymous, meeting = self.options
         with self.service.store.lock:
             view = self.service.view
+            rows = [(f"Minutes {at} {title}", mid) for mid, at, _state, title in _meetings(view)]
+            if meeting and meeting not in {mid for _, mid in rows}:
+                meeting = ""
             summary = ex.build(
                 view,
                 generated_at=self.service.now(),
@@ -125,20 +141,25 @@ class ExportScreen(CircleScreen):
                 period_from=start,
                 period_to=end,
                 anonymous=anonymous,
+                meeting=meeting,
                 rota=rota_of(view),
             )
         md = markdown.render(summary)
         if len(md) > PREVIEW_CHARS:
             md = md[:PREVIEW_CHARS] + "\n\n… (the preview stops here; the export has everything)\n"
         points = [(m.at[:10], len(m.present), len(m.present) + len(m.absent) + len(m.unmarked)) for m in summary.held]
-        return ExportRead(summary, Text(clean(md, multiline=True)), points)
+        return ExportRead(summary, Text(clean(md, multiline=True)), points, rows)
 
     def show_read(self, read: ExportRead) -> None:
         self.last = read
         self.query_one("#export-preview", Static).update(read.preview)
-        path = self.query_one("#export-path", Input)
-        if not path.value:
-            path.value = str(Path.cwd() / ex.default_name(read.summary, self._format()))
+        if read.meetings != self._meeting_rows:
+            self._meeting_rows = read.meetings
+            picker = self.query_one("#export-meeting", Select)
+            with picker.prevent(Select.Changed):
+                picker.set_options([("Summary of the period", ""), *((line(label), mid) for label, mid in read.meetings)])
+                picker.value = self.options[3] if self.options[3] in {mid for _, mid in read.meetings} else ""
+        self._name_path()
         self._draw_chart(read.points)
 
     def _draw_chart(self, points: list[tuple[str, int, int]]) -> None:
@@ -172,20 +193,33 @@ class ExportScreen(CircleScreen):
         except CircleError as exc:
             self.notify(exc.hint or " ", title=exc.title, severity="warning")
             return
-        self.options = (start, end, self.query_one("#export-anonymous", Checkbox).value)
+        meeting = self.query_one("#export-meeting", Select).value
+        self.options = (start, end, self.query_one("#export-anonymous", Checkbox).value, meeting if isinstance(meeting, str) else "")
         self.refresh_view()
 
     @on(Input.Submitted, "#export-from, #export-to")
     @on(Checkbox.Changed, "#export-anonymous")
+    @on(Select.Changed, "#export-meeting")
     def options_changed(self) -> None:
         self.action_preview()
 
     @on(Select.Changed, "#export-format")
     def format_changed(self) -> None:
+        self._name_path()
+
+    def _name_path(self) -> None:
+        """Offer a file name for what is chosen, unless the person typed one of their own."""
+        if self.last is None:
+            return
         path = self.query_one("#export-path", Input)
-        if self.last is not None:
-            old = Path(path.value) if path.value else Path.cwd() / "x"
-            path.value = str(old.with_name(ex.default_name(self.last.summary, self._format())))
+        name = ex.default_name(self.last.summary, self._format())
+        if not path.value.strip():
+            path.value = str(Path.cwd() / name)
+        elif Path(path.value).name == self._auto_name:
+            path.value = str(Path(path.value).with_name(name))
+        else:
+            return
+        self._auto_name = name
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -201,16 +235,16 @@ class ExportScreen(CircleScreen):
         self.run_export(self._format(), Path(raw).expanduser(), self.options)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
-    def run_export(self, fmt: str, path: Path, options: tuple[str, str, bool]) -> None:
+    def run_export(self, fmt: str, path: Path, options: tuple[str, str, bool, str]) -> None:
         worker = get_current_worker()
-        start, end, anonymous = options
+        start, end, anonymous, meeting = options
 
         def progress(done: int, total: int) -> None:
             if not worker.is_cancelled:
                 self.post_message(ExportProgress(0.7 * done / max(total, 1), f"Reading meeting {done} of {total}"))
 
         try:
-            summary = ex.summarize(self.service, period_from=start, period_to=end, anonymous=anonymous, progress=progress)
+            summary = ex.summarize(self.service, period_from=start, period_to=end, anonymous=anonymous, meeting=meeting, progress=progress)
             if worker.is_cancelled:
                 return
             self.post_message(ExportProgress(0.75, f"Writing {fmt.upper()}"))

@@ -80,3 +80,30 @@ async def test_ctrl_e_writes_a_signed_export_in_a_worker(app_for, tmp_path: Path
         assert screen.query_one("#export-progress", ProgressBar).progress == 1.0
         assert verify(target).name == "Helen Okafor"
         assert "<!DOCTYPE html>" in target.read_text()
+
+
+async def test_one_meetings_minutes_from_the_picker_and_a_typed_name_is_kept(app_for, tmp_path: Path):
+    from textual.widgets import Select
+
+    app = app_for("Helen Okafor")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_export(pilot)
+        picker = screen.query_one("#export-meeting", Select)
+        options = [value for _, value in screen.last.meetings]
+        assert len(options) == 10  # every meeting not cancelled, newest first
+        held = next(mid for label, mid in screen.last.meetings if "2025-05-21" in label)
+        picker.value = held
+        await opened(pilot)
+        assert screen.last.summary.kind == "minutes" and screen.last.summary.meetings[0].at == "2025-05-21 18:00"
+        assert screen.last.preview.plain.startswith("# Minutes: Riverside Allied Health Circle, 2025-05-21 18:00")
+        path = screen.query_one("#export-path", Input)
+        assert path.value.endswith("riverside-allied-health-circle-minutes-2025-05-21.md")
+        path.value = str(tmp_path / "my-minutes.md")
+        screen.query_one("#export-format", Select).value = "pdf"
+        await pilot.pause()
+        assert path.value == str(tmp_path / "my-minutes.md")  # what the person typed stays
+        await pilot.press("ctrl+e")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert (tmp_path / "my-minutes.md").read_bytes().startswith(b"%PDF")
+        assert verify(tmp_path / "my-minutes.md").name == "Helen Okafor"
