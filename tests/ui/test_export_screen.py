@@ -107,3 +107,16 @@ async def test_one_meetings_minutes_from_the_picker_and_a_typed_name_is_kept(app
         await pilot.pause()
         assert (tmp_path / "my-minutes.md").read_bytes().startswith(b"%PDF")
         assert verify(tmp_path / "my-minutes.md").name == "Helen Okafor"
+
+
+async def test_hostile_text_in_the_preview_is_plain_text(hostile_app):
+    """The hostile corpus (tests/hostile.py): markup, escape sequences and bidi controls show as text, and nothing crashes."""
+    app = hostile_app("Helen Okafor")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_export(pilot)
+        text = screen.last.preview.plain
+        assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
+        assert "@click=app.quit" in text and "␛" in text
+        assert not screen.last.preview.spans  # one plain run: no style came from member text
+        title = str(screen.query_one("#export-title").render())
+        assert "\x1b" not in title
