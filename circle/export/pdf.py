@@ -159,6 +159,7 @@ def render(s: Summary, *, signer_name: str, fingerprint: str, certificates: bool
         for a in s.attendance:
             if a.held:
                 _certificate(pdf, s, a, signer_name, fingerprint, t)
+    _manifest(pdf, s, t)
     return bytes(pdf.output())
 
 
@@ -372,6 +373,13 @@ def _summary_pages(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
         )
     else:
         _para(pdf, "None.")
+
+
+def _manifest(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
+    """The last part of every PDF: what the export leaves out, and why."""
+    if pdf.certificate:
+        pdf.add_page()  # the last certificate's footer is drawn here, still as a certificate's
+        pdf.certificate = False
     _h2(pdf, "What this export leaves out")
     for o in s.left_out:
         _para(pdf, f"• {t(o.text)}", 8.5)

@@ -128,3 +128,20 @@ def test_only_the_view_reaches_an_export(planted):
     with svc.store.lock:
         shared = sorted(n.text for n in svc.view.notes())
     assert sorted(n.text for m in summary.meetings for n in m.notes) == shared
+
+
+def test_every_format_ends_with_the_manifest(exports):
+    need("pdftotext")
+    for kind, files in exports.items():
+        md = files["md"].read_text().rstrip().splitlines()
+        assert md[-1].startswith("- Not in this version:") and "## What this export leaves out" in md[-12:], kind
+        html = files["html"].read_text()
+        assert (
+            html.rindex('<section id="manifest"') > html.rindex('<section id="open-actions"')
+            and "</section>" not in html.split('id="manifest"')[1].split("</section>", 1)[1]
+        )
+        pdf = readable("pdf", files["pdf"])
+        assert "What this export leaves out" in pdf.split("\f")[-2], kind  # the last page (pdftotext ends each page with a form feed)
+        assert list(json.loads(files["json"].read_text()))[-1] == "manifest"
+        with zipfile.ZipFile(files["csv"]) as z:
+            assert z.namelist()[-1] == "manifest.csv"
