@@ -1,0 +1,119 @@
+"""Exports: cohort summaries and meeting minutes for program leads and credit bodies, signed by the exporter.
+
+One pass reads the shared view into a :class:`~circle.export.summary.Summary`
+(cleaned, plain data; nothing private can be in it); each format renders it;
+:mod:`circle.export.signature` signs the bytes written. The CLI
+(`circle export`, `circle verify-export`) and the export screen both go
+through :func:`summarize` and :func:`write`. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from circle.errors import UsageError
+from circle.export import csv_format, html, json_format, markdown
+from circle.export.signature import Signer, sign_file, verify, write_signed
+from circle.export.summary import Progress, Summary, build, find_meeting, meeting_list, parse_day
+
+FORMATS = ("md", "html", "csv", "json", "pdf")
+EXTENSIONS = {"md": ".md", "html": ".html", "csv": ".zip", "json": ".json", "pdf": ".pdf"}
+
+__all__ = [
+    "FORMATS",
+    "Signer",
+    "Summary",
+    "Written",
+    "build",
+    "default_name",
+    "find_meeting",
+    "meeting_list",
+    "parse_day",
+    "render",
+    "summarize",
+    "verify",
+    "write",
+]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What an export wrote: each file and its signature file."""
+
+    files: tuple[tuple[Path, Path], ...]
+    size: int  # bytes of the exported files, signatures not counted
+
+
+def render(s: Summary, fmt: str, *, signer_name: str = "", fingerprint: str = "") -> bytes:
+    """The export's bytes in one format (CSV: a zip of its tables)."""
+    if fmt == "md":
+        return markdown.render(s).encode()
+    if fmt == "html":
+        return html.render(s).encode()
+    if fmt == "json":
+        return json_format.render(s).encode()
+    if fmt == "csv":
+        return csv_format.render_zip(s)
+    if fmt == "pdf":
+        from circle.export import pdf  # fpdf2 and fontTools load only when a PDF is asked for
+
+        return pdf.render(s, signer_name=signer_name or s.exporter, fingerprint=fingerprint)
+    raise UsageError(f"unknown format {fmt!r}", "md, html, csv, json or pdf")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "cohort"
+
+
+def default_name(s: Summary, fmt: str) -> str:
+    """A file name for the export: cohort, what and when (ASCII only)."""
+    what = f"minutes-{s.meetings[0].at[:10]}" if s.kind == "minutes" and s.meetings else f"summary-{s.generated_at[:10]}"
+    return f"{_slug(s.charter.name)}-{what}{EXTENSIONS[fmt]}"
+
+
+def write(s: Summary, fmt: str, path: Path, signer: Signer, signed_at: float, *, folder: bool = False) -> Written:
+    """Render, write and sign: ``path`` is the file (or, for CSV with ``folder``, the folder of tables)."""
+    if fmt == "csv" and folder:
+        files = csv_format.write_folder(s, path)
+        return Written(tuple((f, sign_file(f, signer, signed_at)) for f in files), sum(f.stat().st_size for f in files))
+    data = render(s, fmt, signer_name=signer.name, fingerprint=signer.fingerprint)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    side = write_signed(path, data, signer, signed_at)
+    return Written(((path, side),), len(data))
+
+
+def summarize(
+    service,  # noqa: ANN001 - a circle.store.service.CohortService
+    *,
+    period_from: str = "",
+    period_to: str = "",
+    meeting: str = "",
+    anonymous: bool = False,
+    progress: Progress | None = None,
+) -> Summary:
+    """Read an export from a cohort's service, under its lock.
+
+    The adapter between the store and the export: the shared view, the
+    exporter's name and clock, and only the *number* of the exporter's private
+    notes (``CohortStore.self_notes()``), for the manifest.
+    """
+    store = service.store
+    with store.lock:
+        return build(
+            service.view,
+            generated_at=service.now(),
+            exporter=store.author.name,
+            self_notes=len(store.self_notes()),
+            period_from=period_from,
+            period_to=period_to,
+            meeting=meeting,
+            anonymous=anonymous,
+            progress=progress,
+        )
+
+
+def signer_of(author) -> Signer:  # noqa: ANN001 - a circle.store.writer.Author
+    """The exporting identity as a :class:`Signer`."""
+    return Signer(author.name, author.public, author.signer)

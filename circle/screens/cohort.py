@@ -112,6 +112,7 @@ class CohortScreen(CircleScreen):
         Binding("i", "invite", "Invite"),
         Binding("d", "admit", "Admit"),
         Binding("f", "fingerprint", "Fingerprint", show=False),
+        Binding("e", "export", "Export"),
         Binding("1", "tab('charter')", "Charter", show=False),
         Binding("2", "tab('roster')", "Roster", show=False),
         Binding("3", "tab('rota')", "Rota", show=False),
@@ -295,3 +296,8 @@ class CohortScreen(CircleScreen):
             return
         if self.do(self.service.set_away, me.id, not me.away):
             self.notify("The rota skips you until you come back (a)." if not me.away else "You are back in the rota.", title="Away" if not me.away else "Back")
+
+    def action_export(self) -> None:
+        from circle.screens.export import ExportScreen  # pushed like a modal: the app has no request for it yet
+
+        self.app.push_screen(ExportScreen(self.service))

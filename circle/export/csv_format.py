@@ -1,0 +1,133 @@
+"""CSV tables for spreadsheets: one file per table, in a zip or a folder, safe to open in Excel or LibreOffice.
+
+A spreadsheet runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` (and,
+in some, a tab or carriage return) as a formula: a member who titles an
+action ``=HYPERLINK("https://evil.example", "x")`` would get a live link, or
+worse, into the program lead's spreadsheet. So every text cell that starts
+with one of those (after any spaces) is prefixed with a single quote, as
+OWASP recommends, and quoted by the CSV writer where needed. Numbers are
+written as numbers and are never member text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from circle.export.summary import Summary
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # entries carry a fixed time: the zip's bytes depend only on its content
+
+
+def cell(value: object) -> object:
+    """One cell: text that a spreadsheet would run as a formula is prefixed with ``'``; numbers and booleans pass."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return value
+    text = str(value)
+    if text.lstrip(" ").startswith(FORMULA_START) or text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+def _csv(header: list[str], rows: Iterable[Iterable[object]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    w.writerow(header)
+    for r in rows:
+        w.writerow([cell(v) for v in r])
+    return buf.getvalue()
+
+
+def tables(s: Summary) -> dict[str, str]:
+    """Every table as CSV text, by file name."""
+    out: dict[str, str] = {}
+    if s.kind == "summary":
+        c = s.charter
+        out["charter.csv"] = _csv(
+            ["field", "value"],
+            [
+                ("name", c.name),
+                ("purpose", c.purpose),
+                ("cadence", c.cadence),
+                ("meeting_minutes", c.meeting_minutes),
+                ("confidentiality", c.confidentiality),
+                ("feedback_norms", c.feedback_norms),
+                ("period_from", s.period_from),
+                ("period_to", s.period_to),
+                ("generated_at", s.generated_at),
+                ("exporter", s.exporter),
+            ],
+        )
+        out["members.csv"] = _csv(["member_id", "name", "role", "profession", "away"], [(p.id, p.name, p.role, p.profession, p.away) for p in s.members])
+    out["meetings.csv"] = _csv(
+        ["meeting_id", "at", "title", "minutes", "state", "facilitator", "present", "absent", "not_marked", "anonymous_lines"],
+        [(m.id, m.at, m.title, m.minutes, m.state, m.facilitator, len(m.present), len(m.absent), len(m.unmarked), m.anonymous_count) for m in s.meetings],
+    )
+    out["meeting_attendance.csv"] = _csv(
+        ["meeting_id", "at", "member", "mark"],
+        [
+            (m.id, m.at, who, mark)
+            for m in s.meetings
+            for mark, names in (("present", m.present), ("absent", m.absent), ("not marked", m.unmarked))
+            for who in names
+        ],
+    )
+    out["agenda.csv"] = _csv(
+        ["meeting_id", "at", "item_id", "title", "owner", "minutes", "outcome", "carried_over"],
+        [(m.id, m.at, i.id, i.title, i.owner, i.minutes, i.outcome, i.carried_in) for m in s.meetings for i in m.items],
+    )
+    out["notes.csv"] = _csv(
+        ["meeting_id", "at", "kind", "author", "agenda_item", "text"], [(m.id, m.at, n.kind, n.author, n.item, n.text) for m in s.meetings for n in m.notes]
+    )
+    out["actions.csv"] = _csv(
+        ["action_id", "meeting_id", "meeting_at", "title", "owner", "due", "status"],
+        [(a.id, a.meeting, a.meeting_at, a.title, a.owner, a.due, a.status) for m in s.meetings for a in m.actions],
+    )
+    if any(m.anonymous_lines for m in s.meetings):
+        out["anonymous_round.csv"] = _csv(["meeting_id", "at", "text"], [(m.id, m.at, line) for m in s.meetings for line in m.anonymous_lines])
+    if s.kind == "summary":
+        out["attendance.csv"] = _csv(
+            ["member_id", "name", "role", "meetings_held", "present", "absent", "not_marked", "minutes_attended", "facilitated"],
+            [(a.member, a.name, a.role, a.held, a.present, a.absent, a.unmarked, a.minutes_present, a.facilitated) for a in s.attendance],
+        )
+        out["facilitation.csv"] = _csv(
+            ["meeting_id", "at", "facilitated_by", "rostered", "held", "note"],
+            [(t.meeting, t.at, t.facilitated_by, t.rostered, t.held, t.note) for t in s.rota],
+        )
+    out["open_actions.csv"] = _csv(
+        ["action_id", "meeting_id", "meeting_at", "title", "owner", "due"], [(a.id, a.meeting, a.meeting_at, a.title, a.owner, a.due) for a in s.open_actions]
+    )
+    out["manifest.csv"] = _csv(
+        ["kind", "key", "count", "text"],
+        [*(("left out", o.key, o.count, o.text) for o in s.left_out), *(("not in this version", o.key, "", o.text) for o in s.not_in_this_version)],
+    )
+    return out
+
+
+def render_zip(s: Summary) -> bytes:
+    """Every table in one zip (UTF-8 with a BOM, so spreadsheets read names like "Ana Tūhoe" right)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, text in tables(s).items():
+            info = zipfile.ZipInfo(name, ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            z.writestr(info, ("\ufeff" + text).encode())
+    return buf.getvalue()
+
+
+def write_folder(s: Summary, folder: Path) -> list[Path]:
+    """Every table as its own file in ``folder`` (created); returns the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, text in tables(s).items():
+        path = folder / name
+        path.write_bytes(("\ufeff" + text).encode())
+        out.append(path)
+    return out
