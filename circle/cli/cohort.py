@@ -54,12 +54,18 @@ def replica(c: Context, cohort: str, url: str, **opts: Any) -> None:
 
 
 @click.command()
+@click.option("--json", "as_json", is_flag=True, help="One line of JSON, for scripts.")
 @pass_ctx
 @friendly
-def cohorts(c: Context) -> None:
+def cohorts(c: Context, as_json: bool) -> None:
     """List your cohorts with their member counts."""
     s = c.unlock()
     rows = s.cohorts()
+    if as_json:
+        from circle.cli.meeting import json_out
+
+        json_out({"cohorts": [{"id": i.id, "name": i.name, "members": i.members} for i in rows], "problems": s.problems()})
+        sys.exit(1 if s.problems() else 0)
     if not rows:
         echo("No cohorts yet: create one with 'circle cohort create NAME'.")
     for info in rows:
