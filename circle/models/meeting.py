@@ -216,6 +216,9 @@ class Room:
         actions: its own actions, and those still open from earlier meetings.
         anonymous: the anonymous round's lines, in an order that reveals no author.
         names: member id -> name, removed members included.
+        moved_from: item id -> when the meeting was that it was added to, for items added after that one was
+            wrapped up (they moved here); "" for items from the list for the next meeting.
+        is_next: whether this is the next meeting (the first not held).
     """
 
     meeting: Meeting
@@ -230,6 +233,8 @@ class Room:
     actions: tuple[Action, ...]
     anonymous: tuple[str, ...]
     names: Mapping[str, str] = field(default_factory=dict)
+    moved_from: Mapping[str, str] = field(default_factory=dict)
+    is_next: bool = False
 
     @property
     def present(self) -> int:
@@ -316,6 +321,8 @@ def room(view: View, rota: Rota, meeting_id: str, me: str) -> Room:
         actions=room_actions(view, m, items, all_actions),
         anonymous=tuple(view.anonymous_lines(meeting_id)),
         names={p.id: p.name for p in everyone},
+        moved_from={i.id: (origin.at if (origin := view.meeting(i.added_to)) else "") for i in items if i.added_to != meeting_id},
+        is_next=(nxt := next_meeting(view)) is not None and nxt.id == meeting_id,
     )
 
 
