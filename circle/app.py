@@ -112,6 +112,8 @@ class CircleApp(App[None]):
         self.open_failures: dict[str, str] = {}  # cohort id -> why it did not open
         # One cohort opens at a time: the background opener and a screen that needs a cohort now.
         self._open_lock = threading.Lock()
+        self._joins_lock = threading.Lock()  # one look for join answers at a time (poll_joins)
+        self._joins_busy = self._joins_again = False
         self.register_theme(HIGH_CONTRAST)
         self.theme = theme
         #: The sync service's status as last read (None: sync is off); published on :attr:`sync_status_signal` when it changes.
@@ -285,11 +287,31 @@ class CircleApp(App[None]):
             return
         from circle.store.joining import awaiting_answer
 
-        if awaiting_answer(self.session):
-            self._answers(self.session)
+        if not awaiting_answer(self.session):
+            return
+        # One look at a time. A call while one is under way asks it to look once more, instead of
+        # cancelling it (a thread runs on when its worker is cancelled, and whoever waits on it is told it failed).
+        with self._joins_lock:
+            if self._joins_busy:
+                self._joins_again = True
+                return
+            self._joins_busy = True
+        self._answers(self.session)
 
-    @work(thread=True, exclusive=True, group="answers", exit_on_error=False)
+    @work(thread=True, group="answers", exit_on_error=False)
     def _answers(self, session: Session) -> None:
+        try:
+            while True:
+                self._look_for_answers(session)
+                with self._joins_lock:
+                    if not self._joins_again:
+                        break
+                    self._joins_again = False
+        finally:
+            with self._joins_lock:
+                self._joins_busy = self._joins_again = False
+
+    def _look_for_answers(self, session: Session) -> None:
         from circle.store.joining import answer, awaiting_answer
 
         for cid in awaiting_answer(session):
