@@ -41,11 +41,11 @@ PHASE_HINTS = {  # each fits one line at 80 columns
 }
 HELD_HINT = "This meeting is held: notes can still be added, edited or redacted."
 PANEL_HINTS = {  # what the keys do in the focused panel
-    "agenda": "Here: Enter starts the highlighted item · e edits · Del redacts · v versions",
+    "agenda": "Here: ↑↓ and Enter start an item · e edits · Del redacts · v versions",
     "agenda-member": "Here: a adds an item, e edits one of yours, v shows its versions",
-    "notes": "Notes: Enter reads it whole, with versions · e edits · Del redacts · Esc back",
-    "actions": "Actions: Enter ticks done (again: open) · e edits · Del redacts · Esc back",
-    "people": "People: Enter or Space marks present / absent · Esc back to the agenda",
+    "notes": "Notes: ↑↓ then Enter reads one whole · e edits · Del redacts · Esc: agenda",
+    "actions": "Actions: Enter ticks done (again: open) · e edits · Del redacts · Esc: agenda",
+    "people": "People: ↑↓ then Enter or Space marks present / absent · Esc: agenda",
     "round": "Round: r adds your line, shown without your name · Esc back to the agenda",
 }
 REDACT_NOTE = (
@@ -122,7 +122,15 @@ def room_rows(r: Room, today: str = "") -> RoomRead:
         title=Text(f"{line(m.title, TITLE_CHARS) or 'Meeting'} · {line(m.at, 40)}"),
         meta=meta_line(r),
         hint=PHASE_HINTS.get(m.phase, "") if not m.held else HELD_HINT,
-        caption=f"{line(cur.title, TITLE_CHARS)} — {_name(r, cur.owner)}" if cur else "No item running. Enter on an item starts it.",
+        caption=(
+            f"{line(cur.title, TITLE_CHARS)} — {_name(r, cur.owner)}"
+            if cur
+            else (
+                "Held: the clock has stopped."
+                if m.held
+                else ("No item running. Enter on an item starts it." if r.facilitator == r.me or r.supervising else "No item running yet.")
+            )
+        ),
         agenda_title=f"Agenda {r.done}/{len(r.items)} done",
         agenda_rows=[(i.id, agenda_row(r, i)) for i in r.items],
         notes=notes,
@@ -305,6 +313,7 @@ class MeetingScreen(CircleScreen):
     ]
 
     PANELS = {"meeting-agenda": "agenda", "meeting-notes": "notes", "meeting-actions": "actions", "meeting-people": "people"}
+    LEADING = frozenset({"next_phase", "back_phase", "finish_item", "more_time", "wrap_up", "handoff"})  # nothing left to lead once held
 
     def __init__(self, service: CohortService, meeting_id: str) -> None:
         super().__init__(id="meeting")
@@ -364,6 +373,12 @@ class MeetingScreen(CircleScreen):
         if self.rows is not None:
             self.query_one("#meeting-timer", Countdown).state = timer(self.rows.meeting, self.rows.items, self.service.now())
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A held meeting has no phases, items or time left to lead: those keys show greyed and do nothing."""
+        if action in self.LEADING and self.rows is not None and self.rows.meeting.held:
+            return None
+        return True
+
     def _item(self, item_id: str | None) -> AgendaItem | None:
         return self.rows.room.item(item_id) if self.rows else None
 
@@ -371,8 +386,11 @@ class MeetingScreen(CircleScreen):
         return self._item(self.query_one("#meeting-agenda", WindowedList).highlighted_id)
 
     def show_read(self, rows: RoomRead) -> None:
+        held_changed = self.rows is None or self.rows.meeting.held != rows.meeting.held
         self.rows = rows
         self._reads += 1
+        if held_changed:
+            self.refresh_bindings()  # the footer greys the leading keys once the meeting is held
         m = rows.meeting
         self.query_one("#meeting-title", Label).update(rows.title)
         self.query_one("#meeting-meta", Static).update(rows.meta)
@@ -398,6 +416,7 @@ class MeetingScreen(CircleScreen):
         self.query_one("#meeting-round", Static).update(rows.round)
         if self._was_phase is not None and m.phase == "agenda" and self._was_phase != "agenda":
             agenda.focus()  # the agenda phase starts: Enter starts the highlighted item, as the hint says
+            self.query_one("#meeting-tabs", TabbedContent).active = "notes"  # and the item's notes show beside it
         self._was_phase = m.phase
         self.show_hint()
         self.tell_moved(rows)

@@ -71,14 +71,22 @@ class FormModal(ModalScreen[dict[str, str] | None]):
                     options = [(Text(line(lbl)), val) for lbl, val in f.options]  # Select takes a Text where its type says str
                     yield Select(options, value=f.value or f.options[0][1], allow_blank=False, id=f"field-{f.name}")  # type: ignore[arg-type]
                 else:
-                    yield Input(value=f.value, placeholder=f.placeholder, password=f.password, id=f"field-{f.name}")
+                    # An edit keeps what is there: typing goes on from the end instead of replacing it all.
+                    yield Input(value=f.value, placeholder=f.placeholder, password=f.password, id=f"field-{f.name}", select_on_focus=False)
                 yield Static("", id=f"error-{f.name}", classes="modal-error")
             if self.note:
                 yield Static(plain(self.note), classes="modal-hint")
             yield Static("", id="error-form", classes="modal-error")
+            yield Static(self.keys_hint(), classes="modal-hint")
             with Horizontal(classes="modal-buttons"):
                 yield Button(self.submit_label, variant="primary", id="submit")
                 yield Button("Cancel", id="cancel")
+
+    def keys_hint(self) -> str:
+        """What Enter, Tab and Escape do in this form (Enter in a text box moves on; in the last text box it submits)."""
+        boxes = sum(1 for f in self.fields if not f.options)
+        enter = {0: f"Enter on {self.submit_label}", 1: f"Enter: {self.submit_label}"}.get(boxes, f"Enter in the last box: {self.submit_label}")
+        return " · ".join([*(["Tab: next field"] if len(self.fields) > 1 else []), enter, "Esc cancels"])
 
     def on_mount(self) -> None:
         for i in self.query(Input):
