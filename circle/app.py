@@ -82,7 +82,7 @@ class CircleApp(App[None]):
     TITLE = "circle"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
         Binding("f2", "cycle_theme", "Theme", show=False),
         Binding("f1", "help", "Help", show=False),
     ]
@@ -112,11 +112,15 @@ class CircleApp(App[None]):
         self.open_failures: dict[str, str] = {}  # cohort id -> why it did not open
         # One cohort opens at a time: the background opener and a screen that needs a cohort now.
         self._open_lock = threading.Lock()
+        self._joins_lock = threading.Lock()  # one look for join answers at a time (poll_joins)
+        self._joins_busy = self._joins_again = False
         self.register_theme(HIGH_CONTRAST)
         self.theme = theme
         #: The sync service's status as last read (None: sync is off); published on :attr:`sync_status_signal` when it changes.
         self.sync_status: SyncStatus | None = None
         self.sync_status_signal: Signal[SyncStatus | None] = Signal(self, "sync-status")
+        #: Items of mine that moved to a later meeting and whose move I was told of (once per item).
+        self.told_moved: set[str] = set()
 
     # ---- services ------------------------------------------------------
     def meetings(self, cohort_id: str) -> CohortService:
@@ -194,6 +198,7 @@ class CircleApp(App[None]):
     # ---- screens -------------------------------------------------------
     def on_mount(self) -> None:
         self.sync_timer = self.set_interval(1.0, self.poll_sync_status)
+        self.set_interval(3.0, self.poll_joins)
         if self.session is not None:
             self._signed_in()
         else:
@@ -228,20 +233,30 @@ class CircleApp(App[None]):
             self.sync_status_signal.publish(status)
 
     # ---- joining (the services behind the screens' keys; each returns text to read) ----
+    def mailbox(self) -> Any:
+        """The replica as the mailbox of the short-code exchange (see circle.exchange)."""
+        from circle.exchange import ReplicaMailbox
+
+        assert self.session is not None
+        return ReplicaMailbox(self.session)
+
     def invite(self, cohort_id: str) -> str:
-        """A single-use invite to a cohort, as text to read or copy."""
-        from circle.store.joining import create_invite
+        """A short invite to a cohort, as text to read aloud (the same validity as the command line)."""
+        from circle.store.joining import offer_invite
 
         assert self.session is not None
-        return "\n".join([*create_invite(self.session, self.session.cohort(cohort_id)).lines(), "Then press d here to admit them."])
+        offered = offer_invite(self.session, self.meetings(cohort_id), self.mailbox())
+        return "\n".join([*offered.lines(), "When they have joined, press d here and type the code."])
 
-    def admit(self, cohort_id: str, join_code: str) -> str:
-        """Admit a newcomer by their join code; returns what to compare aloud."""
-        from circle.store.joining import admit
-        from circle.sync.service import journal_fetcher
+    def admit(self, cohort_id: str, code: str, role: str = "participant") -> str:
+        """Admit the newcomer who joined with an invite code (or its number; a long join code works too); returns what to compare aloud."""
+        from circle.store.joining import admit_with_code
 
         assert self.session is not None
-        return "\n\n".join(admit(self.session.cohort(cohort_id), join_code, journal_fetcher(self.session)).lines())
+        svc = self.meetings(cohort_id)
+        with svc.store.lock:
+            admitted = admit_with_code(svc, code, self.mailbox(), role=role)
+        return "\n\n".join(admitted.lines())
 
     def add_anonymous_line(self, cohort_id: str, meeting_id: str, text: str) -> None:
         """Put one line in a meeting's anonymous round, on the cohort's replica (from a worker thread: it may take a moment)."""
@@ -251,16 +266,79 @@ class CircleApp(App[None]):
         svc = self.meetings(cohort_id)
         svc.add_anonymous_line(meeting_id, text, ReplicaDrop(self.session, svc.store))
 
-    def join(self, invite_code: str) -> str:
-        """Ask to join a cohort; returns the join code and fingerprint to read aloud."""
-        from circle.store.joining import join
+    def join(self, invite_code: str, where: str = "") -> str:
+        """Ask to join a cohort with an invite code and where its replica is; returns the fingerprint to read aloud.
+
+        ``where`` is a folder, an ``sftp://`` or ``s3://`` URL, or the path of an invite card.
+        """
+        from circle.store.joining import is_short_code, join_with_code, read_card
+        from circle.sync.location import parse_location
 
         assert self.session is not None
-        joined = join(self.session, invite_code)
+        location = None
+        if where.strip():
+            card = Path(where.strip()).expanduser()
+            location = parse_location(**read_card(card.read_text(encoding="utf-8"))) if card.is_file() else parse_location(where)
+        elif is_short_code(invite_code):
+            from circle.store.service import FieldError
+
+            raise FieldError("where", "where is the cohort's replica?", "the person who invited you says: a folder, sftp://… or s3://…, or an invite card file")
+        joined = join_with_code(self.session, invite_code, location, self.mailbox())
         self.meetings(joined.cohort_id)
         if self.sync is not None and self.sync_factory is not None:
             self.sync.set_focus(joined.cohort_id)  # push the request now, then watch for the admission
         return "\n\n".join(joined.lines())
+
+    def poll_joins(self) -> None:
+        """Look for inviters' answers to joins with a short code (every few seconds while one waits)."""
+        if self.session is None:
+            return
+        from circle.store.joining import awaiting_answer
+
+        if not awaiting_answer(self.session):
+            return
+        # One look at a time. A call while one is under way asks it to look once more, instead of
+        # cancelling it (a thread runs on when its worker is cancelled, and whoever waits on it is told it failed).
+        with self._joins_lock:
+            if self._joins_busy:
+                self._joins_again = True
+                return
+            self._joins_busy = True
+        self._answers(self.session)
+
+    @work(thread=True, group="answers", exit_on_error=False)
+    def _answers(self, session: Session) -> None:
+        try:
+            while True:
+                self._look_for_answers(session)
+                with self._joins_lock:
+                    if not self._joins_again:
+                        break
+                    self._joins_again = False
+        finally:
+            with self._joins_lock:
+                self._joins_busy = self._joins_again = False
+
+    def _look_for_answers(self, session: Session) -> None:
+        from circle.store.joining import answer, awaiting_answer
+
+        for cid in awaiting_answer(session):
+            svc = self._services.get(cid)
+            if svc is None:
+                continue
+            with svc.store.lock:
+                state = answer(session, cid, self.mailbox())
+            if state == "answered":
+                if self.sync is not None:
+                    self.sync.set_focus(cid)  # follow the inviter's journal now: the admission is there
+            elif state in ("refused", "spent"):
+                self.call_from_thread(self._join_refused, cid, state)
+
+    def _join_refused(self, cid: str, state: str) -> None:
+        self._services.pop(cid, None)
+        hint = "Check the code with the person who invited you and join again (j)." if state == "refused" else "The invite is spent; ask for a new one."
+        self.notify(hint, title="The invite code was wrong", severity="warning")
+        self.refresh_screen()
 
     def _stop_sync(self) -> None:
         if self.sync_factory is not None and self.sync is not None:

@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from circle.cli import cohort, export, identity, meeting, sync
+from circle.cli import cohort, export, identity, meeting, status, sync
 from circle.cli.common import Context, friendly
 
 
@@ -22,7 +22,17 @@ def _version() -> str:
         return "0.1.0"
 
 
-@click.group(invoke_without_command=True, context_settings={"max_content_width": 120})
+class _Group(click.Group):
+    """The command list of `circle --help` wraps each description instead of cutting it short."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, cmd.get_short_help_str(limit=1000)) for name in self.list_commands(ctx) if (cmd := self.get_command(ctx, name)) and not cmd.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_Group, invoke_without_command=True, context_settings={"max_content_width": 120})
 @click.option("--home", envvar="CIRCLE_HOME", type=click.Path(file_okay=False), help="circle home directory (default: CIRCLE_HOME or the platform data dir).")
 @click.option("--identity", "identity", help="Which identity in the home, when several share it.")
 @click.version_option(_version(), prog_name="circle")
@@ -46,7 +56,7 @@ def _open_tui(c: Context) -> None:
     run_app(c.home.root, identity=who)
 
 
-for _module in (identity, cohort, meeting, sync, export):
+for _module in (identity, cohort, meeting, status, sync, export):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from circle.cli.common import Context, echo, friendly, location_from, location_options, pass_ctx, plural
+from circle.errors import UsageError
 from circle.models.text import clean_name
 
 
@@ -52,12 +54,18 @@ def replica(c: Context, cohort: str, url: str, **opts: Any) -> None:
 
 
 @click.command()
+@click.option("--json", "as_json", is_flag=True, help="One line of JSON, for scripts.")
 @pass_ctx
 @friendly
-def cohorts(c: Context) -> None:
+def cohorts(c: Context, as_json: bool) -> None:
     """List your cohorts with their member counts."""
     s = c.unlock()
     rows = s.cohorts()
+    if as_json:
+        from circle.cli.meeting import json_out
+
+        json_out({"cohorts": [{"id": i.id, "name": i.name, "members": i.members} for i in rows], "problems": s.problems()})
+        sys.exit(1 if s.problems() else 0)
     if not rows:
         echo("No cohorts yet: create one with 'circle cohort create NAME'.")
     for info in rows:
@@ -72,38 +80,104 @@ def cohorts(c: Context) -> None:
 @click.command()
 @click.argument("cohort")
 @click.option("--hours", default=72, show_default=True, type=click.IntRange(1, 24 * 30), help="How long the invite stays valid.")
+@click.option("--card", "card", type=click.Path(dir_okay=False, writable=True), help="Also write an invite card to this file: where the replica is.")
 @pass_ctx
 @friendly
-def invite(c: Context, cohort: str, hours: int) -> None:
-    """Print a single-use, expiring invite code for COHORT."""
-    from circle.store.joining import create_invite
+def invite(c: Context, cohort: str, hours: int, card: str | None) -> None:
+    """Print a short invite code for COHORT to say aloud (one person, three tries)."""
+    from circle.exchange import ReplicaMailbox
+    from circle.store.joining import offer_invite
 
     s = c.unlock()
-    for line in create_invite(s, s.find_cohort(cohort), hours=hours).lines():
+    offered = offer_invite(s, s.find_cohort(cohort), ReplicaMailbox(s), hours=hours)
+    for line in offered.lines():
         echo(line)
+    if card:
+        Path(card).write_text(offered.card(), encoding="utf-8")
+        echo(f"Invite card written to {card}: give it with the code (it says where the replica is, never the code).")
+
+
+def _join_location(code: str, replica_url: str | None, card: str | None, opts: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the cohort's replica is, from --replica or --card (a long code carries it itself)."""
+    from circle.store.joining import Invite, is_short_code, read_card
+
+    if card:
+        try:
+            text = Path(card).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError("cannot read the invite card", f"{card}: {exc.strerror}") from None
+        return location_from(**{**read_card(text), **{k: v for k, v in opts.items() if v}})
+    if replica_url:
+        return location_from(replica_url, **opts)
+    if not is_short_code(code):
+        inv = Invite.parse(code)
+        return location_from(inv.location, **opts) if any(opts.values()) else None
+    raise UsageError("where is the cohort's replica?", "add --replica FOLDER (or sftp://…, s3://…), or --card FILE from the person who invited you")
 
 
 @click.command()
 @click.argument("code")
+@click.option("--replica", "replica_url", help="Where the cohort's replica is: the folder, sftp://… or s3://… the inviter names.")
+@click.option("--card", type=click.Path(dir_okay=False, exists=True), help="An invite card file that says where the replica is.")
+@click.option("--wait", default=300, show_default=True, type=click.IntRange(0, 24 * 3600), help="Seconds to wait for the admission.")
+@click.option("--no-wait", is_flag=True, help="Only ask; run the same command again later to see the admission.")
 @location_options
 @pass_ctx
 @friendly
-def join(c: Context, code: str, **opts: Any) -> None:
-    """Ask to join a cohort with an invite CODE; prints your join code."""
-    from circle.store.joining import Invite
-    from circle.store.joining import join as do_join
+def join(c: Context, code: str, replica_url: str | None, card: str | None, wait: int, no_wait: bool, **opts: Any) -> None:
+    """Ask to join a cohort with the invite CODE you were told, then wait to be admitted."""
+    from circle.exchange import ReplicaMailbox
+    from circle.store.joining import join_with_code
     from circle.sync.service import SyncService
 
+    location = _join_location(code, replica_url, card, opts)
     s = c.unlock()
-    inv = Invite.parse(code)
-    loc = location_from(inv.location, **opts) if any(opts.values()) else None
-    joined = do_join(s, code, replica=loc)
+    mailbox = ReplicaMailbox(s)
+    joined = join_with_code(s, code, location, mailbox)
     r = SyncService(s).once()
     for line in joined.lines():
         echo(line)
     if r.unreachable:
-        echo("The replica could not be reached yet: run 'circle sync --once' when it can be.")
-    echo("Then run 'circle sync' (or open circle) to see the cohort once you are admitted.")
+        echo("The replica could not be reached yet: run the same command again when it can be.")
+    if joined.join_code:  # a long code: the member admits with the join code
+        echo("Then run 'circle sync' (or open circle) to see the cohort once you are admitted.")
+        return
+    if no_wait:
+        echo("Run the same command again to see whether you were admitted.")
+        return
+    _wait_for_admission(s, joined.cohort_id, mailbox, wait)
+
+
+def _wait_for_admission(s: Any, cid: str, mailbox: Any, wait: int) -> None:
+    import time
+
+    from circle.store.joining import answer, roster_fingerprint
+    from circle.sync.service import SyncService
+
+    deadline = time.monotonic() + wait
+    told = False
+    while True:
+        state = answer(s, cid, mailbox)
+        if state in ("refused", "spent"):
+            raise UsageError(
+                "the invite code was wrong" if state == "refused" else "the invite code was wrong, and the invite is now spent",
+                "check the code with the person who invited you and join again" if state == "refused" else "ask for a new invite",
+            )
+        if state == "answered":
+            SyncService(s).once()
+            real = s.vault.resolve(cid)
+            if real != cid:
+                svc = s.cohort(real)
+                echo(f"Admitted to {clean_name(svc.view.cohort().name)}.")
+                echo(f"Cohort fingerprint, for everyone to compare: {roster_fingerprint(svc.view)}")
+                return
+        if time.monotonic() >= deadline:
+            echo("Not admitted yet: run the same command again to go on waiting.")
+            return
+        if not told:
+            echo("Waiting to be admitted (Ctrl+C stops waiting; nothing is lost)…")
+            told = True
+        time.sleep(2)
 
 
 @click.command()
@@ -113,12 +187,13 @@ def join(c: Context, code: str, **opts: Any) -> None:
 @pass_ctx
 @friendly
 def admit(c: Context, cohort: str, code: str, role: str) -> None:
-    """Admit the newcomer whose join CODE you were given, into COHORT."""
-    from circle.store.joining import admit as do_admit
-    from circle.sync.service import SyncService, journal_fetcher
+    """Admit the newcomer who joined COHORT with the invite CODE you gave them (or its number)."""
+    from circle.exchange import ReplicaMailbox
+    from circle.store.joining import admit_with_code
+    from circle.sync.service import SyncService
 
     s = c.unlock()
-    admitted = do_admit(s.find_cohort(cohort), code, journal_fetcher(s), role=role)
+    admitted = admit_with_code(s.find_cohort(cohort), code, ReplicaMailbox(s), role=role)
     SyncService(s).once()
     for line in admitted.lines():
         echo(line)

@@ -44,12 +44,19 @@ KINDS = frozenset(
         "agenda.added",
         "agenda.updated",
         "agenda.current_set",
+        "agenda.extended",
         "note.added",
+        "note.edited",
+        "entry.redacted",
         "action.added",
         "action.updated",
         "attendance.marked",
         "self.note_added",
         "keys.wrapped",
+        "member.join_hello",
+        "invite.offered",
+        "invite.answered",
+        "invite.refused",
     }
 )
 

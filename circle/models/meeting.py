@@ -85,8 +85,19 @@ def timer(meeting: Meeting, items: list[AgendaItem], now: float) -> TimerState:
     item = next((i for i in items if i.id == meeting.current_item), None)
     if item is None or not meeting.item_started:
         return TimerState("", 0, 0.0)
-    total = max(1, item.minutes) * 60
+    if meeting.held:  # the clock stops with the meeting, whatever a device that was behind wrote
+        return TimerState("", 0, 0.0)
+    total = (max(1, item.minutes) + item.extended) * 60
     return TimerState(item.id, total, total - (now - meeting.item_started))
+
+
+def overdue(due: str, today: str) -> bool:
+    """Whether a due date (``YYYY-MM-DD``, or "" for none) is before ``today`` (``YYYY-MM-DD``).
+
+    Dates compare as text: both are ISO dates. A malformed due date (the
+    schema only checks its shape) is never overdue.
+    """
+    return len(due) == 10 and due < today
 
 
 # ---- carry-over ----------------------------------------------------------
@@ -120,13 +131,19 @@ def previous_meetings(view: View, target: Meeting) -> list[Meeting]:
 def carry_over_plan(view: View, target_id: str) -> list[CarryOver]:
     """What should be carried into meeting ``target_id`` and is not there yet.
 
-    Unfinished agenda items (status open) of held earlier meetings that no
-    meeting has picked up yet, and open actions from earlier meetings that are
-    not on the target's agenda yet. Items that were themselves carried actions
-    are not carried again: the action carries itself while it stays open.
+    Only the next meeting (the first not held, by date) takes unfinished
+    business, so an open action is followed up once, in the meeting that comes
+    next, never in every upcoming one. It takes the unfinished agenda items
+    (status open) of held earlier meetings that no meeting has picked up yet,
+    and the open actions of earlier meetings not on its agenda yet. Items that
+    were themselves carried actions are not carried again: the action carries
+    itself while it stays open.
     """
     target = view.meeting(target_id)
-    if target is None or target.held:
+    if target is None or target.held or target.cancelled:
+        return []
+    nxt = next_meeting(view)
+    if nxt is None or nxt.id != target_id:
         return []
     earlier = previous_meetings(view, target)
     earlier_ids = {m.id for m in earlier}
@@ -136,8 +153,8 @@ def carry_over_plan(view: View, target_id: str) -> list[CarryOver]:
     carried_sources: dict[str, set[str]] = {}
     for it in all_items:
         if it.carried_from:
-            carried_sources.setdefault(it.carried_from, set()).add(it.meeting)
-    present = {it.id for it in all_items}
+            carried_sources.setdefault(it.carried_from, set()).add(it.added_to or it.meeting)  # where it was written: it may have moved on
+    present = {it.id for it in all_items} | set(view.redacted())  # a redacted copy is not written again
     plan: list[CarryOver] = []
     for it in all_items:
         if it.meeting not in earlier_ids or it.status != "open" or it.carried_from in action_ids:
@@ -199,6 +216,9 @@ class Room:
         actions: its own actions, and those still open from earlier meetings.
         anonymous: the anonymous round's lines, in an order that reveals no author.
         names: member id -> name, removed members included.
+        moved_from: item id -> when the meeting was that it was added to, for items added after that one was
+            wrapped up (they moved here); "" for items from the list for the next meeting.
+        is_next: whether this is the next meeting (the first not held).
     """
 
     meeting: Meeting
@@ -213,6 +233,8 @@ class Room:
     actions: tuple[Action, ...]
     anonymous: tuple[str, ...]
     names: Mapping[str, str] = field(default_factory=dict)
+    moved_from: Mapping[str, str] = field(default_factory=dict)
+    is_next: bool = False
 
     @property
     def present(self) -> int:
@@ -258,18 +280,21 @@ def room(view: View, rota: Rota, meeting_id: str, me: str) -> Room:
         raise NotFound("no such meeting", "pick one from the cohort's meetings")
     everyone = view.members(include_removed=True)
     mine = next((p for p in everyone if p.id == me), None)
-    items = tuple(view.agenda(meeting_id))
+    all_actions = view.actions()
+    actions_by_id = {a.id: a for a in all_actions}
+    here = view.agenda(meeting_id)
+    first = _first_follow_ups(view, actions_by_id) if not m.held and any(i.carried_from in actions_by_id for i in here) else {}
+    # A follow-up of an action shows once, on the first upcoming meeting that carries it; held meetings keep what they had.
+    items = tuple(i for i in here if first.get(i.carried_from, meeting_id) == meeting_id)
 
     notes: dict[str | None, list[Note]] = {None: []}
     for n in view.notes(meeting_id):
         notes[None].append(n)
         notes.setdefault(n.item, []).append(n)
 
-    all_actions = view.actions()
     carried: dict[str, Carried] = {}
     if any(i.carried_from for i in items):
         all_items = {i.id: i for i in view.agenda()}
-        actions_by_id = {a.id: a for a in all_actions}
         for item in items:
             if not item.carried_from:
                 continue
@@ -283,11 +308,6 @@ def room(view: View, rota: Rota, meeting_id: str, me: str) -> Room:
             else:
                 carried[item.id] = Carried()
 
-    order = {mt.id: (mt.at, mt.id) for mt in view.meetings()}
-    here = order.get(meeting_id)
-    actions = tuple(
-        a for a in all_actions if a.meeting == meeting_id or (a.status == "open" and here is not None and a.meeting in order and order[a.meeting] < here)
-    )
     return Room(
         meeting=m,
         me=me,
@@ -298,7 +318,39 @@ def room(view: View, rota: Rota, meeting_id: str, me: str) -> Room:
         items=items,
         notes={k: tuple(v) for k, v in notes.items()},
         carried=carried,
-        actions=actions,
+        actions=room_actions(view, m, items, all_actions),
         anonymous=tuple(view.anonymous_lines(meeting_id)),
         names={p.id: p.name for p in everyone},
+        moved_from={i.id: (origin.at if (origin := view.meeting(i.added_to)) else "") for i in items if i.added_to != meeting_id},
+        is_next=(nxt := next_meeting(view)) is not None and nxt.id == meeting_id,
     )
+
+
+def _first_follow_ups(view: View, actions: Mapping[str, Action]) -> dict[str, str]:
+    """For each action followed up on an upcoming meeting: the first such meeting, by date."""
+    upcoming = {m.id: (m.at, m.id) for m in view.meetings() if not m.held and not m.cancelled}
+    out: dict[str, str] = {}
+    for i in view.agenda():
+        if i.carried_from in actions and i.meeting in upcoming:
+            best = out.get(i.carried_from)
+            if best is None or upcoming[i.meeting] < upcoming[best]:
+                out[i.carried_from] = i.meeting
+    return out
+
+
+def room_actions(view: View, m: Meeting, items: tuple[AgendaItem, ...], all_actions: list[Action]) -> tuple[Action, ...]:
+    """The actions a meeting shows: its own, the earlier ones it follows up, and, in the next meeting, every earlier one still open.
+
+    An earlier action ticked done in the meeting that follows it up stays in
+    its list, so it can be unticked there.
+    """
+    order = {mt.id: (mt.at, mt.id) for mt in view.meetings()}
+    here = order.get(m.id)
+    followed = {i.carried_from for i in items if i.carried_from}
+    nxt = next_meeting(view)
+    is_next = nxt is not None and nxt.id == m.id
+
+    def earlier(a: Action) -> bool:
+        return here is not None and a.meeting in order and order[a.meeting] < here
+
+    return tuple(a for a in all_actions if a.meeting == m.id or (earlier(a) and (a.id in followed or (is_next and a.status == "open"))))

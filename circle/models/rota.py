@@ -72,6 +72,11 @@ class Rota:
     eligible: tuple[str, ...]
     turns: tuple[Turn, ...]
     timelines: dict[str, tuple[tuple[tuple[int, str, str], str], ...]] = field(default_factory=dict, compare=False, repr=False)
+    wrapups: dict[str, str] = field(default_factory=dict, compare=False, repr=False)  # meeting -> the wrap-up event that counts
+
+    def wrapup(self, meeting_id: str) -> str:
+        """The id of the event that wrapped a meeting up ("" while it is not held)."""
+        return self.wrapups.get(meeting_id, "")
 
     def turn(self, meeting_id: str) -> Turn | None:
         return self._index.get(meeting_id)
@@ -247,6 +252,7 @@ def compute_rota(view: View) -> Rota:
     lines = first.timelines()
     recorded: dict[str, str] = {}
     held_at: dict[str, tuple[int, str, str]] = {}
+    wrapups: dict[str, str] = {}
     refused: dict[str, tuple[Event, str]] = {}
     for e in candidates:
         mid = e.body["meeting"]
@@ -258,6 +264,7 @@ def compute_rota(view: View) -> Rota:
         elif mid not in recorded:
             recorded[mid] = holder  # history is who held the role when the meeting was wrapped up
             held_at[mid] = e.stamp
+            wrapups[mid] = e.id
     final = _Turns(view, meetings, cycle, held_at)
     lines = final.timelines()
     for e, why in [*final.refused.values(), *refused.values()]:
@@ -266,4 +273,4 @@ def compute_rota(view: View) -> Rota:
         Turn(mt.id, mt.at, final.base[mt.id], recorded.get(mt.id) or lines[mt.id][-1][1], mt.id in recorded, mt.id in final.swapped, final.notes.get(mt.id, ""))
         for mt in meetings
     )
-    return Rota(tuple(final.ids), turns, lines)
+    return Rota(tuple(final.ids), turns, lines, wrapups)

@@ -121,6 +121,10 @@ NAME = text(MAX_NAME, 1)
 TITLE = text(MAX_TITLE, 1)
 OPTIONAL_TITLE = text(MAX_TITLE)
 MINUTES = integer(1, 600)
+MAX_EXTENSION = 60  # minutes one "more time" adds to an item at most
+MAX_SLOTS = 16  # the most join attempts an invite can offer
+SLOT = integer(1, MAX_SLOTS)
+ENTRY_KINDS = ("note", "item", "action")  # what a redaction can hide
 
 _CHARTER: dict[str, Check] = {
     "name": text(120, 1),
@@ -149,23 +153,34 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "meeting.updated": ({"meeting": ID}, {"at": WHEN, "title": OPTIONAL_TITLE, "minutes": MINUTES, "cancelled": boolean}),
     "meeting.phase_set": ({"meeting": ID, "phase": one_of(*PHASES)}, {}),
     "meeting.handoff": ({"meeting": ID, "to": MEMBER}, {"from": OPTIONAL_MEMBER}),
-    "meeting.held": ({"meeting": ID}, {"facilitator": OPTIONAL_MEMBER, "present": list_of(MEMBER)}),
+    "meeting.held": ({"meeting": ID}, {"facilitator": OPTIONAL_MEMBER, "present": list_of(MEMBER), "items": list_of(ID)}),
     "rota.swapped": ({"meeting_a": ID, "meeting_b": ID}, {}),
     "rota.swap_accepted": ({"swap": HASH}, {}),
     "rota.given_back": ({"meeting": ID}, {}),
-    "agenda.added": ({"item": ID, "meeting": ID, "title": TITLE}, {"owner": OPTIONAL_MEMBER, "minutes": integer(1, 240), "carried_from": OPTIONAL_ID}),
+    "agenda.added": ({"item": ID, "meeting": OPTIONAL_ID, "title": TITLE}, {"owner": OPTIONAL_MEMBER, "minutes": integer(1, 240), "carried_from": OPTIONAL_ID}),
     "agenda.updated": (
         {"item": ID},
         {"meeting": ID, "title": TITLE, "owner": OPTIONAL_MEMBER, "minutes": integer(1, 240), "status": one_of("open", "done", "carried")},
     ),
     "agenda.current_set": ({"meeting": ID, "current_item": OPTIONAL_ID}, {"item_started": number(0, 1e11)}),
+    "agenda.extended": ({"meeting": ID, "item": ID, "minutes": integer(1, MAX_EXTENSION)}, {}),
     "note.added": ({"meeting": ID, "text": text(MAX_TEXT, 1)}, {"item": OPTIONAL_ID, "kind": one_of("note", "decision")}),
+    "note.edited": ({"note": HASH, "text": text(MAX_TEXT, 1)}, {"kind": one_of("note", "decision")}),
+    "entry.redacted": ({"entry": ID, "what": one_of(*ENTRY_KINDS)}, {"reason": text(MAX_TITLE)}),
     "action.added": ({"action": ID, "meeting": ID, "title": TITLE}, {"owner": OPTIONAL_MEMBER, "due": DUE}),
     "action.updated": ({"action": ID}, {"title": TITLE, "owner": OPTIONAL_MEMBER, "due": DUE, "status": one_of("open", "done", "dropped")}),
     "attendance.marked": ({"meeting": ID, "member": MEMBER, "present": boolean}, {}),
     "self.note_added": ({"text": text(MAX_TEXT * 2, 1)}, {"meeting": OPTIONAL_ID}),
     "member.join_requested": ({"public": HEX, "name": NAME, "journal": JOURNAL}, {"replica_path": REPLICA_PATH}),
     "keys.wrapped": ({"w": list_of(HEX)}, {}),
+    # The short-code exchange (store/joining.py): never in a cohort's view, checked by joining when read.
+    "member.join_hello": ({"pake": HEX, "slot": SLOT}, {}),
+    "invite.offered": ({"pake": list_of(HEX, MAX_SLOTS), "expires": integer(0, 2**40)}, {}),
+    "invite.answered": (
+        {"slot": SLOT, "inviter": MEMBER, "sign_pk": HASH, "journal": JOURNAL, "replica_path": REPLICA_PATH},
+        {"cohort": OPTIONAL_MEMBER, "name": text(120)},
+    ),
+    "invite.refused": ({"slot": SLOT}, {"spent": boolean}),
 }
 
 

@@ -83,6 +83,16 @@ class Meeting:
 
 @dataclass(frozen=True)
 class AgendaItem:
+    """An agenda item as the view places it.
+
+    Attributes:
+        meeting: the meeting it is on now ("" while it waits for a meeting to be scheduled).
+        added_to: the meeting it was added to ("": the list for the next meeting). An item added to a
+            meeting that was wrapped up without it moves on (see :meth:`View.agenda`).
+        extended: minutes the facilitator added to its timebox while it ran.
+        edited: whether its title, owner or timebox was changed after it was added.
+    """
+
     id: str
     meeting: str
     title: str
@@ -92,6 +102,14 @@ class AgendaItem:
     carried_from: str = ""
     lamport: int = 0
     creator: str = ""
+    added_to: str = ""
+    extended: int = 0
+    edited: bool = False
+
+    @property
+    def moved(self) -> bool:
+        """Added to a meeting that was wrapped up without it: the view shows it on a later one."""
+        return bool(self.added_to) and self.added_to != self.meeting
 
 
 @dataclass(frozen=True)
@@ -104,6 +122,7 @@ class Action:
     status: str = "open"  # open, done, dropped
     lamport: int = 0
     creator: str = ""
+    edited: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +135,36 @@ class Note:
     kind: str  # note or decision
     ts: float
     lamport: int
+    edited: bool = False
+
+
+@dataclass(frozen=True)
+class Version:
+    """One accepted version of a note, an agenda item or an action: who wrote it and what it set.
+
+    ``ts`` is the author's clock, for display only.
+    """
+
+    event: str
+    author: str
+    ts: float
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """A note, item or action hidden from every screen and export, and by whom.
+
+    A redaction hides; it cannot erase. The event it hides stays, encrypted, in
+    its author's journal and every replica and copy of it, and anyone holding
+    that epoch's key (everyone who was a member then) can still decrypt it.
+    """
+
+    entry: str
+    what: str  # note, item or action
+    by: str
+    ts: float
+    event: str
 
 
 # Events that touch a meeting, an agenda item or an action, by the body key naming it.
@@ -131,8 +180,22 @@ _ENTITY = {
     "action.added": "action",
     "action.updated": "action",
 }
-_FACTS = frozenset({"note.added", "attendance.marked", "rota.swapped", "rota.swap_accepted", "rota.given_back"})
-_IGNORED = frozenset({"self.note_added", "member.join_requested", "keys.wrapped"})  # other scopes: never part of the shared view
+_FACTS = frozenset(
+    {
+        "note.added",
+        "note.edited",
+        "entry.redacted",
+        "agenda.extended",
+        "attendance.marked",
+        "rota.swapped",
+        "rota.swap_accepted",
+        "rota.given_back",
+    }
+)
+# Other scopes and the joining exchange: never part of the shared view.
+_IGNORED = frozenset({"self.note_added", "member.join_requested", "keys.wrapped", "member.join_hello", "invite.offered", "invite.answered", "invite.refused"})
+_ITEM_FIELDS = ("title", "owner", "minutes", "status")
+_ACTION_FIELDS = ("title", "owner", "due", "status")
 
 
 class _Citations:
@@ -533,27 +596,108 @@ class View:
     def meeting(self, meeting_id: str) -> Meeting | None:
         return next((m for m in self.meetings() if m.id == meeting_id), None)
 
-    def _items(self) -> dict[str, AgendaItem]:
-        if "items" in self._memo:
-            return self._memo["items"]
+    # ---- agenda items, actions, notes: versions, placement, redactions ---
+    def _wrapup_lists(self) -> dict[str, frozenset[str] | None]:
+        """Per held meeting, the items its wrap-up listed (None: a wrap-up from before wrap-ups listed them)."""
+        if "wrapup_lists" not in self._memo:
+            out: dict[str, frozenset[str] | None] = {}
+            for mid, eid in self.rota().wrapups.items():
+                e = self._events.get(eid)
+                listed = e.body.get("items") if e is not None else None
+                out[mid] = None if listed is None else frozenset(listed)
+            self._memo["wrapup_lists"] = out
+        return self._memo["wrapup_lists"]
+
+    def _started(self) -> dict[str, set[str]]:
+        """Per meeting, the items its facilitator (or a mentor) ever started: those it certainly had."""
+        if "started" not in self._memo:
+            out: dict[str, set[str]] = defaultdict(set)
+            for mid, evs in self._entities["meeting"].items():
+                for e in evs:
+                    if e.kind == "agenda.current_set" and e.body["current_item"] and self._led(e, mid):
+                        out[mid].add(e.body["current_item"])
+            self._memo["started"] = out
+        return self._memo["started"]
+
+    def _meeting_order(self) -> tuple[list[Meeting], dict[str, int]]:
+        if "order" not in self._memo:
+            order = [m for m in self.meetings() if not m.cancelled]
+            self._memo["order"] = (order, {m.id: i for i, m in enumerate(order)})
+        return self._memo["order"]
+
+    def _place(self, item_id: str, added_to: str) -> str:
+        """The meeting an item is on: where it was added, unless that meeting was wrapped up without it.
+
+        The rule every device applies (docs/FORMAT.md, "Late items and the
+        list for the next meeting"): a meeting that is not held keeps the
+        items added to it. A held meeting keeps those its wrap-up listed or its
+        facilitator started (a wrap-up written before wrap-ups listed items
+        kept everything added to it). An item a held meeting did not keep, and
+        an item added to no meeting (the list for the next meeting), goes on
+        the first later meeting, in date order, that is not held or that kept
+        it; while there is none it waits ("").
+        """
+        order, index = self._meeting_order()
+        lists, started = self._wrapup_lists(), self._started()
+
+        def keeps(m: Meeting) -> bool:
+            if not m.held or item_id in started.get(m.id, ()):
+                return True
+            listed = lists.get(m.id)
+            return m.id == added_to if listed is None else item_id in listed
+
+        if added_to:
+            i = index.get(added_to)
+            if i is None or keeps(order[i]):
+                return added_to  # a cancelled or unknown meeting keeps what was added to it, as before
+            later = order[i + 1 :]
+        else:
+            later = order
+        return next((m.id for m in later if keeps(m)), "")
+
+    def _extensions(self) -> dict[str, int]:
+        """Minutes added to each item's timebox by the meeting's facilitator at that point, or a mentor."""
+        if "extensions" not in self._memo:
+            out: dict[str, int] = defaultdict(int)
+            for e in self._facts["agenda.extended"]:
+                if not self._led(e, e.body["meeting"]):
+                    self._late_refusal(e, "only the meeting's facilitator, or a mentor, gives an item more time")
+                    continue
+                out[e.body["item"]] += e.body["minutes"]
+            self._memo["extensions"] = out
+        return self._memo["extensions"]
+
+    def _all_items(self) -> dict[str, AgendaItem]:
+        """Every agenda item with its accepted edits, placed, redacted ones included; records each one's versions."""
+        if "all_items" in self._memo:
+            return self._memo["all_items"]
         out: dict[str, AgendaItem] = {}
+        versions = self._memo.setdefault("versions", {})
+        extended = self._extensions()
         for iid, evs in self._entities["item"].items():
             created = [e for e in evs if e.kind == "agenda.added"]
             if not created:
                 continue
-            first = min(created, key=lambda e: e.stamp)
-            f: dict[str, Any] = {}
+            first = min(created, key=lambda e: e.stamp)  # the same item written again (a carry-over by two devices): the first stands
+            added_to = first.body["meeting"]
+            placed = self._place(iid, added_to)
+            f: dict[str, Any] = {k: first.body[k] for k in ("title", "owner", "minutes", "carried_from") if k in first.body}
+            history = [Version(first.id, first.author, first.ts, dict(f))]
+            edited = False
             for e in sorted(evs, key=lambda e: e.stamp):
-                if e.kind == "agenda.added" and e is not first:
-                    if e.author != first.author and f and any(f.get(k) != e.body.get(k) for k in ("meeting", "title")):
-                        continue  # the same carried item written by another device: the first one stands
-                elif e.kind == "agenda.updated" and e.author != first.author and not self._mentor(e) and not self._led(e, f.get("meeting", "")):
+                if e.kind != "agenda.updated":
+                    continue
+                if e.author != first.author and not self._mentor(e) and not self._led(e, added_to) and not (placed and self._led(e, placed)):
                     self._late_refusal(e, "only the item's author, the facilitator or a mentor edits an item")
                     continue
-                f.update({k: e.body[k] for k in ("meeting", "title", "owner", "minutes", "status", "carried_from") if k in e.body})
+                changes = {k: e.body[k] for k in _ITEM_FIELDS if k in e.body}
+                edited = edited or any(k != "status" and f.get(k) != v for k, v in changes.items())
+                f.update(changes)
+                history.append(Version(e.id, e.author, e.ts, changes))
+            versions[iid] = history
             out[iid] = AgendaItem(
                 iid,
-                f["meeting"],
+                placed,
                 f["title"],
                 f.get("owner", ""),
                 f.get("minutes", 10),
@@ -561,49 +705,158 @@ class View:
                 f.get("carried_from", ""),
                 first.lamport,
                 first.author,
+                added_to,
+                extended.get(iid, 0),
+                edited,
             )
-        self._memo["items"] = out
+        self._memo["all_items"] = out
         return out
 
-    def agenda(self, meeting_id: str | None = None) -> list[AgendaItem]:
-        items = [i for i in self._items().values() if meeting_id is None or i.meeting == meeting_id]
-        return sorted(items, key=lambda i: (i.lamport, i.id))
-
-    def _actions(self) -> dict[str, Action]:
-        if "actions" in self._memo:
-            return self._memo["actions"]
+    def _all_actions(self) -> dict[str, Action]:
+        """Every action with its accepted changes, redacted ones included; records each one's versions."""
+        if "all_actions" in self._memo:
+            return self._memo["all_actions"]
         out: dict[str, Action] = {}
+        versions = self._memo.setdefault("versions", {})
         for aid, evs in self._entities["action"].items():
             created = [e for e in evs if e.kind == "action.added"]
             if not created:
                 continue
             first = min(created, key=lambda e: e.stamp)
-            f: dict[str, Any] = {}
+            f: dict[str, Any] = {k: first.body[k] for k in ("meeting", "title", "owner", "due", "status") if k in first.body}
+            history = [Version(first.id, first.author, first.ts, {k: v for k, v in f.items() if k != "meeting"})]
+            edited = False
             for e in sorted(evs, key=lambda e: e.stamp):
-                if e.kind == "action.added":
-                    if e is not first:
-                        continue
-                elif e.author not in (first.author, f.get("owner")) and not self._mentor(e) and not self._led(e, f.get("meeting", "")):
+                if e.kind != "action.updated":
+                    continue
+                if e.author not in (first.author, f.get("owner")) and not self._mentor(e) and not self._led(e, f["meeting"]):
                     self._late_refusal(e, "only the action's author, its owner, the facilitator or a mentor changes it")
                     continue
-                f.update({k: e.body[k] for k in ("meeting", "title", "owner", "due", "status") if k in e.body})
-            out[aid] = Action(aid, f["meeting"], f["title"], f.get("owner", ""), f.get("due", ""), f.get("status", "open"), first.lamport, first.author)
-        self._memo["actions"] = out
+                changes = {k: e.body[k] for k in _ACTION_FIELDS if k in e.body}
+                edited = edited or any(k != "status" and f.get(k) != v for k, v in changes.items())
+                f.update(changes)
+                history.append(Version(e.id, e.author, e.ts, changes))
+            versions[aid] = history
+            out[aid] = Action(aid, f["meeting"], f["title"], f.get("owner", ""), f.get("due", ""), f.get("status", "open"), first.lamport, first.author, edited)
+        self._memo["all_actions"] = out
         return out
 
+    def _all_notes(self) -> dict[str, Note]:
+        """Every note with its accepted edits, redacted ones included; records each one's versions."""
+        if "all_notes" in self._memo:
+            return self._memo["all_notes"]
+        versions = self._memo.setdefault("versions", {})
+        out: dict[str, Note] = {}
+        for e in self._facts["note.added"]:
+            b = e.body
+            out[e.id] = Note(e.id, b["meeting"], b.get("item", ""), e.author, b["text"], b.get("kind", "note"), e.ts, e.lamport)
+            versions[e.id] = [Version(e.id, e.author, e.ts, {"text": b["text"], "kind": b.get("kind", "note")})]
+        for e in sorted(self._facts["note.edited"], key=lambda e: e.stamp):
+            n = out.get(e.body["note"])
+            if n is None:
+                self._late_refusal(e, "edits a note that is not here")
+                continue
+            if e.author != n.author and not self._mentor(e) and not self._led(e, n.meeting):
+                self._late_refusal(e, "only the note's author, the facilitator or a mentor edits a note")
+                continue
+            changes = {"text": e.body["text"], **({"kind": e.body["kind"]} if "kind" in e.body else {})}
+            out[n.id] = Note(n.id, n.meeting, n.item, n.author, changes["text"], changes.get("kind", n.kind), n.ts, n.lamport, True)
+            versions[n.id].append(Version(e.id, e.author, e.ts, changes))
+        self._memo["all_notes"] = out
+        return out
+
+    def _redactions(self) -> dict[str, Redaction]:
+        """Valid redactions by entry: the entry's author, the facilitator of its meeting at that point, or a mentor."""
+        if "redactions" in self._memo:
+            return self._memo["redactions"]
+        items, actions, notes = self._all_items(), self._all_actions(), self._all_notes()
+        out: dict[str, Redaction] = {}
+        for e in sorted(self._facts["entry.redacted"], key=lambda e: e.stamp):
+            entry, what = e.body["entry"], e.body["what"]
+            target: AgendaItem | Action | Note | None = {"note": notes, "item": items, "action": actions}[what].get(entry)
+            if target is None:
+                self._late_refusal(e, "redacts an entry that is not here")
+                continue
+            creator = target.author if isinstance(target, Note) else target.creator
+            where = (target.added_to, target.meeting) if isinstance(target, AgendaItem) else (target.meeting,)
+            if e.author != creator and not self._mentor(e) and not any(m and self._led(e, m) for m in where):
+                self._late_refusal(e, "only the entry's author, the facilitator or a mentor redacts it")
+                continue
+            out.setdefault(entry, Redaction(entry, what, e.author, e.ts, e.id))
+        self._memo["redactions"] = out
+        return out
+
+    def _hidden(self) -> set[str]:
+        """Redacted entries, and the agenda items carried from them (their titles copy what was redacted)."""
+        if "hidden" not in self._memo:
+            hidden = set(self._redactions())
+            children: dict[str, list[str]] = defaultdict(list)
+            for it in self._all_items().values():
+                if it.carried_from:
+                    children[it.carried_from].append(it.id)
+            todo = [h for h in hidden if h in children]
+            while todo:
+                for child in children[todo.pop()]:
+                    if child not in hidden:
+                        hidden.add(child)
+                        todo.append(child)
+            self._memo["hidden"] = hidden
+        return self._memo["hidden"]
+
+    def _items(self) -> dict[str, AgendaItem]:
+        if "items" not in self._memo:
+            hidden = self._hidden()
+            self._memo["items"] = {i: it for i, it in self._all_items().items() if i not in hidden}
+        return self._memo["items"]
+
+    def agenda(self, meeting_id: str | None = None) -> list[AgendaItem]:
+        """Agenda items where the view places them, in the order they were added; redacted ones left out.
+
+        ``meeting_id`` "" gives the list for the next meeting: items that
+        wait for a meeting to be scheduled (see :meth:`_place` for the rule).
+        """
+        items = [i for i in self._items().values() if meeting_id is None or i.meeting == meeting_id]
+        return sorted(items, key=lambda i: (i.lamport, i.id))
+
+    def _actions(self) -> dict[str, Action]:
+        if "actions" not in self._memo:
+            hidden = self._hidden()
+            self._memo["actions"] = {a: act for a, act in self._all_actions().items() if a not in hidden}
+        return self._memo["actions"]
+
     def actions(self, meeting_id: str | None = None) -> list[Action]:
+        """Actions (of one meeting, or all), in the order they were added; redacted ones left out."""
         acts = [a for a in self._actions().values() if meeting_id is None or a.meeting == meeting_id]
         return sorted(acts, key=lambda a: (a.lamport, a.id))
 
     def notes(self, meeting_id: str | None = None, item_id: str | None = None) -> list[Note]:
-        out = []
+        """Notes and decisions (of one meeting, of one item), oldest first, as last edited; redacted ones left out."""
+        hidden = self._hidden()
+        notes = self._all_notes()
         facts = self._facts["note.added"] if meeting_id is None else self._by_meeting["note.added"].get(meeting_id, [])
+        out = []
         for e in sorted(facts, key=lambda e: e.stamp):
-            b = e.body
-            if item_id is not None and b.get("item", "") != item_id:
+            if e.id in hidden or (item_id is not None and e.body.get("item", "") != item_id):
                 continue
-            out.append(Note(e.id, b["meeting"], b.get("item", ""), e.author, b["text"], b.get("kind", "note"), e.ts, e.lamport))
+            out.append(notes[e.id])
         return out
+
+    def history(self, entry_id: str) -> list[Version]:
+        """Every accepted version of a note, an item or an action, oldest first ([] for one redacted or unknown)."""
+        self._all_items(), self._all_actions(), self._all_notes()
+        if entry_id in self._hidden():
+            return []
+        return list(self._memo.get("versions", {}).get(entry_id, []))
+
+    def redacted(self) -> dict[str, Redaction]:
+        """What was hidden, by entry id: notes, items and actions no screen or export shows.
+
+        :meth:`notes`, :meth:`agenda` and :meth:`actions` already leave these
+        out, and the agenda items carried over from them; an export that reads
+        through those methods needs nothing more. This says what was hidden and
+        by whom, to report it ("2 entries redacted").
+        """
+        return dict(self._redactions())
 
     # ---- attendance and the rota's inputs -------------------------------
     def attendance_marks(self, meeting_id: str) -> list[Event]:
@@ -672,7 +925,7 @@ class View:
     def refused(self) -> dict[str, str]:
         """Events held aside, with why: event id -> reason. Governance events still waiting for what they cite are not among them."""
         if "refused" not in self._memo:
-            self.meetings(), self._items(), self._actions()
+            self.meetings(), self._items(), self._actions(), self._all_notes(), self._redactions(), self._extensions()
             for m in self._schedule():
                 self.attendance(m)
             self._memo["refused"] = {**self._refused, **self._memo.get("late", {})}

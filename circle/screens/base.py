@@ -22,6 +22,7 @@ the lock itself, and commands run under it (:meth:`CircleScreen.attempt`).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
@@ -63,6 +64,11 @@ def rota_of(view: View) -> Rota:
     if hit is None or hit[0] != len(view):
         hit = _rotas[view] = (len(view), compute_rota(view))
     return hit[1]
+
+
+def today_of(now: float) -> str:
+    """The local date at ``now`` (the session's clock), ``YYYY-MM-DD``: what overdue is judged against."""
+    return time.strftime("%Y-%m-%d", time.localtime(now))
 
 
 class CircleScreen(Screen[None]):
@@ -184,15 +190,24 @@ class CircleScreen(Screen[None]):
             return
         self.app.push_screen(ReadModal(title, text))
 
-    def ask_code(self, title: str, label: str, submit: str, result_title: str, fn: Callable[[str], str]) -> None:
-        """Ask for one pasted code, then :meth:`show_result` of ``fn`` with it."""
-        from circle.screens.modals import Field, FormModal
+    def ask_then_show(self, title: str, fields: list[Any], submit: str, result_title: str, fn: Callable[[dict[str, str]], str]) -> None:
+        """Ask in a form, run ``fn`` with what was typed, then show the text it returns in full.
+
+        An error keeps the form open with what was typed and says what is
+        wrong beside the field it concerns.
+        """
+        from circle.screens.modals import FormModal, ReadModal
+
+        result: dict[str, str] = {}
+
+        def check(values: dict[str, str]) -> None:
+            result["text"] = fn(values)
 
         def done(values: dict[str, str] | None) -> None:
-            if values and values["code"].strip():
-                self.show_result(result_title, fn, values["code"])
+            if values is not None and "text" in result:
+                self.app.push_screen(ReadModal(result_title, result["text"]))
 
-        self.app.push_screen(FormModal(title, [Field("code", label)], submit=submit), done)
+        self.app.push_screen(FormModal(title, fields, submit=submit, check=check), done)
 
 
 _NEVER = object()  # the stamp of a screen that has not read yet

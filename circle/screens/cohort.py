@@ -1,10 +1,15 @@
-"""Cohort: charter, roster with roles, the facilitator rota and the meetings."""
+"""Cohort: charter, roster with roles, the facilitator rota, the meetings and the actions.
+
+Rota changes (swap, give back, away) ask for confirmation; a swap someone
+asked of me is named at the top until I answer it (w). Overdue actions are
+marked in words.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual import on
@@ -14,13 +19,13 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
 from circle.messages import MeetingOpenRequested
-from circle.models.meeting import next_meeting
+from circle.models.meeting import next_meeting, overdue
 from circle.models.text import clean
-from circle.screens.base import CircleScreen, rota_of
-from circle.screens.modals import Field, FormModal, PickModal, ReadModal
+from circle.screens.base import CircleScreen, rota_of, today_of
+from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
 from circle.store.joining import roster_fingerprint
 from circle.store.service import CohortService
-from circle.widgets import WindowedList
+from circle.widgets import OpenList, WindowedList
 from circle.widgets.member_text import block, line, name
 
 OPENING = "Opening the cohort…"
@@ -36,9 +41,11 @@ class CohortRead:
     members: list[tuple[str, Text]]
     rota: list[tuple[str, Text]]
     meetings: list[tuple[str, Text]]
+    actions: list[tuple[str, Text]] = field(default_factory=list)
+    banner: Text = field(default_factory=Text)
 
 
-def read_cohort(service: CohortService) -> CohortRead:
+def read_cohort(service: CohortService, today: str = "") -> CohortRead:
     """The charter, roster, rota and meetings of a cohort, as text (member text cleaned and cut to fit)."""
     with service.store.lock:
         view = service.view
@@ -96,27 +103,57 @@ def read_cohort(service: CohortService) -> CohortRead:
             fac = facilitators.get(mt.id, "")
             t.append(f"  {state} · {name(view.name_of(fac)) if fac else 'no facilitator'} · {items[mt.id]} item{'s' if items[mt.id] != 1 else ''}", style="dim")
             meetings.append((mt.id, t))
-    return CohortRead(Text(name(c.name)), charter, members, rows, meetings)
+
+        actions = []
+        late_n = 0
+        for a in sorted(view.actions(), key=lambda a: (a.status != "open", not (today and overdue(a.due, today)), a.due or "9999", a.title)):
+            late = a.status == "open" and bool(today) and overdue(a.due, today)
+            late_n += late
+            t = Text()
+            t.append("✓ " if a.status == "done" else ("✗ " if a.status == "dropped" else "☐ "))
+            if late:
+                t.append("OVERDUE", style="bold reverse")
+                t.append(" ")
+            t.append(line(a.title), style="dim" if a.status != "open" else ("bold" if late else ""))
+            t.append(
+                f"\n  {name(view.name_of(a.owner))}{' · due ' + line(a.due, 40) if a.due else ''}{' · ' + a.status if a.status != 'open' else ''}", style="dim"
+            )
+            actions.append((a.id, t))
+
+        banner = Text()
+        for _rid, who, theirs, mine in service.swap_requests():
+            banner.append(
+                f"⇄ {name(view.name_of(who))} asks to take your turn on {_at(view, mine)} and give you {_at(view, theirs)}: w answers. ", style="bold"
+            )
+        if late_n:
+            banner.append(f"⚠ {late_n} overdue action{'s' if late_n != 1 else ''} (5).", style="bold")
+    return CohortRead(Text(name(c.name)), charter, members, rows, meetings, actions, banner)
+
+
+def _at(view, meeting_id: str) -> str:
+    m = view.meeting(meeting_id)
+    return line(m.at, 40) if m else "a meeting"
 
 
 class CohortScreen(CircleScreen):
     """One cohort, in four tabs."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("m", "open_meeting", "Meeting room"),
-        Binding("s", "schedule", "Schedule"),
-        Binding("w", "swap", "Swap turn"),
-        Binding("g", "give_back", "Give turn back"),
-        Binding("a", "toggle_away", "Away/back"),
-        Binding("i", "invite", "Invite"),
-        Binding("d", "admit", "Admit"),
-        Binding("f", "fingerprint", "Fingerprint", show=False),
-        Binding("e", "export", "Export"),
+        Binding("escape", "app.pop_screen", "Back", show=False),
+        Binding("m", "open_meeting", "Meeting", tooltip="Meeting room of the next meeting"),
+        Binding("s", "schedule", "Schedule", tooltip="Schedule a meeting (unfinished business is carried into the next one)", show=False),
+        Binding("w", "swap", "Swap", tooltip="Answer a swap asked of you, or ask to swap your next turn"),
+        Binding("g", "give_back", "Give turn back", show=False),
+        Binding("a", "toggle_away", "Away/back", tooltip="Mark yourself away (the rota skips you) or back", show=False),
+        Binding("i", "invite", "Invite", tooltip="Invite someone: a short code to say aloud"),
+        Binding("d", "admit", "Admit", tooltip="Admit a newcomer who joined with your code (shows their fingerprint)", show=False),
+        Binding("f", "fingerprint", "Fingerprint", tooltip="The cohort fingerprint over the whole roster, for everyone to compare"),
+        Binding("e", "export", "Export", tooltip="Export a summary, minutes or certificates (Markdown, HTML, CSV, JSON, PDF)", show=False),
         Binding("1", "tab('charter')", "Charter", show=False),
         Binding("2", "tab('roster')", "Roster", show=False),
         Binding("3", "tab('rota')", "Rota", show=False),
         Binding("4", "tab('meetings')", "Meetings", show=False),
+        Binding("5", "tab('actions')", "Actions", show=False),
     ]
 
     def __init__(self, service: CohortService) -> None:
@@ -129,6 +166,7 @@ class CohortScreen(CircleScreen):
         with Horizontal(classes="topbar"):
             yield Label(title, classes="topbar-title", id="cohort-title")
             yield self.sync_badge()
+        yield Static("", id="cohort-banner")
         with TabbedContent(initial="charter", id="cohort-tabs"):
             with TabPane("1 Charter", id="charter"):
                 with VerticalScroll():
@@ -136,9 +174,11 @@ class CohortScreen(CircleScreen):
             with TabPane("2 Roster", id="roster"):
                 yield WindowedList(id="cohort-roster", page_size=200, empty=OPENING)
             with TabPane("3 Rota", id="rota"):
-                yield WindowedList(id="cohort-rota", page_size=200, empty=OPENING)
+                yield OpenList(id="cohort-rota", page_size=200, empty=OPENING)
             with TabPane("4 Meetings", id="meetings"):
-                yield WindowedList(id="cohort-meetings", page_size=200, empty=OPENING)
+                yield OpenList(id="cohort-meetings", page_size=200, empty=OPENING)
+            with TabPane("5 Actions", id="actions"):
+                yield WindowedList(id="cohort-actions", page_size=300, empty=OPENING)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -146,7 +186,7 @@ class CohortScreen(CircleScreen):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        target = {"roster": "#cohort-roster", "rota": "#cohort-rota", "meetings": "#cohort-meetings"}.get(tab)
+        target = {"roster": "#cohort-roster", "rota": "#cohort-rota", "meetings": "#cohort-meetings", "actions": "#cohort-actions"}.get(tab)
         if target:
             self.query_one(target).focus()
 
@@ -158,15 +198,19 @@ class CohortScreen(CircleScreen):
         return view, len(view)
 
     def read(self) -> CohortRead:
-        return read_cohort(self.service)
+        return read_cohort(self.service, today_of(self.service.now()))
 
     def show_read(self, read: CohortRead) -> None:
         self.query_one("#cohort-title", Label).update(read.name)
         self.query_one("#cohort-charter", Static).update(read.charter)
+        banner = self.query_one("#cohort-banner", Static)
+        banner.update(read.banner)
+        banner.display = bool(read.banner.plain)
         for wid, rows, empty in (
             ("#cohort-roster", read.members, "Nothing here yet."),
             ("#cohort-rota", read.rota, "Nobody is facilitator-eligible yet."),
             ("#cohort-meetings", read.meetings, "No meetings yet. Press s to schedule one."),
+            ("#cohort-actions", read.actions, "No actions yet: they are added in the meeting room (t)."),
         ):
             lst = self.query_one(wid, WindowedList)
             lst.empty = empty
@@ -200,16 +244,20 @@ class CohortScreen(CircleScreen):
         fields = [
             Field("at", "When (YYYY-MM-DD HH:MM)", suggested),
             Field("title", "Theme (optional)"),
-            Field("minutes", "Length in minutes", clean(str(cohort.meeting_minutes))),
+            Field("minutes", "Length in minutes (5 to 600)", clean(str(cohort.meeting_minutes))),
         ]
+        scheduled: dict[str, str] = {}
+
+        def check(values: dict[str, str]) -> None:
+            with self.view_lock():
+                mid = self.service.schedule(values["at"], values["title"], values["minutes"])
+                scheduled["at"] = self.service.meeting(mid).at
 
         def done(values: dict[str, str] | None) -> None:
-            if values:
-                minutes = int(values["minutes"]) if values["minutes"].strip().isdigit() else None
-                if self.do(self.service.schedule, values["at"], values["title"], minutes):
-                    self.notify(f"Meeting on {values['at']} scheduled; unfinished business carried over.", title="Scheduled")
+            if values and scheduled:
+                self.notify(f"Meeting on {scheduled['at']} scheduled; unfinished business goes into the next one.", title="Scheduled")
 
-        self.app.push_screen(FormModal("Schedule a meeting", fields, submit="Schedule"), done)
+        self.app.push_screen(FormModal("Schedule a meeting", fields, submit="Schedule", check=check), done)
 
     def _my_next_turn(self) -> str | None:
         with self.view_lock():
@@ -221,10 +269,16 @@ class CohortScreen(CircleScreen):
         if mine is None:
             self.notify("You have no upcoming turn to give back.", title="Nothing to give back", severity="warning")
             return
-        if self.do(self.service.give_back, mine):
-            with self.view_lock():
-                who = name(self.service.view.name_of(self.service.facilitator(mine)))
-            self.notify(f"{who} now facilitates; you take the next turn you can.", title="Turn given back")
+
+        def done(yes: bool | None) -> None:
+            if yes and self.do(self.service.give_back, mine):
+                with self.view_lock():
+                    who = name(self.service.view.name_of(self.service.facilitator(mine)))
+                self.notify(f"{who} now facilitates; you take the next turn you can.", title="Turn given back")
+
+        with self.view_lock():
+            when = self._at(mine)
+        self.app.push_screen(ConfirmModal(f"Give back your turn on {when}?\nThe next member takes it; you take their next turn.", yes="Give it back"), done)
 
     def action_swap(self) -> None:
         """Accept a swap someone asked of me, or ask to swap my next turn (the other holder accepts)."""
@@ -237,10 +291,17 @@ class CohortScreen(CircleScreen):
         if asked:
 
             def accept(rid: str | None) -> None:
-                if rid and self.do(self.service.accept_swap, rid):
-                    self.notify("Turns swapped.", title="Rota")
+                if not rid:
+                    return
 
-            self.app.push_screen(PickModal("Accept a swap?", asked), accept)
+                def confirmed(yes: bool | None) -> None:
+                    if yes and self.do(self.service.accept_swap, rid):
+                        self.notify("Turns swapped.", title="Rota")
+
+                label = next(text for r, text in asked if r == rid)
+                self.app.push_screen(ConfirmModal(f"{label}.\nAccept the swap?", yes="Swap"), confirmed)
+
+            self.app.push_screen(PickModal("A swap asked of you: Enter picks it, then confirm", asked), accept)
             return
         mine = self._my_next_turn()
         with self.view_lock():
@@ -258,13 +319,21 @@ class CohortScreen(CircleScreen):
             return
 
         def done(other: str | None) -> None:
-            if other and self.do(self.service.swap, first, other):
-                if self.service.is_mentor():
-                    self.notify("Turns swapped.", title="Rota")
-                else:
-                    with self.view_lock():
-                        who = name(view.name_of(self.service.facilitator(other)))
-                    self.notify(f"{who} sees your request and accepts it with w on their cohort screen.", title="Swap asked")
+            if not other:
+                return
+            with self.view_lock():
+                who = name(view.name_of(self.service.facilitator(other)))
+                question = f"Swap the turn on {self._at(first)} with {who}'s on {self._at(other)}?"
+
+            def confirmed(yes: bool | None) -> None:
+                if yes and self.do(self.service.swap, first, other):
+                    if self.service.is_mentor():
+                        self.notify("Turns swapped.", title="Rota")
+                    else:
+                        self.notify(f"It takes effect when {who} accepts it (w on their cohort screen).", title="Swap asked")
+
+            extra = "" if mentor else f"\nIt takes effect when {who} accepts."
+            self.app.push_screen(ConfirmModal(question + extra, yes="Ask to swap" if not mentor else "Swap"), confirmed)
 
         self.app.push_screen(PickModal("Swap your turn with…", options), done)
 
@@ -287,15 +356,30 @@ class CohortScreen(CircleScreen):
         )
 
     def action_admit(self) -> None:
-        self.ask_code("Admit a newcomer", "Their join code", "Admit", "Admitted", lambda code: self.circle.admit(self.service.id, code))
+        fields = [
+            Field("code", "The invite code you gave them (or its number)", placeholder="like 7-amber-falcon"),
+            Field("role", "Role", "participant", options=[(ROLE_NAMES[r], r) for r in ("participant", "peer", "mentor")]),
+        ]
+        self.ask_then_show("Admit a newcomer", fields, "Admit", "Admitted", lambda v: self.circle.admit(self.service.id, v["code"], v["role"]))
 
     def action_toggle_away(self) -> None:
         with self.view_lock():
             me = self.service.view.member(self.service.me)
         if me is None:
             return
-        if self.do(self.service.set_away, me.id, not me.away):
-            self.notify("The rota skips you until you come back (a)." if not me.away else "You are back in the rota.", title="Away" if not me.away else "Back")
+
+        def done(yes: bool | None) -> None:
+            if yes and self.do(self.service.set_away, me.id, not me.away):
+                self.notify(
+                    "The rota skips you until you come back (a)." if not me.away else "You are back in the rota.", title="Away" if not me.away else "Back"
+                )
+
+        q = (
+            "Mark yourself away?\nThe rota skips you for meetings not yet held until you come back."
+            if not me.away
+            else "Mark yourself back?\nThe rota counts you again."
+        )
+        self.app.push_screen(ConfirmModal(q, yes="Away" if not me.away else "Back"), done)
 
     def action_export(self) -> None:
         from circle.screens.export import ExportScreen  # pushed like a modal: the app has no request for it yet

@@ -18,11 +18,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, Static
 
 from circle.messages import CohortOpenRequested, MeetingOpenRequested
-from circle.models.meeting import next_meeting
-from circle.screens.base import CircleScreen, rota_of
+from circle.models.meeting import next_meeting, overdue
+from circle.models.view import View
+from circle.screens.base import CircleScreen, rota_of, today_of
 from circle.screens.modals import Field, FormModal, ReadModal
 from circle.store.service import CohortService
-from circle.widgets import WindowedList
+from circle.widgets import OpenList, WindowedList
 from circle.widgets.member_text import line, name
 from circle.widgets.sync_badge import sync_report
 
@@ -41,17 +42,28 @@ class CohortLine:
     next_meeting: str | None = None
 
 
-def read_cohort(svc: CohortService, me: str) -> CohortLine:
-    """The list row and the detail panel of an open cohort (reads the view only; member text cleaned and cut)."""
+def read_cohort(svc: CohortService, me: str, today: str = "") -> CohortLine:
+    """The list row and the detail panel of an open cohort (reads the view only; member text cleaned and cut).
+
+    Overdue actions are marked in words (by ``today``, the local date), and swaps waiting for me to accept are named.
+    """
     with svc.store.lock:
         view = svc.view
         cohort_name = view.cohort().name
         title = name(cohort_name) if cohort_name else "(waiting to be admitted)"
         nxt = next_meeting(view)
+        open_actions = [a for a in view.actions() if a.status == "open"]
+        late = [a for a in open_actions if today and overdue(a.due, today)]
+        asked = svc.swap_requests()
+        members = len(view.members())
         row = Text()
         row.append(title, style="bold")
-        row.append(f"\n  {len(view.members())} members · ", style="dim")
+        row.append(f"\n  {members} member{'s' if members != 1 else ''} · ", style="dim")
         row.append(f"next {line(nxt.at, 40)}" if nxt else "no meeting scheduled", style="dim")
+        if late:
+            row.append(f"\n  ⚠ {len(late)} overdue", style="bold")
+        if asked:
+            row.append("\n  ⇄ a swap waits for you", style="bold")
 
         out = Text()
         out.append(title + "\n", style="bold")
@@ -67,16 +79,32 @@ def read_cohort(svc: CohortService, me: str) -> CohortLine:
             out.append(f"{n} item{'s' if n != 1 else ''}\n")
         else:
             out.append("No meeting scheduled.\n", style="dim")
-        open_actions = [a for a in view.actions() if a.status == "open"]
-        out.append(f"\nOpen actions ({len(open_actions)})\n", style="bold")
-        for a in sorted(open_actions, key=lambda a: (a.owner != me, a.due, a.title))[:8]:
+            waiting = len(view.agenda(""))
+            if waiting:
+                out.append(f"{waiting} item{'s' if waiting != 1 else ''} on the list for the next meeting\n", style="dim")
+        for _rid, who, theirs, mine in asked:
+            out.append(
+                f"\n⇄ Swap asked: {name(view.name_of(who))} asks to take your turn on {_at(view, mine)} and give you {_at(view, theirs)}.\n", style="bold"
+            )
+            out.append("  Enter, then w on the cohort screen, accepts it.\n", style="dim")
+        out.append(f"\nOpen actions ({len(open_actions)}{f', {len(late)} overdue' if late else ''})\n", style="bold")
+        for a in sorted(open_actions, key=lambda a: (a not in late, a.owner != me, a.due, a.title))[:8]:
             mark = "▸ " if a.owner == me else "  "
-            out.append(f"{mark}{line(a.title)}", style="bold" if a.owner == me else "")
+            out.append(mark, style="bold")
+            if a in late:
+                out.append("OVERDUE", style="bold reverse")
+                out.append(" ")
+            out.append(line(a.title), style="bold" if a.owner == me or a in late else "")
             out.append(f" — {name(view.name_of(a.owner))}{', due ' + line(a.due, 20) if a.due else ''}\n", style="dim")
         if len(open_actions) > 8:
             out.append(f"  … {len(open_actions) - 8} more in the cohort\n", style="dim")
         out.append("\nEnter opens the cohort · m opens the meeting room", style="dim italic")
     return CohortLine(svc.id, title, row, out, True, nxt.id if nxt else None)
+
+
+def _at(view: View, meeting_id: str) -> str:
+    m = view.meeting(meeting_id)
+    return line(m.at, 40) if m else "a meeting"
 
 
 def opening_line(cid: str, failure: str | None, asked: str | None = None) -> CohortLine:
@@ -96,12 +124,12 @@ class HomeScreen(CircleScreen):
     """The first screen after unlocking."""
 
     BINDINGS = [
-        Binding("enter", "open_cohort", "Open cohort", show=True),
-        Binding("m", "open_meeting", "Meeting room"),
-        Binding("c", "create_cohort", "New cohort"),
-        Binding("j", "join", "Join"),
-        Binding("y", "sync_status", "Sync"),
-        Binding("l", "app.lock", "Lock"),
+        Binding("enter", "open_cohort", "Open cohort", show=False),
+        Binding("m", "open_meeting", "Meeting", tooltip="Meeting room of the highlighted cohort's next meeting"),
+        Binding("c", "create_cohort", "New cohort", tooltip="Create a cohort"),
+        Binding("j", "join", "Join", tooltip="Join a cohort with the invite code you were told"),
+        Binding("y", "sync_status", "Sync", tooltip="Sync status: per cohort, what is not sent yet and each member's journal"),
+        Binding("l", "app.lock", "Lock", tooltip="Lock: back to the unlock screen", show=False),
     ]
 
     def __init__(self) -> None:
@@ -111,7 +139,11 @@ class HomeScreen(CircleScreen):
         self._keep: str | None = None
 
     def action_join(self) -> None:
-        self.ask_code("Join a cohort", "The invite code you were given", "Join", "Asked to join", self.circle.join)
+        fields = [
+            Field("code", "The invite code you were told", placeholder="like 7-amber-falcon"),
+            Field("where", "Where the cohort's replica is", placeholder="a folder, sftp://…, s3://…, or an invite card file"),
+        ]
+        self.ask_then_show("Join a cohort", fields, "Join", "Asked to join", lambda v: self.circle.join(v["code"], v["where"]))
 
     def action_sync_status(self) -> None:
         """The sync report, kept current while it is open."""
@@ -125,7 +157,7 @@ class HomeScreen(CircleScreen):
         with Horizontal(id="home-body"):
             with Vertical(id="home-left"):
                 yield Label("Your cohorts", classes="section-title")
-                yield WindowedList(id="home-cohorts", empty="No cohorts yet. Press c to create one.", page_size=200)
+                yield OpenList(id="home-cohorts", empty="No cohorts yet. Press c to create one.", page_size=200)
             with Vertical(id="home-right"):
                 yield Static(id="home-detail")
         yield Footer()
@@ -155,7 +187,7 @@ class HomeScreen(CircleScreen):
         for cid in session.cohort_ids():
             svc = circle.opened(cid)
             asked = ASKED[self._pending[0]] if self._pending and self._pending[1] == cid else None
-            lines.append(read_cohort(svc, session.id) if svc is not None else opening_line(cid, circle.open_failures.get(cid), asked))
+            lines.append(read_cohort(svc, session.id, today_of(session.now())) if svc is not None else opening_line(cid, circle.open_failures.get(cid), asked))
         return sorted(lines, key=lambda c: (not c.opened, c.name.lower(), c.id))
 
     def show_read(self, read: list[CohortLine]) -> None:

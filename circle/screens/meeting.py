@@ -1,14 +1,17 @@
 """The meeting room: phases, the agenda with a countdown, notes, actions, attendance, the anonymous round.
 
 Only the current facilitator (or the supervising mentor) advances phases and
-items; anyone present adds notes, agenda items and actions. The screen reads
-the folded view in one pass (:func:`circle.models.meeting.room`; in a worker,
-after the first paint, for a big cohort), turns it into rows of text
-(:func:`room_rows`), and reads again when the view changes.
+items; anyone present adds notes, agenda items and actions, and edits or
+redacts what they wrote. The screen reads the folded view in one pass
+(:func:`circle.models.meeting.room`; in a worker, after the first paint, for a
+big cohort), turns it into rows of text (:func:`room_rows`), and reads again
+when the view changes. The hint under the lists always says what the keys do
+in the panel that has the focus, and the focused panel's title is marked.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,27 +20,39 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Label, SelectionList, Static, TabbedContent, TabPane
-from textual.widgets.selection_list import Selection
+from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
 from circle.errors import CircleError
 from circle.messages import TimeUp
-from circle.models.meeting import Carried, Room, room, timer
-from circle.models.view import Action, AgendaItem, Meeting, Note
-from circle.screens.base import CircleScreen, rota_of
+from circle.models.meeting import Carried, Room, overdue, room, timer
+from circle.models.view import Action, AgendaItem, Meeting, Note, Version
+from circle.screens.base import CircleScreen, rota_of, today_of
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
-from circle.store.service import CohortService
+from circle.store.service import MORE_TIME, CohortService
 from circle.widgets import Countdown, PhaseBar, WindowedList
 from circle.widgets.member_text import BLOCK_CHARS, NAME_CHARS, block, line, name
 
-PHASE_HINTS = {
-    "": "Not started. The facilitator presses n to begin with check-in.",
-    "check-in": "Check-in: one minute each: how are you arriving today? Mark who is here in People (3).",
-    "agenda": "Agenda: Enter starts the highlighted item; x closes it and starts the next.",
-    "feedback": "Feedback & reflection: what helped? Press r to add one anonymous line to the round (4).",
-    "actions": "Action items: t adds one with an owner and a due date (tab 2).",
-    "wrap-up": "Wrap-up: w marks the meeting held and carries unfinished business to the next one.",
+PHASE_HINTS = {  # each fits one line at 80 columns
+    "": "Not started: the facilitator presses n to begin with check-in.",
+    "check-in": "Check-in: one minute each. 3 opens People to mark who is here.",
+    "agenda": "Agenda: Enter starts an item, x closes it and starts the next, + adds 5 min.",
+    "feedback": "Feedback & reflection: what helped? r adds an anonymous line (round: 4).",
+    "actions": "Action items: t adds one with an owner and a due date (2 lists them).",
+    "wrap-up": "Wrap-up: w marks the meeting held and carries unfinished business on.",
 }
+HELD_HINT = "This meeting is held: notes can still be added, edited or redacted."
+PANEL_HINTS = {  # what the keys do in the focused panel
+    "agenda": "Here: ↑↓ and Enter start an item · e edits · Del redacts · v versions",
+    "agenda-member": "Here: a adds an item, e edits one of yours, v shows its versions",
+    "notes": "Notes: ↑↓ then Enter reads one whole · e edits · Del redacts · Esc: agenda",
+    "actions": "Actions: Enter ticks done (again: open) · e edits · Del redacts · Esc: agenda",
+    "people": "People: ↑↓ then Enter or Space marks present / absent · Esc: agenda",
+    "round": "Round: r adds your line, shown without your name · Esc back to the agenda",
+}
+REDACT_NOTE = (
+    "It leaves every screen and export. It cannot be erased: the encrypted event stays in its author's journal and every replica, "
+    "and anyone who holds this key epoch (everyone who was a member then) can still decrypt it. To keep a corrected version, add it again."
+)
 
 OPENING = "Opening the meeting…"
 NOTES_PAGE = 25  # notes per window: each is up to a few lines, and Textual wraps a whole window before painting it
@@ -53,17 +68,18 @@ class RoomRead:
     room: Room
     title: Text
     meta: Text
-    hint: Text
+    hint: str
     caption: str
     agenda_title: str
     agenda_rows: list[tuple[str, Text]]
     notes: dict[str | None, list[tuple[str, Text]]]  # item id (None: the whole meeting) -> rows
-    carried: dict[str, tuple[str, Text]]  # item id -> its "last time you said…" row
+    carried: dict[str, tuple[str, Text]]  # item id -> its "last time…" row
     long_notes: dict[str, tuple[str, str]]  # note id -> (title, whole text) of notes cut in the list
     action_rows: list[tuple[str, Text]]
     action_status: dict[str, str]
-    roster: list[tuple[str, str]]
+    people_rows: list[tuple[str, Text]]
     round: Text
+    moved_mine: list[tuple[str, str, str]]  # (item id, title, where it was added) of my items that moved here
 
     @property
     def meeting(self) -> Meeting:
@@ -87,10 +103,10 @@ def read_room(svc: CohortService, meeting_id: str) -> RoomRead:
     with svc.store.lock:
         view = svc.view
         r = room(view, rota_of(view), meeting_id, svc.me)
-    return room_rows(r)
+    return room_rows(r, today_of(svc.now()))
 
 
-def room_rows(r: Room) -> RoomRead:
+def room_rows(r: Room, today: str = "") -> RoomRead:
     """Everything the meeting room shows, as text rows; what members wrote is cleaned and cut to fit."""
     m = r.meeting
     titles = {i.id: i.title for i in r.items}
@@ -106,17 +122,26 @@ def room_rows(r: Room) -> RoomRead:
         room=r,
         title=Text(f"{line(m.title, TITLE_CHARS) or 'Meeting'} · {line(m.at, 40)}"),
         meta=meta_line(r),
-        hint=Text(PHASE_HINTS.get(m.phase, "") if not m.held else "This meeting is held; its record is read-only except for notes.", style="italic"),
-        caption=f"{line(cur.title, TITLE_CHARS)} — {_name(r, cur.owner)}" if cur else "No item running. Enter on an item starts it.",
+        hint=PHASE_HINTS.get(m.phase, "") if not m.held else HELD_HINT,
+        caption=(
+            f"{line(cur.title, TITLE_CHARS)} — {_name(r, cur.owner)}"
+            if cur
+            else (
+                "Held: the clock has stopped."
+                if m.held
+                else ("No item running. Enter on an item starts it." if r.facilitator == r.me or r.supervising else "No item running yet.")
+            )
+        ),
         agenda_title=f"Agenda {r.done}/{len(r.items)} done",
         agenda_rows=[(i.id, agenda_row(r, i)) for i in r.items],
         notes=notes,
-        carried={item_id: ("_carried", carried_row(r, c)) for item_id, c in r.carried.items()},
+        carried={item_id: ("_carried", carried_row(r, c, item_id)) for item_id, c in r.carried.items()},
         long_notes=long_notes,
-        action_rows=[(a.id, action_row(r, a)) for a in r.actions],
+        action_rows=[(a.id, action_row(r, a, today)) for a in r.actions],
         action_status={a.id: a.status for a in r.actions},
-        roster=[(f"{name(p.name)}{' (you)' if p.id == r.me else ''}{' · away' if p.away else ''}", p.id) for p in r.roster],
+        people_rows=[(p.id, person_row(r, p.id)) for p in r.roster],
         round=round_text(r),
+        moved_mine=[(i.id, i.title, r.moved_from.get(i.id, "")) for i in r.items if i.id in r.moved_from and i.creator == r.me and i.added_to],
     )
 
 
@@ -144,7 +169,31 @@ def agenda_row(r: Room, i: AgendaItem) -> Text:
     t = Text()
     t.append("▶ " if current else ("✓ " if i.status == "done" else ("↻ " if i.carried_from else "• ")), style="bold" if current else "")
     t.append(line(i.title), style="strike dim" if i.status == "done" else ("bold" if current else ""))
-    t.append(f"\n  {_name(r, i.owner)} · {i.minutes} min", style="dim")
+    more = f" +{i.extended}" if i.extended else ""
+    t.append(f"\n  {_name(r, i.owner)} · {i.minutes}{more} min{' · edited' if i.edited else ''}", style="dim")
+    if i.id in r.moved_from:
+        origin = r.moved_from[i.id]
+        why = f"moved from {line(origin[:10], 10)}: added after it was wrapped up" if origin else "from the list for the next meeting"
+        t.append(f"\n  {why}", style="dim italic")
+    return t
+
+
+def person_row(r: Room, member_id: str) -> Text:
+    """Present or absent in words and a symbol, never by colour alone."""
+    marked = r.attendance.get(member_id)
+    t = Text()
+    if marked is True:
+        t.append("✓ present     ", style="bold")
+    elif marked is False:
+        t.append("✗ absent      ", style="dim")
+    else:
+        t.append("· not marked  ", style="dim italic")
+    p = next((p for p in r.roster if p.id == member_id), None)
+    t.append(_name(r, member_id))
+    if member_id == r.me:
+        t.append(" (you)")
+    if p is not None and p.away:
+        t.append(" · away", style="dim")
     return t
 
 
@@ -173,13 +222,18 @@ def note_row(r: Room, n: Note, on: str) -> tuple[Text, tuple[str, str] | None]:
         whole = (f"{'Decision' if n.kind == 'decision' else 'Note'} on “{line(on, NAME_CHARS)}” — {_name(r, n.author)}", n.text)
     else:
         t.append(text)
-    t.append(f"\n  {_name(r, n.author)}", style="dim")
+    t.append(f"\n  {_name(r, n.author)}{' · edited' if n.edited else ''}", style="dim")
     return t, whole
 
 
-def carried_row(r: Room, c: Carried) -> Text:
-    """The "last time you said…" row of a carried item: the action it follows up, or where it was left unfinished."""
-    t = Text("Last time you said… ", style="bold italic")
+def carried_row(r: Room, c: Carried, item_id: str = "") -> Text:
+    """The row above a carried item's notes: the action it follows up, or where it was left unfinished.
+
+    "Last time you said…" only to the one who brought it; everyone else reads "Last time".
+    """
+    item = r.item(item_id)
+    mine = item is not None and item.owner == r.me
+    t = Text("Last time you said… " if mine else "Last time: ", style="bold italic")
     if c.action is not None:
         a = c.action
         title = line(a.title)
@@ -192,14 +246,30 @@ def carried_row(r: Room, c: Carried) -> Text:
     return t
 
 
-def action_row(r: Room, a: Action) -> Text:
+def action_row(r: Room, a: Action, today: str = "") -> Text:
     t = Text()
+    late = a.status == "open" and bool(today) and overdue(a.due, today)
     t.append("✓ " if a.status == "done" else ("✗ " if a.status == "dropped" else "☐ "))
-    t.append(line(a.title), style="dim" if a.status != "open" else "")
-    t.append(f"\n  {_name(r, a.owner)}{' · due ' + line(a.due, 40) if a.due else ''}", style="dim")
+    if late:
+        t.append("OVERDUE ", style="bold reverse")
+    t.append(line(a.title), style="dim" if a.status != "open" else ("bold" if late else ""))
+    t.append(f"\n  {_name(r, a.owner)}{' · due ' + line(a.due, 40) if a.due else ''}{' · edited' if a.edited else ''}", style="dim")
+    if a.status == "done":
+        t.append(" · done", style="dim")
     if a.meeting != r.meeting.id:
         t.append(" · from an earlier meeting", style="dim italic")
     return t
+
+
+def versions_text(versions: list[Version], names: Mapping[str, str]) -> str:
+    """Every version of an entry, oldest first, as plain lines (who, when, what it set)."""
+    out = []
+    for n, v in enumerate(versions):
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(v.ts))
+        who = name(names.get(v.author, "someone"))
+        fields = "; ".join(f"{k}: {v.fields[k]}" for k in sorted(v.fields) if v.fields[k] not in ("", None))
+        out.append(f"{'Written' if n == 0 else 'Changed'} by {who}, {when}\n  {fields}")
+    return "\n\n".join(out) if out else "Nothing to show."
 
 
 def round_text(r: Room) -> Text:
@@ -220,31 +290,40 @@ class MeetingScreen(CircleScreen):
     """The live screen of one meeting."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("n", "next_phase", "Phase", tooltip="Next phase"),
-        Binding("b", "back_phase", "Previous phase", show=False),
-        Binding("x", "finish_item", "Done", tooltip="Close the current item, start the next"),
-        Binding("a", "add_item", "Item", tooltip="Add an agenda item (anyone)", show=False),
+        Binding("escape", "back", "Back", show=False),
+        Binding("n", "next_phase", "Phase", tooltip="Next phase (the facilitator)"),
+        Binding("x", "finish_item", "Next item", tooltip="Close the running item, start the next (the facilitator)"),
+        Binding("plus", "more_time", "5 min", key_display="+", tooltip="Five more minutes for the running item (the facilitator)"),
         Binding("o", "add_note", "Note", tooltip="Add a note to the highlighted item"),
-        Binding("d", "add_decision", "Decision", tooltip="Record a decision on the highlighted item", show=False),
         Binding("t", "add_action", "Action", tooltip="Add an action item with owner and due date"),
-        Binding("h", "handoff", "Handoff", tooltip="Hand the facilitator role to another member"),
+        Binding("w", "wrap_up", "Wrap up", tooltip="Wrap up: mark held, carry unfinished items and open actions to the next meeting"),
+        Binding("b", "back_phase", "Previous phase", show=False),
+        Binding("a", "add_item", "Item", tooltip="Add an agenda item (anyone)", show=False),
+        Binding("d", "add_decision", "Decision", tooltip="Record a decision on the highlighted item", show=False),
+        Binding("e", "edit", "Edit", tooltip="Edit the highlighted item, note or action (its author, the facilitator or a mentor)", show=False),
+        Binding("delete", "redact", "Redact", key_display="Del", tooltip="Redact the highlighted item, note or action: hide it everywhere", show=False),
+        Binding("v", "versions", "Versions", tooltip="Every version of the highlighted item, note or action", show=False),
+        Binding("h", "handoff", "Handoff", tooltip="Hand the facilitator role to another member", show=False),
         Binding("r", "anonymous", "Anonymous line", show=False),
-        Binding("w", "wrap_up", "Wrap up (mark held)", show=False),
+        Binding("space", "toggle_person", "Present/absent", tooltip="Mark the highlighted person present or absent (People)", show=False),
+        Binding("0", "focus_agenda", "Agenda", tooltip="Back to the agenda list (Esc too)", show=False),
         Binding("1", "tab('notes')", "Notes", show=False),
         Binding("2", "tab('actions')", "Actions", show=False),
         Binding("3", "tab('people')", "People", show=False),
         Binding("4", "tab('round')", "Round", show=False),
     ]
 
+    PANELS = {"meeting-agenda": "agenda", "meeting-notes": "notes", "meeting-actions": "actions", "meeting-people": "people"}
+    LEADING = frozenset({"next_phase", "back_phase", "finish_item", "more_time", "wrap_up", "handoff"})  # nothing left to lead once held
+
     def __init__(self, service: CohortService, meeting_id: str) -> None:
         super().__init__(id="meeting")
         self.service = service
         self.meeting_id = meeting_id
         self.rows: RoomRead | None = None  # what the last read showed
-        self._roster: list[tuple[str, str]] = []
         self._reads = 0  # how many reads were shown: the notes follow the newest
         self._notes_shown: tuple[int, str | None] | None = None
+        self._was_phase: str | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="topbar"):
@@ -263,9 +342,9 @@ class MeetingScreen(CircleScreen):
                 with TabPane("2 Actions", id="actions"):
                     yield WindowedList(id="meeting-actions", page_size=300, empty=OPENING)
                 with TabPane("3 People", id="people"):
-                    yield SelectionList[str](id="meeting-people")
+                    yield WindowedList(id="meeting-people", page_size=300, empty=OPENING)
                 with TabPane("4 Round", id="round"):
-                    with VerticalScroll():
+                    with VerticalScroll(id="meeting-round-scroll"):
                         yield Static(id="meeting-round")
         yield Static("", id="meeting-hint")
         yield Footer()
@@ -277,6 +356,7 @@ class MeetingScreen(CircleScreen):
         agenda.focus()
         # Follow the highlight as it moves, not a message later: the notes change in the same frame.
         self.watch(agenda, "highlighted", lambda _old, _new: self.show_notes(), init=False)
+        self.watch(self, "focused", lambda _old, _new: self.show_hint(), init=False)
         self.set_interval(1.0, self.tick)
 
     # ---- reading -------------------------------------------------------
@@ -294,6 +374,12 @@ class MeetingScreen(CircleScreen):
         if self.rows is not None:
             self.query_one("#meeting-timer", Countdown).state = timer(self.rows.meeting, self.rows.items, self.service.now())
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A held meeting has no phases, items or time left to lead: those keys show greyed and do nothing."""
+        if action in self.LEADING and self.rows is not None and self.rows.meeting.held:
+            return None
+        return True
+
     def _item(self, item_id: str | None) -> AgendaItem | None:
         return self.rows.room.item(item_id) if self.rows else None
 
@@ -301,14 +387,16 @@ class MeetingScreen(CircleScreen):
         return self._item(self.query_one("#meeting-agenda", WindowedList).highlighted_id)
 
     def show_read(self, rows: RoomRead) -> None:
+        held_changed = self.rows is None or self.rows.meeting.held != rows.meeting.held
         self.rows = rows
         self._reads += 1
+        if held_changed:
+            self.refresh_bindings()  # the footer greys the leading keys once the meeting is held
         m = rows.meeting
         self.query_one("#meeting-title", Label).update(rows.title)
         self.query_one("#meeting-meta", Static).update(rows.meta)
         bar = self.query_one("#meeting-phases", PhaseBar)
         bar.phase, bar.held = m.phase, m.held
-        self.query_one("#meeting-hint", Static).update(rows.hint)
 
         agenda = self.query_one("#meeting-agenda", WindowedList)
         agenda.empty = "No items yet. Press a to add one."
@@ -321,19 +409,52 @@ class MeetingScreen(CircleScreen):
         self.show_notes()
 
         actions = self.query_one("#meeting-actions", WindowedList)
-        actions.empty = "No open actions. t adds one."
+        actions.empty = "No actions here. t adds one."
         actions.set_rows(rows.action_rows)
-
-        # Rebuild the people list only when the roster changes: rebuilding loses the highlight.
-        people = self.query_one("#meeting-people", SelectionList)
-        if rows.roster != self._roster:
-            self._roster = rows.roster
-            people.clear_options()
-            people.add_options([Selection(Text(label), mid, rows.attendance.get(mid, False)) for label, mid in rows.roster])
-        else:
-            for _label, mid in rows.roster:  # select/deselect post no SelectionToggled: no loop back
-                (people.select if rows.attendance.get(mid, False) else people.deselect)(mid)
+        people = self.query_one("#meeting-people", WindowedList)
+        people.empty = "Nobody in the roster yet."
+        people.set_rows(rows.people_rows)
         self.query_one("#meeting-round", Static).update(rows.round)
+        if self._was_phase is not None and m.phase == "agenda" and self._was_phase != "agenda":
+            agenda.focus()  # the agenda phase starts: Enter starts the highlighted item, as the hint says
+            self.query_one("#meeting-tabs", TabbedContent).active = "notes"  # and the item's notes show beside it
+        self._was_phase = m.phase
+        self.show_hint()
+        self.tell_moved(rows)
+
+    def tell_moved(self, rows: RoomRead) -> None:
+        """Tell the author, once, that an item of theirs moved here (added after its meeting was wrapped up)."""
+        told = self.circle.told_moved
+        for iid, title, origin in rows.moved_mine:
+            if iid not in told:
+                told.add(iid)
+                where = f"the {origin[:10]} meeting" if origin else "its meeting"
+                self.notify(f"“{line(title, NAME_CHARS)}” was added after {where} was wrapped up, so it is on this meeting's agenda.", title="Your item moved")
+
+    def panel(self) -> str:
+        """Which panel has the focus: agenda, notes, actions, people or round."""
+        f = self.focused
+        if f is not None and f.id in self.PANELS:
+            return self.PANELS[f.id]
+        if f is not None and f.id == "meeting-round-scroll":
+            return "round"
+        return "agenda"
+
+    def show_hint(self) -> None:
+        """The phase's hint and what the keys do in the focused panel; the focused panel's title is marked."""
+        if self.rows is None:
+            return
+        panel = self.panel()
+        key = "agenda" if panel == "agenda" and self._leads() else ("agenda-member" if panel == "agenda" else panel)
+        text = Text(self.rows.hint, style="italic")
+        text.append("\n" + PANEL_HINTS[key])
+        self.query_one("#meeting-hint", Static).update(text)
+        title = self.query_one("#meeting-agenda-title", Label)
+        title.update(("▸ " if panel == "agenda" else "") + self.rows.agenda_title)
+
+    def _leads(self) -> bool:
+        r = self.rows.room if self.rows else None
+        return r is not None and not r.meeting.held and (r.facilitator == r.me or r.supervising)
 
     def show_notes(self) -> None:
         """The notes of the highlighted agenda item (all of the meeting's when none is)."""
@@ -350,20 +471,42 @@ class MeetingScreen(CircleScreen):
 
     @on(WindowedList.OptionSelected, "#meeting-notes")
     def read_note(self, event: WindowedList.OptionSelected) -> None:
-        full = self.rows.long_notes.get(event.option.id or "") if self.rows else None
-        if full is not None:
-            self.app.push_screen(ReadModal(*full))
+        nid = event.option.id or ""
+        if self.rows is None or nid.startswith("_"):
+            return
+        note = next((n for n in self.rows.room.notes_on(None) if n.id == nid), None)
+        if note is None:
+            return
+        title, text = self.rows.long_notes.get(
+            nid, (f"{'Decision' if note.kind == 'decision' else 'Note'} — {name(self.rows.room.name_of(note.author))}", note.text)
+        )
+        if note.edited:
+            with self.view_lock():
+                versions = self.service.view.history(nid)
+            text += "\n\nEarlier versions (edited):\n\n" + versions_text(versions[:-1], self.rows.room.names)
+        self.app.push_screen(ReadModal(title, text))
 
-    # ---- acting --------------------------------------------------------
+    # ---- moving around -------------------------------------------------
+    def action_back(self) -> None:
+        """Escape: back to the agenda from a side panel; from the agenda, out of the room."""
+        if self.panel() != "agenda":
+            self.action_focus_agenda()
+        else:
+            self.app.pop_screen()
+
+    def action_focus_agenda(self) -> None:
+        self.query_one("#meeting-agenda").focus()
+
     def action_tab(self, tab: str) -> None:
         self.query_one("#meeting-tabs", TabbedContent).active = tab
-        target = {"notes": "#meeting-notes", "actions": "#meeting-actions", "people": "#meeting-people"}.get(tab)
+        target = {"notes": "#meeting-notes", "actions": "#meeting-actions", "people": "#meeting-people", "round": "#meeting-round-scroll"}.get(tab)
         if target:
             widget = self.query_one(target)
             widget.focus()
             if getattr(widget, "highlighted", 0) is None and getattr(widget, "option_count", 0):
                 widget.highlighted = 0
 
+    # ---- acting --------------------------------------------------------
     def action_next_phase(self) -> None:
         with self.view_lock():
             m = self.service.meeting(self.meeting_id)
@@ -385,36 +528,44 @@ class MeetingScreen(CircleScreen):
         if nxt is not None:
             self.notify(f"Now: {line(nxt.title)}", title="Next item")
 
+    def action_more_time(self) -> None:
+        item = self.attempt(self.service.give_more_time, self.meeting_id)
+        if item is not None:
+            self.notify(f"{MORE_TIME} more minutes for “{line(item.title, NAME_CHARS)}”.", title="More time")
+
     def _member_options(self) -> list[tuple[str, str]]:
         me = self.service.me
         with self.view_lock():
             members = sorted(self.service.view.members(), key=lambda m: (m.id != me, m.name))
         return [(f"{name(m.name)}{' (you)' if m.id == me else ''}", m.id) for m in members]
 
+    def _form(self, title: str, fields: list[Field], submit: str, command, told: str = "", note: str = "") -> None:
+        """A form whose command runs on submit; an error keeps the form open with what was typed, beside the field."""
+
+        def check(values: dict[str, str]) -> None:
+            with self.view_lock():
+                command(values)
+
+        def done(values: dict[str, str] | None) -> None:
+            if values and told:
+                self.notify(told, title=title)
+
+        self.app.push_screen(FormModal(title, fields, submit=submit, check=check, note=note), done)
+
     def action_add_item(self) -> None:
         fields = [
             Field("title", "Item", placeholder="what you bring"),
             Field("owner", "Brought by", self.service.me, options=self._member_options()),
-            Field("minutes", "Timebox (minutes)", "10"),
+            Field("minutes", "Timebox (minutes, 1 to 240)", "10"),
         ]
-
-        def done(values: dict[str, str] | None) -> None:
-            if values:
-                minutes = int(values["minutes"]) if values["minutes"].strip().isdigit() else 0
-                self.do(self.service.add_item, self.meeting_id, values["title"], values["owner"], minutes)
-
-        self.app.push_screen(FormModal("Add an agenda item", fields, submit="Add"), done)
+        self._form("Add an agenda item", fields, "Add", lambda v: self.service.add_item(self.meeting_id, v["title"], v["owner"], v["minutes"]))
 
     def _note(self, decision: bool) -> None:
         item = self.selected_item()
         where = f" on “{line(item.title, NAME_CHARS)}”" if item else ""
-
-        def done(values: dict[str, str] | None) -> None:
-            if values:
-                self.do(self.service.add_note, self.meeting_id, values["text"], item.id if item else "", decision)
-
         label = "Decision" if decision else "Note"
-        self.app.push_screen(FormModal(f"{label}{where}", [Field("text", label, placeholder="one or two sentences")], submit="Add"), done)
+        fields = [Field("text", label, placeholder="one or two sentences")]
+        self._form(f"{label}{where}", fields, "Add", lambda v: self.service.add_note(self.meeting_id, v["text"], item.id if item else "", decision))
 
     def action_add_note(self) -> None:
         self._note(False)
@@ -426,25 +577,131 @@ class MeetingScreen(CircleScreen):
         fields = [
             Field("title", "Action", placeholder="what will be done"),
             Field("owner", "Owner", self.service.me, options=self._member_options()),
-            Field("due", "Due (YYYY-MM-DD, optional)"),
+            Field("due", "Due (YYYY-MM-DD, optional)", placeholder="2026-12-09"),
         ]
+        self._form("Add an action item", fields, "Add", lambda v: self.service.add_action(self.meeting_id, v["title"], v["owner"], v["due"]))
 
-        def done(values: dict[str, str] | None) -> None:
-            if values:
-                self.do(self.service.add_action, self.meeting_id, values["title"], values["owner"], values["due"])
+    # ---- edit, redact, versions ----------------------------------------
+    def _highlighted(self) -> tuple[str, str] | None:
+        """(what, id) of the entry highlighted in the focused panel: an item, a note or an action."""
+        panel = self.panel()
+        if panel == "notes":
+            nid = self.query_one("#meeting-notes", WindowedList).highlighted_id
+            return ("note", nid) if nid else None
+        if panel == "actions":
+            aid = self.query_one("#meeting-actions", WindowedList).highlighted_id
+            return ("action", aid) if aid else None
+        if panel == "agenda":
+            item = self.selected_item()
+            return ("item", item.id) if item else None
+        return None
 
-        self.app.push_screen(FormModal("Add an action item", fields, submit="Add"), done)
+    def _entry_or_say(self) -> tuple[str, str] | None:
+        target = self._highlighted()
+        if target is None:
+            self.notify("Highlight an agenda item, a note (1) or an action (2) first.", title="Nothing highlighted", severity="warning")
+        return target
 
+    def action_edit(self) -> None:
+        target = self._entry_or_say()
+        if target is None or self.rows is None:
+            return
+        what, eid = target
+        with self.view_lock():
+            try:
+                may = self.service.may_edit(what, eid)
+            except Exception:  # the entry went away meanwhile
+                return
+        if not may:
+            self.notify("Its author, the facilitator or a mentor edits it.", title=f"Not your {what}", severity="warning")
+            return
+        r = self.rows.room
+        if what == "note":
+            note = next(n for n in r.notes_on(None) if n.id == eid)
+            fields = [Field("text", "Note", note.text), Field("kind", "Kind", note.kind, options=[("note", "note"), ("decision", "decision")])]
+            self._form(
+                "Edit the note", fields, "Save", lambda v: self.service.edit_note(eid, v["text"], v["kind"] == "decision"), note="The earlier version is kept."
+            )
+        elif what == "item":
+            item = r.item(eid)
+            assert item is not None
+            fields = [
+                Field("title", "Item", item.title),
+                Field("owner", "Brought by", item.owner, options=self._member_options()),
+                Field("minutes", "Timebox (minutes, 1 to 240)", str(item.minutes)),
+            ]
+            self._form(
+                "Edit the item", fields, "Save", lambda v: self.service.edit_item(eid, v["title"], v["owner"], v["minutes"]), note="Earlier versions are kept."
+            )
+        else:
+            a = next(a for a in r.actions if a.id == eid)
+            fields = [
+                Field("title", "Action", a.title),
+                Field("owner", "Owner", a.owner, options=self._member_options()),
+                Field("due", "Due (YYYY-MM-DD, optional)", a.due),
+            ]
+            self._form(
+                "Edit the action", fields, "Save", lambda v: self.service.edit_action(eid, v["title"], v["owner"], v["due"]), note="Earlier versions are kept."
+            )
+
+    def action_redact(self) -> None:
+        target = self._entry_or_say()
+        if target is None:
+            return
+        what, eid = target
+        with self.view_lock():
+            try:
+                may = self.service.may_edit(what, eid, redact=True)
+            except Exception:
+                return
+        if not may:
+            self.notify("Its author, the facilitator or a mentor redacts it.", title=f"Not your {what}", severity="warning")
+            return
+        label = {"note": "note", "item": "agenda item (and the copies carried from it)", "action": "action (and its follow-ups)"}[what]
+
+        def done(yes: bool | None) -> None:
+            if yes and self.do(self.service.redact, what, eid):
+                self.notify("Hidden from every screen and export. The encrypted event stays in the journals.", title="Redacted")
+
+        self.app.push_screen(ConfirmModal(f"Redact this {label}?\n\n{REDACT_NOTE}", yes="Redact", no="Keep it", default_yes=False), done)
+
+    def action_versions(self) -> None:
+        target = self._entry_or_say()
+        if target is None or self.rows is None:
+            return
+        what, eid = target
+        with self.view_lock():
+            versions = self.service.view.history(eid)
+        self.app.push_screen(ReadModal(f"Versions of this {what}", versions_text(versions, self.rows.room.names)))
+
+    # ---- actions and attendance ----------------------------------------
     @on(WindowedList.OptionSelected, "#meeting-actions")
     def toggle_action(self, event: WindowedList.OptionSelected) -> None:
-        status = self.rows.action_status.get(event.option.id or "") if self.rows else None
-        if status is not None:
-            self.do(self.service.set_action_status, event.option.id, "open" if status == "done" else "done")
+        aid = event.option.id or ""
+        status = self.rows.action_status.get(aid) if self.rows else None
+        if status is None:
+            return
+        new = "open" if status == "done" else "done"
+        if self.do(self.service.set_action_status, aid, new):
+            a = next(a for a in self.rows.room.actions if a.id == aid)
+            if new == "done":
+                self.notify(f"Done: {line(a.title, NAME_CHARS)}. Enter on it again opens it again.", title="Action ticked")
+            else:
+                self.notify(f"Open again: {line(a.title, NAME_CHARS)}.", title="Action unticked")
 
-    @on(SelectionList.SelectionToggled, "#meeting-people")
-    def toggle_attendance(self, event: SelectionList.SelectionToggled) -> None:
-        # Flip what the view says, not what the widget shows: a refresh may have run in between.
-        member = event.selection.value
+    @on(WindowedList.OptionSelected, "#meeting-people")
+    def person_selected(self, event: WindowedList.OptionSelected) -> None:
+        if event.option.id and not event.option.id.startswith("_"):
+            self._toggle_person(event.option.id)
+
+    def action_toggle_person(self) -> None:
+        if self.panel() == "people":
+            pid = self.query_one("#meeting-people", WindowedList).highlighted_id
+            if pid:
+                self._toggle_person(pid)
+
+    def _toggle_person(self, member: str) -> None:
+        # Flip what the view says, not what the list shows: a refresh may have run in between.
         with self.view_lock():
             present = not self.service.view.attendance(self.meeting_id).get(member, False)
             self.do(self.service.mark_attendance, self.meeting_id, member, present)
@@ -459,21 +716,33 @@ class MeetingScreen(CircleScreen):
             return
         options = [(mid, label) for label, mid in self._member_options() if mid != fac]
 
-        def done(to: str | None) -> None:
-            if to and self.do(self.service.handoff, self.meeting_id, to):
-                with self.view_lock():
-                    who = name(self.service.view.name_of(to))
-                self.notify(f"{who} facilitates from here.", title="Handoff")
+        def picked(to: str | None) -> None:
+            if not to:
+                return
+            with self.view_lock():
+                to_name = name(self.service.view.name_of(to))
 
-        self.app.push_screen(PickModal("Hand the facilitator role to…", options), done)
+            def confirmed(yes: bool | None) -> None:
+                if yes and self.do(self.service.handoff, self.meeting_id, to):
+                    self.notify(f"{to_name} facilitates from here.", title="Handoff")
+
+            self.app.push_screen(ConfirmModal(f"Hand the facilitator role to {to_name}?\nThey lead the rest of this meeting.", yes="Hand over"), confirmed)
+
+        self.app.push_screen(PickModal("Hand the facilitator role to…", options), picked)
 
     def action_anonymous(self) -> None:
+        fields = [Field("text", "One line, shown without your name")]
+
+        def check(values: dict[str, str]) -> None:
+            with self.view_lock():
+                self.service.check_anonymous_line(self.meeting_id, values["text"])  # a closed round or a bad line keeps the form open
+
         def done(values: dict[str, str] | None) -> None:
             if values:
                 self.notify("Sending your line to the round…", title="Anonymous round", timeout=2)
                 self.send_anonymous(values["text"])
 
-        self.app.push_screen(FormModal("Your line for the anonymous round", [Field("text", "One line, shown without your name")], submit="Add"), done)
+        self.app.push_screen(FormModal("Your line for the anonymous round", fields, submit="Add", check=check), done)
 
     @work(thread=True, group="anonymous", exit_on_error=False)
     def send_anonymous(self, text: str) -> None:
@@ -492,7 +761,7 @@ class MeetingScreen(CircleScreen):
         if not may:
             self.notify("The facilitator wraps the meeting up.", title="Only the facilitator wraps up", severity="warning")
             return
-        q = "Mark this meeting held?"
+        q = "Mark this meeting held? The clock stops."
         if open_items:
             q += f"\n{len(open_items)} unfinished item{'s' if len(open_items) != 1 else ''} and the open actions will carry over to the next meeting."
 
@@ -508,8 +777,10 @@ class MeetingScreen(CircleScreen):
 
     @on(TimeUp)
     def time_is_up(self, event: TimeUp) -> None:
+        if self.rows is None or self.rows.meeting.held:
+            return
         item = self._item(event.item)
         self.app.bell()
         self.notify(
-            f"Time is up for “{line(item.title, NAME_CHARS) if item else 'this item'}”. Wrap up, or agree a few more minutes.", title="Time's up", timeout=8
+            f"Time is up for “{line(item.title, NAME_CHARS) if item else 'this item'}”. Wrap up, or + for five more minutes.", title="Time's up", timeout=8
         )

@@ -21,6 +21,7 @@ from textual.signal import Signal
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from circle.errors import CircleError
 from circle.widgets.member_text import line, plain
 
 
@@ -37,15 +38,29 @@ class Field:
 
 
 class FormModal(ModalScreen[dict[str, str] | None]):
-    """A small form. Enter in the last field (or Save) returns the values; Escape cancels."""
+    """A small form. Enter in the last field (or the submit button) returns the values; Escape cancels.
+
+    With ``check``, submitting runs it first (the command the form is for):
+    an error keeps the form open with everything typed, and says what is
+    wrong beside the field it names (a :class:`FieldError`), or under the form.
+
+    Args:
+        title: what the form does.
+        fields: its fields, in order.
+        submit: the submit button's label.
+        check: runs the command with the values; raises :class:`CircleError` to keep the form open.
+        note: a line of text under the fields (what the form cannot do, for example).
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, fields: list[Field], submit: str = "Save") -> None:
+    def __init__(self, title: str, fields: list[Field], submit: str = "Save", check: Callable[[dict[str, str]], Any] | None = None, note: str = "") -> None:
         super().__init__(classes="circle-modal")
         self.form_title = title
         self.fields = fields
         self.submit_label = submit
+        self.check = check
+        self.note = note
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
@@ -56,33 +71,68 @@ class FormModal(ModalScreen[dict[str, str] | None]):
                     options = [(Text(line(lbl)), val) for lbl, val in f.options]  # Select takes a Text where its type says str
                     yield Select(options, value=f.value or f.options[0][1], allow_blank=False, id=f"field-{f.name}")  # type: ignore[arg-type]
                 else:
-                    yield Input(value=f.value, placeholder=f.placeholder, password=f.password, id=f"field-{f.name}")
+                    # An edit keeps what is there: typing goes on from the end instead of replacing it all.
+                    yield Input(value=f.value, placeholder=f.placeholder, password=f.password, id=f"field-{f.name}", select_on_focus=False)
+                yield Static("", id=f"error-{f.name}", classes="modal-error")
+            if self.note:
+                yield Static(plain(self.note), classes="modal-hint")
+            yield Static("", id="error-form", classes="modal-error")
+            yield Static(self.keys_hint(), classes="modal-hint")
             with Horizontal(classes="modal-buttons"):
                 yield Button(self.submit_label, variant="primary", id="submit")
                 yield Button("Cancel", id="cancel")
 
+    def keys_hint(self) -> str:
+        """What Enter, Tab and Escape do in this form (Enter in a text box moves on; in the last text box it submits)."""
+        boxes = sum(1 for f in self.fields if not f.options)
+        enter = {0: f"Enter on {self.submit_label}", 1: f"Enter: {self.submit_label}"}.get(boxes, f"Enter in the last box: {self.submit_label}")
+        return " · ".join([*(["Tab: next field"] if len(self.fields) > 1 else []), enter, "Esc cancels"])
+
     def on_mount(self) -> None:
         for i in self.query(Input):
             i.cursor_blink = getattr(self.app, "cursor_blink", True)
+        for e in self.query(".modal-error"):
+            e.display = False
 
     def values(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for f in self.fields:
             w = self.query_one(f"#field-{f.name}")
-            out[f.name] = str(w.value) if not isinstance(w, Select) else str(w.value)
+            out[f.name] = str(w.value)
         return out
+
+    def show_error(self, field: str | None, title: str, hint: str = "") -> None:
+        """Say what is wrong beside ``field`` (under the form when the form has no such field); keep what was typed."""
+        for e in self.query(".modal-error"):
+            e.display = False
+        target = field if field and any(f.name == field for f in self.fields) else "form"
+        box = self.query_one(f"#error-{target}", Static)
+        box.update(plain(f"⚠ {title}" + (f": {hint}" if hint else "")))
+        box.display = True
+        if target != "form":
+            self.query_one(f"#field-{target}").focus()
+
+    def _submit(self) -> None:
+        values = self.values()
+        if self.check is not None:
+            try:
+                self.check(values)
+            except CircleError as exc:
+                self.show_error(getattr(exc, "field", None), exc.title, exc.hint)
+                return
+        self.dismiss(values)
 
     @on(Input.Submitted)
     def next_or_submit(self, event: Input.Submitted) -> None:
         inputs = list(self.query(Input))
         if event.input is inputs[-1]:
-            self.dismiss(self.values())
+            self._submit()
         else:
             self.focus_next()
 
     @on(Button.Pressed, "#submit")
     def submit(self) -> None:
-        self.dismiss(self.values())
+        self._submit()
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -114,21 +164,26 @@ class PickModal(ModalScreen[str | None]):
 
 
 class ConfirmModal(ModalScreen[bool]):
-    """Yes or no."""
+    """Yes or no: y or Enter says yes, n or Escape no."""
 
     BINDINGS = [Binding("escape", "no", "No"), Binding("y", "yes", "Yes"), Binding("n", "no", "No")]
 
-    def __init__(self, question: str, yes: str = "Yes") -> None:
+    def on_mount(self) -> None:
+        self.query_one("#yes" if self.default_yes else "#no", Button).focus()  # Enter says what the highlighted button says
+
+    def __init__(self, question: str, yes: str = "Yes", no: str = "No", default_yes: bool = True) -> None:
         super().__init__(classes="circle-modal")
         self.question = question
         self.yes_label = yes
+        self.no_label = no
+        self.default_yes = default_yes
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
             yield Static(plain(self.question), classes="modal-title")
             with Horizontal(classes="modal-buttons"):
                 yield Button(f"{self.yes_label} (y)", variant="primary", id="yes")
-                yield Button("No (n)", id="no")
+                yield Button(f"{self.no_label} (n)", id="no")
 
     @on(Button.Pressed, "#yes")
     def action_yes(self) -> None:

@@ -18,6 +18,23 @@ from circle.errors import CircleError
 from circle.messages import Unlocked, UnlockFailed
 from circle.widgets.member_text import name, plain
 
+COMMON = frozenset({"password", "passphrase", "12345678", "123456789", "qwertyuiop", "iloveyou", "letmein1", "password1", "circlecircle"})
+
+
+def passphrase_strength(p: str) -> str:
+    """How hard a passphrase is to guess, in words (a rough guide: length and words count most)."""
+    if len(p) < 8:
+        return "too short: use at least 8 characters"
+    if p.lower().replace(" ", "") in COMMON or len(set(p)) <= 3:
+        return "weak: it is a very common or repetitive one"
+    words = len(p.split())
+    kinds = sum(1 for test in (str.islower, str.isupper, str.isdigit) if any(test(c) for c in p)) + any(not c.isalnum() for c in p)
+    if len(p) >= 20 or words >= 4:
+        return "strong: a long phrase is hard to guess"
+    if len(p) >= 12 or words >= 3 or kinds >= 3:
+        return "fair: a few more words would make it strong"
+    return "weak: four ordinary words are easier to remember and much harder to guess"
+
 
 class UnlockScreen(Screen[None]):
     """Pick who you are, type your passphrase, press Enter."""
@@ -48,6 +65,8 @@ class UnlockScreen(Screen[None]):
                 yield Static("No identity on this device yet. Create yours:", classes="unlock-label")
                 yield Input(placeholder="your name, as your cohort knows you", id="unlock-name")
                 yield Input(password=True, placeholder="a passphrase (8+ characters; a few words)", id="unlock-pass")
+                yield Input(password=True, placeholder="the same passphrase again", id="unlock-again")
+                yield Static("", id="unlock-strength")
                 yield Button("Create identity", variant="primary", id="unlock-create")
             yield Static("", id="unlock-message")
         yield Footer()
@@ -68,13 +87,31 @@ class UnlockScreen(Screen[None]):
     def name_entered(self) -> None:
         self.query_one("#unlock-pass", Input).focus()
 
+    @on(Input.Changed, "#unlock-pass")
+    def show_strength(self, event: Input.Changed) -> None:
+        if self.query("#unlock-strength"):
+            self.query_one("#unlock-strength", Static).update(f"Strength: {passphrase_strength(event.value)}" if event.value else "")
+
     @on(Input.Submitted, "#unlock-pass")
+    @on(Input.Submitted, "#unlock-again")
     @on(Button.Pressed, "#unlock-go")
     @on(Button.Pressed, "#unlock-create")
-    def submit(self) -> None:
+    def submit(self, event: Input.Submitted | Button.Pressed) -> None:
         passphrase = self.query_one("#unlock-pass", Input).value
         if self.query("#unlock-name"):
+            if isinstance(event, Input.Submitted) and event.input.id == "unlock-pass":
+                self.query_one("#unlock-again", Input).focus()  # asked twice: a typo would lock you out
+                return
             name = self.query_one("#unlock-name", Input).value
+            if not name.strip():
+                self._refuse("Type your name first", "as your cohort knows you", "#unlock-name")
+                return
+            if len(passphrase) < 8:
+                self._refuse("That passphrase is too short", "use at least 8 characters; a few words are best", "#unlock-pass")
+                return
+            if self.query_one("#unlock-again", Input).value != passphrase:
+                self._refuse("The two passphrases differ", "type the same passphrase twice", "#unlock-again")
+                return
             self._busy("Creating your identity…")
             self.create(name, passphrase)
             return
@@ -105,6 +142,15 @@ class UnlockScreen(Screen[None]):
             return
         self.post_message(Unlocked(session))
 
+    def _refuse(self, title: str, hint: str, field: str) -> None:
+        """Say what is wrong, keep what was typed, and put the cursor where it needs fixing."""
+        msg = self.query_one("#unlock-message", Static)
+        msg.update(plain(f"{title}: {hint}"))
+        msg.set_class(True, "-error")
+        if field == "#unlock-again":
+            self.query_one(field, Input).value = ""
+        self.query_one(field, Input).focus()
+
     @on(UnlockFailed)
     def show_failure(self, event: UnlockFailed) -> None:
         msg = self.query_one("#unlock-message", Static)
@@ -113,5 +159,6 @@ class UnlockScreen(Screen[None]):
         for b in self.query(Button):
             b.disabled = False
         pw = self.query_one("#unlock-pass", Input)
-        pw.value = ""
+        if not self.query("#unlock-name"):  # a wrong passphrase: type it again; a new identity keeps what was typed
+            pw.value = ""
         pw.focus()

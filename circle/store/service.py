@@ -18,7 +18,7 @@ from circle.models.meeting import CarryOver, TimerState, carry_over_plan, next_m
 from circle.models.names import match_one
 from circle.models.rota import SUPERVISOR_ROLE, Rota
 from circle.models.schema import ROLES
-from circle.models.view import AgendaItem, Meeting, Member, View
+from circle.models.view import Action, AgendaItem, Meeting, Member, Note, View
 from circle.store.anonymous import Drop
 from circle.store.cohort import CohortStore, Part
 
@@ -26,20 +26,71 @@ MAX_TITLE = 200
 MAX_TEXT = 4000
 
 
-def _when(value: str) -> str:
+class FieldError(UsageError):
+    """A value a person typed is not usable; ``field`` names the form field (or command-line option) it came from.
+
+    Forms show the title and hint beside that field and keep what was typed.
+    """
+
+    def __init__(self, field: str, title: str, hint: str = "") -> None:
+        super().__init__(title, hint)
+        self.field = field
+
+
+MEETING_MINUTES = (5, 600)  # how long a meeting may be, as the charter allows
+TIMEBOX = (1, 240)  # an agenda item's timebox
+MORE_TIME = 5  # minutes "+" gives the running item
+
+
+def _when(value: str, field: str = "at") -> str:
     """A meeting's date and time as ``YYYY-MM-DD HH:MM`` (a ``T`` between them is fine too)."""
     try:
-        return dt.datetime.strptime(" ".join(_text(value, "date").replace("T", " ").split()), "%Y-%m-%d %H:%M").strftime("%Y-%m-%d %H:%M")
+        return dt.datetime.strptime(" ".join(_text(value, "date", field=field).replace("T", " ").split()), "%Y-%m-%d %H:%M").strftime("%Y-%m-%d %H:%M")
     except ValueError:
-        raise UsageError("that is not a date and time", "write it as YYYY-MM-DD HH:MM, for example 2026-12-09 07:30") from None
+        raise FieldError(field, "that is not a date and time", "write it as YYYY-MM-DD HH:MM, for example 2026-12-09 07:30") from None
 
 
-def _text(value: str, what: str, limit: int = MAX_TITLE) -> str:
+def _due(value: str, field: str = "due") -> str:
+    """A due date as ``YYYY-MM-DD``, or "" for none."""
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        return dt.datetime.strptime(value, "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        raise FieldError(field, "that is not a date", "write it as YYYY-MM-DD, for example 2026-12-09, or leave it empty") from None
+
+
+def _whole(value: int | str | None, field: str, bounds: tuple[int, int], what: str, example: int) -> int:
+    """A whole number typed in a form or given on the command line, within ``bounds``."""
+    lo, hi = bounds
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        n = None
+    if n is None or not lo <= n <= hi:
+        raise FieldError(field, f"{what} is {lo} to {hi} minutes", f"type a whole number, for example {example}")
+    return n
+
+
+def meeting_minutes(value: int | str | None, default: int = 60) -> int:
+    """A meeting's length in minutes (5 to 600); None or "" means ``default``."""
+    if value is None or str(value).strip() == "":
+        return default
+    return _whole(value, "minutes", MEETING_MINUTES, "a meeting", 60)
+
+
+def timebox(value: int | str | None) -> int:
+    """An agenda item's timebox in minutes (1 to 240)."""
+    return _whole(value, "minutes", TIMEBOX, "a timebox", 10)
+
+
+def _text(value: str, what: str, limit: int = MAX_TITLE, field: str = "title") -> str:
     value = " ".join(value.split()) if limit == MAX_TITLE else value.strip()
     if not value:
-        raise UsageError(f"the {what} is empty", f"type a {what} first")
+        raise FieldError(field, f"the {what} is empty", f"type a {what} first")
     if len(value) > limit:
-        raise UsageError(f"the {what} is too long", f"keep it under {limit} characters")
+        raise FieldError(field, f"the {what} is too long", f"keep it under {limit} characters")
     return value
 
 
@@ -191,12 +242,18 @@ class CohortService:
             raise UsageError(f"only a supervising mentor {what}", "ask a mentor of the cohort")
 
     # ---- meetings ------------------------------------------------------
-    def schedule(self, at: str, title: str = "", minutes: int | None = None) -> str:
-        """Schedule a meeting at ``at`` (ISO date and time) and carry unfinished business into it."""
+    def schedule(self, at: str, title: str = "", minutes: int | str | None = None) -> str:
+        """Schedule a meeting at ``at`` (ISO date and time), ``minutes`` long (5 to 600; default: the charter's).
+
+        If it is the next meeting, unfinished business is carried into it.
+        """
         at = _when(at)
+        length = meeting_minutes(minutes, self.view.cohort().meeting_minutes)
+        title = title.strip()
+        if len(title) > MAX_TITLE:
+            raise FieldError("title", "the theme is too long", f"keep it under {MAX_TITLE} characters")
         mid = new_id()
-        body = {"meeting": mid, "at": at, "title": title.strip(), "minutes": int(minutes or self.view.cohort().meeting_minutes)}
-        self.store.record("meeting.scheduled", body)
+        self.store.record("meeting.scheduled", {"meeting": mid, "at": at, "title": title, "minutes": length})
         self.carry_over(mid)
         return mid
 
@@ -226,7 +283,8 @@ class CohortService:
         batch: list[tuple[str, dict[str, Any]]] = []
         if m.current_item:  # the clock stops with the meeting
             batch.append(("agenda.current_set", {"meeting": meeting_id, "current_item": "", "item_started": 0.0}))
-        batch.append(("meeting.held", {"meeting": meeting_id, "facilitator": self.facilitator(meeting_id), "present": sorted(present)}))
+        items = sorted(i.id for i in self.view.agenda(meeting_id))  # what this wrap-up had: an item it did not have moves on
+        batch.append(("meeting.held", {"meeting": meeting_id, "facilitator": self.facilitator(meeting_id), "present": sorted(present), "items": items}))
         self.store.record_many(batch)
         nxt = self.next_meeting()
         if nxt is not None:
@@ -244,18 +302,32 @@ class CohortService:
         return plan
 
     # ---- agenda --------------------------------------------------------
-    def add_item(self, meeting_id: str, title: str, owner: str = "", minutes: int = 10) -> str:
-        """Anyone present may add an item; ``owner`` is a member id (default: me)."""
-        m = self.meeting(meeting_id)
-        if m.held:
-            raise UsageError("this meeting is already wrapped up", "add it to the next meeting")
-        if not 1 <= int(minutes) <= 240:
-            raise UsageError("a timebox is 1 to 240 minutes", "for example 10")
+    def add_item(self, meeting_id: str, title: str, owner: str = "", minutes: int | str = 10) -> str:
+        """Anyone may add an item; ``owner`` is a member id (default: me).
+
+        ``meeting_id`` "" puts it on the list for the next meeting: the next
+        meeting scheduled picks it up (see :meth:`View.agenda`).
+        """
+        if meeting_id:
+            m = self.meeting(meeting_id)
+            if m.held:
+                raise UsageError("this meeting is already wrapped up", "add it to the next meeting")
+        title = _text(title, "title")
+        box = timebox(minutes)
+        if owner and self.view.member(owner) is None:
+            raise FieldError("owner", "no such member", "pick one from the roster")
         iid = new_id()
-        self.store.record(
-            "agenda.added", {"item": iid, "meeting": meeting_id, "title": _text(title, "title"), "owner": owner or self.me, "minutes": int(minutes)}
-        )
+        self.store.record("agenda.added", {"item": iid, "meeting": meeting_id, "title": title, "owner": owner or self.me, "minutes": box})
         return iid
+
+    def give_more_time(self, meeting_id: str, minutes: int = MORE_TIME) -> AgendaItem:
+        """Add ``minutes`` to the running item's timebox (the facilitator or a mentor); returns the item."""
+        m = self._require_lead(meeting_id)
+        item = next((i for i in self.view.agenda(meeting_id) if i.id == m.current_item), None)
+        if item is None:
+            raise UsageError("no item is running", "start one first (Enter on an agenda item)")
+        self.store.record("agenda.extended", {"meeting": meeting_id, "item": item.id, "minutes": int(minutes)})
+        return item
 
     def start_item(self, meeting_id: str, item_id: str) -> None:
         """Make an item current and start its countdown."""
@@ -279,19 +351,104 @@ class CohortService:
         return nxt
 
     # ---- notes, actions, attendance -----------------------------------
-    def add_note(self, meeting_id: str, text: str, item_id: str = "", decision: bool = False) -> None:
+    def add_note(self, meeting_id: str, text: str, item_id: str = "", decision: bool = False) -> str:
+        """Add a note (or a decision) to a meeting, on one of its items or none; returns the note's id."""
         self.meeting(meeting_id)
-        self.store.record(
-            "note.added", {"meeting": meeting_id, "item": item_id, "text": _text(text, "note", MAX_TEXT), "kind": "decision" if decision else "note"}
-        )
+        body = {"meeting": meeting_id, "item": item_id, "text": _text(text, "note", MAX_TEXT, field="text"), "kind": "decision" if decision else "note"}
+        return self.store.record("note.added", body).id
 
     def add_action(self, meeting_id: str, title: str, owner: str = "", due: str = "") -> str:
+        """Add an action with an owner (a member id; default: me) and a due date (YYYY-MM-DD or "")."""
         self.meeting(meeting_id)
+        title = _text(title, "action")
+        when = _due(due)
+        if owner and self.view.member(owner) is None:
+            raise FieldError("owner", "no such member", "pick one from the roster")
         aid = new_id()
-        self.store.record(
-            "action.added", {"action": aid, "meeting": meeting_id, "title": _text(title, "action"), "owner": owner or self.me, "due": due.strip()}
-        )
+        self.store.record("action.added", {"action": aid, "meeting": meeting_id, "title": title, "owner": owner or self.me, "due": when})
         return aid
+
+    # ---- edits and redactions -------------------------------------------
+    def _may_change(self, creator: str, *meetings: str) -> bool:
+        """The author, the facilitator of its meeting now, or a mentor: who may edit or redact an entry (the fold decides)."""
+        return self.me == creator or self.is_mentor() or any(m and self.facilitator(m) == self.me for m in meetings)
+
+    def note(self, note_id: str) -> Note:
+        n = next((n for n in self.view.notes() if n.id == note_id), None)
+        if n is None:
+            raise NotFound("no such note", "pick one from the meeting's notes")
+        return n
+
+    def item(self, item_id: str) -> AgendaItem:
+        it = next((i for i in self.view.agenda() if i.id == item_id), None)
+        if it is None:
+            raise NotFound("no such agenda item", "pick one from the agenda")
+        return it
+
+    def action(self, action_id: str) -> Action:
+        a = next((a for a in self.view.actions() if a.id == action_id), None)
+        if a is None:
+            raise NotFound("no such action", "pick one from the actions")
+        return a
+
+    def may_edit(self, what: str, entry_id: str, redact: bool = False) -> bool:
+        """Whether I may edit (or, with ``redact``, redact) a note, an item or an action; an action's owner edits it too."""
+        if what == "note":
+            n = self.note(entry_id)
+            return self._may_change(n.author, n.meeting)
+        if what == "item":
+            it = self.item(entry_id)
+            return self._may_change(it.creator, it.added_to, it.meeting)
+        a = self.action(entry_id)
+        return self._may_change(a.creator, a.meeting) or (not redact and self.me == a.owner)
+
+    def _require_edit(self, what: str, entry_id: str, redact: bool = False) -> None:
+        if not self.may_edit(what, entry_id, redact):
+            who = "its author, the facilitator or a mentor" if redact or what != "action" else "its author, its owner, the facilitator or a mentor"
+            raise UsageError(f"only {who} {'redacts' if redact else 'changes'} this {what}", "ask one of them")
+
+    def edit_note(self, note_id: str, text: str, decision: bool | None = None) -> None:
+        """Change a note's text (and whether it is a decision). The earlier version is kept in its history."""
+        self._require_edit("note", note_id)
+        n = self.note(note_id)
+        text = _text(text, "note", MAX_TEXT, field="text")
+        kind = n.kind if decision is None else ("decision" if decision else "note")
+        if text == n.text and kind == n.kind:
+            return
+        self.store.record("note.edited", {"note": note_id, "text": text, "kind": kind})
+
+    def edit_item(self, item_id: str, title: str, owner: str = "", minutes: int | str | None = None) -> None:
+        """Change an item's title, who brings it or its timebox. Earlier versions are kept."""
+        self._require_edit("item", item_id)
+        it = self.item(item_id)
+        if owner and self.view.member(owner) is None:
+            raise FieldError("owner", "no such member", "pick one from the roster")
+        new = {"title": _text(title, "title"), "owner": owner or it.owner, "minutes": it.minutes if minutes is None else timebox(minutes)}
+        changes = {k: v for k, v in new.items() if getattr(it, k) != v}
+        if changes:
+            self.store.record("agenda.updated", {"item": item_id, **changes})
+
+    def edit_action(self, action_id: str, title: str, owner: str = "", due: str | None = None) -> None:
+        """Change an action's title, owner or due date. Earlier versions are kept."""
+        self._require_edit("action", action_id)
+        a = self.action(action_id)
+        if owner and self.view.member(owner) is None:
+            raise FieldError("owner", "no such member", "pick one from the roster")
+        new = {"title": _text(title, "action"), "owner": owner or a.owner, "due": a.due if due is None else _due(due)}
+        changes = {k: v for k, v in new.items() if getattr(a, k) != v}
+        if changes:
+            self.store.record("action.updated", {"action": action_id, **changes})
+
+    def redact(self, what: str, entry_id: str) -> None:
+        """Hide a note, an item or an action from every screen and export.
+
+        It cannot erase: the encrypted event stays in its author's journal and
+        every replica, readable by anyone who holds that epoch's key.
+        """
+        if what not in ("note", "item", "action"):
+            raise UsageError(f"cannot redact a {what}", "a note, an agenda item or an action")
+        self._require_edit(what, entry_id, redact=True)
+        self.store.record("entry.redacted", {"entry": entry_id, "what": what})
 
     def set_action_status(self, action_id: str, status: str) -> None:
         """Tick an action done, drop it or open it again: its author, its owner, the facilitator or a mentor."""
@@ -323,10 +480,14 @@ class CohortService:
         It goes in no journal and nobody signs it (see :mod:`circle.store.anonymous`);
         the view shows the round's texts only, sorted so order reveals nothing.
         """
+        self.store.add_anonymous(meeting_id, self.check_anonymous_line(meeting_id, text), drop)
+
+    def check_anonymous_line(self, meeting_id: str, text: str) -> str:
+        """The line as it would be sent, or the reason it would not be: a closed round, or text that is no line."""
         meeting = self.meeting(meeting_id)
         if meeting.held or meeting.cancelled:
             raise UsageError("that meeting's round is closed", "lines go to a meeting that is still to come or under way")
-        self.store.add_anonymous(meeting_id, _text(text, "line"), drop)
+        return _text(text, "line")
 
     # ---- rota ----------------------------------------------------------
     def handoff(self, meeting_id: str, to: str) -> None:

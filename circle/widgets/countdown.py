@@ -1,4 +1,8 @@
-"""The countdown of the current agenda item, with a gentle signal at time-up."""
+"""The countdown of the current agenda item, with a gentle signal at time-up.
+
+Time's up shows in words and reversed video (seen without colour, on a
+monochrome terminal too); the app rings the bell once.
+"""
 
 from __future__ import annotations
 
@@ -46,7 +50,10 @@ class Countdown(Static):
         bar = "█" * filled + "░" * (width - filled)
         out = Text()
         out.append("⏱ ")
-        out.append(s.label(), style="bold")
+        if s.over:
+            out.append(f" {s.label().upper()} ", style="bold reverse")
+        else:
+            out.append(s.label(), style="bold")
         out.append(f" {bar} ")
         out.append(self.caption)
         return out

@@ -153,3 +153,9 @@ class WindowedList(OptionList):
             super().action_page_up()
             if self.highlighted is None:  # a page landed on the "earlier" line: stay on the first row
                 self.highlighted = self._edge(last=False)
+
+
+class OpenList(WindowedList):
+    """A windowed list whose Enter opens the highlighted row, shown in the footer as "Open"."""
+
+    BINDINGS = [Binding("enter", "select", "Open", key_display="⏎")]

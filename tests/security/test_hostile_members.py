@@ -273,6 +273,58 @@ def test_who_may_do_what_is_checked_on_every_device(ward: Laptops):
     assert v.cohort().name == "Ward educators (north)" and v.member(ward.id("Cleo")).role == "peer"
 
 
+def test_edits_redactions_and_more_time_by_others_are_refused_on_every_device(ward: Laptops):
+    """Cleo (a participant, altered) edits and redacts what Ana and Ben wrote and gives an item more time; nothing of it counts anywhere.
+
+    The honest path in the same cohort: Ben, the facilitator, edits, redacts
+    and gives more time; Ana's own note is edited by herself.
+    """
+    mid = meeting(ward)
+    ward.sync()
+    ana, ben = ward.svc("Ana"), ward.svc("Ben")
+    note = ana.add_note(mid, "Mr J. Smith, bed 4: discharge worry")
+    other = ana.add_note(mid, "Keep this one")
+    item = ana.add_item(mid, "Discharge planning", minutes=10)
+    action = ana.add_action(mid, "Call the ward manager", owner=ward.id("Ben"))
+    hers = ana.add_action(mid, "Bring the audit form", owner=ward.id("Cleo"))
+    ward.sync()
+    cleo = ward.store("Cleo")
+    attacks = [
+        cleo.record("note.edited", {"note": other, "text": "Changed by Cleo"}),
+        cleo.record("entry.redacted", {"entry": other, "what": "note"}),
+        cleo.record("entry.redacted", {"entry": item, "what": "item"}),
+        cleo.record("agenda.updated", {"item": item, "title": "Renamed by Cleo"}),
+        cleo.record("action.updated", {"action": action, "title": "Renamed by Cleo"}),
+        cleo.record("agenda.extended", {"meeting": mid, "item": item, "minutes": 60}),
+        cleo.record("entry.redacted", {"entry": hers, "what": "action"}),  # its owner, not its author: she may tick it, not hide it
+    ]
+    ward.sync()
+    tried = accepted = 0
+    for name in ("Ana", "Ben"):
+        refused = ward.svc(name).view.refused()
+        tried += len(attacks)
+        accepted += sum(1 for a in attacks if a.id not in refused)
+    tally("edits, redactions and more time by others", tried, accepted)
+    assert accepted == 0
+    v = ward.svc("Ana").view
+    assert [n.text for n in v.notes(mid)] == ["Mr J. Smith, bed 4: discharge worry", "Keep this one"]
+    assert [(i.title, i.extended) for i in v.agenda(mid)] == [("Discharge planning", 0)]
+    assert [a.title for a in v.actions(mid)] == ["Call the ward manager", "Bring the audit form"]
+    # The honest path: Ana corrects her note, Ben (facilitating) gives the item more time and redacts the note with a name in it.
+    ana.edit_note(note, "A patient on the ward: discharge worry")
+    ben.advance_phase(mid)
+    ben.start_item(mid, item)
+    ben.give_more_time(mid)
+    ward.sync()
+    ward.svc("Ben").redact("note", note)
+    ward.sync()
+    for name in ("Ana", "Ben", "Cleo"):
+        v = ward.svc(name).view
+        assert [n.text for n in v.notes(mid)] == ["Keep this one"], name
+        assert v.agenda(mid)[0].extended == 5 and set(v.redacted()) == {note}
+        assert v.history(note) == []  # no earlier version shows either
+
+
 def test_service_refuses_what_the_fold_would_refuse(ward: Laptops):
     """The courtesy checks say so in one line before anything is written."""
     mid = meeting(ward)
@@ -284,6 +336,9 @@ def test_service_refuses_what_the_fold_would_refuse(ward: Laptops):
         lambda: cleo.advance_phase(mid),
         lambda: cleo.mark_attendance(mid, ward.id("Ben"), False),
         lambda: ward.svc("Ana").set_role(ward.id("Ana"), "peer"),
+        lambda: cleo.give_more_time(mid),
+        lambda: cleo.redact("note", ward.svc("Ana").add_note(mid, "Ana's")),
+        lambda: cleo.edit_note(ward.svc("Ana").add_note(mid, "Ana's too"), "Cleo's now"),
     ):
         with pytest.raises(CircleError):
             attempt()

@@ -16,7 +16,7 @@ from circle.screens import base
 from circle.screens.cohort import CohortScreen
 from circle.screens.home import HomeScreen
 from circle.screens.meeting import MeetingScreen
-from circle.screens.modals import FormModal, HelpModal, PickModal, ReadModal
+from circle.screens.modals import ConfirmModal, FormModal, HelpModal, PickModal, ReadModal
 from circle.store.service import CohortService
 from circle.sync.service import SyncService
 from circle.sync.status import SyncStatus
@@ -69,7 +69,13 @@ async def test_unlock_wrong_passphrase_is_calm_then_right_one_opens_home(demo_ho
 async def test_create_identity_then_cohort_from_an_empty_home(tmp_path, clock):
     app = make_app(tmp_path / "fresh", clock=clock, cursor_blink=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press(*"Nadia Haddad", "enter", *"four quiet words here", "enter")
+        await pilot.press(*"Nadia Haddad", "enter", *"four quiet words here")
+        assert "Strength: strong" in str(app.screen.query_one("#unlock-strength").render())
+        await pilot.press("enter", *"four quiet words hare", "enter")  # a typo the second time: asked again, nothing created
+        await pilot.pause()
+        assert "The two passphrases differ" in str(app.screen.query_one("#unlock-message").render())
+        assert app.screen.query_one("#unlock-pass").value == "four quiet words here" and app.home.identities() == []
+        await pilot.press(*"four quiet words here", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
@@ -187,6 +193,10 @@ async def test_handoff_mid_meeting(app_for):
         labels = [str(o.prompt) for o in app.screen.query_one("#pick").options]
         await pilot.press(*["down"] * labels.index("Amara Singh"), "enter")
         await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal) and "Hand the facilitator role to Amara Singh?" in app.screen.question
+        assert svc.view.name_of(svc.facilitator(mid)) == "Kwame Mensah"  # nothing before the confirmation
+        await pilot.press("y")
+        await pilot.pause()
         assert svc.view.name_of(svc.facilitator(mid)) == "Amara Singh"
         [h] = svc.view.handoffs(mid)
         assert h.author == svc.me
@@ -224,6 +234,11 @@ async def test_away_give_back_and_swap_from_the_cohort_screen(app_for, demo_home
         assert names() == ["Kwame Mensah", "Priya Nair"]
         await pilot.press("w", "enter")  # ask to swap with the only other upcoming turn
         await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal) and "It takes effect when Priya Nair accepts." in app.screen.question
+        assert svc.view.rota_changes() == [] or svc.view.rota_changes()[-1].kind != "rota.swapped"  # nothing before the confirmation
+        await pilot.press("y")
+        await pilot.pause()
+        assert svc.view.rota_changes()[-1].kind == "rota.swapped"
         assert names() == ["Kwame Mensah", "Priya Nair"], "a swap waits for the other holder"
         priya = unlock(demo_home, "Priya Nair", clock)
         SyncService(app.session).once()  # Kwame's request reaches the folder replica, then Priya's laptop
@@ -238,9 +253,18 @@ async def test_away_give_back_and_swap_from_the_cohort_screen(app_for, demo_home
         assert names() == ["Priya Nair", "Kwame Mensah"]
         await pilot.press("g")  # give back his (now second) turn
         await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal) and "Give back your turn" in app.screen.question
+        await pilot.press("n")  # changed his mind: nothing happens
+        await pilot.pause()
+        assert svc.view.rota_changes()[-1].kind == "rota.swap_accepted"
+        await pilot.press("g", "y")
+        await pilot.pause()
         assert svc.view.rota_changes()[-1].kind == "rota.given_back"
         assert svc.rota().facilitator(up[1]) != svc.me
         await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal) and not svc.view.member(svc.me).away
+        await pilot.press("y")
         await pilot.pause()
         assert svc.view.member(svc.me).away
 
@@ -411,8 +435,9 @@ async def test_crash_report_never_shows_locals_or_plaintext(app_for, monkeypatch
 
 
 async def test_invite_join_and_admit_from_the_app(app_for, demo_home, clock, tmp_path):
-    """Helen invites from the cohort screen (i); a newcomer joins from their home screen (j) and
-    reads back a join code; Helen admits with it (d) and both see fingerprints to compare."""
+    """Helen invites from the cohort screen (i) and says the short code; a newcomer joins from their home
+    screen (j) with the code and the replica folder; Helen admits with the same code (d); both see
+    fingerprints to compare, and the newcomer's home lists the cohort once her app hears the answer."""
     from circle.screens.modals import ReadModal
     from circle.store.session import Home
 
@@ -430,7 +455,8 @@ async def test_invite_join_and_admit_from_the_app(app_for, demo_home, clock, tmp
         await pilot.press("i")
         await pilot.pause()
         assert isinstance(helen.screen, ReadModal)
-        invite = next(w for w in helen.screen.text.split() if w.startswith("circle-invite-"))
+        code = helen.screen.text.split("Invite code: ")[1].split()[0]
+        assert len(code) <= 24 and "72 hours" in helen.screen.text
         assert helen.session.fingerprint in helen.screen.text
         await pilot.press("escape")
 
@@ -439,18 +465,31 @@ async def test_invite_join_and_admit_from_the_app(app_for, demo_home, clock, tmp
         async with nia.run_test(size=SIZE) as npilot:
             await opened(npilot)
             await npilot.press("j")
-            await type_form(npilot, invite)
-            assert isinstance(nia.screen, ReadModal), "joining should show the join code"
-            join_code = next(w for w in nia.screen.text.split() if w.startswith("circle-join-"))
+            await type_form(npilot, code, "")  # no replica given: the form says so beside the field and keeps the code
+            assert isinstance(nia.screen, FormModal)
+            assert "where is the cohort's replica" in str(nia.screen.query_one("#error-where").render())
+            assert nia.screen.values()["code"] == code
+            await type_form(npilot, str(demo_home / "replica"))
+            assert isinstance(nia.screen, ReadModal), "joining should show the fingerprint to read aloud"
             assert nia_session.fingerprint in nia.screen.text
-        SyncService(nia_session).once()  # Nia's device pushes her request to the cohort's folder replica
+            SyncService(nia_session).once()  # Nia's device pushes her try to the cohort's folder replica
 
-        await pilot.press("d")
-        await type_form(pilot, join_code)
-        assert isinstance(helen.screen, ReadModal), "admitting should show fingerprints to compare"
-        assert "Admitted Nia Brooks" in helen.screen.text and nia_session.fingerprint in helen.screen.text
-        cohort = helen.screen.app.session.cohort(helen.session.cohort_ids()[0])
-        assert "Nia Brooks" in [m.name for m in cohort.view.members()]
+            await pilot.press("d")
+            await type_form(pilot, code)
+            assert isinstance(helen.screen, ReadModal), "admitting should show fingerprints to compare"
+            assert "Admitted Nia Brooks" in helen.screen.text and nia_session.fingerprint in helen.screen.text
+            cohort = helen.session.cohort(helen.session.cohort_ids()[0])
+            assert "Nia Brooks" in [m.name for m in cohort.view.members()]
+            SyncService(helen.session).once()  # the admission goes out
+
+            await npilot.press("escape")
+            nia.poll_joins()  # what her app does every few seconds: the answer names Helen's journal
+            await nia.workers.wait_for_complete()
+            SyncService(nia_session).once()  # and sync brings the admission: the cohort takes its real id
+            await npilot.pause()
+            rows = [str(o.prompt) for o in nia.screen.query_one("#home-cohorts").options]
+            assert rows[0].startswith("Riverside Allied Health Circle\n"), rows
+
         await pilot.press("escape")
         await pilot.press("f")
         await pilot.pause()
@@ -574,7 +613,7 @@ async def test_a_newcomer_sees_the_cohort_appear_once_admitted(app_for, demo_hom
     async with nia.run_test(size=SIZE) as pilot:
         await opened(pilot)
         await pilot.press("j")
-        await type_form(pilot, invite)
+        await type_form(pilot, invite, "")  # a long code carries where the replica is
         join_code = next(w for w in nia.screen.text.split() if w.startswith("circle-join-"))
         await pilot.press("escape")
         rows = lambda: [str(o.prompt) for o in nia.screen.query_one("#home-cohorts").options]  # noqa: E731

@@ -105,6 +105,8 @@ async def hand_off_to_tom(pilot) -> None:
     options = [str(o.prompt) for o in pilot.app.screen.query_one("#pick").options]
     await pilot.press(*["down"] * options.index(NAMES["Tom Berg"]), "enter")
     await pilot.pause()
+    await pilot.press("y")  # the handoff asks first (its question names him too)
+    await pilot.pause()
 
 
 @pytest.mark.parametrize("size", SIZES)

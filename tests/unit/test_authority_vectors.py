@@ -57,6 +57,10 @@ def test_there_is_a_vector_for_every_rule() -> None:
         "concurrent-removals",
         "readmission",
         "readmission-new-keys",
+        "note-edits",
+        "redaction",
+        "more-time",
+        "late-items",
     } <= names
 
 

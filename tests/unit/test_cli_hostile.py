@@ -118,12 +118,11 @@ def test_invite_join_admit_and_remove_name_the_newcomer_cleanly(hostile: Hostile
     r = run(hostile, "invite", "riverside", who="Helen")
     assert r.exit_code == 0, r.output
     assert_clean(r)
-    code = next(w for w in r.stdout.split() if w.startswith("circle-invite-"))
-    r = run(hostile, "join", code, who="mallory")
+    code = r.stdout.split("Invite code: ")[1].split()[0]
+    r = run(hostile, "join", code, "--replica", str(hostile.root / "replica"), "--no-wait", who="mallory")
     assert r.exit_code == 0, r.output
     assert_clean(r)
-    join_code = next(w for w in r.stdout.split() if w.startswith("circle-join-"))
-    r = run(hostile, "admit", "riverside", join_code, who="Helen")
+    r = run(hostile, "admit", "riverside", code, who="Helen")
     assert r.exit_code == 0, r.output
     assert_clean(r, f"Admitted {IDENTITY_NAME[:80]}".replace("\x1b", "␛").replace("\x07", "␇").replace("\u202e", "\ufffd"))
     r = run(hostile, "remove", "riverside", "berg", who="Helen")

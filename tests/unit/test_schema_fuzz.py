@@ -17,7 +17,8 @@ from circle.models.events import KINDS
 from circle.models.meeting import carry_over_plan, next_meeting
 from tests.cohort_log import CohortLog
 
-FOLDED = sorted(KINDS - {"self.note_added", "member.join_requested", "keys.wrapped"})
+NOT_FOLDED = {"self.note_added", "member.join_requested", "keys.wrapped", "member.join_hello", "invite.offered", "invite.answered", "invite.refused"}
+FOLDED = sorted(KINDS - NOT_FOLDED)
 RUNS = {"inputs": 0, "held aside": 0, "folded": 0}
 
 json_values = st.recursive(
@@ -52,6 +53,9 @@ def valid_body(log: CohortLog, kind: str) -> dict[str, Any]:
         "action.added": {"action": "a1", "meeting": "m1", "title": "t"},
         "action.updated": {"action": "a1", "status": "done"},
         "attendance.marked": {"meeting": "m1", "member": p, "present": True},
+        "agenda.extended": {"meeting": "m1", "item": "i1", "minutes": 5},
+        "note.edited": {"note": "44" * 32, "text": "n2"},
+        "entry.redacted": {"entry": "i1", "what": "item"},
     }[kind]
 
 
@@ -72,9 +76,13 @@ def everything(view) -> None:
     view.current_epoch()
     for mt in view.meetings():
         view.agenda(mt.id), view.actions(mt.id), view.notes(mt.id), view.attendance(mt.id), view.anonymous_lines(mt.id)
+        for entry in [*view.agenda(mt.id), *view.actions(mt.id), *view.notes(mt.id)]:
+            view.history(entry.id)
         carry_over_plan(view, mt.id)
         view.rota().holder_at(mt.id, (10**9, "", ""))
     next_meeting(view)
+    view.agenda("")
+    view.redacted()
     view.refused()
 
 

@@ -199,6 +199,82 @@ def cases() -> dict[str, tuple[str, CohortLog, dict[str, str], dict[str, Any]]]:
 
     log = cohort()
     meeting(log)
+    note = log.add("r", "note.added", {"meeting": "m1", "text": "Bed 4, Mr J. Smith"})
+    own = log.add("r", "note.edited", {"note": note.id, "text": "Bed 4"})
+    other = log.add("q", "note.edited", {"note": note.id, "text": "Taken over"})
+    by_fac = log.add("p", "note.edited", {"note": note.id, "text": "A patient on the ward", "kind": "decision"})
+    log.add("r", "agenda.added", {"item": "i1", "meeting": "m1", "title": "Mine"})
+    item_edit = log.add("p", "agenda.updated", {"item": "i1", "title": "Mine, retitled by the facilitator"})
+    case(
+        "note-edits",
+        "a note is edited by its author, the facilitator at that point or a mentor; every version is kept",
+        log,
+        {other: "only the note's author, the facilitator or a mentor edits a note"},
+        {
+            "notes": ["A patient on the ward"],
+            "edited": ["A patient on the ward"],
+            "versions": {note.id: 3},
+            "item": "Mine, retitled by the facilitator",
+            "ok": own.id,
+            "ok2": by_fac.id,
+            "ok3": item_edit.id,
+        },
+    )
+
+    log = cohort()
+    meeting(log)
+    kept = log.add("r", "note.added", {"meeting": "m1", "text": "kept"})
+    hidden = log.add("r", "note.added", {"meeting": "m1", "text": "Mr J. Smith, bed 4"})
+    log.add("r", "agenda.added", {"item": "i1", "meeting": "m1", "title": "Mrs K's discharge"})
+    log.add("m", "action.added", {"action": "a1", "meeting": "m1", "title": "Call Mrs K", "owner": "q"})
+    by_other = log.add("q", "entry.redacted", {"entry": kept.id, "what": "note"})
+    by_owner = log.add("q", "entry.redacted", {"entry": "a1", "what": "action"})
+    own = log.add("r", "entry.redacted", {"entry": hidden.id, "what": "note"})
+    by_fac = log.add("p", "entry.redacted", {"entry": "i1", "what": "item"})
+    missing = log.add("p", "entry.redacted", {"entry": "nothing", "what": "item"})
+    case(
+        "redaction",
+        "a note, item or action is redacted by its author, the facilitator at that point or a mentor (not an action's owner); it leaves every list",
+        log,
+        {
+            by_other: "only the entry's author, the facilitator or a mentor redacts it",
+            by_owner: "only the entry's author, the facilitator or a mentor redacts it",
+            missing: "redacts an entry that is not here",
+        },
+        {"notes": ["kept"], "item": "", "action": "open", "redacted": sorted([hidden.id, "i1"]), "ok": own.id, "ok2": by_fac.id},
+    )
+
+    log = cohort()
+    meeting(log)
+    log.add("r", "agenda.added", {"item": "i1", "meeting": "m1", "title": "Mine"})
+    other = log.add("q", "agenda.extended", {"meeting": "m1", "item": "i1", "minutes": 5})
+    by_fac = log.add("p", "agenda.extended", {"meeting": "m1", "item": "i1", "minutes": 5})
+    by_mentor = log.add("m", "agenda.extended", {"meeting": "m1", "item": "i1", "minutes": 5})
+    case(
+        "more-time",
+        "only the meeting's facilitator at that point, or a mentor, gives the running item more time",
+        log,
+        {other: "only the meeting's facilitator, or a mentor, gives an item more time"},
+        {"extended": {"i1": 10}, "ok": by_fac.id, "ok2": by_mentor.id},
+    )
+
+    log = cohort()
+    meeting(log, "m1", 1)
+    meeting(log, "m2", 8)
+    log.add("r", "agenda.added", {"item": "i1", "meeting": "m1", "title": "On time"})
+    late = log.add("r", "agenda.added", {"item": "i2", "meeting": "m1", "title": "Late"}, lamport=9)  # a device that had not seen the wrap-up
+    held = log.add("p", "meeting.held", {"meeting": "m1", "facilitator": "p", "items": ["i1"]})
+    log.add("q", "agenda.added", {"item": "i3", "meeting": "", "title": "For the next meeting"})
+    case(
+        "late-items",
+        "an item added to a meeting wrapped up without it, and one added to no meeting, go on the next meeting not held",
+        log,
+        {},
+        {"placement": {"i1": "m1", "i2": "m2", "i3": "m2"}, "held": True, "ok": late.id, "ok2": held.id},
+    )
+
+    log = cohort()
+    meeting(log)
     shape = log.add("p", "note.added", {"meeting": "m1", "text": 42})
     log.add("q", "note.added", {"meeting": "m1", "text": "fine"})
     clock = log.add("q", "note.added", {"meeting": "m1", "text": "late"}, lamport=1, exact_lamport=True)
@@ -259,6 +335,11 @@ def facts(log: CohortLog, view: View) -> dict[str, Any]:
         "present": [log.alias(k) for k, p in view.attendance("m1").items() if p] if m1 else [],
         "item": items[0].title if items else "",
         "action": acts[0].status if acts else "",
+        "edited": [n.text for n in view.notes() if n.edited],
+        "versions": {e.id: len(view.history(e.id)) for e in [*view.notes(), *items, *acts]},
+        "redacted": sorted(view.redacted()),
+        "extended": {i.id: i.extended for i in items if i.extended},
+        "placement": {i.id: i.meeting for i in items},
     }
 
 

@@ -1,0 +1,68 @@
+"""`circle status`: one screen of who you are, your cohorts, their next meetings, what is unsent and when something last came in."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from circle.cli.common import Context, echo, friendly, pass_ctx, plural
+from circle.cli.meeting import json_out
+from circle.models.text import clean_name
+from circle.store.service import CohortService
+from circle.sync.status import ago
+
+
+def cohort_status(svc: CohortService) -> dict[str, Any]:
+    """One cohort's line of the status: members, next meeting, unsent events, when a peer's journal last came in."""
+    from circle.sync.service import written
+
+    store, view = svc.store, svc.view
+    nxt = svc.next_meeting()
+    record = store.vault.journal(store.entry.journal)
+    peers = [store.journal_path(j) for j in store.known_journals() if j != store.entry.journal and j not in store.entry.retired]
+    received = max((p.stat().st_mtime for p in peers if p.exists()), default=None)
+    fac = svc.facilitator(nxt.id) if nxt else ""
+    return {
+        "id": svc.id,
+        "name": view.cohort().name or "(waiting to be admitted)",
+        "members": len(view.members()),
+        "next_meeting": {"at": nxt.at, "title": nxt.title, "facilitator": view.name_of(fac) if fac else None} if nxt else None,
+        "unsent": max(0, written(store) - (record.sent if record else 0)),
+        "last_received": received,
+    }
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One line of JSON, for scripts.")
+@pass_ctx
+@friendly
+def status(c: Context, as_json: bool) -> None:
+    """Who you are, your cohorts, each one's next meeting, what is not sent yet and when something last came in."""
+    s = c.unlock()
+    cohorts = [cohort_status(s.cohort(cid)) for cid in s.cohort_ids()]
+    cohorts.sort(key=lambda d: (d["name"].lower(), d["id"]))
+    if as_json:
+        json_out({"identity": {"name": s.name, "id": s.id, "fingerprint": s.fingerprint}, "home": str(c.home.root), "cohorts": cohorts})
+        return
+    echo(f"{clean_name(s.name)} · fingerprint {s.fingerprint}")
+    echo(f"Home: {c.home.root}")
+    if not cohorts:
+        echo("No cohorts yet: create one with 'circle cohort create NAME', or join one with 'circle join CODE'.")
+    now = time.time()
+    for d in cohorts:
+        echo("")
+        echo(f"{clean_name(d['name'])} ({plural(d['members'], 'member')})")
+        m = d["next_meeting"]
+        if m:
+            who = clean_name(m["facilitator"]) if m["facilitator"] else "nobody eligible"
+            echo(f"  next meeting   {m['at']}{'  ' + m['title'] if m['title'] else ''} · facilitator {who}")
+        else:
+            echo("  next meeting   none scheduled")
+        echo(f"  not yet sent   {plural(d['unsent'], 'event')}")
+        got = d["last_received"]
+        echo(f"  last received  {ago(now - got) + ' ago' if got else 'nothing yet'}")
+
+
+COMMANDS = [status]
