@@ -7,7 +7,19 @@ from typing import Any
 
 import click
 
-from circle.cli.common import Context, echo, friendly, location_from, location_options, pass_ctx, plural
+from circle.cli.common import (
+    Context,
+    echo,
+    friendly,
+    location_from,
+    location_options,
+    note_tried,
+    offline_ok_option,
+    one_line,
+    pass_ctx,
+    plural,
+    tried_location,
+)
 from circle.models.text import clean_name
 
 
@@ -23,13 +35,23 @@ def cohort() -> None:
 @click.option("--minutes", "meeting_minutes", default=60, type=click.IntRange(15, 480), show_default=True, help="Meeting length.")
 @click.option("--replica", "replica_url", help="Where it replicates: a folder, sftp://user@host/path or s3://bucket/path (default: a folder in the home).")
 @location_options
+@offline_ok_option
 @pass_ctx
 @friendly
-def cohort_create(c: Context, name: str, purpose: str, cadence: str, meeting_minutes: int, replica_url: str | None, **opts: Any) -> None:
-    """Create a cohort and print its id. You are its first member and its first supervising mentor."""
-    loc = location_from(replica_url, **opts) if replica_url else None
+def cohort_create(c: Context, name: str, purpose: str, cadence: str, meeting_minutes: int, replica_url: str | None, offline_ok: bool, **opts: Any) -> None:
+    """Create a cohort and print its id. You are its first member and its first supervising mentor.
+
+    A --replica location is tried first (about 10 s at most); if it is wrong
+    or out of reach, nothing is created (see --offline-ok).
+    """
+    loc = location_from(replica_url, **opts) if replica_url else None  # fails before the passphrase is asked for
     s = c.unlock()
+    warning = ""
+    if replica_url:
+        loc, warning = tried_location(replica_url, offline_ok, **opts)
     svc = s.create_cohort(name, purpose=purpose, cadence=cadence, meeting_minutes=meeting_minutes, replica=loc)
+    if loc is not None:
+        note_tried(s, svc.id, loc, warning)
     echo(svc.id)
 
 
@@ -37,16 +59,25 @@ def cohort_create(c: Context, name: str, purpose: str, cadence: str, meeting_min
 @click.argument("cohort")
 @click.argument("url")
 @location_options
+@offline_ok_option
 @pass_ctx
 @friendly
-def replica(c: Context, cohort: str, url: str, **opts: Any) -> None:
-    """Set where COHORT replicates: a folder, sftp://user@host/path or s3://bucket/path."""
+def replica(c: Context, cohort: str, url: str, offline_ok: bool, **opts: Any) -> None:
+    """Set where COHORT replicates: a folder, sftp://user@host/path or s3://bucket/path.
+
+    The location is tried first (about 10 s at most): wrong settings are
+    refused with the reason, and so is a location out of reach unless
+    --offline-ok keeps it. Nothing is saved when it is refused.
+    """
     from circle.sync.location import describe
     from circle.sync.service import set_replica
 
+    location_from(url, **opts)  # fails before the passphrase is asked for
     s = c.unlock()
     svc = s.find_cohort(cohort)
-    loc = set_replica(s, svc.store, location_from(url, **opts))
+    loc, warning = tried_location(url, offline_ok, **opts)
+    loc = set_replica(s, svc.store, loc)
+    note_tried(s, svc.id, loc, warning)
     echo(f"{clean_name(svc.view.cohort().name)} now replicates to {describe(loc)}")
     echo("Run 'circle sync --once' to push what you have there.")
 
@@ -96,14 +127,18 @@ def join(c: Context, code: str, **opts: Any) -> None:
 
     s = c.unlock()
     inv = Invite.parse(code)
-    loc = location_from(inv.location, **opts) if any(opts.values()) else None
+    loc = location_from(inv.location, **opts) if any(v not in (None, "") for v in opts.values()) else None
     joined = do_join(s, code, replica=loc)
-    r = SyncService(s).once()
+    r = SyncService(s).once()  # about 10 s at most for a replica out of reach
     for line in joined.lines():
         echo(line)
     if r.unreachable:
         echo("The replica could not be reached yet: run 'circle sync --once' when it can be.")
     echo("Then run 'circle sync' (or open circle) to see the cohort once you are admitted.")
+    for line in sorted(set(r.wrong.values())):
+        echo(f"circle: {line}", err=True)
+    if r.wrong:
+        sys.exit(1)
 
 
 @click.command()
@@ -115,13 +150,20 @@ def join(c: Context, code: str, **opts: Any) -> None:
 def admit(c: Context, cohort: str, code: str, role: str) -> None:
     """Admit the newcomer whose join CODE you were given, into COHORT."""
     from circle.store.joining import admit as do_admit
+    from circle.sync import litestream as ls
     from circle.sync.service import SyncService, journal_fetcher
 
     s = c.unlock()
-    admitted = do_admit(s.find_cohort(cohort), code, journal_fetcher(s), role=role)
-    SyncService(s).once()
+    with ls.bounded():  # a replica out of reach costs one wait (about 10 s), for the fetch and the sync after it
+        try:
+            admitted = do_admit(s.find_cohort(cohort), code, journal_fetcher(s), role=role)
+        except ls.ReplicaOffline as exc:
+            raise type(exc)(*one_line(exc.title, exc.hint.split(": ", 1)[0], "; nobody was admitted: try again once it answers"), exc.detail) from None
+        r = SyncService(s).once()
     for line in admitted.lines():
         echo(line)
+    if r.unreachable:
+        echo("The replica could not be reached: run 'circle sync --once' when it can be, so they see the admission.")
 
 
 @click.command()

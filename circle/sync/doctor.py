@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from circle.errors import CircleError
+from circle.errors import CircleError, ReplicaMisconfigured, ReplicaOffline, SyncError
 from circle.store.session import Session
 from circle.sync import litestream as ls
 from circle.sync.location import describe, folder_marked
@@ -39,7 +39,11 @@ def binary() -> Finding:
 
 
 def diagnose(session: Session) -> Iterator[Finding]:
-    """Everything else, cohort by cohort, as it is found (some checks wait on a replica)."""
+    """Everything else, cohort by cohort, as it is found (some checks wait on a replica).
+
+    Run it inside :func:`circle.sync.litestream.bounded`: a replica out of
+    reach then costs one wait (about 10 s), not one per cohort and member.
+    """
     yield Finding(True, f"keystore opens ({session.name})")
     mode = session.keystore.path.stat().st_mode & 0o777
     yield Finding(mode == 0o600, f"keystore permissions {oct(mode)}", f"run: chmod 600 {session.keystore.path}")
@@ -63,18 +67,22 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
     try:
         txid = ls.latest_txid(base.child(store.entry.replica_path))
         yield Finding(True, f"{name}: replica {where} reachable" + ("" if txid else " (nothing sent yet: run 'circle sync --once')"))
+        reached = True
     except CircleError as exc:
-        yield Finding(False, f"{name}: replica {where}", exc.hint or exc.title)
+        yield Finding(False, f"{name}: replica {where}", told(exc))
+        reached = False
     members = {m.journal: m for m in store.view.members()}
     for jid, record in store.known_journals().items():
         member = members.get(jid)
         if jid == store.entry.journal or member is None:
             continue
         path = record.replica_path or member.replica_path
+        if not reached:  # the same location: it would only say the same again
+            continue
         try:
             txid = ls.latest_txid(base.child(path)) if path else None
         except CircleError as exc:
-            yield Finding(False, f"{name}: {member.name}'s journal", exc.hint or exc.title)
+            yield Finding(False, f"{name}: {member.name}'s journal", told(exc))
             continue
         if txid is None:
             yield Finding(False, f"{name}: nothing from {member.name} on the replica yet", "ask them to run 'circle sync --once'")
@@ -104,3 +112,12 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
             f"{name}: {len(waiting)} roster or key change{'s' if len(waiting) != 1 else ''} waiting for events not on this device yet",
             "run 'circle sync --once'",
         )
+
+
+def told(exc: CircleError) -> str:
+    """What a finding says about a failed replica check: the error's one line, and litestream's own words when circle could not name the cause."""
+    line = exc.line()
+    detail = getattr(exc, "detail", "")
+    if isinstance(exc, SyncError) and not isinstance(exc, ReplicaOffline | ReplicaMisconfigured) and detail and detail not in line:
+        line += f" (litestream: {detail[:160]})"
+    return line
