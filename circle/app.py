@@ -260,11 +260,13 @@ class CircleApp(App[None]):
 
     def add_anonymous_line(self, cohort_id: str, meeting_id: str, text: str) -> None:
         """Put one line in a meeting's anonymous round, on the cohort's replica (from a worker thread: it may take a moment)."""
+        from circle.sync import litestream as ls
         from circle.sync.drop import ReplicaDrop
 
         assert self.session is not None
         svc = self.meetings(cohort_id)
-        svc.add_anonymous_line(meeting_id, text, ReplicaDrop(self.session, svc.store))
+        with ls.bounded():  # a replica out of reach costs one wait, not one per slot tried
+            svc.add_anonymous_line(meeting_id, text, ReplicaDrop(self.session, svc.store))
 
     def join(self, invite_code: str, where: str = "") -> str:
         """Ask to join a cohort with an invite code and where its replica is; returns the fingerprint to read aloud.

@@ -8,7 +8,19 @@ from typing import Any
 
 import click
 
-from circle.cli.common import Context, echo, friendly, location_from, location_options, pass_ctx, plural
+from circle.cli.common import (
+    Context,
+    echo,
+    friendly,
+    location_from,
+    location_options,
+    note_tried,
+    offline_ok_option,
+    one_line,
+    pass_ctx,
+    plural,
+    tried_location,
+)
 from circle.errors import UsageError
 from circle.models.text import clean_name
 
@@ -25,13 +37,23 @@ def cohort() -> None:
 @click.option("--minutes", "meeting_minutes", default=60, type=click.IntRange(15, 480), show_default=True, help="Meeting length.")
 @click.option("--replica", "replica_url", help="Where it replicates: a folder, sftp://user@host/path or s3://bucket/path (default: a folder in the home).")
 @location_options
+@offline_ok_option
 @pass_ctx
 @friendly
-def cohort_create(c: Context, name: str, purpose: str, cadence: str, meeting_minutes: int, replica_url: str | None, **opts: Any) -> None:
-    """Create a cohort and print its id. You are its first member and its first supervising mentor."""
-    loc = location_from(replica_url, **opts) if replica_url else None
+def cohort_create(c: Context, name: str, purpose: str, cadence: str, meeting_minutes: int, replica_url: str | None, offline_ok: bool, **opts: Any) -> None:
+    """Create a cohort and print its id. You are its first member and its first supervising mentor.
+
+    A --replica location is tried first (about 10 s at most); if it is wrong
+    or out of reach, nothing is created (see --offline-ok).
+    """
+    loc = location_from(replica_url, **opts) if replica_url else None  # fails before the passphrase is asked for
     s = c.unlock()
+    warning = ""
+    if replica_url:
+        loc, warning = tried_location(replica_url, offline_ok, **opts)
     svc = s.create_cohort(name, purpose=purpose, cadence=cadence, meeting_minutes=meeting_minutes, replica=loc)
+    if loc is not None:
+        note_tried(s, svc.id, loc, warning)
     echo(svc.id)
 
 
@@ -39,16 +61,25 @@ def cohort_create(c: Context, name: str, purpose: str, cadence: str, meeting_min
 @click.argument("cohort")
 @click.argument("url")
 @location_options
+@offline_ok_option
 @pass_ctx
 @friendly
-def replica(c: Context, cohort: str, url: str, **opts: Any) -> None:
-    """Set where COHORT replicates: a folder, sftp://user@host/path or s3://bucket/path."""
+def replica(c: Context, cohort: str, url: str, offline_ok: bool, **opts: Any) -> None:
+    """Set where COHORT replicates: a folder, sftp://user@host/path or s3://bucket/path.
+
+    The location is tried first (about 10 s at most): wrong settings are
+    refused with the reason, and so is a location out of reach unless
+    --offline-ok keeps it. Nothing is saved when it is refused.
+    """
     from circle.sync.location import describe
     from circle.sync.service import set_replica
 
+    location_from(url, **opts)  # fails before the passphrase is asked for
     s = c.unlock()
     svc = s.find_cohort(cohort)
-    loc = set_replica(s, svc.store, location_from(url, **opts))
+    loc, warning = tried_location(url, offline_ok, **opts)
+    loc = set_replica(s, svc.store, loc)
+    note_tried(s, svc.id, loc, warning)
     echo(f"{clean_name(svc.view.cohort().name)} now replicates to {describe(loc)}")
     echo("Run 'circle sync --once' to push what you have there.")
 
@@ -128,17 +159,23 @@ def join(c: Context, code: str, replica_url: str | None, card: str | None, wait:
     """Ask to join a cohort with the invite CODE you were told, then wait to be admitted."""
     from circle.exchange import ReplicaMailbox
     from circle.store.joining import join_with_code
+    from circle.sync import litestream as ls
     from circle.sync.service import SyncService
 
     location = _join_location(code, replica_url, card, opts)
     s = c.unlock()
     mailbox = ReplicaMailbox(s)
-    joined = join_with_code(s, code, location, mailbox)
-    r = SyncService(s).once()
+    with ls.bounded():  # a replica out of reach costs one wait (about 10 s), for the request and the sync after it
+        joined = join_with_code(s, code, location, mailbox)
+        r = SyncService(s).once()
     for line in joined.lines():
         echo(line)
     if r.unreachable:
         echo("The replica could not be reached yet: run the same command again when it can be.")
+    for line in sorted(set(r.wrong.values())):
+        echo(f"circle: {line}", err=True)
+    if r.wrong:
+        sys.exit(1)
     if joined.join_code:  # a long code: the member admits with the join code
         echo("Then run 'circle sync' (or open circle) to see the cohort once you are admitted.")
         return
@@ -190,13 +227,20 @@ def admit(c: Context, cohort: str, code: str, role: str) -> None:
     """Admit the newcomer who joined COHORT with the invite CODE you gave them (or its number)."""
     from circle.exchange import ReplicaMailbox
     from circle.store.joining import admit_with_code
+    from circle.sync import litestream as ls
     from circle.sync.service import SyncService
 
     s = c.unlock()
-    admitted = admit_with_code(s.find_cohort(cohort), code, ReplicaMailbox(s), role=role)
-    SyncService(s).once()
+    with ls.bounded():  # a replica out of reach costs one wait (about 10 s), for the exchange and the sync after it
+        try:
+            admitted = admit_with_code(s.find_cohort(cohort), code, ReplicaMailbox(s), role=role)
+        except ls.ReplicaOffline as exc:
+            raise type(exc)(*one_line(exc.title, exc.hint.split(": ", 1)[0], "; nobody was admitted: try again once it answers"), exc.detail) from None
+        r = SyncService(s).once()
     for line in admitted.lines():
         echo(line)
+    if r.unreachable:
+        echo("The replica could not be reached: run 'circle sync --once' when it can be, so they see the admission.")
 
 
 @click.command()

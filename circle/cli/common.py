@@ -105,13 +105,19 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 def location_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Options that come with a replica URL: S3 endpoint and keys, SFTP key and host key."""
+    """Options that come with a replica URL: S3 endpoint, keys and addressing; SFTP key and host key."""
     for opt in reversed(
         [
             click.option("--endpoint", help="S3: the endpoint of an S3-compatible store, e.g. http://192.0.2.5:8333."),
             click.option("--region", help="S3: region (default us-east-1)."),
             click.option("--access-key-id", help="S3: access key id (kept in the keystore)."),
             click.option("--secret-access-key", envvar="CIRCLE_S3_SECRET", help="S3: secret key (or CIRCLE_S3_SECRET; kept in the keystore)."),
+            click.option(
+                "--path-style/--virtual-host",
+                "force_path_style",
+                default=None,
+                help="S3: the bucket in the path (the default with --endpoint) or in the host name (<bucket>.<host>, as AWS names them).",
+            ),
             click.option("--key-path", type=click.Path(dir_okay=False), help="SFTP: private key file."),
             click.option("--host-key", help="SFTP: the server's public host key line (required)."),
         ]
@@ -127,6 +133,67 @@ def location_from(url: str, **opts: Any) -> dict[str, Any]:
     if opts.get("key_path"):
         opts["key_path"] = os.path.abspath(os.path.expanduser(opts["key_path"]))
     return parse_location(url, **opts)
+
+
+def offline_ok_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--offline-ok``: keep a location that is out of reach now (see :func:`tried_location`)."""
+    return click.option(
+        "--offline-ok", is_flag=True, help="Keep the location even if it does not answer now (a box switched off); wrong settings are never kept."
+    )(fn)
+
+
+def tried_location(url: str, offline_ok: bool, **opts: Any) -> tuple[dict[str, Any], str]:
+    """A replica location from a URL and its options, tried before anything is saved.
+
+    The location must answer a listing within about 10 s with the settings
+    given (see :func:`circle.sync.litestream.check_location`). Returns the
+    location and "" when it answered, or a warning line when it is out of
+    reach now and ``offline_ok`` keeps it.
+
+    Raises:
+        UsageError: the location cannot work as written.
+        ReplicaMisconfigured: its settings are wrong (credentials, bucket, host, scheme, host key); never kept.
+        ReplicaOffline: it did not answer (or refused: nothing listens there), and ``offline_ok`` was not given.
+    """
+    from circle.sync import litestream as ls
+    from circle.sync.service import replica_of
+
+    loc = location_from(url, **opts)
+    try:
+        ls.check_location(replica_of(loc))
+        return loc, ""
+    except (ls.ReplicaRefused, ls.ReplicaOffline) as exc:
+        cause = exc.hint.split(": ", 1)[0]  # "nothing listens at host:port (connection refused)", "no answer from host:port within 10 s"
+        if offline_ok:
+            return loc, ": ".join(one_line(f"warning: {exc.title}", cause, "; kept (--offline-ok): circle syncs once it answers"))
+        advice = "check the port" if isinstance(exc, ls.ReplicaRefused) else "check the network"
+        raise type(exc)(*one_line(exc.title, cause, f"; nothing saved: {advice}, or keep it with --offline-ok"), exc.detail) from None
+
+
+def one_line(title: str, cause: str, then: str) -> tuple[str, str]:
+    """``title`` and ``cause + then`` for one line of an error (see :data:`MAX_LINE`), shortening the cause, never what to do."""
+    from circle.sync.litestream.faults import MAX_LINE
+
+    room = MAX_LINE - len(title) - 2 - len(then)
+    if len(cause) > room:
+        cause = cause[: max(0, room - 1)].rstrip() + "…"
+    return title, cause + then
+
+
+def note_tried(session: Session, cohort: str, loc: dict[str, Any], warning: str) -> None:
+    """After a location was saved: say the warning if there is one, and record the moment.
+
+    From then on a refused connection there reads as offline (a box switched
+    off), not as a wrong setting: it answered now, or the person said it is
+    only out of reach (``--offline-ok``); "offline since" counts from now.
+    """
+    import time
+
+    from circle.sync.location import note_reached
+
+    if warning:
+        echo(f"circle: {warning}", err=True)
+    note_reached(session.dir / "sync", {cohort: (loc, time.time())})
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

@@ -23,19 +23,28 @@ from circle.cli.common import Context, echo, friendly, pass_ctx, plural
 @pass_ctx
 @friendly
 def sync(c: Context, once: bool, interval: float) -> None:
-    """Sync every cohort of this identity with its replica."""
+    """Sync every cohort of this identity with its replica.
+
+    A replica out of reach is a normal state: --once says since when and what
+    waits to be sent, and exits 0. Wrong settings (keys, bucket, host, port,
+    scheme) are errors: one line each and exit 1. Each location gets about
+    10 s to answer.
+    """
     from circle.sync.service import SyncService
 
     s = c.unlock()
     service = SyncService(s, poll=interval)
     if once:
         r = service.once()
-        echo(f"Pushed {plural(r.pushed, 'journal')}, pulled {r.pulled}, {plural(r.events, 'new event')}.")
-        for where, why in sorted(r.unreachable.items()):
-            echo(f"offline: {where} could not be reached ({why}); nothing was lost, try again later")
+        if r.pushed or r.pulled or r.events or not (r.unreachable or r.wrong):
+            echo(f"Pushed {plural(r.pushed, 'journal')}, pulled {r.pulled}, {plural(r.events, 'new event')}.")
+        for line in r.offline_lines():  # a normal state: said in one line each, exit 0
+            echo(line)
+        for line in sorted(set(r.wrong.values())):  # settings to change: errors, as every command tells them
+            echo(f"circle: {line}", err=True)
         for p in r.problems:
             echo(f"problem: {p}")
-        sys.exit(1 if r.problems else 0)
+        sys.exit(1 if r.problems or r.wrong else 0)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("now", True))
     service.start(focus=None)
@@ -85,6 +94,7 @@ def verify(c: Context) -> None:
 def doctor(c: Context) -> None:
     """Check litestream, file permissions and every replica; say what to fix."""
     from circle.sync import doctor as checks
+    from circle.sync import litestream as ls
 
     problems = 0
 
@@ -94,8 +104,10 @@ def doctor(c: Context) -> None:
         echo(finding.line())
 
     say(checks.binary())
-    for finding in checks.diagnose(c.unlock()):
-        say(finding)
+    session = c.unlock()
+    with ls.bounded():  # a replica out of reach costs one wait, not one per cohort and member
+        for finding in checks.diagnose(session):
+            say(finding)
     echo("All good." if not problems else f"{plural(problems, 'thing')} to fix.")
     if problems:
         sys.exit(1)

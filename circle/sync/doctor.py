@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from circle.errors import CircleError
+from circle.errors import CircleError, ReplicaMisconfigured, ReplicaOffline, SyncError
 from circle.paths import storage_problem
 from circle.store.session import Session
 from circle.sync import litestream as ls
@@ -55,7 +55,11 @@ def binary() -> Finding:
 
 
 def diagnose(session: Session) -> Iterator[Finding]:
-    """Everything else, cohort by cohort, as it is found (some checks wait on a replica)."""
+    """Everything else, cohort by cohort, as it is found (some checks wait on a replica).
+
+    Run it inside :func:`circle.sync.litestream.bounded`: a replica out of
+    reach then costs one wait (about 10 s), not one per cohort and member.
+    """
     yield Finding(True, f"keystore opens ({session.name})")
     trouble = storage_problem(session.dir / "journals" / "probe", OSError()) if not _writable(session.dir) else None
     if trouble is not None:
@@ -82,18 +86,22 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
     try:
         txid = ls.latest_txid(base.child(store.entry.replica_path))
         yield Finding(True, f"{name}: replica {where} reachable" + ("" if txid else " (nothing sent yet: run 'circle sync --once')"))
+        reached = True
     except CircleError as exc:
-        yield Finding(False, f"{name}: replica {where}", exc.hint or exc.title)
+        yield Finding(False, f"{name}: replica {where}", told(exc))
+        reached = False
     members = {m.journal: m for m in store.view.members()}
     for jid, record in store.known_journals().items():
         member = members.get(jid)
         if jid == store.entry.journal or member is None:
             continue
         path = record.replica_path or member.replica_path
+        if not reached:  # the same location: it would only say the same again
+            continue
         try:
             txid = ls.latest_txid(base.child(path)) if path else None
         except CircleError as exc:
-            yield Finding(False, f"{name}: {member.name}'s journal", exc.hint or exc.title)
+            yield Finding(False, f"{name}: {member.name}'s journal", told(exc))
             continue
         if txid is None:
             yield Finding(False, f"{name}: nothing from {member.name} on the replica yet", "ask them to run 'circle sync --once'")
@@ -123,3 +131,12 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
             f"{name}: {len(waiting)} roster or key change{'s' if len(waiting) != 1 else ''} waiting for events not on this device yet",
             "run 'circle sync --once'",
         )
+
+
+def told(exc: CircleError) -> str:
+    """What a finding says about a failed replica check: the error's one line, and litestream's own words when circle could not name the cause."""
+    line = exc.line()
+    detail = getattr(exc, "detail", "")
+    if isinstance(exc, SyncError) and not isinstance(exc, ReplicaOffline | ReplicaMisconfigured) and detail and detail not in line:
+        line += f" (litestream: {detail[:160]})"
+    return line

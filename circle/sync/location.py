@@ -8,7 +8,10 @@ Credentials live in the keystore with the location, never in plain files.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse, urlsplit
@@ -20,6 +23,7 @@ from circle.store.session import Session
 from circle.sync.litestream import Replica
 from circle.sync.litestream.config import private_dir
 
+REACHED = "reached.json"  # in the identity's sync folder: when each cohort's location last answered (see last_reached)
 MARKER = ".circle-replica"  # in a folder location: this is the drive or share, not the empty mount point under it
 FIELDS = ("url", "endpoint", "region", "access_key_id", "secret_access_key", "force_path_style", "key_path", "host_key", "password", "ca_bundle")
 
@@ -55,6 +59,8 @@ def parse_location(url: str, **options: Any) -> dict[str, Any]:
         raise UsageError("no replica location", "give a folder, sftp://user@host/path or s3://bucket/path")
     loc: dict[str, Any] = {k: v for k, v in options.items() if k in FIELDS and v not in (None, "")}
     parsed = urlsplit(url)
+    if parsed.scheme != "s3" and "force_path_style" in loc:
+        raise UsageError("path-style or virtual-host addressing is for S3 locations", "leave out --path-style and --virtual-host")
     if parsed.scheme in ("", "file") or len(parsed.scheme) == 1:  # "C:\\x" on Windows
         url = str(Path(unquote(parsed.path) if parsed.scheme == "file" else url).expanduser().resolve())
     elif parsed.scheme == "s3":
@@ -99,3 +105,57 @@ def mark_folder(folder: Path) -> None:
 
 def _private(path: str, flags: int) -> int:
     return os.open(path, flags, 0o600)
+
+
+def _digest(loc: dict[str, Any] | None) -> str:
+    return hashlib.sha256(describe(loc).encode()).hexdigest()[:16]
+
+
+def last_reached(sync_dir: Path, cohort: str, loc: dict[str, Any] | None) -> float:
+    """When this identity last reached ``cohort``'s location ``loc`` (any process, local clock); 0 if never or unknown.
+
+    Setting a location counts: it answered then, or the person kept it out
+    of reach with ``--offline-ok``. The record is only about that location:
+    one chosen since starts at 0.
+    """
+    try:
+        with open(Path(sync_dir) / REACHED, encoding="utf-8") as f:
+            entry = json.load(f).get("cohorts", {}).get(cohort)
+        if isinstance(entry, list) and len(entry) == 2 and entry[0] == _digest(loc):
+            return float(entry[1])
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass
+    return 0.0
+
+
+def note_reached(sync_dir: Path, reached: dict[str, tuple[dict[str, Any] | None, float]]) -> None:
+    """Record that each cohort's location (cohort -> (location, when)) answered; kept for :func:`last_reached`.
+
+    The file holds cohort ids, a digest of each location and times, nothing
+    else; it is replaced atomically. A failure to write it loses only the
+    "offline since" of a later command, so it is ignored.
+    """
+    if not reached:
+        return
+    folder = Path(sync_dir)
+    path = folder / REACHED
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        cohorts = data.get("cohorts", {}) if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        cohorts = {}
+    if not isinstance(cohorts, dict):
+        cohorts = {}
+    for cohort, (loc, when) in reached.items():
+        cohorts[cohort] = [_digest(loc), when]
+    tmp = folder / f".{REACHED}.{secrets.token_hex(4)}"
+    with contextlib.suppress(OSError):
+        private_dir(folder)
+        try:
+            with open(tmp, "x", encoding="utf-8", opener=_private) as f:
+                json.dump({"version": 1, "cohorts": cohorts}, f)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)

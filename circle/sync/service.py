@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from circle.errors import CircleError, SyncError, UsageError
+from circle.errors import CircleError, ReplicaMisconfigured, ReplicaOffline, SyncError, UsageError
 from circle.store.cohort import CohortStore
 from circle.store.ingest import IngestReport
 from circle.store.journal import last_seq
 from circle.store.session import Session
 from circle.sync import litestream as ls
 from circle.sync.drop import ReplicaDrop
-from circle.sync.location import default_location, describe, folder_marked, mark_folder, replica_for, replica_of
-from circle.sync.status import CohortSync, PeerStatus, SyncStatus
+from circle.sync.location import default_location, describe, folder_marked, last_reached, mark_folder, note_reached, replica_for, replica_of
+from circle.sync.status import CohortSync, PeerStatus, SyncStatus, offline_line
 from circle.sync.watch import FolderWatch, remote_fs
 
 MAX_FOLLOWERS = 2  # ~30 MB each: the whole service must stay under 150 MB for three cohorts
@@ -36,6 +36,8 @@ IDLE_INTERVAL = 5.0  # Litestream's monitor interval for own journals of cohorts
 RECENT_NS = 1_000_000_000  # a folder changed this recently is listed even if its stamp looks the same
 SLOW_TICK = 1.0  # seconds between safety-net looks when the kernel or followers report every change
 TOUCH_ABOVE = 64 * 1024  # bytes: a newest LTX file above this is ended with a tiny commit (see Journal.touch)
+AWAY = "replica folder not found (plug in the drive or mount the share)"  # why a folder location is offline, in a few words
+NOTE_REACHED_EVERY = 60.0  # seconds between writes of when each location last answered (see note_reached)
 
 
 def set_replica(session: Session, store: CohortStore, location: dict[str, Any]) -> dict[str, Any]:
@@ -114,8 +116,24 @@ class OnceReport:
     pushed: int = 0  # journals pushed
     pulled: int = 0  # peer journals restored
     events: int = 0  # new events folded
-    unreachable: dict[str, str] = field(default_factory=dict)  # location (no credentials) -> why, one line
+    unreachable: dict[str, str] = field(default_factory=dict)  # location out of reach (no credentials) -> why, one line
+    wrong: dict[str, str] = field(default_factory=dict)  # location whose settings are wrong -> the error's line
     problems: list[str] = field(default_factory=list)
+    since: dict[str, float] = field(default_factory=dict)  # location out of reach -> when this device last reached it (0: never)
+    waiting: dict[str, int] = field(default_factory=dict)  # location out of reach -> own events not yet sent there
+    titles: dict[str, str] = field(default_factory=dict)  # location out of reach -> what keeps it away, in a few words
+
+    def offline_lines(self, now: float | None = None) -> list[str]:
+        """One line per location out of reach: since when, why, what is unsent (the app's words: see :func:`offline_line`)."""
+        return [offline_line(w, self.titles.get(w, ""), self.since.get(w, 0.0), self.waiting.get(w, 0), now) for w in sorted(self.unreachable)]
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A remote location that failed the service's own check (see :meth:`SyncService._check_locations`)."""
+
+    error: CircleError
+    offline: bool  # out of reach (a normal state); False: its settings are wrong, or litestream failed
 
 
 class SyncService:
@@ -125,15 +143,23 @@ class SyncService:
         session: the unlocked identity.
         interval: Litestream's monitor and follow interval in seconds (lag).
         poll: seconds between full passes: off-screen cohorts, SFTP/S3 listings, heads sent.
+        answer: seconds an SFTP or S3 location has to answer the check at the start of each pass.
         on_change: called (from the service's thread) after new events were folded.
     """
 
     def __init__(
-        self, session: Session, *, interval: float = ls.DEFAULT_INTERVAL, poll: float = 15.0, on_change: Callable[[CohortStore], None] | None = None
+        self,
+        session: Session,
+        *,
+        interval: float = ls.DEFAULT_INTERVAL,
+        poll: float = 15.0,
+        answer: float = ls.ANSWER_TIMEOUT,
+        on_change: Callable[[CohortStore], None] | None = None,
     ) -> None:
         self.session = session
         self.interval = interval
         self.poll = poll
+        self.answer = answer
         self.on_change = on_change
         self.focus: str | None = None
         self._peers: dict[str, Peer] = {}
@@ -154,6 +180,9 @@ class SyncService:
         self._thread: threading.Thread | None = None
         self._lock = threading.RLock()
         self._state = "off"
+        self._outages: dict[str, Outage] = {}  # remote location (see describe_replica) -> why it failed the last check
+        self._reached: dict[str, tuple[str, float]] = {}  # cohort id -> (its location, when it last answered; local clock)
+        self._noted: dict[str, float] = {}  # cohort id -> the time last written to the record (see note_reached)
 
     # ---- targets --------------------------------------------------------
     def _cohorts(self) -> list[CohortStore]:
@@ -262,37 +291,165 @@ class SyncService:
 
     # ---- one pass: push everything, pull everything ---------------------
     def once(self) -> OnceReport:
-        """Push every own journal, restore every changed peer journal, ingest; then return."""
-        report = OnceReport()
-        self._restore_own(report)
-        own = self._own()
-        report.unreachable.update((where, exc.line()) for where, exc in self._away_now.values())
-        locations = {store.journal.path: self._location(store)[0] for store in self._cohorts()}
-        for db, replica in own:
-            try:
-                if ls.needs_heal(replica, db):
-                    ls.heal(db, replica)
-                ls.replicate_once(db, replica)
-                report.pushed += 1
-                self._mark_sent(db)
-            except CircleError as exc:
-                report.unreachable[describe_replica(locations[db])] = exc.line()
-                self._problems[str(db)] = exc.line()
-        self._refresh_peers()
-        self._gather_rounds(report)
-        for _ in range(3):  # admissions can reveal journals that were unknown a moment ago
-            pulled = self._pull_changed(report)
-            for store in self._cohorts():
-                r = self.ingest(store)
-                report.events += r.folded
-                report.problems += r.problems
-            self._follow_moves()
-            known = len(self._peers)
+        """Push every own journal, restore every changed peer journal, ingest; then return.
+
+        Every SFTP or S3 location is tried first (see :meth:`_check_locations`):
+        one that does not answer costs one wait of ``answer`` seconds, however
+        many journals it holds. Locations out of reach end up in
+        ``unreachable`` (a normal state), those whose settings are wrong in
+        ``wrong``, anything else in ``problems``.
+        """
+        with ls.bounded():
+            report = OnceReport()
+            self._check_locations()
+            self._restore_own(report)
+            own = self._own()
+            report.unreachable.update((where, exc.line()) for where, exc in self._away_now.values())
+            locations = {store.journal.path: self._location(store)[0] for store in self._cohorts()}
+            for db, replica in own:
+                try:
+                    if ls.needs_heal(replica, db):
+                        ls.heal(db, replica)
+                    ls.replicate_once(db, replica)
+                    report.pushed += 1
+                    self._mark_sent(db)
+                except CircleError as exc:
+                    where = describe_replica(locations[db])
+                    if self._offline(where, exc):
+                        report.unreachable[where] = exc.line()
+                    elif isinstance(exc, ReplicaMisconfigured):
+                        report.wrong.setdefault(where, exc.line())
+                    else:
+                        report.problems.append(f"{where}: {exc.line()}")
+                    self._problems[str(db)] = exc.line()
             self._refresh_peers()
-            if not pulled and len(self._peers) == known:
-                break
-        self.session.vault.save()  # the TXIDs restored, so the next pass skips unchanged journals
+            self._gather_rounds(report)
+            for _ in range(3):  # admissions can reveal journals that were unknown a moment ago
+                pulled = self._pull_changed(report)
+                for store in self._cohorts():
+                    r = self.ingest(store)
+                    report.events += r.folded
+                    report.problems += r.problems
+                self._follow_moves()
+                known = len(self._peers)
+                self._refresh_peers()
+                if not pulled and len(self._peers) == known:
+                    break
+            self.session.vault.save()  # the TXIDs restored, so the next pass skips unchanged journals
+            self._sort_out(report)
         return report
+
+    def _offline(self, where: str, exc: CircleError) -> bool:
+        """Whether ``exc`` at location ``where`` means out of reach: no answer, or refused where this device reached it before."""
+        if isinstance(exc, ls.ReplicaRefused):
+            outage = self._outages.get(where)
+            return outage is not None and outage.offline
+        return isinstance(exc, ReplicaOffline)
+
+    def _sort_out(self, report: OnceReport) -> None:
+        """Put each failed location where it belongs (offline or wrong) and say, for those offline, since when and what waits."""
+        for where, outage in self._outages.items():
+            if outage.offline:
+                report.unreachable.setdefault(where, outage.error.line())
+            else:
+                report.wrong.setdefault(where, outage.error.line())
+        for where in report.wrong:
+            report.unreachable.pop(where, None)  # peers there were told "unreachable": the settings are what is wrong
+        now = time.time()
+        for store in self._cohorts():
+            names = {describe_replica(self._location(store)[0]), describe(store.entry.replica)}
+            where = next((w for w in names if w in report.unreachable), None)
+            if where is not None:
+                report.since[where] = max(report.since.get(where, 0.0), self._last_reached(store))
+                report.waiting[where] = report.waiting.get(where, 0) + max(0, written(store) - self._sent(store.entry.journal))
+                away = where in {w for w, _ in self._away_now.values()}
+                report.titles[where] = AWAY if away else report.unreachable[where].split(": ", 1)[0]
+            elif not names & set(report.wrong):
+                self._reach(store, now)  # every journal there was pushed or read in this pass
+        self._note_reached(force=True)
+
+    # ---- is each location there? ----------------------------------------
+    def _check_locations(self) -> None:
+        """Try every SFTP and S3 location once, with a listing that must answer within ``answer`` seconds.
+
+        Litestream's long-running processes say nothing for minutes when a
+        store stops answering (its S3 client waits up to a day for a reply),
+        so the service looks for itself at the start of every pass. A location
+        that fails is out of reach (no answer; or refused, where this device
+        reached it before: a box switched off, a store restarting) or set
+        wrong (anything else). Its replicator and followers are stopped, and
+        started afresh once it answers again. Call it inside
+        :func:`ls.bounded`: the journals there then fail at once instead of
+        each waiting. Folder locations are there when marked (see :meth:`_away`).
+        """
+        now = time.time()
+        tried: dict[str, CircleError | None] = {}
+        outages: dict[str, Outage] = {}
+        for store in self._cohorts():
+            base, folder = self._location(store)
+            if folder is not None:
+                if folder_marked(folder):
+                    self._reach(store, now)
+                continue
+            where = describe_replica(base)
+            if where not in tried:
+                try:
+                    ls.check_location(base, timeout=self.answer)
+                    tried[where] = None
+                except CircleError as exc:
+                    tried[where] = exc
+            exc = tried[where]
+            if exc is None:
+                self._reach(store, now)
+                continue
+            offline = isinstance(exc, ReplicaOffline) or (isinstance(exc, ls.ReplicaRefused) and self._worked(store))
+            before = outages.get(where)
+            outages[where] = Outage(exc, offline or (before is not None and before.offline))
+        for where in self._outages.keys() - outages.keys():
+            self._problems.pop(f"location {where}", None)
+        for where, outage in outages.items():
+            self._problems[f"location {where}"] = outage.error.line()
+        back = {where for where, error in tried.items() if error is None}
+        self._outages = outages
+        with self._lock:
+            for peer in self._peers.values():
+                if peer.follower is not None and peer.where in outages:  # waiting on a store that stopped answering, it may never wake
+                    peer.follower.stop()
+                    peer.follower = None
+                elif peer.state == "unreachable" and peer.where in back:  # pulled or followed again from now on: no longer a problem
+                    peer.state = "waiting"
+                    self._problems.pop(peer.journal, None)
+        if outages and self._state in ("syncing", "up to date"):  # say so now, not after this pass has stopped what waits there
+            self._state = "offline" if all(o.offline for o in outages.values()) else "problem"
+        self._note_reached()
+
+    def _worked(self, store: CohortStore) -> bool:
+        """Whether this device reached the cohort's location before: a refused connection there is a box switched off, not a wrong port."""
+        if self._last_reached(store):
+            return True
+        own = self.session.vault.journal(store.entry.journal)  # homes from before the record: anything sent or restored
+        return bool(own is not None and own.sent) or any(j.replica_txid is not None for j in store.known_journals().values())
+
+    def _last_reached(self, store: CohortStore) -> float:
+        """When the cohort's location last answered, in this process or another (0: never, or not since it was chosen)."""
+        where = describe(store.entry.replica)
+        hit = self._reached.get(store.id)
+        if hit is None or hit[0] != where:
+            hit = self._reached[store.id] = (where, last_reached(self.session.dir / "sync", store.id, store.entry.replica))
+        return hit[1]
+
+    def _reach(self, store: CohortStore, now: float) -> None:
+        self._reached[store.id] = (describe(store.entry.replica), now)
+
+    def _note_reached(self, force: bool = False) -> None:
+        """Write when each location last answered, at most every :data:`NOTE_REACHED_EVERY` seconds unless ``force``."""
+        due: dict[str, tuple[dict[str, Any] | None, float]] = {}
+        for store in self._cohorts():
+            where, when = self._reached.get(store.id, ("", 0.0))
+            if when and where == describe(store.entry.replica) and (force or when - self._noted.get(store.id, 0.0) >= NOTE_REACHED_EVERY):
+                due[store.id] = (store.entry.replica, when)
+                self._noted[store.id] = when
+        note_reached(self.session.dir / "sync", due)
 
     def _pull_changed(self, report: OnceReport | None = None, peers: list[Peer] | None = None) -> int:
         pulled = 0
@@ -453,15 +610,7 @@ class SyncService:
                     if not first:
                         next_poll = now + self.poll
                     first, full, next_tick, self._poll_now = False, True, now + tick, False
-                    self._restore_own()
-                    self._ensure_replicators()
-                    self._refresh_peers()
-                    self._ensure_followers()
-                    for rep in self._replicators.values():
-                        rep.heal_broken()  # a replica folder that vanished or came back with a gap
-                    self._pull_changed()
-                    self._update_sent()
-                    self._gather_rounds()
+                    self._full_pass()
                 elif now >= next_tick:
                     next_tick = now + tick
                     self._update_sent(folders_only=True)
@@ -511,6 +660,20 @@ class SyncService:
                 if report is not None:
                     report.problems.append(exc.line())
 
+    def _full_pass(self) -> None:
+        """Check every location, (re)start what replicates and follows, heal, pull what changed, count what was sent."""
+        with ls.bounded():  # a location out of reach costs one wait, however many journals it holds
+            self._check_locations()
+            self._restore_own()
+            self._ensure_replicators()
+            self._refresh_peers()
+            self._ensure_followers()
+            for rep in self._replicators.values():
+                rep.heal_broken()  # a replica folder that vanished or came back with a gap
+            self._pull_changed()
+            self._update_sent()
+            self._gather_rounds()
+
     def _ingest(self, store: CohortStore) -> None:
         r = self.ingest(store)
         if r.folded and self.on_change is not None:
@@ -520,7 +683,10 @@ class SyncService:
         # One process per SFTP/S3 location (one unreachable box stops a whole litestream process);
         # every folder location shares one (a folder location that is away is left out: see _away).
         by_location: dict[str, list[tuple[Path, ls.Replica]]] = {}
+        failed = {store.journal.path for store in self._cohorts() if describe_replica(self._location(store)[0]) in self._outages}
         for db, replica in self._own():
+            if db in failed:  # its location failed the check: no process waits on it until it answers again
+                continue
             key = "folders" if replica.kind == "file" else replica.url.rsplit("/", 1)[0]
             by_location.setdefault(key, []).append((db, replica))
         busy = [store.journal.path for store in self._cohorts() if store.id == self.focus]
@@ -548,7 +714,7 @@ class SyncService:
         for peer in sorted(self._peers.values(), key=lambda p: -p.last_received):
             if running >= MAX_FOLLOWERS:
                 break
-            if peer.cohort != self.focus or peer.local or peer.follower is not None:
+            if peer.cohort != self.focus or peer.local or peer.follower is not None or peer.where in self._outages:
                 continue
             watch = self._watch
             peer.follower = ls.Follower(
@@ -623,7 +789,8 @@ class SyncService:
     def _all_unreachable(self) -> bool:
         """Whether every problem is only a replica out of reach: offline is a normal state, not a problem."""
         offline = {p.journal for p in self._peers.values() if p.state == "unreachable"} | set(self._away_now)
-        return bool(self._problems) and set(self._problems) <= offline
+        offline |= {f"location {where}" for where, outage in self._outages.items() if outage.offline}
+        return bool(self._problems) and set(self._problems) <= offline and all(o.offline for o in self._outages.values())
 
     # ---- status ----------------------------------------------------------
     def status(self) -> SyncStatus:
@@ -643,8 +810,19 @@ class SyncService:
             problem = self._problems.get(str(store.journal.path), "") or next(
                 (self._problems[p.journal] for p in self._peers.values() if p.cohort == store.id and p.journal in self._problems), ""
             )
-            cohorts.append(CohortSync(store.id, store.view.cohort().name, describe(loc), unsent, lag, peers, problem))
-        return SyncStatus(self._state, next(iter(self._problems.values()), ""), tuple(cohorts))
+            reach, why = "ok", ""
+            away = self._away_now.get(str(store.journal.path))
+            outage = self._outages.get(describe_replica(self._location(store)[0]))
+            if away is not None:
+                reach, why = "offline", AWAY
+            elif outage is not None:
+                reach, why, problem = ("offline", outage.error.title, problem) if outage.offline else ("wrong", "", outage.error.line())
+            since = self._last_reached(store) if reach == "offline" else 0.0
+            last_change = max((p.last_received for p in peers), default=0.0)
+            cohorts.append(CohortSync(store.id, store.view.cohort().name, describe(loc), unsent, lag, peers, problem, reach, since, why, last_change))
+        message = next(iter(self._problems.values()), "")
+        told = [c.reach_line(now) for c in cohorts if c.reach == ("offline" if self._state == "offline" else "wrong")]
+        return SyncStatus(self._state, told[0] if told else message, tuple(cohorts))
 
 
 def written(store: CohortStore) -> int:

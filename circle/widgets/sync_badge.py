@@ -11,7 +11,7 @@ from textual.signal import Signal
 from textual.widgets import Static
 
 from circle.models.text import clean
-from circle.sync.status import SyncStatus
+from circle.sync.status import SyncStatus, clock
 from circle.widgets.member_text import name
 
 
@@ -60,13 +60,20 @@ class SyncBadge(Static):
 
 
 def sync_report(status: SyncStatus | None) -> str:
-    """Per cohort: where it replicates, what is not sent yet, and each member's journal (names cleaned, never markup)."""
+    """Per cohort: where it replicates, whether it is there, what is not sent yet, and each member's journal (names cleaned, never markup).
+
+    A location out of reach or set wrong is told in the same words as `circle sync --once` (see :meth:`CohortSync.reach_line`).
+    """
     if status is None:
         return "Sync is off."
     lines = [f"State: {status.state}" + (f" — {clean(status.message)}" if status.message else "")]
     for co in status.cohorts:
-        lines += ["", f"{name(co.name) or 'A cohort you asked to join'} → {clean(co.replica)}", f"  not yet sent: {co.unsent}; {co.caught_up()}"]
-        if co.problem:
+        lines += ["", f"{name(co.name) or 'A cohort you asked to join'} → {clean(co.replica)}"]
+        if co.reach != "ok":
+            lines.append(f"  {clean(co.reach_line())}")
+        change = f"last change received {clock(co.last_change)}" if co.last_change else "no change received since sync started"
+        lines.append(f"  not yet sent: {co.unsent}; {co.caught_up()}; {change}")
+        if co.problem and co.reach == "ok":  # offline or set wrong: the line above says it
             lines.append(f"  problem: {clean(co.problem)}")
         for p in co.peers:
             when = time.strftime("%H:%M:%S", time.localtime(p.last_received)) if p.last_received else "not yet"

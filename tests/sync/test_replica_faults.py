@@ -190,6 +190,23 @@ def test_a_store_that_never_answers_is_offline_after_the_answer_time(silent_serv
     assert took >= 2.0  # it was given its time
 
 
+def test_inside_a_bounded_block_each_location_fails_once_then_at_once(s3: S3Server, tmp_path: Path):
+    """A command that touches many journals at an unreachable location waits once, not once per journal."""
+    dead = s3.replica(tmp_path.name, endpoint=f"http://{HOST}:{free_port()}")
+    with ls.bounded():
+        first, took = told(dead)
+        assert isinstance(first, ls.ReplicaRefused) and took > 0.5  # seen by a look at the endpoint after a second
+        started = time.monotonic()
+        for path in ("a", "b", "c"):
+            with pytest.raises(ls.ReplicaRefused) as again:
+                ls.latest_txid(dead.child(path))
+            assert again.value.line() == first.line()
+        assert time.monotonic() - started < 0.3
+        ls.check_location(s3.replica(tmp_path.name))  # another location is tried on its own
+    _, took = told(dead)
+    assert took > 0.5  # the memory ends with the block
+
+
 @pytest.mark.parametrize("command", ["latest_txid", "verify", "restore", "replicate_once"])
 def test_every_command_gives_up_on_a_dead_endpoint_within_the_bound(command: str, s3: S3Server, tmp_path: Path):
     db = tmp_path / "a.db"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -552,6 +553,34 @@ async def test_sync_status_reaches_every_badge_from_one_read_and_the_report_upda
         await pilot.pause()
         assert "State: problem — replica folder not found" in app.screen.text and "not yet sent: 5" in app.screen.text
         assert "not yet sent: 5" in str(app.screen.query_one("#read-text").render())
+
+
+async def test_an_outage_reads_the_same_in_the_badge_and_the_report_as_in_the_cli_and_clears_when_it_ends(app_for):
+    """Offline: since when, why, what waits, in `circle sync --once`'s words; the open report follows; back: caught up."""
+    from circle.screens.modals import ReadModal
+    from circle.sync.status import CohortSync, PeerStatus, clock, offline_line
+
+    app = app_for("Kwame Mensah", sync_factory=ChangingSync)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        since = time.time() - 600
+        amara = (PeerStatus("Amara Singh", "j", 12, since - 100, "unreachable", since - 100),)
+        away = CohortSync("c", "Riverside", "s3://circle/north at http://192.0.2.20:8333", 3, 700.0, amara, "", "offline", since, "the replica did not answer")
+        app.sync.current = SyncStatus("offline", away.reach_line(), (away,))
+        app.poll_sync_status()
+        await pilot.press("y")
+        await pilot.pause()
+        badge = app.screen_stack[-2].query_one(SyncBadge)
+        assert str(badge.render()) == f"⇅ offline since {clock(since)} · 3 not yet sent" and badge.has_class("-problem")
+        said = offline_line("s3://circle/north at http://192.0.2.20:8333", "the replica did not answer", since, 3)
+        assert isinstance(app.screen, ReadModal) and f"\n  {said}\n" in app.screen.text  # the line `circle sync --once` prints
+        assert "caught up with the replica 11 min ago" in app.screen.text
+        back = CohortSync("c", "Riverside", away.replica, 0, 1.0, amara, "", "ok", 0.0, "", time.time())
+        app.sync.current = SyncStatus("up to date", "", (back,))
+        app.poll_sync_status()
+        await pilot.pause()
+        assert "offline" not in app.screen.text and "caught up with the replica 1 s ago; last change received" in app.screen.text
+        assert str(badge.render()) == "⇅ up to date"
 
 
 async def test_a_command_reads_the_room_once(app_for, monkeypatch):

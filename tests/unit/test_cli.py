@@ -288,5 +288,5 @@ def test_cohort_replica_makes_the_folder_a_location_or_says_why_not(ana: Path, t
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     before = tree_digest(ana)
-    assert_one_clear_line(run(ana, "cohort", "replica", "Dietitians North", str(blocker / "circle")), "cannot use that folder")
+    assert_one_clear_line(run(ana, "cohort", "replica", "Dietitians North", str(blocker / "circle")), "the replica location is not a folder", "is a file")
     assert tree_digest(ana) == before

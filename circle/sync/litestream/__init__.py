@@ -25,6 +25,7 @@ from circle.sync.litestream.commands import (
     ANSWER_TIMEOUT,
     ONE_OFF_TIMEOUT,
     RESTORE_TIMEOUT,
+    bounded,
     check_location,
     fingerprint,
     heal,
@@ -36,6 +37,7 @@ from circle.sync.litestream.commands import (
     verify,
 )
 from circle.sync.litestream.config import DEFAULT_INTERVAL, L0_RETENTION, SHUTDOWN_SYNC_TIMEOUT, _replica_wait, write_config
+from circle.sync.litestream.faults import ReplicaRefused
 from circle.sync.litestream.follower import Follower
 from circle.sync.litestream.ltx import _only_grew, captured, folder_of, has_shipped, level0_folder, local_ltx_size
 from circle.sync.litestream.replica import Replica
@@ -60,9 +62,11 @@ __all__ = [
     "ReplicaBroken",
     "ReplicaMisconfigured",
     "ReplicaOffline",
+    "ReplicaRefused",
     "Replicator",
     "_only_grew",
     "_replica_wait",
+    "bounded",
     "captured",
     "check_location",
     "fingerprint",

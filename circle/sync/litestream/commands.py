@@ -14,13 +14,14 @@ import logging
 import os
 import secrets
 import subprocess
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from circle.errors import NotFound, ReplicaMisconfigured, SyncError
+from circle.errors import NotFound, ReplicaMisconfigured, ReplicaOffline, SyncError
 from circle.sync.litestream.binary import LITESTREAM_VERSION, _popen, _terminate, litestream_env
 from circle.sync.litestream.config import _placeholder, _scratch, private_dir, write_config
 from circle.sync.litestream.faults import _EMPTY, _GAP, ReplicaBroken, classify, endpoint_of, fit, no_answer
@@ -37,6 +38,55 @@ DIAGNOSE_AFTER = 1.0  # seconds before a command still running has its endpoint 
 LAST_LOOK = 2.0  # seconds for the look at an endpoint that gave no answer at all
 FRESH = 30.0  # seconds a location's last answer counts for (see _answers)
 _answered: dict[tuple[str, str, int, str], float] = {}
+_failed_here = threading.local()  # see bounded()
+
+
+@contextlib.contextmanager
+def bounded() -> Iterator[None]:
+    """One wait per remote location for everything done inside the block (a command, a pass of the sync service).
+
+    A location that failed inside the block (no answer, refused, wrong
+    settings) fails again at once with the same error, however many
+    journals it holds: a command waits for an unreachable replica once,
+    about :data:`ANSWER_TIMEOUT` seconds, never once per journal. Blocks
+    nest (an inner block shares the outer one's memory); the memory belongs
+    to the calling thread and ends with the outermost block.
+    """
+    outer = getattr(_failed_here, "errors", None)
+    if outer is None:
+        _failed_here.errors = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _failed_here.errors = None
+
+
+def _location_key(replica: Replica) -> tuple[Any, ...]:
+    """What makes two replicas one location for :func:`bounded`: the endpoint, bucket or login and every setting, not the path."""
+    parts = urlsplit(replica.url)
+    return (parts.scheme, parts.netloc, *(getattr(replica, f) for f in replica.__dataclass_fields__ if f != "url"))
+
+
+def _remember(replica: Replica | None, error: SyncError) -> SyncError:
+    """Keep ``error`` for the rest of the :func:`bounded` block if it is about the location (offline, wrong settings); returns it."""
+    errors = getattr(_failed_here, "errors", None)
+    if errors is not None and replica is not None and replica.kind != "file" and isinstance(error, ReplicaOffline | ReplicaMisconfigured):
+        errors.setdefault(_location_key(replica), error)
+    return error
+
+
+def _failed_before(replica: Replica | None) -> SyncError | None:
+    """The error ``replica``'s location gave earlier in this :func:`bounded` block, as a fresh exception."""
+    errors = getattr(_failed_here, "errors", None)
+    if not errors or replica is None:
+        return None
+    err = errors.get(_location_key(replica))
+    return None if err is None else type(err)(err.title, err.hint, err.detail)
+
+
+def _classified(action: str, text: str, replica: Replica | None) -> SyncError:
+    return _remember(replica, classify(action, text, replica))
 
 
 def _one_off(
@@ -55,6 +105,8 @@ def _one_off(
         ReplicaOffline: no answer in time.
     """
     remote = next((r for r in replicas if r.kind != "file"), None)
+    if (known := _failed_before(remote)) is not None:
+        raise known
     limit = max(answer, finish or 0.0)
     started = time.monotonic()
     proc = _popen(args, litestream_env(*replicas), merge=False)
@@ -64,14 +116,14 @@ def _one_off(
         except subprocess.TimeoutExpired:
             problem = diagnose(remote, answer - (time.monotonic() - started)) if remote is not None else None
             if problem is not None:
-                raise problem from None
+                raise _remember(remote, problem) from None
             out, err = proc.communicate(timeout=max(0.0, limit - (time.monotonic() - started)))
     except subprocess.TimeoutExpired:
         _terminate(proc, grace=1.0)
         proc.communicate()
         # Litestream said nothing: perhaps a certificate it does not trust (it retries those too).
         problem = diagnose(remote, LAST_LOOK, verify=True) if remote is not None else None
-        raise (problem if isinstance(problem, ReplicaMisconfigured) else no_answer(remote, limit)) from None
+        raise _remember(remote, problem if isinstance(problem, ReplicaMisconfigured) else no_answer(remote, limit)) from None
     finally:
         if proc.poll() is None:  # interrupted, or a fault seen: never leave a child behind
             _terminate(proc, grace=1.0)
@@ -166,7 +218,7 @@ def _listing(replica: Replica, timeout: float) -> list[dict[str, Any]]:
         cfg = write_config(d / "litestream.yml", [(db, replica)])
         rc, out, err = _one_off(["ltx", "-config", cfg, "-json", "-level", "all", db], [replica], answer=timeout)
     if rc:
-        raise classify("list the replica", err, replica)
+        raise _classified("list the replica", err, replica)
     try:
         files = json.loads(out or "[]") or []
         if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
@@ -246,7 +298,7 @@ def _raise_restore_failure(replica: Replica, err: str, timeout: float) -> None:
         if latest_txid(replica, timeout=timeout) is None:
             return
         raise ReplicaBroken("the replica has no snapshot", "its folder went away while syncing; the journal's owner must sync again to repair it")
-    raise classify("restore from the replica", err, replica)
+    raise _classified("restore from the replica", err, replica)
 
 
 def needs_heal(replica: Replica, db: Path | None = None, *, timeout: float = ANSWER_TIMEOUT) -> bool:
@@ -320,7 +372,7 @@ def replicate_once(db: Path, replica: Replica, *, force_snapshot: bool = False, 
             args.append("-force-snapshot")
         rc, _, err = _one_off(args, [replica], answer=answer, finish=timeout)
     if rc:
-        raise classify("replicate", err, replica)
+        raise _classified("replicate", err, replica)
 
 
 def _reset(db: Path, replica: Replica, timeout: float) -> None:
@@ -328,7 +380,7 @@ def _reset(db: Path, replica: Replica, timeout: float) -> None:
         cfg = write_config(d / "litestream.yml", [(db, replica)])
         rc, _, err = _one_off(["reset", "-config", cfg, os.path.abspath(db)], [replica], answer=min(timeout, ANSWER_TIMEOUT), finish=timeout)
     if rc:
-        raise classify("reset the local state", err, replica)
+        raise _classified("reset the local state", err, replica)
 
 
 def heal(db: Path, replica: Replica, *, timeout: float = ONE_OFF_TIMEOUT) -> None:

@@ -22,10 +22,20 @@ from urllib.parse import urlsplit
 from circle.errors import ReplicaBroken, ReplicaMisconfigured, ReplicaOffline, SyncError
 from circle.sync.litestream.replica import Replica, _with_scheme
 
-__all__ = ["MAX_LINE", "ReplicaBroken", "ReplicaMisconfigured", "ReplicaOffline", "classify", "endpoint_of", "fit"]
+__all__ = ["MAX_LINE", "ReplicaBroken", "ReplicaMisconfigured", "ReplicaOffline", "ReplicaRefused", "classify", "endpoint_of", "fit"]
 
-MAX_LINE = 159  # characters in the one line a person sees
+MAX_LINE = 151  # characters of an error's line: with the CLI's "circle: " in front, under 160
 RETRIES = "circle tries again on its own"
+
+
+class ReplicaRefused(ReplicaMisconfigured):
+    """Nothing listens at the location's address (connection refused): a wrong port, or a server switched off.
+
+    As a location is set it is a wrong setting. At a location this device has
+    reached before it is a box switched off or a store restarting, and the
+    sync service and ``circle sync --once`` report it as offline.
+    """
+
 
 _EMPTY = "no matching backup files available"
 _GAP = "non-contiguous ltx files"
@@ -169,7 +179,12 @@ def classify(action: str, text: str, replica: Replica | None) -> SyncError:
     if "x509" in low or "certificate" in low:
         return mis("the store's TLS certificate is not trusted", "if the store uses a private CA, set the location's CA bundle")
     if "connection refused" in low:
-        return mis("the replica is unreachable", f"nothing listens at {at} (connection refused): check the port, or start the server")
+        return _error(
+            ReplicaRefused,
+            "the replica is unreachable",
+            f"nothing listens at {at} (connection refused): check the port, or start the server",
+            detail,
+        )
     if "read-only file system" in low:
         return mis("the replica folder is read-only", f"{at}: choose a writable folder")
     if "permission denied" in low:

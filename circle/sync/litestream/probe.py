@@ -23,7 +23,7 @@ import urllib.request
 from urllib.parse import urlsplit
 
 from circle.errors import ReplicaMisconfigured, ReplicaOffline, SyncError
-from circle.sync.litestream.faults import RETRIES, endpoint_of, fit, where
+from circle.sync.litestream.faults import RETRIES, ReplicaRefused, endpoint_of, fit, where
 from circle.sync.litestream.replica import Replica
 
 _NOT_TLS = (
@@ -121,9 +121,7 @@ def diagnose(replica: Replica, timeout: float, *, verify: bool = False) -> SyncE
         s.close()
     if sock is None:
         if refused:
-            return _err(
-                ReplicaMisconfigured, "the replica is unreachable", f"nothing listens at {at} (connection refused): check the port, or start the server"
-            )
+            return _err(ReplicaRefused, "the replica is unreachable", f"nothing listens at {at} (connection refused): check the port, or start the server")
         return _err(ReplicaOffline, "the replica is unreachable", f"no connection to {at}: check the network; {RETRIES}")
     with sock:
         sock.settimeout(max(0.1, deadline - time.monotonic()))
