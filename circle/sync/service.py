@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +25,7 @@ from typing import Any
 from circle.errors import CircleError, ReplicaMisconfigured, ReplicaOffline, SyncError, UsageError
 from circle.store.cohort import CohortStore
 from circle.store.ingest import IngestReport
-from circle.store.journal import last_seq
+from circle.store.journal import last_seq, read_rows
 from circle.store.session import Session
 from circle.sync import litestream as ls
 from circle.sync.drop import ReplicaDrop
@@ -37,6 +39,7 @@ RECENT_NS = 1_000_000_000  # a folder changed this recently is listed even if it
 SLOW_TICK = 1.0  # seconds between safety-net looks when the kernel or followers report every change
 TOUCH_ABOVE = 64 * 1024  # bytes: a newest LTX file above this is ended with a tiny commit (see Journal.touch)
 AWAY = "replica folder not found (plug in the drive or mount the share)"  # why a folder location is offline, in a few words
+ROUNDS_REMOTE_EVERY = 30.0  # seconds between looks for anonymous-round lines on an SFTP or S3 location (a listing per slot)
 NOTE_REACHED_EVERY = 60.0  # seconds between writes of when each location last answered (see note_reached)
 
 
@@ -136,6 +139,43 @@ class Outage:
     offline: bool  # out of reach (a normal state); False: its settings are wrong, or litestream failed
 
 
+def _push(db: Path, replica: ls.Replica) -> None:
+    """Push one own journal to its replica, healing what can be healed.
+
+    A folder replica that holds an older copy of this journal (a folder put
+    back from a backup, a stick from last week) cannot be continued by
+    Litestream; when every row it holds is this journal's, it is rebuilt from
+    this device's journal, which holds all of it and more. Anything else
+    (another member's journal in its place, a remote store) is raised.
+    """
+    if ls.needs_heal(replica, db):
+        ls.heal(db, replica)
+    try:
+        ls.replicate_once(db, replica)
+    except (ReplicaOffline, ReplicaMisconfigured):
+        raise
+    except SyncError:
+        folder = ls.folder_of(replica)
+        if folder is None or not _older_copy(db, replica):
+            raise
+        shutil.rmtree(folder)
+        ls.heal(db, replica)
+
+
+def _older_copy(db: Path, replica: ls.Replica) -> bool:
+    """Whether the replica holds a beginning of this journal and nothing else."""
+    with tempfile.TemporaryDirectory(prefix="circle-older-") as d:
+        out = Path(d) / "replica.db"
+        try:
+            if not ls.restore(replica, out):
+                return False
+            theirs = [r.blob for r in read_rows(out)]
+        except CircleError:
+            return False
+    mine = [r.blob for r in read_rows(db)]
+    return len(theirs) <= len(mine) and mine[: len(theirs)] == theirs
+
+
 class SyncService:
     """Runs for every cohort of one unlocked identity.
 
@@ -182,6 +222,7 @@ class SyncService:
         self._state = "off"
         self._outages: dict[str, Outage] = {}  # remote location (see describe_replica) -> why it failed the last check
         self._reached: dict[str, tuple[str, float]] = {}  # cohort id -> (its location, when it last answered; local clock)
+        self._rounds_at: dict[str, float] = {}  # cohort id -> when its rounds were last looked through on a remote location
         self._noted: dict[str, float] = {}  # cohort id -> the time last written to the record (see note_reached)
 
     # ---- targets --------------------------------------------------------
@@ -308,9 +349,7 @@ class SyncService:
             locations = {store.journal.path: self._location(store)[0] for store in self._cohorts()}
             for db, replica in own:
                 try:
-                    if ls.needs_heal(replica, db):
-                        ls.heal(db, replica)
-                    ls.replicate_once(db, replica)
+                    _push(db, replica)
                     report.pushed += 1
                     self._mark_sent(db)
                 except CircleError as exc:
@@ -413,9 +452,11 @@ class SyncService:
         self._outages = outages
         with self._lock:
             for peer in self._peers.values():
-                if peer.follower is not None and peer.where in outages:  # waiting on a store that stopped answering, it may never wake
-                    peer.follower.stop()
-                    peer.follower = None
+                if peer.where in outages:
+                    if peer.follower is not None:  # waiting on a store that stopped answering, it may never wake
+                        peer.follower.stop()
+                        peer.follower = None
+                    peer.state = "unreachable"  # said with the outage, not a step later when the pull gets there
                 elif peer.state == "unreachable" and peer.where in back:  # pulled or followed again from now on: no longer a problem
                     peer.state = "waiting"
                     self._problems.pop(peer.journal, None)
@@ -643,12 +684,20 @@ class SyncService:
         """Fetch new lines of anonymous rounds under way or near their date (see :meth:`CohortStore.round_targets`).
 
         A full pass looks for every cohort; a tick only for the cohort on
-        screen, and only if its location is a folder (a stat per slot).
+        screen, and only if its location is a folder (a stat per slot). An
+        SFTP or S3 location costs a listing per slot, so a pass of the service
+        looks there at most every :data:`ROUNDS_REMOTE_EVERY` seconds
+        (``circle sync --once`` always looks).
         """
         now = time.time()
         for store in self._cohorts():
-            if on_screen_folder and (store.id != self.focus or self._location(store)[1] is None):
+            remote = self._location(store)[1] is None
+            if on_screen_folder and (store.id != self.focus or remote):
                 continue
+            if remote and report is None:
+                if now - self._rounds_at.get(store.id, 0.0) < ROUNDS_REMOTE_EVERY:
+                    continue
+                self._rounds_at[store.id] = now
             try:
                 if store.gather_rounds(ReplicaDrop(self.session, store), now):
                     self._changed.add(store.id)
