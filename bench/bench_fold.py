@@ -280,6 +280,17 @@ def main() -> None:
         verdict = "PASS" if a / b <= TARGET else "MISS"
         print(f"{label:<52} {a:>8.2f}s {b:>8.2f}s {a / b:>6.2f}x {'<= ' + str(TARGET) + 'x':>8}  {verdict if label.startswith('fold (') else 'info'}")
     print(f"one more event on a folded view, then its meetings: {t_inc * 1000:.1f} ms")
+    # The room shows each carried-over item's earlier notes: View.notes(item_id=...), once per carried item.
+    item = "mt5-1"
+    facts = one._facts["note.added"]  # what notes(item_id=...) went through before issue 14: every note, sorted, then filtered
+    t_all = statistics.median(timed(lambda: [e for e in sorted(facts, key=lambda e: e.stamp) if e.body.get("item", "") == item]) for _ in range(args.repeat))
+    one._memo.clear()  # what any new event does to the view's memoised reads
+    t_first = timed(lambda: one.notes(item_id=item))
+    t_next = timed(lambda: one.notes(item_id="mt6-2"))
+    print(
+        f"one item's notes (the room, per carried item): {t_first * 1000:.1f} ms first after a change, {t_next * 1000:.2f} ms each next;"
+        f" before (every note sorted, then filtered): {t_all * 1000:.0f} ms each"
+    )
     print(f"(events held aside in the workload: {len(one.refused())}; the fold without rules is circle at {BASELINE_COMMIT})")
     rota_rows(args.rota, max(args.repeat, 5))
 

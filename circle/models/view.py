@@ -634,9 +634,21 @@ class View:
         acts = [a for a in self._actions().values() if meeting_id is None or a.meeting == meeting_id]
         return sorted(acts, key=lambda a: (a.lamport, a.id))
 
+    def _notes_by_item(self) -> dict[str, list[Event]]:
+        """Note facts by agenda item, grouped once per change of the view: the room reads each carried item's notes."""
+        if "notes_by_item" not in self._memo:
+            out: dict[str, list[Event]] = defaultdict(list)
+            for e in self._facts["note.added"]:
+                out[e.body.get("item", "")].append(e)
+            self._memo["notes_by_item"] = out
+        return self._memo["notes_by_item"]
+
     def notes(self, meeting_id: str | None = None, item_id: str | None = None) -> list[Note]:
         out = []
-        facts = self._facts["note.added"] if meeting_id is None else self._by_meeting["note.added"].get(meeting_id, [])
+        if meeting_id is None and item_id is not None:  # one item's notes, wherever they were written: not a sort of the whole history
+            facts = self._notes_by_item().get(item_id, [])
+        else:
+            facts = self._facts["note.added"] if meeting_id is None else self._by_meeting["note.added"].get(meeting_id, [])
         for e in sorted(facts, key=lambda e: e.stamp):
             b = e.body
             if item_id is not None and b.get("item", "") != item_id:

@@ -201,3 +201,14 @@ def test_where_citations_grew_is_what_the_events_say(data: st.DataObject) -> Non
     view = fold(data.draw(st.permutations(events)), COHORT, data.draw(st.lists(st.integers(1, 6), max_size=10)))
     for journal in {e.journal for e in events}:
         assert view._histories(journal) == _histories(view._journal_events(journal))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(event_sets(), st.lists(st.integers(1, 6), max_size=6))
+def test_one_items_notes_are_its_notes_among_all(events: list[Event], batches: list[int]) -> None:
+    """The room reads a carried item's notes by item; they are the same notes, in the same order, as picking them out of every note."""
+    view = fold(events, COHORT, batches)
+    for item in [*ITEMS, "", "nothing"]:
+        assert view.notes(item_id=item) == [n for n in view.notes() if n.item == item]
+        for meeting in MEETINGS:
+            assert view.notes(meeting, item) == [n for n in view.notes(meeting) if n.item == item]
