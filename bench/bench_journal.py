@@ -82,9 +82,9 @@ def chunks(xs: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 class Plain:
     """What circle would be without crypto: JSON rows, one table, WAL + synchronous=FULL."""
 
-    def __init__(self, path: Path, cohort: str, author: str) -> None:
+    def __init__(self, path: Path, cohort: str, author: str, journal: str) -> None:
         self.path, self.cohort, self.author = path, cohort, author
-        self.journal = "plain"
+        self.journal = journal  # circle's journal id: the founding events it copies name it (the fold checks the cohort id against it)
         self.conn = self._connect()
         self.conn.execute("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
         self.seq = 0
@@ -229,7 +229,7 @@ def run(args: argparse.Namespace, tmp: Path, prof: Prof) -> int:
     session = home.create_identity("Bench Mentor", PASSPHRASE)
     svc = session.create_cohort("Bench cohort", purpose="benchmark")
     cid = svc.id
-    plain = Plain(tmp / "plain.db", cid, session.id)
+    plain = Plain(tmp / "plain.db", cid, session.id, svc.store.entry.journal)
     plain.seed(sorted(svc.view.events, key=lambda e: e.seq))
 
     gen = TextGen(args.seed)

@@ -41,6 +41,10 @@ MIN_LANES, MAX_LANES = 1, 16
 MAX_LABEL = 200
 # Calibration aims for about this many seconds to open.
 CALIBRATION_TARGET_S = 1.0
+# Calibration never picks more memory than this; past it, it adds passes. An old laptop with
+# 2 GB runs circle beside a browser (issue 14). Readers still accept up to MAX_MEMORY_KIB:
+# keystores written with more keep opening.
+CALIBRATION_MAX_MEMORY_KIB = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -62,19 +66,28 @@ class KdfParams:
 
 
 def choose_params(passphrase: str, salt: bytes, *, calibrate: bool = True) -> tuple[KdfParams, bytes]:
-    """Pick the largest memory cost (from 64 MiB, doubling) that opens in about a second; returns it with the key.
+    """Pick KDF parameters that open in about a second on this machine; returns them with the key.
 
-    With ``calibrate`` off the floor is used as it is (tests; the demo, whose passphrase is published).
+    The memory cost doubles from 64 MiB while a derivation stays under half
+    the target, up to 256 MiB. A machine fast enough to go further gets more
+    passes instead (Argon2id's time grows in proportion to them), as many as
+    stay within the target, up to 16. With ``calibrate`` off the floor is used
+    as it is (tests; the demo, whose passphrase is published).
     """
     params = KdfParams()
     start = time.perf_counter()
     key = params.derive(passphrase, salt)
     took = time.perf_counter() - start
-    while calibrate and took * 2 <= CALIBRATION_TARGET_S and params.memory_kib * 2 <= MAX_MEMORY_KIB // 4:
+    while calibrate and took * 2 <= CALIBRATION_TARGET_S and params.memory_kib * 2 <= CALIBRATION_MAX_MEMORY_KIB:
         params = KdfParams(params.memory_kib * 2, params.iterations, params.lanes)
         start = time.perf_counter()
         key = params.derive(passphrase, salt)
         took = time.perf_counter() - start
+    if calibrate and params.memory_kib == CALIBRATION_MAX_MEMORY_KIB:
+        passes = min(MAX_ITERATIONS, int(CALIBRATION_TARGET_S * params.iterations / took)) if took > 0 else MAX_ITERATIONS
+        if passes > params.iterations:
+            params = KdfParams(params.memory_kib, passes, params.lanes)
+            key = params.derive(passphrase, salt)
     return params, key
 
 

@@ -197,8 +197,9 @@ class _Turns:
         if x not in self.base or self.base[x] != e.author or self._was_held(x, e):
             self._refuse(e, "gives back a turn its author does not hold")
             return
-        later = self.meetings[self.position[x] + 1 :]
-        y = next((m.id for m in later if self.base[m.id] and self.base[m.id] != e.author), None)
+        # Walk on from x without copying the rest of the schedule: the next other holder is usually a turn or two away.
+        later = (self.meetings[i].id for i in range(self.position[x] + 1, len(self.meetings)))
+        y = next((mid for mid in later if self.base[mid] and self.base[mid] != e.author), None)
         name = self.names.get(e.author, "someone")
         if y is not None:
             self.base[x], self.base[y] = self.base[y], self.base[x]
@@ -243,7 +244,8 @@ def compute_rota(view: View) -> Rota:
     """The rota of a cohort, from its folded view (pure and deterministic)."""
     cycle = eligible_members(view)
     meetings = view.schedule()
-    candidates = [e for e in view.held_candidates() if e.body["meeting"] in {m.id for m in meetings}]
+    scheduled = {m.id for m in meetings}  # once, not once per wrap-up (that was quadratic in meetings)
+    candidates = [e for e in view.held_candidates() if e.body["meeting"] in scheduled]
     # First without knowing which wrap-ups count (held meetings keep away members' turns), then with it.
     first_held: dict[str, tuple[int, str, str]] = {}
     for e in candidates:

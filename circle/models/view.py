@@ -27,6 +27,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from circle.models import schema
@@ -198,34 +199,57 @@ _ITEM_FIELDS = ("title", "owner", "minutes", "status")
 _ACTION_FIELDS = ("title", "owner", "due", "status")
 
 
+_JOURNAL_ORDER = attrgetter("journal", "seq")
+_NEVER = float("-inf")
+
+
 class _Citations:
     """What each journal's events have claimed to have seen of the others (cumulative, as the fold meets them in journal order).
 
     A journal's citations only ever grow (an event that cites less is
     refused), so the running maximum per cited journal is what its author
     had seen at its newest event. Snapshots are kept at governance events,
-    which are judged there; the rest of the history is read back from the
-    events themselves when a removal's cut needs it.
+    which are judged there. Where each citation grew is kept as it is met
+    (what a removal's cut reads, see :meth:`View._cut_for`), for journals
+    whose every event with citations was accepted; for the others it is read
+    back from the events themselves.
     """
 
     def __init__(self) -> None:
         self.running: dict[str, dict[str, int]] = {}  # journal -> cited journal -> newest seq cited so far
         self.at: dict[str, dict[str, int]] = {}  # governance event id -> what its journal had cited up to it
+        self.grew: dict[str, dict[str, tuple[list[int], list[int]]]] = {}  # journal -> cited journal -> (seqs where it grew, seq cited there)
+        self.untracked: set[str] = set()  # journals with a refused event that cites: ``grew`` leaves it out, read them back
 
     def take(self, e: Event) -> str | None:
         """Add ``e``'s citations (``e`` follows the journal's events checked so far); a reason if they are malformed."""
-        if not e.deps:
+        deps = e.deps
+        if not deps:
             return None
-        mine = self.running.setdefault(e.journal, {})
+        journal, seq = e.journal, e.seq
+        mine = self.running.get(journal)
+        if mine is None:
+            mine = self.running[journal] = {}
+        grew = self.grew.get(journal)
+        if grew is None:
+            grew = self.grew[journal] = {}
         old: list[tuple[str, int]] = []
-        for j, s, _h in e.deps:
-            was = mine.get(j, 0)
-            if s < was or j == e.journal:
+        for j, s, _h in deps:
+            was = mine.get(j)
+            if j == journal or s < (was or 0):
                 for k, v in old:  # put back what this refused event changed
                     mine[k] = v
-                return "cites its own journal" if j == e.journal else "cites less of a journal than its author had cited before"
-            old.append((j, was))
+                self.untracked.add(journal)
+                return "cites its own journal" if j == journal else "cites less of a journal than its author had cited before"
+            old.append((j, was or 0))
             mine[j] = s
+            if was is None or s > was:
+                line = grew.get(j)
+                if line is None:
+                    grew[j] = ([seq], [s])
+                else:
+                    line[0].append(seq)
+                    line[1].append(s)
         return None
 
     def keep(self, e: Event) -> None:
@@ -290,26 +314,39 @@ class View:
 
     def apply(self, events: Iterable[Event]) -> int:
         """Fold events in; returns how many were new. Duplicates and other cohorts' events are ignored."""
-        fresh = list({e.id: e for e in events if e.id not in self._events and e.cohort == self.cohort_id and e.kind not in _IGNORED}.values())
+        known, cohort = self._events, self.cohort_id
+        fresh = list({e.id: e for e in events if e.id not in known and e.cohort == cohort and e.kind not in _IGNORED}.values())
         if not fresh:
             return 0
+        at, newest, by_journal, cited_at, last, cuts = self._at, self._newest, self._by_journal, self._cited_at, self._last, self._lowest_cuts
+        top = self.max_lamport
+        # Whether the fold must start again, decided in the same pass (none of it depends on the order of ``fresh``):
+        # anything waiting, a governance event, an event not after what its journal has folded, or one that moves a cut.
+        refold = bool(self._waiting)
         for e in fresh:
-            self._events[e.id] = e
-            self._at.setdefault((e.journal, e.seq), e)
-            self.max_lamport = max(self.max_lamport, e.lamport)
-            if e.seq > self._newest.get(e.journal, (0, ""))[0]:
-                self._newest[e.journal] = (e.seq, e.id)
-            elif e.journal in self._by_journal:
-                self._unsorted.add(e.journal)
-            self._by_journal[e.journal].append(e)
-            if e.deps and e.ts > self._cited_at.get(e.journal, float("-inf")):
-                self._cited_at[e.journal] = e.ts
+            journal, seq = e.journal, e.seq
+            known[e.id] = e
+            if (journal, seq) not in at:
+                at[journal, seq] = e
+            if e.lamport > top:
+                top = e.lamport
+            held = newest.get(journal)
+            if seq > (held[0] if held else 0):
+                newest[journal] = (seq, e.id)
+            elif journal in by_journal:
+                self._unsorted.add(journal)
+            by_journal[journal].append(e)
+            if e.deps and e.ts > cited_at.get(journal, _NEVER):
+                cited_at[journal] = e.ts
+            if not refold:
+                done = last.get(journal)
+                refold = e.kind in GOVERNANCE_KINDS or seq <= (done[0] if done else 0) or bool(cuts and self._moves_a_cut(e))
+        self.max_lamport = top
         self._memo.clear()
-        fresh.sort(key=lambda e: (e.journal, e.seq))
-        in_order = all(e.seq > self._last.get(e.journal, (0, 0))[0] for e in fresh)
-        if self._waiting or not in_order or any(e.kind in GOVERNANCE_KINDS or self._moves_a_cut(e) for e in fresh):
+        if refold:
             self._refold()
         else:
+            fresh.sort(key=_JOURNAL_ORDER)
             for e in fresh:
                 if self._well_formed(e):
                     self._fold_content(e)
@@ -325,7 +362,7 @@ class View:
         self._reset()
         self._events, self._at = events, at
         self.max_lamport = max((e.lamport for e in events.values()), default=0)
-        ok = [e for e in sorted(events.values(), key=lambda e: (e.journal, e.seq)) if self._well_formed(e)]
+        ok = [e for e in sorted(events.values(), key=_JOURNAL_ORDER) if self._well_formed(e)]
         governance = []
         for e in ok:
             if e.kind in GOVERNANCE_KINDS:
@@ -356,6 +393,8 @@ class View:
             reason = self._cites.take(e)
         if reason is not None:
             self._refused[e.id] = reason
+            if e.deps:
+                self._cites.untracked.add(e.journal)
             return False
         self._last[e.journal] = (e.seq, e.lamport)
         if e.kind in GOVERNANCE_KINDS:
@@ -400,6 +439,8 @@ class View:
         return cut
 
     def _histories(self, journal: str) -> dict[str, tuple[list[int], list[int]]]:
+        if journal not in self._cites.untracked:
+            return self._cites.grew.get(journal, {})  # kept as the fold met the journal's events: the same as reading them back
         key = ("histories", journal)
         if key not in self._memo:
             self._memo[key] = _histories(self._journal_events(journal))
@@ -829,12 +870,24 @@ class View:
         acts = [a for a in self._actions().values() if meeting_id is None or a.meeting == meeting_id]
         return sorted(acts, key=lambda a: (a.lamport, a.id))
 
+    def _notes_by_item(self) -> dict[str, list[Event]]:
+        """Note facts by agenda item, grouped once per change of the view: the room reads each carried item's notes."""
+        if "notes_by_item" not in self._memo:
+            out: dict[str, list[Event]] = defaultdict(list)
+            for e in self._facts["note.added"]:
+                out[e.body.get("item", "")].append(e)
+            self._memo["notes_by_item"] = out
+        return self._memo["notes_by_item"]
+
     def notes(self, meeting_id: str | None = None, item_id: str | None = None) -> list[Note]:
         """Notes and decisions (of one meeting, of one item), oldest first, as last edited; redacted ones left out."""
         hidden = self._hidden()
         notes = self._all_notes()
-        facts = self._facts["note.added"] if meeting_id is None else self._by_meeting["note.added"].get(meeting_id, [])
         out = []
+        if meeting_id is None and item_id is not None:  # one item's notes, wherever they were written: not a sort of the whole history
+            facts = self._notes_by_item().get(item_id, [])
+        else:
+            facts = self._facts["note.added"] if meeting_id is None else self._by_meeting["note.added"].get(meeting_id, [])
         for e in sorted(facts, key=lambda e: e.stamp):
             if e.id in hidden or (item_id is not None and e.body.get("item", "") != item_id):
                 continue

@@ -8,6 +8,7 @@ a key themselves.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,6 +121,9 @@ class Session:
         self.author = Author.of(self.identity, self.vault.name)
         self.public = self.author.public
         self._cohorts: dict[str, CohortService] = {}
+        # Held while a cohort is opened: the sync thread and the UI (or `circle sync`'s status line) ask for
+        # the same cohort at start, and two loads at once would fold it twice (twice the memory, two views).
+        self._opening = threading.RLock()
 
     @property
     def keystore(self) -> Keystore:
@@ -162,12 +166,16 @@ class Session:
     def cohort(self, cid: str) -> CohortService:
         """A cohort's service, opened (snapshot, then what came after it) the first time it is asked for."""
         cid = self.vault.resolve(cid)
-        if cid not in self._cohorts:
-            store = CohortStore(self.vault, cid, self.author, self.dir, clock=self.now, on_moved=self._moved)
-            svc = CohortService(store)
-            store.load()
-            self._cohorts[store.id] = svc
-        return self._cohorts[self.vault.resolve(cid)]
+        svc = self._cohorts.get(cid)
+        if svc is not None:
+            return svc
+        with self._opening:
+            if cid not in self._cohorts:  # another thread may have opened it while this one waited
+                store = CohortStore(self.vault, cid, self.author, self.dir, clock=self.now, on_moved=self._moved)
+                svc = CohortService(store)
+                store.load()
+                self._cohorts[store.id] = svc
+            return self._cohorts[self.vault.resolve(cid)]
 
     def store(self, cid: str) -> CohortStore:
         """A cohort's journals, keys and view (what sync works with)."""

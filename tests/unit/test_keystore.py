@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from circle.crypto import keystore
 from circle.crypto.keystore import KdfParams, Keystore
@@ -180,23 +181,64 @@ def test_change_passphrase(ks_path: Path) -> None:
     assert Keystore.open(ks_path, "a brand new passphrase").data == DATA
 
 
-@pytest.mark.parametrize("per_64mib,want", [(0.1, 512), (0.3, 128), (0.6, 64), (0.001, 512)])
-def test_calibration_doubles_memory_while_it_stays_under_a_second(monkeypatch: pytest.MonkeyPatch, per_64mib: float, want: int) -> None:
-    """Doubling stops before a derive would pass about a second, and at a quarter of the maximum."""
+def fake_kdf(monkeypatch: pytest.MonkeyPatch, per_64mib_pass: float) -> list[KdfParams]:
+    """A KDF whose time grows with memory and passes, as Argon2id's does, on a fake clock; returns the parameters it ran with."""
     now = [0.0]
-    seen: list[int] = []
+    seen: list[KdfParams] = []
 
     def fake_derive(self: KdfParams, passphrase: str, salt: bytes) -> bytes:
-        seen.append(self.memory_kib)
-        now[0] += per_64mib * self.memory_kib / keystore.MIN_MEMORY_KIB
+        seen.append(self)
+        now[0] += per_64mib_pass * self.memory_kib / keystore.MIN_MEMORY_KIB * self.iterations / 3
         return b"k" * 32
 
     monkeypatch.setattr(KdfParams, "derive", fake_derive)
     monkeypatch.setattr(keystore.time, "perf_counter", lambda: now[0])
+    return seen
+
+
+@pytest.mark.parametrize(
+    "per_64mib,want_mib,want_passes",
+    [(0.6, 64, 3), (0.3, 128, 3), (0.2, 256, 3), (0.1, 256, 7), (0.06, 256, 12), (0.001, 256, 16), (0.0, 256, 16)],
+)
+def test_calibration_doubles_memory_to_256_mib_then_adds_passes(monkeypatch: pytest.MonkeyPatch, per_64mib: float, want_mib: int, want_passes: int) -> None:
+    """Memory doubles while a derive stays under half a second, never past 256 MiB; a faster machine gets more passes, within about a second."""
+    seen = fake_kdf(monkeypatch, per_64mib)
     params, _ = keystore.choose_params("p", b"s" * 16)
-    assert params.memory_kib == want * 1024
-    assert seen[-1] == params.memory_kib and (params.iterations, params.lanes) == (3, 4)
-    assert per_64mib * want / 64 <= keystore.CALIBRATION_TARGET_S
+    assert (params.memory_kib, params.iterations, params.lanes) == (want_mib * 1024, want_passes, 4)
+    assert seen[-1] == params  # the key returned is the one derived with the parameters returned
+    assert max(p.memory_kib for p in seen) <= keystore.CALIBRATION_MAX_MEMORY_KIB  # not even a trial asks for more
+    assert per_64mib * want_mib / 64 * want_passes / 3 <= keystore.CALIBRATION_TARGET_S
     seen.clear()
     params, _ = keystore.choose_params("p", b"s" * 16, calibrate=False)
-    assert params.memory_kib == keystore.MIN_MEMORY_KIB and seen == [keystore.MIN_MEMORY_KIB]
+    assert params == KdfParams() and seen == [KdfParams()]
+
+
+@pytest.mark.parametrize("per_64mib", [0.5**k for k in range(16)])
+def test_calibration_never_picks_more_than_256_mib(monkeypatch: pytest.MonkeyPatch, per_64mib: float) -> None:
+    fake_kdf(monkeypatch, per_64mib)
+    params, _ = keystore.choose_params("p", b"s" * 16)
+    assert params.memory_kib <= 256 * 1024
+    params.check()  # within what every reader accepts
+
+
+def test_a_new_passphrase_recalibrates_an_old_512_mib_keystore_within_the_cap(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen = fake_kdf(monkeypatch, 0.06)
+    old = KdfParams(512 * 1024, 3, 4)
+    ks = Keystore(tmp_path / "keystore", "Ana", old, b"s" * 16, b"k" * 32, dict(DATA))
+    ks._write(ks.data)
+    ks.save()  # an ordinary write keeps the parameters it was opened with
+    assert keystore._HEAD.unpack_from((tmp_path / "keystore").read_bytes())[3:6] == (512 * 1024, 3, 4) and seen == []
+    ks.change_passphrase("a brand new passphrase")
+    assert keystore._HEAD.unpack_from((tmp_path / "keystore").read_bytes())[3:6] == (256 * 1024, 12, 4)
+
+
+def test_an_old_512_mib_keystore_still_opens(tmp_path: Path) -> None:
+    """A keystore an older circle calibrated to 512 MiB (the header says so) opens with the real Argon2id, at the memory it names."""
+    old = KdfParams(512 * 1024, 3, 4)
+    salt, nonce = b"\x11" * 16, b"\x22" * 12
+    head = keystore._pack_header("Ana", old, salt, nonce)
+    key = old.derive(PASS, salt)
+    path = tmp_path / "keystore"
+    path.write_bytes(head + ChaCha20Poly1305(key).encrypt(nonce, json.dumps(DATA).encode(), head))
+    ks = Keystore.open(path, PASS)
+    assert ks.data == DATA and ks._params == old

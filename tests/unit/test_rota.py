@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from circle.models.rota import compute_rota
+from circle.models.rota import Rota, compute_rota
 from circle.models.view import View
 from tests.cohort_log import CohortLog
+from tests.rota_reference import compute_rota as reference_rota
 
 
 class Cohort(CohortLog):
@@ -194,3 +197,105 @@ def test_rota_same_for_every_permutation_of_a_small_history():
     expected = compute_rota(c.view())
     for perm in itertools.permutations(tail):
         assert compute_rota(c.view(list(perm) + head)) == expected
+
+
+# ---- the fast rota agrees with the simple one ------------------------------
+
+history_ops = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["absent", "present", "away", "back", "give", "swap", "mentor_swap", "handoff", "held", "wrapup", "remove", "readmit", "role", "schedule", "cancel"]
+        ),
+        st.integers(0, 11),
+        st.integers(0, 11),
+        st.integers(0, 11),
+    ),
+    min_size=4,
+    max_size=40,
+)
+
+
+def history(peers: int, meetings: int, script: list[tuple[str, int, int, int]]) -> Cohort:
+    """A cohort's random history: every kind of change the rota reads, some by people who may not make it, some concurrent."""
+    c = Cohort(peers=peers, participants=2)
+    members = c.peers + c.participants
+    for who in members:  # each has seen the cohort founded
+        c.add(who, "attendance.marked", {"meeting": "none", "member": who, "present": True})
+
+    def schedule(n: int) -> str:
+        mid = f"mt{n:04d}"
+        at = dt.datetime(2025, 1, 6, 18) + dt.timedelta(days=7 * n + n % 3)
+        c.add(c.mentor, "meeting.scheduled", {"meeting": mid, "at": at.strftime("%Y-%m-%d %H:%M")})
+        return mid
+
+    def holder(mid: str) -> str:
+        turn = compute_rota(c.view()).turn(mid)
+        return c.alias(turn.member) if turn and turn.member else c.mentor
+
+    ms = [schedule(d) for d in range(meetings)]
+    for op, a, b, w in script:
+        mid, other = ms[a % len(ms)], ms[b % len(ms)]
+        who = members[w % len(members)]
+        lam = None if w % 4 == 0 else c.lamport - (w % 3)  # concurrent writers share clocks: ties broken by author and id
+        if op in ("absent", "present"):
+            marker = who if b % 3 else c.mentor  # their own mark, or a mentor's
+            c.add(marker, "attendance.marked", {"meeting": mid, "member": who, "present": op == "present"}, lamport=lam)
+        elif op in ("away", "back"):
+            c.add(who, "member.updated", {"member": who, "away": op == "away"}, lamport=lam)
+        elif op == "give":  # often by the turn's holder as the history so far has it
+            c.add(holder(mid) if b % 2 else who, "rota.given_back", {"meeting": mid}, lamport=lam)
+        elif op == "swap":
+            ask = c.add(holder(mid) if w % 2 else who, "rota.swapped", {"meeting_a": mid, "meeting_b": other}, lamport=lam)
+            taker = holder(other) if b % 2 else members[(w + b) % len(members)]
+            c.add(taker, "rota.swap_accepted", {"swap": ask.id}, lamport=None if lam is None else lam + 1)
+        elif op == "mentor_swap":
+            c.add(c.mentor, "rota.swapped", {"meeting_a": mid, "meeting_b": other}, lamport=lam)
+        elif op == "handoff":
+            c.add(who if b % 2 else c.mentor, "meeting.handoff", {"meeting": mid, "to": members[b % len(members)]}, lamport=lam)
+        elif op == "held":
+            c.add(c.mentor, "meeting.held", {"meeting": mid}, lamport=lam)
+        elif op == "wrapup":  # by someone who may or may not facilitate it, naming someone who may or may not have
+            c.add(who, "meeting.held", {"meeting": mid, **({"facilitator": members[b % len(members)]} if b % 2 else {})}, lamport=lam)
+        elif op == "remove":
+            c.add(c.mentor, "member.removed", {"member": who})
+        elif op == "readmit":
+            c.new_journal(who)
+            c.admit(who, "peer" if b % 2 else "participant")
+        elif op == "role":
+            c.add(c.mentor, "member.updated", {"member": who, "role": ["peer", "participant", "mentor"][b % 3]})
+        elif op == "schedule":
+            ms.append(schedule(len(ms) + b % 3))
+        elif op == "cancel":
+            c.add(c.mentor, "meeting.updated", {"meeting": mid, "cancelled": bool(b % 2)})
+    return c
+
+
+def rota_and_refusals(rota_of, view: View) -> tuple[Rota, dict, list[tuple[str, str]]]:
+    refusals: list[tuple[str, str]] = []
+    view.late_refusal = lambda e, why: refusals.append((e.id, why))  # what the rota holds aside, as it tells the view
+    rota = rota_of(view)
+    return rota, rota.timelines, sorted(refusals)
+
+
+@settings(max_examples=200, deadline=None)
+@given(peers=st.integers(0, 6), meetings=st.integers(1, 8), script=history_ops)
+def test_the_fast_rota_agrees_with_the_simple_one(peers, meetings, script):
+    c = history(peers, meetings, script)
+    fast = rota_and_refusals(compute_rota, c.view())
+    simple = rota_and_refusals(reference_rota, c.view())
+    assert fast == simple
+
+
+def test_the_fast_rota_agrees_over_a_long_history():
+    """Hundreds of meetings with every kind of change, as a cohort accumulates over years."""
+    rng = random.Random(14)
+    kinds = ["absent", "present", "away", "back", "give", "give", "swap", "mentor_swap", "handoff", "held", "held", "wrapup", "cancel"]
+    script = [(rng.choice(kinds), rng.randrange(300), rng.randrange(300), rng.randrange(12)) for _ in range(900)]
+    script[300:300] = [("remove", 0, 0, 3), ("role", 0, 1, 5), ("role", 0, 2, 6)]
+    script[600:600] = [("readmit", 0, 1, 3), ("role", 0, 0, 5)]
+    c = history(9, 300, script)
+    fast, simple = rota_and_refusals(compute_rota, c.view()), rota_and_refusals(reference_rota, c.view())
+    assert fast == simple
+    rota = fast[0]
+    notes = {t.note for t in rota.turns}
+    assert sum(t.held for t in rota.turns) > 80 and {"swapped", "owed a turn"} <= notes and fast[2]  # the history exercised the rules

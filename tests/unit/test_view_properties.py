@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from circle.models.events import Event
-from circle.models.view import View
-from tests.cohort_log import CohortLog
+from circle.models.view import View, _histories
+from tests.cohort_log import CohortLog, hexid
 
 MEETINGS = ["m1", "m2"]
 ITEMS = ["i1", "i2", "i3"]
@@ -169,3 +169,44 @@ def test_a_strangers_events_are_never_shown() -> None:
     intruder = log.add("stranger", "note.added", {"meeting": "m1", "item": "i1", "text": "intruder", "kind": "note"})
     view = log.view()
     assert view.notes() == [] and view.refused()[intruder.id] == "its author is not a member"
+
+
+def citers_refused(events: list[Event], draw: st.DrawFn) -> list[Event]:
+    """Events after ali's newest that cite and are refused: one citing its own journal, one citing less, one with a broken body."""
+    log = base()
+    journal, out = log.journals["ali"], []
+    seq = max((e.seq for e in events if e.journal == journal), default=0)
+    others = sorted({(e.journal, e.seq, e.id) for e in events if e.journal != journal and e.cohort == log.cohort})
+    for kind, deps in (
+        ("own", ((journal, 1, "ab" * 16),)),
+        ("less", tuple(sorted({j: (j, 1, h) for j, _s, h in others}.values()))),
+        ("body", tuple(sorted({j: (j, s, h) for j, s, h in others}.values()))),
+    ):
+        if not draw(st.booleans()):
+            continue
+        seq += 1
+        body = {} if kind == "body" else {"meeting": "m1", "item": "", "text": kind, "kind": "note"}
+        out.append(Event(hexid(f"refused:{kind}:{seq}", 64), journal, seq, "note.added", log.cohort, log.id("ali"), 500 + seq, 0.0, body, deps))
+    return out
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_where_citations_grew_is_what_the_events_say(data: st.DataObject) -> None:
+    """A removal's cut reads where each journal's citations grew; the fold keeps that as it goes, and it must match reading the events back."""
+    events = data.draw(event_sets())
+    events += citers_refused(events, data.draw)
+    view = fold(data.draw(st.permutations(events)), COHORT, data.draw(st.lists(st.integers(1, 6), max_size=10)))
+    for journal in {e.journal for e in events}:
+        assert view._histories(journal) == _histories(view._journal_events(journal))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(event_sets(), st.lists(st.integers(1, 6), max_size=6))
+def test_one_items_notes_are_its_notes_among_all(events: list[Event], batches: list[int]) -> None:
+    """The room reads a carried item's notes by item; they are the same notes, in the same order, as picking them out of every note."""
+    view = fold(events, COHORT, batches)
+    for item in [*ITEMS, "", "nothing"]:
+        assert view.notes(item_id=item) == [n for n in view.notes() if n.item == item]
+        for meeting in MEETINGS:
+            assert view.notes(meeting, item) == [n for n in view.notes(meeting) if n.item == item]
