@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
+from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.screen import Screen
@@ -37,6 +38,7 @@ from circle.messages import ViewRead
 from circle.models.rota import Rota, compute_rota
 from circle.models.view import View
 from circle.widgets import SyncBadge
+from circle.widgets.member_text import name
 
 if TYPE_CHECKING:
     from circle.app import CircleApp
@@ -64,6 +66,17 @@ def rota_of(view: View) -> Rota:
     if hit is None or hit[0] != len(view):
         hit = _rotas[view] = (len(view), compute_rota(view))
     return hit[1]
+
+
+def trouble_text(view: View, trouble: list[tuple[str, str]]) -> Text:
+    """What is wrong with a cohort here (see :meth:`CohortStore.trouble`), one warning a line; member names cleaned."""
+    out = Text()
+    for who, what in trouble:
+        out.append("⚠ ", style="bold")
+        if who:
+            out.append(f"{name(view.name_of(who))}'s ", style="bold")
+        out.append(what + "\n")
+    return out
 
 
 def today_of(now: float) -> str:

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 from circle.messages import MeetingOpenRequested
 from circle.models.meeting import next_meeting, overdue
 from circle.models.text import clean
-from circle.screens.base import CircleScreen, rota_of, today_of
+from circle.screens.base import CircleScreen, rota_of, today_of, trouble_text
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
 from circle.store.joining import roster_fingerprint
 from circle.store.service import CohortService
@@ -120,7 +120,7 @@ def read_cohort(service: CohortService, today: str = "") -> CohortRead:
             )
             actions.append((a.id, t))
 
-        banner = Text()
+        banner = trouble_text(view, service.store.trouble())
         for _rid, who, theirs, mine in service.swap_requests():
             banner.append(
                 f"⇄ {name(view.name_of(who))} asks to take your turn on {_at(view, mine)} and give you {_at(view, theirs)}: w answers. ", style="bold"
@@ -195,7 +195,7 @@ class CohortScreen(CircleScreen):
 
     def read_stamp(self) -> object:
         view = self.service.view
-        return view, len(view)
+        return view, len(view), len(self.service.store.alarms)  # a fork found without a new event still shows
 
     def read(self) -> CohortRead:
         return read_cohort(self.service, today_of(self.service.now()))

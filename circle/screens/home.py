@@ -20,7 +20,7 @@ from textual.widgets import Footer, Label, Static
 from circle.messages import CohortOpenRequested, MeetingOpenRequested
 from circle.models.meeting import next_meeting, overdue
 from circle.models.view import View
-from circle.screens.base import CircleScreen, rota_of, today_of
+from circle.screens.base import CircleScreen, rota_of, today_of, trouble_text
 from circle.screens.modals import Field, FormModal, ReadModal
 from circle.store.service import CohortService
 from circle.widgets import OpenList, WindowedList
@@ -56,8 +56,11 @@ def read_cohort(svc: CohortService, me: str, today: str = "") -> CohortLine:
         late = [a for a in open_actions if today and overdue(a.due, today)]
         asked = svc.swap_requests()
         members = len(view.members())
+        trouble = svc.store.trouble()
         row = Text()
         row.append(title, style="bold")
+        if trouble:
+            row.append("  ⚠ needs attention", style="bold")
         row.append(f"\n  {members} member{'s' if members != 1 else ''} · ", style="dim")
         row.append(f"next {line(nxt.at, 40)}" if nxt else "no meeting scheduled", style="dim")
         if late:
@@ -67,6 +70,9 @@ def read_cohort(svc: CohortService, me: str, today: str = "") -> CohortLine:
 
         out = Text()
         out.append(title + "\n", style="bold")
+        if trouble:
+            out.append_text(trouble_text(view, trouble))
+            out.append("\n")
         if nxt:
             fac = rota_of(view).facilitator(nxt.id)
             out.append("Next meeting  ", style="dim")
@@ -175,7 +181,9 @@ class HomeScreen(CircleScreen):
         circle = self.circle
         if circle.session is None:
             return None
-        cohorts = tuple((cid, s.view, len(s.view)) if (s := circle.opened(cid)) is not None else (cid,) for cid in circle.session.cohort_ids())
+        cohorts = tuple(
+            (cid, s.view, len(s.view), len(s.store.alarms)) if (s := circle.opened(cid)) is not None else (cid,) for cid in circle.session.cohort_ids()
+        )
         return cohorts, tuple(sorted(circle.open_failures.items())), self._pending
 
     def read(self) -> list[CohortLine]:

@@ -130,6 +130,30 @@ class CohortStore:
         """Forks and rollbacks found: journal id -> what was found."""
         return self.checker.alarms
 
+    def trouble(self) -> list[tuple[str, str]]:
+        """What a member should know is wrong with this cohort on this device, with what to do: (member id or "", one line).
+
+        Forks and rollbacks of a member's journal (the member named, for the
+        screen to clean), events held aside by the cohort's rules, and this
+        identity's own journal missing or cut short. Call under :attr:`lock`.
+        """
+        out = []
+        for jid, what in sorted(self.alarms.items()):
+            owner = self.view.author_of(jid)
+            whose = "journal" if owner else "A journal of this cohort"
+            out.append((owner, f"{whose}: {what}. Nothing past that point is shown; compare in person ('circle verify' keeps the evidence)."))
+        if n := self.view.held_aside:
+            several = n != 1
+            out.append(
+                (
+                    "",
+                    f"{n} event{'s' if several else ''} broke the cohort's rules and {'are' if several else 'is'} shown to nobody; 'circle verify' lists {'them' if several else 'it'}.",
+                )
+            )
+        if own := self.own_journal_problem():
+            out.append(("", f"{own}: run 'circle sync --once' to put it back from the replica; nothing is written on it meanwhile."))
+        return out
+
     def peer_dir(self) -> Path:
         d = self.root / "peers"
         private_dir(d)
