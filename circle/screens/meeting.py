@@ -48,6 +48,7 @@ PANEL_HINTS = {  # what the keys do in the focused panel
     "actions": "Actions: Enter ticks done (again: open) · e edits · Del redacts · Esc: agenda",
     "people": "People: ↑↓ then Enter or Space marks present / absent · Esc: agenda",
     "round": "Round: r adds your line, shown without your name · Esc back to the agenda",
+    "round-closed": "Round: closed with the meeting; no more lines · Esc back to the agenda",
 }
 REDACT_NOTE = (
     "It leaves every screen and export. It cannot be erased: the encrypted event stays in its author's journal and every replica, "
@@ -278,11 +279,13 @@ def round_text(r: Room) -> Text:
     rnd.append("Anonymous round: one line each, shown without names.\n\n", style="dim")
     for text in r.anonymous:
         rnd.append(f"“{line(text, BLOCK_CHARS)}”\n")
+    closed = r.meeting.held or r.meeting.cancelled
+    then = " The round closed with the meeting." if closed else " Press r to add yours."
     if not r.anonymous:
-        rnd.append("No lines yet. Press r to add yours.", style="dim italic")
+        rnd.append(("No lines." if closed else "No lines yet.") + then, style="dim italic")
     else:
         n = len(r.anonymous)
-        rnd.append(f"\n{n} line{'s' if n != 1 else ''}. Press r to add yours.", style="dim")
+        rnd.append(f"\n{n} line{'s' if n != 1 else ''}.{then}", style="dim")
     return rnd
 
 
@@ -446,6 +449,8 @@ class MeetingScreen(CircleScreen):
             return
         panel = self.panel()
         key = "agenda" if panel == "agenda" and self._leads() else ("agenda-member" if panel == "agenda" else panel)
+        if key == "round" and (self.rows.meeting.held or self.rows.meeting.cancelled):
+            key = "round-closed"
         text = Text(self.rows.hint, style="italic")
         text.append("\n" + PANEL_HINTS[key])
         self.query_one("#meeting-hint", Static).update(text)
@@ -731,6 +736,9 @@ class MeetingScreen(CircleScreen):
         self.app.push_screen(PickModal("Hand the facilitator role to…", options), picked)
 
     def action_anonymous(self) -> None:
+        if self.rows is not None and (self.rows.meeting.held or self.rows.meeting.cancelled):
+            self.notify("The round closed with the meeting; its lines stay, without names.", title="Anonymous round", severity="warning")
+            return
         fields = [Field("text", "One line, shown without your name")]
 
         def check(values: dict[str, str]) -> None:
