@@ -163,6 +163,9 @@ def join(c: Context, code: str, replica_url: str | None, card: str | None, wait:
     from circle.sync.service import SyncService
 
     location = _join_location(code, replica_url, card, opts)
+    url = (location or {}).get("url", "")
+    if url and "://" not in url and not Path(url).is_dir():
+        raise UsageError("replica folder not found", f"{url}: plug in the drive or mount the share, then try again")
     s = c.unlock()
     mailbox = ReplicaMailbox(s)
     with ls.bounded():  # a replica out of reach costs one wait (about 10 s), for the request and the sync after it

@@ -74,13 +74,21 @@ def default_name(s: Summary, fmt: str) -> str:
 
 
 def write(s: Summary, fmt: str, path: Path, signer: Signer, signed_at: float, *, folder: bool = False) -> Written:
-    """Render, write and sign: ``path`` is the file (or, for CSV with ``folder``, the folder of tables)."""
-    if fmt == "csv" and folder:
-        files = csv_format.write_folder(s, path)
-        return Written(tuple((f, sign_file(f, signer, signed_at)) for f in files), sum(f.stat().st_size for f in files))
-    data = render(s, fmt, signer_name=signer.name, fingerprint=signer.fingerprint)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    side = write_signed(path, data, signer, signed_at)
+    """Render, write and sign: ``path`` is the file (or, for CSV with ``folder``, the folder of tables).
+
+    Raises:
+        UsageError: the folder to write in is not there, or the file cannot be written (one line, with the path).
+    """
+    if not path.parent.is_dir():  # a typo in a path is said, not made into folders
+        raise UsageError("folder not found", f"{path.parent}: create it first, or choose another path")
+    try:
+        if fmt == "csv" and folder:
+            files = csv_format.write_folder(s, path)
+            return Written(tuple((f, sign_file(f, signer, signed_at)) for f in files), sum(f.stat().st_size for f in files))
+        data = render(s, fmt, signer_name=signer.name, fingerprint=signer.fingerprint)
+        side = write_signed(path, data, signer, signed_at)
+    except OSError as exc:
+        raise UsageError("cannot write the export", f"{exc.filename or path}: {exc.strerror or exc}; choose another path") from None
     return Written(((path, side),), len(data))
 
 

@@ -276,7 +276,7 @@ def versions_text(versions: list[Version], names: Mapping[str, str]) -> str:
 def round_text(r: Room) -> Text:
     """The anonymous round, every line in full (the panel scrolls)."""
     rnd = Text()
-    rnd.append("Anonymous round: one line each, shown without names.\n\n", style="dim")
+    rnd.append("Anonymous round: lines shown without names, sorted so their order says nothing.\n\n", style="dim")
     for text in r.anonymous:
         rnd.append(f"“{line(text, BLOCK_CHARS)}”\n")
     closed = r.meeting.held or r.meeting.cancelled

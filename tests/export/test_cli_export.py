@@ -107,6 +107,18 @@ def test_bad_input_is_one_line(home, tmp_path):
     assert out.read_text() == "keep me"
 
 
+def test_a_path_that_cannot_be_written_is_one_line_and_makes_no_folders(home, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for out in (tmp_path / "typo" / "dir" / "x.pdf", blocker / "x.md"):
+        result = run(home, "export", "Riverside", "--format", out.suffix[1:], "-o", str(out))
+        assert result.exit_code != 0 and "Traceback" not in result.output and "internal error" not in result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("circle: folder not found") and str(out.parent) in lines[0], result.stderr
+    assert not (tmp_path / "typo").exists()
+    assert blocker.read_text() == "not a folder"
+
+
 def test_csv_as_a_folder_signs_every_table(home, tmp_path):
     folder = tmp_path / "tables"
     result = run(home, "export", "Riverside", "--format", "csv", "--folder", "-o", str(folder))

@@ -120,3 +120,13 @@ def test_help_at_80_columns_wraps_descriptions_instead_of_cutting_them() -> None
     assert "..." not in commands
     words = " ".join(out.split())  # wherever the lines break
     assert "nobody changes their own)" in words and "say what to fix." in words
+
+
+def test_join_with_a_replica_folder_that_is_not_there_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    ok(run(home, "init", "--name", "Ben"))
+    gone = tmp_path / "unplugged" / "circle"
+    r = run(home, "join", "7-amber-falcon", "--replica", str(gone))
+    assert r.exit_code != 0 and "Traceback" not in r.output
+    assert r.output.strip().splitlines() == [f"circle: replica folder not found: {gone}: plug in the drive or mount the share, then try again"]
+    assert not (tmp_path / "unplugged").exists()
