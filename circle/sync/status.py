@@ -77,6 +77,8 @@ class SyncStatus:
         if state == "offline" and away and all(away):
             state = f"offline since {clock(min(away), now)}"
         if self.unsent:
+            if state == "up to date":  # up to date with what others sent; ours is on its way
+                state = "sending"
             return f"{state} · {self.unsent} not yet sent"
         return state
 

@@ -542,7 +542,7 @@ async def test_sync_status_reaches_every_badge_from_one_read_and_the_report_upda
         app.sync.current = SyncStatus("up to date", "", (CohortSync("c", "Riverside", "the home folder", 2),))
         app.poll_sync_status()
         await pilot.pause()
-        assert all("up to date · 2 not yet sent" in str(b.render()) for b in badges)
+        assert all("sending · 2 not yet sent" in str(b.render()) for b in badges)  # not "up to date" while ours waits
         assert all(b.has_class("-ok") for b in badges)
 
         await pilot.press("escape", "y")  # the sync report on the home screen

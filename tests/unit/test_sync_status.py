@@ -95,3 +95,8 @@ def test_s3_addressing_is_kept_as_chosen_and_refused_for_other_kinds(tmp_path: P
     assert parse_location("s3://b/north")["force_path_style"] is False  # AWS: the bucket in the host name
     with pytest.raises(UsageError, match="for S3 locations"):
         parse_location(str(tmp_path), force_path_style=False)
+
+
+def test_the_badge_is_not_up_to_date_while_our_own_events_wait():
+    assert SyncStatus("up to date", "", (CohortSync("c", "c", "/srv", 2),)).badge(NOW) == "sending · 2 not yet sent"
+    assert SyncStatus("up to date", "", (CohortSync("c", "c", "/srv", 0),)).badge(NOW) == "up to date"
