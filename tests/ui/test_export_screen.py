@@ -66,6 +66,7 @@ async def test_ctrl_e_writes_a_signed_export_in_a_worker(app_for, tmp_path: Path
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_export(pilot)
         target = tmp_path / "out" / "summary.html"
+        target.parent.mkdir()  # a folder that is not there is said, not made (tests/export/test_cli_export.py)
         screen.query_one("#export-path", Input).value = str(target)
         from textual.widgets import Select
 
