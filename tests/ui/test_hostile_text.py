@@ -210,3 +210,19 @@ async def test_the_long_note_is_cut_in_the_list_and_read_whole(hostile_app):
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ReadModal) and app.screen.text == LONG
+
+
+async def test_a_notification_quoting_an_item_title_shows_it_as_written(hostile_app):
+    """'Next item' quotes the item's title (an f-string, as every notification quoting member text is): CircleApp.notify
+    reads nothing as markup, so the title shows as written and the app keeps running."""
+    app = hostile_app("Helen Okafor")  # the mentor may lead the meeting
+    async with app.run_test(size=(120, 40)) as pilot:
+        await opened(pilot)
+        await pilot.press("m", "n", "n", "enter")  # check-in, agenda, start the first item
+        for _ in range(8):  # close items until a hostile title is the next one named
+            await pilot.press("x")
+            await pilot.pause()
+            if any("[bold]x[/] [/] bold?" in n.message for n in app._notifications):
+                break
+        assert any(n.message == "Now: [bold]x[/] [/] bold?" for n in app._notifications), [n.message for n in app._notifications]
+        assert app.is_running
