@@ -37,7 +37,16 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from circle.errors import CircleError
-from circle.messages import CohortOpened, CohortOpenFailed, CohortOpenRequested, CohortsOpened, MeetingOpenRequested, Unlocked, ViewChanged
+from circle.messages import (
+    CohortOpened,
+    CohortOpenFailed,
+    CohortOpenRequested,
+    CohortsOpened,
+    MeetingOpenRequested,
+    PrivateOpenRequested,
+    Unlocked,
+    ViewChanged,
+)
 from circle.models.text import clean, shorten
 from circle.store.cohort import CohortStore
 from circle.store.service import CohortService
@@ -376,6 +385,13 @@ class CircleApp(App[None]):
         from circle.screens.meeting import MeetingScreen
 
         self.push_screen(MeetingScreen(self.meetings(event.cohort), event.meeting))
+        self._focus_sync(event.cohort)
+
+    @on(PrivateOpenRequested)
+    def open_private(self, event: PrivateOpenRequested) -> None:
+        from circle.screens.private import PrivateScreen
+
+        self.push_screen(PrivateScreen(self.meetings(event.cohort), event.peer or None))
         self._focus_sync(event.cohort)
 
     def _focus_sync(self, cohort_id: str) -> None:

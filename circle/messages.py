@@ -47,6 +47,14 @@ class MeetingOpenRequested(Message):
 
 
 @dataclass
+class PrivateOpenRequested(Message):
+    """A screen asks the app to open a cohort's private channels (``peer`` "" : your own notes)."""
+
+    cohort: str
+    peer: str = ""
+
+
+@dataclass
 class TimeUp(Message):
     """The current agenda item's timebox ran out."""
 

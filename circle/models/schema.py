@@ -125,6 +125,10 @@ MAX_EXTENSION = 60  # minutes one "more time" adds to an item at most
 MAX_SLOTS = 16  # the most join attempts an invite can offer
 SLOT = integer(1, MAX_SLOTS)
 ENTRY_KINDS = ("note", "item", "action")  # what a redaction can hide
+MESSAGE_KINDS = ("message", "feedback", "question", "reflection")  # what a private channel's messages are
+SELF_NOTE_KINDS = ("note", "reflection")
+# Kinds of a private channel (dyad scope): never part of the cohort's view, folded by circle.models.private.
+PRIVATE_KINDS = frozenset({"dyad.message", "dyad.feedback_requested", "dyad.feedback_declined"})
 
 _CHARTER: dict[str, Check] = {
     "name": text(120, 1),
@@ -170,7 +174,10 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "action.added": ({"action": ID, "meeting": ID, "title": TITLE}, {"owner": OPTIONAL_MEMBER, "due": DUE}),
     "action.updated": ({"action": ID}, {"title": TITLE, "owner": OPTIONAL_MEMBER, "due": DUE, "status": one_of("open", "done", "dropped")}),
     "attendance.marked": ({"meeting": ID, "member": MEMBER, "present": boolean}, {}),
-    "self.note_added": ({"text": text(MAX_TEXT * 2, 1)}, {"meeting": OPTIONAL_ID}),
+    "self.note_added": ({"text": text(MAX_TEXT * 2, 1)}, {"meeting": OPTIONAL_ID, "kind": one_of(*SELF_NOTE_KINDS)}),
+    "dyad.message": ({"id": ID, "text": text(MAX_TEXT, 1)}, {"kind": one_of(*MESSAGE_KINDS), "reply_to": OPTIONAL_ID, "request": OPTIONAL_ID}),
+    "dyad.feedback_requested": ({"request": ID, "what": TITLE}, {"by": DUE}),
+    "dyad.feedback_declined": ({"request": ID}, {"reason": OPTIONAL_TITLE}),
     "member.join_requested": ({"public": HEX, "name": NAME, "journal": JOURNAL}, {"replica_path": REPLICA_PATH}),
     "keys.wrapped": ({"w": list_of(HEX)}, {}),
     # The short-code exchange (store/joining.py): never in a cohort's view, checked by joining when read.

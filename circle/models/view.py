@@ -194,7 +194,18 @@ _FACTS = frozenset(
     }
 )
 # Other scopes and the joining exchange: never part of the shared view.
-_IGNORED = frozenset({"self.note_added", "member.join_requested", "keys.wrapped", "member.join_hello", "invite.offered", "invite.answered", "invite.refused"})
+_IGNORED = frozenset(
+    {
+        "self.note_added",
+        "member.join_requested",
+        "keys.wrapped",
+        "member.join_hello",
+        "invite.offered",
+        "invite.answered",
+        "invite.refused",
+        *schema.PRIVATE_KINDS,
+    }
+)
 _ITEM_FIELDS = ("title", "owner", "minutes", "status")
 _ACTION_FIELDS = ("title", "owner", "due", "status")
 
@@ -285,6 +296,10 @@ class View:
         self._shapes: dict[str, str | None] = {}  # event id -> what its body's shape is wrong with (None: nothing)
         self._cited_at: dict[str, float] = {}  # journal -> ts of its newest event with citations
         self._anonymous: dict[str, tuple[str, ...]] = {}  # meeting -> its round's lines (from outside every journal)
+        # Verified envelopes this view does not fold (private channels, self notes, key wraps): (journal, seq) -> envelope id.
+        # Members cite them like any other position, so a removal's cut covers a channel's messages its author had seen.
+        self._opaque: dict[tuple[str, int], str] = {}
+        self._newest_opaque: dict[str, tuple[int, str]] = {}
         self.rounds_changed = 0  # bumped when the rounds' lines change: the view's length does not say so
         self._reset()
 
@@ -407,7 +422,12 @@ class View:
         for j, s, h in e.deps:
             cited = self._at.get((j, s))
             if cited is None:
-                missing += 1
+                held = self._opaque.get((j, s))
+                if held is None:
+                    missing += 1
+                elif len(h) < DEP_HASH_LEN or not held.startswith(h):
+                    self._refused[e.id] = "cites an event that is not the one this device holds: one of the two journals forked"
+                    return ""
             elif len(h) < DEP_HASH_LEN or not cited.id.startswith(h):
                 self._refused[e.id] = "cites an event that is not the one this device holds: one of the two journals forked"
                 return ""
@@ -472,6 +492,12 @@ class View:
         """Whether ``e``'s author was a supervising mentor when writing it."""
         return self._gov.role_at(e.journal, e.seq) == MENTOR
 
+    def counts(self, e: Event) -> str | None:
+        """Why an event of another scope (a private channel) cannot count under the cohort's membership, or None if it can."""
+        if self._gov.counts(e.journal, e.seq):
+            return None
+        return "written after its author was removed" if e.journal in self._gov.owners else "its author is not a member"
+
     def author_of(self, journal: str) -> str:
         """The member a journal belongs to ("" if it is no member's)."""
         return self._gov.owners.get(journal, "")
@@ -519,9 +545,38 @@ class View:
         """The author's clock at the newest event of ``journal`` that cites anything (None: none does)."""
         return self._cited_at.get(journal)
 
+    def note_opaque(self, positions: Iterable[tuple[str, int, str]]) -> int:
+        """Envelopes verified in members' journals that this view does not fold: (journal, seq, envelope id); how many were new.
+
+        Citations may name them (a member cites what they have read of a
+        journal, in every scope); a governance event waiting for one settles
+        once it is known here, by its id (its clock cannot be read).
+        """
+        n = 0
+        for j, seq, eid in positions:
+            if (j, seq) in self._opaque:
+                continue
+            self._opaque[j, seq] = eid
+            n += 1
+            if seq > self._newest_opaque.get(j, (0, ""))[0]:
+                self._newest_opaque[j] = (seq, eid)
+        if n:
+            self._memo.clear()
+            if self._waiting:
+                self._refold()
+        return n
+
+    def opaque(self) -> list[tuple[str, int, str]]:
+        """What :meth:`note_opaque` was told (for the sealed local snapshot)."""
+        return [(j, s, eid) for (j, s), eid in self._opaque.items()]
+
     def newest_by_journal(self) -> dict[str, tuple[int, str]]:
-        """The newest event held of each journal: journal -> (seq, event id). What this device cites when it writes."""
-        return dict(self._newest)
+        """The newest envelope verified of each journal, folded here or not: journal -> (seq, event id). What this device cites when it writes."""
+        out = dict(self._newest)
+        for j, (seq, eid) in self._newest_opaque.items():
+            if seq > out.get(j, (0, ""))[0]:
+                out[j] = (seq, eid)
+        return out
 
     def admitted_by(self, member_id: str) -> str:
         """Who admitted a member most recently ("" if nobody validly did)."""
@@ -1001,17 +1056,19 @@ class View:
             for e in self._events.values():
                 for j, s, h in e.deps:
                     held = self._at.get((j, s))
-                    if held is not None and not held.id.startswith(h) and j not in out:
-                        out[j] = (s, held.id, e.journal, e.id)
+                    held_id = held.id if held is not None else self._opaque.get((j, s))
+                    if held_id is not None and not held_id.startswith(h) and j not in out:
+                        out[j] = (s, held_id, e.journal, e.id)
             self._memo["forks"] = out
         return dict(self._memo["forks"])
 
     def cited_beyond(self) -> dict[str, int]:
         """Journals others cite further than this device holds: journal -> the furthest seq cited (a replica should hold it)."""
         furthest: dict[str, int] = {}
+        newest = self.newest_by_journal()
         for k, cites in self._cites.running.items():
             for j, s in cites.items():
-                if j != k and s > self._newest.get(j, (0, ""))[0] and s > furthest.get(j, 0):
+                if j != k and s > newest.get(j, (0, ""))[0] and s > furthest.get(j, 0):
                     furthest[j] = s
         return furthest
 

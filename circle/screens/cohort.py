@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
-from circle.messages import MeetingOpenRequested
+from circle.messages import MeetingOpenRequested, PrivateOpenRequested
 from circle.models.meeting import next_meeting, overdue
 from circle.models.text import clean
 from circle.screens.base import CircleScreen, rota_of, today_of, trouble_text
@@ -148,6 +148,7 @@ class CohortScreen(CircleScreen):
         Binding("i", "invite", "Invite", tooltip="Invite someone: a short code to say aloud"),
         Binding("d", "admit", "Admit", tooltip="Admit a newcomer who joined with your code (shows their fingerprint)", show=False),
         Binding("f", "fingerprint", "Fingerprint", tooltip="The cohort fingerprint over the whole roster, for everyone to compare"),
+        Binding("p", "private", "Private", tooltip="Private channels with one member, and notes only you read"),
         Binding("e", "export", "Export", tooltip="Export a summary, minutes or certificates (Markdown, HTML, CSV, JSON, PDF)", show=False),
         Binding("1", "tab('charter')", "Charter", show=False),
         Binding("2", "tab('roster')", "Roster", show=False),
@@ -380,6 +381,9 @@ class CohortScreen(CircleScreen):
             else "Mark yourself back?\nThe rota counts you again."
         )
         self.app.push_screen(ConfirmModal(q, yes="Away" if not me.away else "Back"), done)
+
+    def action_private(self) -> None:
+        self.post_message(PrivateOpenRequested(self.service.id))
 
     def action_export(self) -> None:
         from circle.screens.export import ExportScreen  # pushed like a modal: the app has no request for it yet

@@ -22,6 +22,7 @@ from circle.models.meeting import next_meeting, overdue
 from circle.models.view import View
 from circle.screens.base import CircleScreen, rota_of, today_of, trouble_text
 from circle.screens.modals import Field, FormModal, ReadModal
+from circle.store.channels import ChannelService
 from circle.store.service import CohortService
 from circle.widgets import OpenList, WindowedList
 from circle.widgets.member_text import line, name
@@ -55,6 +56,7 @@ def read_cohort(svc: CohortService, me: str, today: str = "") -> CohortLine:
         open_actions = [a for a in view.actions() if a.status == "open"]
         late = [a for a in open_actions if today and overdue(a.due, today)]
         asked = svc.swap_requests()
+        feedback = ChannelService(svc).asked_of_me()
         members = len(view.members())
         trouble = svc.store.trouble()
         row = Text()
@@ -67,6 +69,8 @@ def read_cohort(svc: CohortService, me: str, today: str = "") -> CohortLine:
             row.append(f"\n  ⚠ {len(late)} overdue", style="bold")
         if asked:
             row.append("\n  ⇄ a swap waits for you", style="bold")
+        if feedback:
+            row.append(f"\n  ✉ feedback asked of you ({len(feedback)})", style="bold")
 
         out = Text()
         out.append(title + "\n", style="bold")
@@ -93,6 +97,11 @@ def read_cohort(svc: CohortService, me: str, today: str = "") -> CohortLine:
                 f"\n⇄ Swap asked: {name(view.name_of(who))} asks to take your turn on {_at(view, mine)} and give you {_at(view, theirs)}.\n", style="bold"
             )
             out.append("  Enter, then w on the cohort screen, accepts it.\n", style="dim")
+        for r in feedback:
+            out.append(f"\n✉ Feedback asked: {name(view.name_of(r.asker))} asks you, privately, for feedback on: ", style="bold")
+            out.append(line(r.what), style="bold")
+            out.append(f" (by {r.by})\n" if r.by else "\n", style="bold")
+            out.append("  Enter, then p on the cohort screen, answers or declines it.\n", style="dim")
         out.append(f"\nOpen actions ({len(open_actions)}{f', {len(late)} overdue' if late else ''})\n", style="bold")
         for a in sorted(open_actions, key=lambda a: (a not in late, a.owner != me, a.due, a.title))[:8]:
             mark = "▸ " if a.owner == me else "  "
@@ -182,7 +191,8 @@ class HomeScreen(CircleScreen):
         if circle.session is None:
             return None
         cohorts = tuple(
-            (cid, s.view, len(s.view), len(s.store.alarms)) if (s := circle.opened(cid)) is not None else (cid,) for cid in circle.session.cohort_ids()
+            (cid, s.view, len(s.view), len(s.store.alarms), len(s.store.private.events())) if (s := circle.opened(cid)) is not None else (cid,)
+            for cid in circle.session.cohort_ids()
         )
         return cohorts, tuple(sorted(circle.open_failures.items())), self._pending
 

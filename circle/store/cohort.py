@@ -39,6 +39,7 @@ from circle.crypto.identity import PublicIdentity
 from circle.errors import CircleError, InvalidEnvelope, NotFound, StorageError
 from circle.models.events import DEP_HASH_LEN, Dep, Event, encode_payload
 from circle.models.governance import GOVERNANCE_KINDS
+from circle.models.private import Private
 from circle.models.schema import line_problem
 from circle.models.view import View
 from circle.paths import private_dir
@@ -108,7 +109,7 @@ class CohortStore:
         self._open_journal()
         self.checker = JournalChecker(root / "evidence")
         self.listeners: list[Change] = []
-        self._self_notes: dict[str, Event] = {}  # the author's private notes, never folded into the shared view
+        self.private = Private(author.id)  # private channels and self notes: never folded into the shared view
         self._rewind: dict[str, Rewind] = {}  # journal -> where the snapshot ends, when the keystore head is further on
         self._since_snapshot = 0  # events folded since the snapshot on disk
         self.refused_wraps = 0  # keys wrapped to us that match no valid epoch
@@ -187,6 +188,22 @@ class CohortStore:
             key = self.sealing_key() if scope is Scope.COHORT else self.keys.sealing(scope)
             return self.commit([Part(kind, body, key) for kind, body in items])
 
+    def record_private(self, peer: PublicIdentity, peer_id: str, kind: str, body: dict[str, Any]) -> Event:
+        """Seal one event for the private channel with ``peer``; the first one makes the channel's key and wraps it to them.
+
+        The wrap is in this identity's journal: the peer keeps the key only
+        because its maker's journal gave it (docs/FORMAT.md, "Private channels").
+        """
+        with self.lock:
+            key = self.keys.dyad_sealing(peer_id)
+            parts = []
+            if key is None:
+                key = self.keys.new_dyad_key(peer_id)
+                self.vault.save()  # the key is on disk before anything sealed with it is
+                parts.append(Part("keys.wrapped", self.keys.wrap_body(self.id, [(key, "", "")], [peer]), None))
+            parts.append(Part(kind, body, key))
+            return self.commit(parts)[0]
+
     def sealing_key(self) -> ScopeKey:
         """The key of the epoch the fold says is current, checked against its commitment."""
         if not self.view.founded:
@@ -208,10 +225,10 @@ class CohortStore:
         if not parts:
             return []
         with self.lock:
-            lamport, now = self.view.max_lamport, self.clock()
+            lamport, now = max(self.view.max_lamport, self.private.max_lamport), self.clock()
             deps = self._citations(parts)
             sealing: list[tuple[bytes, bytes, bytes]] = []
-            made: list[tuple[str, dict[str, Any], Scope, int, tuple[Dep, ...]] | None] = []
+            made: list[tuple[str, dict[str, Any], ScopeKey, int, tuple[Dep, ...]] | None] = []
             for part in parts:
                 if part.key is None:  # key wraps: readable by anyone, the secret inside is HPKE-sealed per recipient
                     sealing.append(
@@ -234,22 +251,26 @@ class CohortStore:
                         part.key.secret,
                     )
                 )
-                made.append((part.kind, part.body, part.key.scope, lamport, cite))
+                made.append((part.kind, part.body, part.key, lamport, cite))
             blobs = self.writer.append(sealing)
             seq0 = self.writer.head.seq - len(blobs) + 1
             events: dict[Scope, list[Event]] = {}
+            peers: dict[str, str] = {}
+            out: list[Event] = []
             for i, (m, blob) in enumerate(zip(made, blobs)):
                 if m is not None:
-                    kind, body, scope, lam, cite = m
+                    kind, body, key, lam, cite = m
                     ev = Event(envelope.event_id(blob).hex(), self.entry.journal, seq0 + i, kind, self.id, self.author.id, lam, round(now, 3), body, cite)
-                    events.setdefault(scope, []).append(ev)
-            out: list[Event] = []
+                    events.setdefault(key.scope, []).append(ev)
+                    peers[ev.id] = key.peer
+                    out.append(ev)
             for scope, evs in events.items():
                 self._since_snapshot += len(evs)
-                self._take(scope, evs)
-                out += evs
+                self._take(scope, evs, peers)
             if events.get(Scope.COHORT):
                 self._notify(events[Scope.COHORT])
+            elif events:
+                self._notify([])  # a private channel or a self note: screens read them again
             try:
                 self.vault.flush()
             except CircleError as exc:  # the journal has it: say it was saved (the keystore catches up from the journal)
@@ -278,18 +299,19 @@ class CohortStore:
             )
         )
 
-    def _take(self, scope: Scope, events: list[Event]) -> int:
-        """Put opened events where their scope says; returns how many were new to the view."""
+    def _take(self, scope: Scope, events: list[Event], peers: dict[str, str]) -> int:
+        """Put opened events where their scope says (``peers``: the channel of each dyad event); how many were new to the view."""
         if scope is Scope.COHORT:
             return self.view.apply(events)
-        if scope is Scope.SELF:
-            for e in events:
-                self._self_notes.setdefault(e.id, e)
+        if scope is Scope.DYAD:
+            self.private.add_dyad((peers.get(e.id, ""), e) for e in events)
+        elif scope is Scope.SELF:
+            self.private.add_self(events)
         return 0  # Scope.INVITE: a join request, read by the inviter when admitting
 
     def self_notes(self) -> list[Event]:
         """This identity's private notes for the cohort, oldest first."""
-        return sorted(self._self_notes.values(), key=lambda e: e.stamp)
+        return self.private.note_events()
 
     def _notify(self, events: list[Event]) -> None:
         for fn in list(self.listeners):
@@ -501,6 +523,7 @@ class CohortStore:
     def _ingest(self, from_start: bool, every_signature: bool) -> IngestReport:
         report = IngestReport()
         fresh: dict[Scope, list[Event]] = {}
+        peers: dict[str, str] = {}
         seen: set[str] = set()
         while True:  # admissions reveal new journals; keys reveal old events
             todo = {jid: j for jid, j in self.known_journals().items() if jid not in seen}
@@ -521,6 +544,8 @@ class CohortStore:
                 if accepted is None:
                     continue
                 opened = open_events(accepted, record, self.id, self.keys.held(), report)
+                peers.update(opened.peers)
+                self.view.note_opaque(opened.opaque)
                 for scope, events in opened.events.items():
                     if scope is Scope.COHORT:
                         report.folded += self.view.apply(events)  # what settles may name more journals (members) to read
@@ -535,9 +560,12 @@ class CohortStore:
                 if got:
                     seen.clear()  # read everything again with the new keys (and, after an admission, the cohort's real id)
                     from_start = True
+        private = 0
         for scope, events in fresh.items():
-            if scope is not Scope.COHORT:
-                self._take(scope, events)
+            if scope is Scope.DYAD:
+                private += self.private.add_dyad((peers.get(e.id, ""), e) for e in events)
+            elif scope is not Scope.COHORT:
+                self._take(scope, events, peers)
         self.refused_wraps = self._unmatched_keys()
         report.refused_wraps = self.refused_wraps
         for jid, (seq, _held, citing, event_id) in self.view.citation_forks().items():
@@ -549,6 +577,8 @@ class CohortStore:
         self.flush()
         if fresh.get(Scope.COHORT):
             self._notify(fresh[Scope.COHORT])
+        elif private:
+            self._notify([])
         return report
 
     def _take_wraps(self, wraps: list[Event]) -> bool:
@@ -563,9 +593,18 @@ class CohortStore:
         pending = self.entry.pending is not None
         for ev in wraps:
             for w in self.keys.unwrap(ev.body):
-                if w.cohort == self.id or pending:
+                if w.key.scope is Scope.COHORT and (w.cohort == self.id or pending):
                     got |= self.keys.take(w, commits)
+                elif w.key.scope is Scope.DYAD and w.cohort == self.id and self._dyad_wrap_counts(ev, w.party):
+                    got |= self.keys.take(w, commits)
+                # Anything else (a "self" or "invite" key, a dyad key for another cohort) is never taken from a wrap.
         return got
+
+    def _dyad_wrap_counts(self, wrap: Event, party: str) -> bool:
+        """A channel's key is taken only from the journal of the member it names as its maker, while a member, and never as a channel with oneself."""
+        owner = self.view.author_of(wrap.journal)
+        m = self.view.member(party)
+        return bool(owner) and owner == party != self.author.id and m is not None and m.active and self.view.counts(wrap) is None
 
     def _unmatched_keys(self) -> int:
         """Cohort keys held that match no epoch that validly started (wrapped by someone not entitled, or made up)."""
@@ -705,7 +744,11 @@ class CohortStore:
     def save_snapshot(self) -> None:
         """Seal the folded events with a key that never leaves the keystore; never replicated."""
         heads = {jid: (j.seq, j.hash.hex()) for jid, j in self.vault.journals_of(self.id).items()}
-        snapshot.save(self._snapshot_path(), self.vault.snapshot_key, self.id, snapshot.Snapshot(heads, [*self.view.events, *self._self_notes.values()]))
+        private = self.private.events()
+        peers = {e.id: p for e in private if (p := self.private.peer_of(e.id))}
+        snapshot.save(
+            self._snapshot_path(), self.vault.snapshot_key, self.id, snapshot.Snapshot(heads, [*self.view.events, *private], peers, self.view.opaque())
+        )
         self._since_snapshot = 0
 
     def _load_snapshot(self) -> bool:
@@ -715,8 +758,10 @@ class CohortStore:
         journals = self.vault.journals_of(self.id)
         if any(jid not in journals or journals[jid].seq < seq for jid, (seq, _) in snap.heads.items()):
             return False  # the keystore was restored to an older state: rebuild from the journals
-        self._self_notes = {e.id: e for e in snap.events if e.kind == "self.note_added"}
-        self.view.apply(e for e in snap.events if e.kind != "self.note_added")
+        self.private.add_self(e for e in snap.events if e.kind == "self.note_added")
+        self.private.add_dyad((snap.peers[e.id], e) for e in snap.events if e.id in snap.peers)
+        self.view.note_opaque(snap.opaque)
+        self.view.apply(e for e in snap.events if e.kind != "self.note_added" and e.id not in snap.peers)
         # Heads in the keystore may be ahead of the snapshot: fold those events again from there.
         for jid, (seq, digest) in snap.heads.items():
             if journals[jid].seq > seq:

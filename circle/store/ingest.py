@@ -59,10 +59,15 @@ class IngestReport:
 
 @dataclass
 class Opened:
-    """The events of one journal's accepted envelopes, by scope, and its wrap envelopes."""
+    """The events of one journal's accepted envelopes, by scope, and its wrap envelopes.
+
+    ``peers`` says, for each dyad-scope event, whose channel its key belongs to (the other party, as this device holds it).
+    """
 
     events: dict[Scope, list[Event]] = field(default_factory=dict)
     wraps: list[Event] = field(default_factory=list)
+    peers: dict[str, str] = field(default_factory=dict)
+    opaque: list[tuple[str, int, str]] = field(default_factory=list)  # (journal, seq, envelope id) of every accepted envelope not of the cohort scope
 
 
 Rewind = tuple[int, bytes, bytes]  # (seq, hash, envelope) to start a walk from instead of the verified head
@@ -169,6 +174,9 @@ def open_events(accepted: Iterable[Checked], record: JournalRecord, cohort_id: s
     jid = record.id
     for c in accepted:
         kid = c.header.key_id
+        key = keys.get(kid)
+        if key is None or key.scope is not Scope.COHORT:
+            out.opaque.append((jid, c.seq, c.hash.hex()))
         if kid == WRAP_KEY_ID:
             try:
                 out.wraps.append(
@@ -177,7 +185,6 @@ def open_events(accepted: Iterable[Checked], record: JournalRecord, cohort_id: s
             except InvalidEnvelope as exc:
                 report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: {exc.reason}")
             continue
-        key = keys.get(kid)
         if key is None:
             report.skipped_other_scopes += 1
             continue
@@ -190,6 +197,8 @@ def open_events(accepted: Iterable[Checked], record: JournalRecord, cohort_id: s
             report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: author or cohort does not match the journal")
             continue
         out.events.setdefault(key.scope, []).append(ev)
+        if key.scope is Scope.DYAD:
+            out.peers[ev.id] = key.peer
     return out
 
 

@@ -44,12 +44,14 @@ class Wrapped:
         key: the key itself.
         prev: the hash of the epoch before it ("" for the first).
         recipients: hash of the epoch's recipient set.
+        party: for a dyad key, the member who says they made it (the other party of the channel).
     """
 
     cohort: str
     key: ScopeKey
     prev: str
     recipients: str
+    party: str = ""
 
 
 class CohortKeys:
@@ -67,6 +69,22 @@ class CohortKeys:
     def sealing(self, scope: Scope) -> ScopeKey:
         """The key new events of ``scope`` are sealed with."""
         return self.entry.scope_key(scope)
+
+    def dyad_sealing(self, peer: str) -> ScopeKey | None:
+        """The key of the channel with ``peer`` new events are sealed with: the newest epoch, the lowest key id among equals.
+
+        Both parties may start a channel at once; once each holds both keys,
+        both pick the same one.
+        """
+        keys = [k for k in self.entry.keys().values() if k.scope is Scope.DYAD and k.peer == peer]
+        return min(keys, key=lambda k: (-k.epoch, k.id), default=None)
+
+    def new_dyad_key(self, peer: str) -> ScopeKey:
+        """A new key for the channel with ``peer``, kept before anything is sealed with it."""
+        held = self.dyad_sealing(peer)
+        key = ScopeKey.new(Scope.DYAD, (held.epoch + 1) if held else 1, peer)
+        self.entry.add_key(key)
+        return key
 
     def held(self) -> dict[bytes, ScopeKey]:
         """Every key held for this cohort, by raw key id."""
@@ -91,18 +109,18 @@ class CohortKeys:
         Args:
             keys: (key, hash of the epoch before it, hash of its recipient set).
             recipients: who gets them.
+
+        A dyad key also names its maker (``with``): the recipient keeps it as
+        the channel with that member, and only if the wrap is in that member's journal.
         """
-        blobs = [
-            r.wrap(
-                json.dumps(
-                    {"to": r.id.hex(), "c": cohort_id, "kid": key.id, "k": key.secret.hex(), "scope": key.scope.value, "e": key.epoch, "prev": prev, "r": rset}
-                ).encode(),
-                LABEL_KEY_WRAP,
-            ).hex()
-            for key, prev, rset in keys
-            for r in recipients
-        ]
-        return {"w": blobs}
+
+        def inner(r: PublicIdentity, key: ScopeKey, prev: str, rset: str) -> bytes:
+            d = {"to": r.id.hex(), "c": cohort_id, "kid": key.id, "k": key.secret.hex(), "scope": key.scope.value, "e": key.epoch, "prev": prev, "r": rset}
+            if key.scope is Scope.DYAD:
+                d["with"] = self.author.id
+            return json.dumps(d).encode()
+
+        return {"w": [r.wrap(inner(r, key, prev, rset), LABEL_KEY_WRAP).hex() for key, prev, rset in keys for r in recipients]}
 
     def unwrap(self, body: dict) -> list[Wrapped]:
         """The keys in a wrap-scope event's body that are wrapped for this identity."""
@@ -113,10 +131,12 @@ class CohortKeys:
                 inner = json.loads(self.author.identity.unwrap(bytes.fromhex(blob), LABEL_KEY_WRAP))
                 if inner.get("to") != self.author.id:
                     continue
-                key = ScopeKey(str(inner["kid"]), bytes.fromhex(inner["k"]), Scope(inner["scope"]), int(inner["e"]))
+                scope = Scope(inner["scope"])
+                party = str(inner.get("with", "")) if scope is Scope.DYAD else ""
+                key = ScopeKey(str(inner["kid"]), bytes.fromhex(inner["k"]), scope, int(inner["e"]), party)
                 if len(key.raw_id) != 16 or len(key.secret) != 32 or key.id != key.raw_id.hex():
                     continue
-                out.append(Wrapped(str(inner["c"]), key, str(inner.get("prev", "")), str(inner.get("r", ""))))
+                out.append(Wrapped(str(inner["c"]), key, str(inner.get("prev", "")), str(inner.get("r", "")), party))
             except (InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError):
                 continue
         return out

@@ -11,7 +11,7 @@ snapshot is data, never code.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from circle.crypto import sealed
@@ -21,7 +21,7 @@ from circle.models.events import Event
 
 MAGIC = b"CRCLSNP2"
 LABEL = b"circle/v1/snapshot"
-VERSION = 3
+VERSION = 4  # 4: the peer of each private channel event
 SAVE_AFTER = 2000  # events folded on a cold open before a snapshot is worth writing
 
 
@@ -32,10 +32,14 @@ class Snapshot:
     Attributes:
         heads: journal id -> (seq, hash hex) verified when it was written.
         events: every event it covers, from every scope held.
+        peers: for each private channel event, the other member of its channel (as its key says here).
+        opaque: envelopes verified that the view does not fold (journal, seq, envelope id): citations may name them.
     """
 
     heads: dict[str, tuple[int, str]]
     events: list[Event]
+    peers: dict[str, str] = field(default_factory=dict)
+    opaque: list[tuple[str, int, str]] = field(default_factory=list)  # envelopes the view does not fold: (journal, seq, id)
 
 
 def save(path: Path, key: bytes, cohort_id: str, snap: Snapshot) -> None:
@@ -43,6 +47,8 @@ def save(path: Path, key: bytes, cohort_id: str, snap: Snapshot) -> None:
     doc = {
         "v": VERSION,
         "heads": {jid: [seq, digest] for jid, (seq, digest) in snap.heads.items()},
+        "peers": snap.peers,
+        "opaque": [list(o) for o in snap.opaque],
         "events": [[e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, e.body, [list(d) for d in e.deps]] for e in snap.events],
     }
     data = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
@@ -67,7 +73,9 @@ def load(path: Path, key: bytes, cohort_id: str) -> Snapshot | None:
             Event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, tuple((str(x), int(y), str(z)) for x, y, z in d))
             for i, j, s, k, c, a, lam, ts, b, d in doc["events"]
         ]
-    except (InvalidEnvelope, ValueError, KeyError, TypeError):
+        peers = {str(i): str(p) for i, p in doc["peers"].items()}
+        opaque = [(str(j), int(s), str(i)) for j, s, i in doc["opaque"]]
+    except (InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError):
         path.unlink(missing_ok=True)
         return None
-    return Snapshot(heads, events)
+    return Snapshot(heads, events, peers, opaque)

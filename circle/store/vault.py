@@ -40,11 +40,13 @@ class Scope(StrEnum):
     """Who can read an event: each scope has keys of its own.
 
     COHORT: every member of the cohort (agenda, notes, roster), in key epochs.
+    DYAD: exactly two members (a private one-on-one channel); the key names the other party.
     SELF: the author alone (private notes).
     INVITE: the inviter and the newcomer (a join request, keyed by the invite secret).
     """
 
     COHORT = "cohort"
+    DYAD = "dyad"
     SELF = "self"
     INVITE = "invite"
 
@@ -57,21 +59,34 @@ class ScopeKey:
         id: the key id carried in envelope headers (16 random bytes, hex).
         secret: the 32-byte key.
         scope: who can read what it seals.
-        epoch: the key epoch (cohort scope); 0 or 1 elsewhere.
+        epoch: the key epoch (cohort and dyad scopes); 0 or 1 elsewhere.
+        peer: for a dyad key, the other member of the channel ("" for every other scope).
     """
 
     id: str
     secret: bytes
     scope: Scope
     epoch: int
+    peer: str = ""
 
     @property
     def raw_id(self) -> bytes:
         return bytes.fromhex(self.id)
 
     @classmethod
-    def new(cls, scope: Scope, epoch: int = 1) -> ScopeKey:
-        return cls(os.urandom(16).hex(), os.urandom(32), scope, epoch)
+    def new(cls, scope: Scope, epoch: int = 1, peer: str = "") -> ScopeKey:
+        return cls(os.urandom(16).hex(), os.urandom(32), scope, epoch, peer)
+
+    def stored(self) -> dict[str, Any]:
+        """How the keystore document keeps it."""
+        d: dict[str, Any] = {"k": self.secret.hex(), "scope": self.scope.value, "epoch": self.epoch}
+        if self.peer:
+            d["peer"] = self.peer
+        return d
+
+    @classmethod
+    def from_stored(cls, kid: str, v: dict[str, Any]) -> ScopeKey:
+        return cls(kid, bytes.fromhex(v["k"]), Scope(v["scope"]), int(v["epoch"]), str(v.get("peer", "")))
 
 
 @dataclass(frozen=True)
@@ -203,23 +218,23 @@ class CohortEntry:
     # ---- keys ----------------------------------------------------------
     def keys(self) -> dict[bytes, ScopeKey]:
         """Every key held, by raw key id."""
-        return {bytes.fromhex(kid): ScopeKey(kid, bytes.fromhex(v["k"]), Scope(v["scope"]), int(v["epoch"])) for kid, v in self._d["keys"].items()}
+        return {bytes.fromhex(kid): ScopeKey.from_stored(kid, v) for kid, v in self._d["keys"].items()}
 
     def key(self, kid: str) -> ScopeKey | None:
         v = self._d["keys"].get(kid)
-        return None if v is None else ScopeKey(kid, bytes.fromhex(v["k"]), Scope(v["scope"]), int(v["epoch"]))
+        return None if v is None else ScopeKey.from_stored(kid, v)
 
     def add_key(self, key: ScopeKey) -> bool:
         """Keep a key; False if it was held already."""
         if key.id in self._d["keys"]:
             return False
-        self._d["keys"][key.id] = {"k": key.secret.hex(), "scope": key.scope.value, "epoch": key.epoch}
+        self._d["keys"][key.id] = key.stored()
         self._vault.changed()
         return True
 
     def replace_key(self, key: ScopeKey) -> None:
         """Put the right key where a wrong one of the same id was kept."""
-        self._d["keys"][key.id] = {"k": key.secret.hex(), "scope": key.scope.value, "epoch": key.epoch}
+        self._d["keys"][key.id] = key.stored()
         self._vault.changed()
 
     @property
@@ -241,9 +256,11 @@ class CohortEntry:
             if key is None:
                 raise NotFound("you are not admitted to this cohort yet", "wait for a member to admit you, then run 'circle sync'")
             return key
+        if scope is Scope.DYAD:
+            raise ValueError("a dyad key is chosen by its peer: CohortKeys.dyad_sealing")
         for kid, v in self._d["keys"].items():
             if v["scope"] == scope.value:
-                return ScopeKey(kid, bytes.fromhex(v["k"]), scope, int(v["epoch"]))
+                return ScopeKey.from_stored(kid, v)
         raise NotFound(f"no {scope.value} key for this cohort", "this keystore was made by an older circle; join the cohort again")
 
     @property

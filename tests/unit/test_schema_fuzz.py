@@ -15,9 +15,19 @@ from hypothesis import strategies as st
 from circle.models import schema
 from circle.models.events import KINDS
 from circle.models.meeting import carry_over_plan, next_meeting
+from circle.models.private import Private
 from tests.cohort_log import CohortLog
 
-NOT_FOLDED = {"self.note_added", "member.join_requested", "keys.wrapped", "member.join_hello", "invite.offered", "invite.answered", "invite.refused"}
+NOT_FOLDED = {
+    "self.note_added",
+    "member.join_requested",
+    "keys.wrapped",
+    "member.join_hello",
+    "invite.offered",
+    "invite.answered",
+    "invite.refused",
+    *schema.PRIVATE_KINDS,
+}
 FOLDED = sorted(KINDS - NOT_FOLDED)
 RUNS = {"inputs": 0, "held aside": 0, "folded": 0}
 
@@ -56,6 +66,9 @@ def valid_body(log: CohortLog, kind: str) -> dict[str, Any]:
         "agenda.extended": {"meeting": "m1", "item": "i1", "minutes": 5},
         "note.edited": {"note": "44" * 32, "text": "n2"},
         "entry.redacted": {"entry": "i1", "what": "item"},
+        "dyad.message": {"id": "d1", "text": "t", "kind": "feedback"},
+        "dyad.feedback_requested": {"request": "r1", "what": "my case", "by": "2026-01-09"},
+        "dyad.feedback_declined": {"request": "r1", "reason": "away"},
     }[kind]
 
 
@@ -113,3 +126,36 @@ def test_the_fuzzing_reached_both_sides() -> None:
     """Report how many inputs ran (the test above runs first in this module)."""
     print(f"schema fuzz: {RUNS['inputs']} bodies, {RUNS['held aside']} held aside by the schema, {RUNS['folded']} folded")
     assert RUNS["inputs"] >= 600 and RUNS["held aside"] > 100 and RUNS["folded"] > 10
+
+
+PRIVATE_RUNS = {"inputs": 0, "held aside": 0}
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.data())
+def test_any_body_of_a_private_kind_is_held_aside_or_kept_never_raised(data: st.DataObject) -> None:
+    """The private channels' fold (circle.models.private) takes the same untrusted bodies: held aside by its shape, never raised."""
+    log = CohortLog("m")
+    log.admit("p", "peer")
+    kind = data.draw(st.sampled_from(sorted(schema.PRIVATE_KINDS)))
+    author = data.draw(st.sampled_from(["m", "p"]))
+    body = data.draw(bodies(log, kind))
+    if not isinstance(body, dict):
+        body = {"value": body}
+    request = log.add("p", "dyad.feedback_requested", {"request": "r1", "what": "my case"})
+    e = log.add(author, kind, body)
+    view = log.view()
+    private = Private(log.id("m"))
+    private.add_dyad([(log.id("p"), request), (log.id("p"), e)])
+    got = private.read(view)
+    got.thread(log.id("p")), got.asked_of(log.id("m"))
+    PRIVATE_RUNS["inputs"] += 1
+    problem = schema.problem(kind, e.body)
+    if problem is not None:
+        assert got.refused[e.id] == problem
+        PRIVATE_RUNS["held aside"] += 1
+
+
+def test_the_private_fuzzing_reached_both_sides() -> None:
+    print(f"private fuzz: {PRIVATE_RUNS['inputs']} bodies, {PRIVATE_RUNS['held aside']} held aside by the schema")
+    assert PRIVATE_RUNS["inputs"] >= 300 and PRIVATE_RUNS["held aside"] > 50

@@ -1,0 +1,163 @@
+"""What people do in private: one-on-one channels (feedback, questions, reflections, feedback requests) and self notes.
+
+A channel is between exactly two members and sealed with a key only they
+hold (:meth:`CohortStore.record_private`); the supervising mentor, the rest of
+the cohort and the replica's host cannot read it. Self notes are sealed with
+a key that never leaves their author's keystore. What counts is decided by
+:mod:`circle.models.private` on every device; the checks here are a courtesy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from circle.crypto.identity import PublicIdentity
+from circle.errors import NotFound, UsageError
+from circle.models.private import Channels, FeedbackRequest, Message, SelfNote
+from circle.models.schema import MESSAGE_KINDS, SELF_NOTE_KINDS
+from circle.models.view import Member
+from circle.store.cohort import CohortStore
+from circle.store.service import MAX_TEXT, CohortService, FieldError, _due, _text, new_id
+from circle.store.vault import Scope
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who can read what is being written: the scope badge.
+
+    Attributes:
+        scope: cohort, dyad or self.
+        names: the readers' names (the cohort's count for the cohort scope).
+    """
+
+    scope: str
+    names: tuple[str, ...]
+
+    def line(self) -> str:
+        if self.scope == "self":
+            return "Only you can read this"
+        if self.scope == "dyad":
+            return f"Only {' and '.join(self.names)} can read this"
+        return f"Everyone in the cohort can read this ({len(self.names)} members)"
+
+
+class ChannelService:
+    """Private channels and self notes of one cohort, for the identity that unlocked it.
+
+    Args:
+        cohort: the cohort's service (its store, view and current member).
+    """
+
+    def __init__(self, cohort: CohortService) -> None:
+        self.cohort = cohort
+
+    @property
+    def store(self) -> CohortStore:
+        return self.cohort.store
+
+    @property
+    def me(self) -> str:
+        return self.cohort.me
+
+    # ---- who ----------------------------------------------------------
+    def peers(self) -> list[Member]:
+        """The members one may open a channel with: every other active member, in roster order."""
+        return [m for m in self.cohort.view.members() if m.id != self.me]
+
+    def peer(self, name: str) -> Member:
+        """The other member of a channel, by the name a person typed."""
+        m = self.cohort.member_by_name(name)
+        if m.id == self.me:
+            raise UsageError("a private channel is between you and someone else", "name another member; for notes only you read, use 'circle note add'")
+        return m
+
+    def audience(self, peer: str | None) -> Audience:
+        """Who reads what is written next: ``peer`` None is the cohort, the member's own id is self, anyone else a channel."""
+        view = self.cohort.view
+        if peer is None:
+            return Audience("cohort", tuple(m.name for m in view.members()))
+        if peer == self.me:
+            return Audience("self", (view.name_of(self.me),))
+        return Audience("dyad", ("you", view.name_of(peer)))
+
+    # ---- reading ------------------------------------------------------
+    def channels(self) -> Channels:
+        with self.store.lock:
+            return self.store.private.read(self.store.view)
+
+    def thread(self, peer: str) -> list[Message]:
+        """The channel with ``peer``, oldest first."""
+        return self.channels().thread(peer)
+
+    def requests(self, peer: str) -> list[FeedbackRequest]:
+        return list(self.channels().requests.get(peer, []))
+
+    def asked_of_me(self) -> list[FeedbackRequest]:
+        """Feedback others asked of me that I have not answered or declined."""
+        return self.channels().asked_of(self.me)
+
+    def notes(self) -> list[SelfNote]:
+        with self.store.lock:
+            return self.store.private.notes()
+
+    # ---- writing ------------------------------------------------------
+    def _active_peer(self, peer: str) -> Member:
+        m = self.cohort.view.member(peer)
+        if m is None or not m.active:
+            raise NotFound("that person is not a member of this cohort now", "a private channel is only with a current member")
+        if m.id == self.me:
+            raise UsageError("a private channel is between you and someone else", "name another member")
+        return m
+
+    def _record(self, peer: str, kind: str, body: dict) -> None:
+        m = self._active_peer(peer)
+        self.store.record_private(PublicIdentity.from_bytes(bytes.fromhex(m.public)), m.id, kind, body)
+
+    def send(self, peer: str, text: str, kind: str = "message", reply_to: str = "", request: str = "") -> str:
+        """Send a message into the channel with ``peer``; returns its id.
+
+        Answering a feedback request names it (``request``); only the member
+        asked can answer one, and only while it is open.
+        """
+        if kind not in MESSAGE_KINDS:
+            raise FieldError("kind", f"a message is one of {', '.join(MESSAGE_KINDS)}", "choose one of them")
+        text = _text(text, "message", MAX_TEXT, field="text")
+        if request:
+            r = next((r for r in self.requests(peer) if r.id == request), None)
+            if r is None or r.asked != self.me or r.status != "open":
+                raise UsageError("that feedback request is not open for you to answer", "see 'circle dyad show' for the requests in this channel")
+        mid = new_id()
+        body = {"id": mid, "text": text, "kind": kind}
+        if reply_to:
+            body["reply_to"] = reply_to
+        if request:
+            body["request"] = request
+        self._record(peer, "dyad.message", body)
+        return mid
+
+    def request_feedback(self, peer: str, what: str, by: str = "") -> str:
+        """Ask ``peer`` for feedback on ``what``, by a date ("" for no date); it shows on their home screen until answered or declined."""
+        rid = new_id()
+        body = {"request": rid, "what": _text(what, "request", field="what")}
+        if due := _due(by, field="by"):
+            body["by"] = due
+        self._record(peer, "dyad.feedback_requested", body)
+        return rid
+
+    def decline(self, peer: str, request: str, reason: str = "") -> None:
+        r = next((r for r in self.requests(peer) if r.id == request), None)
+        if r is None or r.asked != self.me or r.status != "open":
+            raise UsageError("that feedback request is not open for you to decline", "see 'circle dyad show' for the requests in this channel")
+        body = {"request": request}
+        if reason.strip():
+            body["reason"] = _text(reason, "reason", field="reason")
+        self._record(peer, "dyad.feedback_declined", body)
+
+    def add_note(self, text: str, kind: str = "note", meeting: str = "") -> None:
+        """A note or reflection only you can read (sealed with a key that never leaves your keystore)."""
+        if kind not in SELF_NOTE_KINDS:
+            raise FieldError("kind", f"a note is one of {', '.join(SELF_NOTE_KINDS)}", "choose one of them")
+        body = {"text": _text(text, "note", MAX_TEXT * 2, field="text"), "kind": kind}
+        if meeting:
+            body["meeting"] = meeting
+        self.store.record("self.note_added", body, scope=Scope.SELF)
