@@ -57,6 +57,8 @@ KINDS = frozenset(
         "invite.offered",
         "invite.answered",
         "invite.refused",
+        "agreement.proposed",
+        "agreement.signed",
     }
 )
 

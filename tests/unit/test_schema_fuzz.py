@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from circle.models import schema
 from circle.models.events import KINDS
 from circle.models.meeting import carry_over_plan, next_meeting
+from circle.models.mentoring import ratio_warnings
 from tests.cohort_log import CohortLog
 
 NOT_FOLDED = {"self.note_added", "member.join_requested", "keys.wrapped", "member.join_hello", "invite.offered", "invite.answered", "invite.refused"}
@@ -56,6 +57,8 @@ def valid_body(log: CohortLog, kind: str) -> dict[str, Any]:
         "agenda.extended": {"meeting": "m1", "item": "i1", "minutes": 5},
         "note.edited": {"note": "44" * 32, "text": "n2"},
         "entry.redacted": {"entry": "i1", "what": "item"},
+        "agreement.proposed": {"id": "charter", "version": 1, "sections": {"goals": "g"}},
+        "agreement.signed": {"agreement": "charter", "version": 1, "digest": "55" * 32, "coi": ""},
     }[kind]
 
 
@@ -72,6 +75,7 @@ def bodies(draw: st.DrawFn, log: CohortLog, kind: str) -> Any:
 def everything(view) -> None:
     """Every read a screen or command makes."""
     view.digest()
+    view.agreements(), ratio_warnings(view)
     view.members(include_removed=True)
     view.current_epoch()
     for mt in view.meetings():
