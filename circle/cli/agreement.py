@@ -143,7 +143,7 @@ def agreement_sign(c: Context, cohort: str, coi: str) -> None:
     svc.service.store.flush()
     a = svc.charter()
     missing = a.missing() if a else ()
-    left = ", ".join(clean_name(svc.view.name_of(p)) for p in missing)
+    left = ", ".join(sorted(clean_name(svc.view.name_of(p)) for p in missing))
     echo(f"Signed version {n}." + (f" Still to sign: {left}." if left else " Every member has signed it."))
 
 

@@ -161,6 +161,10 @@ class AgreementService:
         if a is None:
             return doc
         versions = []
+
+        def by_name(member: str) -> tuple[str, str]:  # ids are random: people read names
+            return (view.name_of(member).lower(), member)
+
         for v in a.versions:
             signed = v.signer_ids()
             versions.append(
@@ -170,8 +174,8 @@ class AgreementService:
                     "prev": v.prev or None,
                     "proposed_by": view.name_of(v.author),
                     "sections": dict(v.sections),
-                    "signatures": [{"member": view.name_of(s.member), "coi": s.coi} for s in v.signatures],
-                    "missing": [view.name_of(p) for p in a.parties if p not in signed],
+                    "signatures": [{"member": view.name_of(s.member), "coi": s.coi} for s in sorted(v.signatures, key=lambda s: by_name(s.member))],
+                    "missing": [view.name_of(p) for p in sorted(a.parties, key=by_name) if p not in signed],
                 }
             )
         cur = versions[-1]
