@@ -57,7 +57,7 @@ def test_a_signature_of_another_text_does_not_count_and_verify_names_it(ward: La
         charter = a.charter()
         assert [s.member for s in charter.current.signatures] == [ward.id("Ben")]
         assert ward.id("Cleo") in charter.missing()
-        assert [(c.member, c.matches) for c in a.verify()] == [(ward.id("Cleo"), False), (ward.id("Ben"), True)]
+        assert {(c.member, c.matches) for c in a.verify()} == {(ward.id("Cleo"), False), (ward.id("Ben"), True)}  # concurrent: either order
 
 
 def test_a_non_mentor_cannot_amend_the_charter(ward: Laptops):
