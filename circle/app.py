@@ -38,6 +38,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from circle.errors import CircleError
 from circle.messages import (
+    AgreementOpenRequested,
     CohortOpened,
     CohortOpenFailed,
     CohortOpenRequested,
@@ -392,6 +393,13 @@ class CircleApp(App[None]):
         from circle.screens.private import PrivateScreen
 
         self.push_screen(PrivateScreen(self.meetings(event.cohort), event.peer or None))
+        self._focus_sync(event.cohort)
+
+    @on(AgreementOpenRequested)
+    def open_agreement(self, event: AgreementOpenRequested) -> None:
+        from circle.screens.agreement import AgreementScreen
+
+        self.push_screen(AgreementScreen(self.meetings(event.cohort)))
         self._focus_sync(event.cohort)
 
     def _focus_sync(self, cohort_id: str) -> None:

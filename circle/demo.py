@@ -26,6 +26,7 @@ from pathlib import Path
 
 from circle.errors import AlreadyExists
 from circle.paths import default_replica, private_dir
+from circle.store.agreements import AgreementService
 from circle.store.joining import admit, create_invite, join
 from circle.store.service import CohortService
 from circle.store.session import Home, Session
@@ -53,6 +54,21 @@ CHARTER = {
     "confidentiality": "What is said in the circle stays in the circle. Case details are de-identified before anyone speaks.",
     "feedback_norms": "Ask before advising. Specific, kind and actionable. The person presenting chooses what to take away.",
 }
+
+AGREEMENT = {
+    "goals": "Grow as reflective practitioners; bring real cases early; leave each session with one thing to try.",
+    "cadence": "Fortnightly, 60 minutes, Wednesday evenings; apologies sent ahead.",
+    "confidentiality": CHARTER["confidentiality"],
+    "feedback": CHARTER["feedback_norms"],
+    "ending": "The circle runs for the programme year and closes with a review session; anyone may leave with a word to the mentor.",
+}
+SIGNED = [
+    ("Helen Okafor", "none"),
+    ("Amara Singh", "none"),
+    ("Tom Berg", "I supervise Sam O'Neill's placement hours"),
+    ("Kwame Mensah", "none"),
+    ("Priya Nair", "none"),
+]
 
 # Past meetings: title, agenda [(owner, title, minutes, finished)], notes [(author, item index, text, decision)],
 # actions [(owner, title, due in days)], absent names, anonymous lines.
@@ -283,6 +299,15 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
         fac = svc(PEOPLE[0][0]).facilitator(mid)
         name = next(n for n, s in sessions.items() if s.id == fac)
         return svc(name)
+
+    # The charter agreement: the programme allows six mentees per mentor; most have signed, Lucia and Sam have not yet.
+    charter = AgreementService(svc(PEOPLE[0][0]))
+    charter.set_mentee_limit(6)
+    charter.propose(AGREEMENT)
+    for name, coi in SIGNED:
+        clock.now += 600
+        AgreementService(svc(name)).sign(coi)
+    say("charter agreement")
 
     all_names = [p[0] for p in PEOPLE]
     for n, (title, items, notes, actions, absent, anon) in enumerate(PAST):

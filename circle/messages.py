@@ -93,3 +93,10 @@ class ViewRead(Message):
     """What a screen read from the folded view off the UI thread, ready to show."""
 
     read: Any
+
+
+@dataclass
+class AgreementOpenRequested(Message):
+    """A screen asks the app to open a cohort's charter agreement."""
+
+    cohort: str

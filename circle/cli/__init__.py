@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from circle.cli import cohort, export, identity, meeting, private, status, sync
+from circle.cli import agreement, cohort, export, identity, meeting, private, status, sync
 from circle.cli.common import Context, friendly
 
 
@@ -56,7 +56,7 @@ def _open_tui(c: Context) -> None:
     run_app(c.home.root, identity=who)
 
 
-for _module in (identity, cohort, meeting, private, status, sync, export):
+for _module in (identity, cohort, meeting, private, status, sync, export, agreement):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

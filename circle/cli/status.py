@@ -9,6 +9,7 @@ import click
 
 from circle.cli.common import Context, echo, friendly, pass_ctx, plural
 from circle.cli.meeting import json_out
+from circle.models.mentoring import ratio_warnings
 from circle.models.text import clean_name
 from circle.store.service import CohortService
 from circle.sync.status import ago
@@ -31,6 +32,7 @@ def cohort_status(svc: CohortService) -> dict[str, Any]:
         "next_meeting": {"at": nxt.at, "title": nxt.title, "facilitator": view.name_of(fac) if fac else None} if nxt else None,
         "unsent": max(0, written(store) - (record.sent if record else 0)),
         "last_received": received,
+        "warnings": ratio_warnings(view),
     }
 
 
@@ -63,6 +65,8 @@ def status(c: Context, as_json: bool) -> None:
         echo(f"  not yet sent   {plural(d['unsent'], 'event')}")
         got = d["last_received"]
         echo(f"  last received  {ago(now - got) + ' ago' if got else 'nothing yet'}")
+        for w in d["warnings"]:
+            echo(f"  warning        {w}")
 
 
 COMMANDS = [status]

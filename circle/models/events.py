@@ -60,6 +60,8 @@ KINDS = frozenset(
         "invite.offered",
         "invite.answered",
         "invite.refused",
+        "agreement.proposed",
+        "agreement.signed",
     }
 )
 

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from circle.models.agreements import SECTIONS
+
 PHASES = ("check-in", "agenda", "feedback", "actions", "wrap-up")
 ROLES = ("mentor", "peer", "participant")  # supervising mentor, facilitator-eligible peer, participant
 CADENCES = ("weekly", "fortnightly", "monthly")
@@ -137,7 +139,25 @@ _CHARTER: dict[str, Check] = {
     "meeting_minutes": integer(5, 600),
     "confidentiality": text(MAX_CHARTER),
     "feedback_norms": text(MAX_CHARTER),
+    "mentees_per_mentor": integer(1, 100),  # the team mentoring ratio's limit (circle/models/mentoring.py)
 }
+
+MAX_VERSION = 10_000  # versions of one agreement
+
+
+def sections(v: Any) -> str | None:
+    """An agreement version's sections: only the known ones (each is in the digest people sign), some text in one."""
+    if not isinstance(v, dict) or not v:
+        return "not the sections of an agreement"
+    for k, t in v.items():
+        if k not in SECTIONS:
+            return f"has an unknown section {str(k)[:40]}"
+        if (p := text(MAX_CHARTER)(t)) is not None:
+            return f"section {k} {p}"
+    if not any(v.values()):
+        return "has no text"
+    return None
+
 
 # kind -> (required fields, optional fields)
 SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
@@ -188,6 +208,9 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
         {"cohort": OPTIONAL_MEMBER, "name": text(120)},
     ),
     "invite.refused": ({"slot": SLOT}, {"spent": boolean}),
+    # Agreements (circle/models/agreements.py): a version's text, and a party's signature of its digest.
+    "agreement.proposed": ({"id": ID, "version": integer(1, MAX_VERSION), "sections": sections}, {"prev": OPTIONAL_HASH}),
+    "agreement.signed": ({"agreement": ID, "version": integer(1, MAX_VERSION), "digest": HASH, "coi": text(MAX_CHARTER)}, {}),
 }
 
 

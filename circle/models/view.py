@@ -31,6 +31,7 @@ from operator import attrgetter
 from typing import Any
 
 from circle.models import schema
+from circle.models.agreements import CHARTER, Agreement, fold_agreements
 from circle.models.events import DEP_HASH_LEN, Event
 from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
 from circle.models.rota import Rota, compute_rota
@@ -49,6 +50,7 @@ class Cohort:
     confidentiality: str = ""
     feedback_norms: str = ""
     founder: str = ""
+    mentees_per_mentor: int = 5  # the team mentoring ratio's limit (circle/models/mentoring.py)
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,8 @@ _FACTS = frozenset(
         "rota.swapped",
         "rota.swap_accepted",
         "rota.given_back",
+        "agreement.proposed",
+        "agreement.signed",
     }
 )
 # Other scopes and the joining exchange: never part of the shared view.
@@ -1029,11 +1033,47 @@ class View:
         """Record an event refused while reading (the rota's checks use this)."""
         self._late_refusal(e, reason)
 
+    # ---- agreements -----------------------------------------------------
+    def agreement_events(self) -> list[Event]:
+        """Every agreement event a member wrote (unchecked: see :meth:`agreements`), in stamp order."""
+        return sorted(self._facts["agreement.proposed"] + self._facts["agreement.signed"], key=lambda e: e.stamp)
+
+    def agreements(self) -> dict[str, Agreement]:
+        """The cohort's agreements (its charter, :data:`CHARTER`), under :func:`fold_agreements`'s rules.
+
+        A mentor where they stood proposes and amends; the parties are the
+        active members; a member removed since keeps the signature they gave
+        while a member (their events after the cut never reach this fold).
+        """
+        if "agreements" not in self._memo:
+            ever = {m.id for m in self.members(include_removed=True)}
+            mine = []
+            for e in self.agreement_events():  # the cohort scope holds one agreement, its charter (a dyad's live in their own scope)
+                if e.body.get("id", e.body.get("agreement")) == CHARTER:
+                    mine.append(e)
+                else:
+                    self._late_refusal(e, "the cohort's only agreement is its charter")
+            folded = fold_agreements(
+                mine,
+                kind=CHARTER,
+                parties=[m.id for m in self.members()],
+                may_propose=self._mentor,
+                may_sign=lambda e: e.author in ever,
+            )
+            for eid, reason in folded.refused.items():
+                self._late_refusal(self._events[eid], reason)
+            self._memo["agreements"] = folded.agreements
+        return dict(self._memo["agreements"])
+
+    def charter_agreement(self) -> Agreement | None:
+        """The cohort's charter agreement (None until a mentor proposes one)."""
+        return self.agreements().get(CHARTER)
+
     # ---- reports -------------------------------------------------------
     def refused(self) -> dict[str, str]:
         """Events held aside, with why: event id -> reason. Governance events still waiting for what they cite are not among them."""
         if "refused" not in self._memo:
-            self.meetings(), self._items(), self._actions(), self._all_notes(), self._redactions(), self._extensions()
+            self.meetings(), self._items(), self._actions(), self._all_notes(), self._redactions(), self._extensions(), self.agreements()
             for m in self._schedule():
                 self.attendance(m)
             self._memo["refused"] = {**self._refused, **self._memo.get("late", {})}

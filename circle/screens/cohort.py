@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
-from circle.messages import MeetingOpenRequested, PrivateOpenRequested
+from circle.messages import AgreementOpenRequested, MeetingOpenRequested, PrivateOpenRequested
 from circle.models.meeting import next_meeting, overdue
 from circle.models.text import clean
 from circle.screens.base import CircleScreen, rota_of, today_of, trouble_text
@@ -150,6 +150,7 @@ class CohortScreen(CircleScreen):
         Binding("f", "fingerprint", "Fingerprint", tooltip="The cohort fingerprint over the whole roster, for everyone to compare"),
         Binding("p", "private", "Private", tooltip="Private channels with one member, and notes only you read"),
         Binding("e", "export", "Export", tooltip="Export a summary, minutes or certificates (Markdown, HTML, CSV, JSON, PDF)", show=False),
+        Binding("c", "agreement", "Agreement", tooltip="The charter agreement: read it, sign it (a mentor proposes or amends it)", show=False),
         Binding("1", "tab('charter')", "Charter", show=False),
         Binding("2", "tab('roster')", "Roster", show=False),
         Binding("3", "tab('rota')", "Rota", show=False),
@@ -389,3 +390,6 @@ class CohortScreen(CircleScreen):
         from circle.screens.export import ExportScreen  # pushed like a modal: the app has no request for it yet
 
         self.app.push_screen(ExportScreen(self.service))
+
+    def action_agreement(self) -> None:
+        self.post_message(AgreementOpenRequested(self.service.id))

@@ -40,6 +40,7 @@ from circle.errors import CircleError, InvalidEnvelope, NotFound, StorageError
 from circle.models.events import DEP_HASH_LEN, Dep, Event, encode_payload
 from circle.models.governance import GOVERNANCE_KINDS
 from circle.models.private import Private
+from circle.models.mentoring import ratio_warnings
 from circle.models.schema import line_problem
 from circle.models.view import View
 from circle.paths import private_dir
@@ -153,6 +154,7 @@ class CohortStore:
             )
         if own := self.own_journal_problem():
             out.append(("", f"{own}: run 'circle sync --once' to put it back from the replica; nothing is written on it meanwhile."))
+        out.extend(("", w) for w in ratio_warnings(self.view))  # the team mentoring ratio (circle/models/mentoring.py)
         return out
 
     def peer_dir(self) -> Path:

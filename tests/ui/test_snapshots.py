@@ -205,3 +205,12 @@ def test_monochrome_meeting_room(snap_compare, app_for, monkeypatch, size):
     """The meeting room with NO_COLOR: the focused panel, the running item and the hint still read without colour."""
     monkeypatch.setenv("NO_COLOR", "1")
     assert snap_compare(app_for("Kwame Mensah"), terminal_size=size, run_before=opened, press=["m", "n", "n", "enter"])
+
+
+# ---- agreements ---------------------------------------------------------------------------------
+
+
+def test_charter_agreement_screen(snap_compare, app_for):
+    """The charter agreement from the cohort screen (c): its sections, five signatures with their declarations
+    (Tom's conflict of interest in words), Lucia and Sam still to sign; s signs, p amends."""
+    assert snap_compare(app_for("Kwame Mensah"), terminal_size=(100, 40), run_before=opened, press=["enter", "c"])

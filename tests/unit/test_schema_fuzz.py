@@ -16,6 +16,7 @@ from circle.models import schema
 from circle.models.events import KINDS
 from circle.models.meeting import carry_over_plan, next_meeting
 from circle.models.private import Private
+from circle.models.mentoring import ratio_warnings
 from tests.cohort_log import CohortLog
 
 NOT_FOLDED = {
@@ -69,6 +70,8 @@ def valid_body(log: CohortLog, kind: str) -> dict[str, Any]:
         "dyad.message": {"id": "d1", "text": "t", "kind": "feedback"},
         "dyad.feedback_requested": {"request": "r1", "what": "my case", "by": "2026-01-09"},
         "dyad.feedback_declined": {"request": "r1", "reason": "away"},
+        "agreement.proposed": {"id": "charter", "version": 1, "sections": {"goals": "g"}},
+        "agreement.signed": {"agreement": "charter", "version": 1, "digest": "55" * 32, "coi": ""},
     }[kind]
 
 
@@ -85,6 +88,7 @@ def bodies(draw: st.DrawFn, log: CohortLog, kind: str) -> Any:
 def everything(view) -> None:
     """Every read a screen or command makes."""
     view.digest()
+    view.agreements(), ratio_warnings(view)
     view.members(include_removed=True)
     view.current_epoch()
     for mt in view.meetings():
