@@ -57,6 +57,9 @@ KINDS = frozenset(
         "invite.offered",
         "invite.answered",
         "invite.refused",
+        "attendance.attested",
+        "credit.rule_set",
+        "credit.cycle_set",
     }
 )
 

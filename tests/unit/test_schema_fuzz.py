@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from circle.models import schema
+from circle.models.credits import ledger_for
 from circle.models.events import KINDS
 from circle.models.meeting import carry_over_plan, next_meeting
 from tests.cohort_log import CohortLog
@@ -56,6 +57,18 @@ def valid_body(log: CohortLog, kind: str) -> dict[str, Any]:
         "agenda.extended": {"meeting": "m1", "item": "i1", "minutes": 5},
         "note.edited": {"note": "44" * 32, "text": "n2"},
         "entry.redacted": {"entry": "i1", "what": "item"},
+        "attendance.attested": {"meeting": "m1", "member": p, "minutes": 60},
+        "credit.rule_set": {
+            "id": "r1",
+            "name": "n",
+            "hours_per_unit": "2",
+            "credits_per_unit": "1",
+            "cap": "50",
+            "cycle_years": 5,
+            "activities": ["meeting"],
+            "roles": ["mentor"],
+        },
+        "credit.cycle_set": {"start": 2026, "rule": "r1"},
     }[kind]
 
 
@@ -83,6 +96,8 @@ def everything(view) -> None:
     next_meeting(view)
     view.agenda("")
     view.redacted()
+    for member in view.members(include_removed=True):
+        ledger_for(view, member.id).cycle_for(2026)
     view.refused()
 
 
