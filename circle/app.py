@@ -37,7 +37,16 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from circle.errors import CircleError
-from circle.messages import CohortOpened, CohortOpenFailed, CohortOpenRequested, CohortsOpened, MeetingOpenRequested, Unlocked, ViewChanged
+from circle.messages import (
+    CohortOpened,
+    CohortOpenFailed,
+    CohortOpenRequested,
+    CohortsOpened,
+    CreditsOpenRequested,
+    MeetingOpenRequested,
+    Unlocked,
+    ViewChanged,
+)
 from circle.models.text import clean, shorten
 from circle.store.cohort import CohortStore
 from circle.store.service import CohortService
@@ -377,6 +386,12 @@ class CircleApp(App[None]):
 
         self.push_screen(MeetingScreen(self.meetings(event.cohort), event.meeting))
         self._focus_sync(event.cohort)
+
+    @on(CreditsOpenRequested)
+    def open_credits(self, event: CreditsOpenRequested) -> None:
+        from circle.screens.credits import CreditsScreen
+
+        self.push_screen(CreditsScreen(self.meetings(event.cohort)))
 
     def _focus_sync(self, cohort_id: str) -> None:
         """Live followers for the cohort on screen; the others are polled."""

@@ -85,3 +85,10 @@ class ViewRead(Message):
     """What a screen read from the folded view off the UI thread, ready to show."""
 
     read: Any
+
+
+@dataclass
+class CreditsOpenRequested(Message):
+    """A screen asks the app to open a cohort's credit ledger."""
+
+    cohort: str

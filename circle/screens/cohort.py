@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
-from circle.messages import MeetingOpenRequested
+from circle.messages import CreditsOpenRequested, MeetingOpenRequested
 from circle.models.meeting import next_meeting, overdue
 from circle.models.text import clean
 from circle.screens.base import CircleScreen, rota_of, today_of, trouble_text
@@ -149,6 +149,7 @@ class CohortScreen(CircleScreen):
         Binding("d", "admit", "Admit", tooltip="Admit a newcomer who joined with your code (shows their fingerprint)", show=False),
         Binding("f", "fingerprint", "Fingerprint", tooltip="The cohort fingerprint over the whole roster, for everyone to compare"),
         Binding("e", "export", "Export", tooltip="Export a summary, minutes or certificates (Markdown, HTML, CSV, JSON, PDF)", show=False),
+        Binding("c", "credits", "Credits", tooltip="Continuing-education credits: attested hours, the rule in force, what an audit would miss", show=False),
         Binding("1", "tab('charter')", "Charter", show=False),
         Binding("2", "tab('roster')", "Roster", show=False),
         Binding("3", "tab('rota')", "Rota", show=False),
@@ -385,3 +386,6 @@ class CohortScreen(CircleScreen):
         from circle.screens.export import ExportScreen  # pushed like a modal: the app has no request for it yet
 
         self.app.push_screen(ExportScreen(self.service))
+
+    def action_credits(self) -> None:
+        self.post_message(CreditsOpenRequested(self.service.id))
