@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from circle.models.events import Event
-    from circle.models.view import View
+    from circle.models.view import Meeting, View
 
 CREDIT_KINDS = ("attendance.attested", "credit.rule_set", "credit.cycle_set")
 MEETING = "meeting"  # the one activity circle records hours of
@@ -202,6 +202,7 @@ def judge_credits(view: View) -> CreditBook:
     rules: dict[str, tuple[Stamp, CreditRule]] = {}
     cycles: dict[str, tuple[Stamp, int, str]] = {}
     rota = view.rota()
+    meetings = {m.id: m for m in view.meetings()}
     for e in view.credit_facts():
         b = e.body
         if e.kind == "credit.rule_set":
@@ -212,7 +213,7 @@ def judge_credits(view: View) -> CreditBook:
         elif e.kind == "credit.cycle_set":
             cycles[e.author] = (e.stamp, b["start"], b.get("rule", ""))
         else:
-            reason = _attestation_problem(view, rota, e)
+            reason = _attestation_problem(view, rota, meetings, e)
             if reason:
                 view.late_refusal(e, reason)
                 continue
@@ -228,12 +229,12 @@ def judge_credits(view: View) -> CreditBook:
     )
 
 
-def _attestation_problem(view: View, rota: Any, e: Event) -> str:
+def _attestation_problem(view: View, rota: Any, meetings: dict[str, Meeting], e: Event) -> str:
     b = e.body
     member = view.member(b["member"])
     if member is None:
         return "attests attendance of someone who is not a member"
-    m = view.meeting(b["meeting"])
+    m = meetings.get(b["meeting"])
     if m is None:
         return "attests a meeting that is not here"
     if m.cancelled:
