@@ -43,6 +43,7 @@ from circle.messages import (
     CohortOpenFailed,
     CohortOpenRequested,
     CohortsOpened,
+    CreditsOpenRequested,
     MeetingOpenRequested,
     PrivateOpenRequested,
     Unlocked,
@@ -400,6 +401,13 @@ class CircleApp(App[None]):
         from circle.screens.agreement import AgreementScreen
 
         self.push_screen(AgreementScreen(self.meetings(event.cohort)))
+        self._focus_sync(event.cohort)
+
+    @on(CreditsOpenRequested)
+    def open_credits(self, event: CreditsOpenRequested) -> None:
+        from circle.screens.credits import CreditsScreen
+
+        self.push_screen(CreditsScreen(self.meetings(event.cohort)))
         self._focus_sync(event.cohort)
 
     def _focus_sync(self, cohort_id: str) -> None:

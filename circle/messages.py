@@ -100,3 +100,10 @@ class AgreementOpenRequested(Message):
     """A screen asks the app to open a cohort's charter agreement."""
 
     cohort: str
+
+
+@dataclass
+class CreditsOpenRequested(Message):
+    """A screen asks the app to open a cohort's credit ledger."""
+
+    cohort: str

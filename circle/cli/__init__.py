@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 import click
 
 from circle.cli import agreement, cohort, export, identity, meeting, private, status, sync
+from circle.cli import credits as credits_cli
 from circle.cli.common import Context, friendly
 
 
@@ -56,7 +57,7 @@ def _open_tui(c: Context) -> None:
     run_app(c.home.root, identity=who)
 
 
-for _module in (identity, cohort, meeting, private, status, sync, export, agreement):
+for _module in (identity, cohort, meeting, private, status, sync, export, agreement, credits_cli):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

@@ -31,7 +31,7 @@ OUTCOMES = ("done", "carried", "open")
 # What circle does not record yet, named in every manifest rather than invented.
 NOT_IN_THIS_VERSION = (
     ("goals", "Goal progress: circle does not record goals yet."),
-    ("credits", "Hours and credits per member and cycle: circle does not record credit rules or attested hours yet."),
+    ("credits", "Hours and credits per member and cycle: recorded in circle (circle credits), not carried in exports yet."),
     ("private_channels", "Private mentor-mentee channels (dyads): when they come, their content is never exported."),
 )
 

@@ -62,6 +62,9 @@ KINDS = frozenset(
         "invite.refused",
         "agreement.proposed",
         "agreement.signed",
+        "attendance.attested",
+        "credit.rule_set",
+        "credit.cycle_set",
     }
 )
 

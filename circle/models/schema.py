@@ -132,6 +132,22 @@ SELF_NOTE_KINDS = ("note", "reflection")
 # Kinds of a private channel (dyad scope): never part of the cohort's view, folded by circle.models.private.
 PRIVATE_KINDS = frozenset({"dyad.message", "dyad.feedback_requested", "dyad.feedback_declined"})
 
+# Continuing-education credits (models/credits.py): amounts are decimal text, never binary floats, so every device computes the same figure.
+_DECIMAL = re.compile(r"\d{1,4}(?:\.\d{1,2})?")
+CREDIT_ACTIVITIES = ("meeting",)  # what circle records hours of: attended mentoring meetings
+
+
+def amount(*, zero: bool = False) -> Check:
+    """Decimal text ``NNNN[.NN]``: above zero, or also zero when ``zero``."""
+
+    def check(v: Any) -> str | None:
+        if not isinstance(v, str) or _DECIMAL.fullmatch(v) is None:
+            return "not a decimal amount (like 2 or 0.5)"
+        return None if zero or v.strip("0.") else "not above zero"
+
+    return check
+
+
 _CHARTER: dict[str, Check] = {
     "name": text(120, 1),
     "purpose": text(MAX_CHARTER),
@@ -211,6 +227,21 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     # Agreements (circle/models/agreements.py): a version's text, and a party's signature of its digest.
     "agreement.proposed": ({"id": ID, "version": integer(1, MAX_VERSION), "sections": sections}, {"prev": OPTIONAL_HASH}),
     "agreement.signed": ({"agreement": ID, "version": integer(1, MAX_VERSION), "digest": HASH, "coi": text(MAX_CHARTER)}, {}),
+    "attendance.attested": ({"meeting": ID, "member": MEMBER, "minutes": MINUTES}, {}),
+    "credit.rule_set": (
+        {
+            "id": ID,
+            "name": NAME,
+            "hours_per_unit": amount(),
+            "credits_per_unit": amount(),
+            "cap": amount(zero=True),
+            "cycle_years": integer(1, 10),
+            "activities": list_of(one_of(*CREDIT_ACTIVITIES), 8),
+            "roles": list_of(one_of(*ROLES), 8),
+        },
+        {"body": text(MAX_TITLE), "unit": text(20, 1), "active": boolean},
+    ),
+    "credit.cycle_set": ({"start": integer(1900, 2200)}, {"rule": OPTIONAL_ID}),
 }
 
 

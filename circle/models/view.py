@@ -32,6 +32,7 @@ from typing import Any
 
 from circle.models import schema
 from circle.models.agreements import CHARTER, Agreement, fold_agreements
+from circle.models.credits import CREDIT_KINDS, CreditBook, judge_credits
 from circle.models.events import DEP_HASH_LEN, Event
 from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
 from circle.models.rota import Rota, compute_rota
@@ -195,6 +196,7 @@ _FACTS = frozenset(
         "rota.given_back",
         "agreement.proposed",
         "agreement.signed",
+        *CREDIT_KINDS,
     }
 )
 # Other scopes and the joining exchange: never part of the shared view.
@@ -1069,11 +1071,26 @@ class View:
         """The cohort's charter agreement (None until a mentor proposes one)."""
         return self.agreements().get(CHARTER)
 
+    # ---- continuing-education credits (rules in circle.models.credits) ---
+    def credit_facts(self) -> list[Event]:
+        """Attestations, credit rules and members' cycle settings that members wrote, in stamp order (unchecked: see :meth:`credits`)."""
+        return sorted((e for k in CREDIT_KINDS for e in self._facts[k]), key=lambda e: e.stamp)
+
+    def role_of_event(self, e: Event) -> str:
+        """The role ``e``'s author held when writing it."""
+        return self._gov.role_at(e.journal, e.seq)
+
+    def credits(self) -> CreditBook:
+        """The credit facts that count, judged once per change of the view (see :func:`circle.models.credits.judge_credits`)."""
+        if "credits" not in self._memo:
+            self._memo["credits"] = judge_credits(self)
+        return self._memo["credits"]
+
     # ---- reports -------------------------------------------------------
     def refused(self) -> dict[str, str]:
         """Events held aside, with why: event id -> reason. Governance events still waiting for what they cite are not among them."""
         if "refused" not in self._memo:
-            self.meetings(), self._items(), self._actions(), self._all_notes(), self._redactions(), self._extensions(), self.agreements()
+            self.meetings(), self._items(), self._actions(), self._all_notes(), self._redactions(), self._extensions(), self.agreements(), self.credits()
             for m in self._schedule():
                 self.attendance(m)
             self._memo["refused"] = {**self._refused, **self._memo.get("late", {})}

@@ -39,8 +39,8 @@ from circle.crypto.identity import PublicIdentity
 from circle.errors import CircleError, InvalidEnvelope, NotFound, StorageError
 from circle.models.events import DEP_HASH_LEN, Dep, Event, encode_payload
 from circle.models.governance import GOVERNANCE_KINDS
-from circle.models.private import Private
 from circle.models.mentoring import ratio_warnings
+from circle.models.private import Private
 from circle.models.schema import line_problem
 from circle.models.view import View
 from circle.paths import private_dir

@@ -61,6 +61,7 @@ def test_there_is_a_vector_for_every_rule() -> None:
         "redaction",
         "more-time",
         "late-items",
+        "credits",
     } <= names
 
 

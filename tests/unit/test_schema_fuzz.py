@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from circle.models import schema
+from circle.models.credits import ledger_for
 from circle.models.events import KINDS
 from circle.models.meeting import carry_over_plan, next_meeting
-from circle.models.private import Private
 from circle.models.mentoring import ratio_warnings
+from circle.models.private import Private
 from tests.cohort_log import CohortLog
 
 NOT_FOLDED = {
@@ -72,6 +73,18 @@ def valid_body(log: CohortLog, kind: str) -> dict[str, Any]:
         "dyad.feedback_declined": {"request": "r1", "reason": "away"},
         "agreement.proposed": {"id": "charter", "version": 1, "sections": {"goals": "g"}},
         "agreement.signed": {"agreement": "charter", "version": 1, "digest": "55" * 32, "coi": ""},
+        "attendance.attested": {"meeting": "m1", "member": p, "minutes": 60},
+        "credit.rule_set": {
+            "id": "r1",
+            "name": "n",
+            "hours_per_unit": "2",
+            "credits_per_unit": "1",
+            "cap": "50",
+            "cycle_years": 5,
+            "activities": ["meeting"],
+            "roles": ["mentor"],
+        },
+        "credit.cycle_set": {"start": 2026, "rule": "r1"},
     }[kind]
 
 
@@ -100,6 +113,8 @@ def everything(view) -> None:
     next_meeting(view)
     view.agenda("")
     view.redacted()
+    for member in view.members(include_removed=True):
+        ledger_for(view, member.id).cycle_for(2026)
     view.refused()
 
 

@@ -19,6 +19,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
+from circle.models.credits import ledger_for  # noqa: E402
 from circle.models.events import Event  # noqa: E402
 from circle.models.view import View  # noqa: E402
 from tests.cohort_log import CohortLog  # noqa: E402
@@ -299,6 +300,31 @@ def cases() -> dict[str, tuple[str, CohortLog, dict[str, str], dict[str, Any]]]:
         {},
         {"active": ["p", "q", "r"], "notes": ["s was here"], "ok": a.id, "ok2": b.id},
     )
+
+    log = cohort()
+    meeting(log)
+    log.add("p", "meeting.held", {"meeting": "m1"})
+    own = log.add("r", "attendance.attested", {"meeting": "m1", "member": "r", "minutes": 60})
+    by_mentor = log.add("m", "attendance.attested", {"meeting": "m1", "member": "r", "minutes": 50})
+    stray = log.add("q", "attendance.attested", {"meeting": "m1", "member": "r", "minutes": 600})
+    rule = {
+        "id": "x",
+        "name": "Mine",
+        "hours_per_unit": "1",
+        "credits_per_unit": "9",
+        "cap": "0",
+        "cycle_years": 1,
+        "activities": ["meeting"],
+        "roles": ["peer"],
+    }
+    forged_rule = log.add("p", "credit.rule_set", rule)
+    case(
+        "credits",
+        "hours count from the member's and a mentor's attestations (the smaller figure); a peer who did not lead attests nothing; only a mentor sets a rule",
+        log,
+        {stray: "only the member, the meeting's facilitator or a mentor attests attendance", forged_rule: "only a mentor sets a credit rule"},
+        {"credited": {"r": 50, "q": 0}, "rule": "default", "ok": own.id, "ok2": by_mentor.id},
+    )
     return out
 
 
@@ -340,6 +366,8 @@ def facts(log: CohortLog, view: View) -> dict[str, Any]:
         "redacted": sorted(view.redacted()),
         "extended": {i.id: i.extended for i in items if i.extended},
         "placement": {i.id: i.meeting for i in items},
+        "credited": {log.alias(m.id): ledger_for(view, m.id).minutes for m in view.members()},
+        "rule": view.credits().in_force.id,
     }
 
 
