@@ -25,7 +25,7 @@ only the author's own journal holds them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from circle.models import schema
 from circle.models.events import Event
@@ -102,6 +102,9 @@ class Channels:
     messages: dict[str, list[Message]]  # peer -> the thread, oldest first
     requests: dict[str, list[FeedbackRequest]]  # peer -> requests, oldest first
     refused: dict[str, str]  # event id -> why it does not count
+    accepted: list[tuple[str, Event]] = field(
+        default_factory=list
+    )  # (peer, event) that passed rules 1-3, in stamp order: what other folds of a channel's kinds read
 
     def thread(self, peer: str) -> list[Message]:
         return list(self.messages.get(peer, []))
@@ -202,7 +205,7 @@ class Private:
                 r = requests.get(peer, {}).get(m.request) if m.request else None
                 if r is not None and m.author == r.asked and r.status == "open":
                     requests[peer][r.id] = _with(r, status="answered", answer=m.id)
-        return Channels(messages, {p: sorted(rs.values(), key=lambda r: r.ts) for p, rs in requests.items()}, refused)
+        return Channels(messages, {p: sorted(rs.values(), key=lambda r: r.ts) for p, rs in requests.items()}, refused, ok)
 
     def _problem(self, peer: str, e: Event, view: View) -> str:
         if e.kind not in schema.PRIVATE_KINDS:

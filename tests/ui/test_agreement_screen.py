@@ -40,10 +40,12 @@ async def test_a_member_signs_only_after_saying_whether_they_have_a_conflict_of_
         await pilot.pause()
         assert isinstance(app.screen, FormModal) and "say whether you have a conflict of interest" in _text(app, "#error-declare")
         app.screen.query_one("#field-declare", Select).value = "some"
+        await pilot.pause()  # the form takes the value before the click
         await pilot.click("#submit")  # "yes" without saying what: asked again
         await pilot.pause()
         assert "describe the conflict you declare" in _text(app, "#error-coi")
         app.screen.query_one("#field-coi", Input).value = "I co-author a paper with Amara Singh"
+        await pilot.pause()  # the form takes the value before the click
         await pilot.click("#submit")
         await pilot.pause()
         assert app.screen is screen
