@@ -300,9 +300,9 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
         name = next(n for n, s in sessions.items() if s.id == fac)
         return svc(name)
 
-    # The charter agreement: the programme allows six mentees per mentor; most have signed, Lucia and Sam have not yet.
+    # The charter agreement: the programme allows eight mentees per mentor (room for a newcomer); most have signed, Lucia and Sam have not yet.
     charter = AgreementService(svc(PEOPLE[0][0]))
-    charter.set_mentee_limit(6)
+    charter.set_mentee_limit(8)
     charter.propose(AGREEMENT)
     for name, coi in SIGNED:
         clock.now += 600

@@ -6,6 +6,10 @@ circle dyad show COHORT MEMBER [--json]
 circle dyad ask COHORT MEMBER WHAT [--by YYYY-MM-DD]
 circle dyad decline COHORT MEMBER REQUEST [--reason TEXT]
 circle dyad requests COHORT [--json]
+circle dyad phase COHORT MEMBER PHASE [--note TEXT]
+circle dyad agreement COHORT MEMBER [--json]
+circle dyad propose COHORT MEMBER [--goals T] [--cadence T] [--confidentiality T] [--feedback T] [--ending T] [--text T]
+circle dyad sign COHORT MEMBER --coi none|TEXT
 circle note add COHORT TEXT [--reflection]
 circle notes COHORT [--json]
 """
@@ -19,7 +23,8 @@ import click
 
 from circle.cli.common import Context, echo, friendly, pass_ctx
 from circle.cli.meeting import json_out
-from circle.models.schema import MESSAGE_KINDS
+from circle.models.agreements import SECTION_NAMES, SECTIONS
+from circle.models.schema import DYAD_PHASES, MESSAGE_KINDS
 from circle.models.text import clean_name
 from circle.store.channels import ChannelService
 
@@ -48,6 +53,10 @@ def dyad() -> None:
     circle dyad ask COHORT MEMBER WHAT [--by YYYY-MM-DD]
     circle dyad decline COHORT MEMBER REQUEST [--reason TEXT]
     circle dyad requests COHORT [--json]
+    circle dyad phase COHORT MEMBER PHASE [--note TEXT]
+    circle dyad agreement COHORT MEMBER [--json]
+    circle dyad propose COHORT MEMBER [--goals T] [--cadence T] [--confidentiality T] [--feedback T] [--ending T] [--text T]
+    circle dyad sign COHORT MEMBER --coi none|TEXT
     """
 
 
@@ -86,6 +95,7 @@ def dyad_show(c: Context, cohort: str, member: str, as_json: bool) -> None:
             {
                 "with": peer.name,
                 "readers": [view.name_of(ch.me), peer.name],
+                "phase": got.phase(peer.id).phase,
                 "messages": [
                     {"id": m.id, "from": view.name_of(m.author), "kind": m.kind, "at": _when(m.ts), "text": m.text, "answers": m.request or None}
                     for m in thread
@@ -94,7 +104,7 @@ def dyad_show(c: Context, cohort: str, member: str, as_json: bool) -> None:
             }
         )
         return
-    echo(f"Private channel with {clean_name(peer.name)}: only the two of you can read it.")
+    echo(f"Private channel with {clean_name(peer.name)}: only the two of you can read it. Phase: {got.phase(peer.id).phase}.")
     if not thread and not requests:
         echo("  (nothing yet: 'circle dyad send COHORT MEMBER TEXT' writes the first message)")
     for r in requests:
@@ -169,6 +179,106 @@ def dyad_requests(c: Context, cohort: str, as_json: bool) -> None:
     for r in open_:
         by = f", by {r.by}" if r.by else ""
         echo(f"  {clean_name(view.name_of(r.asker))} asks for feedback on: {r.what}{by}  (request {r.id})")
+
+
+@dyad.command("phase")
+@click.argument("cohort")
+@click.argument("member")
+@click.argument("phase", type=click.Choice(DYAD_PHASES))
+@click.option("--note", default="", help="A word on it (a closure's final reflection or summary).")
+@pass_ctx
+@friendly
+def dyad_phase(c: Context, cohort: str, member: str, phase: str, note: str) -> None:
+    """Move the relationship with MEMBER on: preparing, negotiating, enabling, closure; or close the channel (closed).
+
+    Reopening a closed channel (any other phase) gives it a new key.
+    """
+    ch = _channels(c, cohort)
+    peer = ch.peer(member)
+    ch.set_phase(peer.id, phase, note)
+    ch.store.flush()
+    echo(f"The relationship with {clean_name(peer.name)} is now: {phase}.")
+
+
+@dyad.command("agreement")
+@click.argument("cohort")
+@click.argument("member")
+@click.option("--json", "as_json", is_flag=True, help="One line of JSON, for scripts.")
+@pass_ctx
+@friendly
+def dyad_agreement(c: Context, cohort: str, member: str, as_json: bool) -> None:
+    """The agreement of your channel with MEMBER: its sections, who signed (with their declaration), its versions."""
+    ch = _channels(c, cohort)
+    peer = ch.peer(member)
+    view = ch.cohort.view
+    a = ch.agreement(peer.id)
+    if as_json:
+        json_out(
+            {
+                "with": peer.name,
+                "agreement": None
+                if a is None
+                else {
+                    "version": a.current.number,
+                    "digest": a.current.digest,
+                    "sections": a.current.sections,
+                    "signed": [{"member": view.name_of(s.member), "coi": s.coi or None} for s in a.current.signatures],
+                    "missing": [view.name_of(m) for m in a.missing()],
+                    "versions": len(a.versions),
+                },
+            }
+        )
+        return
+    if a is None:
+        echo(f"No agreement with {clean_name(peer.name)} yet: 'circle dyad propose COHORT MEMBER --goals ...' proposes one.")
+        return
+    v = a.current
+    echo(f"Agreement with {clean_name(peer.name)}, version {v.number} (digest {v.digest[:16]}…): only the two of you can read it.")
+    for k in SECTIONS:
+        if v.sections.get(k):
+            _lines(f"  {SECTION_NAMES[k]}: ", v.sections[k])
+    for s in v.signatures:
+        who = "you" if s.member == ch.me else clean_name(view.name_of(s.member))
+        _lines(f"  signed by {who}; conflict of interest: ", s.coi or "none declared")
+    for m in a.missing():
+        echo(f"  not signed yet: {'you' if m == ch.me else clean_name(view.name_of(m))}")
+    if len(a.versions) > 1:
+        echo(f"  {len(a.versions) - 1} earlier version{'s' if len(a.versions) > 2 else ''} kept.")
+
+
+@dyad.command("propose")
+@click.argument("cohort")
+@click.argument("member")
+@click.option("--goals", default="", help="Goals of the relationship.")
+@click.option("--cadence", default="", help="Meetings: how often, how long.")
+@click.option("--confidentiality", default="", help="What stays between you.")
+@click.option("--feedback", default="", help="How feedback is given.")
+@click.option("--ending", default="", help="How the relationship ends.")
+@click.option("--text", default="", help="Anything else.")
+@pass_ctx
+@friendly
+def dyad_propose(c: Context, cohort: str, member: str, **sections: str) -> None:
+    """Propose the agreement of your channel with MEMBER, or amend it (both of you sign again)."""
+    ch = _channels(c, cohort)
+    peer = ch.peer(member)
+    n = ch.propose_agreement(peer.id, sections)
+    ch.store.flush()
+    echo(f"Proposed version {n} of your agreement with {clean_name(peer.name)}; each of you signs it with 'circle dyad sign'.")
+
+
+@dyad.command("sign")
+@click.argument("cohort")
+@click.argument("member")
+@click.option("--coi", required=True, help="Your conflict-of-interest declaration: 'none', or describe it.")
+@pass_ctx
+@friendly
+def dyad_sign(c: Context, cohort: str, member: str, coi: str) -> None:
+    """Sign the current version of your agreement with MEMBER, declaring any conflict of interest."""
+    ch = _channels(c, cohort)
+    peer = ch.peer(member)
+    n = ch.sign_agreement(peer.id, coi)
+    ch.store.flush()
+    echo(f"Signed version {n} of your agreement with {clean_name(peer.name)}.")
 
 
 @click.group()

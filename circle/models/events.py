@@ -55,6 +55,7 @@ KINDS = frozenset(
         "dyad.message",
         "dyad.feedback_requested",
         "dyad.feedback_declined",
+        "dyad.phase_set",
         "keys.wrapped",
         "member.join_hello",
         "invite.offered",

@@ -7,7 +7,7 @@ which channel an event belongs to on this device (the other party, ``peer``),
 and an event counts only if
 
 1. its body has its kind's shape (:mod:`circle.models.schema`) and its kind
-   is one of a channel's (:data:`~circle.models.schema.PRIVATE_KINDS`);
+   is one a channel holds (:data:`~circle.models.schema.CHANNEL_KINDS`);
 2. its author is one of the two members of that channel (someone given the
    key by a party who leaked it writes nothing that shows);
 3. its author was a member of the cohort where it stands in their journal
@@ -15,7 +15,13 @@ and an event counts only if
 4. a message id is used once (the earliest by stamp keeps it);
 5. only the member asked declines a feedback request, and only a request of
    the same channel; an answer is a message from the member asked that names
-   the request.
+   the request;
+6. the channel's agreement (id ``dyad``) folds by
+   :func:`~circle.models.agreements.fold_agreements` with the two members as
+   its parties: either proposes or amends, both sign;
+7. the relationship's phase is the latest ``dyad.phase_set`` by stamp, from
+   either member. "closed" ends the channel: honest clients write nothing more
+   with its key, and reopening it makes a new key.
 
 An event that fails is held aside with its reason (:meth:`Private.refused`).
 Self notes are sealed with a key that never leaves their author's keystore;
@@ -28,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from circle.models import schema
+from circle.models.agreements import AGREEMENT_KINDS, Agreement, fold_agreements
 from circle.models.events import Event
 from circle.models.view import View
 
@@ -95,6 +102,19 @@ class SelfNote:
     ts: float
 
 
+DYAD = "dyad"  # the id of a channel's agreement
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Where a mentoring relationship stands: preparing, negotiating, enabling, closure, or closed."""
+
+    phase: str = "preparing"
+    note: str = ""
+    by: str = ""
+    ts: float = 0.0
+
+
 @dataclass(frozen=True)
 class Channels:
     """Every private channel this device reads, settled under the cohort's current view."""
@@ -102,9 +122,16 @@ class Channels:
     messages: dict[str, list[Message]]  # peer -> the thread, oldest first
     requests: dict[str, list[FeedbackRequest]]  # peer -> requests, oldest first
     refused: dict[str, str]  # event id -> why it does not count
-    accepted: list[tuple[str, Event]] = field(
-        default_factory=list
-    )  # (peer, event) that passed rules 1-3, in stamp order: what other folds of a channel's kinds read
+    # (peer, event) that passed rules 1-3, in stamp order: what other folds of a channel's kinds read.
+    accepted: list[tuple[str, Event]] = field(default_factory=list)
+    agreements: dict[str, Agreement] = field(default_factory=dict)  # peer -> the channel's agreement
+    phases: dict[str, Phase] = field(default_factory=dict)  # peer -> where the relationship stands (absent: preparing)
+
+    def phase(self, peer: str) -> Phase:
+        return self.phases.get(peer, Phase())
+
+    def agreement(self, peer: str) -> Agreement | None:
+        return self.agreements.get(peer)
 
     def thread(self, peer: str) -> list[Message]:
         return list(self.messages.get(peer, []))
@@ -205,10 +232,26 @@ class Private:
                 r = requests.get(peer, {}).get(m.request) if m.request else None
                 if r is not None and m.author == r.asked and r.status == "open":
                     requests[peer][r.id] = _with(r, status="answered", answer=m.id)
-        return Channels(messages, {p: sorted(rs.values(), key=lambda r: r.ts) for p, rs in requests.items()}, refused, ok)
+        agreements: dict[str, Agreement] = {}
+        phases: dict[str, Phase] = {}
+        by_peer: dict[str, list[Event]] = {}
+        for peer, e in ok:
+            if e.kind == "dyad.phase_set":
+                phases[peer] = Phase(e.body["phase"], e.body.get("note", ""), e.author, e.ts)  # ``ok`` is in stamp order: the latest wins
+            elif e.kind in AGREEMENT_KINDS:
+                if e.body.get("id", e.body.get("agreement")) == DYAD:
+                    by_peer.setdefault(peer, []).append(e)
+                else:
+                    refused[e.id] = "a channel's only agreement is its own"
+        for peer, evs in by_peer.items():
+            folded = fold_agreements(evs, kind=DYAD, parties=(self.me, peer), may_propose=lambda e: True, who_proposes="either member")
+            refused.update(folded.refused)
+            if DYAD in folded.agreements:
+                agreements[peer] = folded.agreements[DYAD]
+        return Channels(messages, {p: sorted(rs.values(), key=lambda r: r.ts) for p, rs in requests.items()}, refused, ok, agreements, phases)
 
     def _problem(self, peer: str, e: Event, view: View) -> str:
-        if e.kind not in schema.PRIVATE_KINDS:
+        if e.kind not in schema.CHANNEL_KINDS:
             return f"{e.kind} is not something a private channel holds"
         if (shape := schema.problem(e.kind, e.body)) is not None:
             return shape

@@ -130,7 +130,11 @@ ENTRY_KINDS = ("note", "item", "action")  # what a redaction can hide
 MESSAGE_KINDS = ("message", "feedback", "question", "reflection")  # what a private channel's messages are
 SELF_NOTE_KINDS = ("note", "reflection")
 # Kinds of a private channel (dyad scope): never part of the cohort's view, folded by circle.models.private.
-PRIVATE_KINDS = frozenset({"dyad.message", "dyad.feedback_requested", "dyad.feedback_declined"})
+PRIVATE_KINDS = frozenset({"dyad.message", "dyad.feedback_requested", "dyad.feedback_declined", "dyad.phase_set"})
+# The relationship's phases (preparing, negotiating, enabling, closure), and closed: nothing more is written with its key.
+DYAD_PHASES = ("preparing", "negotiating", "enabling", "closure", "closed")
+# What a private channel may hold: its own kinds, and kinds the cohort scope knows too (a dyad's agreement).
+CHANNEL_KINDS = PRIVATE_KINDS | {"agreement.proposed", "agreement.signed"}
 
 # Continuing-education credits (models/credits.py): amounts are decimal text, never binary floats, so every device computes the same figure.
 _DECIMAL = re.compile(r"\d{1,4}(?:\.\d{1,2})?")
@@ -214,6 +218,7 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "dyad.message": ({"id": ID, "text": text(MAX_TEXT, 1)}, {"kind": one_of(*MESSAGE_KINDS), "reply_to": OPTIONAL_ID, "request": OPTIONAL_ID}),
     "dyad.feedback_requested": ({"request": ID, "what": TITLE}, {"by": DUE}),
     "dyad.feedback_declined": ({"request": ID}, {"reason": OPTIONAL_TITLE}),
+    "dyad.phase_set": ({"phase": one_of(*DYAD_PHASES)}, {"note": text(MAX_TEXT)}),
     "member.join_requested": ({"public": HEX, "name": NAME, "journal": JOURNAL}, {"replica_path": REPLICA_PATH}),
     "keys.wrapped": ({"w": list_of(HEX)}, {}),
     # The short-code exchange (store/joining.py): never in a cohort's view, checked by joining when read.

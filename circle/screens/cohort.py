@@ -142,7 +142,7 @@ class CohortScreen(CircleScreen):
         Binding("escape", "app.pop_screen", "Back", show=False),
         Binding("m", "open_meeting", "Meeting", tooltip="Meeting room of the next meeting"),
         Binding("s", "schedule", "Schedule", tooltip="Schedule a meeting (unfinished business is carried into the next one)", show=False),
-        Binding("w", "swap", "Swap", tooltip="Answer a swap asked of you, or ask to swap your next turn"),
+        Binding("w", "swap", "Swap", tooltip="Answer a swap asked of you, or ask to swap your next turn", show=False),  # the banner says w when one waits
         Binding("g", "give_back", "Give turn back", show=False),
         Binding("a", "toggle_away", "Away/back", tooltip="Mark yourself away (the rota skips you) or back", show=False),
         Binding("i", "invite", "Invite", tooltip="Invite someone: a short code to say aloud"),

@@ -20,7 +20,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from circle.models.private import PROMPTS, FeedbackRequest, Message, SelfNote
+from circle.models.agreements import SECTION_NAMES, SECTIONS, Agreement
+from circle.models.private import PROMPTS, FeedbackRequest, Message, Phase, SelfNote
 from circle.screens.base import CircleScreen
 from circle.screens.modals import Field, FormModal, PickModal
 from circle.store.channels import ChannelService
@@ -43,6 +44,8 @@ class PrivateRead:
     requests: list[FeedbackRequest] = field(default_factory=list)
     notes: list[SelfNote] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
+    phase: Phase | None = None
+    agreement: Agreement | None = None
 
 
 class PrivateScreen(CircleScreen):
@@ -59,6 +62,9 @@ class PrivateScreen(CircleScreen):
         Binding("r", "ask", "Ask for feedback", tooltip="Ask the person selected for feedback: on what, by when"),
         Binding("a", "answer", "Answer", tooltip="Answer a feedback request asked of you"),
         Binding("d", "decline", "Decline", tooltip="Decline a feedback request asked of you", show=False),
+        Binding("g", "agreement", "Agreement", tooltip="Propose or amend your agreement with the person selected"),
+        Binding("s", "sign", "Sign", tooltip="Sign your agreement with the person selected, declaring any conflict of interest", show=False),
+        Binding("f", "phase", "Phase", tooltip="Where the relationship stands: preparing, negotiating, enabling, closure, closed", show=False),
     ]
 
     def __init__(self, service: CohortService, peer: str | None = None) -> None:
@@ -76,6 +82,7 @@ class PrivateScreen(CircleScreen):
             yield OptionList(id="private-peers")
             with Vertical(id="private-right"):
                 yield Static("", id="private-scope")
+                yield Static("", id="private-relationship")
                 with VerticalScroll(id="private-thread"):
                     yield Static("", id="private-thread-text")
                 yield Static("", id="private-prompts")
@@ -105,6 +112,8 @@ class PrivateScreen(CircleScreen):
             else:
                 out.thread = got.thread(self.peer)
                 out.requests = got.requests.get(self.peer, [])
+                out.phase = got.phase(self.peer)
+                out.agreement = got.agreement(self.peer)
         return out
 
     def show_read(self, read: PrivateRead) -> None:
@@ -124,11 +133,31 @@ class PrivateScreen(CircleScreen):
         ids = [read.me, *(p[0] for p in read.peers)]
         peers.highlighted = ids.index(read.peer) if read.peer in ids else (keep or 0)
         self.query_one("#private-scope", Static).update(Text(f"🔒 {read.scope_line}", style="bold"))
+        rel = self.query_one("#private-relationship", Static)
+        rel.display = read.peer != read.me
+        rel.update(self._relationship(read))
         self.query_one("#private-thread-text", Static).update(self._thread_text(read))
         self.query_one("#private-prompts", Static).update(self._prompts(read))
 
     def _who(self, read: PrivateRead, member: str) -> str:
         return "You" if member == read.me else read.names.get(member, "someone")
+
+    def _relationship(self, read: PrivateRead) -> Text:
+        out = Text()
+        if read.phase is None:
+            return out
+        out.append("Phase ", style="dim")
+        out.append(read.phase.phase, style="bold")
+        a = read.agreement
+        out.append(" · ", style="dim")
+        if a is None:
+            out.append("no agreement yet (g proposes one)", style="dim")
+        elif a.signed_by_all:
+            out.append(f"agreement v{a.current.number} signed by both", style="dim")
+        else:
+            waiting = " and ".join(name(self._who(read, m)).replace("You", "you") for m in a.missing())
+            out.append(f"agreement v{a.current.number} waits for {waiting} to sign (s)", style="bold")
+        return out
 
     def _thread_text(self, read: PrivateRead) -> Text:
         out = Text()
@@ -249,6 +278,58 @@ class PrivateScreen(CircleScreen):
         fields = [Field("text", "Your feedback", placeholder="specific, timely, about what was done")]
         note = f"🔒 {self.channels.audience(r.asker).line()}.\n" + "  ".join(f"{label}: {tip}" for label, tip in PROMPTS[:4])
         self.app.push_screen(FormModal(f"Feedback on: {line(r.what)}", fields, submit="Send", note=note, check=check))
+
+    def _with_someone(self) -> str | None:
+        if self.peer == self.channels.me:
+            self.notify("Pick a person on the left first: your own notes have no agreement or phase.", title="With whom?", severity="warning")
+            return None
+        return self.peer
+
+    def action_agreement(self) -> None:
+        peer = self._with_someone()
+        if peer is None:
+            return
+        with self.view_lock():
+            a = self.channels.agreement(peer)
+        current = dict(a.current.sections) if a else {}
+        fields = [Field(k, SECTION_NAMES[k], value=current.get(k, "")) for k in SECTIONS]
+        title = f"Amend version {a.current.number}: both of you sign again" if a else "Propose your agreement"
+
+        def check(v: dict[str, str]) -> None:
+            with self.view_lock():
+                self.channels.propose_agreement(peer, v)
+
+        self.app.push_screen(FormModal(title, fields, submit="Propose", note=self._scope_note(), check=check))
+
+    def action_sign(self) -> None:
+        peer = self._with_someone()
+        if peer is None:
+            return
+        fields = [Field("coi", "Conflict of interest: type none, or describe it", placeholder="none")]
+
+        def check(v: dict[str, str]) -> None:
+            with self.view_lock():
+                self.channels.sign_agreement(peer, v["coi"])
+
+        self.app.push_screen(FormModal("Sign your agreement", fields, submit="Sign", note=self._scope_note(), check=check))
+
+    def action_phase(self) -> None:
+        peer = self._with_someone()
+        if peer is None:
+            return
+        labels = {
+            "preparing": "Preparing: readiness, availability, conflicts declared",
+            "negotiating": "Negotiating: the agreement and goals",
+            "enabling": "Enabling: meetings, feedback, reflection",
+            "closure": "Closure: final reflection and summary",
+            "closed": "Closed: nothing more is written (reopening makes a new key)",
+        }
+
+        def done(phase: str | None) -> None:
+            if phase:
+                self.do(self.channels.set_phase, peer, phase)
+
+        self.app.push_screen(PickModal("Where does the relationship stand?", list(labels.items())), done)
 
     def _decline(self, r: FeedbackRequest) -> None:
         def check(v: dict[str, str]) -> None:

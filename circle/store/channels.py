@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from circle.crypto.identity import PublicIdentity
-from circle.errors import NotFound, UsageError
-from circle.models.private import Channels, FeedbackRequest, Message, SelfNote
-from circle.models.schema import MESSAGE_KINDS, SELF_NOTE_KINDS
+from circle.errors import AlreadyExists, NotFound, UsageError
+from circle.models.agreements import SECTION_NAMES, SECTIONS, Agreement, digest
+from circle.models.private import DYAD, Channels, FeedbackRequest, Message, Phase, SelfNote
+from circle.models.schema import DYAD_PHASES, MAX_CHARTER, MESSAGE_KINDS, SELF_NOTE_KINDS
 from circle.models.view import Member
+from circle.store.agreements import declaration
 from circle.store.cohort import CohortStore
 from circle.store.service import MAX_TEXT, CohortService, FieldError, _due, _text, new_id
 from circle.store.vault import Scope
@@ -109,9 +111,62 @@ class ChannelService:
             raise UsageError("a private channel is between you and someone else", "name another member")
         return m
 
-    def _record(self, peer: str, kind: str, body: dict) -> None:
+    def _record(self, peer: str, kind: str, body: dict, new_key: bool = False) -> None:
         m = self._active_peer(peer)
-        self.store.record_private(PublicIdentity.from_bytes(bytes.fromhex(m.public)), m.id, kind, body)
+        if not new_key and self.phase(peer).phase == "closed":
+            raise UsageError("this channel was closed", "reopen it first (set its phase again): it gets a new key")
+        self.store.record_private(PublicIdentity.from_bytes(bytes.fromhex(m.public)), m.id, kind, body, new_key=new_key)
+
+    # ---- the relationship: its phase and its agreement ------------------
+    def phase(self, peer: str) -> Phase:
+        return self.channels().phase(peer)
+
+    def set_phase(self, peer: str, phase: str, note: str = "") -> None:
+        """Move the relationship on (preparing, negotiating, enabling, closure) or close it; reopening a closed channel gives it a new key."""
+        if phase not in DYAD_PHASES:
+            raise FieldError("phase", f"a phase is one of {', '.join(DYAD_PHASES)}", "choose one of them")
+        now = self.phase(peer).phase
+        if phase == now:
+            raise AlreadyExists(f"the relationship is in {phase} already", "nothing changed")
+        body = {"phase": phase}
+        if note.strip():
+            body["note"] = _text(note, "note", MAX_TEXT, field="note")
+        self._record(peer, "dyad.phase_set", body, new_key=now == "closed")
+
+    def agreement(self, peer: str) -> Agreement | None:
+        """The channel's agreement (None until one of the two proposes it)."""
+        return self.channels().agreement(peer)
+
+    def propose_agreement(self, peer: str, sections: dict[str, str]) -> int:
+        """Propose the channel's agreement, or amend it (signatures start again); returns the version's number."""
+        clean = {k: (sections.get(k) or "").strip() for k in SECTIONS}
+        for k, v in clean.items():
+            if len(v) > MAX_CHARTER:
+                raise FieldError(k, f"{SECTION_NAMES[k].lower()} is too long", f"keep it under {MAX_CHARTER} characters")
+        if not any(clean.values()):
+            raise FieldError("goals", "the agreement has no text", "write at least the goals of the relationship")
+        a = self.agreement(peer)
+        body: dict = {"id": DYAD, "version": 1, "sections": clean}
+        if a is not None:
+            if digest(clean) == a.current.digest:
+                raise AlreadyExists(f"the text is the same as version {a.current.number}", "change a section to amend it")
+            body["version"] = a.current.number + 1
+            body["prev"] = a.current.digest
+        self._record(peer, "agreement.proposed", body)
+        return body["version"]
+
+    def sign_agreement(self, peer: str, coi: str | None) -> int:
+        """Sign the channel agreement's current version with a conflict-of-interest declaration ("none" declares none)."""
+        declared = declaration(coi)
+        a = self.agreement(peer)
+        if a is None:
+            raise NotFound("this channel has no agreement yet", "either of you proposes one first")
+        v = a.current
+        mine = next((s for s in v.signatures if s.member == self.me), None)
+        if mine is not None and mine.coi == declared:
+            raise AlreadyExists(f"you signed version {v.number} already", "sign again only to change your declaration")
+        self._record(peer, "agreement.signed", {"agreement": DYAD, "version": v.number, "digest": digest(v.sections), "coi": declared})
+        return v.number
 
     def send(self, peer: str, text: str, kind: str = "message", reply_to: str = "", request: str = "") -> str:
         """Send a message into the channel with ``peer``; returns its id.

@@ -190,16 +190,18 @@ class CohortStore:
             key = self.sealing_key() if scope is Scope.COHORT else self.keys.sealing(scope)
             return self.commit([Part(kind, body, key) for kind, body in items])
 
-    def record_private(self, peer: PublicIdentity, peer_id: str, kind: str, body: dict[str, Any]) -> Event:
+    def record_private(self, peer: PublicIdentity, peer_id: str, kind: str, body: dict[str, Any], new_key: bool = False) -> Event:
         """Seal one event for the private channel with ``peer``; the first one makes the channel's key and wraps it to them.
 
         The wrap is in this identity's journal: the peer keeps the key only
         because its maker's journal gave it (docs/FORMAT.md, "Private channels").
+        With ``new_key`` the channel gets a key of a newer epoch (reopening a
+        closed channel): the old one is never written with again.
         """
         with self.lock:
             key = self.keys.dyad_sealing(peer_id)
             parts = []
-            if key is None:
+            if key is None or new_key:
                 key = self.keys.new_dyad_key(peer_id)
                 self.vault.save()  # the key is on disk before anything sealed with it is
                 parts.append(Part("keys.wrapped", self.keys.wrap_body(self.id, [(key, "", "")], [peer]), None))

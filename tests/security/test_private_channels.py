@@ -215,3 +215,54 @@ def test_private_kinds_sealed_for_the_cohort_show_nowhere(ward: Laptops):
 def test_payload_helper_matches_what_the_store_writes():
     # encode_payload refuses kinds it does not know: the new kinds are known.
     assert encode_payload(kind="dyad.message", cohort="c", author="a", lamport=1, ts=0, body={"id": "1", "text": "x"})
+
+
+# ---- the relationship: its agreement and its phases ------------------------------------------
+
+
+SECTIONS = {"goals": "Confidence presenting audits", "cadence": "Fortnightly, 45 minutes", "feedback": "Written first, then talked through"}
+
+
+def test_a_channel_agreement_is_signed_by_its_two_members_and_a_changed_text_is_detected(ward: Laptops):
+    ana = ch(ward, "Ana")
+    assert ana.propose_agreement(ward.id("Cleo"), SECTIONS) == 1
+    ward.sync()
+    ch(ward, "Cleo").sign_agreement(ward.id("Ana"), "none")
+    ch(ward, "Ana").sign_agreement(ward.id("Cleo"), "I line-manage Cleo's ward sister")
+    ward.sync()
+    a = ch(ward, "Cleo").agreement(ward.id("Ana"))
+    assert a is not None and a.signed_by_all and {s.member for s in a.current.signatures} == {ward.id("Ana"), ward.id("Cleo")}
+    # Cleo's altered client signs a digest of another text: it does not count on Ana's device.
+    st = ward.store("Cleo")
+    key = st.keys.dyad_sealing(ward.id("Ana"))
+    st.commit([Part("agreement.signed", {"agreement": "dyad", "version": 1, "digest": "ab" * 32, "coi": ""}, key)])
+    ward.sync()
+    got = ch(ward, "Ana").channels()
+    assert "signs a text other than version 1's: the text it signed is not the text here" in got.refused.values()
+    tally("a channel agreement signed over another text", 1, 0 if got.agreement(ward.id("Cleo")).signed_by_all else 1)
+    # An amendment reopens signatures.
+    ch(ward, "Cleo").propose_agreement(ward.id("Ana"), {**SECTIONS, "cadence": "Monthly, 60 minutes"})
+    ward.sync()
+    a = ch(ward, "Ana").agreement(ward.id("Cleo"))
+    assert a.current.number == 2 and not a.current.signatures and len(a.versions[0].signatures) == 2
+    assert ward.svc("Ben").view.charter_agreement() is None  # nothing of it in the cohort's view
+
+
+def test_a_closed_channel_is_reopened_with_a_new_key(ward: Laptops):
+    ana = ch(ward, "Ana")
+    ana.send(ward.id("Cleo"), "Last session next week.")
+    ana.set_phase(ward.id("Cleo"), "closed", note="Goals met; summary agreed.")
+    ward.sync()
+    assert ch(ward, "Cleo").phase(ward.id("Ana")).phase == "closed"
+    with pytest.raises(UsageError, match="closed"):
+        ch(ward, "Cleo").send(ward.id("Ana"), "One more thing")
+    old = ward.store("Cleo").keys.dyad_sealing(ward.id("Ana"))
+    ch(ward, "Cleo").set_phase(ward.id("Ana"), "preparing")
+    ch(ward, "Cleo").send(ward.id("Ana"), "Could we start again in spring?")
+    ward.sync()
+    new = ward.store("Ana").keys.dyad_sealing(ward.id("Cleo"))
+    assert new is not None and old is not None and new.epoch == old.epoch + 1 and new.id != old.id
+    assert ward.store("Cleo").keys.dyad_sealing(ward.id("Ana")).id == new.id
+    assert [m.text for m in ch(ward, "Ana").thread(ward.id("Cleo"))][-1] == "Could we start again in spring?"
+    tried, opened = decrypt_attempts(ward, "Ben", dyad_key_ids(ward, "Ana"))
+    assert tried > 0 and opened == 0

@@ -145,3 +145,43 @@ def test_private_screen_snapshot(snap_compare, app_for, demo_home, clock):
             await pilot.pause()
 
     assert snap_compare(app_for("Helen Okafor"), terminal_size=(100, 30), run_before=to_kwame)
+
+
+async def test_the_relationship_line_follows_agreement_and_phase(app_for):
+    """g proposes the channel's agreement, s signs it, f moves the phase: the line under the badge says where things stand."""
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=(110, 34)) as pilot:
+        screen = await open_private(pilot)
+        helen = next(m for m in screen.service.view.members() if m.name.startswith("Helen"))
+        while screen.peer != helen.id:
+            await pilot.press("down")
+            await pilot.pause()
+        rel = screen.query_one("#private-relationship", Static)
+        assert "Phase preparing · no agreement yet (g proposes one)" in str(rel.render())
+        await pilot.press("g")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, FormModal)
+        form.query_one("#field-goals", Input).value = "Present the audit with confidence"
+        form.query_one("#field-text", Input).focus()
+        await pilot.pause()
+        await pilot.press("enter")  # in the last box: propose
+        await pilot.pause()
+        assert app.screen is screen
+        assert "agreement v1 waits for Helen Okafor and you to sign (s)" in str(
+            rel.render()
+        ) or "agreement v1 waits for you and Helen Okafor to sign (s)" in str(rel.render())
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#field-coi", Input).value = "none"
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "agreement v1 waits for Helen Okafor to sign (s)" in str(rel.render())
+        await pilot.press("f")
+        await pilot.pause()
+        assert isinstance(app.screen, PickModal)
+        await pilot.press("down", "down", "enter")  # enabling
+        await pilot.pause()
+        assert "Phase enabling" in str(rel.render())
+        assert screen.channels.phase(helen.id).phase == "enabling"

@@ -71,6 +71,7 @@ def valid_body(log: CohortLog, kind: str) -> dict[str, Any]:
         "dyad.message": {"id": "d1", "text": "t", "kind": "feedback"},
         "dyad.feedback_requested": {"request": "r1", "what": "my case", "by": "2026-01-09"},
         "dyad.feedback_declined": {"request": "r1", "reason": "away"},
+        "dyad.phase_set": {"phase": "enabling", "note": "n"},
         "agreement.proposed": {"id": "charter", "version": 1, "sections": {"goals": "g"}},
         "agreement.signed": {"agreement": "charter", "version": 1, "digest": "55" * 32, "coi": ""},
         "attendance.attested": {"meeting": "m1", "member": p, "minutes": 60},
