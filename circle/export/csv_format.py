@@ -100,6 +100,10 @@ def tables(s: Summary) -> dict[str, str]:
             ["meeting_id", "at", "facilitated_by", "rostered", "held", "note"],
             [(t.meeting, t.at, t.facilitated_by, t.rostered, t.held, t.note) for t in s.rota],
         )
+    if s.credits is not None:
+        out.update(_credit_tables(s))
+    if s.kind == "summary":
+        out.update(_agreement_tables(s))
     out["open_actions.csv"] = _csv(
         ["action_id", "meeting_id", "meeting_at", "title", "owner", "due"], [(a.id, a.meeting, a.meeting_at, a.title, a.owner, a.due) for a in s.open_actions]
     )
@@ -108,6 +112,112 @@ def tables(s: Summary) -> dict[str, str]:
         [*(("left out", o.key, o.count, o.text) for o in s.left_out), *(("not in this version", o.key, "", o.text) for o in s.not_in_this_version)],
     )
     return out
+
+
+def _credit_tables(s: Summary) -> dict[str, str]:
+    c = s.credits
+    assert c is not None
+    rules = {c.rule_in_force.id: c.rule_in_force, **{m.rule.id: m.rule for m in c.members}}
+    return {
+        "credit_rules.csv": _csv(
+            [
+                "rule_id",
+                "in_force",
+                "name",
+                "body",
+                "hours_per_unit",
+                "credits_per_unit",
+                "cap",
+                "cycle_years",
+                "countersigner_roles",
+                "unit",
+                "rule",
+                "how_hours_count",
+                "rounding",
+            ],
+            [
+                (r.id, r.id == c.rule_in_force.id, r.name, r.body, r.hours_per_unit, r.credits_per_unit, r.cap, r.cycle_years, " ".join(r.roles), r.unit)
+                + (r.text, c.who_attests, c.rounding)
+                for r in rules.values()
+            ],
+        ),
+        "credits.csv": _csv(
+            [
+                "member_id",
+                "name",
+                "minutes_counted_in_period",
+                "audit_gaps_in_period",
+                "cycle_start",
+                "cycle_end",
+                "cycle_minutes_counted",
+                "cycle_units",
+                "cycle_credits_before_cap",
+                "cycle_credits",
+                "unit",
+                "cap",
+                "capped",
+                "cycle_start_set_by_member",
+                "rule_id",
+                "rule",
+            ],
+            [
+                (m.member, m.name, m.minutes, len(m.gaps), y.start, y.end, y.minutes, y.units, y.earned, y.credits, m.rule.unit, m.rule.cap, y.capped)
+                + (m.cycle_start_set, m.rule.id, m.rule.text)
+                for m in c.members
+                for y in m.cycles
+            ],
+        ),
+        "credit_meetings.csv": _csv(
+            [
+                "member_id",
+                "name",
+                "meeting_id",
+                "at",
+                "title",
+                "member_attested_minutes",
+                "countersigned_minutes",
+                "countersigned_by",
+                "countersigner_role",
+                "counted_minutes",
+                "missing_for_an_audit",
+                "rule_id",
+            ],
+            [
+                (m.member, m.name, r.meeting, r.at, r.title, _opt(r.own_minutes), _opt(r.countersigned_minutes), r.countersigned_by, r.countersigner_role)
+                + (r.counted_minutes, r.missing, m.rule.id)
+                for m in c.members
+                for r in m.meetings
+            ],
+        ),
+    }
+
+
+def _opt(n: int | None) -> object:
+    return "" if n is None else n
+
+
+def _agreement_tables(s: Summary) -> dict[str, str]:
+    a = s.agreement
+    if a is None:
+        return {"agreement.csv": _csv(["field", "value"], [("version", "")])}
+    fields: list[tuple[str, object]] = [
+        ("version", a.version),
+        ("digest_sha256_hex", a.digest),
+        ("proposed_by", a.proposed_by),
+        ("proposed_on", a.proposed_on),
+        ("earlier_versions", a.earlier_versions),
+        ("signatures", len(a.signatures)),
+        ("still_to_sign", len(a.missing)),
+        ("signatures_not_matching_the_text", a.refused),
+    ]
+    fields += [(f"section:{sec.key}", sec.text) for sec in a.sections]
+    return {
+        "agreement.csv": _csv(["field", "value"], fields),
+        "agreement_signatures.csv": _csv(
+            ["name", "status", "date_signers_clock", "conflict_of_interest", "member_id"],
+            [(x.name, "signed", x.date, x.coi or "none declared", x.member) for x in a.signatures] + [(n, "still to sign", "", "", "") for n in a.missing],
+        ),
+    }
 
 
 def render_zip(s: Summary) -> bytes:

@@ -63,6 +63,7 @@ def render(s: Summary) -> str:
         ):
             w(f"- **{label}:** {paragraph(value, '  ') or '—'}")
         w("")
+        _agreement(w, s)
         w("## Roster")
         w("")
         w("| Member | Role | Profession |")
@@ -80,6 +81,7 @@ def render(s: Summary) -> str:
         w("")
         w("Meeting time is the scheduled length of each meeting attended; it is not an attested credit.")
         w("")
+        _credits(w, s)
         w("## Meetings")
         w("")
     for m in s.meetings:
@@ -165,6 +167,84 @@ def _meeting(w, m, h: str) -> None:  # noqa: ANN001
             w(f"- {inline(line)}")
         if m.anonymous_lines:
             w("")
+
+
+def _agreement(w, s: Summary) -> None:  # noqa: ANN001
+    a = s.agreement
+    w("## Charter agreement")
+    w("")
+    if a is None:
+        w("No charter agreement yet.")
+        w("")
+        return
+    signed = f"signed by all {len(a.signatures)} members" if a.signed_by_all else f"{_count(len(a.signatures), 'signature')}, {len(a.missing)} still to sign"
+    w(f"Version {a.version} ({_count(a.earlier_versions, 'earlier version')}) · proposed by {inline(a.proposed_by)} on {a.proposed_on} · {signed}")
+    w("")
+    w(f"Digest of the text (SHA-256, hex): {a.digest}")
+    w("")
+    for sec in a.sections:
+        w(f"- **{sec.title}:** {paragraph(sec.text, '  ') or '—'}")
+    w("")
+    if a.signatures:
+        w("| Signed by | Date (signer's clock) | Conflict of interest declared |")
+        w("| --- | --- | --- |")
+        for sig in a.signatures:
+            w(f"| {inline(sig.name)} | {sig.date} | {inline(sig.coi) or 'none declared'} |")
+        w("")
+    else:
+        w("Nobody has signed this version yet.")
+        w("")
+    if a.missing:
+        w(f"**Still to sign:** {', '.join(inline(n) for n in a.missing)}")
+        w("")
+    if a.refused:
+        w(inline(a.refused_text))
+        w("")
+
+
+def _credits(w, s: Summary) -> None:  # noqa: ANN001
+    c = s.credits
+    if c is None:
+        return
+    w("## Credits")
+    w("")
+    w(inline(c.who_attests))
+    w("")
+    w(f"**Credit rule in force:** {inline(c.rule_in_force.text)}")
+    w("")
+    w(f"Rounding: {inline(c.rounding)}.")
+    w("")
+    w("| Member | Counted in this period | Cycle | Counted in the cycle | Credits in the cycle | Audit gaps in this period | Rule |")
+    w("| --- | ---: | --- | ---: | ---: | ---: | --- |")
+    for m in c.members:
+        unit = inline(m.rule.unit)
+        for k, cy in enumerate(m.cycles):
+            cap = f" of at most {m.rule.cap}" if m.rule.cap != "0" else ""
+            capped = " (cap reached)" if cy.capped else ""
+            first = k == 0
+            w(
+                f"| {inline(m.name) if first else ''} | {_hours(m.minutes) if first else ''} | {cy.start}–{cy.end} | {_hours(cy.minutes)} | "
+                f"{cy.credits} {unit}{cap}{capped} | {len(m.gaps) if first else ''} | {inline(m.rule.text)} |"
+            )
+    w("")
+    w("Cycle figures count every attested hour in the cycle recorded by the export date, also outside this period; the cap applies per cycle.")
+    w("")
+    for m in c.members:
+        if not m.meetings:
+            continue
+        start = "set by the member" if m.cycle_start_set else "from the first counted hour"
+        w(f"**{inline(m.name)}** (cycle start {start}; rule: {inline(m.rule.text)})")
+        w("")
+        for r in m.meetings:
+            title = f" {inline(r.title)}" if r.title else ""
+            if r.missing:
+                w(f"- {r.at}{title}: missing for an audit: {inline(r.missing)}")
+            else:
+                w(
+                    f"- {r.at}{title}: {r.counted_minutes} min counted (member attested {r.own_minutes} min; "
+                    f"countersigned {r.countersigned_minutes} min by {inline(r.countersigned_by)}, {inline(r.countersigner_role)})"
+                )
+        w("")
 
 
 def _hours(minutes: int) -> str:

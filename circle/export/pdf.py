@@ -173,6 +173,13 @@ def _all_text(s: Summary, signer: str) -> str:
         parts += [a.title + a.owner + a.due for a in m.actions]
     parts += [a.title + a.owner + a.due for a in s.open_actions]
     parts += [t.facilitated_by + t.rostered + t.note for t in s.rota]
+    if s.credits is not None:
+        parts += [s.credits.rule_in_force.text]
+        for m in s.credits.members:
+            parts += [m.name, m.rule.text, m.rule.unit, *(r.title + r.countersigned_by + r.missing for r in m.meetings)]
+    if s.agreement is not None:
+        a = s.agreement
+        parts += [a.proposed_by, *a.missing, *(x.text for x in a.sections), *(x.name + x.coi for x in a.signatures)]
     return "".join(parts)
 
 
@@ -302,6 +309,7 @@ def _summary_pages(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
         ):
             _para(pdf, label, 9, bold=True)
             _para(pdf, t(value) or "—", 9, indent=4)
+        _agreement(pdf, s, t)
         _h2(pdf, "Roster")
         _table(
             pdf,
@@ -318,6 +326,7 @@ def _summary_pages(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
             (4, 2, 2, 2, 2, 2),
         )
         _para(pdf, "Meeting time is the scheduled length of each meeting attended; it is not an attested credit.", 8, color=MUTED)
+        _credits(pdf, s, t)
         _h2(pdf, "Meetings")
     for m in s.meetings:
         if pdf.get_y() > pdf.h - 60:
@@ -373,6 +382,92 @@ def _summary_pages(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
         )
     else:
         _para(pdf, "None.")
+
+
+def _agreement(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
+    """The charter agreement: its text, digest, signatures with their declarations, who is still to sign."""
+    _h2(pdf, "Charter agreement")
+    a = s.agreement
+    if a is None:
+        _para(pdf, "No charter agreement yet.")
+        return
+    n = len(a.signatures)
+    signed = f"signed by all {n} members" if a.signed_by_all else f"{n} signature{'s' if n != 1 else ''}, {len(a.missing)} still to sign"
+    earlier = f"{a.earlier_versions} earlier version{'s' if a.earlier_versions != 1 else ''}"
+    _para(pdf, t(f"Version {a.version} ({earlier}) · proposed by {a.proposed_by} on {a.proposed_on} · {signed}"), 9, color=MUTED)
+    _para(pdf, f"Digest of the text (SHA-256, hex): {a.digest}", 8.5)
+    for sec in a.sections:
+        _para(pdf, sec.title, 9, bold=True)
+        _para(pdf, t(sec.text) or "—", 9, indent=4)
+    pdf.ln(1)
+    if a.signatures:
+        _table(
+            pdf,
+            ["Signed by", "Date (signer's clock)", "Conflict of interest declared"],
+            ([t(x.name), x.date, t(x.coi) or "none declared"] for x in a.signatures),
+            (3, 2, 6),
+        )
+    else:
+        _para(pdf, "Nobody has signed this version yet.", 9)
+    if a.missing:
+        _para(pdf, t("Still to sign: " + ", ".join(a.missing)), 9)
+    if a.refused:
+        _para(pdf, a.refused_text, 9, bold=True)
+
+
+def _credits(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
+    """Credits: how hours count, the rule in force, each member's figures beside their rule, then each member's meetings."""
+    c = s.credits
+    if c is None:
+        return
+    _h2(pdf, "Credits")
+    _para(pdf, c.who_attests, 9)
+    pdf.ln(1)
+    _para(pdf, t(f"Credit rule in force: {c.rule_in_force.text}"), 9, bold=True)
+    pdf.ln(1)
+    rows = []
+    for m in c.members:
+        for k, y in enumerate(m.cycles):
+            cap = f" of at most {m.rule.cap}" if m.rule.cap != "0" else ""
+            capped = " (cap reached)" if y.capped else ""
+            first = k == 0
+            rows.append(
+                [
+                    t(m.name) if first else "",
+                    _hours(m.minutes) if first else "",
+                    f"{y.start}–{y.end}",
+                    _hours(y.minutes),
+                    t(f"{y.credits} {m.rule.unit}{cap}{capped}"),
+                    str(len(m.gaps)) if first else "",
+                    t(m.rule.text),
+                ]
+            )
+    _table(pdf, ["Member", "In this period", "Cycle", "In the cycle", "Credits", "Audit gaps", "Rule"], rows, (3, 2, 2, 2, 3, 2, 6))
+    _para(
+        pdf,
+        f"Cycle figures count every attested hour in the cycle recorded by the export date, also outside this period. Rounding: {c.rounding}.",
+        8,
+        color=MUTED,
+    )
+    for m in c.members:
+        if not m.meetings:
+            continue
+        if pdf.get_y() > pdf.h - 50:
+            pdf.add_page()
+        pdf.ln(1.5)
+        _para(pdf, t(m.name), 10, bold=True, color=ACCENT)
+        start = "set by the member" if m.cycle_start_set else "from the first counted hour"
+        _para(pdf, t(f"Cycle start {start} · rule: {m.rule.text}"), 8, color=MUTED)
+        for r in m.meetings:
+            title = f" {r.title}" if r.title else ""
+            if r.missing:
+                line = f"{r.at}{title}: missing for an audit: {r.missing}"
+            else:
+                line = (
+                    f"{r.at}{title}: {r.counted_minutes} min counted (member attested {r.own_minutes} min; "
+                    f"countersigned {r.countersigned_minutes} min by {r.countersigned_by}, {r.countersigner_role})"
+                )
+            _para(pdf, t(line), 8, indent=2)
 
 
 def _manifest(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
@@ -449,7 +544,8 @@ def _certificate(pdf: _Doc, s: Summary, a, signer: str, fp: str, t) -> None:  # 
     _para(
         pdf,
         "Attendance is as marked in the cohort's shared record (by the member, the meeting's facilitator or a supervising mentor). "
-        "Meeting time is the scheduled length of the meetings attended. Credits are not in this version of circle: this certificate awards none.",
+        "Meeting time is the scheduled length of the meetings attended. This certificate awards no credits: credits count only hours attested by "
+        "both the member and a mentor or facilitator, and are in the export's Credits section under the rule in force.",
         9,
         align="C",
     )

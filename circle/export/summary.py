@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from circle.errors import NotFound, UsageError
+from circle.export.agreement import AgreementSection, build_agreement
+from circle.export.credits import CreditsSection, build_credits
 from circle.models.rota import Rota
 from circle.models.text import clean, clean_name
 from circle.models.view import Meeting, View
@@ -31,8 +33,7 @@ OUTCOMES = ("done", "carried", "open")
 # What circle does not record yet, named in every manifest rather than invented.
 NOT_IN_THIS_VERSION = (
     ("goals", "Goal progress: circle does not record goals yet."),
-    ("credits", "Hours and credits per member and cycle: recorded in circle (circle credits), not carried in exports yet."),
-    ("private_channels", "Private mentor-mentee channels (dyads): when they come, their content is never exported."),
+    ("private_channels", "Private mentor-mentee channels (dyads) and self notes: never exported, in this version or any other."),
 )
 
 Progress = Callable[[int, int], None]
@@ -168,6 +169,8 @@ class Summary:
     attendance: tuple[AttendanceRecord, ...]
     left_out: tuple[Omission, ...]
     not_in_this_version: tuple[Omission, ...] = field(default_factory=lambda: tuple(Omission(k, 0, t) for k, t in NOT_IN_THIS_VERSION))
+    credits: CreditsSection | None = None  # a summary's (None in one meeting's minutes)
+    agreement: AgreementSection | None = None  # the charter agreement as of the export (None: minutes, or none proposed yet)
 
     @property
     def held(self) -> tuple[MeetingRecord, ...]:
@@ -410,6 +413,17 @@ def build(
             )
         )
 
+    credits = agreement = None
+    if not meeting:
+        in_period = lambda at: (not period_from or at[:10] >= period_from) and (not period_to or at[:10] <= period_to)  # noqa: E731 - as meetings are chosen
+        this_year = dt.datetime.fromtimestamp(generated_at, dt.UTC).year
+        chosen_years = [int(m.at[:4]) for m in chosen]
+        first = int(period_from[:4]) if period_from else min(chosen_years, default=this_year)
+        last = int(period_to[:4]) if period_to else max([*chosen_years, this_year])
+        reported = [p.id for p in everyone if p.active or any(a.member == p.id for a in attendance)]
+        credits = build_credits(view, in_period=in_period, years=range(first, max(first, last) + 1), members=reported, name_of=name_of)
+        agreement = build_agreement(view, name_of=name_of)
+
     return Summary(
         kind="minutes" if meeting else "summary",
         cohort_id=view.cohort_id,
@@ -424,6 +438,8 @@ def build(
         open_actions=open_actions,
         attendance=tuple(attendance),
         left_out=tuple(left_out),
+        credits=credits,
+        agreement=agreement,
     )
 
 

@@ -13,8 +13,10 @@ import pytest
 
 from circle import export as ex
 from circle.demo import DEMO_PASSPHRASE, build_demo
+from circle.store.credits import CreditService
 from circle.store.service import CohortService
 from circle.store.session import Home, Session
+from tests.security.laptops import copy_db
 
 TODAY = dt.date(2025, 6, 2)  # the demo's upcoming meeting is on 2025-06-04
 EXPORTED_AT = float(calendar.timegm(dt.datetime(2025, 6, 2, 9, 30).timetuple()))
@@ -25,10 +27,53 @@ def frozen() -> float:
     return EXPORTED_AT
 
 
+# The credit rule the export demo's mentor sets: a body's rule, so the export shows every part of one (name, body, rate, cap, cycle).
+CREDIT_RULE = {"name": "HCPC CPD", "body": "Health and Care Professions Council", "hours_per_unit": "1", "credits_per_unit": "1", "cap": "12"}
+
+
+def add_credits(root: Path) -> None:
+    """Credits in the demo: Helen sets a body's rule (a 2-year cycle, mentors' and peers' countersignatures count), a few
+    members attest their hours and Helen or the meeting's facilitator countersigns some; Tom sets his cycle's start. The
+    journals then travel between the devices as sync would carry them."""
+    names = ["Helen Okafor", "Amara Singh", "Tom Berg", "Kwame Mensah", "Sam O'Neill"]
+    sessions = {n: Home(root).unlock(DEMO_PASSPHRASE, n, clock=frozen) for n in names}
+    cid = sessions["Helen Okafor"].cohort_ids()[0]
+    svc = {n: s.cohort(cid) for n, s in sessions.items()}
+    by_id = {s.id: n for n, s in sessions.items()}
+    helen = CreditService(svc["Helen Okafor"])
+    helen.set_rule(CREDIT_RULE["name"], **{k: v for k, v in CREDIT_RULE.items() if k != "name"}, cycle_years=2, roles=("mentor", "peer"), unit="CPD points")
+    held = [m for m in svc["Helen Okafor"].view.meetings() if m.held]
+    for m in held[-3:]:  # Amara attests her last three; Helen countersigns two of them
+        CreditService(svc["Amara Singh"]).attest(m.id)
+    for m in held[-3:-1]:
+        helen.attest(m.id, sessions["Amara Singh"].id)
+    CreditService(svc["Kwame Mensah"]).attest(held[-1].id, minutes=55)  # Helen says 50: 50 count
+    helen.attest(held[-1].id, sessions["Kwame Mensah"].id, 50)
+    CreditService(svc["Kwame Mensah"]).attest(held[-2].id)  # nobody countersigned
+    helen.attest(held[-4].id, sessions["Sam O'Neill"].id)  # Sam has not attested it himself
+    fac = svc["Helen Okafor"].facilitator(held[-5].id)
+    CreditService(svc["Tom Berg"]).attest(held[-5].id)
+    if fac in by_id and by_id[fac] != "Tom Berg":  # countersigned by that meeting's facilitator (a peer)
+        CreditService(svc[by_id[fac]]).attest(held[-5].id, sessions["Tom Berg"].id)
+    CreditService(svc["Tom Berg"]).set_cycle(2024)
+    every = [s.store(cid) for s in sessions.values()]
+    for a in every:
+        a.flush()
+    for a in every:
+        for b in every:
+            if a is not b:
+                copy_db(a.journal.path, b.peer_dir() / f"{a.entry.journal}.db")
+    for s in sessions.values():
+        s.store(cid).ingest()
+        s.store(cid).flush()
+        s.close()
+
+
 @pytest.fixture(scope="session")
 def export_demo(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("export-demo") / "home"
     build_demo(root, today=TODAY)
+    add_credits(root)
     return root
 
 

@@ -52,6 +52,11 @@ def test_csv_tables_match_their_golden_files(summary_files):
             "actions.csv",
             "attendance.csv",
             "facilitation.csv",
+            "credit_rules.csv",
+            "credits.csv",
+            "credit_meetings.csv",
+            "agreement.csv",
+            "agreement_signatures.csv",
             "open_actions.csv",
             "manifest.csv",
         ]

@@ -19,10 +19,14 @@ from html.parser import HTMLParser
 import pytest
 from markdown_it import MarkdownIt
 
+from circle.demo import DEMO_PASSPHRASE
 from circle.export import csv_format
 from circle.export.markdown import inline, paragraph
+from circle.models.agreements import CHARTER
+from circle.store.session import Home
 from circle.sync.drop import ReplicaDrop
-from tests.export.conftest import all_formats, need, open_as, readable
+from tests.export.conftest import all_formats, frozen, need, open_as, readable
+from tests.security.laptops import copy_db
 
 HTML = '<script>alert("x")</script><img src=x onerror=alert(1)><a href="https://evil.example">link</a>'
 MARKDOWN = "[click me](https://evil.example) ![pic](https://evil.example/p.png) <https://evil.example> **bold** `code` | pipe | ~~gone~~"
@@ -30,6 +34,10 @@ BLOCKS = "# Heading\n> quote\n- list\n1. numbered\n    indented code\n---\n=== \
 FORMULAS = ['=HYPERLINK("https://evil.example","x")', "+1+1", "-2+3", "@SUM(A1:A9)", "\tTAB=1", "\r=CR"]
 CONTROL = "ring\x07 clear\x1b[2J title\x1b]0;pwned\x07 back\x08\x08 rtl\u202eevil"
 NAME = '<b>Kwame</b> =cmd|"/C calc"!A0'
+# A mentor's credit rule and a member's conflict-of-interest declaration are member text too.
+RULE_NAME = '=HYPERLINK("https://evil.example","r") <i>x</i> [r](https://evil.example)'
+RULE_BODY = '<script>alert("rule")</script> **Body** | x'
+COI = "@SUM(A1) <img src=x onerror=alert(2)> [coi](https://evil.example) `c` ~~x~~\n# not a heading\x1b[2J"
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +59,21 @@ def hostile(export_demo, tmp_path_factory):
         svc.store.record("action.added", {"action": f"hostile-{len(f)}-{ord(f[0])}", "meeting": held.id, "title": f, "owner": svc.me, "due": ""})
     svc.store.entry.replica = {"url": str(home / "replica")}  # the copy's own replica, not the template's
     svc.store.add_anonymous(held.id, FORMULAS[0], ReplicaDrop(session, svc.store))  # an altered client: a held meeting's round
+    with svc.store.lock:
+        v = svc.view.charter_agreement().current
+    svc.store.record("agreement.signed", {"agreement": CHARTER, "version": v.number, "digest": v.digest, "coi": COI})  # signs again: the latest counts
+    # Helen (the mentor) sets a rule with a hostile name, body and unit; her journal reaches Kwame's device as sync would carry it.
+    helen = Home(home).unlock(DEMO_PASSPHRASE, "Helen Okafor", clock=frozen)
+    hs = helen.cohort(helen.cohort_ids()[0]).store
+    rule = {"id": "hostile", "name": RULE_NAME, "body": RULE_BODY, "unit": "<u>pts</u>", "hours_per_unit": "1", "credits_per_unit": "1", "cap": "0"}
+    hs.record("credit.rule_set", {**rule, "cycle_years": 3, "activities": ["meeting"], "roles": ["mentor", "peer"]})
+    hs.flush()
+    copy_db(hs.journal.path, svc.store.peer_dir() / f"{hs.entry.journal}.db")
+    svc.store.ingest()
+    helen.close()
+    with svc.store.lock:
+        assert svc.view.credits().in_force.name == RULE_NAME
+        assert [s.coi for s in svc.view.charter_agreement().current.signatures if s.member == svc.me] == [COI]
     assert item
     return all_formats(svc, tmp_path_factory.mktemp("injection-out"), anonymous=True)
 
@@ -76,10 +99,15 @@ def test_markdown_gets_no_links_images_html_or_structure_from_member_text(hostil
     kinds = {t.type for t in md_tokens(text)}
     assert not kinds & {"link_open", "image", "html_inline", "html_block", "code_inline", "code_block", "fence", "s_open", "blockquote_open", "hr"}, kinds
     headings = [t for t in MarkdownIt("commonmark").parse(text) if t.type == "heading_open"]
-    assert len(headings) == 1 + 7 + 10  # the title, seven sections, ten meetings: none from member text
+    assert len(headings) == 1 + 9 + 10  # the title, nine sections, ten meetings: none from member text
     assert "evil.example" in text and "<script>" not in text
     rendered = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
     assert "<a " not in rendered and "<img" not in rendered and "<script" not in rendered and "<del>" not in rendered
+    shown = Tags()
+    shown.feed(rendered)
+    words = " ".join("".join(shown.data).split())
+    assert RULE_NAME in words and RULE_BODY in words and "<u>pts</u>" in words  # the rule reads as written, beside the figures
+    assert " ".join(COI.replace("\x1b", "␛").split()) in words  # the declaration reads as written (its line break a space)
 
 
 @pytest.mark.parametrize("value", [HTML, MARKDOWN, BLOCKS, *FORMULAS, "1. x", "+ y", "- z", "www.evil.example", "a\\"])
@@ -118,6 +146,8 @@ def test_html_has_only_the_templates_tags_and_a_policy_that_forbids_scripts(host
     assert "script-src 'none'" in csp and "default-src 'none'" in csp
     text = "".join(p.data)
     assert '<script>alert("x")</script>' in text and NAME in text  # shown as text, exactly
+    assert RULE_NAME in text and RULE_BODY in text and "<u>pts</u>" in text  # the rule, beside the figures, as text
+    assert COI.replace("\x1b", "␛") in text  # the declaration as cleaned, as text
 
 
 def test_csv_cells_never_start_a_formula(hostile):
@@ -130,6 +160,7 @@ def test_csv_cells_never_start_a_formula(hostile):
         assert "'" + f in cells, f
     assert " TAB=1" in cells and "␍=CR" in cells  # a tab is cleaned to a space, a carriage return made visible: neither starts a formula
     assert NAME in cells  # starts with "<": nothing for a spreadsheet to run
+    assert "'" + RULE_NAME in cells and "'" + COI.replace("\x1b", "␛") in cells  # the rule's name and the declaration, defused
 
 
 @pytest.mark.parametrize("value,expected", [("=1+1", "'=1+1"), (" =1", "' =1"), ("-", "'-"), ("a=b", "a=b"), (-3, -3), (True, "yes"), ("", "")])
@@ -143,6 +174,9 @@ def test_json_keeps_the_text_exactly_as_cleaned(hostile):
     assert HTML + "\n" + MARKDOWN in texts
     assert "ring␇ clear␛[2J title␛]0;pwned␇ back␈␈ rtl\ufffdevil" in texts
     assert any(a["name"] == NAME for a in doc["attendance"])
+    assert doc["credits"]["rule_in_force"]["name"] == RULE_NAME and doc["credits"]["rule_in_force"]["body"] == RULE_BODY
+    assert all(m["rule"]["name"] == RULE_NAME for m in doc["credits"]["members"])
+    assert COI.replace("\x1b", "␛") in [x["coi"] for x in doc["agreement"]["signatures"]]
 
 
 def test_pdf_prints_the_text_and_has_no_actions_or_links(hostile):
@@ -155,3 +189,5 @@ def test_pdf_prints_the_text_and_has_no_actions_or_links(hostile):
     assert re.findall(rb"/OpenAction\s*(\S)", data) in ([], [b"["]), "an open action other than a page destination"
     text = readable("pdf", hostile["pdf"])
     assert "<script>alert" in text and "HYPERLINK" in text and "Kwame</b>" in text
+    flat = " ".join(text.split())
+    assert 'alert("rule")' in flat and "onerror=alert(2)" in flat and "<u>pts</u>" in flat  # the rule and the declaration print as written

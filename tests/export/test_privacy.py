@@ -1,7 +1,7 @@
 """Privacy by construction: what must never leave is in no export of any format; what is shared is.
 
 Canaries are planted where an export must not reach: a self note (private to
-its author), events the cohort's rules hold aside (a peer rewriting the
+its author), a message in a private channel (a dyad), events the cohort's rules hold aside (a peer rewriting the
 charter, a peer retitling the mentor's meeting), and the authorship of an
 anonymous-round line. A canary in an ordinary cohort note must appear in every
 format, so the test can fail: it reads each export as a person would (the PDF
@@ -16,6 +16,7 @@ import zipfile
 import pytest
 
 from circle import export as ex
+from circle.store.channels import ChannelService
 from circle.store.vault import Scope
 from circle.sync.drop import ReplicaDrop
 from tests.export.conftest import all_formats, need, open_as, readable
@@ -26,6 +27,7 @@ SELF_AGAIN = "CANARY-SELF-meeting-note-5d10"
 REFUSED_CHARTER = "CANARY-REFUSED-charter-b6e4"
 REFUSED_TITLE = "CANARY-REFUSED-title-0a9d"
 ANON = "CANARY-ANON-line-4e77"
+DYAD = "CANARY-DYAD-message-c3b8"
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +42,9 @@ def planted(export_demo, tmp_path_factory):
         upcoming = svc.next_meeting()
         held = [m for m in svc.view.meetings() if m.held][-1]
     svc.store.record("self.note_added", {"text": SELF}, scope=Scope.SELF)
+    with svc.store.lock:
+        helen = next(m for m in svc.view.members() if m.name == "Helen Okafor")
+    ChannelService(svc).send(helen.id, DYAD)  # a private channel's message: its own scope, never the cohort's
     svc.store.record("self.note_added", {"text": SELF_AGAIN, "meeting": held.id}, scope=Scope.SELF)
     before = len(svc.view.refused())
     svc.store.record("cohort.charter_set", {"purpose": REFUSED_CHARTER})  # only a mentor sets the charter
@@ -48,6 +53,7 @@ def planted(export_demo, tmp_path_factory):
     svc.store.add_anonymous(held.id, ANON, ReplicaDrop(session, svc.store))  # an altered client: a held meeting's round
     svc.add_note(held.id, SHARED)
     assert len(svc.store.self_notes()) == 2
+    assert DYAD in [m.text for m in ChannelService(svc).thread(helen.id)]  # it was written: the test can fail
     assert len(svc.view.refused()) == before + 2
     return svc, upcoming, held
 
@@ -75,7 +81,7 @@ def test_the_shared_note_is_in_every_export_so_this_test_can_fail(exports):
         assert SHARED in readable(fmt, path), f"{kind} {fmt}"
 
 
-@pytest.mark.parametrize("canary", [SELF, SELF_AGAIN, REFUSED_CHARTER, REFUSED_TITLE])
+@pytest.mark.parametrize("canary", [SELF, SELF_AGAIN, REFUSED_CHARTER, REFUSED_TITLE, DYAD])
 def test_private_and_held_aside_text_is_in_no_export(exports, canary):
     need("pdftotext")
     for kind, fmt, path in every(exports):
@@ -115,7 +121,7 @@ def test_the_manifest_counts_what_was_left_out(planted, exports):
     assert refused >= 2 and left["held_aside"]["count"] == refused
     assert left["held_aside"]["text"].startswith(f"{refused} events held aside by the cohort's rules not included")
     assert left["anonymous_lines"]["count"] == 8  # the demo's seven and Kwame's
-    assert {o["key"] for o in doc["manifest"]["not_in_this_version"]} == {"goals", "credits", "private_channels"}
+    assert {o["key"] for o in doc["manifest"]["not_in_this_version"]} == {"goals", "private_channels"}  # credits are carried now (the Credits section)
     md = exports["summary"]["md"].read_text()
     assert md.rstrip().splitlines()[-1].startswith("- Not in this version:")
     assert "## What this export leaves out" in md

@@ -14,7 +14,17 @@ from PIL import Image
 
 from tests.export.conftest import all_formats, need, pdf_text
 
-SECTIONS = ["Charter", "Roster", "Attendance", "Meetings", "Facilitation history", "Open actions", "What this export leaves out"]
+SECTIONS = [
+    "Charter",
+    "Charter agreement",
+    "Roster",
+    "Attendance",
+    "Credits",
+    "Meetings",
+    "Facilitation history",
+    "Open actions",
+    "What this export leaves out",
+]
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
