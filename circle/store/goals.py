@@ -58,7 +58,10 @@ class GoalService:
         return [m for m in self.cohort.view.members() if m.role == MENTOR and m.id != self.me]
 
     def mentor_for(self, name: str = "") -> Member:
-        """The member a private goal is shared with: the one named, or the cohort's one mentor."""
+        """The member a private goal is shared with: the one named (or whose id it is), or the cohort's one mentor."""
+        chosen = self.cohort.view.member(name.strip())
+        if chosen is not None and chosen.active and chosen.id != self.me:
+            return chosen
         if name.strip():
             return self.channels.peer(name)
         mentors = self.mentors()
