@@ -44,6 +44,7 @@ from circle.messages import (
     CohortOpenRequested,
     CohortsOpened,
     CreditsOpenRequested,
+    GoalsOpenRequested,
     MeetingOpenRequested,
     PrivateOpenRequested,
     Unlocked,
@@ -408,6 +409,13 @@ class CircleApp(App[None]):
         from circle.screens.credits import CreditsScreen
 
         self.push_screen(CreditsScreen(self.meetings(event.cohort)))
+        self._focus_sync(event.cohort)
+
+    @on(GoalsOpenRequested)
+    def open_goals(self, event: GoalsOpenRequested) -> None:
+        from circle.screens.goals import GoalsScreen
+
+        self.push_screen(GoalsScreen(self.meetings(event.cohort)))
         self._focus_sync(event.cohort)
 
     def _focus_sync(self, cohort_id: str) -> None:

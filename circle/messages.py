@@ -107,3 +107,10 @@ class CreditsOpenRequested(Message):
     """A screen asks the app to open a cohort's credit ledger."""
 
     cohort: str
+
+
+@dataclass
+class GoalsOpenRequested(Message):
+    """A screen asks the app to open a cohort's goals."""
+
+    cohort: str

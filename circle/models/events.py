@@ -66,6 +66,9 @@ KINDS = frozenset(
         "attendance.attested",
         "credit.rule_set",
         "credit.cycle_set",
+        "goal.set",
+        "goal.checked_in",
+        "goal.status_set",
     }
 )
 

@@ -37,7 +37,7 @@ from circle.models.events import Event
 
 LABEL_COHORT_ID = b"circle/v1/cohort-id"
 GOVERNANCE_KINDS = frozenset({"cohort.created", "cohort.charter_set", "member.admitted", "member.updated", "member.removed", "keys.epoch_started"})
-CHARTER_FIELDS = ("name", "purpose", "cadence", "meeting_minutes", "confidentiality", "feedback_norms", "mentees_per_mentor")
+CHARTER_FIELDS = ("name", "purpose", "cadence", "meeting_minutes", "confidentiality", "feedback_norms", "mentees_per_mentor", "goal_nudge_weeks")
 MENTOR = "mentor"
 MAX_ROUNDS = 6  # settling again with the cuts found; two rounds suffice unless removed members' admissions chain
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from circle.models.agreements import SECTIONS
+from circle.models.goals import DOMAINS, STATUSES
 
 PHASES = ("check-in", "agenda", "feedback", "actions", "wrap-up")
 ROLES = ("mentor", "peer", "participant")  # supervising mentor, facilitator-eligible peer, participant
@@ -119,6 +120,7 @@ HEX = matches(_HEX, "hex")
 REPLICA_PATH = matches(_ID, "a replica path", allow_empty=True)
 WHEN = matches(_WHEN, "a date and time (YYYY-MM-DD HH:MM)")
 DUE = matches(_DATE, "a date (YYYY-MM-DD)", allow_empty=True)
+TARGET = matches(_DATE, "a date (YYYY-MM-DD)")
 NAME = text(MAX_NAME, 1)
 TITLE = text(MAX_TITLE, 1)
 OPTIONAL_TITLE = text(MAX_TITLE)
@@ -133,8 +135,9 @@ SELF_NOTE_KINDS = ("note", "reflection")
 PRIVATE_KINDS = frozenset({"dyad.message", "dyad.feedback_requested", "dyad.feedback_declined", "dyad.phase_set"})
 # The relationship's phases (preparing, negotiating, enabling, closure), and closed: nothing more is written with its key.
 DYAD_PHASES = ("preparing", "negotiating", "enabling", "closure", "closed")
-# What a private channel may hold: its own kinds, and kinds the cohort scope knows too (a dyad's agreement).
-CHANNEL_KINDS = PRIVATE_KINDS | {"agreement.proposed", "agreement.signed"}
+# What a private channel may hold: its own kinds, and kinds the cohort scope knows too (a dyad's agreement;
+# a private goal, which lives in the channel with its owner's mentor: models/goals.py).
+CHANNEL_KINDS = PRIVATE_KINDS | {"agreement.proposed", "agreement.signed", "goal.set", "goal.checked_in", "goal.status_set"}
 
 # Continuing-education credits (models/credits.py): amounts are decimal text, never binary floats, so every device computes the same figure.
 _DECIMAL = re.compile(r"\d{1,4}(?:\.\d{1,2})?")
@@ -160,6 +163,7 @@ _CHARTER: dict[str, Check] = {
     "confidentiality": text(MAX_CHARTER),
     "feedback_norms": text(MAX_CHARTER),
     "mentees_per_mentor": integer(1, 100),  # the team mentoring ratio's limit (circle/models/mentoring.py)
+    "goal_nudge_weeks": integer(1, 52),  # weeks without a check-in before a goal is nudged (circle/models/goals.py)
 }
 
 MAX_VERSION = 10_000  # versions of one agreement
@@ -247,6 +251,13 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
         {"body": text(MAX_TITLE), "unit": text(20, 1), "active": boolean},
     ),
     "credit.cycle_set": ({"start": integer(1900, 2200)}, {"rule": OPTIONAL_ID}),
+    # Goals (circle/models/goals.py): in the cohort scope (shared) or a private channel; always naming their owner.
+    "goal.set": (
+        {"goal": ID, "owner": MEMBER, "title": TITLE, "domain": one_of(*DOMAINS), "measure": text(MAX_TITLE * 5, 1), "target": TARGET},
+        {"links": list_of(ID, 20)},
+    ),
+    "goal.checked_in": ({"goal": ID, "owner": MEMBER, "progress": integer(0, 100), "note": text(MAX_TEXT, 1)}, {"evidence": text(MAX_TITLE)}),
+    "goal.status_set": ({"goal": ID, "owner": MEMBER, "status": one_of(*STATUSES)}, {}),
 }
 
 

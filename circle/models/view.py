@@ -34,6 +34,7 @@ from circle.models import schema
 from circle.models.agreements import CHARTER, Agreement, fold_agreements
 from circle.models.credits import CREDIT_KINDS, CreditBook, judge_credits
 from circle.models.events import DEP_HASH_LEN, Event
+from circle.models.goals import DEFAULT_NUDGE_WEEKS, GOAL_KINDS, GoalBook, fold_goals
 from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
 from circle.models.rota import Rota, compute_rota
 
@@ -52,6 +53,7 @@ class Cohort:
     feedback_norms: str = ""
     founder: str = ""
     mentees_per_mentor: int = 5  # the team mentoring ratio's limit (circle/models/mentoring.py)
+    goal_nudge_weeks: int = DEFAULT_NUDGE_WEEKS  # weeks without a check-in before a goal is nudged (circle/models/goals.py)
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,7 @@ _FACTS = frozenset(
         "agreement.proposed",
         "agreement.signed",
         *CREDIT_KINDS,
+        *GOAL_KINDS,
     }
 )
 # Other scopes and the joining exchange: never part of the shared view.
@@ -1086,11 +1089,35 @@ class View:
             self._memo["credits"] = judge_credits(self)
         return self._memo["credits"]
 
+    # ---- goals (rules in circle.models.goals) ----------------------------
+    def goal_facts(self) -> list[Event]:
+        """The shared goals' events members wrote, in stamp order (unchecked: see :meth:`shared_goals`)."""
+        return sorted((e for k in GOAL_KINDS for e in self._facts[k]), key=lambda e: e.stamp)
+
+    def shared_goals(self) -> GoalBook:
+        """The goals shared with the cohort, folded once per change of the view (private ones live in their channels)."""
+        if "goals" not in self._memo:
+            book = fold_goals(self.goal_facts(), is_mentor=self._mentor)
+            for eid, reason in book.refused.items():
+                self._late_refusal(self._events[eid], reason)
+            self._memo["goals"] = book
+        return self._memo["goals"]
+
     # ---- reports -------------------------------------------------------
     def refused(self) -> dict[str, str]:
         """Events held aside, with why: event id -> reason. Governance events still waiting for what they cite are not among them."""
         if "refused" not in self._memo:
-            self.meetings(), self._items(), self._actions(), self._all_notes(), self._redactions(), self._extensions(), self.agreements(), self.credits()
+            (
+                self.meetings(),
+                self._items(),
+                self._actions(),
+                self._all_notes(),
+                self._redactions(),
+                self._extensions(),
+                self.agreements(),
+                self.credits(),
+                self.shared_goals(),
+            )
             for m in self._schedule():
                 self.attendance(m)
             self._memo["refused"] = {**self._refused, **self._memo.get("late", {})}

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
-from circle.messages import AgreementOpenRequested, CreditsOpenRequested, MeetingOpenRequested, PrivateOpenRequested
+from circle.messages import AgreementOpenRequested, CreditsOpenRequested, GoalsOpenRequested, MeetingOpenRequested, PrivateOpenRequested
 from circle.models.meeting import next_meeting, overdue
 from circle.models.text import clean
 from circle.screens.base import CircleScreen, rota_of, today_of, trouble_text
@@ -152,6 +152,7 @@ class CohortScreen(CircleScreen):
         Binding("e", "export", "Export", tooltip="Export a summary, minutes or certificates (Markdown, HTML, CSV, JSON, PDF)", show=False),
         Binding("c", "agreement", "Agreement", tooltip="The charter agreement: read it, sign it (a mentor proposes or amends it)", show=False),
         Binding("h", "credits", "Credits", tooltip="Continuing-education credits: attested hours, the rule in force, what an audit would miss", show=False),
+        Binding("o", "goals", "Goals", tooltip="Goals: measurable outcomes, private with your mentor or shared; check-ins with evidence", show=False),
         Binding("1", "tab('charter')", "Charter", show=False),
         Binding("2", "tab('roster')", "Roster", show=False),
         Binding("3", "tab('rota')", "Rota", show=False),
@@ -386,6 +387,9 @@ class CohortScreen(CircleScreen):
 
     def action_private(self) -> None:
         self.post_message(PrivateOpenRequested(self.service.id))
+
+    def action_goals(self) -> None:
+        self.post_message(GoalsOpenRequested(self.service.id))
 
     def action_export(self) -> None:
         from circle.screens.export import ExportScreen  # pushed like a modal: the app has no request for it yet

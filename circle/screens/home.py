@@ -23,6 +23,7 @@ from circle.models.view import View
 from circle.screens.base import CircleScreen, rota_of, today_of, trouble_text
 from circle.screens.modals import Field, FormModal, ReadModal
 from circle.store.channels import ChannelService
+from circle.store.goals import GoalService
 from circle.store.service import CohortService
 from circle.widgets import OpenList, WindowedList
 from circle.widgets.member_text import line, name
@@ -57,6 +58,7 @@ def read_cohort(svc: CohortService, me: str, today: str = "") -> CohortLine:
         late = [a for a in open_actions if today and overdue(a.due, today)]
         asked = svc.swap_requests()
         feedback = ChannelService(svc).asked_of_me()
+        quiet = GoalService(svc).read().nudges
         members = len(view.members())
         trouble = svc.store.trouble()
         row = Text()
@@ -71,6 +73,8 @@ def read_cohort(svc: CohortService, me: str, today: str = "") -> CohortLine:
             row.append("\n  ⇄ a swap waits for you", style="bold")
         if feedback:
             row.append(f"\n  ✉ feedback asked of you ({len(feedback)})", style="bold")
+        if quiet:
+            row.append(f"\n  ⏰ {len(quiet)} goal{'s' if len(quiet) != 1 else ''} need{'s' if len(quiet) == 1 else ''} a check-in", style="bold")
 
         out = Text()
         out.append(title + "\n", style="bold")
@@ -102,6 +106,12 @@ def read_cohort(svc: CohortService, me: str, today: str = "") -> CohortLine:
             out.append(line(r.what), style="bold")
             out.append(f" (by {r.by})\n" if r.by else "\n", style="bold")
             out.append("  Enter, then p on the cohort screen, answers or declines it.\n", style="dim")
+        for n in quiet:
+            whose = "Your goal" if n.goal.owner == me else f"{name(view.name_of(n.goal.owner))}'s goal"
+            out.append(f"\n⏰ {whose} ", style="bold")
+            out.append(line(n.goal.title), style="bold")
+            out.append(f": {'never checked in' if n.never else 'no check-in'} for {n.weeks} week{'s' if n.weeks != 1 else ''}.\n", style="bold")
+            out.append("  Enter, then o on the cohort screen, checks in.\n", style="dim")
         out.append(f"\nOpen actions ({len(open_actions)}{f', {len(late)} overdue' if late else ''})\n", style="bold")
         for a in sorted(open_actions, key=lambda a: (a not in late, a.owner != me, a.due, a.title))[:8]:
             mark = "▸ " if a.owner == me else "  "
