@@ -60,6 +60,17 @@ def read_cohort(service: CohortService, today: str = "") -> CohortRead:
         ):
             charter.append(f"{label}\n", style="bold")
             charter.append(f"{block(str(value)) or '—'}\n\n")
+        agreement = view.charter_agreement()
+        charter.append("Charter agreement\n", style="bold")
+        if agreement is None:
+            charter.append("None yet: a mentor proposes one (c).\n\n", style="dim")
+        else:
+            v = agreement.current
+            signed = len(agreement.parties) - len(agreement.missing())
+            mine = "you have signed" if me in v.signer_ids() else "you have not signed yet"
+            charter.append(f"Version {v.number}: signed by {signed} of {len(agreement.parties)}; {mine} (c reads and signs it).\n\n")
+        charter.append("More: ", style="dim")
+        charter.append("p private channels and your notes · o goals · h hours and credits", style="dim")
 
         rota = rota_of(view)
         nxt = next_meeting(view)
