@@ -375,6 +375,18 @@ class CircleApp(App[None]):
         if isinstance(self.screen, Screen) and self.screen.id == "unlock":
             self.pop_screen()
         self._signed_in()
+        if event.recovery:
+            from circle.screens.modals import ReadModal
+
+            self.push_screen(
+                ReadModal(
+                    "Your recovery code: write it down now",
+                    f"{event.recovery}\n\n"
+                    "Write it on paper and keep it away from this laptop; it is shown once.\n"
+                    "With it and a recovery kit ('circle recovery-kit -o FILE' writes one, for example to a USB stick), "
+                    "'circle recover FILE' brings your identity back on a new laptop, or after a forgotten passphrase.",
+                )
+            )
 
     @on(CohortOpenRequested)
     def open_cohort_screen(self, event: CohortOpenRequested) -> None:

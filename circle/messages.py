@@ -10,9 +10,10 @@ from textual.message import Message
 
 @dataclass
 class Unlocked(Message):
-    """A keystore opened; the session is ready."""
+    """A keystore opened; the session is ready (``recovery``: a new identity's recovery code, to show once)."""
 
     session: Any
+    recovery: str = ""
 
 
 @dataclass

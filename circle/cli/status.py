@@ -45,11 +45,21 @@ def status(c: Context, as_json: bool) -> None:
     s = c.unlock()
     cohorts = [cohort_status(s.cohort(cid)) for cid in s.cohort_ids()]
     cohorts.sort(key=lambda d: (d["name"].lower(), d["id"]))
+    gaps = s.kit_gaps()
+    kit = {"written": s.vault.kit_written or None, "missing_cohorts": None if gaps is None else [d["name"] for d in cohorts if d["id"] in gaps]}
     if as_json:
-        json_out({"identity": {"name": s.name, "id": s.id, "fingerprint": s.fingerprint}, "home": str(c.home.root), "cohorts": cohorts})
+        json_out({"identity": {"name": s.name, "id": s.id, "fingerprint": s.fingerprint}, "home": str(c.home.root), "cohorts": cohorts, "recovery_kit": kit})
         return
     echo(f"{clean_name(s.name)} · fingerprint {s.fingerprint}")
     echo(f"Home: {c.home.root}")
+    if s.vault.recovery_secret is None:
+        echo("Recovery kit: this identity has no recovery code yet: 'circle recovery-kit --new-code -o FILE' makes one and writes the kit.")
+    elif gaps is None:
+        echo("Recovery kit: none written yet: 'circle recovery-kit -o FILE' (to a USB stick), with the code you wrote down at init.")
+    elif gaps:
+        echo(f"Recovery kit: it does not hold {', '.join(clean_name(n) for n in kit['missing_cohorts'])}: write it again ('circle recovery-kit -o FILE').")
+    else:
+        echo(f"Recovery kit: written {time.strftime('%Y-%m-%d', time.localtime(s.vault.kit_written))}, holds every cohort.")
     if not cohorts:
         echo("No cohorts yet: create one with 'circle cohort create NAME', or join one with 'circle join CODE'.")
     now = time.time()

@@ -11,6 +11,22 @@ import click
 from circle.cli.common import Context, echo, friendly, pass_ctx, plural
 
 
+def sync_once(session) -> int:
+    """Push and pull every cohort once and say what happened; the exit code (1: problems or wrong settings)."""
+    from circle.sync.service import SyncService
+
+    r = SyncService(session).once()
+    if r.pushed or r.pulled or r.events or not (r.unreachable or r.wrong):
+        echo(f"Pushed {plural(r.pushed, 'journal')}, pulled {r.pulled}, {plural(r.events, 'new event')}.")
+    for line in r.offline_lines():  # a normal state: said in one line each, exit 0
+        echo(line)
+    for line in sorted(set(r.wrong.values())):  # settings to change: errors, as every command tells them
+        echo(f"circle: {line}", err=True)
+    for p in r.problems:
+        echo(f"problem: {p}")
+    return 1 if r.problems or r.wrong else 0
+
+
 @click.command()
 @click.option("--once", is_flag=True, help="Push everything unsent, pull everything new, then exit (USB stick, shared folder).")
 @click.option(
@@ -35,16 +51,7 @@ def sync(c: Context, once: bool, interval: float) -> None:
     s = c.unlock()
     service = SyncService(s, poll=interval)
     if once:
-        r = service.once()
-        if r.pushed or r.pulled or r.events or not (r.unreachable or r.wrong):
-            echo(f"Pushed {plural(r.pushed, 'journal')}, pulled {r.pulled}, {plural(r.events, 'new event')}.")
-        for line in r.offline_lines():  # a normal state: said in one line each, exit 0
-            echo(line)
-        for line in sorted(set(r.wrong.values())):  # settings to change: errors, as every command tells them
-            echo(f"circle: {line}", err=True)
-        for p in r.problems:
-            echo(f"problem: {p}")
-        sys.exit(1 if r.problems or r.wrong else 0)
+        sys.exit(sync_once(s))
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("now", True))
     service.start(focus=None)

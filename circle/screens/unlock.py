@@ -140,7 +140,7 @@ class UnlockScreen(Screen[None]):
         except CircleError as exc:
             self.post_message(UnlockFailed(exc.title, exc.hint))
             return
-        self.post_message(Unlocked(session))
+        self.post_message(Unlocked(session, session.recovery_code()))
 
     def _refuse(self, title: str, hint: str, field: str) -> None:
         """Say what is wrong, keep what was typed, and put the cursor where it needs fixing."""

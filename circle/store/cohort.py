@@ -461,6 +461,7 @@ class CohortStore:
                 Path(f"{self.journal.path}{suffix}").unlink(missing_ok=True)
             os.replace(mirror, self.journal.path)
             os.chmod(self.journal.path, 0o600)
+            self.ingest(from_start=True)  # what it holds (all of it, after a recovery from a kit) is folded here
         return ""
 
     def _envelope_at(self, jid: str, seq: int) -> bytes:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from circle.crypto import recovery
 from circle.crypto.identity import Identity
-from circle.crypto.keystore import Keystore, read_label
-from circle.errors import AlreadyExists, CircleError, CorruptFile, NotFound, UsageError
+from circle.crypto.keystore import Keystore, atomic_write, read_label
+from circle.errors import AlreadyExists, CircleError, CorruptFile, InvalidEnvelope, NotFound, StorageError, UsageError
 from circle.models.governance import cohort_id_for
 from circle.models.names import match_one
 from circle.paths import private_dir
@@ -93,6 +94,29 @@ class Home:
         ks = Keystore.create(d / KEYSTORE, passphrase, name, Vault.new_document(name, ident), calibrate=self.calibrate)
         return Session(self, d, ks, clock)
 
+    def recover(self, kit: Path, code: str, passphrase: str, clock: Clock = time.time) -> Session:
+        """Put an identity back in this home from its recovery kit and recovery code, under a new passphrase.
+
+        Its journals come back from the replicas on the first sync (the kit
+        holds where each cohort replicates and the heads it had verified).
+        """
+        try:
+            blob = Path(kit).read_bytes()
+        except OSError as exc:
+            raise NotFound("the recovery kit cannot be read", f"{kit}: {exc.strerror or 'unreadable'}; check the path (a USB stick mounted?)") from None
+        try:
+            ident, doc = recovery.open_kit(recovery.parse_code(code), blob)
+        except InvalidEnvelope as exc:
+            raise UsageError(exc.reason, "check the code you wrote down (dashes and case do not matter) and that this is your kit") from None
+        if any(i.id == ident.hex() for i in self.identities()):
+            raise AlreadyExists("this identity is already in this home", "nothing was changed; unlock it as usual (or use another --home)")
+        if len(passphrase) < 8:
+            raise UsageError("passphrase too short", "use at least 8 characters; a few words are best")
+        d = self.root / "identities" / ident.hex()
+        private_dir(d)
+        ks = Keystore.create(d / KEYSTORE, passphrase, str(doc.get("name", "")), doc, calibrate=self.calibrate)
+        return Session(self, d, ks, clock)
+
     def unlock(self, passphrase: str, who: str | None = None, clock: Clock = time.time) -> Session:
         info = self.find(who)
         ks = Keystore.open(info.path, passphrase)
@@ -144,6 +168,45 @@ class Session:
     def now(self) -> float:
         """The session's clock; read through here so the app can freeze or replace it after unlocking."""
         return self.clock()
+
+    # ---- recovery -------------------------------------------------------
+    def recovery_code(self, new: bool = False) -> str:
+        """The recovery code to write down (``new``: replace it; kits written before keep opening with the old one)."""
+        secret = self.vault.recovery_secret
+        if secret is None or new:
+            secret = self.vault.new_recovery_secret()
+            self.vault.save()
+        return recovery.format_code(secret)
+
+    def write_recovery_kit(self, path: Path) -> Path:
+        """Write the recovery kit (this identity's keystore document sealed under the recovery code) to ``path``, mode 0600."""
+        secret = self.vault.recovery_secret
+        if secret is None:
+            raise NotFound("this identity has no recovery code yet", "run 'circle recovery-kit --new-code' to make one and write it down")
+        path = Path(path).expanduser()
+        if path.is_dir():
+            path = path / f"circle-recovery-{self.id[:8]}.kit"
+        if not path.parent.is_dir():
+            raise NotFound("that folder does not exist", f"{path.parent}: choose an existing folder (a USB stick, another disk)")
+        for svc in self._cohorts.values():
+            svc.store.flush()
+        doc = self.vault.document()
+        doc["kit"] = {"at": self.now(), "cohorts": self.cohort_ids()}  # the kit knows what it holds once restored
+        blob = recovery.seal_kit(secret, bytes.fromhex(self.id), doc)
+        try:
+            atomic_write(path, blob)
+        except OSError as exc:
+            raise StorageError("the recovery kit could not be written", f"{path}: {exc.strerror or 'write failed'}; choose another place") from None
+        self.vault.kit_was_written(self.now())
+        self.vault.save()
+        return path
+
+    def kit_gaps(self) -> list[str] | None:
+        """Cohorts the newest recovery kit does not hold (None: no kit written with the current code)."""
+        held = self.vault.kit_cohorts
+        if held is None:
+            return None
+        return [cid for cid in self.cohort_ids() if cid not in held]
 
     # ---- cohorts -------------------------------------------------------
     def cohort_ids(self) -> list[str]:

@@ -21,6 +21,7 @@ see :func:`circle.crypto.keystore.merge`).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from enum import StrEnum
@@ -28,7 +29,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from circle.crypto import envelope
+from circle.crypto import envelope, recovery
 from circle.crypto.identity import Identity, PublicIdentity
 from circle.crypto.keystore import Keystore
 from circle.errors import NotFound
@@ -322,6 +323,7 @@ class Vault:
             "cohorts": {},
             "journals": {},
             "snapshot_key": os.urandom(32).hex(),
+            "recovery": recovery.new_code().hex(),
         }
 
     @property
@@ -344,6 +346,39 @@ class Vault:
     @property
     def snapshot_key(self) -> bytes:
         return bytes.fromhex(self._doc["snapshot_key"])
+
+    # ---- recovery -------------------------------------------------------
+    @property
+    def recovery_secret(self) -> bytes | None:
+        """The recovery code's secret (None for a keystore made before circle had recovery kits)."""
+        r = self._doc.get("recovery")
+        return bytes.fromhex(r) if r else None
+
+    def new_recovery_secret(self) -> bytes:
+        """Give the identity a new recovery code (kits written with the old one still open with it)."""
+        secret = recovery.new_code()
+        self._doc["recovery"] = secret.hex()
+        self._doc.pop("kit", None)
+        self.changed()
+        return secret
+
+    def document(self) -> dict[str, Any]:
+        """A copy of the whole document (what a recovery kit holds)."""
+        return json.loads(json.dumps(self._doc))
+
+    @property
+    def kit_cohorts(self) -> list[str] | None:
+        """The cohorts the newest recovery kit written holds (None: none written with the current code)."""
+        k = self._doc.get("kit")
+        return None if k is None else list(k.get("cohorts", []))
+
+    @property
+    def kit_written(self) -> float:
+        return float(self._doc.get("kit", {}).get("at", 0))
+
+    def kit_was_written(self, at: float) -> None:
+        self._doc["kit"] = {"at": at, "cohorts": self.cohort_ids()}
+        self.changed()
 
     def changed(self) -> None:
         """Something changed that :meth:`flush` should write."""

@@ -79,6 +79,11 @@ async def test_create_identity_then_cohort_from_an_empty_home(tmp_path, clock):
         await pilot.press(*"four quiet words here", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
+        # The recovery code, shown once over the home screen, is the one the keystore keeps.
+        assert isinstance(app.screen, ReadModal)
+        assert app.session.recovery_code() in str(app.screen.query_one("#read-text").render())
+        await pilot.press("escape")
+        await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
         await pilot.press("c")
         await pilot.pause()
