@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from circle.cli import agreement, cohort, export, identity, meeting, private, status, sync
+from circle.cli import agreement, cohort, devices, export, identity, meeting, private, status, sync
 from circle.cli import credits as credits_cli
 from circle.cli import goals as goals_cli
 from circle.cli.common import Context, friendly
@@ -58,7 +58,7 @@ def _open_tui(c: Context) -> None:
     run_app(c.home.root, identity=who)
 
 
-for _module in (identity, cohort, meeting, private, status, sync, export, agreement, credits_cli, goals_cli):
+for _module in (identity, devices, cohort, meeting, private, status, sync, export, agreement, credits_cli, goals_cli):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

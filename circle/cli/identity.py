@@ -77,7 +77,10 @@ def recover(c: Context, kit: str) -> None:
     """
     code = os.environ.get("CIRCLE_RECOVERY_CODE") or click.prompt("Recovery code", hide_input=True, err=True)
     s = c.home.recover(Path(kit), code, c.passphrase(confirm=True))
-    echo(f"Recovered {clean_name(s.name)} (fingerprint {s.fingerprint}) in {c.home.root}.")
+    if s.vault.device:
+        echo(f"Set up {clean_name(s.vault.device)}, a laptop of {clean_name(s.name)} (fingerprint {s.fingerprint}), in {c.home.root}.")
+    else:
+        echo(f"Recovered {clean_name(s.name)} (fingerprint {s.fingerprint}) in {c.home.root}.")
     if s.vault.kit_written:
         echo(f"The kit was written {time.strftime('%Y-%m-%d %H:%M', time.localtime(s.vault.kit_written))}; cohorts joined after that are not in it.")
     echo("Restoring your journals from the cohorts' replicas…")

@@ -31,6 +31,8 @@ KINDS = frozenset(
         "member.admitted",
         "member.updated",
         "member.removed",
+        "member.device_added",
+        "member.device_removed",
         "member.join_requested",
         "keys.epoch_started",
         "meeting.scheduled",

@@ -19,6 +19,9 @@ entitled to. The rules (docs/FORMAT.md, "Authority"):
   where their author stood only, so concurrent removals never cancel each
   other: every member removed by a valid removal stays removed, whatever the
   order of delivery.
+- A member adds a device (another laptop: a new journal of theirs, written
+  with the same identity) themselves; a device is removed (a lost laptop) by
+  its member or a mentor, cutting that journal where the remover had seen it.
 - A key epoch starts with an event of an active member that names exactly
   the active members it had seen as recipients, a commitment to the key, an
   epoch number above every epoch it had seen and the hash of one of them.
@@ -36,7 +39,18 @@ from typing import Any
 from circle.models.events import Event
 
 LABEL_COHORT_ID = b"circle/v1/cohort-id"
-GOVERNANCE_KINDS = frozenset({"cohort.created", "cohort.charter_set", "member.admitted", "member.updated", "member.removed", "keys.epoch_started"})
+GOVERNANCE_KINDS = frozenset(
+    {
+        "cohort.created",
+        "cohort.charter_set",
+        "member.admitted",
+        "member.updated",
+        "member.removed",
+        "keys.epoch_started",
+        "member.device_added",
+        "member.device_removed",
+    }
+)
 CHARTER_FIELDS = ("name", "purpose", "cadence", "meeting_minutes", "confidentiality", "feedback_norms", "mentees_per_mentor", "goal_nudge_weeks")
 MENTOR = "mentor"
 MAX_ROUNDS = 6  # settling again with the cuts found; two rounds suffice unless removed members' admissions chain
@@ -66,6 +80,8 @@ class MemberState:
     admitted_by: str = ""
     replica_paths: dict[str, str] = field(default_factory=dict)
     stamps: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # field -> stamp of the value kept
+    devices: dict[str, str] = field(default_factory=dict)  # journal -> device name, for journals added as devices
+    gone: set[str] = field(default_factory=set)  # journals of devices removed
 
     def copy(self) -> MemberState:
         return MemberState(
@@ -81,6 +97,8 @@ class MemberState:
             self.admitted_by,
             dict(self.replica_paths),
             dict(self.stamps),
+            dict(self.devices),
+            set(self.gone),
         )
 
 
@@ -138,6 +156,16 @@ class State:
         elif e.kind == "member.removed":
             if b["member"] in self.members:  # a state of what one author had seen may lack an admission another had
                 self.members[b["member"]].active = False
+        elif e.kind == "member.device_added":
+            m = self.members.get(b["member"])
+            if m is not None and b["journal"] not in m.journals:
+                m.journals.append(b["journal"])
+                m.replica_paths[b["journal"]] = b.get("replica_path", "")
+                m.devices[b["journal"]] = b.get("device", "")
+        elif e.kind == "member.device_removed":
+            m = self.members.get(b["member"])
+            if m is not None:
+                m.gone.add(b["journal"])
         elif e.kind == "member.updated":
             m = self.members.get(b["member"])
             if m is None:
@@ -205,7 +233,7 @@ class Settled:
 
 def _restrictive(e: Event, s: State) -> bool:
     """Removals and demotions: judged where their author stood only, never cut by what happened concurrently."""
-    if e.kind == "member.removed":
+    if e.kind in ("member.removed", "member.device_removed"):
         return True
     if e.kind == "member.updated" and "role" in e.body:
         target = s.members.get(e.body["member"])
@@ -245,6 +273,9 @@ class _Pass:
             if e.kind == "member.admitted" and e.body["journal"] not in self.out.owners:
                 self.out.owners[e.body["journal"]] = e.body["member"]
                 self.out.journal_roles[e.body["journal"]] = e.body["role"]
+            elif e.kind == "member.device_added" and e.body["journal"] not in self.out.owners:
+                self.out.owners[e.body["journal"]] = e.body["member"]
+                self.out.journal_roles[e.body["journal"]] = past.members[e.body["member"]].role
         self.out.state = running
         self.out.role_changes.sort(key=lambda c: c[0].stamp)
         return self.out
@@ -259,6 +290,12 @@ class _Pass:
     def _effects(self, e: Event, past: State, seen: dict[str, int]) -> None:
         """Where a removal or a role change cuts the member's journals: where its author had seen each."""
         target = past.members.get(e.body.get("member", ""))
+        if target is not None and e.kind == "member.device_removed":  # one journal cut, where the remover had seen it
+            protectors = {j for m in past.members.values() if m.active for j in m.journals if j != e.body["journal"]}
+            j = e.body["journal"]
+            c = self.cut_for(e, j, protectors)
+            self.out.cuts[j] = min(self.out.cuts.get(j, c), c)
+            return
         if target is None or e.kind not in ("member.removed", "member.updated") or (e.kind == "member.updated" and "role" not in e.body):
             return
         protectors = {j for m in past.members.values() if m.active and m.id != target.id for j in m.journals}
@@ -302,6 +339,8 @@ class _Pass:
             return "its author was not a member then"
         if e.journal not in author.journals:
             return "not written in its author's journal"
+        if e.journal in author.gone:
+            return "written from a device its member no longer uses (it was removed)"
         restrictive = _restrictive(e, past)
         if not restrictive and self.out.cut_at(e.journal, e.seq):
             return "written after its author was removed"
@@ -330,6 +369,23 @@ class _Pass:
                     return "only a mentor changes roles"
             elif target.id != e.author and not mentor:
                 return "only the member themselves or a mentor changes their details"
+            return None
+        if e.kind == "member.device_added":
+            if b["member"] != e.author:
+                return "only the member themselves adds a device of theirs"
+            if b["journal"] in self.out.owners or any(b["journal"] in m.journals for m in running.members.values()):
+                return "names a journal that is someone else's or used before"
+            return None
+        if e.kind == "member.device_removed":
+            target = past.members.get(b["member"])
+            if target is None or b["journal"] not in target.devices and b["journal"] not in target.journals:
+                return "removes a device that is not that member's"
+            if target.id != e.author and not mentor:
+                return "only the member themselves or a mentor removes a device"
+            if b["journal"] == e.journal:
+                return "a device does not remove itself"
+            if not (set(target.journals) - target.gone - {b["journal"]}):
+                return "removes the member's last device: remove the member instead"
             return None
         if e.kind == "cohort.charter_set":
             return None if mentor else "only a mentor changes the charter"

@@ -193,6 +193,8 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     ),
     "member.updated": ({"member": MEMBER}, {"name": NAME, "profession": text(120), "role": one_of(*ROLES), "away": boolean}),
     "member.removed": ({"member": MEMBER}, {"cut_seq": integer(0, 2**62)}),
+    "member.device_added": ({"member": MEMBER, "journal": JOURNAL}, {"replica_path": REPLICA_PATH, "device": text(MAX_NAME)}),
+    "member.device_removed": ({"member": MEMBER, "journal": JOURNAL}, {}),
     "keys.epoch_started": (
         {"epoch": integer(1, 2**31), "key_id": KEY_ID, "recipients": list_of(MEMBER), "commit": HASH},
         {"prev": OPTIONAL_HASH, "reason": text(40)},

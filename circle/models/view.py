@@ -69,6 +69,8 @@ class Member:
     replica_path: str = ""
     joined_lamport: int = 0
     journals: tuple[tuple[str, str], ...] = ()  # every journal of theirs, with its replica path
+    devices: tuple[tuple[str, str], ...] = ()  # journals added as devices: (journal, device name)
+    gone: frozenset[str] = frozenset()  # journals of devices removed
 
 
 @dataclass(frozen=True)
@@ -524,8 +526,14 @@ class View:
                 if not m.active and not include_removed:
                     continue
                 journals = tuple((j, m.replica_paths.get(j, "")) for j in m.journals)
-                newest = journals[-1] if journals else ("", "")
-                out.append(Member(m.id, m.name, m.role, m.profession, m.away, m.active, newest[0], m.public, newest[1], m.joined[0], journals))
+                admitted = [j for j in journals if j[0] not in m.devices]  # the journal of their newest admission (devices have their own)
+                newest = admitted[-1] if admitted else ("", "")
+                devices = tuple(m.devices.items())
+                out.append(
+                    Member(
+                        m.id, m.name, m.role, m.profession, m.away, m.active, newest[0], m.public, newest[1], m.joined[0], journals, devices, frozenset(m.gone)
+                    )
+                )
             self._memo[key] = sorted(out, key=lambda m: (m.joined_lamport, m.id))
         return list(self._memo[key])
 

@@ -29,7 +29,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,7 @@ class CohortStore:
         self.load_report = IngestReport()
         self.lock = threading.RLock()
         self._round_rows = -1  # lines in the round cache when last opened into the view
+        self._unread: set[str] = set()  # journals the keystore verified before that are not on this device (a recovered identity)
 
     def _open_journal(self) -> None:
         self.journal_id = bytes.fromhex(self.entry.journal)
@@ -204,7 +205,7 @@ class CohortStore:
             if key is None or new_key:
                 key = self.keys.new_dyad_key(peer_id)
                 self.vault.save()  # the key is on disk before anything sealed with it is
-                parts.append(Part("keys.wrapped", self.keys.wrap_body(self.id, [(key, "", "")], [peer]), None))
+                parts.append(Part("keys.wrapped", self.keys.wrap_body(self.id, [(key, "", "")], [peer, *self._my_other_devices()]), None))
             parts.append(Part(kind, body, key))
             return self.commit(parts)[0]
 
@@ -261,6 +262,11 @@ class CohortStore:
             events: dict[Scope, list[Event]] = {}
             peers: dict[str, str] = {}
             out: list[Event] = []
+            self.view.note_opaque(  # what the view does not fold, written here: others cite it like any position of this journal
+                (self.entry.journal, seq0 + i, envelope.event_id(blob).hex())
+                for i, (m, blob) in enumerate(zip(made, blobs))
+                if m is None or m[2].scope is not Scope.COHORT
+            )
             for i, (m, blob) in enumerate(zip(made, blobs)):
                 if m is not None:
                     kind, body, key, lam, cite = m
@@ -342,7 +348,7 @@ class CohortStore:
             active = [m for m in self.view.members() if m.id not in removed]
             key = self.keys.new_epoch_key(max((e.number for e in epochs.values()), default=0) + 1)
             self.vault.save()  # the key is on disk before anything sealed with it is
-            others = [PublicIdentity.from_bytes(bytes.fromhex(m.public)) for m in active if m.id != self.author.id]
+            others = [PublicIdentity.from_bytes(bytes.fromhex(m.public)) for m in active if m.id != self.author.id] + self._my_other_devices()
             prev = old.commit if old is not None else ""
             if others:
                 parts.append(Part("keys.wrapped", self.keys.wrap_body(self.id, [(key, prev, recipient_set(m.id for m in active))], others), None))
@@ -362,6 +368,13 @@ class CohortStore:
             )
             self.commit(parts)
             return key
+
+    def _my_other_devices(self) -> list[PublicIdentity]:
+        """This identity, when it writes from other devices too: keys made here are wrapped to it, so they read them."""
+        me = self.view.member(self.author.id)
+        if me is None or len([j for j, _ in me.journals if j not in me.gone]) < 2:
+            return []
+        return [PublicIdentity.from_bytes(bytes.fromhex(me.public))]
 
     def _newest_held_key(self) -> ScopeKey:
         """The key of the newest valid epoch held (what to seal a removal with while no epoch is clean)."""
@@ -537,17 +550,21 @@ class CohortStore:
             for jid, record in todo.items():
                 seen.add(jid)
                 r = IngestReport(journals=1)
+                whole = from_start or jid in self._unread
                 accepted = self.checker.check(
                     record,
                     self.journal_path(jid),
                     r,
-                    from_start=from_start,
+                    from_start=whole,
                     every_signature=every_signature,
-                    rewind=None if from_start else self._rewind.pop(jid, None),
+                    rewind=None if whole else self._rewind.pop(jid, None),
                 )
                 report.add(r)
                 if accepted is None:
+                    if jid in r.missing and (whole or record.seq):
+                        self._unread.add(jid)  # not here yet: when it comes (from a replica), it is read from its first event
                     continue
+                self._unread.discard(jid)
                 opened = open_events(accepted, record, self.id, self.keys.held(), report)
                 peers.update(opened.peers)
                 self.view.note_opaque(opened.opaque)
@@ -600,16 +617,29 @@ class CohortStore:
             for w in self.keys.unwrap(ev.body):
                 if w.key.scope is Scope.COHORT and (w.cohort == self.id or pending):
                     got |= self.keys.take(w, commits)
-                elif w.key.scope is Scope.DYAD and w.cohort == self.id and self._dyad_wrap_counts(ev, w.party):
-                    got |= self.keys.take(w, commits)
+                elif w.key.scope is Scope.DYAD and w.cohort == self.id and (peer := self._dyad_peer(ev, w.party, w.other)):
+                    k = w.key
+                    got |= self.keys.take(replace(w, key=ScopeKey(k.id, k.secret, k.scope, k.epoch, peer)), commits)
                 # Anything else (a "self" or "invite" key, a dyad key for another cohort) is never taken from a wrap.
         return got
 
-    def _dyad_wrap_counts(self, wrap: Event, party: str) -> bool:
-        """A channel's key is taken only from the journal of the member it names as its maker, while a member, and never as a channel with oneself."""
+    def _dyad_peer(self, wrap: Event, party: str, other: str) -> str:
+        """The other member of the channel a wrapped dyad key belongs to, if the wrap counts ("" if not).
+
+        A channel's key is taken only from the journal of the member it names
+        as its maker, while a member: from another member, for the channel
+        between them and this identity; from one of this identity's own
+        devices, for the channel it names (each device of a member reads all
+        of that member's channels).
+        """
         owner = self.view.author_of(wrap.journal)
-        m = self.view.member(party)
-        return bool(owner) and owner == party != self.author.id and m is not None and m.active and self.view.counts(wrap) is None
+        if not owner or owner != party or self.view.counts(wrap) is not None:
+            return ""
+        peer = other if party == self.author.id else party
+        if party != self.author.id and other not in ("", self.author.id):
+            return ""  # a key for a channel between two others
+        m = self.view.member(peer)
+        return peer if peer != self.author.id and m is not None and m.active else ""
 
     def _unmatched_keys(self) -> int:
         """Cohort keys held that match no epoch that validly started (wrapped by someone not entitled, or made up)."""

@@ -44,7 +44,8 @@ class Wrapped:
         key: the key itself.
         prev: the hash of the epoch before it ("" for the first).
         recipients: hash of the epoch's recipient set.
-        party: for a dyad key, the member who says they made it (the other party of the channel).
+        party: for a dyad key, the member who says they made it.
+        other: for a dyad key, the other member of its channel, as its maker says.
     """
 
     cohort: str
@@ -52,6 +53,7 @@ class Wrapped:
     prev: str
     recipients: str
     party: str = ""
+    other: str = ""
 
 
 class CohortKeys:
@@ -117,7 +119,7 @@ class CohortKeys:
         def inner(r: PublicIdentity, key: ScopeKey, prev: str, rset: str) -> bytes:
             d = {"to": r.id.hex(), "c": cohort_id, "kid": key.id, "k": key.secret.hex(), "scope": key.scope.value, "e": key.epoch, "prev": prev, "r": rset}
             if key.scope is Scope.DYAD:
-                d["with"] = self.author.id
+                d["with"], d["for"] = self.author.id, key.peer
             return json.dumps(d).encode()
 
         return {"w": [r.wrap(inner(r, key, prev, rset), LABEL_KEY_WRAP).hex() for key, prev, rset in keys for r in recipients]}
@@ -133,10 +135,11 @@ class CohortKeys:
                     continue
                 scope = Scope(inner["scope"])
                 party = str(inner.get("with", "")) if scope is Scope.DYAD else ""
-                key = ScopeKey(str(inner["kid"]), bytes.fromhex(inner["k"]), scope, int(inner["e"]), party)
+                other = str(inner.get("for", "")) if scope is Scope.DYAD else ""
+                key = ScopeKey(str(inner["kid"]), bytes.fromhex(inner["k"]), scope, int(inner["e"]))
                 if len(key.raw_id) != 16 or len(key.secret) != 32 or key.id != key.raw_id.hex():
                     continue
-                out.append(Wrapped(str(inner["c"]), key, str(inner.get("prev", "")), str(inner.get("r", "")), party))
+                out.append(Wrapped(str(inner["c"]), key, str(inner.get("prev", "")), str(inner.get("r", "")), party, other))
             except (InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError):
                 continue
         return out

@@ -21,6 +21,7 @@ from circle.crypto.keystore import Keystore, atomic_write, read_label
 from circle.errors import AlreadyExists, CircleError, CorruptFile, InvalidEnvelope, NotFound, StorageError, UsageError
 from circle.models.governance import cohort_id_for
 from circle.models.names import match_one
+from circle.models.view import Member
 from circle.paths import private_dir
 from circle.store.cohort import CohortStore
 from circle.store.ingest import IngestReport
@@ -31,6 +32,14 @@ from circle.store.writer import Author
 
 KEYSTORE = "keystore"
 Clock = Callable[[], float]
+
+
+FIRST_DEVICE = "first laptop"  # what the journal a member was admitted with is called among their devices
+
+
+def device_names(member: Member) -> dict[str, str]:
+    """A member's journals that are devices now, by journal: the one they were admitted with, then those they added."""
+    return {member.journal: FIRST_DEVICE, **dict(member.devices)} if member.journal else dict(member.devices)
 
 
 @dataclass(frozen=True)
@@ -200,6 +209,83 @@ class Session:
         self.vault.kit_was_written(self.now())
         self.vault.save()
         return path
+
+    # ---- devices: the same person on another laptop -----------------------
+    def add_device(self, device: str, path: Path) -> tuple[Path, list[str]]:
+        """Prepare another laptop of this identity: a new journal for it in every cohort, announced from here, and its kit.
+
+        Each cohort gets ``member.device_added`` naming the new journal, so
+        every member follows it; the kit (sealed with the recovery code, like a
+        recovery kit) holds this identity's keys with the new journals as its
+        own and this laptop's as journals to follow. On the other laptop,
+        ``circle recover FILE`` sets it up. Returns the kit's path and the
+        cohorts it was announced in.
+        """
+        device = " ".join(device.split())
+        if not device or len(device) > 80:
+            raise UsageError("a device needs a name", "a word or two that says which laptop it is, for example 'ward laptop'")
+        secret = self.vault.recovery_secret
+        if secret is None:
+            raise NotFound("this identity has no recovery code yet", "run 'circle recovery-kit --new-code -o FILE' first; the device kit is sealed with it")
+        path = Path(path).expanduser()
+        if path.is_dir():
+            path = path / f"circle-device-{self.id[:8]}.kit"
+        if not path.parent.is_dir():
+            raise NotFound("that folder does not exist", f"{path.parent}: choose an existing folder (a USB stick)")
+        doc = self.vault.document()
+        announced = []
+        for cid in self.cohort_ids():
+            svc = self.cohort(cid)
+            me = svc.view.member(self.id)
+            if svc.store.entry.pending is not None or me is None or not me.active:
+                doc["cohorts"].pop(cid, None)  # not a member there (yet): the other laptop joins it itself
+                continue
+            if any(name == device for _j, name in me.devices if _j not in me.gone):
+                raise AlreadyExists(f"a device named {device!r} is already yours in {svc.view.cohort().name}", "choose another name")
+            jid, rpath = os.urandom(16).hex(), os.urandom(16).hex()
+            svc.store.record("member.device_added", {"member": self.id, "journal": jid, "replica_path": rpath, "device": device})
+            entry = doc["cohorts"][cid]
+            doc["journals"][entry["journal"]]["replica_path"] = entry["replica_path"]  # this laptop's journal: the other follows it there
+            entry["journal"], entry["replica_path"] = jid, rpath
+            entry.pop("wrapped", None)
+            doc["journals"][jid] = {
+                "seq": 0,
+                "hash": "00" * 32,
+                "head": "",
+                "owner": self.id,
+                "sign_pk": self.public.sign_pk.hex(),
+                "cohort": cid,
+                "replica_path": rpath,
+            }
+            announced.append(cid)
+        for j in doc["journals"].values():
+            j.pop("sent", None)  # what this laptop sent of its own journals; the other laptop follows them as peers
+        doc["kit"] = {"at": self.now(), "cohorts": announced}
+        doc["device"] = device
+        blob = recovery.seal_kit(secret, bytes.fromhex(self.id), doc)
+        try:
+            atomic_write(path, blob)
+        except OSError as exc:
+            raise StorageError("the device kit could not be written", f"{path}: {exc.strerror or 'write failed'}; choose another place") from None
+        self.vault.flush()
+        return path, announced
+
+    def remove_device(self, device: str) -> list[str]:
+        """Stop counting what a device of this identity writes from now on (a lost laptop), in every cohort; the cohorts it was removed in."""
+        done = []
+        for cid in self.cohort_ids():
+            svc = self.cohort(cid)
+            me = svc.view.member(self.id)
+            if me is None:
+                continue
+            mine = svc.store.entry.journal
+            for jid, name in device_names(me).items():
+                if name.lower() == device.strip().lower() and jid not in me.gone and jid != mine:
+                    svc.store.record("member.device_removed", {"member": self.id, "journal": jid})
+                    done.append(cid)
+        if not done:
+            raise NotFound(f"no other device of yours is called {device!r}", "'circle devices' lists them")
+        return done
 
     def kit_gaps(self) -> list[str] | None:
         """Cohorts the newest recovery kit does not hold (None: no kit written with the current code)."""

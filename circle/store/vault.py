@@ -373,6 +373,11 @@ class Vault:
         return None if k is None else list(k.get("cohorts", []))
 
     @property
+    def device(self) -> str:
+        """This laptop's name among the identity's devices ("" for the first one)."""
+        return str(self._doc.get("device", ""))
+
+    @property
     def kit_written(self) -> float:
         return float(self._doc.get("kit", {}).get("at", 0))
 

@@ -90,12 +90,12 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
     except CircleError as exc:
         yield Finding(False, f"{name}: replica {where}", told(exc))
         reached = False
-    members = {m.journal: m for m in store.view.members()}
+    members = {j: m for m in store.view.members() for j, _ in m.journals}
     for jid, record in store.known_journals().items():
         member = members.get(jid)
         if jid == store.entry.journal or member is None:
             continue
-        path = record.replica_path or member.replica_path
+        path = record.replica_path or dict(member.journals).get(jid, "")
         if not reached:  # the same location: it would only say the same again
             continue
         try:

@@ -248,6 +248,8 @@ class SyncService:
                 continue
             if self._problems.get(str(store.journal.path), "").startswith("your journal"):
                 self._problems.pop(str(store.journal.path))
+            if store.written() == 0 and not store.journal.path.exists():
+                continue  # nothing written here yet (a new device): nothing to send
             out.append((store.journal.path, replica_for(self.session, store).child(store.entry.replica_path)))
         return out
 
@@ -320,8 +322,8 @@ class SyncService:
     def _refresh_peers(self) -> None:
         for store in self._cohorts():
             base = replica_for(self.session, store)
-            names = {m.journal: m.name for m in store.view.members(include_removed=True)}
-            paths = {m.journal: m.replica_path for m in store.view.members(include_removed=True)}
+            names = {j: m.name for m in store.view.members(include_removed=True) for j, _ in m.journals}
+            paths = {j: p for m in store.view.members(include_removed=True) for j, p in m.journals}
             for jid, j in store.known_journals().items():
                 if jid == store.entry.journal or jid in self._peers:
                     continue

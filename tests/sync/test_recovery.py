@@ -35,6 +35,8 @@ def test_a_lost_laptop_comes_back_from_the_kit_and_loses_nothing(tmp_path):
     cid = ana.create_cohort("Pharmacists West", replica=dict(loc)).id
     once(ana)
     bring_in(ana, cid, ben, loc)
+    ben.cohort(cid).add_item("", "Ben's item, read on Ana's lost laptop")
+    once(ben, ana)
     svc = ana.cohort(cid)
     for i in range(5):
         svc.add_item("", f"before the kit {i}")

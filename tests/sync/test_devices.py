@@ -1,0 +1,121 @@
+"""The same person on two laptops: both write, nothing is lost; a lost one is removed and counts for nothing after.
+
+Real homes, the real litestream binary and a folder replica. Ana's first
+laptop prepares a device kit; her ward laptop is set up from it with
+`Home.recover`. Both write at once; Ben and both of Ana's laptops end with
+every event, no fork. Keys made on one laptop (a new epoch, a private
+channel) reach the other. When the ward laptop is lost, Ana removes it: what
+it writes after that is held aside on every device.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from circle.store.channels import ChannelService
+from circle.store.session import Home
+from tests.security.laptops import Laptops, tally
+from tests.sync.helpers import bring_in, new_home, once
+
+pytestmark = pytest.mark.slow
+
+
+def items(svc) -> set[str]:
+    return {i.title for i in svc.view.agenda("")}
+
+
+def test_two_laptops_of_one_person_write_at_once_and_nothing_is_lost(tmp_path):
+    loc = {"url": str(tmp_path / "shared-folder")}
+    ana, ben = new_home(tmp_path, "Ana"), new_home(tmp_path, "Ben")
+    cid = ana.create_cohort("Pharmacists West", replica=dict(loc)).id
+    once(ana)
+    bring_in(ana, cid, ben, loc)
+    code = ana.recovery_code()
+    kit, announced = ana.add_device("ward laptop", tmp_path / "ward.kit")
+    assert announced == [cid]
+    once(ana)
+    ward = Home(tmp_path / "ward", calibrate=False).recover(kit, code, "ward pass phrase")
+    once(ward)
+    assert ward.cohort(cid).store.entry.journal != ana.cohort(cid).store.entry.journal
+
+    written = set()
+    for i in range(4):  # both laptops write without seeing each other
+        ana.cohort(cid).add_item("", f"first laptop {i}")
+        ward.cohort(cid).add_item("", f"ward laptop {i}")
+        written |= {f"first laptop {i}", f"ward laptop {i}"}
+    ben.cohort(cid).add_item("", "from Ben")
+    written.add("from Ben")
+    for _ in range(2):
+        once(ana, ward, ben)
+    for who in (ana, ward, ben):
+        got = items(who.cohort(cid)) & written
+        print(f"two devices: {len(written)} written, {len(got)} on {who.name}'s {'ward laptop' if who is ward else 'laptop'}")
+        assert got == written
+        assert not who.cohort(cid).store.alarms
+    assert ana.cohort(cid).view.digest() == ward.cohort(cid).view.digest() == ben.cohort(cid).view.digest()
+
+    # Keys made on one laptop reach the other: a new epoch, and a private channel with Ben.
+    ward.cohort(cid).rotate_epoch()
+    ward.cohort(cid).add_item("", "under the ward laptop's epoch")
+    ChannelService(ward.cohort(cid)).send(ben.id, "private, from the ward laptop")
+    for _ in range(2):
+        once(ward, ana, ben)
+    assert "under the ward laptop's epoch" in items(ana.cohort(cid)) and "under the ward laptop's epoch" in items(ben.cohort(cid))
+    assert [m.text for m in ChannelService(ana.cohort(cid)).thread(ben.id)] == ["private, from the ward laptop"]
+    assert [m.text for m in ChannelService(ben.cohort(cid)).thread(ana.id)] == ["private, from the ward laptop"]
+    ana.cohort(cid).add_item("", "first laptop, after the epoch")  # and the first laptop writes with it
+    once(ana, ben)
+    assert "first laptop, after the epoch" in items(ben.cohort(cid))
+
+    # The ward laptop is lost: Ana removes it from her first laptop. What it writes after that counts nowhere.
+    ana.remove_device("ward laptop")
+    once(ana, ben)
+    ward.cohort(cid).add_item("", "written on the lost laptop")
+    once(ward, ben, ana)
+    for who in (ana, ben):
+        assert "written on the lost laptop" not in items(who.cohort(cid))
+        assert "ward laptop 3" in items(who.cohort(cid))  # what it wrote before stays
+    tally("a removed device writes on", 1, int("written on the lost laptop" in items(ben.cohort(cid))))
+
+
+@pytest.fixture
+def ward(tmp_path) -> Laptops:
+    lap = Laptops(tmp_path, "Ana")
+    lap.join("Ben", "peer")
+    lap.join("Cleo", "participant")
+    lap.sync()
+    return lap
+
+
+def test_nobody_adds_or_removes_a_device_of_someone_else(ward: Laptops):
+    """Ben's altered client gives Cleo a device (a journal he writes), claims Ana's journal as his device, removes Ana's laptop."""
+    ben = ward.store("Ben")
+    cleo, ana = ward.svc("Cleo").view.member(ward.id("Cleo")), ward.svc("Ana").view.member(ward.id("Ana"))
+    ben.record("member.device_added", {"member": cleo.id, "journal": "ab" * 16, "device": "Cleo's other laptop"})
+    ben.record("member.device_added", {"member": ward.id("Ben"), "journal": ana.journal, "device": "mine now"})
+    ben.record("member.device_removed", {"member": ana.id, "journal": ana.journal})
+    ward.sync()
+    view = ward.svc("Ana").view
+    refused = set(view.refused().values())
+    assert {
+        "only the member themselves adds a device of theirs",
+        "names a journal that is someone else's or used before",
+        "only the member themselves or a mentor removes a device",
+    } <= refused
+    assert view.author_of(ana.journal) == ana.id and not view.member(ward.id("Cleo")).devices
+    ward.svc("Ana").add_item("", "Ana still counts")
+    ward.sync()
+    assert "Ana still counts" in items(ward.svc("Cleo"))
+    tally(
+        "devices added or removed for someone else",
+        3,
+        3
+        - len(
+            refused
+            & {
+                "only the member themselves adds a device of theirs",
+                "names a journal that is someone else's or used before",
+                "only the member themselves or a mentor removes a device",
+            }
+        ),
+    )
