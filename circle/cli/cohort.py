@@ -224,10 +224,18 @@ def _wait_for_admission(s: Any, cid: str, mailbox: Any, wait: int) -> None:
 @click.argument("cohort")
 @click.argument("code")
 @click.option("--role", default="participant", type=click.Choice(["mentor", "peer", "participant"]), show_default=True)
+@click.option(
+    "--replaces", default="", help="The member whose new identity this is (a laptop lost without a recovery kit): removed first, linked for all to see."
+)
 @pass_ctx
 @friendly
-def admit(c: Context, cohort: str, code: str, role: str) -> None:
-    """Admit the newcomer who joined COHORT with the invite CODE you gave them (or its number)."""
+def admit(c: Context, cohort: str, code: str, role: str, replaces: str) -> None:
+    """Admit the newcomer who joined COHORT with the invite CODE you gave them (or its number).
+
+    Compare the fingerprint it prints with theirs, aloud. With --replaces,
+    do it in person: the newcomer takes that member's place and reads the
+    cohort's history.
+    """
     from circle.exchange import ReplicaMailbox
     from circle.store.joining import admit_with_code
     from circle.sync import litestream as ls
@@ -236,12 +244,16 @@ def admit(c: Context, cohort: str, code: str, role: str) -> None:
     s = c.unlock()
     with ls.bounded():  # a replica out of reach costs one wait (about 10 s), for the exchange and the sync after it
         try:
-            admitted = admit_with_code(s.find_cohort(cohort), code, ReplicaMailbox(s), role=role)
+            svc = s.find_cohort(cohort)
+            old = svc.member_by_name(replaces).id if replaces else ""
+            admitted = admit_with_code(svc, code, ReplicaMailbox(s), role=role, replaces=old)
         except ls.ReplicaOffline as exc:
             raise type(exc)(*one_line(exc.title, exc.hint.split(": ", 1)[0], "; nobody was admitted: try again once it answers"), exc.detail) from None
         r = SyncService(s).once()
     for line in admitted.lines():
         echo(line)
+    if replaces:
+        echo(f"They replace {clean_name(svc.view.name_of(old))}'s earlier identity, which was removed: everyone sees the link.")
     if r.unreachable:
         echo("The replica could not be reached: run 'circle sync --once' when it can be, so they see the admission.")
 

@@ -19,6 +19,8 @@ entitled to. The rules (docs/FORMAT.md, "Authority"):
   where their author stood only, so concurrent removals never cancel each
   other: every member removed by a valid removal stays removed, whatever the
   order of delivery.
+- A new identity for someone who lost their laptop without a recovery kit is
+  admitted by a mentor with ``replaces``: the earlier identity, removed first.
 - A member adds a device (another laptop: a new journal of theirs, written
   with the same identity) themselves; a device is removed (a lost laptop) by
   its member or a mentor, cutting that journal where the remover had seen it.
@@ -82,6 +84,7 @@ class MemberState:
     stamps: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # field -> stamp of the value kept
     devices: dict[str, str] = field(default_factory=dict)  # journal -> device name, for journals added as devices
     gone: set[str] = field(default_factory=set)  # journals of devices removed
+    replaces: str = ""  # the earlier identity of this person (lost without a recovery kit), linked by a mentor
 
     def copy(self) -> MemberState:
         return MemberState(
@@ -99,6 +102,7 @@ class MemberState:
             dict(self.stamps),
             dict(self.devices),
             set(self.gone),
+            self.replaces,
         )
 
 
@@ -147,6 +151,7 @@ class State:
             m = self.members.get(mid)
             if m is None:
                 m = self.members[mid] = MemberState(mid, b["name"], b["role"], b["public"], b.get("profession", ""), joined=e.stamp, admitted_by=e.author)
+                m.replaces = b.get("replaces", "")
             else:  # re-admitted: active again, in the role given now, with a new journal
                 m.active, m.role, m.admitted_by = True, b["role"], e.author
                 m.stamps["role"] = e.stamp
@@ -405,6 +410,16 @@ class _Pass:
             return "a member's keys never change: a re-admission carries the keys first admitted"
         if b["journal"] in self.out.owners:
             return "names a journal that is someone else's or used before"
+        if old := b.get("replaces"):
+            earlier = past.members.get(old)
+            if earlier is None or old == mid:
+                return "links to an earlier identity that is not a member's"
+            if earlier.active:
+                return "links to an earlier identity that is still active: it is removed first"
+            if any(m.replaces == old for m in running.members.values() if m.id != mid):
+                return "that earlier identity is linked to someone else already"
+            if known is not None and known.replaces != old:
+                return "a member's link to an earlier identity never changes"
         return None
 
     def _epoch(self, e: Event, past: State, running: State) -> str | None:

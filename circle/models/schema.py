@@ -189,7 +189,7 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "cohort.charter_set": ({}, _CHARTER),
     "member.admitted": (
         {"member": MEMBER, "name": NAME, "role": one_of(*ROLES), "public": HEX, "journal": JOURNAL},
-        {"profession": text(120), "replica_path": REPLICA_PATH, "roster": roster},
+        {"profession": text(120), "replica_path": REPLICA_PATH, "roster": roster, "replaces": MEMBER},
     ),
     "member.updated": ({"member": MEMBER}, {"name": NAME, "profession": text(120), "role": one_of(*ROLES), "away": boolean}),
     "member.removed": ({"member": MEMBER}, {"cut_seq": integer(0, 2**62)}),

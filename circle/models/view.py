@@ -71,6 +71,7 @@ class Member:
     journals: tuple[tuple[str, str], ...] = ()  # every journal of theirs, with its replica path
     devices: tuple[tuple[str, str], ...] = ()  # journals added as devices: (journal, device name)
     gone: frozenset[str] = frozenset()  # journals of devices removed
+    replaces: str = ""  # the earlier identity of this person, linked by the mentor who admitted them
 
 
 @dataclass(frozen=True)
@@ -531,7 +532,20 @@ class View:
                 devices = tuple(m.devices.items())
                 out.append(
                     Member(
-                        m.id, m.name, m.role, m.profession, m.away, m.active, newest[0], m.public, newest[1], m.joined[0], journals, devices, frozenset(m.gone)
+                        m.id,
+                        m.name,
+                        m.role,
+                        m.profession,
+                        m.away,
+                        m.active,
+                        newest[0],
+                        m.public,
+                        newest[1],
+                        m.joined[0],
+                        journals,
+                        devices,
+                        frozenset(m.gone),
+                        m.replaces,
                     )
                 )
             self._memo[key] = sorted(out, key=lambda m: (m.joined_lamport, m.id))

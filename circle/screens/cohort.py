@@ -88,6 +88,8 @@ def read_cohort(service: CohortService, today: str = "") -> CohortRead:
                 t.append("  away", style="italic")
             if nxt and next_facilitator == m.id:
                 t.append("  ★ facilitates next", style="bold")
+            if m.replaces:
+                t.append(f"\n  new identity: replaces {name(view.name_of(m.replaces))}'s earlier one (removed)", style="dim")
             members.append((m.id, t))
 
         rows = []

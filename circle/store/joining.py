@@ -226,7 +226,7 @@ class Admitted:
         ]
 
 
-def admit(svc: CohortService, join_code: str, fetch: Fetch, role: str = "participant", profession: str = "") -> Admitted:
+def admit(svc: CohortService, join_code: str, fetch: Fetch, role: str = "participant", profession: str = "", replaces: str = "") -> Admitted:
     """Admit the newcomer behind ``join_code``."""
     code = join_code.strip()
     if not code.startswith(JOIN_PREFIX):
@@ -255,7 +255,7 @@ def admit(svc: CohortService, join_code: str, fetch: Fetch, role: str = "partici
         svc.store.entry.use_invite(open_invite.hash)  # used even if what follows fails
         svc.store.vault.save()
         name = str(request["name"])[:80]
-        svc.admit(pub, name, role, profession, journal=jid.hex(), replica_path=inv.join_path)
+        svc.admit(pub, name, role, profession, journal=jid.hex(), replica_path=inv.join_path, replaces=replaces)
         return Admitted(name, role, pub.fingerprint, roster_fingerprint(svc.view))
     raise NotFound("no join request found for this code yet", "ask the newcomer to run 'circle sync --once', then try again")
 
@@ -767,12 +767,12 @@ def _read_try(path: Path, secret: bytes, slot: int) -> _Request:
         return _Request("wrong")
 
 
-def admit_with_code(svc: CohortService, code: str, mailbox: Mailbox, role: str = "participant", profession: str = "") -> Admitted:
+def admit_with_code(svc: CohortService, code: str, mailbox: Mailbox, role: str = "participant", profession: str = "", replaces: str = "") -> Admitted:
     """Admit the newcomer who joined with a short code (the whole code, or its number); a long join code goes the old way."""
     store = svc.store
     location = store.entry.replica or {"url": str(default_replica(store.root.parents[1]))}  # root: <home>/identities/<id>
     if not is_short_code(code):
-        return admit(svc, code, lambda _store, path, out: mailbox.fetch(location, path, out), role, profession)
+        return admit(svc, code, lambda _store, path, out: mailbox.fetch(location, path, out), role, profession, replaces)
     store.vault.save()  # take in invites another circle process made meanwhile (the command line while the app is open)
     text = code.strip()
     wanted = ShortCode(int(text), "", "") if text.isdigit() else ShortCode.parse(text)
@@ -786,13 +786,15 @@ def admit_with_code(svc: CohortService, code: str, mailbox: Mailbox, role: str =
     if not invites:
         raise UsageError("no open invite with that code", f"invites last {DEFAULT_TTL_HOURS} hours and admit one person; make a new one")
     for inv in invites:
-        admitted = _admit_try(svc, inv.hash, inv.secret, location, mailbox, role, profession)
+        admitted = _admit_try(svc, inv.hash, inv.secret, location, mailbox, role, profession, replaces)
         if admitted is not None:
             return admitted
     raise NotFound("nobody has joined with this code yet", "ask the newcomer to join with it, wait for their device to sync, then try again")
 
 
-def _admit_try(svc: CohortService, invite_hash: str, secret: bytes, location: dict[str, Any], mailbox: Mailbox, role: str, profession: str) -> Admitted | None:
+def _admit_try(
+    svc: CohortService, invite_hash: str, secret: bytes, location: dict[str, Any], mailbox: Mailbox, role: str, profession: str, replaces: str = ""
+) -> Admitted | None:
     store = svc.store
     jm = mailbox_journal(secret)
     mfile = _mailbox_file(store, jm)
@@ -822,7 +824,7 @@ def _admit_try(svc: CohortService, invite_hash: str, secret: bytes, location: di
         assert req.public is not None
         store.entry.use_invite(invite_hash)  # used even if what follows fails
         store.vault.save()
-        svc.admit(req.public, req.name, role, profession, journal=req.journal, replica_path=slot_path(jm, slot))
+        svc.admit(req.public, req.name, role, profession, journal=req.journal, replica_path=slot_path(jm, slot), replaces=replaces)
         body = {
             "slot": slot,
             "inviter": store.author.id,

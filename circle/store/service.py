@@ -177,14 +177,27 @@ class CohortService:
             "replica_path": replica_path,
         }
 
-    def admit(self, pub: PublicIdentity, name: str, role: str = "participant", profession: str = "", journal: str = "", replica_path: str = "") -> None:
+    def admit(
+        self, pub: PublicIdentity, name: str, role: str = "participant", profession: str = "", journal: str = "", replica_path: str = "", replaces: str = ""
+    ) -> None:
         """Admit a member (a mentor does): record it and wrap every epoch key held for them, in one transaction.
 
         A newcomer reads the cohort from its beginning, as a new colleague
         reads past minutes. Someone removed earlier may be admitted again with
-        the keys they had and a new journal.
+        the keys they had and a new journal. With ``replaces``, the newcomer
+        is the same person under a new identity (a laptop lost without a
+        recovery kit): their earlier identity is removed first (a new epoch
+        it never gets), and the admission links the two for everyone to see.
         """
         self._require_mentor("admits members")
+        if replaces:
+            old = self.view.member(replaces)
+            if old is None or old.id == pub.id.hex():
+                raise NotFound("no such earlier member", "name the member whose identity this newcomer replaces")
+            if any(m.replaces == old.id for m in self.view.members(include_removed=True)):
+                raise AlreadyExists(f"{old.name}'s earlier identity is linked to someone already", "nothing changed")
+            if old.active:
+                self.remove(old.id)
         if role not in ROLES:
             raise UsageError(f"unknown role {role!r}", "mentor, peer or participant")
         known = self.view.member(pub.id.hex())
@@ -195,6 +208,8 @@ class CohortService:
                 f"{known.name} was a member with other keys", "a member's keys never change; admit their new device from their own circle, or a new identity"
             )
         body = self.admission_body(pub, name, role, profession, journal, replica_path)
+        if replaces:
+            body["replaces"] = replaces
         body["roster"] = {j: [m.public, path] for m in self.view.members() for j, path in m.journals if m.public}
         key = self.store.sealing_key()
         parts = [Part("member.admitted", body, key)]

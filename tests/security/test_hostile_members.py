@@ -19,11 +19,13 @@ from circle.crypto import envelope
 from circle.crypto.identity import Identity
 from circle.errors import CircleError, InvalidEnvelope
 from circle.models.governance import MENTOR
+from circle.store import joining
 from circle.store.cohort import Part
 from circle.store.journal import read_rows
+from circle.store.session import Home
 from circle.store.keys import LABEL_KEY_WRAP, epoch_hash
 from circle.store.vault import Scope, ScopeKey
-from tests.security.laptops import Laptops, copy_db, tally
+from tests.security.laptops import PASS, Laptops, copy_db, tally
 
 
 @pytest.fixture
@@ -463,3 +465,48 @@ def test_verify_opens_every_envelope_and_reports_one_written_wrongly(ward: Lapto
     found = [p for p in report.problems if "key commitment does not match" in p]
     tally("envelopes written wrongly", 1, 0 if found else 1)
     assert found and report.opened > 0
+
+
+# ---- a new identity for someone who lost their laptop without a kit --------------------------
+
+
+def test_a_new_identity_replaces_a_lost_one_and_reads_the_history(tmp_path):
+    """Cleo lost her laptop and had no kit: Ana admits her new identity with replaces. The earlier identity is removed
+    (what it writes after counts nowhere), the new one reads the history, and everyone sees the link. Ben's altered client
+    cannot link a newcomer to someone, nor re-link."""
+    lap = Laptops(tmp_path, "Ana")
+    lap.join("Ben", "peer")
+    lap.join("Cleo", "participant")
+    lap.sync()
+    mid = meeting(lap)
+    lap.svc("Ana").add_note(mid, "Before Cleo lost her laptop")
+    lap.sync()
+    old = lap.id("Cleo")
+    old_store = lap.store("Cleo")
+    # Cleo's new identity joins; Ana admits it in person, replacing the old one.
+    lap.sessions["Cleo-old"] = lap.sessions.pop("Cleo")
+    newcomer = lap.sessions["Cleo"] = Home(tmp_path / "cleo-new-laptop", calibrate=False).create_identity("Cleo", PASS)
+    admitter = lap.svc("Ana")
+    joined = joining.join(newcomer, joining.create_invite(lap.sessions["Ana"], admitter).code)
+    mine = newcomer.store(joined.cohort_id)
+    joining.admit(admitter, joined.join_code, lambda _s, _p, out: copy_db(mine.journal.path, out) or True, role="participant", replaces=old)
+    for path in lap.journals_of("Ana"):
+        copy_db(path, mine.peer_dir() / path.name)
+    mine.ingest()
+    lap.sync("Ana", "Ben", "Cleo")
+    new = lap.id("Cleo")
+    view = lap.svc("Ben").view
+    assert view.member(new).replaces == old and not view.member(old).active
+    assert "Before Cleo lost her laptop" in texts(lap, "Cleo")  # the history carries over
+    # The lost laptop writes on under the old identity: nowhere counts it.
+    old_store.record("note.added", {"meeting": mid, "text": "from the lost laptop"})
+    lap.deliver("Ben", "Cleo-old")
+    assert "from the lost laptop" not in texts(lap, "Ben")
+    # Ben's altered client admits nobody and links nobody.
+    ben = lap.store("Ben")
+    ben.record("member.admitted", {**admitter.admission_body(lap.sessions["Ben"].public, "Ben", "peer", "", "ef" * 16, ""), "replaces": old})
+    lap.deliver("Ana", "Ben", "Cleo-old")
+    refused = set(lap.svc("Ana").view.refused().values())
+    assert "only a mentor admits members" in refused or "already an active member" in refused
+    assert lap.svc("Ana").view.member(new).replaces == old
+    tally("a lost identity written on after its replacement", 1, int("from the lost laptop" in texts(lap, "Ben")))
