@@ -22,8 +22,8 @@ from circle.models.governance import MENTOR
 from circle.store import joining
 from circle.store.cohort import Part
 from circle.store.journal import read_rows
-from circle.store.session import Home
 from circle.store.keys import LABEL_KEY_WRAP, epoch_hash
+from circle.store.session import Home
 from circle.store.vault import Scope, ScopeKey
 from tests.security.laptops import PASS, Laptops, copy_db, tally
 
