@@ -153,6 +153,9 @@ class CohortStore:
                     f"{n} event{'s' if several else ''} broke the cohort's rules and {'are' if several else 'is'} shown to nobody; 'circle verify' lists {'them' if several else 'it'}.",
                 )
             )
+        me = self.view.member(self.author.id)
+        if me is not None and self.entry.journal in me.gone:
+            out.append(("", "this laptop was removed from your devices: what you write here counts for nothing; write from another laptop of yours."))
         if own := self.own_journal_problem():
             out.append(("", f"{own}: run 'circle sync --once' to put it back from the replica; nothing is written on it meanwhile."))
         out.extend(("", w) for w in ratio_warnings(self.view))  # the team mentoring ratio (circle/models/mentoring.py)
