@@ -76,6 +76,18 @@ CHARTER = {
     "confidentiality": LONG,
     "feedback_norms": "[link=https://evil.example]norms[/link] " + CORPUS["osc8"],
 }
+# Private channels, goals, agreements and credits: what members write there is as hostile as anywhere.
+PRIVATE = {
+    "message": "[@click=app.quit]read me[/] \x1b]0;pwned\x07\nsecond line\r\u202eevil\u202c",
+    "request": "[link=https://evil.example]my case[/link] \x1b[2J",
+}
+GOAL = {
+    "title": "[bold]Lead[/] a family meeting \x1b]0;pwned\x07",
+    "measure": "[@click=app.quit]observed[/] twice \u202eevil\u202c",
+    "evidence": "\x1b]8;;https://evil.example\x1b\\notes\x1b]8;;\x1b\\ \x07",
+}
+COI = "[/]\x1b[2J I supervise [@click=app.quit]Sam[/]\x07"
+RULE_NAME = "[link=https://evil.example]CPD[/link] \x1b]0;pwned\x07"
 IDENTITY_NAME = "Mallory [/]\x1b]0;pwned\x07\u202e [@click=app.quit]x[/]"  # a newcomer's own identity on this device
 
 
@@ -118,6 +130,37 @@ def build_hostile_home(root: Path, today: dt.date) -> HostileHome:
     store["Priya Nair"].record_many(
         ("action.added", {"action": f"hostile-action-{k}", "meeting": upcoming.id, "title": title, "owner": ids("Priya Nair"), "due": due})
         for k, (title, due) in enumerate(ACTIONS)
+    )
+    kwame = sessions["Kwame Mensah"].public
+    store["Tom Berg"].record_private(kwame, ids("Kwame Mensah"), "dyad.message", {"id": "hostile-dm", "text": PRIVATE["message"], "kind": "feedback"})
+    store["Tom Berg"].record_private(kwame, ids("Kwame Mensah"), "dyad.feedback_requested", {"request": "hostile-rq", "what": PRIVATE["request"]})
+    lucia = ids("Lucia Romero")
+    store["Lucia Romero"].record_many(
+        [
+            (
+                "goal.set",
+                {"goal": "hostile-goal", "owner": lucia, "title": GOAL["title"], "domain": "skill", "measure": GOAL["measure"], "target": "2025-09-30"},
+            ),
+            ("goal.checked_in", {"goal": "hostile-goal", "owner": lucia, "progress": 40, "note": CORPUS["osc8"], "evidence": GOAL["evidence"]}),
+        ]
+    )
+    charter = view.charter_agreement()
+    if charter is not None:
+        v = charter.current
+        store["Priya Nair"].record("agreement.signed", {"agreement": "charter", "version": v.number, "digest": v.digest, "coi": COI})
+    store["Helen Okafor"].record(
+        "credit.rule_set",
+        {
+            "id": "hostile-rule",
+            "name": RULE_NAME,
+            "body": CORPUS["bidi"] + CORPUS["markup"],
+            "hours_per_unit": "1",
+            "credits_per_unit": "1",
+            "cap": "20",
+            "cycle_years": 2,
+            "activities": ["meeting"],
+            "roles": ["mentor"],
+        },
     )
     for text in ANON:  # an altered client: the text as typed, nothing cleaned
         store["Amara Singh"].add_anonymous(upcoming.id, text, ReplicaDrop(sessions["Amara Singh"], store["Amara Singh"]))

@@ -126,7 +126,7 @@ class PrivateScreen(CircleScreen):
         peers.clear_options()
         peers.add_option(Option(Text("Your notes (only you)"), id=read.me))
         for mid, who, waiting in read.peers:
-            label = Text(line(who))
+            label = Text(name(who))
             if waiting:
                 label.append(f"  · asks you ({waiting})", style="bold")
             peers.add_option(Option(label, id=mid))
@@ -227,9 +227,9 @@ class PrivateScreen(CircleScreen):
             return
         who = self.last.names.get(peer, "them") if self.last else "them"
         tips = "  ".join(f"{label}: {tip}" for label, tip in PROMPTS[:4])
-        fields = [Field("text", f"To {line(who)}", placeholder="what you want to say"), Field("kind", "Kind", options=KINDS)]
+        fields = [Field("text", f"To {name(who)}", placeholder="what you want to say"), Field("kind", "Kind", options=KINDS)]
         self.app.push_screen(
-            FormModal(f"Write to {line(who)}", fields, submit="Send", note=f"{self._scope_note()}\n{tips}", check=lambda v: self._send(peer, v))
+            FormModal(f"Write to {name(who)}", fields, submit="Send", note=f"{self._scope_note()}\n{tips}", check=lambda v: self._send(peer, v))
         )
 
     def _send(self, peer: str, values: dict[str, str]) -> None:
@@ -248,7 +248,7 @@ class PrivateScreen(CircleScreen):
             with self.view_lock():
                 self.channels.request_feedback(peer, v["what"], v["by"])
 
-        self.app.push_screen(FormModal(f"Ask {line(who)} for feedback", fields, submit="Ask", note=self._scope_note(), check=check))
+        self.app.push_screen(FormModal(f"Ask {name(who)} for feedback", fields, submit="Ask", note=self._scope_note(), check=check))
 
     def _open_asked(self) -> list[FeedbackRequest]:
         with self.view_lock():

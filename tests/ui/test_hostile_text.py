@@ -226,3 +226,47 @@ async def test_a_notification_quoting_an_item_title_shows_it_as_written(hostile_
                 break
         assert any(n.message == "Now: [bold]x[/] [/] bold?" for n in app._notifications), [n.message for n in app._notifications]
         assert app.is_running
+
+
+async def test_private_agreement_goals_and_credits_paint_without_a_raw_control_character(hostile_app):
+    """Tom's private message and feedback request, Lucia's shared goal and its evidence, Priya's conflict-of-interest
+    declaration and Helen's credit rule: all written with markup and escapes, all shown as written on their screens."""
+    from circle.screens.agreement import AgreementScreen
+    from circle.screens.credits import CreditsScreen
+    from circle.screens.goals import GoalsScreen
+    from circle.screens.private import PrivateScreen
+
+    app = hostile_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        assert "feedback asked of you (1)" in "\n".join(screen_lines(app))
+        await pilot.press("enter")
+        await opened(pilot)
+        await pilot.press("p")
+        await opened(pilot)
+        screen = app.screen
+        assert isinstance(screen, PrivateScreen)
+        tom = next(m.id for m in screen.service.view.members() if "Tom" in m.name)
+        while screen.peer != tom:
+            await pilot.press("down")
+            await pilot.pause()
+        shown = "\n".join(screen_lines(app))
+        assert "[@click=app.quit]read me[/]" in shown and "my case[/link]" in shown
+        assert_nothing_raw_reaches_the_terminal(app)
+        await pilot.click("#private-thread-text")  # the click markup is text: nothing quits
+        await pilot.pause()
+        assert app.return_code is None
+        for key, kind, words in (
+            ("c", AgreementScreen, "I supervise [@click=app.quit]Sam[/]"),
+            ("o", GoalsScreen, "a family meeting"),
+            ("h", CreditsScreen, "CPD[/link]"),
+        ):
+            await pilot.press("escape")
+            await pilot.pause()
+            await pilot.press(key)
+            await opened(pilot)
+            assert isinstance(app.screen, kind)
+            body = "\n".join(screen_lines(app)) + "".join(str(w.render()) for w in app.screen.query("Static"))
+            assert words in body, kind
+            assert_nothing_raw_reaches_the_terminal(app)
+        assert_nothing_raw_reaches_the_terminal(app)
