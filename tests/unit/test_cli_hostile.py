@@ -138,3 +138,27 @@ def test_init_with_a_hostile_name(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["--home", str(tmp_path / "new"), "init", "--name", IDENTITY_NAME], env=env)
     assert r.exit_code == 0, r.output
     assert_clean(r, "Created identity Mallory [/]␛]0;pwned␇� [@click=app.quit]x[/]")
+
+
+def test_private_goals_agreement_and_credits_commands_print_clean_lines(hostile: HostileHome) -> None:
+    """Tom's private message and request to Kwame, Lucia's goal, Priya's declaration, Helen's rule: shown as written, cleaned."""
+    r = run(hostile, "dyad", "show", "riverside", "[@click=app.quit]Tom", who="kwame")
+    assert r.exit_code == 0, r.output
+    assert_clean(r, "[@click=app.quit]read me[/] ␛]0;pwned␇", "second line", "[link=https://evil.example]my case[/link] ␛[2J")
+    for args in (["dyad", "requests", "riverside"], ["dyad", "show", "riverside", "[@click=app.quit]Tom", "--json"]):
+        r = run(hostile, *args, who="kwame")
+        assert r.exit_code == 0, r.output
+        assert_clean(r)
+    r = run(hostile, "goals", "riverside", who="kwame")
+    assert r.exit_code == 0, r.output
+    assert_clean(r, "[bold]Lead[/] a family meeting ␛]0;pwned␇")
+    r = run(hostile, "agreement", "show", "riverside", who="kwame")
+    assert r.exit_code == 0, r.output
+    assert_clean(r, "I supervise [@click=app.quit]Sam[/]␇")
+    r = run(hostile, "credits", "riverside", who="kwame")
+    assert r.exit_code == 0, r.output
+    assert_clean(r, "[link=https://evil.example]CPD[/link] ␛]0;pwned␇")
+    for args in (["notes", "riverside"], ["devices"], ["status"]):
+        r = run(hostile, *args, who="kwame")
+        assert r.exit_code == 0, r.output
+        assert_clean(r)
