@@ -108,7 +108,9 @@ def _kit(session: Session) -> Iterator[Finding]:
         return
     gaps = session.kit_gaps()
     if gaps is None:
-        yield Finding(False, "no recovery kit written yet", "run: circle recovery-kit -o FILE (to a USB stick), with the code you wrote down at init", todo=True)
+        yield Finding(
+            False, "no recovery kit written yet", "run: circle recovery-kit -o FILE (to a USB stick), with the code you wrote down at init", todo=True
+        )
     elif gaps:
         names = ", ".join(session.store(cid).view.cohort().name or cid[:8] for cid in gaps)
         yield Finding(False, f"the recovery kit does not hold {names}", "write it again: circle recovery-kit -o FILE", todo=True)
@@ -118,7 +120,7 @@ def _kit(session: Session) -> Iterator[Finding]:
 
 def _cohort(session: Session, cid: str) -> Iterator[Finding]:
     store = session.store(cid)
-    name = store.view.cohort().name or cid[:8]
+    name = store.view.cohort().name or f"cohort {cid[:8]}"  # a founder whose own journal is gone has no name for it here
     where = describe(store.entry.replica) if store.entry.replica else "the home folder (default)"
     base = replica_for(session, store)
     folder = ls.folder_of(base)
