@@ -103,11 +103,12 @@ def doctor(c: Context) -> None:
     from circle.sync import doctor as checks
     from circle.sync import litestream as ls
 
-    problems = 0
+    problems = todo = 0
 
     def say(finding: checks.Finding) -> None:
-        nonlocal problems
-        problems += 0 if finding.ok else 1
+        nonlocal problems, todo
+        problems += finding.broken
+        todo += finding.todo
         echo(finding.line())
 
     say(checks.binary())
@@ -115,9 +116,11 @@ def doctor(c: Context) -> None:
     with ls.bounded():  # a replica out of reach costs one wait, not one per cohort and member
         for finding in checks.diagnose(session):
             say(finding)
-    echo("All good." if not problems else f"{plural(problems, 'thing')} to fix.")
-    if problems:
+    if problems:  # a FIX line: exit 1, for scripts
+        echo(f"{plural(problems, 'thing')} to fix" + (f", {todo} to do." if todo else "."))
         sys.exit(1)
+    # A TODO line breaks nothing yet (exit 0), but "All good." is said only when there is none.
+    echo(f"Nothing broken; {plural(todo, 'thing')} to do." if todo else "All good.")
 
 
 COMMANDS = [sync, verify, doctor]

@@ -1,19 +1,35 @@
 """`circle doctor`: what is wrong with this device's circle, and what to do about each thing.
 
 Checks the litestream binary, the keystore's permissions, every cohort's
-replica location and every member's journal there and here, and the alarms
-(forks, rollbacks) opening the cohorts raised. Each finding is one line with
-what to do; the command prints them.
+replica location and every member's journal there and here: what the replica
+holds of each journal is read and checked against what this device verified
+(a copy put back from last week, folders swapped, a damaged file), and every
+line :meth:`CohortStore.trouble` has (forks, rollbacks, events held aside,
+this identity's own journal missing or cut short, this laptop removed). Each
+finding is one line with what to do; the command prints them.
+
+A finding is fine (``ok``), broken (``FIX``: the command exits 1) or a thing
+to do that breaks nothing yet (``TODO``: a recovery kit not written, a
+mentoring ratio over the limit); doctor says "All good." only when every
+finding is fine.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+from circle.crypto import envelope
 from circle.errors import CircleError, ReplicaMisconfigured, ReplicaOffline, SyncError
+from circle.models.mentoring import ratio_warnings
 from circle.paths import storage_problem
+from circle.store import archive
+from circle.store.chain import check_chain
+from circle.store.cohort import CohortStore
+from circle.store.journal import read_rows
 from circle.store.session import Session
 from circle.sync import litestream as ls
 from circle.sync.location import describe, folder_marked
@@ -22,14 +38,28 @@ from circle.sync.service import replica_for
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing checked: whether it is fine, what it is, and how to fix it if not."""
+    """One thing checked: whether it is fine, what it is, and how to fix it if not.
+
+    Attributes:
+        ok: nothing to do about it.
+        what: what was checked or found, one line.
+        fix: what to do (when not ``ok``).
+        todo: not ``ok``, but nothing is broken yet: said, without a failing exit.
+    """
 
     ok: bool
     what: str
     fix: str = ""
+    todo: bool = False
+
+    @property
+    def broken(self) -> bool:
+        """Whether this finding makes doctor fail (exit 1)."""
+        return not self.ok and not self.todo
 
     def line(self) -> str:
-        return f"{'ok ' if self.ok else 'FIX'}  {self.what}" + ("" if self.ok or not self.fix else f" — {self.fix}")
+        mark = "ok" if self.ok else ("TODO" if self.todo else "FIX")
+        return f"{mark:<5}{self.what}" + ("" if self.ok or not self.fix else f" — {self.fix}")
 
 
 def _writable(folder) -> bool:
@@ -66,13 +96,31 @@ def diagnose(session: Session) -> Iterator[Finding]:
         yield Finding(False, trouble.title, trouble.hint.replace("nothing was saved; ", ""))
     mode = session.keystore.path.stat().st_mode & 0o777
     yield Finding(mode == 0o600, f"keystore permissions {oct(mode)}", f"run: chmod 600 {session.keystore.path}")
+    yield from _kit(session)
     for cid in session.cohort_ids():
         yield from _cohort(session, cid)
 
 
+def _kit(session: Session) -> Iterator[Finding]:
+    """The recovery kit: without one that holds every cohort, a lost laptop loses them (a thing to do, nothing broken yet)."""
+    if session.vault.recovery_secret is None:
+        yield Finding(False, "this identity has no recovery code yet", "run: circle recovery-kit --new-code -o FILE (to a USB stick)", todo=True)
+        return
+    gaps = session.kit_gaps()
+    if gaps is None:
+        yield Finding(
+            False, "no recovery kit written yet", "run: circle recovery-kit -o FILE (to a USB stick), with the code you wrote down at init", todo=True
+        )
+    elif gaps:
+        names = ", ".join(session.store(cid).view.cohort().name or cid[:8] for cid in gaps)
+        yield Finding(False, f"the recovery kit does not hold {names}", "write it again: circle recovery-kit -o FILE", todo=True)
+    else:
+        yield Finding(True, "the recovery kit holds every cohort")
+
+
 def _cohort(session: Session, cid: str) -> Iterator[Finding]:
     store = session.store(cid)
-    name = store.view.cohort().name or cid[:8]
+    name = store.view.cohort().name or f"cohort {cid[:8]}"  # a founder whose own journal is gone has no name for it here
     where = describe(store.entry.replica) if store.entry.replica else "the home folder (default)"
     base = replica_for(session, store)
     folder = ls.folder_of(base)
@@ -108,16 +156,20 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
         elif not store.journal_path(jid).exists():
             yield Finding(False, f"{name}: {member.name}'s journal not on this device", "run 'circle sync --once'")
         else:
-            yield Finding(True, f"{name}: {member.name}'s journal present, {record.seq} events verified")
-    for jid, msg in store.alarms.items():
-        yield Finding(False, f"{name}: journal {jid[:8]}: {msg}", "compare with the member in person; evidence is kept in the home")
-    refused = store.view.refused()
-    if refused:
-        yield Finding(
-            False,
-            f"{name}: {len(refused)} event{'s' if len(refused) != 1 else ''} held aside: they break the cohort's rules",
-            "'circle verify' says why; talk to the cohort's mentor about who wrote them",
-        )
+            kind, wrong = _replica_copy(store, jid, base.child(path))
+            if kind:
+                yield Finding(False, f"{name}: {member.name}'s journal on the replica: {wrong}", _replica_fix(kind, member.name))
+            else:
+                yield Finding(True, f"{name}: {member.name}'s journal present, {record.seq} events verified")
+    if reached and store.journal.path.exists() and not store.own_journal_problem():
+        wrong = _own_replica(store, base.child(store.entry.replica_path))
+        if wrong:
+            yield Finding(
+                False,
+                f"{name}: your journal on the replica: {wrong}",
+                "if replica folders were renamed or moved by hand, put them back; else run 'circle sync --once' (it rewrites your copy there)",
+            )
+    yield from _trouble(store, name)
     if store.refused_wraps:
         yield Finding(
             False,
@@ -131,6 +183,100 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
             f"{name}: {len(waiting)} roster or key change{'s' if len(waiting) != 1 else ''} waiting for events not on this device yet",
             "run 'circle sync --once'",
         )
+
+
+# What CohortStore.trouble() says when this laptop's journal was removed from the member's devices; doctor
+# says it itself when trouble() does not (yet), and never twice.
+REMOVED_HERE = "this laptop was removed from your devices: what you write here counts for nothing; write from another laptop of yours."
+
+
+def _trouble(store: CohortStore, name: str) -> Iterator[Finding]:
+    """Every line of :meth:`CohortStore.trouble` (forks, rollbacks, events held aside, the own journal, a removed laptop)."""
+    with store.lock:
+        lines = store.trouble()
+        me = store.view.member(store.author.id)
+        removed = me is not None and store.entry.journal in me.gone
+        ratio = set(ratio_warnings(store.view))
+    if removed and not any("removed from your devices" in text for _, text in lines):
+        lines.append(("", REMOVED_HERE))
+    for owner, text in lines:
+        member = store.view.member(owner) if owner else None
+        said = f"{member.name}'s {text}" if member is not None and text.startswith("journal") else text
+        yield Finding(False, f"{name}: {said}", todo=text in ratio)  # each line says what to do itself
+
+
+def _restored(replica: ls.Replica, out: Path) -> str:
+    """Restore ``replica`` into ``out``; what went wrong, or "" (a replica that holds nothing is restored as nothing)."""
+    try:
+        ls.restore(replica, out)
+        return ""
+    except CircleError as exc:
+        return f"litestream cannot restore it ({told(exc)})"
+
+
+def _replica_copy(store: CohortStore, jid: str, replica: ls.Replica) -> tuple[str, str]:
+    """What the replica holds of a peer's journal, checked against this device's verified copy, as archive.take would: (kind, what), ("", "") when it continues it.
+
+    Read-only: nothing joins the verified copy and no evidence is kept; 'circle sync' does both.
+    """
+    record = store.vault.journal(jid)
+    if record is None:
+        return "", ""
+    seq, blob = archive.head(store.journal_path(jid))
+    with tempfile.TemporaryDirectory(prefix="circle-doctor-") as d:
+        out = Path(d) / "replica.db"
+        if failed := _restored(replica, out):
+            return "tampered", failed
+        if not out.exists():
+            return "", ""
+        try:
+            res = check_chain(
+                read_rows(out, max(seq - 1, 0)),
+                journal_id=bytes.fromhex(jid),
+                verifier=record.verifier(),
+                head_seq=seq,
+                head_hash=envelope.event_id(blob) if blob else envelope.ZERO_HASH,
+                head_envelope=blob,
+            )
+        except CircleError as exc:
+            return "tampered", f"unreadable ({exc.title})"
+    if res.kind == "rollback":
+        return "rollback", "it holds less than this device verified: rolled back, or put back from an older copy"
+    if res.kind == "fork":
+        return "fork", "it holds another history of this journal: it forked"
+    if res.kind == "tampered":
+        return "tampered", f"damaged or not theirs ({res.problem})"
+    return "", ""
+
+
+def _replica_fix(kind: str, member: str) -> str:
+    """What to do about a peer's journal the replica holds wrongly."""
+    if kind == "rollback":
+        return f"ask {member} to run 'circle sync --once': their device puts all of it back; nothing verified here is lost"
+    if kind == "fork":
+        return f"compare with {member} in person: one journal, two histories ('circle sync --once' keeps the evidence in the home)"
+    return f"if replica folders were renamed or swapped by hand, put them back; else ask {member} to run 'circle sync --once' (their device rewrites it)"
+
+
+def _own_replica(store: CohortStore, replica: ls.Replica) -> str:
+    """Whether the replica holds a beginning of this identity's own journal (behind is only unsent), else what it holds."""
+    with tempfile.TemporaryDirectory(prefix="circle-doctor-") as d:
+        out = Path(d) / "replica.db"
+        if failed := _restored(replica, out):
+            return failed
+        if not out.exists():
+            return ""
+        try:
+            theirs = [r.blob for r in read_rows(out)]
+        except CircleError as exc:
+            return f"unreadable ({exc.title})"
+    try:
+        mine = [r.blob for r in read_rows(store.journal.path)]
+    except CircleError:
+        return ""  # the own journal's own trouble is said by trouble()
+    if len(theirs) <= len(mine) and mine[: len(theirs)] == theirs:
+        return ""
+    return "it is not your journal as this device holds it (another member's, another history, or damaged)"
 
 
 def told(exc: CircleError) -> str:

@@ -31,6 +31,7 @@ def test_doctor_says_all_good_then_names_a_pulled_stick_and_a_silent_member(tmp_
     cid = a.create_cohort("Dietitians North", replica={"url": str(stick)}).id
     once(a)
     bring_in(a, cid, b, {"url": str(stick)})
+    a.write_recovery_kit(tmp_path / "ana.kit")  # without one doctor says what to do, not "All good."
     for s in (a, b):
         s.close()
     copies = list(a.home.root.rglob("peers/*.db"))
