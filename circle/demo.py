@@ -27,6 +27,7 @@ from pathlib import Path
 from circle.errors import AlreadyExists
 from circle.paths import default_replica, private_dir
 from circle.store.agreements import AgreementService
+from circle.store.channels import ChannelService
 from circle.store.joining import admit, create_invite, join
 from circle.store.service import CohortService
 from circle.store.session import Home, Session
@@ -62,6 +63,18 @@ AGREEMENT = {
     "feedback": CHARTER["feedback_norms"],
     "ending": "The circle runs for the programme year and closes with a review session; anyone may leave with a word to the mentor.",
 }
+DYAD_AGREEMENT = {
+    "goals": "Lead the circle's audit session with confidence; give feedback that colleagues can use.",
+    "cadence": "Monthly, 30 minutes after the circle; more often before Kwame facilitates.",
+    "confidentiality": "What we say here stays between us, unless someone's safety is at risk.",
+    "feedback": "Written first, then talked through; specific, about what was done.",
+    "ending": "At the end of the programme year, with a short summary we both agree.",
+}
+DYAD_FEEDBACK = (
+    "When you handed over to me mid-item you said why and what was left: clear and calm. "
+    "Next time, also say how long is left, so the group can decide whether to carry it over."
+)
+DYAD_REPLY = "Thanks. Could we look at how I timebox the audit item before I facilitate it?"
 SIGNED = [
     ("Helen Okafor", "none"),
     ("Amara Singh", "none"),
@@ -309,6 +322,18 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
         AgreementService(svc(name)).sign(coi)
     say("charter agreement")
 
+    # A private channel: Helen mentors Kwame one-on-one, under an agreement both signed.
+    def channel(name: str) -> ChannelService:
+        return ChannelService(svc(name))  # svc() reads what the others wrote first
+
+    clock.now += 3600
+    channel(PEOPLE[0][0]).propose_agreement(id_of("Kwame Mensah"), DYAD_AGREEMENT)
+    for name, other in (("Kwame Mensah", PEOPLE[0][0]), (PEOPLE[0][0], "Kwame Mensah")):
+        clock.now += 600
+        channel(name).sign_agreement(id_of(other), "none")
+    channel(PEOPLE[0][0]).set_phase(id_of("Kwame Mensah"), "enabling")
+    say("a private channel")
+
     all_names = [p[0] for p in PEOPLE]
     for n, (title, items, notes, actions, absent, anon) in enumerate(PAST):
         day = first + dt.timedelta(days=14 * n)
@@ -360,6 +385,11 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
         m.advance_phase(mid)  # wrap-up
         clock.now += 300
         m.mark_held(mid)
+        if n == 5:  # after the meeting where Kwame handed over mid-item, Helen writes to him privately
+            clock.now += 3600
+            channel(PEOPLE[0][0]).send(id_of("Kwame Mensah"), DYAD_FEEDBACK, kind="feedback")
+            clock.now += 7200
+            channel("Kwame Mensah").send(id_of(PEOPLE[0][0]), DYAD_REPLY, kind="question")
         say(f"meeting {n + 1}: {title}")
 
     # The upcoming meeting, with a few items already brought, and the one after it.
@@ -371,6 +401,7 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
         svc(owner).add_item(mid, t, minutes=mins)
     svc(PEOPLE[0][0]).schedule(f"{(nxt_day + dt.timedelta(days=14)).isoformat()} 18:00", "Open session")
     svc("Sam O'Neill").mark_attendance(mid, id_of("Sam O'Neill"), True)
+    channel("Sam O'Neill").request_feedback(id_of("Kwame Mensah"), "my first case presentation (the falls audit)", by=nxt_day.isoformat())
     for s in sessions.values():
         s.store(cid).gather_rounds(ReplicaDrop(s, s.store(cid)), clock.now)  # what each device's first sync does
         s.store(cid).ingest()

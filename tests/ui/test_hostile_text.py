@@ -239,7 +239,7 @@ async def test_private_agreement_goals_and_credits_paint_without_a_raw_control_c
     app = hostile_app()
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
-        assert "feedback asked of you (1)" in "\n".join(screen_lines(app))
+        assert "feedback asked of you (2)" in "\n".join(screen_lines(app))  # Tom's, and Sam's from the demo
         await pilot.press("enter")
         await opened(pilot)
         await pilot.press("p")
