@@ -180,6 +180,9 @@ def _all_text(s: Summary, signer: str) -> str:
     if s.agreement is not None:
         a = s.agreement
         parts += [a.proposed_by, *a.missing, *(x.text for x in a.sections), *(x.name + x.coi for x in a.signatures)]
+    if s.goals is not None:
+        for g in s.goals.goals:
+            parts += [g.owner, g.title, g.measure, g.target, *(e.author + e.evidence for e in g.evidence)]
     return "".join(parts)
 
 
@@ -327,6 +330,7 @@ def _summary_pages(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
         )
         _para(pdf, "Meeting time is the scheduled length of each meeting attended; it is not an attested credit.", 8, color=MUTED)
         _credits(pdf, s, t)
+        _goals(pdf, s, t)
         _h2(pdf, "Meetings")
     for m in s.meetings:
         if pdf.get_y() > pdf.h - 60:
@@ -468,6 +472,45 @@ def _credits(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
                     f"countersigned {r.countersigned_minutes} min by {r.countersigned_by}, {r.countersigner_role})"
                 )
             _para(pdf, t(line), 8, indent=2)
+
+
+def _goals(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
+    """Goals shared with the cohort: each with its owner, measure, target, status and latest progress; then the evidence in the period."""
+    g = s.goals
+    if g is None:
+        return
+    _h2(pdf, "Goals shared with the cohort")
+    _para(pdf, g.about, 9)
+    pdf.ln(1)
+    if not g.goals:
+        _para(pdf, "No goals shared with the cohort.", 9)
+        return
+    _table(
+        pdf,
+        ["Owner", "Goal", "Domain", "Measure", "Target", "Status", "Latest progress"],
+        (
+            [
+                t(x.owner),
+                t(x.title),
+                x.domain,
+                t(x.measure),
+                t(x.target),
+                x.status,
+                "no check-in yet" if x.progress is None else f"{x.progress}% on {x.progress_on}",
+            ]
+            for x in g.goals
+        ),
+        (6, 8, 5, 8, 5, 5, 5),
+    )
+    for x in g.goals:
+        if not x.evidence:
+            continue
+        if pdf.get_y() > pdf.h - 40:
+            pdf.add_page()
+        pdf.ln(1)
+        _para(pdf, t(f"{x.title} ({x.owner}): evidence in this period"), 9.5, bold=True, color=ACCENT)
+        for e in x.evidence:
+            _para(pdf, t(f"{e.on}, {e.author}, {e.progress}%: {e.evidence}"), 8, indent=2)
 
 
 def _manifest(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
