@@ -10,6 +10,7 @@ circle dyad phase COHORT MEMBER PHASE [--note TEXT]
 circle dyad agreement COHORT MEMBER [--json]
 circle dyad propose COHORT MEMBER [--goals T] [--cadence T] [--confidentiality T] [--feedback T] [--ending T] [--text T]
 circle dyad sign COHORT MEMBER --coi none|TEXT
+circle dyad certificate COHORT MEMBER [-o FILE] [--format md|pdf]
 circle note add COHORT TEXT [--reflection]
 circle notes COHORT [--json]
 """
@@ -57,6 +58,7 @@ def dyad() -> None:
     circle dyad agreement COHORT MEMBER [--json]
     circle dyad propose COHORT MEMBER [--goals T] [--cadence T] [--confidentiality T] [--feedback T] [--ending T] [--text T]
     circle dyad sign COHORT MEMBER --coi none|TEXT
+    circle dyad certificate COHORT MEMBER [-o FILE] [--format md|pdf]
     """
 
 
@@ -279,6 +281,35 @@ def dyad_sign(c: Context, cohort: str, member: str, coi: str) -> None:
     n = ch.sign_agreement(peer.id, coi)
     ch.store.flush()
     echo(f"Signed version {n} of your agreement with {clean_name(peer.name)}.")
+
+
+@dyad.command("certificate")
+@click.argument("cohort")
+@click.argument("member")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Where to write (default: a file named after the cohort and MEMBER, here).")
+@click.option("--format", "fmt", type=click.Choice(("md", "pdf")), default="md", show_default=True, help="Markdown or PDF.")
+@click.option("--force", is_flag=True, help="Overwrite a file that exists.")
+@pass_ctx
+@friendly
+def dyad_certificate(c: Context, cohort: str, member: str, output: str | None, fmt: str, force: bool) -> None:
+    """A signed closure certificate of your mentoring relationship with MEMBER, once it is in closure or closed.
+
+    Only the two names and roles, the cohort, the period, the agreement's goals
+    and who signed it, the cohort meetings you both attended, and your own
+    closure note: never a message, feedback or request. Check it with
+    'circle verify-export FILE'.
+    """
+    from pathlib import Path
+
+    from circle import export as ex
+    from circle.export import certificate
+
+    svc = c.unlock().find_cohort(cohort)
+    cert = certificate.certify(svc, member)
+    path = Path(output).expanduser() if output else Path.cwd() / certificate.default_name(cert, fmt)
+    sig = certificate.write(cert, fmt, path, ex.signer_of(svc.store.author), svc.now(), force=force)
+    echo(f"Wrote {path} ({path.stat().st_size:,} bytes), signature in {sig.name}")
+    echo("A record that this mentoring relationship took place and closed: not an accreditation.")
 
 
 @click.group()

@@ -17,6 +17,7 @@ from circle.errors import UsageError
 from circle.export import csv_format, html, json_format, markdown
 from circle.export.signature import Signer, sign_file, verify, write_signed
 from circle.export.summary import Progress, Summary, build, find_meeting, meeting_list, parse_day
+from circle.store.goals import GoalService
 
 FORMATS = ("md", "html", "csv", "json", "pdf")
 EXTENSIONS = {"md": ".md", "html": ".html", "csv": ".zip", "json": ".json", "pdf": ".pdf"}
@@ -105,7 +106,8 @@ def summarize(
 
     The adapter between the store and the export: the shared view, the
     exporter's name and clock, and only the *number* of the exporter's private
-    notes (``CohortStore.self_notes()``), for the manifest.
+    notes (``CohortStore.self_notes()``) and of the private goals they own
+    (in their channels, :class:`~circle.store.goals.GoalService`), for the manifest.
     """
     store = service.store
     with store.lock:
@@ -114,12 +116,19 @@ def summarize(
             generated_at=service.now(),
             exporter=store.author.name,
             self_notes=len(store.self_notes()),
+            private_goals=private_goal_count(service),
             period_from=period_from,
             period_to=period_to,
             meeting=meeting,
             anonymous=anonymous,
             progress=progress,
         )
+
+
+def private_goal_count(service) -> int:  # noqa: ANN001 - a circle.store.service.CohortService
+    """How many private goals the exporting member owns in this cohort (counted for the manifest, never read into an export)."""
+    me = service.me
+    return sum(1 for g in GoalService(service).read().goals if not g.shared and g.owner == me)
 
 
 def signer_of(author) -> Signer:  # noqa: ANN001 - a circle.store.writer.Author

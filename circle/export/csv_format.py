@@ -104,6 +104,8 @@ def tables(s: Summary) -> dict[str, str]:
         out.update(_credit_tables(s))
     if s.kind == "summary":
         out.update(_agreement_tables(s))
+    if s.goals is not None:
+        out.update(_goal_tables(s))
     out["open_actions.csv"] = _csv(
         ["action_id", "meeting_id", "meeting_at", "title", "owner", "due"], [(a.id, a.meeting, a.meeting_at, a.title, a.owner, a.due) for a in s.open_actions]
     )
@@ -216,6 +218,21 @@ def _agreement_tables(s: Summary) -> dict[str, str]:
         "agreement_signatures.csv": _csv(
             ["name", "status", "date_signers_clock", "conflict_of_interest", "member_id"],
             [(x.name, "signed", x.date, x.coi or "none declared", x.member) for x in a.signatures] + [(n, "still to sign", "", "", "") for n in a.missing],
+        ),
+    }
+
+
+def _goal_tables(s: Summary) -> dict[str, str]:
+    g = s.goals
+    assert g is not None
+    return {
+        "goals.csv": _csv(
+            ["goal_id", "owner_id", "owner", "title", "domain", "measure", "target", "status", "latest_progress", "latest_check_in_on"],
+            [(x.id, x.owner_id, x.owner, x.title, x.domain, x.measure, x.target, x.status, _opt(x.progress), x.progress_on) for x in g.goals],
+        ),
+        "goal_evidence.csv": _csv(
+            ["goal_id", "owner_id", "title", "on", "checked_in_by", "progress", "evidence"],
+            [(x.id, x.owner_id, x.title, e.on, e.author, e.progress, e.evidence) for x in g.goals for e in x.evidence],
         ),
     }
 

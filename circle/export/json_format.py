@@ -30,6 +30,7 @@ def document(s: Summary) -> dict[str, Any]:
         "open_actions": d["open_actions"],
         "attendance": d["attendance"],
         "credits": d["credits"],
+        "goals": d["goals"],
         "agreement": None if s.agreement is None else {**d["agreement"], "signed_by_all": s.agreement.signed_by_all, "refused_text": s.agreement.refused_text},
         "manifest": {"left_out": d["left_out"], "not_in_this_version": [{"key": o["key"], "text": o["text"]} for o in d["not_in_this_version"]]},
     }

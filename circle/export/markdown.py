@@ -82,6 +82,7 @@ def render(s: Summary) -> str:
         w("Meeting time is the scheduled length of each meeting attended; it is not an attested credit.")
         w("")
         _credits(w, s)
+        _goals(w, s)
         w("## Meetings")
         w("")
     for m in s.meetings:
@@ -244,6 +245,34 @@ def _credits(w, s: Summary) -> None:  # noqa: ANN001
                     f"- {r.at}{title}: {r.counted_minutes} min counted (member attested {r.own_minutes} min; "
                     f"countersigned {r.countersigned_minutes} min by {inline(r.countersigned_by)}, {inline(r.countersigner_role)})"
                 )
+        w("")
+
+
+def _goals(w, s: Summary) -> None:  # noqa: ANN001
+    g = s.goals
+    if g is None:
+        return
+    w("## Goals shared with the cohort")
+    w("")
+    w(inline(g.about))
+    w("")
+    if not g.goals:
+        w("No goals shared with the cohort.")
+        w("")
+        return
+    w("| Owner | Goal | Domain | Measure | Target | Status | Latest progress |")
+    w("| --- | --- | --- | --- | --- | --- | --- |")
+    for x in g.goals:
+        latest = f"{x.progress}% on {x.progress_on}" if x.progress is not None else "no check-in yet"
+        w(f"| {inline(x.owner)} | {inline(x.title)} | {x.domain} | {inline(x.measure)} | {inline(x.target)} | {x.status} | {latest} |")
+    w("")
+    for x in g.goals:
+        if not x.evidence:
+            continue
+        w(f"**{inline(x.title)}** ({inline(x.owner)}): evidence in this period")
+        w("")
+        for e in x.evidence:
+            w(f"- {e.on}, {inline(e.author)}, {e.progress}%: {paragraph(e.evidence, '  ')}")
         w("")
 
 

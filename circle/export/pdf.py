@@ -19,8 +19,9 @@ import datetime as dt
 import functools
 import io
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -28,6 +29,9 @@ from fpdf.fonts import TTFFont
 
 from circle.errors import NotFound
 from circle.export.summary import ROLE_NAMES, Summary
+
+if TYPE_CHECKING:
+    from circle.export.certificate import Certificate
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts")
 MAIN_FONTS = {"": "dejavu/DejaVuSans.ttf", "B": "dejavu/DejaVuSans-Bold.ttf"}
@@ -115,22 +119,19 @@ def _fit(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def render(s: Summary, *, signer_name: str, fingerprint: str, certificates: bool = True) -> bytes:
-    """The export as PDF bytes (deterministic for the same summary and signer)."""
+def _main_fonts() -> dict[str, Path]:
     main = {style: _find(rel) for style, rel in MAIN_FONTS.items()}
     if main[""] is None or main["B"] is None:
         raise NotFound("no Unicode font for the PDF", "install DejaVu Sans (Debian: apt-get install fonts-dejavu-core) or set CIRCLE_FONT_DIR")
-    pdf = _Doc(s, fingerprint, [])
-    pdf.set_creation_date(dt.datetime.strptime(s.generated_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC))
-    pdf.set_title(s.title)
-    pdf.set_author(signer_name)
-    pdf.set_subject(f"circle export, period: {s.period}")
-    pdf.set_creator("circle export")
-    pdf.set_producer("circle export (fpdf2)")
+    return main  # type: ignore[return-value]
+
+
+def _fonts(pdf: FPDF, main: dict[str, Path], text: str) -> Callable[[str], str]:
+    """Embed the fonts ``text`` needs; returns what prints a string (a character no font has becomes ``□``, counted in ``pdf.missing``)."""
     pdf.add_font("main", "", str(main[""]))
     pdf.add_font("main", "B", str(main["B"]))
     have = frozenset(pdf.fonts["main"].cw)  # the code points DejaVu Sans has a glyph for
-    need = frozenset(cp for cp in map(ord, set(_all_text(s, signer_name))) if cp not in have and not chr(cp).isspace())
+    need = frozenset(cp for cp in map(ord, set(text)) if cp not in have and not chr(cp).isspace())
     cjk = _find(CJK_FONT) if need else None
     covered: frozenset[int] = frozenset()
     pdf._fallback_cw = {}
@@ -153,6 +154,20 @@ def render(s: Summary, *, signer_name: str, fingerprint: str, certificates: bool
     def t(text: str) -> str:
         return "".join(MISSING if ch in gone else ch for ch in text) if gone else text
 
+    return t
+
+
+def render(s: Summary, *, signer_name: str, fingerprint: str, certificates: bool = True) -> bytes:
+    """The export as PDF bytes (deterministic for the same summary and signer)."""
+    main = _main_fonts()
+    pdf = _Doc(s, fingerprint, [])
+    pdf.set_creation_date(dt.datetime.strptime(s.generated_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC))
+    pdf.set_title(s.title)
+    pdf.set_author(signer_name)
+    pdf.set_subject(f"circle export, period: {s.period}")
+    pdf.set_creator("circle export")
+    pdf.set_producer("circle export (fpdf2)")
+    t = _fonts(pdf, main, _all_text(s, signer_name))
     _summary_pages(pdf, s, t)
     if certificates and s.kind == "summary":
         pdf.certificate = True
@@ -180,6 +195,9 @@ def _all_text(s: Summary, signer: str) -> str:
     if s.agreement is not None:
         a = s.agreement
         parts += [a.proposed_by, *a.missing, *(x.text for x in a.sections), *(x.name + x.coi for x in a.signatures)]
+    if s.goals is not None:
+        for g in s.goals.goals:
+            parts += [g.owner, g.title, g.measure, g.target, *(e.author + e.evidence for e in g.evidence)]
     return "".join(parts)
 
 
@@ -327,6 +345,7 @@ def _summary_pages(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
         )
         _para(pdf, "Meeting time is the scheduled length of each meeting attended; it is not an attested credit.", 8, color=MUTED)
         _credits(pdf, s, t)
+        _goals(pdf, s, t)
         _h2(pdf, "Meetings")
     for m in s.meetings:
         if pdf.get_y() > pdf.h - 60:
@@ -470,6 +489,45 @@ def _credits(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
             _para(pdf, t(line), 8, indent=2)
 
 
+def _goals(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
+    """Goals shared with the cohort: each with its owner, measure, target, status and latest progress; then the evidence in the period."""
+    g = s.goals
+    if g is None:
+        return
+    _h2(pdf, "Goals shared with the cohort")
+    _para(pdf, g.about, 9)
+    pdf.ln(1)
+    if not g.goals:
+        _para(pdf, "No goals shared with the cohort.", 9)
+        return
+    _table(
+        pdf,
+        ["Owner", "Goal", "Domain", "Measure", "Target", "Status", "Latest progress"],
+        (
+            [
+                t(x.owner),
+                t(x.title),
+                x.domain,
+                t(x.measure),
+                t(x.target),
+                x.status,
+                "no check-in yet" if x.progress is None else f"{x.progress}% on {x.progress_on}",
+            ]
+            for x in g.goals
+        ),
+        (6, 8, 5, 8, 5, 5, 5),
+    )
+    for x in g.goals:
+        if not x.evidence:
+            continue
+        if pdf.get_y() > pdf.h - 40:
+            pdf.add_page()
+        pdf.ln(1)
+        _para(pdf, t(f"{x.title} ({x.owner}): evidence in this period"), 9.5, bold=True, color=ACCENT)
+        for e in x.evidence:
+            _para(pdf, t(f"{e.on}, {e.author}, {e.progress}%: {e.evidence}"), 8, indent=2)
+
+
 def _manifest(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
     """The last part of every PDF: what the export leaves out, and why."""
     if pdf.certificate:
@@ -573,3 +631,86 @@ def _span(s: Summary) -> str:
         return s.period
     held = s.held
     return f"{held[0].at[:10]} to {held[-1].at[:10]}" if held else "no meetings held"
+
+
+class _ClosureDoc(FPDF):
+    """A closure certificate's pages: one, or more when the agreement's goals are long."""
+
+    def __init__(self, c: Certificate) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.c = c
+        self.missing: list[int] = []
+        self.set_auto_page_break(True, margin=18)
+        self.set_margins(18, 16, 18)
+        self._widths: dict = {}
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("main", size=7.5)
+        self.set_text_color(*MUTED)
+        self.cell(0, 5, f"Closure certificate · exported {self.c.generated_at}", new_x=XPos.LMARGIN, new_y=YPos.TOP)
+        self.cell(0, 5, f"page {self.page_no()}", align="R")
+
+
+def render_certificate(c: Certificate, *, signer_name: str, fingerprint: str) -> bytes:
+    """A closure certificate as PDF bytes (deterministic for the same certificate and signer); only what ``c`` holds is printed."""
+    main = _main_fonts()
+    pdf = _ClosureDoc(c)
+    pdf.set_creation_date(dt.datetime.strptime(c.generated_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC))
+    pdf.set_title(c.title)
+    pdf.set_author(signer_name)
+    pdf.set_subject("circle closure certificate")
+    pdf.set_creator("circle export")
+    pdf.set_producer("circle export (fpdf2)")
+    a, b = c.parties
+    g = c.agreement
+    text = [signer_name, c.cohort, a.name, a.role, b.name, b.role, c.closure_note, c.exporter]
+    if g is not None:
+        text += [g.goals, g.status]
+    t = _fonts(pdf, main, "".join(text))
+    pdf.add_page()
+    pdf.ln(12)
+    _para(pdf, "Closure certificate", 22, bold=True, color=ACCENT, align="C")
+    _para(pdf, "a mentoring relationship", 12, color=MUTED, align="C")
+    pdf.ln(6)
+    _para(pdf, "This is a record that the mentoring relationship between", 11, align="C")
+    pdf.ln(2)
+    _para(pdf, t(a.name), 16, bold=True, align="C")
+    _para(pdf, t(a.role), 9.5, color=MUTED, align="C")
+    _para(pdf, "and", 11, align="C")
+    _para(pdf, t(b.name), 16, bold=True, align="C")
+    _para(pdf, t(b.role), 9.5, color=MUTED, align="C")
+    pdf.ln(2)
+    _para(pdf, t(f"in {c.cohort} took place from {c.period_from} to {c.period_to}, and closed (now: {c.phase})."), 11, align="C")
+    together = f"Cohort meetings both attended in that period: {c.meetings_together}"
+    _para(pdf, together + (f" ({', '.join(c.meeting_days)})" if c.meeting_days else "") + ".", 9.5, align="C")
+    pdf.ln(6)
+    _h2(pdf, "Agreement")
+    if g is None:
+        _para(pdf, "The two members made no channel agreement.", 9.5)
+    else:
+        _para(pdf, t(f"Version {g.version}, {g.status}."), 9.5)
+        _para(pdf, f"Digest of its text (SHA-256, hex): {g.digest}", 8.5, color=MUTED)
+        _para(pdf, "Goals of the relationship", 9.5, bold=True)
+        _para(pdf, t(g.goals) or "—", 9.5, indent=4)
+    if c.closure_note:
+        _h2(pdf, "Closure note")  # a heading is drawn without the fallback font: the name goes in the text
+        _para(pdf, t(f"Written by {a.name}:"), 9, color=MUTED)
+        _para(pdf, t(c.closure_note), 9.5)
+    pdf.ln(6)
+    _para(pdf, c.statement, 8.5, color=MUTED, align="C")
+    _para(pdf, "Dates are by the writers' own device clocks.", 8.5, color=MUTED, align="C")
+    pdf.ln(8)
+    _para(pdf, t(f"Exported and signed by {c.exporter} on {c.generated_at[:10]}"), 10, bold=True, align="C")
+    _para(pdf, "Signer's fingerprint:", 10, align="C")
+    _para(pdf, fingerprint, 12, bold=True, align="C")
+    _para(
+        pdf,
+        "Check this file with 'circle verify-export' and its .sig file, and compare the fingerprint with one you know for the signer from elsewhere.",
+        8.5,
+        color=MUTED,
+        align="C",
+    )
+    if pdf.missing:
+        _para(pdf, f"{len(pdf.missing)} character(s) had no glyph in the embedded fonts and print as {MISSING}.", 8, color=MUTED, align="C")
+    return bytes(pdf.output())

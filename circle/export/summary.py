@@ -3,7 +3,9 @@
 Privacy by construction: the only input is the cohort's folded :class:`View`
 (what every member's device shows) plus counts of what was left out. Self
 notes are never folded into a view, so they cannot reach an export; only
-their number, handed in by the caller, is named in the manifest. Events the
+their number, handed in by the caller, is named in the manifest. Private
+goals live in the one-on-one channel between their owner and mentor, never in
+the view; only the number of the exporter's own is named. Events the
 fold held aside are never folded either; only their number is named.
 Anonymous-round lines come from the view as texts without authors, and are
 counted unless the exporter asks for their text.
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from circle.errors import NotFound, UsageError
 from circle.export.agreement import AgreementSection, build_agreement
 from circle.export.credits import CreditsSection, build_credits
+from circle.export.goals import GoalsSection, build_goals
 from circle.models.rota import Rota
 from circle.models.text import clean, clean_name
 from circle.models.view import Meeting, View
@@ -31,10 +34,7 @@ ROLE_NAMES = {"mentor": "supervising mentor", "peer": "facilitator-eligible peer
 OUTCOMES = ("done", "carried", "open")
 
 # What circle does not record yet, named in every manifest rather than invented.
-NOT_IN_THIS_VERSION = (
-    ("goals", "Goal progress: circle does not record goals yet."),
-    ("private_channels", "Private mentor-mentee channels (dyads) and self notes: never exported, in this version or any other."),
-)
+NOT_IN_THIS_VERSION = (("private_channels", "Private mentor-mentee channels (dyads) and self notes: never exported, in this version or any other."),)
 
 Progress = Callable[[int, int], None]
 
@@ -171,6 +171,7 @@ class Summary:
     not_in_this_version: tuple[Omission, ...] = field(default_factory=lambda: tuple(Omission(k, 0, t) for k, t in NOT_IN_THIS_VERSION))
     credits: CreditsSection | None = None  # a summary's (None in one meeting's minutes)
     agreement: AgreementSection | None = None  # the charter agreement as of the export (None: minutes, or none proposed yet)
+    goals: GoalsSection | None = None  # the goals shared with the cohort (None in one meeting's minutes)
 
     @property
     def held(self) -> tuple[MeetingRecord, ...]:
@@ -237,6 +238,7 @@ def build(
     generated_at: float,
     exporter: str,
     self_notes: int = 0,
+    private_goals: int = 0,
     period_from: str = "",
     period_to: str = "",
     meeting: str = "",
@@ -251,6 +253,7 @@ def build(
         generated_at: when (the session's clock, seconds since the epoch).
         exporter: the exporting identity's name.
         self_notes: how many private notes the exporter keeps for this cohort (counted, never read).
+        private_goals: how many private goals the exporter owns in their channels (counted, never read).
         period_from: first day included (``YYYY-MM-DD``, "" for the beginning).
         period_to: last day included ("" for no end).
         meeting: one meeting's id (minutes); overrides the period.
@@ -380,6 +383,11 @@ def build(
             "self_notes", self_notes, f"{_count(self_notes, 'private note', 'private notes')} of yours not included: private notes never leave their author."
         ),
         Omission(
+            "private_goals",
+            private_goals,
+            f"{_count(private_goals, 'private goal', 'private goals')} of yours not included: private goals stay between you and your mentor.",
+        ),
+        Omission(
             "held_aside", refused, f"{_count(refused, 'event', 'events')} held aside by the cohort's rules not included: the fold refused them on every device."
         ),
     ]
@@ -413,7 +421,7 @@ def build(
             )
         )
 
-    credits = agreement = None
+    credits = agreement = goals = None
     if not meeting:
         in_period = lambda at: (not period_from or at[:10] >= period_from) and (not period_to or at[:10] <= period_to)  # noqa: E731 - as meetings are chosen
         this_year = dt.datetime.fromtimestamp(generated_at, dt.UTC).year
@@ -423,6 +431,7 @@ def build(
         reported = [p.id for p in everyone if p.active or any(a.member == p.id for a in attendance)]
         credits = build_credits(view, in_period=in_period, years=range(first, max(first, last) + 1), members=reported, name_of=name_of)
         agreement = build_agreement(view, name_of=name_of)
+        goals = build_goals(view, in_period=in_period, period_to=period_to, name_of=name_of)
 
     return Summary(
         kind="minutes" if meeting else "summary",
@@ -440,6 +449,7 @@ def build(
         left_out=tuple(left_out),
         credits=credits,
         agreement=agreement,
+        goals=goals,
     )
 
 

@@ -14,6 +14,7 @@ import pytest
 from circle import export as ex
 from circle.demo import DEMO_PASSPHRASE, build_demo
 from circle.store.credits import CreditService
+from circle.store.goals import GoalService
 from circle.store.service import CohortService
 from circle.store.session import Home, Session
 from tests.security.laptops import copy_db
@@ -56,6 +57,11 @@ def add_credits(root: Path) -> None:
     if fac in by_id and by_id[fac] != "Tom Berg":  # countersigned by that meeting's facilitator (a peer)
         CreditService(svc[by_id[fac]]).attest(held[-5].id, sessions["Tom Berg"].id)
     CreditService(svc["Tom Berg"]).set_cycle(2024)
+    spread(sessions, cid)
+
+
+def spread(sessions: dict[str, Session], cid: str) -> None:
+    """Carry every device's journal to every other, as sync would, and close the sessions."""
     every = [s.store(cid) for s in sessions.values()]
     for a in every:
         a.flush()
@@ -69,11 +75,52 @@ def add_credits(root: Path) -> None:
         s.close()
 
 
+def carry(src: Session, dst: Session, cid: str) -> None:
+    """One device's journal to another, as sync would carry it."""
+    a, b = src.store(cid), dst.store(cid)
+    a.flush()
+    copy_db(a.journal.path, b.peer_dir() / f"{a.entry.journal}.db")
+    b.ingest()
+
+
+def day(text: str) -> float:
+    """Noon UTC of a ``YYYY-MM-DD`` day, as seconds since the epoch."""
+    return float(calendar.timegm(dt.datetime.fromisoformat(text + " 12:00").timetuple()))
+
+
+def add_goals(root: Path) -> None:
+    """Goals in the demo: Kwame shares a goal with the cohort and checks in on it with evidence (one check-in before
+    April, one in May), and Helen, the mentor, adds an observation; Amara shares one she has not checked in on. Private
+    goals too, which no export may carry: Helen keeps one with Amara as her mentor for it, and Kwame one with Helen."""
+    now = [EXPORTED_AT]
+    names = ["Helen Okafor", "Amara Singh", "Kwame Mensah"]
+    sessions = {n: Home(root).unlock(DEMO_PASSPHRASE, n, clock=lambda: now[0]) for n in names}
+    cid = sessions["Helen Okafor"].cohort_ids()[0]
+    goals = {n: GoalService(s.cohort(cid)) for n, s in sessions.items()}
+    now[0] = day("2025-03-03")
+    g = goals["Kwame Mensah"].add(
+        "Lead a debrief after a critical incident", "skill", "Leads two debriefs; the team rates them useful", "2025-09-30", shared=True
+    )
+    goals["Amara Singh"].add("Know the safeguarding pathway", "knowledge", "Can walk a colleague through each referral step", "2025-07-31", shared=True)
+    goals["Helen Okafor"].add("Give shorter feedback", "attitude", "One point per session, asked for first", "2025-12-31", mentor="Amara Singh")
+    goals["Kwame Mensah"].add("Talk about my night shifts", "attitude", "Raise it once with Helen", "2025-08-31", mentor="Helen Okafor")
+    now[0] = day("2025-03-20")
+    goals["Kwame Mensah"].check_in(g, 20, "Co-led one with Sam.", "Debrief notes, ward 7, 18 March")
+    carry(sessions["Kwame Mensah"], sessions["Helen Okafor"], cid)  # Helen reads Kwame's goal before checking in on it
+    now[0] = day("2025-05-14")
+    goals["Helen Okafor"].check_in(goals["Helen Okafor"].find(g.id), 50, "Observed him lead one.", "Observed: debrief after the 12 May arrest call")
+    carry(sessions["Helen Okafor"], sessions["Kwame Mensah"], cid)
+    now[0] = day("2025-05-28")
+    goals["Kwame Mensah"].check_in(g, 60, "Led one on my own.", "")
+    spread(sessions, cid)
+
+
 @pytest.fixture(scope="session")
 def export_demo(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("export-demo") / "home"
     build_demo(root, today=TODAY)
     add_credits(root)
+    add_goals(root)
     return root
 
 

@@ -124,7 +124,7 @@ def test_csv_as_a_folder_signs_every_table(home, tmp_path):
     result = run(home, "export", "Riverside", "--format", "csv", "--folder", "-o", str(folder))
     assert result.exit_code == 0, result.output
     tables = sorted(folder.glob("*.csv"))
-    assert len(tables) == 16 and all(sidecar_path(t).is_file() for t in tables)
+    assert len(tables) == 18 and all(sidecar_path(t).is_file() for t in tables)
     assert all(run(None, "verify-export", str(t)).exit_code == 0 for t in tables)
 
 

@@ -57,6 +57,8 @@ def test_csv_tables_match_their_golden_files(summary_files):
             "credit_meetings.csv",
             "agreement.csv",
             "agreement_signatures.csv",
+            "goals.csv",
+            "goal_evidence.csv",
             "open_actions.csv",
             "manifest.csv",
         ]

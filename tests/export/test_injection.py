@@ -38,6 +38,10 @@ NAME = '<b>Kwame</b> =cmd|"/C calc"!A0'
 RULE_NAME = '=HYPERLINK("https://evil.example","r") <i>x</i> [r](https://evil.example)'
 RULE_BODY = '<script>alert("rule")</script> **Body** | x'
 COI = "@SUM(A1) <img src=x onerror=alert(2)> [coi](https://evil.example) `c` ~~x~~\n# not a heading\x1b[2J"
+# A shared goal's title, measure and a check-in's evidence are member text too (written as an altered client would).
+GOAL_TITLE = '=HYPERLINK("https://evil.example","g") <script>alert("goal")</script> [g](https://evil.example) **b**'
+GOAL_MEASURE = "-1 | <iframe src=x> ![m](https://evil.example/m.png)"
+EVIDENCE = "+2 <img src=x onerror=alert(3)> [e](https://evil.example) `e` ~~y~~\n> not a quote\x1b]0;t\x07"
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +61,9 @@ def hostile(export_demo, tmp_path_factory):
     svc.add_note(held.id, HTML + "\n" + MARKDOWN)
     for f in FORMULAS:
         svc.store.record("action.added", {"action": f"hostile-{len(f)}-{ord(f[0])}", "meeting": held.id, "title": f, "owner": svc.me, "due": ""})
+    goal = {"goal": "hostile-goal", "owner": svc.me}
+    svc.store.record("goal.set", {**goal, "title": GOAL_TITLE, "domain": "skill", "measure": GOAL_MEASURE, "target": "2025-12-31"})
+    svc.store.record("goal.checked_in", {**goal, "progress": 40, "note": "n", "evidence": EVIDENCE})
     svc.store.entry.replica = {"url": str(home / "replica")}  # the copy's own replica, not the template's
     svc.store.add_anonymous(held.id, FORMULAS[0], ReplicaDrop(session, svc.store))  # an altered client: a held meeting's round
     with svc.store.lock:
@@ -74,6 +81,7 @@ def hostile(export_demo, tmp_path_factory):
     with svc.store.lock:
         assert svc.view.credits().in_force.name == RULE_NAME
         assert [s.coi for s in svc.view.charter_agreement().current.signatures if s.member == svc.me] == [COI]
+        assert svc.view.shared_goals().goals[(svc.me, "hostile-goal")].check_ins[0].evidence == EVIDENCE
     assert item
     return all_formats(svc, tmp_path_factory.mktemp("injection-out"), anonymous=True)
 
@@ -99,7 +107,7 @@ def test_markdown_gets_no_links_images_html_or_structure_from_member_text(hostil
     kinds = {t.type for t in md_tokens(text)}
     assert not kinds & {"link_open", "image", "html_inline", "html_block", "code_inline", "code_block", "fence", "s_open", "blockquote_open", "hr"}, kinds
     headings = [t for t in MarkdownIt("commonmark").parse(text) if t.type == "heading_open"]
-    assert len(headings) == 1 + 9 + 10  # the title, nine sections, ten meetings: none from member text
+    assert len(headings) == 1 + 10 + 10  # the title, ten sections, ten meetings: none from member text
     assert "evil.example" in text and "<script>" not in text
     rendered = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
     assert "<a " not in rendered and "<img" not in rendered and "<script" not in rendered and "<del>" not in rendered
@@ -108,6 +116,7 @@ def test_markdown_gets_no_links_images_html_or_structure_from_member_text(hostil
     words = " ".join("".join(shown.data).split())
     assert RULE_NAME in words and RULE_BODY in words and "<u>pts</u>" in words  # the rule reads as written, beside the figures
     assert " ".join(COI.replace("\x1b", "␛").split()) in words  # the declaration reads as written (its line break a space)
+    assert GOAL_TITLE in words and GOAL_MEASURE in words and " ".join(shown_evidence().split()) in words  # the goal reads as written
 
 
 @pytest.mark.parametrize("value", [HTML, MARKDOWN, BLOCKS, *FORMULAS, "1. x", "+ y", "- z", "www.evil.example", "a\\"])
@@ -119,6 +128,11 @@ def test_markdown_escaping_renders_back_to_the_same_text(value):
     plain = "".join(t.content for t in md_tokens(f"- {paragraph(value, '  ')}\n") if t.type == "text")
     assert plain == "".join(ln.lstrip() for ln in value.replace("\r", "\n").split("\n") if ln.strip())
     assert "\n" not in inline(value)
+
+
+def shown_evidence() -> str:
+    """The hostile evidence as cleaned: control characters made visible."""
+    return EVIDENCE.replace("\x1b", "␛").replace("\x07", "␇")
 
 
 class Tags(HTMLParser):
@@ -148,6 +162,7 @@ def test_html_has_only_the_templates_tags_and_a_policy_that_forbids_scripts(host
     assert '<script>alert("x")</script>' in text and NAME in text  # shown as text, exactly
     assert RULE_NAME in text and RULE_BODY in text and "<u>pts</u>" in text  # the rule, beside the figures, as text
     assert COI.replace("\x1b", "␛") in text  # the declaration as cleaned, as text
+    assert GOAL_TITLE in text and GOAL_MEASURE in text and shown_evidence() in text  # the goal, as text
 
 
 def test_csv_cells_never_start_a_formula(hostile):
@@ -161,6 +176,7 @@ def test_csv_cells_never_start_a_formula(hostile):
     assert " TAB=1" in cells and "␍=CR" in cells  # a tab is cleaned to a space, a carriage return made visible: neither starts a formula
     assert NAME in cells  # starts with "<": nothing for a spreadsheet to run
     assert "'" + RULE_NAME in cells and "'" + COI.replace("\x1b", "␛") in cells  # the rule's name and the declaration, defused
+    assert "'" + GOAL_TITLE in cells and "'" + GOAL_MEASURE in cells and "'" + shown_evidence() in cells  # the goal, defused
 
 
 @pytest.mark.parametrize("value,expected", [("=1+1", "'=1+1"), (" =1", "' =1"), ("-", "'-"), ("a=b", "a=b"), (-3, -3), (True, "yes"), ("", "")])
@@ -177,6 +193,8 @@ def test_json_keeps_the_text_exactly_as_cleaned(hostile):
     assert doc["credits"]["rule_in_force"]["name"] == RULE_NAME and doc["credits"]["rule_in_force"]["body"] == RULE_BODY
     assert all(m["rule"]["name"] == RULE_NAME for m in doc["credits"]["members"])
     assert COI.replace("\x1b", "␛") in [x["coi"] for x in doc["agreement"]["signatures"]]
+    goal = next(g for g in doc["goals"]["goals"] if g["id"] == "hostile-goal")
+    assert goal["title"] == GOAL_TITLE and goal["measure"] == GOAL_MEASURE and goal["evidence"][0]["evidence"] == shown_evidence()
 
 
 def test_pdf_prints_the_text_and_has_no_actions_or_links(hostile):
@@ -191,3 +209,4 @@ def test_pdf_prints_the_text_and_has_no_actions_or_links(hostile):
     assert "<script>alert" in text and "HYPERLINK" in text and "Kwame</b>" in text
     flat = " ".join(text.split())
     assert 'alert("rule")' in flat and "onerror=alert(2)" in flat and "<u>pts</u>" in flat  # the rule and the declaration print as written
+    assert 'alert("goal")' in flat and "onerror=alert(3)" in flat and "<iframe src=x>" in flat  # the goal prints as written
