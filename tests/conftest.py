@@ -90,3 +90,43 @@ def tree_digest(root: Path) -> dict[str, str]:
             continue
         out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
+
+
+# ---- the security and reliability suite's figures (issue 16; tests/figures.py) -------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--reliability-report",
+        metavar="PATH",
+        default=None,
+        help="write the figures of the security and reliability suite to PATH (docs/RELIABILITY.md) at the end of the run",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "reliability: the security and reliability suite (tests/figures.py SUITE)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from tests import figures
+
+    root = Path(str(config.rootpath))
+    for item in items:
+        if figures.in_suite(str(Path(str(item.path)).relative_to(root))):
+            item.add_marker(pytest.mark.reliability)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:  # noqa: ARG001
+    from tests import figures
+
+    lines = figures.terminal_lines()
+    if lines:
+        terminalreporter.section("security and reliability figures (tests/figures.py)")
+        for line in lines:
+            terminalreporter.write_line(line)
+    path = config.getoption("--reliability-report")
+    if path:
+        stats = terminalreporter.stats
+        counts = {k: len(stats.get(k, [])) for k in ("passed", "failed", "error", "skipped", "xfailed")}
+        outcome = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "none ran"
+        Path(path).write_text(figures.report(figures.command_line(), outcome) + "\n", encoding="utf-8")
+        terminalreporter.write_line(f"figures written to {path}")

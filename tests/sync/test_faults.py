@@ -23,6 +23,7 @@ import pytest
 from circle.sync import litestream as ls
 from circle.sync.location import mark_folder
 from circle.sync.service import SyncService, replica_for
+from tests.figures import record
 from tests.sync.helpers import (
     PASS,
     bring_in,
@@ -52,6 +53,7 @@ def own_replica(session, cid: str) -> ls.Replica:
 
 
 def report(what: str, written: int, present: int) -> None:
+    record("crash", what, events_acknowledged=written, events_lost=written - present)
     print(f"{what}: {written} events written, {present} present on every device")
 
 
