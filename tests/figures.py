@@ -85,7 +85,7 @@ CATEGORIES = (
     ),
     Category(
         "fuzz",
-        "Fuzzing of codes, envelopes, event bodies, keystores and export parsers (hypothesis)",
+        "Fuzzing of codes, envelopes, event bodies, keystores and export parsers (hypothesis; atheris where installed)",
         ("inputs run", "unexpected exceptions"),
         {"unexpected exceptions": "= 0"},
     ),
