@@ -108,7 +108,7 @@ SUITE = (
     "tests/unit/test_view_properties.py",
     "tests/sync/test_faults.py",
     "tests/sync/test_nothing_lost.py",
-    "tests/unit/test_damaged_files.py",
+    "tests/sync/test_replica_damage_cli.py",
     "tests/unit/test_cli.py",
     "tests/unit/test_keystore.py",
     "tests/security/",
