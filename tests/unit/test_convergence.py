@@ -182,7 +182,7 @@ def test_three_honest_devices_converge(ops: list[tuple[str, str, int, str]], dat
             v.apply([everything[eid]])
         views.append(v)
     digests = [v.digest() for v in views]
-    record("schedules", "3 devices: random delivery, removals, re-admissions", schedules_tried=1, divergent_views=len(set(digests)) - 1)
+    record("schedules", "3 devices: random delivery, removals, re-admissions", schedules_tried=1, divergent_views=sum(d != digests[0] for d in digests[1:]))
     assert digests[0] == digests[1] == digests[2]
     v = views[0]
     removed = {m.id for m in v.members(include_removed=True) if not m.active}
