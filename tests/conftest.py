@@ -9,6 +9,7 @@ variables that change the CLI's behaviour removed.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,11 +95,13 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 # ---- the security and reliability suite's figures (issue 16; tests/figures.py) -------------
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # A flag, not a path: pytest takes an existing path after an unknown option for a test path
+    # before it reads this conftest. CIRCLE_RELIABILITY_REPORT=PATH writes somewhere else.
     parser.addoption(
         "--reliability-report",
-        metavar="PATH",
-        default=None,
-        help="write the figures of the security and reliability suite to PATH (docs/RELIABILITY.md) at the end of the run",
+        action="store_true",
+        default=False,
+        help="write the figures of the security and reliability suite to docs/RELIABILITY.md (or $CIRCLE_RELIABILITY_REPORT) at the end of the run",
     )
 
 
@@ -123,7 +126,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         terminalreporter.section("security and reliability figures (tests/figures.py)")
         for line in lines:
             terminalreporter.write_line(line)
-    path = config.getoption("--reliability-report")
+    path = os.environ.get("CIRCLE_RELIABILITY_REPORT") or (
+        Path(str(config.rootpath)) / "docs" / "RELIABILITY.md" if config.getoption("--reliability-report") else None
+    )
     if path:
         stats = terminalreporter.stats
         counts = {k: len(stats.get(k, [])) for k in ("passed", "failed", "error", "skipped", "xfailed")}
