@@ -308,3 +308,33 @@ def test_cohort_replica_makes_the_folder_a_location_or_says_why_not(ana: Path, t
     before = tree_digest(ana)
     assert_one_clear_line(run(ana, "cohort", "replica", "Dietitians North", str(blocker / "circle")), "the replica location is not a folder", "is a file")
     assert tree_digest(ana) == before
+
+
+FOREIGN = {
+    "a stray file in the home": lambda root: root / "notes.txt",
+    "a stray file beside the keystore": lambda root: keystore_of(root).parent / "keystore.bak",
+    "a garbage file named like a journal": lambda root: journal_of(root).parent / f"{'ab' * 16}.db",
+    "a stranger's SQLite file named like a peer's journal": lambda root: journal_of(root).parent.parent / "peers" / f"{'cd' * 16}.db",
+}
+
+
+@pytest.mark.parametrize("case", FOREIGN)
+def test_foreign_files_in_the_home_are_left_alone_and_change_nothing(ana: Path, case: str, tmp_path: Path) -> None:
+    """Files circle did not write, where it keeps its own: every command still works, and no file is touched."""
+    path = FOREIGN[case](ana)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if "SQLite" in case:
+        conn = sqlite3.connect(path)
+        conn.execute("CREATE TABLE envelopes (seq INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
+        conn.execute("INSERT INTO envelopes (blob) VALUES (?)", (b"\x00" * 300,))
+        conn.commit()
+        conn.close()
+    else:
+        path.write_bytes(b"\x00garbage" * 64)
+    before = tree_digest(ana)
+    for cmd in (["whoami"], ["cohorts"], ["verify"]):
+        r = run(ana, *cmd)
+        count(("files", f"home: {case}"), r, damaged=tree_digest(ana) != before)
+        out = r.stdout + r.stderr
+        assert r.exit_code == 0 and "Traceback" not in out and "internal error" not in out, (cmd, out)
+        assert tree_digest(ana) == before, cmd
