@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import TextGen  # noqa: E402
+from bench.common import TextGen, emit, result  # noqa: E402
 from circle import export as ex  # noqa: E402
 from circle.crypto.identity import Identity  # noqa: E402
 from circle.export.signature import Signer  # noqa: E402
@@ -121,6 +121,7 @@ def main() -> None:
     print()
     print(f"{'format':<8}{'first':>10}{'median':>10}{'min':>10}{'max':>10}{'size':>12}   target {TARGET:.1f} s (on the median)")
     missed = 0
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for fmt in ex.FORMATS:
             times, size = [], 0
@@ -135,8 +136,18 @@ def main() -> None:
             ok = med < TARGET
             missed += not ok
             print(f"{fmt:<8}{times[0]:>9.3f}s{med:>9.3f}s{min(times):>9.3f}s{max(times):>9.3f}s{size:>12,}   {'PASS' if ok else 'MISS'}")
+            rows.append(
+                result(
+                    f"export {fmt}, {len(meetings)} meetings, signed (median of {args.repeat})",
+                    f"{med:.3f} s ({size:,} bytes)",
+                    f"< {TARGET:g} s",
+                    med / TARGET,
+                    "PASS" if ok else "MISS",
+                )
+            )
     print()
     print("every format under the target" if not missed else f"{missed} format(s) over the target")
+    emit("bench_export", rows)
 
 
 if __name__ == "__main__":

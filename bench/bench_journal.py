@@ -29,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cryptography  # noqa: E402
-from common import Ed25519Floor, Row, TextGen, compression_ratio, fmt_s, median, pct, reference_ratio, single_core_verify_us, table  # noqa: E402
+from common import Ed25519Floor, Row, TextGen, compression_ratio, emit, fmt_s, median, pct, reference_ratio, result, results_of, single_core_verify_us, table  # noqa: E402
 
 from circle.crypto import envelope  # noqa: E402
 from circle.models.events import Event, decode_payload, encode_payload  # noqa: E402
@@ -390,6 +390,13 @@ def run(args: argparse.Namespace, tmp: Path, prof: Prof) -> int:
         print("PROFILED RUN: circle times below include cProfile overhead; do not read the ratios")
     print()
     print(table([bulk, single_med, single_p95, *rows_open, *rows_verify]))
+    emit(
+        "bench_journal",
+        [
+            *results_of([bulk, single_med, single_p95, *rows_open, *rows_verify]),
+            result("views agree (circle and the baseline folded the same)", "yes" if same_view else "NO", "yes", None, "PASS" if same_view else "MISS"),
+        ],
+    )
     print()
     print(f"- keystore flush after the bulk (head persisted; not in row 1): {fmt_s(t_flush)}")
     print(f"- views agree: circle {circle_view_n:,} events / {circle_notes:,} notes, plain {plain_view_n:,} / {plain_notes:,}: {'yes' if same_view else 'NO'}")

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_journal import make_items  # noqa: E402
-from common import TextGen  # noqa: E402
+from common import TextGen, emit, result  # noqa: E402
 
 from circle.store.cohort import CohortStore  # noqa: E402
 from circle.store.service import CohortService  # noqa: E402
@@ -109,11 +109,22 @@ def main() -> None:
     base = run(home, "open")
     print(f"\n{'measurement':<44} {'peak RSS':>9} {'opens':>6} {'vs open once':>13} {'target':>8}")
     print(f"{'open the cohort once (baseline)':<44} {base['rss_mb']:>6.0f} MB {base['loads']:>6} {'1.00x':>13}")
+    rows = []
     for label, case, target in (("circle sync start (status line + sync thread)", "sync", True), ("  the same, two loads as before issue 14", "racy", False)):
         r = run(home, case)
         ratio = r["rss_mb"] / base["rss_mb"]
         verdict = ("PASS" if r["loads"] == 1 and ratio <= 1.2 else "MISS") if target else "info"
         print(f"{label:<44} {r['rss_mb']:>6.0f} MB {r['loads']:>6} {ratio:>12.2f}x {'<= 1.2x' if target else '-':>8}  {verdict}")
+        rows.append(
+            result(
+                f"peak RSS, {label.strip()}, {args.n:,} events",
+                f"{r['rss_mb']:.0f} MB vs {base['rss_mb']:.0f} MB (open once), {r['loads']} load(s)",
+                "<= 1.2x, one load" if target else "",
+                ratio,
+                verdict,
+            )
+        )
+    emit("bench_sync_start", rows)
 
 
 if __name__ == "__main__":

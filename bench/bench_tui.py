@@ -48,7 +48,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import TextGen, fmt_s, median, pct  # noqa: E402
+from common import TextGen, emit, fmt_s, median, pct, result  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import DataTable, Footer, Header  # noqa: E402
 
@@ -145,7 +145,7 @@ def build(root: Path, n: int) -> Meta:
     """Write the cohort through the real service (record_many in batches of 1000), then seal a snapshot."""
     root.mkdir(parents=True, exist_ok=True)
     session = Home(root / "home", calibrate=False).create_identity(FACILITATOR, PASSPHRASE)
-    svc = session.create_cohort(COHORT, purpose=PURPOSE, cadence="weekly", role="peer")
+    svc = session.create_cohort(COHORT, purpose=PURPOSE, cadence="weekly")
     items = make_items(n - len(svc.view), TextGen(seed=4), session.id)
     t0 = time.perf_counter()
     for i, batch in enumerate(chunks(items, 1000)):
@@ -511,6 +511,19 @@ async def measure(meta: Meta, reps: int, presses: int) -> None:
         )
     if not mem_c["hwm_reset"]:
         print("    (could not reset the RSS high-water mark: circle's includes the KDF's 64 MiB)")
+    out = [
+        result(name, f"{c} vs {b} (minimal app)" if b else c, "" if target == "-" else target, float(ratio.rstrip("x")) if ratio else None, verdict)
+        for name, c, b, ratio, target, verdict in rows
+    ]
+    out.append(
+        result(
+            f"(e) peak RSS, circle with {meta.events} events",
+            f"{mib(mem_c['rss_hwm'])} vs {mib(mem_b['rss_hwm'])} (minimal app)",
+            "",
+            mem_c["rss_hwm"] / mem_b["rss_hwm"],
+        )
+    )
+    emit("bench_tui", out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -252,3 +252,35 @@ def single_core_verify_us(msg_len: int, count: int = 2000) -> float:
     for s, m in zip(sigs, msgs):
         pk.verify(s, m)
     return (time.perf_counter() - t0) / count * 1e6
+
+
+# ---------------------------------------------------------------------------
+# Machine-readable rows for bench/run: one line per benchmark on stdout, beside the human table.
+
+ROWS_PREFIX = "BENCH-ROWS "
+
+
+def result(figure: str, measured: str, target: str = "", ratio: float | None = None, verdict: str = "info") -> dict:
+    """One row of docs/BENCHMARKS.md: what was measured, the target, the ratio, PASS/MISS/info."""
+    return {"figure": figure, "target": target, "measured": measured, "ratio": ratio, "verdict": verdict}
+
+
+def results_of(rows: Sequence[Row]) -> list[dict]:
+    """Rows of a :func:`table` as :func:`result` rows."""
+    return [
+        result(
+            r.name.strip(),
+            f"{fmt_s(r.circle)} vs {fmt_s(r.base)} ({r.base_name})",
+            f"<= {r.target:g}x" if r.target else "",
+            r.ratio,
+            r.verdict,
+        )
+        for r in rows
+    ]
+
+
+def emit(bench: str, rows: Sequence[dict]) -> None:
+    """Print the rows as one JSON line that bench/run reads (people can ignore it)."""
+    import json
+
+    print(ROWS_PREFIX + json.dumps({"bench": bench, "rows": list(rows)}), flush=True)

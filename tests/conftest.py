@@ -9,6 +9,7 @@ variables that change the CLI's behaviour removed.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,3 +91,47 @@ def tree_digest(root: Path) -> dict[str, str]:
             continue
         out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
+
+
+# ---- the security and reliability suite's figures (issue 16; tests/figures.py) -------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # A flag, not a path: pytest takes an existing path after an unknown option for a test path
+    # before it reads this conftest. CIRCLE_RELIABILITY_REPORT=PATH writes somewhere else.
+    parser.addoption(
+        "--reliability-report",
+        action="store_true",
+        default=False,
+        help="write the figures of the security and reliability suite to docs/RELIABILITY.md (or $CIRCLE_RELIABILITY_REPORT) at the end of the run",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "reliability: the security and reliability suite (tests/figures.py SUITE)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from tests import figures
+
+    root = Path(str(config.rootpath))
+    for item in items:
+        if figures.in_suite(str(Path(str(item.path)).relative_to(root))):
+            item.add_marker(pytest.mark.reliability)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:  # noqa: ARG001
+    from tests import figures
+
+    lines = figures.terminal_lines()
+    if lines:
+        terminalreporter.section("security and reliability figures (tests/figures.py)")
+        for line in lines:
+            terminalreporter.write_line(line)
+    path = os.environ.get("CIRCLE_RELIABILITY_REPORT") or (
+        Path(str(config.rootpath)) / "docs" / "RELIABILITY.md" if config.getoption("--reliability-report") else None
+    )
+    if path:
+        stats = terminalreporter.stats
+        counts = {k: len(stats.get(k, [])) for k in ("passed", "failed", "error", "skipped", "xfailed")}
+        outcome = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "none ran"
+        Path(path).write_text(figures.report(figures.command_line(), outcome) + "\n", encoding="utf-8")
+        terminalreporter.write_line(f"figures written to {path}")

@@ -58,6 +58,9 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         return conn
     except sqlite3.DatabaseError as exc:
         raise storage_problem(path, exc) or CorruptFile("journal unreadable", f"{path.name}: {exc}; run 'circle verify'") from None
+    except UnicodeDecodeError:
+        # A damaged schema page: SQLite's error message quotes the damaged bytes, which Python cannot decode.
+        raise CorruptFile("journal unreadable", f"{path.name}: its schema is damaged; run 'circle verify'") from None
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -228,6 +228,9 @@ def read_rows(path: Path, after: int = 0) -> Iterator[Row]:
             if not batch:
                 break
             for seq, blob in batch:
-                yield Row(seq, bytes(blob) if not isinstance(blob, bytes) else blob)
+                # A damaged record can hold any type: bytes(n) of a damaged integer would allocate n bytes.
+                if not isinstance(seq, int) or not isinstance(blob, bytes):
+                    raise CorruptFile("journal damaged", f"{path.name}: a row is not an envelope; run 'circle verify'")
+                yield Row(seq, blob)
     finally:
         conn.close()

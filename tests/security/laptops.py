@@ -19,6 +19,7 @@ from circle.store import joining
 from circle.store.cohort import CohortStore
 from circle.store.service import CohortService
 from circle.store.session import Home, Session
+from tests.figures import record
 
 PASS = "correct horse battery staple"
 TALLY: dict[str, Counter] = {}  # attack -> {"tried": n, "accepted": n}, printed at the end of the run
@@ -29,6 +30,7 @@ def tally(attack: str, tried: int, accepted: int) -> None:
     c = TALLY.setdefault(attack, Counter())
     c["tried"] += tried
     c["accepted"] += accepted
+    record("hostile", attack, cases_tried=tried, cases_accepted=accepted)
 
 
 def copy_db(src: Path, dst: Path) -> None:

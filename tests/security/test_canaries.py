@@ -28,6 +28,7 @@ from circle.store.service import CohortService
 from circle.store.session import Home
 from circle.sync.drop import ReplicaDrop
 from tests.conftest import PASSPHRASE, FrozenClock
+from tests.figures import record
 
 OWNER = "CanaryOwnerAroha"
 CANARIES = {
@@ -155,6 +156,14 @@ def test_no_canary_appears_in_any_file_under_the_home(sample: SampleCohort) -> N
     assert any(p.name.endswith("-wal") and p.stat().st_size > 0 for p in root.rglob("*")), "the WAL is scanned too"
     assert list(root.rglob("snapshots/*")), "the snapshot is scanned too"
     hits = scan(root, CANARIES)
+    files = [p for p in root.rglob("*") if p.is_file()]
+    record(
+        "canaries",
+        "a home (journals, WAL, snapshot, round, replica)",
+        canaries_planted=len(CANARIES),
+        files_scanned=len(files),
+        canaries_found=sum(bool(v) for v in hits.values()),
+    )
     assert {k: v for k, v in hits.items() if v} == {}
 
 
@@ -180,4 +189,14 @@ def test_control_the_scan_finds_the_same_events_written_unencrypted(sample: Samp
     conn.executemany("INSERT INTO envelopes (blob) VALUES (?)", [(p,) for p in sample.plaintexts() + sample.peer_payloads + lines])
     hits = scan(control, CANARIES)
     conn.close()
+    files = [p for p in control.rglob("*") if p.is_file()]
+    found = sum(bool(v) for v in hits.values())
+    record(
+        "canaries",
+        "control: the home plus the same events unencrypted",
+        must={"canaries_found": "> 0"},
+        canaries_planted=len(CANARIES),
+        files_scanned=len(files),
+        canaries_found=found,
+    )
     assert {k for k, v in hits.items() if not v} == set(), "the scan missed plaintext it should have found"

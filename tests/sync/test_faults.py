@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -23,6 +24,7 @@ import pytest
 from circle.sync import litestream as ls
 from circle.sync.location import mark_folder
 from circle.sync.service import SyncService, replica_for
+from tests.figures import record, scale
 from tests.sync.helpers import (
     PASS,
     bring_in,
@@ -52,6 +54,7 @@ def own_replica(session, cid: str) -> ls.Replica:
 
 
 def report(what: str, written: int, present: int) -> None:
+    record("crash", what, events_acknowledged=written, events_lost=written - present)
     print(f"{what}: {written} events written, {present} present on every device")
 
 
@@ -73,7 +76,9 @@ def all_sent(service: SyncService) -> bool:
 # ---- kill -9 ------------------------------------------------------------------
 
 
-def test_kill_9_of_litestream_during_a_burst_loses_nothing(tmp_path):
+@pytest.mark.parametrize("run", range(scale(1, 5)))
+def test_kill_9_of_litestream_during_a_burst_loses_nothing(tmp_path, run):
+    kill_at = 20 if run == 0 else random.Random(run).randint(2, 55)  # the full tier kills at other points too
     a, b, cid = two_homes(tmp_path, {"url": str(tmp_path / "shared")})
     ca = a.cohort(cid)
     service = SyncService(a, interval=0.25, poll=0.5)
@@ -83,7 +88,7 @@ def test_kill_9_of_litestream_during_a_burst_loses_nothing(tmp_path):
         acknowledged: list[str] = []
         for i in range(60):
             acknowledged += write_burst(ca, f"burst{i}", 1)  # each returned: the person saw it saved
-            if i == 20:
+            if i == kill_at:
                 os.kill(rep.pid, signal.SIGKILL)
             time.sleep(0.02)
         eventually(lambda: rep.restarts >= 1 and rep.alive(), what="the supervisor restarting litestream")
@@ -128,7 +133,9 @@ def _gone(pid: int) -> bool:
         return True
 
 
-def test_kill_9_of_the_app_during_appends_loses_nothing_acknowledged(tmp_path):
+@pytest.mark.parametrize("run", range(scale(1, 5)))
+def test_kill_9_of_the_app_during_appends_loses_nothing_acknowledged(tmp_path, run):
+    kill_after = 150 if run == 0 else random.Random(run).randint(1, 300)  # the full tier kills at other points too
     a, b, cid = two_homes(tmp_path, {"url": str(tmp_path / "shared")})
     once(a)
     a.cohort(cid).store.journal.close()  # from here on the journal belongs to the app process below
@@ -138,7 +145,7 @@ def test_kill_9_of_the_app_during_appends_loses_nothing_acknowledged(tmp_path):
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
-        while len(acknowledged) < 150:
+        while len(acknowledged) < kill_after:
             seq, i = proc.stdout.readline().split()
             acknowledged.append(f"crash {i}")
             if not children:

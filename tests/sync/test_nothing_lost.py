@@ -15,6 +15,7 @@ from pathlib import Path
 from circle.errors import CircleError
 from circle.store.journal import last_seq
 from circle.sync.service import SyncService
+from tests.figures import record
 from tests.sync.helpers import bring_in, meeting, new_home, once, reopen, visible_texts, write_burst
 
 
@@ -36,6 +37,7 @@ def counted(what: str, written: list[str], *sessions, cid: str) -> None:
                 snap.unlink()
             present = visible_texts(session.cohort(cid)) & set(written)
             print(f"{what}, {s.name} ({where}): {len(written)} events written, {len(present)} present")
+            record("crash", f"{what} ({where})", events_acknowledged=len(written), events_lost=len(set(written) - present))
             assert present == set(written), (what, where)
 
 

@@ -27,6 +27,7 @@ import pytest
 
 from circle.sync import litestream as ls
 from circle.sync.location import MARKER
+from tests.figures import record
 from tests.sync.helpers import bring_in, location, new_home, once
 
 
@@ -137,6 +138,13 @@ def test_no_canary_in_any_replica_and_the_control_shows_them(kind, request, tmp_
     assert len(raw) >= 4
     assert [p.name for p in raw if p.suffix != ".ltx"] == ([MARKER] if kind == "folder" else [])  # the folder's marker: fixed text
     hits = scan(restored + raw)
+    record(
+        "canaries",
+        f"{kind} replica: raw files and restored journals",
+        canaries_planted=len(c),
+        files_scanned=len(restored + raw),
+        canaries_found=sum(bool(v) for v in hits.values()),
+    )
     assert {k: v for k, v in hits.items() if v} == {}
 
     # The control: the same plaintext, unencrypted, through the same litestream and the same scan.
@@ -156,5 +164,14 @@ def test_no_canary_in_any_replica_and_the_control_shows_them(kind, request, tmp_
     control = "control" + os.urandom(8).hex()
     ls.replicate_once(plain, base.child(control))
     restored_plain = restore_all(base, [control], tmp_path / "restored-control")
+    control_files = restored_plain + files_under(store / control)
+    record(
+        "canaries",
+        f"control: {kind} replica of the same events unencrypted",
+        must={"canaries_found": "> 0"},
+        canaries_planted=len(c),
+        files_scanned=len(control_files),
+        canaries_found=sum(bool(v) for v in scan(control_files).values()),
+    )
     assert {k: v for k, v in scan(restored_plain).items() if not v} == {}, "the scan misses plaintext in a restored database"
     assert {k: v for k, v in scan(files_under(store / control)).items() if not v} == {}, "the scan misses plaintext in raw replica files"

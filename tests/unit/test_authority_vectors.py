@@ -16,6 +16,7 @@ import pytest
 
 from circle.models.events import Event
 from circle.models.view import View
+from tests.figures import record
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = sorted((ROOT / "tests" / "vectors" / "authority").glob("*.json"))
@@ -76,6 +77,7 @@ def test_authority_vector(path: Path) -> None:
     for order in (events, list(reversed(events))):
         view = View(doc["cohort"])
         view.apply(order)
+        record("hostile", "authority vectors (any order)", cases_tried=len(refused), cases_accepted=len(set(refused) - set(view.refused())))
         assert view.refused() == refused, doc["about"]
         have = facts(Aliases(doc["members"]), view)
         for k, v in expected.items():

@@ -24,6 +24,7 @@ from circle.cli import main
 from circle.crypto import keystore
 from circle.store.session import Home
 from tests.conftest import PASSPHRASE, tree_digest
+from tests.figures import record
 
 COMMANDS = [["whoami"], ["cohorts"], ["verify"], ["cohort", "create", "Another Cohort"]]
 
@@ -76,12 +77,27 @@ def journal_of(root: Path) -> Path:
     return next(root.glob("identities/*/journals/*.db"))
 
 
-def refused_everywhere(root: Path, *fragments: str, commands: list[list[str]] = COMMANDS, passphrase: str | None = PASSPHRASE) -> None:
+def refused_everywhere(
+    root: Path, *fragments: str, commands: list[list[str]] = COMMANDS, passphrase: str | None = PASSPHRASE, figure: tuple[str, str] | None = None
+) -> None:
+    """Every command refuses in one clear line and changes no file; ``figure`` (category, case) counts it in the suite's figures."""
     before = tree_digest(root) if root.exists() else None
     for cmd in commands:
-        assert_one_clear_line(run(root, *cmd, passphrase=passphrase), *fragments)
+        result = run(root, *cmd, passphrase=passphrase)
         after = tree_digest(root) if root.exists() else None
+        if figure is not None:
+            count(figure, result, damaged=after != before)
+        assert_one_clear_line(result, *fragments)
         assert after == before, f"{cmd} changed files under the home"
+
+
+def count(figure: tuple[str, str], result: Result, damaged: bool) -> None:
+    category, case = figure
+    out = result.stdout + result.stderr
+    if category == "passphrase":
+        record(category, case, cases_tried=1, cases_accepted=int(result.exit_code == 0))
+    else:
+        record(category, case, cases_tried=1, tracebacks_shown=int("Traceback" in out or "internal error" in out), files_damaged_by_circle=int(damaged))
 
 
 # ---- the happy path ----------------------------------------------------------------
@@ -162,7 +178,7 @@ def test_init_refuses_a_short_passphrase(circle_home: Path) -> None:
 
 
 def test_wrong_passphrase(ana: Path) -> None:
-    refused_everywhere(ana, "wrong passphrase", passphrase="not the passphrase at all")
+    refused_everywhere(ana, "wrong passphrase", passphrase="not the passphrase at all", figure=("passphrase", "wrong passphrase (CLI, 4 commands)"))
 
 
 def test_no_passphrase_and_no_terminal(ana: Path) -> None:
@@ -171,14 +187,14 @@ def test_no_passphrase_and_no_terminal(ana: Path) -> None:
 
 def test_missing_home(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
-    refused_everywhere(missing, "no circle home", str(missing))
+    refused_everywhere(missing, "no circle home", str(missing), figure=("files", "home: missing"))
     assert not missing.exists()
 
 
 def test_home_without_identity(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    refused_everywhere(empty, "no identity", "circle init")
+    refused_everywhere(empty, "no identity", "circle init", figure=("files", "home: no identity"))
 
 
 def mutate_keystore(fn: Callable[[bytes], bytes]) -> Callable[[Path], None]:
@@ -213,12 +229,12 @@ def flip(offset: int) -> Callable[[bytes], bytes]:
 )
 def test_damaged_keystore(ana: Path, mutation: Callable[[Path], None], fragment: str) -> None:
     mutation(ana)
-    refused_everywhere(ana, fragment)
+    refused_everywhere(ana, fragment, figure=("files", "keystore: empty, truncated, corrupted, future, foreign"))
 
 
 def test_keystore_from_another_identity(ana: Path, templates: dict[str, Path]) -> None:
     shutil.copyfile(keystore_of(templates["Ben"]), keystore_of(ana))
-    refused_everywhere(ana, "identity")
+    refused_everywhere(ana, "identity", figure=("files", "keystore: another identity's"))
 
 
 def damage_journal(root: Path, how: str) -> None:
@@ -247,6 +263,7 @@ def test_verify_reports_a_damaged_journal(ana: Path, how: str) -> None:
     before = tree_digest(ana)
     r = run(ana, "verify")
     out = r.stdout + r.stderr
+    count(("files", "own journal: truncated, corrupted, not SQLite (verify)"), r, damaged=tree_digest(ana) != before)
     assert r.exit_code == 1, out
     assert "Traceback" not in out and "internal error" not in out
     problems = [line for line in out.splitlines() if "problem" in line]
@@ -260,6 +277,7 @@ def test_cohorts_names_a_damaged_journal(ana: Path, how: str) -> None:
     before = tree_digest(ana)
     r = run(ana, "cohorts")
     out = r.stdout + r.stderr
+    count(("files", "own journal: truncated, corrupted (cohorts)"), r, damaged=tree_digest(ana) != before)
     assert "Traceback" not in out and "internal error" not in out
     assert "journal" in out.lower() and ("damaged" in out.lower() or "verify" in out.lower()), out
     assert tree_digest(ana) == before
@@ -290,3 +308,33 @@ def test_cohort_replica_makes_the_folder_a_location_or_says_why_not(ana: Path, t
     before = tree_digest(ana)
     assert_one_clear_line(run(ana, "cohort", "replica", "Dietitians North", str(blocker / "circle")), "the replica location is not a folder", "is a file")
     assert tree_digest(ana) == before
+
+
+FOREIGN = {
+    "a stray file in the home": lambda root: root / "notes.txt",
+    "a stray file beside the keystore": lambda root: keystore_of(root).parent / "keystore.bak",
+    "a garbage file named like a journal": lambda root: journal_of(root).parent / f"{'ab' * 16}.db",
+    "a stranger's SQLite file named like a peer's journal": lambda root: journal_of(root).parent.parent / "peers" / f"{'cd' * 16}.db",
+}
+
+
+@pytest.mark.parametrize("case", FOREIGN)
+def test_foreign_files_in_the_home_are_left_alone_and_change_nothing(ana: Path, case: str, tmp_path: Path) -> None:
+    """Files circle did not write, where it keeps its own: every command still works, and no file is touched."""
+    path = FOREIGN[case](ana)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if "SQLite" in case:
+        conn = sqlite3.connect(path)
+        conn.execute("CREATE TABLE envelopes (seq INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
+        conn.execute("INSERT INTO envelopes (blob) VALUES (?)", (b"\x00" * 300,))
+        conn.commit()
+        conn.close()
+    else:
+        path.write_bytes(b"\x00garbage" * 64)
+    before = tree_digest(ana)
+    for cmd in (["whoami"], ["cohorts"], ["verify"]):
+        r = run(ana, *cmd)
+        count(("files", f"home: {case}"), r, damaged=tree_digest(ana) != before)
+        out = r.stdout + r.stderr
+        assert r.exit_code == 0 and "Traceback" not in out and "internal error" not in out, (cmd, out)
+        assert tree_digest(ana) == before, cmd

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from circle.models.events import Event
 from circle.models.governance import cohort_id_for
 from circle.models.view import View
+from tests.figures import record, scale
 
 PUBLIC_TAIL = "ab" * 1248
 PEOPLE = ["ana", "ben", "cleo", "dan"]
@@ -158,7 +159,7 @@ OPS = st.lists(
 )
 
 
-@settings(max_examples=500, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scale(500, 5000), deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(OPS, st.data())
 def test_three_honest_devices_converge(ops: list[tuple[str, str, int, str]], data: st.DataObject) -> None:
     w = World()
@@ -181,6 +182,7 @@ def test_three_honest_devices_converge(ops: list[tuple[str, str, int, str]], dat
             v.apply([everything[eid]])
         views.append(v)
     digests = [v.digest() for v in views]
+    record("schedules", "3 devices: random delivery, removals, re-admissions", schedules_tried=1, divergent_views=sum(d != digests[0] for d in digests[1:]))
     assert digests[0] == digests[1] == digests[2]
     v = views[0]
     removed = {m.id for m in v.members(include_removed=True) if not m.active}

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from circle.crypto import keystore
 from circle.crypto.keystore import KdfParams, Keystore
 from circle.errors import AlreadyExists, CircleError, CorruptFile, FutureVersion, WrongPassphrase
+from tests.figures import record, scale
 
 PASS = "correct horse battery staple"
 DATA = {"v": 1, "name": "Ana", "identity": {"sign": "ab" * 32}, "cohorts": {}, "journals": {}}
@@ -242,3 +243,90 @@ def test_an_old_512_mib_keystore_still_opens(tmp_path: Path) -> None:
     path.write_bytes(head + ChaCha20Poly1305(key).encrypt(nonce, json.dumps(DATA).encode(), head))
     ks = Keystore.open(path, PASS)
     assert ks.data == DATA and ks._params == old
+
+
+# ---- figures for the security and reliability suite (issue 16) ----------------------------
+NEAR_MISSES = [
+    "",
+    "correct horse battery stapl",
+    "correct horse battery staple ",
+    " correct horse battery staple",
+    "Correct horse battery staple",
+    "correct horse battery stap1e",
+    "correct  horse battery staple",
+    "correct horse battery staple\n",
+    "correcthorsebatterystaple",
+    "correct horse battery staple" * 2,
+]
+
+
+def test_wrong_passphrases_near_the_right_one_are_all_refused(ks_path: Path) -> None:
+    """Near misses (a letter, a space, a case, a newline) each run the real KDF and are refused; the file is unchanged."""
+    before = ks_path.read_bytes()
+    accepted = 0
+    for wrong in NEAR_MISSES:
+        try:
+            Keystore.open(ks_path, wrong)
+            accepted += 1
+        except WrongPassphrase:
+            pass
+    record("passphrase", "wrong passphrases (near misses, real Argon2id)", cases_tried=len(NEAR_MISSES), cases_accepted=accepted)
+    assert accepted == 0 and ks_path.read_bytes() == before
+    assert Keystore.open(ks_path, PASS).data == DATA  # the oracle can say yes
+
+
+def test_every_bit_flip_of_the_header_is_refused_and_the_kdf_cost_stays_bounded(ks_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flip each bit of the clear header after the magic (version, KDF, its cost, salt, nonce, label length).
+
+    Flips that leave the KDF parameters in bounds reach the KDF; there the spy
+    hands back the *right* key (derived once with the real parameters), so the
+    refusal shown is the AEAD's over the header it authenticates, and no flip
+    makes the test run a 2 GiB Argon2id. The spy checks that every cost it is
+    asked for is within circle's bounds (a denial of service otherwise).
+    """
+    raw = ks_path.read_bytes()
+    head_len = keystore._HEAD.size + 3
+    header, _, _ = keystore._parse(raw, ks_path)
+    right_key = header["params"].derive(PASS, header["salt"])
+    asked: list[KdfParams] = []
+
+    def spy(self: KdfParams, passphrase: str, salt: bytes) -> bytes:
+        self.check()  # what the real derive does first
+        asked.append(self)
+        return right_key
+
+    monkeypatch.setattr(KdfParams, "derive", spy)
+    tried = accepted = kdf_params = 0
+    for i in range(8, head_len):
+        for bit in range(8):
+            m = bytearray(raw)
+            m[i] ^= 1 << bit
+            ks_path.write_bytes(bytes(m))
+            tried += 1
+            kdf_params += 10 <= i < 22
+            try:
+                Keystore.open(ks_path, PASS)
+                accepted += 1
+            except CircleError:
+                pass
+    monkeypatch.undo()
+    over = [p for p in asked if not (p.memory_kib <= keystore.MAX_MEMORY_KIB and p.iterations <= keystore.MAX_ITERATIONS and p.lanes <= keystore.MAX_LANES)]
+    record("passphrase", "header bit flips (incl. KDF parameters) refused", cases_tried=tried, cases_accepted=accepted)
+    record("passphrase", "KDF parameter flips: cost within bounds", cases_tried=kdf_params, cases_accepted=len(over))
+    assert accepted == 0 and over == [] and kdf_params == 12 * 8
+    assert len(asked) < tried  # out-of-bounds costs never reached the KDF
+
+
+@pytest.mark.parametrize("bit", range(scale(3, 16)))
+def test_a_flipped_memory_cost_within_bounds_is_refused_by_the_real_kdf(ks_path: Path, bit: int) -> None:
+    """The same flips with the real Argon2id (only the cheap ones: 64 MiB plus up to 2**bit KiB)."""
+    raw = bytearray(ks_path.read_bytes())
+    raw[13 - bit // 8] ^= 1 << (bit % 8)  # the low bytes of the big-endian memory cost at offset 10
+    ks_path.write_bytes(bytes(raw))
+    try:
+        Keystore.open(ks_path, PASS)
+        accepted = 1
+    except WrongPassphrase:
+        accepted = 0
+    record("passphrase", "KDF memory flips, real Argon2id", cases_tried=1, cases_accepted=accepted)
+    assert accepted == 0

@@ -19,6 +19,7 @@ from circle.errors import InvalidEnvelope
 from circle.models.events import encode_payload
 from circle.store.chain import check_chain
 from circle.store.journal import Row
+from tests.figures import record
 
 JID = bytes.fromhex("6a" * 16)
 KID = bytes.fromhex("4b" * 16)
@@ -138,6 +139,9 @@ def test_every_bit_flip_and_truncation_is_rejected(capsys: pytest.CaptureFixture
             f"(signed envelopes alone {alone.tried}/{alone.accepted}, in the chain {chained.tried}/{chained.accepted}, "
             f"encryption layer only {aead.tried}/{aead.accepted})"
         )
+    record("tamper", "envelopes: signed, alone", mutants_tried=alone.tried, mutants_accepted=alone.accepted)
+    record("tamper", "envelopes: in the hash chain", mutants_tried=chained.tried, mutants_accepted=chained.accepted)
+    record("tamper", "envelopes: encryption layer only", mutants_tried=aead.tried, mutants_accepted=aead.accepted)
     assert chained.tried > 5 * 8 * 400 and alone.tried > 3 * 8 * 400
     assert total.accepted == 0
 

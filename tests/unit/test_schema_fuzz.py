@@ -20,6 +20,7 @@ from circle.models.meeting import carry_over_plan, next_meeting
 from circle.models.mentoring import ratio_warnings
 from circle.models.private import Private
 from tests.cohort_log import CohortLog
+from tests.figures import counting_failures, record, scale
 
 NOT_FOLDED = {
     "self.note_added",
@@ -32,7 +33,7 @@ NOT_FOLDED = {
     *schema.PRIVATE_KINDS,
 }
 FOLDED = sorted(KINDS - NOT_FOLDED)
-RUNS = {"inputs": 0, "held aside": 0, "folded": 0}
+RUNS = {"inputs": 0, "held aside": 0, "folded": 0, "failed": 0}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=40),
@@ -125,8 +126,11 @@ def everything(view) -> None:
     view.refused()
 
 
-@settings(max_examples=600, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=scale(600, 5000), deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(st.data())
+@counting_failures(RUNS)
 def test_any_body_of_any_kind_is_held_aside_or_folded_never_raised(data: st.DataObject) -> None:
     log = CohortLog("m")
     log.admit("p", "peer")
@@ -150,15 +154,19 @@ def test_any_body_of_any_kind_is_held_aside_or_folded_never_raised(data: st.Data
 
 def test_the_fuzzing_reached_both_sides() -> None:
     """Report how many inputs ran (the test above runs first in this module)."""
+    record("fuzz", "event bodies, cohort kinds (the fold)", inputs_run=RUNS["inputs"], unexpected_exceptions=RUNS["failed"])
     print(f"schema fuzz: {RUNS['inputs']} bodies, {RUNS['held aside']} held aside by the schema, {RUNS['folded']} folded")
     assert RUNS["inputs"] >= 600 and RUNS["held aside"] > 100 and RUNS["folded"] > 10
 
 
-PRIVATE_RUNS = {"inputs": 0, "held aside": 0}
+PRIVATE_RUNS = {"inputs": 0, "held aside": 0, "failed": 0}
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=scale(300, 2000), deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(st.data())
+@counting_failures(PRIVATE_RUNS)
 def test_any_body_of_a_private_kind_is_held_aside_or_kept_never_raised(data: st.DataObject) -> None:
     """The private channels' fold (circle.models.private) takes the same untrusted bodies: held aside by its shape, never raised."""
     log = CohortLog("m")
@@ -184,5 +192,6 @@ def test_any_body_of_a_private_kind_is_held_aside_or_kept_never_raised(data: st.
 
 
 def test_the_private_fuzzing_reached_both_sides() -> None:
+    record("fuzz", "event bodies, private kinds (the channel fold)", inputs_run=PRIVATE_RUNS["inputs"], unexpected_exceptions=PRIVATE_RUNS["failed"])
     print(f"private fuzz: {PRIVATE_RUNS['inputs']} bodies, {PRIVATE_RUNS['held aside']} held aside by the schema")
     assert PRIVATE_RUNS["inputs"] >= 300 and PRIVATE_RUNS["held aside"] > 50
