@@ -145,7 +145,8 @@ class CohortStore:
             owner = self.view.author_of(jid)
             whose = "journal" if owner else "A journal of this cohort"
             out.append((owner, f"{whose}: {what}. Nothing past that point is shown; compare in person ('circle verify' keeps the evidence)."))
-        if n := self.view.held_aside:
+        own = self.own_journal_problem()
+        if (n := self.view.held_aside) and not own:  # with part of the history missing here, the rules cannot be judged: that is said below
             several = n != 1
             out.append(
                 (
@@ -156,7 +157,7 @@ class CohortStore:
         me = self.view.member(self.author.id)
         if me is not None and self.entry.journal in me.gone:
             out.append(("", "this laptop was removed from your devices: what you write here counts for nothing; write from another laptop of yours."))
-        if own := self.own_journal_problem():
+        if own:
             out.append(("", f"{own}: run 'circle sync --once' to put it back from the replica; nothing is written on it meanwhile."))
         out.extend(("", w) for w in ratio_warnings(self.view))  # the team mentoring ratio (circle/models/mentoring.py)
         return out
