@@ -115,6 +115,9 @@ SUITE = (
     "tests/unit/test_authority_vectors.py",
     "tests/unit/test_schema_fuzz.py",
     "tests/sync/test_replica_canaries.py",
+    "tests/unit/test_recovery_kit.py",
+    "tests/sync/test_recovery.py",
+    "tests/sync/test_devices.py",
 )
 
 _COUNTS: dict[tuple[str, str], Counter] = {}

@@ -14,6 +14,7 @@ import pytest
 
 from circle.store.channels import ChannelService
 from circle.store.session import Home
+from tests.figures import record
 from tests.security.laptops import Laptops, tally
 from tests.sync.helpers import bring_in, new_home, once
 
@@ -50,6 +51,12 @@ def test_two_laptops_of_one_person_write_at_once_and_nothing_is_lost(tmp_path):
     for who in (ana, ward, ben):
         got = items(who.cohort(cid)) & written
         print(f"two devices: {len(written)} written, {len(got)} on {who.name}'s {'ward laptop' if who is ward else 'laptop'}")
+        record(
+            "crash",
+            f"two laptops of one person writing at once: on {who.name}'s {'ward laptop' if who is ward else 'laptop'}",
+            events_acknowledged=len(written),
+            events_lost=len(written - got),
+        )
         assert got == written
         assert not who.cohort(cid).store.alarms
     assert ana.cohort(cid).view.digest() == ward.cohort(cid).view.digest() == ben.cohort(cid).view.digest()

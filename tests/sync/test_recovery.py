@@ -20,6 +20,7 @@ from circle.crypto import recovery
 from circle.errors import AlreadyExists, UsageError
 from circle.store.channels import ChannelService
 from circle.store.session import Home
+from tests.figures import record
 from tests.sync.helpers import PASS, bring_in, new_home, once
 
 pytestmark = pytest.mark.slow
@@ -62,6 +63,7 @@ def test_a_lost_laptop_comes_back_from_the_kit_and_loses_nothing(tmp_path):
     svc2 = back.cohort(cid)
     present = texts(svc2) & written
     print(f"recovery: {len(written)} items written, {len(present)} present after recovery; own journal {own_seq} events, {svc2.store.written()} back")
+    record("crash", "a lost laptop, recovered from its kit", events_acknowledged=len(written), events_lost=len(written - present))
     assert present == written and svc2.store.written() == own_seq
     assert [n.text for n in ChannelService(svc2).notes()] == ["only Ana reads this"]
     assert [m.text for m in ChannelService(svc2).thread(ben.id)] == ["Ben, a word in private"]

@@ -14,6 +14,7 @@ from circle.cli import main
 from circle.crypto import recovery
 from circle.errors import InvalidEnvelope
 from tests.conftest import PASSPHRASE
+from tests.figures import record
 
 IDENT = bytes(range(16))
 DOC = {"v": 1, "name": "Ana", "identity": {"id": IDENT.hex(), "sign": "11" * 32}, "cohorts": {}}
@@ -58,6 +59,7 @@ def test_every_flipped_byte_and_every_cut_is_refused():
             except InvalidEnvelope:
                 refused += 1
     print(f"recovery kit mutants: {tried} tried, {tried - refused} accepted")
+    record("tamper", "recovery kit: bit flips and truncations", mutants_tried=tried, mutants_accepted=tried - refused)
     assert refused == tried
 
 
