@@ -93,6 +93,18 @@ def tree_digest(root: Path) -> dict[str, str]:
     return out
 
 
+@pytest.fixture
+def ward(tmp_path: Path):
+    """Ana (founder, mentor), Ben (peer), Cleo (participant) on three laptops, all synced (tests/security/laptops.py)."""
+    from tests.security.laptops import Laptops
+
+    lap = Laptops(tmp_path, "Ana")
+    lap.join("Ben", "peer")
+    lap.join("Cleo", "participant")
+    lap.sync()
+    return lap
+
+
 # ---- the security and reliability suite's figures (issue 16; tests/figures.py) -------------
 def pytest_addoption(parser: pytest.Parser) -> None:
     # A flag, not a path: pytest takes an existing path after an unknown option for a test path

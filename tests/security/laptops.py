@@ -93,6 +93,16 @@ class Laptops:
                 copy_db(path, target.peer_dir() / path.name)
         target.ingest()
 
+    def cli(self, who: str, *args: str):
+        """`circle ARGS` on ``who``'s laptop, as a person runs it there (every session here closed first: the keystore is theirs)."""
+        from click.testing import CliRunner
+
+        from circle.cli import main
+
+        for s in self.sessions.values():
+            s.close()
+        return CliRunner().invoke(main, list(args), env={"CIRCLE_HOME": str(self.root / who.lower()), "CIRCLE_PASSPHRASE": PASS})
+
     def sync(self, *names: str) -> None:
         """Everyone among ``names`` (default: all) receives everyone else's journals, twice (what one learns another answers)."""
         people = [n for n in (names or self.sessions) if self.cid in self.sessions[n].cohort_ids()]

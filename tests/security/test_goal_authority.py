@@ -19,16 +19,6 @@ from tests.security.laptops import Laptops, tally
 from tests.security.test_private_channels import decrypt_attempts
 
 
-@pytest.fixture
-def ward(tmp_path) -> Laptops:
-    """Ana (founder, mentor), Ben (peer), Cleo (participant), all synced."""
-    lap = Laptops(tmp_path, "Ana")
-    lap.join("Ben", "peer")
-    lap.join("Cleo", "participant")
-    lap.sync()
-    return lap
-
-
 def goals(lap: Laptops, name: str) -> GoalService:
     return GoalService(lap.svc(name))
 

@@ -28,16 +28,6 @@ from circle.store.vault import Scope, ScopeKey
 from tests.security.laptops import PASS, Laptops, copy_db, tally
 
 
-@pytest.fixture
-def ward(tmp_path) -> Laptops:
-    """Ana (founder, mentor), Ben (peer), Cleo (participant), all synced."""
-    lap = Laptops(tmp_path, "Ana")
-    lap.join("Ben", "peer")
-    lap.join("Cleo", "participant")
-    lap.sync()
-    return lap
-
-
 def opened_by(lap: Laptops, name: str, writer: str) -> int:
     """How many of ``writer``'s cohort-scope envelopes ``name`` can decrypt with the keys ``name`` holds."""
     keys = lap.store(name).entry.keys()

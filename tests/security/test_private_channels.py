@@ -25,16 +25,6 @@ from circle.store.vault import Scope, ScopeKey
 from tests.security.laptops import Laptops, tally
 
 
-@pytest.fixture
-def ward(tmp_path) -> Laptops:
-    """Ana (founder, mentor), Ben (peer), Cleo (participant), all synced."""
-    lap = Laptops(tmp_path, "Ana")
-    lap.join("Ben", "peer")
-    lap.join("Cleo", "participant")
-    lap.sync()
-    return lap
-
-
 def ch(lap: Laptops, name: str) -> ChannelService:
     return ChannelService(lap.svc(name))
 

@@ -85,15 +85,6 @@ def test_two_laptops_of_one_person_write_at_once_and_nothing_is_lost(tmp_path):
     tally("a removed device writes on", 1, int("written on the lost laptop" in items(ben.cohort(cid))))
 
 
-@pytest.fixture
-def ward(tmp_path) -> Laptops:
-    lap = Laptops(tmp_path, "Ana")
-    lap.join("Ben", "peer")
-    lap.join("Cleo", "participant")
-    lap.sync()
-    return lap
-
-
 def test_nobody_adds_or_removes_a_device_of_someone_else(ward: Laptops):
     """Ben's altered client gives Cleo a device (a journal he writes), claims Ana's journal as his device, removes Ana's laptop."""
     ben = ward.store("Ben")

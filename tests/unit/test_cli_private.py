@@ -10,28 +10,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from circle.cli import main
 from circle.store.channels import ChannelService
-from tests.security.laptops import PASS, Laptops
+from tests.security.laptops import Laptops
 from tests.unit.test_cli import assert_one_clear_line
 
 
-@pytest.fixture
-def ward(tmp_path) -> Laptops:
-    lap = Laptops(tmp_path, "Ana")
-    lap.join("Ben", "peer")
-    lap.join("Cleo", "participant")
-    lap.sync()
-    return lap
-
-
 def run(lap: Laptops, who: str, *args: str) -> Result:
-    for s in lap.sessions.values():
-        s.close()
-    env = {"CIRCLE_HOME": str(lap.root / who.lower()), "CIRCLE_PASSPHRASE": PASS}
-    return CliRunner().invoke(main, list(args), env=env)
+    return lap.cli(who, *args)
 
 
 def test_a_thread_shows_oldest_first_with_requests(ward: Laptops):
