@@ -1,19 +1,4 @@
-"""Private commands: a one-on-one channel with another member (dyad) and notes only you read.
-
-\b
-circle dyad send COHORT MEMBER TEXT [--kind feedback|question|reflection] [--answers REQUEST]
-circle dyad show COHORT MEMBER [--json]
-circle dyad ask COHORT MEMBER WHAT [--by YYYY-MM-DD]
-circle dyad decline COHORT MEMBER REQUEST [--reason TEXT]
-circle dyad requests COHORT [--json]
-circle dyad phase COHORT MEMBER PHASE [--note TEXT]
-circle dyad agreement COHORT MEMBER [--json]
-circle dyad propose COHORT MEMBER [--goals T] [--cadence T] [--confidentiality T] [--feedback T] [--ending T] [--text T]
-circle dyad sign COHORT MEMBER --coi none|TEXT
-circle dyad certificate COHORT MEMBER [-o FILE] [--format md|pdf]
-circle note add COHORT TEXT [--reflection]
-circle notes COHORT [--json]
-"""
+"""Private commands: a one-on-one channel with another member (`circle dyad …`, its usage in the group's help) and notes only you read (`circle note add`, `circle notes`)."""
 
 from __future__ import annotations
 

@@ -154,6 +154,10 @@ class Private:
         self._self: dict[str, Event] = {}
         self.max_lamport = 0  # the newest clock seen here: what this member writes next goes past it, in every scope
 
+    def __len__(self) -> int:
+        """How many events are held (it only grows: screens compare it to know whether to read again)."""
+        return len(self._dyad) + len(self._self)
+
     def add_dyad(self, events: Iterable[tuple[str, Event]]) -> int:
         """Keep channel events (each with the peer its key names here); how many were new."""
         n = len(self._dyad)

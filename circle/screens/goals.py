@@ -120,7 +120,7 @@ class GoalsScreen(CircleScreen):
 
     def read_stamp(self) -> object:
         st = self.service.store
-        return st.view, len(st.view), len(st.private.events()), int(st.clock() // 86400)
+        return st.view, len(st.view), len(st.private), int(st.clock() // 86400)
 
     def read(self) -> GoalsRead:
         return read_goals(self.service)

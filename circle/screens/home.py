@@ -201,7 +201,7 @@ class HomeScreen(CircleScreen):
         if circle.session is None:
             return None
         cohorts = tuple(
-            (cid, s.view, len(s.view), len(s.store.alarms), len(s.store.private.events())) if (s := circle.opened(cid)) is not None else (cid,)
+            (cid, s.view, len(s.view), len(s.store.alarms), len(s.store.private)) if (s := circle.opened(cid)) is not None else (cid,)
             for cid in circle.session.cohort_ids()
         )
         return cohorts, tuple(sorted(circle.open_failures.items())), self._pending

@@ -95,14 +95,14 @@ class PrivateScreen(CircleScreen):
     # ---- reading -------------------------------------------------------
     def read_stamp(self) -> Any:
         st = self.service.store
-        return (len(st.view), len(st.private.events()), self.peer)
+        return (len(st.view), len(st.private), self.peer)
 
     def read(self) -> PrivateRead:
         ch = self.channels
         with self.view_lock():
             view = self.service.view
             got = ch.channels()
-            asked = ch.asked_of_me()
+            asked = got.asked_of(ch.me)
             peers = [(m.id, m.name, sum(1 for r in asked if r.asker == m.id)) for m in ch.peers()]
             me = ch.me
             out = PrivateRead(view.cohort().name, me, peers, self.peer, ch.audience(self.peer).line())

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from circle.crypto import recovery
+from circle.crypto import envelope, recovery
 from circle.crypto.identity import Identity
 from circle.crypto.keystore import Keystore, atomic_write, read_label
 from circle.errors import AlreadyExists, CircleError, CorruptFile, InvalidEnvelope, NotFound, StorageError, UsageError
@@ -187,25 +187,33 @@ class Session:
             self.vault.save()
         return recovery.format_code(secret)
 
-    def write_recovery_kit(self, path: Path) -> Path:
-        """Write the recovery kit (this identity's keystore document sealed under the recovery code) to ``path``, mode 0600."""
+    def _kit_target(self, path: Path, kind: str) -> tuple[bytes, Path]:
+        """The recovery secret a kit is sealed with and the file it goes to (a folder gets ``circle-KIND-ID.kit``), checked before anything is written."""
         secret = self.vault.recovery_secret
         if secret is None:
-            raise NotFound("this identity has no recovery code yet", "run 'circle recovery-kit --new-code' to make one and write it down")
+            raise NotFound("this identity has no recovery code yet", "run 'circle recovery-kit --new-code -o FILE' to make one and write it down")
         path = Path(path).expanduser()
         if path.is_dir():
-            path = path / f"circle-recovery-{self.id[:8]}.kit"
+            path = path / f"circle-{kind}-{self.id[:8]}.kit"
         if not path.parent.is_dir():
             raise NotFound("that folder does not exist", f"{path.parent}: choose an existing folder (a USB stick, another disk)")
+        return secret, path
+
+    def _write_kit(self, secret: bytes, path: Path, doc: dict[str, Any], what: str) -> None:
+        """Seal a keystore document under the recovery secret and write it to ``path``, mode 0600."""
+        try:
+            atomic_write(path, recovery.seal_kit(secret, bytes.fromhex(self.id), doc))
+        except OSError as exc:
+            raise StorageError(f"the {what} could not be written", f"{path}: {exc.strerror or 'write failed'}; choose another place") from None
+
+    def write_recovery_kit(self, path: Path) -> Path:
+        """Write the recovery kit (this identity's keystore document sealed under the recovery code) to ``path``, mode 0600."""
+        secret, path = self._kit_target(path, "recovery")
         for svc in self._cohorts.values():
             svc.store.flush()
         doc = self.vault.document()
         doc["kit"] = {"at": self.now(), "cohorts": self.cohort_ids()}  # the kit knows what it holds once restored
-        blob = recovery.seal_kit(secret, bytes.fromhex(self.id), doc)
-        try:
-            atomic_write(path, blob)
-        except OSError as exc:
-            raise StorageError("the recovery kit could not be written", f"{path}: {exc.strerror or 'write failed'}; choose another place") from None
+        self._write_kit(secret, path, doc, "recovery kit")
         self.vault.kit_was_written(self.now())
         self.vault.save()
         return path
@@ -224,14 +232,7 @@ class Session:
         device = " ".join(device.split())
         if not device or len(device) > 80:
             raise UsageError("a device needs a name", "a word or two that says which laptop it is, for example 'ward laptop'")
-        secret = self.vault.recovery_secret
-        if secret is None:
-            raise NotFound("this identity has no recovery code yet", "run 'circle recovery-kit --new-code -o FILE' first; the device kit is sealed with it")
-        path = Path(path).expanduser()
-        if path.is_dir():
-            path = path / f"circle-device-{self.id[:8]}.kit"
-        if not path.parent.is_dir():
-            raise NotFound("that folder does not exist", f"{path.parent}: choose an existing folder (a USB stick)")
+        secret, path = self._kit_target(path, "device")
         doc = self.vault.document()
         announced = []
         for cid in self.cohort_ids():
@@ -250,7 +251,7 @@ class Session:
             entry.pop("wrapped", None)
             doc["journals"][jid] = {
                 "seq": 0,
-                "hash": "00" * 32,
+                "hash": envelope.ZERO_HASH.hex(),
                 "head": "",
                 "owner": self.id,
                 "sign_pk": self.public.sign_pk.hex(),
@@ -262,11 +263,7 @@ class Session:
             j.pop("sent", None)  # what this laptop sent of its own journals; the other laptop follows them as peers
         doc["kit"] = {"at": self.now(), "cohorts": announced}
         doc["device"] = device
-        blob = recovery.seal_kit(secret, bytes.fromhex(self.id), doc)
-        try:
-            atomic_write(path, blob)
-        except OSError as exc:
-            raise StorageError("the device kit could not be written", f"{path}: {exc.strerror or 'write failed'}; choose another place") from None
+        self._write_kit(secret, path, doc, "device kit")
         self.vault.flush()
         return path, announced
 
