@@ -21,6 +21,7 @@ of it that goes through more than one call holds :attr:`CohortStore.lock`.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import os
@@ -72,6 +73,21 @@ def _timestamp(at: str) -> float:
         return dt.datetime.strptime(at.replace("T", " "), "%Y-%m-%d %H:%M").timestamp()
     except ValueError:
         return float("inf")
+
+
+HEAP_SETTLE_AFTER = 2000  # events folded by one ingest after which the heap is settled (see settle_heap)
+
+
+def settle_heap() -> None:
+    """Keep what is alive now (a cohort's folded history) out of the cyclic collector's scans from now on.
+
+    The history lives as long as the cohort is open, yet every full
+    collection walked all of it: at 100k events the meeting room's first read
+    after a typed note took 1.1-1.5 s, two thirds of it the collector (0.34 s
+    with it off). ``gc.freeze`` moves every object tracked now to a generation
+    no collection scans; they are still freed by reference counting.
+    """
+    gc.freeze()
 
 
 def plural_events(n: int) -> str:
@@ -605,6 +621,8 @@ class CohortStore:
         with self.lock:
             report = self._ingest(from_start, every_signature)
             self._catch_up_wraps()
+            if report.folded >= HEAP_SETTLE_AFTER:
+                settle_heap()
             report.folded += self.open_rounds(force=from_start)
             return report
 
@@ -823,6 +841,7 @@ class CohortStore:
         own = self.own_journal_problem()
         if own:
             self.load_report.problems.append(own + "; run 'circle sync --once' to restore it from your replica")
+        settle_heap()
 
     def close(self) -> None:
         """Persist heads, and a fresh snapshot when enough changed since the last one; let go of the journal.
