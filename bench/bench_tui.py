@@ -554,8 +554,14 @@ async def memory_probe(kind: str, root: Path) -> dict[str, Any]:
         out["hwm_reset"] = reset_hwm()  # Argon2id's memory is the unlock's, reported on its own row
         out["rss_after_unlock"] = status_kib("VmRSS") * 1024
         marks: dict[str, int] = {}
-        await run_circle(first, scroll=True, presses=20, mark=lambda stage: marks.__setitem__(stage, status_kib("VmRSS") * 1024))
-        out["marks"] = marks
+        peaks: dict[str, int] = {}
+
+        def mark(stage: str) -> None:
+            marks[stage] = status_kib("VmRSS") * 1024
+            peaks[stage] = status_kib("VmHWM") * 1024
+
+        await run_circle(first, scroll=True, presses=20, mark=mark)
+        out["marks"], out["peaks"] = marks, peaks
         out["ru_maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # the same high-water mark (clear_refs resets it too)
     out["rss_hwm"] = status_kib("VmHWM") * 1024
     out["tracing"] = tracemalloc.is_tracing()
@@ -709,7 +715,7 @@ def report_size(meta: Meta, runs: list[Paints], mem_c: dict[str, Any], mem_b: di
     print(
         f"    circle, {size}{'' if mem_c['snapshot'] else ' (no snapshot: cold open)'}: peak {mib(mem_c['rss_hwm'])} after the unlock"
         f" (imports and unlocked {mib(mem_c['rss_after_unlock'])}; "
-        + "; ".join(f"{k} {mib(v)}" for k, v in mem_c["marks"].items())
+        + "; ".join(f"{k} {mib(v)} (peak so far {mib(mem_c['peaks'][k])})" for k, v in mem_c["marks"].items())
         + f"); getrusage agrees: {mib(mem_c['ru_maxrss'])}"
     )
     print(
