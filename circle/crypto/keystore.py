@@ -15,7 +15,7 @@ import json
 import os
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,13 +132,14 @@ def _pack_header(label: str, params: KdfParams, salt: bytes, nonce: bytes) -> by
     return _HEAD.pack(MAGIC, VERSION, KDF_ARGON2ID, params.memory_kib, params.iterations, params.lanes, salt, nonce, len(lb)) + lb
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write a file so that a crash leaves either the old or the new content."""
+def atomic_write(path: Path, data: bytes | Iterable[bytes], mode: int = 0o600) -> None:
+    """Write a file so that a crash leaves either the old or the new content (``data`` may come in pieces, made as they are written)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            for piece in [data] if isinstance(data, bytes) else data:
+                f.write(piece)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)

@@ -78,7 +78,7 @@ Dep = tuple[str, int, str]  # (journal id, seq, the cited event's id cut to DEP_
 DEP_HASH_LEN = 32  # 128 bits of the cited event's id: enough to tell two events at one position apart
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One opened, verified event.
 

@@ -56,7 +56,7 @@ class Cohort:
     goal_nudge_weeks: int = DEFAULT_NUDGE_WEEKS  # weeks without a check-in before a goal is nudged (circle/models/goals.py)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     id: str
     name: str
@@ -82,7 +82,7 @@ class Member:
         return [j for j in live if j not in readers], [readers[j] for j in live if j in readers]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Meeting:
     id: str
     at: str
@@ -98,7 +98,7 @@ class Meeting:
     creator: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgendaItem:
     """An agenda item as the view places it.
 
@@ -129,7 +129,7 @@ class AgendaItem:
         return bool(self.added_to) and self.added_to != self.meeting
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     id: str
     meeting: str
@@ -142,7 +142,7 @@ class Action:
     edited: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Note:
     id: str
     meeting: str
@@ -155,7 +155,7 @@ class Note:
     edited: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Version:
     """One accepted version of a note, an agenda item or an action: who wrote it and what it set.
 
@@ -168,7 +168,7 @@ class Version:
     fields: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Redaction:
     """A note, item or action hidden from every screen and export, and by whom.
 

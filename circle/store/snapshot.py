@@ -6,23 +6,33 @@ snapshot is sealed with a key that never leaves the keystore
 replicated. It records the verified head of every journal it covers; an
 opener folds only what came after those heads. Plain JSON, no pickle: a
 snapshot is data, never code.
+
+It is written and read in frames of :data:`FRAME_EVENTS` events, each sealed
+on its own and bound to its place, so neither writing nor reading ever holds
+the whole file, its plaintext and its decoded JSON at once beside the
+events themselves (at 100k events that was about 200 MB on top of the view).
 """
 
 from __future__ import annotations
 
 import json
+import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 from circle.crypto import sealed
 from circle.crypto.keystore import atomic_write
 from circle.errors import InvalidEnvelope
 from circle.models.events import Event
 
-MAGIC = b"CRCLSNP2"
+MAGIC = b"CRCLSNP3"
 LABEL = b"circle/v1/snapshot"
-VERSION = 4  # 4: the peer of each private channel event
+VERSION = 5  # 5: sealed in frames; 4: the peer of each private channel event
 SAVE_AFTER = 2000  # events folded on a cold open before a snapshot is worth writing
+FRAME_EVENTS = 2000  # events per sealed frame
+_LENGTH = struct.Struct(">I")
 
 
 @dataclass(frozen=True)
@@ -42,17 +52,45 @@ class Snapshot:
     opaque: list[tuple[str, int, str]] = field(default_factory=list)  # envelopes the view does not fold: (journal, seq, id)
 
 
-def save(path: Path, key: bytes, cohort_id: str, snap: Snapshot) -> None:
-    """Seal and write a snapshot atomically (mode 0600)."""
-    doc = {
+def _context(cohort_id: str, index: int, frames: int) -> bytes:
+    """What a frame is bound to: its cohort, its place and how many frames there are (no frame moves or goes missing unnoticed)."""
+    return bytes.fromhex(cohort_id) + struct.pack(">II", index, frames)
+
+
+def _frames(key: bytes, cohort_id: str, snap: Snapshot) -> Iterator[bytes]:
+    events = snap.events
+    frames = 1 + (len(events) + FRAME_EVENTS - 1) // FRAME_EVENTS
+    head = {
         "v": VERSION,
         "heads": {jid: [seq, digest] for jid, (seq, digest) in snap.heads.items()},
         "peers": snap.peers,
         "opaque": [list(o) for o in snap.opaque],
-        "events": [[e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, e.body, [list(d) for d in e.deps]] for e in snap.events],
+        "events": len(events),
     }
-    data = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
-    atomic_write(path, sealed.seal(key, MAGIC, LABEL, bytes.fromhex(cohort_id), data))
+    yield MAGIC + struct.pack(">I", frames)  # in the clear, and bound into every frame
+    for index in range(frames):
+        if index == 0:
+            doc: Any = head
+        else:
+            doc = [
+                [e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, e.body, [list(d) for d in e.deps]]
+                for e in events[(index - 1) * FRAME_EVENTS : index * FRAME_EVENTS]
+            ]
+        blob = sealed.seal(key, b"", LABEL, _context(cohort_id, index, frames), json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode())
+        yield _LENGTH.pack(len(blob)) + blob
+
+
+def save(path: Path, key: bytes, cohort_id: str, snap: Snapshot) -> None:
+    """Seal and write a snapshot atomically (mode 0600), one frame at a time."""
+    atomic_write(path, _frames(key, cohort_id, snap))
+
+
+def _frame(f: IO[bytes], key: bytes, cohort_id: str, index: int, frames: int) -> Any:
+    size = f.read(_LENGTH.size)
+    if len(size) != _LENGTH.size:
+        raise ValueError("snapshot cut short")
+    blob = f.read(_LENGTH.unpack(size)[0])
+    return json.loads(sealed.open_sealed(key, b"", LABEL, _context(cohort_id, index, frames), blob))
 
 
 def load(path: Path, key: bytes, cohort_id: str) -> Snapshot | None:
@@ -61,21 +99,31 @@ def load(path: Path, key: bytes, cohort_id: str) -> Snapshot | None:
     A damaged or foreign snapshot is deleted: it costs a slower open, nothing more.
     """
     try:
-        blob = path.read_bytes()
+        f = path.open("rb")
     except OSError:
         return None
     try:
-        doc = json.loads(sealed.open_sealed(key, MAGIC, LABEL, bytes.fromhex(cohort_id), blob))
-        if doc.get("v") != VERSION:
-            raise ValueError("snapshot version")
-        heads = {str(j): (int(s), str(h)) for j, (s, h) in doc["heads"].items()}
-        events = [
-            Event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, tuple((str(x), int(y), str(z)) for x, y, z in d))
-            for i, j, s, k, c, a, lam, ts, b, d in doc["events"]
-        ]
-        peers = {str(i): str(p) for i, p in doc["peers"].items()}
-        opaque = [(str(j), int(s), str(i)) for j, s, i in doc["opaque"]]
-    except (InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError):
+        with f:
+            start = f.read(len(MAGIC) + 4)
+            if start[: len(MAGIC)] != MAGIC or len(start) != len(MAGIC) + 4:
+                raise ValueError("not a snapshot of this version")
+            frames = struct.unpack(">I", start[len(MAGIC) :])[0]
+            head = _frame(f, key, cohort_id, 0, frames)
+            n = head["events"]
+            if head.get("v") != VERSION or frames != 1 + (n + FRAME_EVENTS - 1) // FRAME_EVENTS:
+                raise ValueError("snapshot version")
+            heads = {str(j): (int(s), str(h)) for j, (s, h) in head["heads"].items()}
+            peers = {str(i): str(p) for i, p in head["peers"].items()}
+            opaque = [(str(j), int(s), str(i)) for j, s, i in head["opaque"]]
+            events: list[Event] = []
+            for index in range(1, frames):
+                events += [
+                    Event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, tuple((str(x), int(y), str(z)) for x, y, z in d))
+                    for i, j, s, k, c, a, lam, ts, b, d in _frame(f, key, cohort_id, index, frames)
+                ]
+            if len(events) != n or f.read(1):
+                raise ValueError("snapshot holds more or less than it says")
+    except (OSError, InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError):
         path.unlink(missing_ok=True)
         return None
     return Snapshot(heads, events, peers, opaque)
