@@ -28,6 +28,7 @@ from circle.errors import AlreadyExists
 from circle.paths import default_replica, private_dir
 from circle.store.agreements import AgreementService
 from circle.store.channels import ChannelService
+from circle.store.credits import CreditService
 from circle.store.joining import admit, create_invite, join
 from circle.store.service import CohortService
 from circle.store.session import Home, Session
@@ -385,6 +386,16 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
         m.advance_phase(mid)  # wrap-up
         clock.now += 300
         m.mark_held(mid)
+        # Hours toward continuing-education credit: each member attests, the mentor countersigns (the default
+        # rule counts hours with a mentor); the newest meeting is still being signed: Sam has not attested yet,
+        # Helen has not countersigned Kwame yet. Helen's own hours wait for a second mentor.
+        newest = n == len(PAST) - 1
+        for who in (w for w in all_names if w not in absent):
+            clock.now += 30
+            if not (newest and who == "Sam O'Neill"):
+                CreditService(svc(who)).attest(mid)
+            if who != PEOPLE[0][0] and not (newest and who == "Kwame Mensah"):
+                CreditService(svc(PEOPLE[0][0])).attest(mid, id_of(who))
         if n == 5:  # after the meeting where Kwame handed over mid-item, Helen writes to him privately
             clock.now += 3600
             channel(PEOPLE[0][0]).send(id_of("Kwame Mensah"), DYAD_FEEDBACK, kind="feedback")

@@ -46,7 +46,7 @@ PANEL_HINTS = {  # what the keys do in the focused panel
     "agenda-member": "Here: a adds an item, e edits one of yours, v shows its versions",
     "notes": "Notes: ↑↓ then Enter reads one whole · e edits · Del redacts · Esc: agenda",
     "actions": "Actions: Enter ticks done (again: open) · e edits · Del redacts · Esc: agenda",
-    "people": "People: ↑↓ then Enter or Space marks present / absent · Esc: agenda",
+    "people": "People: ↑↓ then Enter or Space marks present / absent · P: everyone not marked yet, present · Esc: agenda",
     "round": "Round: r adds your line, shown without your name · Esc back to the agenda",
     "round-closed": "Round: closed with the meeting; no more lines · Esc back to the agenda",
 }
@@ -309,6 +309,7 @@ class MeetingScreen(CircleScreen):
         Binding("h", "handoff", "Handoff", tooltip="Hand the facilitator role to another member", show=False),
         Binding("r", "anonymous", "Anonymous line", show=False),
         Binding("space", "toggle_person", "Present/absent", tooltip="Mark the highlighted person present or absent (People)", show=False),
+        Binding("P", "all_present", "Everyone present", tooltip="Mark everyone not marked yet present, in one go (the facilitator)", show=False),
         Binding("0", "focus_agenda", "Agenda", tooltip="Back to the agenda list (Esc too)", show=False),
         Binding("1", "tab('notes')", "Notes", show=False),
         Binding("2", "tab('actions')", "Actions", show=False),
@@ -378,10 +379,12 @@ class MeetingScreen(CircleScreen):
             self.query_one("#meeting-timer", Countdown).state = timer(self.rows.meeting, self.rows.items, self.service.now())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The leading keys are the facilitator's (or the supervising mentor's): for anyone else, and once the meeting
-        is held, they show greyed and do nothing."""
-        if action in self.LEADING and self.rows is not None and (self.rows.meeting.held or (action != "handoff" and not self._leads())):
-            return None  # handoff stays: pressed by someone else, it says who leads
+        """A held meeting has no phases, items or time left to lead: those keys show greyed and do nothing.
+
+        Before that they stay live for everyone: pressed by someone who does
+        not lead, they say who does (their tooltips say "the facilitator")."""
+        if action in self.LEADING and self.rows is not None and self.rows.meeting.held:
+            return None
         return True
 
     def _item(self, item_id: str | None) -> AgendaItem | None:
@@ -391,12 +394,11 @@ class MeetingScreen(CircleScreen):
         return self._item(self.query_one("#meeting-agenda", WindowedList).highlighted_id)
 
     def show_read(self, rows: RoomRead) -> None:
-        leads = self._leads()
-        first = self.rows is None
+        held_changed = self.rows is None or self.rows.meeting.held != rows.meeting.held
         self.rows = rows
         self._reads += 1
-        if first or leads != self._leads():
-            self.refresh_bindings()  # the footer greys the leading keys for whoever does not lead (and once held)
+        if held_changed:
+            self.refresh_bindings()  # the footer greys the leading keys once the meeting is held
         m = rows.meeting
         self.query_one("#meeting-title", Label).update(rows.title)
         self.query_one("#meeting-meta", Static).update(rows.meta)
@@ -706,6 +708,17 @@ class MeetingScreen(CircleScreen):
             pid = self.query_one("#meeting-people", WindowedList).highlighted_id
             if pid:
                 self._toggle_person(pid)
+
+    def action_all_present(self) -> None:
+        """The register in one go: everyone not marked yet is present (apologies sent ahead stay absent)."""
+        with self.view_lock():
+            marked = self.service.view.attendance(self.meeting_id)
+            todo = {m.id: True for m in self.service.view.members() if m.id not in marked}
+        if not todo:
+            self.notify("Everyone is marked already; Space changes one person.", title="Register")
+            return
+        if self.do(self.service.mark_attendance_many, self.meeting_id, todo):
+            self.notify(f"{len(todo)} marked present.", title="Register")
 
     def _toggle_person(self, member: str) -> None:
         # Flip what the view says, not what the list shows: a refresh may have run in between.

@@ -359,3 +359,24 @@ async def test_an_invite_made_from_the_command_line_while_the_app_is_open_is_acc
         await pilot.pause()
         assert isinstance(app.screen, ReadModal), [str(n.message) for n in app._notifications]
         assert "Admitted Nia Brooks" in app.screen.text and nia.fingerprint in app.screen.text
+
+
+async def test_the_facilitator_takes_the_register_in_one_go(app_for, clock):
+    """P in the room: everyone not marked yet is present (one batch, mark_attendance_many); apologies sent ahead stay; a second P says so."""
+    app = app_for("Kwame Mensah")  # his turn
+    async with app.run_test(size=SIZE) as pilot:
+        room = await open_room(pilot)
+        svc, mid = room.service, room.meeting_id
+        await press_shown(pilot, "n")  # check-in
+        before = dict(svc.view.attendance(mid))
+        await press_shown(pilot, "3")
+        assert "P: everyone not marked yet, present" in hint(app)
+        await pilot.press("P")
+        await pilot.pause()
+        marks = svc.view.attendance(mid)
+        assert set(marks) == {m.id for m in svc.view.members()}
+        assert all(marks[m] == p for m, p in before.items())  # what was marked stays as it was
+        assert all(marks[m] for m in marks if m not in before)
+        await pilot.press("P")
+        await pilot.pause()
+        assert "Everyone is marked already" in " ".join(str(n.message) for n in app._notifications)
