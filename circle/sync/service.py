@@ -564,11 +564,12 @@ class SyncService:
         applies only the level-0 files written since (as ``litestream restore
         -f`` does), when they continue it without a gap, and when the result
         continues the verified copy cleanly. Anything else (files compacted
-        away, a rebuilt or damaged replica, a fork) is a whole restore, as
-        before, and only that restore is judged (kept as evidence, alarmed).
+        away, a rebuilt or damaged replica, a fork, a peer cited further than
+        held here) is a whole restore, as before, and only that restore is
+        judged (kept as evidence, alarmed).
         """
         keep = self._keeps(peer)
-        if keep and peer.kept is not None and peer.mirror.exists():
+        if keep and peer.kept is not None and not peer.recheck and peer.mirror.exists():  # a recheck reads the replica afresh
             record = self.session.vault.journal(peer.journal)
             if record is not None and ls.apply_level0(peer.replica, peer.mirror, peer.kept, txid):
                 peer.kept = txid
