@@ -15,6 +15,13 @@ of it, see ``litestream._replica_wait``):
   restore -f`` followers instead). Most of the lag is Ana's Litestream
   noticing the commit (up to one monitor interval) and one ``litestream
   restore`` (about 50 ms, 33 ms of it starting the process).
+- the same lag with ``--lag-sizes N ...`` events already in the writer's
+  journal (written with ``record_many`` in batches of 1,000 and folded by the
+  peer before the clock starts), as a ratio against the small journal's lag
+  measured first in the same run (issue 14: at most 400 ms at 100k). The
+  peer's whole restore happens once, at the services' start (one change,
+  not counted); after that a folder peer on screen applies only the new
+  level-0 LTX files to the copy it keeps.
 - idle CPU and memory of a sync service for one identity in three cohorts of
   twelve members (one folder location per cohort, the cohort on screen
   watched, the others checked every full pass), run as its own process: /proc
