@@ -1,29 +1,42 @@
-"""First paint of circle's screens with a 100k-event cohort, against a minimal Textual app in the same run.
+"""First paint of circle's screens against a minimal Textual app, on two cores and on one, and peak memory, at several sizes.
 
-    /work/venv/bin/python bench/bench_tui.py              # 100k events (building the cohort takes a minute or two)
-    /work/venv/bin/python bench/bench_tui.py --n 10000    # quick look
-    /work/venv/bin/python bench/bench_tui.py --keep /tmp/tui-cohort   # build once, reuse in later runs
+    /work/venv/bin/python bench/bench_tui.py                          # 100k events (building the cohort takes about 20 s)
+    /work/venv/bin/python bench/bench_tui.py --sizes 1000 10000 100000 # the full tier of bench/run
+    /work/venv/bin/python bench/bench_tui.py --sizes 5000 --reps 2    # quick look
+    /work/venv/bin/python bench/bench_tui.py --keep /tmp/tui-cohorts  # build each size once (DIR/<n>), reuse later
+    /work/venv/bin/python bench/bench_tui.py --trace-memory           # also: where the Python heap goes (a separate, traced run)
 
-What is measured:
+What is measured, for each size:
 
 - (a) a minimal Textual app (Header, a 20-row DataTable, Footer): from the
-  start of ``run_test`` until its table is painted. The baseline.
+  start of ``run_test`` until its table is painted. The baseline. It runs in
+  its own process, which never imports circle (checked).
 - (b) circle with an unlocked session (the KDF is outside the clock), a fresh
   ``Session`` per run, the sealed snapshot warm on disk: until the home screen
-  first paints, and until it shows the cohort's name (the cohort is open).
+  first paints, and until the cohort is open and shown (its name and its next
+  meeting, which the "Opening a cohort…" row never shows).
 - (c) from pressing ``m`` on the home screen until the meeting room of the next
   meeting has painted its title, its agenda and the notes of the running item.
-- (d) one page of the longest windowed list (the 2,000 notes of the running
-  item): PgUp back through them and PgDn forward again (crossing windows),
-  ``[``/``]`` between windows, and moving to another agenda item (its notes
-  are listed again): p95 from key to paint.
-- (e) peak memory of a fresh process that opens the cohort, the meeting room
-  and scrolls (RSS high-water mark with the KDF excluded, tracemalloc peak),
-  beside the minimal app's.
+- (d) one page of the longest windowed list (the notes of the running item):
+  PgUp back through them and PgDn forward again (crossing windows), ``[``/``]``
+  between windows, and moving to another agenda item (its notes are listed
+  again): p95 from key to paint.
+- (f) from Enter on the home screen until the cohort screen shows its charter.
+- (e) peak RSS (VmHWM) of a fresh process that opens the cohort, the meeting
+  room and pages the notes, against a fresh process running the minimal app,
+  tracemalloc off in both. Circle's unlock (Argon2id, by design up to 256 MiB)
+  is left out by resetting the high-water mark after it (``/proc/self/clear_refs``)
+  and reported on its own row.
+
+(a)-(d) and (f) run twice: with the machine's cores, and with both processes
+pinned to one core (``os.sched_setaffinity`` before exec, as ``taskset -c 0``).
+Each time circle and the minimal app are two long-lived worker processes that
+take turns, run after run, so each ratio compares runs under the same load and
+the same pinning.
 
 "Painted" means the screen's update went through the compositor and was turned
 into terminal output, as a real driver does; the run is headless, so nothing
-is written. (a), (b) and (c) alternate, run after run. Prints; never asserts.
+is written. Prints; never asserts.
 """
 
 from __future__ import annotations
@@ -36,15 +49,16 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -52,8 +66,11 @@ from common import TextGen, emit, fmt_s, median, pct, result  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import DataTable, Footer, Header  # noqa: E402
 
-from circle.app import make_app  # noqa: E402
-from circle.store.session import Home, Session  # noqa: E402
+if TYPE_CHECKING:
+    from circle.store.session import Home, Session
+
+# circle is imported only where it is used (the builder, circle's workers), so the
+# minimal app's processes never load it: its memory and its paints are Textual's alone.
 
 PASSPHRASE = "correct horse battery staple"
 FACILITATOR = "Noor Haddad"
@@ -64,7 +81,10 @@ THREAD_TITLE = "Running notes from the retreat day"
 SIZE = (120, 40)
 TARGET_PAINT = 1.5  # circle / minimal app
 TARGET_SCROLL = 0.050  # seconds, p95
-TIMEOUT = 120.0
+TARGET_RSS_MIB = 120  # issue 14: at most 120 MiB of RSS with a 100k-event cohort open
+TARGET_RSS_AT = 100_000
+TIMEOUT = 300.0
+REPLY = "@@ "  # a worker's answer line on its stdout
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 
 
@@ -143,6 +163,8 @@ def chunks(xs: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 def build(root: Path, n: int) -> Meta:
     """Write the cohort through the real service (record_many in batches of 1000), then seal a snapshot."""
+    from circle.store.session import Home
+
     root.mkdir(parents=True, exist_ok=True)
     session = Home(root / "home", calibrate=False).create_identity(FACILITATOR, PASSPHRASE)
     svc = session.create_cohort(COHORT, purpose=PURPOSE, cadence="weekly")
@@ -167,12 +189,16 @@ def build(root: Path, n: int) -> Meta:
 
 
 def unlock(meta: Meta) -> tuple[Home, Session]:
+    from circle.store.session import Home
+
     home = Home(meta.home)
     return home, home.unlock(PASSPHRASE)
 
 
 def fresh_session(first: Session) -> Session:
     """A cold in-memory session over the same unlocked keystore: no cohort opened yet."""
+    from circle.store.session import Session
+
     return Session(first.home, first.dir, first.keystore, first.clock)
 
 
@@ -190,6 +216,7 @@ class Waiter:
     screen: str | None
     markers: list[re.Pattern[str]]
     future: asyncio.Future[float]
+    absent: list[re.Pattern[str]] = field(default_factory=list)
     seen: set[int] = field(default_factory=set)
 
 
@@ -200,6 +227,8 @@ class PaintProbe:
         self.app = app
         self.waiters: list[Waiter] = []
         self.paints = 0
+        self.texts: list[str] = []  # what each paint showed, while ``record`` is on
+        self.record = False
         original = app._display
 
         def display(screen: Any, renderable: Any) -> None:
@@ -209,21 +238,26 @@ class PaintProbe:
             text = ANSI.sub("", renderable.render_segments(app.console))
             now = time.perf_counter()
             self.paints += 1
+            if self.record:
+                self.texts.append(text)
             for w in list(self.waiters):
                 if w.screen is not None and screen.id != w.screen:
                     continue
                 w.seen |= {i for i, m in enumerate(w.markers) if m.search(text)}
-                if len(w.seen) == len(w.markers):
+                if len(w.seen) == len(w.markers) and not any(m.search(text) for m in w.absent):
                     self.waiters.remove(w)
                     if not w.future.done():
                         w.future.set_result(now)
 
         app._display = display  # type: ignore[method-assign]
 
-    def wait(self, screen: str | None, *markers: str) -> asyncio.Future[float]:
-        """A future with the time of the first paint (of ``screen``) after now that, with earlier ones, showed every marker (regexes)."""
+    def wait(self, screen: str | None, *markers: str, absent: Sequence[str] = ()) -> asyncio.Future[float]:
+        """A future with the time of the first paint (of ``screen``) after now that, with earlier ones, showed every marker (regexes).
+
+        That paint must not show any of ``absent`` (a paint may redraw only part of the screen, so the markers are what prove it).
+        """
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self.waiters.append(Waiter(screen, [re.compile(m) for m in markers], fut))
+        self.waiters.append(Waiter(screen, [re.compile(m) for m in markers], fut, [re.compile(m) for m in absent]))
         return fut
 
 
@@ -278,6 +312,7 @@ class CircleRun:
     room_first: float = 0.0
     room_ready: float = 0.0
     cohort_ready: float = 0.0
+    opening_seen: bool = False  # "Opening a cohort…" was painted before the cohort was shown
     scroll: dict[str, list[float]] = field(default_factory=dict)
 
 
@@ -293,17 +328,29 @@ async def press_and_paint(pilot: Any, probe: PaintProbe, screen: str, key: str, 
         return float("inf")
 
 
-async def run_circle(first: Session, scroll: bool = False, presses: int = 50, inside: Callable[[], None] | None = None) -> CircleRun:
+HOME_OPEN = (re.escape(COHORT), "Next meeting", re.escape(NEXT_TITLE[:14]), "Open actions")  # only an open cohort's row and detail show these
+OPENING = "Opening a cohort"
+
+
+async def run_circle(first: Session, scroll: bool = False, presses: int = 50, mark: Callable[[str], None] | None = None) -> CircleRun:
+    """One run of circle from a fresh session; ``mark(stage)`` is called once the cohort is shown, the room is ready and (scroll) paged."""
+    from circle.app import make_app
+
     out = CircleRun()
     session = fresh_session(first)
     app = make_app(session.home.root, session=session, cursor_blink=False)
     probe = PaintProbe(app)
+    probe.record = True
     home_first = probe.wait("home")
-    home_open = probe.wait("home", re.escape(COHORT))
+    home_open = probe.wait("home", *HOME_OPEN, absent=[OPENING])
     t0 = time.perf_counter()
     async with app.run_test(size=SIZE) as pilot:
         out.home_first = await when(home_first, "the home screen") - t0
         out.home_open = await when(home_open, "the cohort on the home screen") - t0
+        out.opening_seen = any(OPENING in t for t in probe.texts)
+        probe.record, probe.texts = False, []
+        if mark is not None:
+            mark("cohort shown")
         room_first = probe.wait("meeting")
         room_ready = probe.wait("meeting", re.escape(NEXT_TITLE[:30]), re.escape(THREAD_TITLE), r"Thread note \d+:")
         await pilot.pause()  # let the home screen settle, as a person would look before pressing
@@ -311,10 +358,12 @@ async def run_circle(first: Session, scroll: bool = False, presses: int = 50, in
         await pilot.press("m")
         out.room_first = await when(room_first, "the meeting room") - t1
         out.room_ready = await when(room_ready, "the meeting room's agenda and notes") - t1
+        if mark is not None:
+            mark("meeting room shown")
         if scroll:
             out.scroll = await scroll_notes(app, pilot, probe, presses)
-            if inside is not None:
-                inside()
+            if mark is not None:
+                mark("notes paged")
         else:
             await pilot.press("escape")
             await pilot.pause()
@@ -338,6 +387,8 @@ async def scroll_notes(app: Any, pilot: Any, probe: PaintProbe, presses: int) ->
     out: dict[str, list[float]] = {"page": [], "window": [], "item": []}
     for key in ("pageup", "pagedown"):  # read back through the thread a page at a time, then forward again
         for _ in range(presses):
+            if notes.page == (0 if key == "pageup" else notes.pages - 1) and notes._at_edge(last=key == "pagedown"):
+                break  # at the end of a short thread a key changes nothing, so nothing would be painted
             out["page"].append(await press_and_paint(pilot, probe, "meeting", key))
     back = True
     for _ in range(presses):
@@ -358,13 +409,120 @@ async def scroll_notes(app: Any, pilot: Any, probe: PaintProbe, presses: int) ->
 
 
 # ---------------------------------------------------------------------------
-# (e) memory, in a fresh process
+# Workers: circle and the minimal app each in a long-lived process of their own, taking turns on the parent's word
 
 
-def status_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
+def circle_imported() -> bool:
+    return any(m == "circle" or m.startswith("circle.") for m in sys.modules)
+
+
+def reply(obj: dict[str, Any]) -> None:
+    print(REPLY + json.dumps(obj), flush=True)
+
+
+async def worker(kind: str, root: Path) -> None:
+    """Warm up, say ready, then answer ``run``, ``cold`` and ``scroll P`` one line at a time until stdin closes."""
+    loop = asyncio.get_running_loop()
+    first = None
+    if kind == "circle":
+        meta = Meta(**json.loads((root / "meta.json").read_text()))
+        _, first = unlock(meta)
+        await run_circle(first)  # imports, CSS, the page cache; writes the snapshot if there is none
+    else:
+        await run_minimal()
+    gc.collect()
+    reply({"cpus": sorted(os.sched_getaffinity(0)), "circle_imported": circle_imported(), "snapshot": bool(first and snapshots(first))})
+    while cmd := (await loop.run_in_executor(None, sys.stdin.readline)).split():
+        if kind == "minimal":
+            reply({"t": await run_minimal()})
+        else:
+            assert first is not None
+            kept = {}
+            if cmd[0] == "cold":
+                for p in snapshots(first):
+                    kept[p] = p.read_bytes()
+                    p.unlink()
+                gc.collect()
+            r = await run_circle(first, scroll=cmd[0] == "scroll", presses=int(cmd[1]) if len(cmd) > 1 else 0)
+            written = bool(snapshots(first))
+            if not written:  # closing writes one only after 2,000 events folded cold: put the old one back for the runs after this
+                for p, data in kept.items():
+                    p.write_bytes(data)
+            reply({**asdict(r), "snapshot_after": written})
+        gc.collect()
+
+
+class Worker:
+    def __init__(self, kind: str, root: Path, cpus: set[int] | None) -> None:
+        self.kind = kind
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None  # as taskset: before exec, so every thread inherits it
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--worker", kind, "--root", str(root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=pin
+        )
+        self.hello: dict[str, Any] = {}
+
+    def read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        for text in self.proc.stdout:
+            if text.startswith(REPLY):
+                return json.loads(text[len(REPLY) :])
+        raise SystemExit(f"bench_tui: the {self.kind} worker ended (exit code {self.proc.wait()})")
+
+    def ask(self, cmd: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        return self.read()
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=120)
+
+
+@dataclass
+class Paints:
+    cores: str
+    base: list[float]
+    warm: list[dict[str, Any]]
+    cold: dict[str, Any]
+    scroll: dict[str, list[float]]
+    snapshot: bool  # the cohort had a sealed snapshot for the warm runs (circle writes one only past 2,000 events)
+
+
+def paints(meta: Meta, cpus: set[int] | None, reps: int, presses: int) -> Paints:
+    m, c = Worker("minimal", Path(meta.root), cpus), Worker("circle", Path(meta.root), cpus)
+    try:
+        for w in (m, c):
+            w.hello = w.read()
+        snapshot = c.hello["snapshot"]
+        if m.hello["circle_imported"]:
+            raise SystemExit("bench_tui: the minimal app's worker imported circle")
+        want = sorted(cpus) if cpus else sorted(os.sched_getaffinity(0))
+        if m.hello["cpus"] != want or c.hello["cpus"] != want:
+            raise SystemExit(f"bench_tui: workers run on {m.hello['cpus']} and {c.hello['cpus']}, not {want}")
+        base, warm = [], []
+        for _ in range(reps):
+            base.append(m.ask("run")["t"])
+            warm.append(c.ask("run"))
+        base.append(m.ask("run")["t"])
+        cold = c.ask("cold")  # its close writes the snapshot again
+        scroll = c.ask(f"scroll {presses}")["scroll"]
+    finally:
+        for w in (m, c):
+            w.close()
+    n = len(want)
+    return Paints(f"{n} core{'s' if n != 1 else ''} ({','.join(map(str, want))})", base, warm, cold, scroll, snapshot)
+
+
+# ---------------------------------------------------------------------------
+# (e) memory, a fresh process each, tracemalloc off
+
+
+def status_kib(name: str) -> int:
+    for text in Path("/proc/self/status").read_text().splitlines():
+        if text.startswith(name + ":"):
+            return int(text.split()[1])
     return 0
 
 
@@ -376,37 +534,77 @@ def reset_hwm() -> bool:
         return False
 
 
-async def memory_probe(kind: str, root: str) -> dict[str, Any]:
+async def memory_probe(kind: str, root: Path) -> dict[str, Any]:
+    """Peak RSS of one run: the minimal app from the process's start; circle from just after its unlock."""
     import tracemalloc
 
-    first = None
-    if kind == "circle":
-        meta = Meta(**json.loads((Path(root) / "meta.json").read_text()))
-        _, first = unlock(meta)  # Argon2's 64 MiB are not the app's: the high-water mark is reset after it
-    gc.collect()
-    reset = reset_hwm()
-    tracemalloc.start()
-    open_: dict[str, int] = {}
-
-    def while_open() -> None:
-        open_["rss"] = status_kib("VmRSS") * 1024
-        open_["traced"] = tracemalloc.get_traced_memory()[0]
-
-    if kind == "circle":
-        assert first is not None
-        await run_circle(first, scroll=True, presses=20, inside=while_open)
-    else:
+    out: dict[str, Any] = {"rss_start": status_kib("VmRSS") * 1024}
+    if kind == "minimal":
         await run_minimal()
-        while_open()
-    _, peak = tracemalloc.get_traced_memory()
+        out["rss_end"] = status_kib("VmRSS") * 1024
+    else:
+        meta = Meta(**json.loads((root / "meta.json").read_text()))
+        before = status_kib("VmHWM") * 1024
+        _, first = unlock(meta)
+        out["kdf_hwm"] = status_kib("VmHWM") * 1024
+        out["kdf_extra"] = out["kdf_hwm"] - before
+        out["kdf_memory_kib"] = first.keystore._params.memory_kib
+        out["snapshot"] = bool(snapshots(first))
+        gc.collect()
+        out["hwm_reset"] = reset_hwm()  # Argon2id's memory is the unlock's, reported on its own row
+        out["rss_after_unlock"] = status_kib("VmRSS") * 1024
+        marks: dict[str, int] = {}
+        peaks: dict[str, int] = {}
+
+        def mark(stage: str) -> None:
+            marks[stage] = status_kib("VmRSS") * 1024
+            peaks[stage] = status_kib("VmHWM") * 1024
+
+        await run_circle(first, scroll=True, presses=20, mark=mark)
+        out["marks"], out["peaks"] = marks, peaks
+        out["ru_maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # the same high-water mark (clear_refs resets it too)
+    out["rss_hwm"] = status_kib("VmHWM") * 1024
+    out["tracing"] = tracemalloc.is_tracing()
+    out["circle_imported"] = circle_imported()
+    return out
+
+
+async def traced_probe(root: Path, top: int) -> dict[str, Any]:
+    """Where the Python heap goes: the same circle run with tracemalloc on (slower, and its RSS is not reported)."""
+    import tracemalloc
+
+    meta = Meta(**json.loads((root / "meta.json").read_text()))
+    _, first = unlock(meta)
+    gc.collect()
+    tracemalloc.start()
+    snaps: dict[str, Any] = {}
+
+    def mark(stage: str) -> None:
+        if stage == "meeting room shown":
+            snaps["open"] = tracemalloc.take_snapshot()
+            snaps["traced_open"] = tracemalloc.get_traced_memory()[0]
+
+    await run_circle(first, scroll=True, presses=20, mark=mark)
+    peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return {"rss_hwm": status_kib("VmHWM") * 1024, "rss_open": open_["rss"], "traced_peak": peak, "traced_open": open_["traced"], "hwm_reset": reset}
+    snap = snaps["open"].filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+    root_dir = str(Path(__file__).resolve().parents[1]) + "/"
+
+    def where(key: str) -> list[tuple[str, int, int]]:
+        out = []
+        for s in snap.statistics(key)[:top]:
+            fr = s.traceback[0]
+            name = fr.filename.replace(root_dir, "").split("site-packages/")[-1]
+            out.append((f"{name}:{fr.lineno}" if key == "lineno" else name, s.size, s.count))
+        return out
+
+    return {"peak": peak, "open": snaps["traced_open"], "by_file": where("filename"), "by_line": where("lineno")}
 
 
-def measure_memory(kind: str, root: Path) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--memory-probe", kind, "--keep", str(root)], capture_output=True, text=True, timeout=1200)
+def child_json(args: list[str], what: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=3600)
     if out.returncode != 0:
-        raise SystemExit(f"bench_tui: memory probe ({kind}) failed:\n{out.stderr[-2000:]}")
+        raise SystemExit(f"bench_tui: {what} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -418,8 +616,7 @@ def line(cells: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
 
-def print_table(rows: list[tuple[str, ...]]) -> None:
-    head = ("measurement", "circle", "baseline", "ratio", "target", "")
+def print_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     print(line(head, widths))
     print("  ".join("-" * w for w in widths))
@@ -427,138 +624,216 @@ def print_table(rows: list[tuple[str, ...]]) -> None:
         print(line(r, widths))
 
 
-def paint_row(name: str, circle: float, base: float, target: float | None = TARGET_PAINT) -> tuple[str, ...]:
-    ratio = circle / base
-    verdict = "info" if target is None else ("PASS" if ratio <= target else "MISS")
-    return (name, fmt_s(circle), fmt_s(base), f"{ratio:.2f}x", f"<= {target:g}x" if target else "-", verdict)
-
-
-def latency_row(name: str, xs: list[float], target: float | None = TARGET_SCROLL) -> tuple[str, ...]:
-    if not xs:
-        return (name, "-", "", "", "", "n/a")
-    p95 = pct(xs, 95)
-    missed = sum(1 for x in xs if x == float("inf"))
-    note = f", {missed} not painted" if missed else ""
-    verdict = "info" if target is None else ("PASS" if p95 <= target else "MISS")
-    return (
-        f"{name} (p95 of {len(xs)}, median {fmt_s(median(xs))}{note})",
-        fmt_s(p95) if p95 != float("inf") else "never",
-        "",
-        "",
-        f"<= {target * 1e3:g} ms" if target else "-",
-        verdict,
-    )
+def verdict(value: float, target: float | None) -> str:
+    return "info" if target is None else ("PASS" if value <= target else "MISS")
 
 
 def mib(b: float) -> str:
     return f"{b / 2**20:.0f} MiB"
 
 
+def paint_rows(p: Paints) -> list[tuple[str, float, float | None]]:
+    """(name, circle's seconds, target ratio) for the paint rows of one pinning."""
+    w = p.warm
+    return [
+        ("(a) minimal app: Header, 20-row DataTable, Footer", median(p.base), None),
+        ("(b) home screen, first paint", median([r["home_first"] for r in w]), TARGET_PAINT),
+        (
+            "(b) home screen, cohort open and shown " + ("(snapshot)" if p.snapshot else "(no snapshot under 2,000 events: cold)"),
+            median([r["home_open"] for r in w]),
+            None,
+        ),
+        ("(b) the same without a snapshot (one cold run)", p.cold["home_open"], None),
+        ("(c) meeting room after m, first paint", median([r["room_first"] for r in w]), TARGET_PAINT),
+        ("(c) meeting room after m, agenda and notes shown", median([r["room_ready"] for r in w]), None),
+        ("(f) cohort screen after Enter, charter shown", median([r["cohort_ready"] for r in w]), None),
+    ]
+
+
+def latency_rows(p: Paints, thread: int) -> list[tuple[str, list[float], float | None]]:
+    return [
+        (f"(d) {thread} notes: PgUp/PgDn through them", p.scroll.get("page", []), TARGET_SCROLL),
+        ("(d) the notes: [ ] to another window", p.scroll.get("window", []), TARGET_SCROLL),
+        ("(d) agenda: next item, its notes listed", p.scroll.get("item", []), None),
+    ]
+
+
+def p95_text(xs: list[float]) -> str:
+    if not xs:
+        return "-"
+    p95 = pct(xs, 95)
+    missed = sum(1 for x in xs if x == float("inf"))
+    return ("never" if p95 == float("inf") else fmt_s(p95)) + f" (median {fmt_s(median(xs))}, {len(xs)} keys{f', {missed} not painted' if missed else ''})"
+
+
+def report_size(meta: Meta, runs: list[Paints], mem_c: dict[str, Any], mem_b: dict[str, Any]) -> list[dict]:
+    size = f"{meta.events:,} events"
+    print(f"\n{size}: medians of {len(runs[0].warm)} alternating runs ({len(runs[0].base)} of the minimal app), terminal {SIZE[0]}x{SIZE[1]}, headless:\n")
+    head = ["measurement", "target"]
+    for p in runs:
+        head += [p.cores, "minimal", "ratio", ""]
+    table, out = [], []
+    for k, (name, _, target) in enumerate(paint_rows(runs[0])):
+        cells = [name, f"<= {target:g}x" if target else "-"]
+        for p in runs:
+            c, b = paint_rows(p)[k][1], median(p.base)
+            cells += [fmt_s(c), fmt_s(b), f"{c / b:.2f}x", verdict(c / b, target)]
+            out.append(
+                result(
+                    f"{name}, {size}, {p.cores}",
+                    f"{fmt_s(c)} vs {fmt_s(b)} (minimal app, own process, same cores)",
+                    f"<= {target:g}x" if target else "",
+                    c / b,
+                    verdict(c / b, target),
+                )
+            )
+        table.append(cells)
+    for k, (name, _, target) in enumerate(latency_rows(runs[0], meta.thread)):
+        cells = [f"{name} (p95)", f"<= {target * 1e3:g} ms" if target else "-"]
+        for p in runs:
+            xs = latency_rows(p, meta.thread)[k][1]
+            p95 = pct(xs, 95) if xs else float("nan")
+            cells += [fmt_s(p95) if xs and p95 != float("inf") else "never" if xs else "-", "", "", verdict(p95, target) if xs else "n/a"]
+            if xs:
+                out.append(result(f"{name} (p95), {size}, {p.cores}", p95_text(xs), f"<= {target * 1e3:g} ms" if target else "", None, verdict(p95, target)))
+        table.append(cells)
+    print_table(head, table)
+    for p in runs:
+        opening = sum(1 for r in p.warm if r["opening_seen"])
+        print(
+            f"  {p.cores}: minimal {fmt_s(min(p.base))}..{fmt_s(max(p.base))}; home open {fmt_s(min(r['home_open'] for r in p.warm))}.."
+            f"{fmt_s(max(r['home_open'] for r in p.warm))}; room ready {fmt_s(min(r['room_ready'] for r in p.warm))}..{fmt_s(max(r['room_ready'] for r in p.warm))}; "
+            f'"Opening a cohort…" painted before the cohort in {opening} of {len(p.warm)} warm runs'
+            f"{' and the cold one' if p.cold['opening_seen'] else ''}; "
+            + ("snapshot rewritten by the cold run's close" if p.cold["snapshot_after"] else "no snapshot after the cold run (none under 2,000 events)")
+        )
+
+    print("\n(e) peak RSS (VmHWM), a fresh process each, tracemalloc off:")
+    print(
+        f"    minimal app (circle not imported: {'yes' if not mem_b['circle_imported'] else 'NO'}): peak {mib(mem_b['rss_hwm'])}, at the start {mib(mem_b['rss_start'])}"
+    )
+    print(
+        f"    circle, {size}{'' if mem_c['snapshot'] else ' (no snapshot: cold open)'}: peak {mib(mem_c['rss_hwm'])} after the unlock"
+        f" (imports and unlocked {mib(mem_c['rss_after_unlock'])}; "
+        + "; ".join(f"{k} {mib(v)} (peak so far {mib(mem_c['peaks'][k])})" for k, v in mem_c["marks"].items())
+        + f"); getrusage agrees: {mib(mem_c['ru_maxrss'])}"
+    )
+    print(
+        f"    unlock: Argon2id at m = {mem_c['kdf_memory_kib'] // 1024} MiB (this keystore; a calibrated one uses up to 256 MiB) "
+        f"raised the high-water mark by {mib(mem_c['kdf_extra'])}, to {mib(mem_c['kdf_hwm'])}"
+    )
+    if not mem_c["hwm_reset"]:
+        print("    (could not reset the RSS high-water mark: circle's peak includes the unlock)")
+    if mem_c["tracing"] or mem_b["tracing"]:
+        raise SystemExit("bench_tui: tracemalloc was on in a memory probe")
+    peak = mem_c["rss_hwm"]
+    kdf_note = "unlock excluded" if mem_c["hwm_reset"] else "unlock INCLUDED (high-water mark could not be reset)"
+    out.append(
+        result(
+            f"(e) peak RSS, circle with {size} ({kdf_note})", f"{mib(peak)} vs {mib(mem_b['rss_hwm'])} (minimal app, own process)", "", peak / mem_b["rss_hwm"]
+        )
+    )
+    if meta.n >= TARGET_RSS_AT:
+        out.append(
+            result(
+                f"(e) peak RSS, circle with {size}, against issue 14's target",
+                mib(peak),
+                f"<= {TARGET_RSS_MIB} MiB at 100k",
+                peak / (TARGET_RSS_MIB * 2**20),
+                verdict(peak, TARGET_RSS_MIB * 2**20),
+            )
+        )
+    out.append(
+        result(
+            f"(e) the unlock's own peak: Argon2id at m = {mem_c['kdf_memory_kib'] // 1024} MiB (bench keystore; calibrated: up to 256 MiB)",
+            f"+{mib(mem_c['kdf_extra'])} over the process before it",
+        )
+    )
+    return out
+
+
+def print_traced(meta: Meta, t: dict[str, Any]) -> None:
+    print(f"\nwhere the Python heap goes, {meta.events:,} events: a SEPARATE run with tracemalloc on (not the RSS run above; slower).")
+    print(f"    traced Python heap: {mib(t['open'])} with the meeting room shown, peak {mib(t['peak'])}; largest at the meeting room:")
+    for title, key in (("by file", "by_file"), ("by line", "by_line")):
+        print(f"  {title}:")
+        for name, size, count in t[key]:
+            print(f"    {size / 2**20:8.1f} MiB {count:>9,} blocks  {name}")
+
+
 # ---------------------------------------------------------------------------
 
 
-async def measure(meta: Meta, reps: int, presses: int) -> None:
-    _, first = unlock(meta)
-    print(f"unlocked in a fresh session each run (KDF outside the clock); snapshot on disk: {'yes' if snapshots(first) else 'no'}")
-
-    # Warm up imports, CSS and the page cache on both sides; the first circle run writes the snapshot if there is none.
-    await run_minimal()
-    await run_circle(first)
-    gc.collect()
-
-    base, warm = [], []
-    for _ in range(reps):
-        base.append(await run_minimal())
-        gc.collect()
-        warm.append(await run_circle(first))
-        gc.collect()
-    base.append(await run_minimal())
-
-    for p in snapshots(first):
-        p.unlink()
-    gc.collect()
-    cold = await run_circle(first)  # its close writes the snapshot again
-    gc.collect()
-    scrolled = (await run_circle(first, scroll=True, presses=presses)).scroll
-
-    b = median(base)
-    print(f"\nmedians of {reps} alternating runs ({len(base)} of the baseline), terminal {SIZE[0]}x{SIZE[1]}, headless, painted to terminal text:\n")
-    rows = [
-        paint_row("(a) minimal app: Header, 20-row DataTable, Footer", b, b, None),
-        paint_row("(b) home screen, first paint", median([r.home_first for r in warm]), b),
-        paint_row("(b) home screen, cohort open and shown (snapshot)", median([r.home_open for r in warm]), b, None),
-        paint_row("(b) the same without a snapshot (one cold run)", cold.home_open, b, None),
-        paint_row("(c) meeting room after m, first paint", median([r.room_first for r in warm]), b),
-        paint_row("(c) meeting room after m, agenda and notes shown", median([r.room_ready for r in warm]), b, None),
-        paint_row("(f) cohort screen after Enter, charter shown", median([r.cohort_ready for r in warm]), b, None),
-        latency_row(f"(d) {meta.thread} notes: PgUp/PgDn through them", scrolled.get("page", [])),
-        latency_row("(d) the notes: [ ] to another window", scrolled.get("window", [])),
-        latency_row("(d) agenda: next item, its notes listed", scrolled.get("item", []), None),
-    ]
-    print_table(rows)
-    print(
-        f"\nspread: minimal {fmt_s(min(base))}..{fmt_s(max(base))}; home open {fmt_s(min(r.home_open for r in warm))}.."
-        f"{fmt_s(max(r.home_open for r in warm))}; room ready {fmt_s(min(r.room_ready for r in warm))}..{fmt_s(max(r.room_ready for r in warm))}"
-    )
-
-    mem_c = measure_memory("circle", Path(meta.root))
-    mem_b = measure_memory("minimal", Path(meta.root))
-    print("\n(e) memory, a fresh process each (circle opens home and the meeting room and pages the notes; the KDF is left out):")
-    for name, m in ((f"circle, {meta.events} events", mem_c), ("minimal app", mem_b)):
-        print(
-            f"    {name:<22} RSS: peak {mib(m['rss_hwm']):>8}, while open {mib(m['rss_open']):>8};  "
-            f"Python heap (tracemalloc): peak {mib(m['traced_peak']):>8}, while open {mib(m['traced_open']):>8}"
-        )
-    if not mem_c["hwm_reset"]:
-        print("    (could not reset the RSS high-water mark: circle's includes the KDF's 64 MiB)")
-    out = [
-        result(name, f"{c} vs {b} (minimal app)" if b else c, "" if target == "-" else target, float(ratio.rstrip("x")) if ratio else None, verdict)
-        for name, c, b, ratio, target, verdict in rows
-    ]
-    out.append(
-        result(
-            f"(e) peak RSS, circle with {meta.events} events",
-            f"{mib(mem_c['rss_hwm'])} vs {mib(mem_b['rss_hwm'])} (minimal app)",
-            "",
-            mem_c["rss_hwm"] / mem_b["rss_hwm"],
-        )
-    )
-    emit("bench_tui", out)
+def ensure_cohort(root: Path, n: int) -> Meta:
+    meta_path = root / "meta.json"
+    meta = Meta(**json.loads(meta_path.read_text())) if meta_path.exists() else None
+    if meta is None or meta.n != n or meta.root != str(root):
+        if root.exists():
+            shutil.rmtree(root)
+        print(f"building a cohort of {n} events in {root} ...", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, __file__, "--build", str(n), "--root", str(root)], check=True)  # its own process: the parent stays small
+        meta = Meta(**json.loads(meta_path.read_text()))
+    return meta
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=100_000, help="events in the cohort (default 100000)")
-    ap.add_argument("--reps", type=int, default=7, help="alternating runs of (a), (b), (c)")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000], help="events in the cohort, one cohort per size (default 100000)")
+    ap.add_argument("--n", type=int, help="one size (the same as --sizes N)")
+    ap.add_argument("--reps", type=int, default=7, help="alternating runs of (a), (b), (c), (f)")
     ap.add_argument("--presses", type=int, default=50, help="PgDn/PgUp presses for (d)")
-    ap.add_argument("--keep", type=Path, help="build the cohort here once and reuse it in later runs")
-    ap.add_argument("--memory-probe", choices=("circle", "minimal"), help=argparse.SUPPRESS)
+    ap.add_argument("--cores", choices=("both", "all", "one"), default="both", help="paint rows with every core, pinned to one, or both (default)")
+    ap.add_argument("--keep", type=Path, help="build each cohort in DIR/<n> once and reuse it in later runs")
+    ap.add_argument("--trace-memory", action="store_true", help="also a separate traced run: the Python heap's largest allocations")
+    ap.add_argument("--top", type=int, default=15, help="allocation sites to list with --trace-memory")
+    ap.add_argument("--worker", choices=("circle", "minimal"), help=argparse.SUPPRESS)
+    ap.add_argument("--memory-probe", choices=("circle", "minimal", "traced"), help=argparse.SUPPRESS)
+    ap.add_argument("--build", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
+    if args.build:
+        print(json.dumps(build(args.root, args.build).__dict__))
+        return 0
+    if args.worker:
+        asyncio.run(worker(args.worker, args.root))
+        return 0
+    if args.memory_probe == "traced":
+        print(json.dumps(asyncio.run(traced_probe(args.root, args.top))))
+        return 0
     if args.memory_probe:
-        print(json.dumps(asyncio.run(memory_probe(args.memory_probe, str(args.keep)))))
+        print(json.dumps(asyncio.run(memory_probe(args.memory_probe, args.root))))
         return 0
 
+    sizes = [args.n] if args.n else args.sizes
+    pins: list[set[int] | None] = []
+    if args.cores in ("both", "all"):
+        pins.append(None)
+    if args.cores in ("both", "one"):
+        pins.append({sorted(os.sched_getaffinity(0))[0]})
     tmp = None
-    root = args.keep
-    if root is None:
+    keep = args.keep
+    if keep is None:
         tmp = Path(tempfile.mkdtemp(prefix="circle-bench-tui-"))
-        root = tmp / "cohort"
+        keep = tmp
+    rows: list[dict] = []
     try:
-        meta_path = root / "meta.json"
-        meta = Meta(**json.loads(meta_path.read_text())) if meta_path.exists() else None
-        if meta is None or meta.n != args.n:
-            if root.exists():
-                shutil.rmtree(root)
-            print(f"building a cohort of {args.n} events in {root} ...", file=sys.stderr)
-            meta = build(root, args.n)
-        load = os.getloadavg()[0]
         print(
-            f"bench_tui: {meta.events} events, {meta.meetings} meetings, {meta.thread} notes on the running item; "
-            f"python {platform.python_version()}, {os.cpu_count()} cores, load {load:.2f}"
+            f"bench_tui: sizes {', '.join(f'{n:,}' for n in sizes)}; python {platform.python_version()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}"
         )
-        asyncio.run(measure(meta, args.reps, args.presses))
+        for n in sizes:
+            meta = ensure_cohort(keep / str(n), n)
+            print(f"\n== {meta.events:,} events, {meta.meetings} meetings, {meta.thread} notes on the running item; load {os.getloadavg()[0]:.2f}", flush=True)
+            runs = [paints(meta, cpus, args.reps, args.presses) for cpus in pins]
+            mem_c = child_json(["--memory-probe", "circle", "--root", meta.root], "circle's memory probe")
+            mem_b = child_json(["--memory-probe", "minimal", "--root", meta.root], "the minimal app's memory probe")
+            rows += report_size(meta, runs, mem_c, mem_b)
+            if args.trace_memory:
+                print_traced(meta, child_json(["--memory-probe", "traced", "--root", meta.root, "--top", str(args.top)], "the traced run"))
+            if tmp is not None:
+                shutil.rmtree(keep / str(n), ignore_errors=True)
         print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (rerun if it was above about 1)")
+        emit("bench_tui", rows)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -131,9 +131,8 @@ def build_hostile_home(root: Path, today: dt.date) -> HostileHome:
         ("action.added", {"action": f"hostile-action-{k}", "meeting": upcoming.id, "title": title, "owner": ids("Priya Nair"), "due": due})
         for k, (title, due) in enumerate(ACTIONS)
     )
-    kwame = sessions["Kwame Mensah"].public
-    store["Tom Berg"].record_private(kwame, ids("Kwame Mensah"), "dyad.message", {"id": "hostile-dm", "text": PRIVATE["message"], "kind": "feedback"})
-    store["Tom Berg"].record_private(kwame, ids("Kwame Mensah"), "dyad.feedback_requested", {"request": "hostile-rq", "what": PRIVATE["request"]})
+    store["Tom Berg"].record_private(ids("Kwame Mensah"), "dyad.message", {"id": "hostile-dm", "text": PRIVATE["message"], "kind": "feedback"})
+    store["Tom Berg"].record_private(ids("Kwame Mensah"), "dyad.feedback_requested", {"request": "hostile-rq", "what": PRIVATE["request"]})
     lucia = ids("Lucia Romero")
     store["Lucia Romero"].record_many(
         [

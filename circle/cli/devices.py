@@ -2,7 +2,7 @@
 
 \b
 circle device add NAME -o FILE     a kit for another laptop of yours ('circle recover FILE' there)
-circle device remove NAME          a lost laptop: what it writes from now on counts for nothing
+circle device remove NAME          a lost laptop: what it writes from now on counts for nothing; new keys it never gets
 circle devices [--json]            your laptops in each cohort
 """
 
@@ -51,10 +51,12 @@ def device_add(c: Context, name: str, out: str) -> None:
 @pass_ctx
 @friendly
 def device_remove(c: Context, name: str) -> None:
-    """A lost or retired laptop of yours: what it writes from now on counts for nothing, on every device.
+    """A lost or retired laptop of yours: what it writes from now on counts for nothing, and it reads nothing written after.
 
-    It still holds your keys: if it may be in someone else's hands, ask a
-    mentor to remove you and admit you again with a new identity.
+    The cohort and your private channels get new keys it never receives. It
+    still holds what it had read and your signing key: if it may be in
+    someone else's hands, ask a mentor to remove you and admit you again with
+    a new identity.
     """
     s = c.unlock()
     done = s.remove_device(name)

@@ -23,6 +23,7 @@ from circle.errors import InvalidEnvelope
 ID_LEN = 16
 MLKEM_PK_LEN = 1184
 PUBLIC_LEN = ID_LEN + 32 + MLKEM_PK_LEN + 32
+READING_LEN = MLKEM_PK_LEN + 32  # a device's own reading keys (ML-KEM-768 and X25519 public keys)
 _FP_LABEL = b"circle/v1/fingerprint"
 _WRAP_SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
 
@@ -49,6 +50,17 @@ class PublicIdentity:
     @property
     def fingerprint(self) -> str:
         return fingerprint(self.to_bytes())
+
+    @property
+    def reading(self) -> bytes:
+        """The public half of the keys that open what is wrapped to this identity (ML-KEM-768 and X25519)."""
+        return self.mlkem_pk + self.x25519_pk
+
+    def with_reading(self, reading: bytes) -> PublicIdentity:
+        """This identity with another device's reading keys: wraps to it open on that device only."""
+        if len(reading) != READING_LEN:
+            raise InvalidEnvelope("a device's reading key has the wrong length")
+        return PublicIdentity(self.id, self.sign_pk, reading[:MLKEM_PK_LEN], reading[MLKEM_PK_LEN:])
 
     def verifier(self) -> Ed25519PublicKey:
         return Ed25519PublicKey.from_public_bytes(self.sign_pk)
@@ -86,6 +98,11 @@ class Identity:
             mlkem_seed=mlkem.MLKEM768PrivateKey.generate().private_bytes_raw(),
             x25519_sk=x25519.X25519PrivateKey.generate().private_bytes_raw(),
         )
+
+    def new_reading(self) -> Identity:
+        """The same identity (id, signing key) with new reading keys: what another device of it holds."""
+        fresh = Identity.generate()
+        return Identity(self.id, self.sign_seed, fresh.mlkem_seed, fresh.x25519_sk)
 
     def signer(self) -> Ed25519PrivateKey:
         return Ed25519PrivateKey.from_private_bytes(self.sign_seed)

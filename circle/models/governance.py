@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from circle.models.events import Event
@@ -85,6 +85,7 @@ class MemberState:
     devices: dict[str, str] = field(default_factory=dict)  # journal -> device name, for journals added as devices
     gone: set[str] = field(default_factory=set)  # journals of devices removed
     replaces: str = ""  # the earlier identity of this person (lost without a recovery kit), linked by a mentor
+    readers: dict[str, str] = field(default_factory=dict)  # journal -> that device's reading keys (hex), for journals added as devices
 
     def copy(self) -> MemberState:
         return MemberState(
@@ -103,6 +104,7 @@ class MemberState:
             dict(self.devices),
             set(self.gone),
             self.replaces,
+            dict(self.readers),
         )
 
 
@@ -117,6 +119,7 @@ class Epoch:
     prev: str
     author: str
     stamp: tuple[int, str, str]
+    excluded: frozenset[str] = frozenset()  # journals of removed devices its author had seen: its key was not wrapped to them
 
 
 @dataclass
@@ -158,6 +161,8 @@ class State:
             if b["journal"] not in m.journals:
                 m.journals.append(b["journal"])
             m.replica_paths[b["journal"]] = b.get("replica_path", "")
+            if b.get("reading"):  # joined from a second device of theirs: that device reads with keys of its own
+                m.readers[b["journal"]] = b["reading"]
         elif e.kind == "member.removed":
             if b["member"] in self.members:  # a state of what one author had seen may lack an admission another had
                 self.members[b["member"]].active = False
@@ -167,6 +172,7 @@ class State:
                 m.journals.append(b["journal"])
                 m.replica_paths[b["journal"]] = b.get("replica_path", "")
                 m.devices[b["journal"]] = b.get("device", "")
+                m.readers[b["journal"]] = b["reading"]
         elif e.kind == "member.device_removed":
             m = self.members.get(b["member"])
             if m is not None:
@@ -274,6 +280,10 @@ class _Pass:
             self._effects(e, past, seen)
             self.out.valid.append(e)
             running.apply(e)
+            if e.kind == "keys.epoch_started":
+                running.epochs[e.body["key_id"]] = replace(
+                    running.epochs[e.body["key_id"]], excluded=frozenset(j for m in past.members.values() for j in m.gone)
+                )
             newest[e.journal] = max(newest.get(e.journal, 0), e.seq)
             if e.kind == "member.admitted" and e.body["journal"] not in self.out.owners:
                 self.out.owners[e.body["journal"]] = e.body["member"]
@@ -456,13 +466,16 @@ def settle(events: Iterable[Event], seen: Seen, cohort_id: str, cut_for: CutFor 
 
 
 def current_epoch(s: Settled) -> Epoch | None:
-    """The epoch new events are sealed with: the newest whose recipients include nobody removed.
+    """The epoch new events are sealed with: the newest whose recipients include nobody removed, started by someone
+    who had seen every removal of a member's device.
 
-    None when every epoch still names a removed member (concurrent removals):
-    a member must start a new one before writing.
+    None when every epoch still names a removed member or was started without
+    seeing a device's removal (concurrent removals): a member must start a new
+    one before writing.
     """
     removed = {m.id for m in s.state.members.values() if not m.active}
-    clean = [ep for ep in s.state.epochs.values() if not (ep.recipients & removed)]
+    gone = {j for m in s.state.members.values() if m.active for j in m.gone}
+    clean = [ep for ep in s.state.epochs.values() if not (ep.recipients & removed) and gone <= ep.excluded]
     if not clean:
         return None
     return min(clean, key=lambda ep: (-ep.number, ep.stamp))  # concurrent starts of one number: the earliest

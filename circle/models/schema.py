@@ -30,6 +30,7 @@ _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX = re.compile(r"(?:[0-9a-f]{2}){1,4096}")
+_READING = re.compile(r"[0-9a-f]{2432}")  # a device's reading keys: ML-KEM-768 (1,184 bytes) and X25519 (32) public keys
 _WHEN = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -117,6 +118,7 @@ KEY_ID = matches(_HEX32, "a key id")
 HASH = matches(_HEX64, "a hash")
 OPTIONAL_HASH = matches(_HEX64, "a hash", allow_empty=True)
 HEX = matches(_HEX, "hex")
+READING = matches(_READING, "a device's reading keys")
 REPLICA_PATH = matches(_ID, "a replica path", allow_empty=True)
 WHEN = matches(_WHEN, "a date and time (YYYY-MM-DD HH:MM)")
 DUE = matches(_DATE, "a date (YYYY-MM-DD)", allow_empty=True)
@@ -189,11 +191,11 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "cohort.charter_set": ({}, _CHARTER),
     "member.admitted": (
         {"member": MEMBER, "name": NAME, "role": one_of(*ROLES), "public": HEX, "journal": JOURNAL},
-        {"profession": text(120), "replica_path": REPLICA_PATH, "roster": roster, "replaces": MEMBER},
+        {"profession": text(120), "replica_path": REPLICA_PATH, "roster": roster, "replaces": MEMBER, "reading": READING},
     ),
     "member.updated": ({"member": MEMBER}, {"name": NAME, "profession": text(120), "role": one_of(*ROLES), "away": boolean}),
     "member.removed": ({"member": MEMBER}, {"cut_seq": integer(0, 2**62)}),
-    "member.device_added": ({"member": MEMBER, "journal": JOURNAL}, {"replica_path": REPLICA_PATH, "device": text(MAX_NAME)}),
+    "member.device_added": ({"member": MEMBER, "journal": JOURNAL, "reading": READING}, {"replica_path": REPLICA_PATH, "device": text(MAX_NAME)}),
     "member.device_removed": ({"member": MEMBER, "journal": JOURNAL}, {}),
     "keys.epoch_started": (
         {"epoch": integer(1, 2**31), "key_id": KEY_ID, "recipients": list_of(MEMBER), "commit": HASH},
@@ -225,7 +227,7 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "dyad.feedback_requested": ({"request": ID, "what": TITLE}, {"by": DUE}),
     "dyad.feedback_declined": ({"request": ID}, {"reason": OPTIONAL_TITLE}),
     "dyad.phase_set": ({"phase": one_of(*DYAD_PHASES)}, {"note": text(MAX_TEXT)}),
-    "member.join_requested": ({"public": HEX, "name": NAME, "journal": JOURNAL}, {"replica_path": REPLICA_PATH}),
+    "member.join_requested": ({"public": HEX, "name": NAME, "journal": JOURNAL}, {"replica_path": REPLICA_PATH, "reading": READING}),
     "keys.wrapped": ({"w": list_of(HEX)}, {}),
     # The short-code exchange (store/joining.py): never in a cohort's view, checked by joining when read.
     "member.join_hello": ({"pake": HEX, "slot": SLOT}, {}),

@@ -72,6 +72,14 @@ class Member:
     devices: tuple[tuple[str, str], ...] = ()  # journals added as devices: (journal, device name)
     gone: frozenset[str] = frozenset()  # journals of devices removed
     replaces: str = ""  # the earlier identity of this person, linked by the mentor who admitted them
+    readers: tuple[tuple[str, str], ...] = ()  # journals added as devices: (journal, that device's reading keys, hex)
+
+    def reading_journals(self) -> tuple[list[str], list[str]]:
+        """Where keys for this member go: (their journals that read with the identity's own keys, device reading keys
+        (hex)), counting only devices not removed. A removed device gets no key made after its removal."""
+        readers = dict(self.readers)
+        live = [j for j, _ in self.journals if j not in self.gone]
+        return [j for j in live if j not in readers], [readers[j] for j in live if j in readers]
 
 
 @dataclass(frozen=True)
@@ -283,6 +291,15 @@ class _Citations:
         return self.at.get(e.id, {})
 
 
+def _note_of(e: Event) -> tuple[Note, list[Version]]:
+    """A note as its ``note.added`` wrote it, and its first version."""
+    b = e.body
+    kind = b.get("kind", "note")
+    return Note(e.id, b["meeting"], b.get("item", ""), e.author, b["text"], kind, e.ts, e.lamport), [
+        Version(e.id, e.author, e.ts, {"text": b["text"], "kind": kind})
+    ]
+
+
 def _histories(events: list[Event]) -> dict[str, tuple[list[int], list[int]]]:
     """For one journal's events in seq order: per cited journal, the seqs where its citation grew and the seq cited there."""
     out: dict[str, tuple[list[int], list[int]]] = {}
@@ -382,15 +399,43 @@ class View:
             self._fork_scan, self._forks, self._unheld, self._fork_new = 0, {}, {}, list(known.values())
         else:
             self._fork_new += fresh  # in the order they came (as ``known`` holds them)
-        self._memo.clear()
         if refold:
+            self._memo.clear()
             self._refold()
         else:
             fresh.sort(key=_JOURNAL_ORDER)
+            notes_before = len(self._facts["note.added"])
             for e in fresh:
                 if self._well_formed(e):
                     self._fold_content(e)
+            self._forget(fresh, self._facts["note.added"][notes_before:])
         return len(fresh)
+
+    def _forget(self, fresh: list[Event], notes: list[Event]) -> None:
+        """Drop what ``fresh`` (folded without starting again) changes of the memoised reads.
+
+        New notes alone (what typing in the meeting room writes) change no
+        read that does not read notes: those are kept, and the notes are added
+        to the reads that list them, unless an edit or a redaction names one
+        (it was refused while the note was not here). Anything else starts
+        every read again. Either way the reads are what a fresh fold gives
+        (tests/unit/test_view_incremental.py).
+        """
+        memo = self._memo
+        if "all_notes" not in memo or any(e.kind != "note.added" for e in fresh):
+            memo.clear()
+            return
+        ids = {e.id for e in notes}
+        if any(e.body["note"] in ids for e in self._facts["note.edited"]) or any(e.body["entry"] in ids for e in self._facts["entry.redacted"]):
+            memo.clear()
+            return
+        for key in ("refused", "forks", *(("histories", e.journal) for e in fresh)):
+            memo.pop(key, None)
+        all_notes, versions, by_item = memo["all_notes"], memo.setdefault("versions", {}), memo.get("notes_by_item")
+        for e in notes:
+            all_notes[e.id], versions[e.id] = _note_of(e)
+            if by_item is not None:
+                by_item[e.body.get("item", "")].append(e)
 
     def _moves_a_cut(self, e: Event) -> bool:
         """Whether ``e`` cites a cut journal past its cut: what it saw may protect events there (see :meth:`_cut_for`)."""
@@ -559,6 +604,7 @@ class View:
                         devices,
                         frozenset(m.gone),
                         m.replaces,
+                        tuple(m.readers.items()),
                     )
                 )
             self._memo[key] = sorted(out, key=lambda m: (m.joined_lamport, m.id))
@@ -888,9 +934,7 @@ class View:
         versions = self._memo.setdefault("versions", {})
         out: dict[str, Note] = {}
         for e in self._facts["note.added"]:
-            b = e.body
-            out[e.id] = Note(e.id, b["meeting"], b.get("item", ""), e.author, b["text"], b.get("kind", "note"), e.ts, e.lamport)
-            versions[e.id] = [Version(e.id, e.author, e.ts, {"text": b["text"], "kind": b.get("kind", "note")})]
+            out[e.id], versions[e.id] = _note_of(e)
         for e in sorted(self._facts["note.edited"], key=lambda e: e.stamp):
             n = out.get(e.body["note"])
             if n is None:

@@ -378,9 +378,10 @@ class MeetingScreen(CircleScreen):
             self.query_one("#meeting-timer", Countdown).state = timer(self.rows.meeting, self.rows.items, self.service.now())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """A held meeting has no phases, items or time left to lead: those keys show greyed and do nothing."""
-        if action in self.LEADING and self.rows is not None and self.rows.meeting.held:
-            return None
+        """The leading keys are the facilitator's (or the supervising mentor's): for anyone else, and once the meeting
+        is held, they show greyed and do nothing."""
+        if action in self.LEADING and self.rows is not None and (self.rows.meeting.held or (action != "handoff" and not self._leads())):
+            return None  # handoff stays: pressed by someone else, it says who leads
         return True
 
     def _item(self, item_id: str | None) -> AgendaItem | None:
@@ -390,11 +391,12 @@ class MeetingScreen(CircleScreen):
         return self._item(self.query_one("#meeting-agenda", WindowedList).highlighted_id)
 
     def show_read(self, rows: RoomRead) -> None:
-        held_changed = self.rows is None or self.rows.meeting.held != rows.meeting.held
+        leads = self._leads()
+        first = self.rows is None
         self.rows = rows
         self._reads += 1
-        if held_changed:
-            self.refresh_bindings()  # the footer greys the leading keys once the meeting is held
+        if first or leads != self._leads():
+            self.refresh_bindings()  # the footer greys the leading keys for whoever does not lead (and once held)
         m = rows.meeting
         self.query_one("#meeting-title", Label).update(rows.title)
         self.query_one("#meeting-meta", Static).update(rows.meta)

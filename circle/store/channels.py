@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from circle.crypto.identity import PublicIdentity
 from circle.errors import AlreadyExists, NotFound, UsageError
 from circle.models.agreements import SECTION_NAMES, SECTIONS, Agreement, digest
 from circle.models.private import DYAD, Channels, FeedbackRequest, Message, Phase, SelfNote
@@ -115,7 +114,7 @@ class ChannelService:
         m = self._active_peer(peer)
         if not new_key and self.phase(peer).phase == "closed":
             raise UsageError("this channel was closed", "reopen it first (set its phase again): it gets a new key")
-        self.store.record_private(PublicIdentity.from_bytes(bytes.fromhex(m.public)), m.id, kind, body, new_key=new_key)
+        self.store.record_private(m.id, kind, body, new_key=new_key)
 
     # ---- the relationship: its phase and its agreement ------------------
     def phase(self, peer: str) -> Phase:

@@ -28,7 +28,13 @@ def m002_marker(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE marker (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
 
 
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+# Pages of new journals (SQLite's default is 4096). Litestream ships every page a
+# commit touches whole, and an append touches the last leaf page, which holds the
+# envelopes before it: smaller pages ship fewer of them again (bench/bench_wire.py).
+JOURNAL_PAGE_SIZE = 2048
+
+
+def connect(path: Path, *, readonly: bool = False, page_size: int | None = None) -> sqlite3.Connection:
     """Open a SQLite file the way circle always does.
 
     Writers get WAL and ``synchronous=FULL``: NORMAL can lose a commit on power
@@ -36,7 +42,8 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     Readers open read-only, fresh each time (a held connection on a followed
     file never sees new rows). A reader that cannot make SQLite's shared-memory
     file (a full disk, a read-only mount) still reads a journal whose WAL is
-    empty, as an immutable file.
+    empty, as an immutable file. ``page_size`` applies to a writer's new, empty
+    file only (SQLite keeps the page size a file has).
     """
     try:
         if readonly:
@@ -52,6 +59,8 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
                 conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None, timeout=5.0)
             return conn
         conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+        if page_size is not None:
+            conn.execute(f"PRAGMA page_size={int(page_size)}")  # before WAL mode: that writes the first page
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=5000")

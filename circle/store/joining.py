@@ -204,6 +204,7 @@ def join(session: Session, code: str, replica: dict[str, Any] | None = None) -> 
     session.vault.save()
     svc = session.cohort(cid)
     body = {"public": session.public.to_bytes().hex(), "name": session.name, "journal": jid, "replica_path": inv.join_path}
+    body |= {"reading": session.reading} if session.reading else {}
     svc.store.record("member.join_requested", body, scope=Scope.INVITE)
     check = hashlib.sha256(session.public.to_bytes()).digest()[:10]
     return Joined(cid, JOIN_PREFIX + _b32(bytes.fromhex(jid) + check), session.fingerprint)
@@ -255,7 +256,7 @@ def admit(svc: CohortService, join_code: str, fetch: Fetch, role: str = "partici
         svc.store.entry.use_invite(open_invite.hash)  # used even if what follows fails
         svc.store.vault.save()
         name = str(request["name"])[:80]
-        svc.admit(pub, name, role, profession, journal=jid.hex(), replica_path=inv.join_path, replaces=replaces)
+        svc.admit(pub, name, role, profession, journal=jid.hex(), replica_path=inv.join_path, replaces=replaces, reading=str(request.get("reading", "")))
         return Admitted(name, role, pub.fingerprint, roster_fingerprint(svc.view))
     raise NotFound("no join request found for this code yet", "ask the newcomer to run 'circle sync --once', then try again")
 
@@ -272,7 +273,7 @@ def _read_request(path: Path, jid: bytes, inv: Invite) -> dict[str, Any] | None:
         ev = decode_payload(envelope.open_envelope(rows[0].blob, first, key), id="", journal=jid.hex(), seq=1)
         pub = PublicIdentity.from_bytes(bytes.fromhex(ev.body["public"]))
         res = check_chain(rows, journal_id=jid, verifier=Ed25519PublicKey.from_public_bytes(pub.sign_pk))
-        if not res.accepted or ev.kind != "member.join_requested" or ev.author != pub.id.hex():
+        if not res.accepted or ev.kind != "member.join_requested" or schema.problem(ev.kind, ev.body) or ev.author != pub.id.hex():
             return None
         return ev.body
     except (InvalidEnvelope, KeyError, ValueError):
@@ -639,6 +640,7 @@ def join_with_code(session: Session, code: str, location: dict[str, Any] | None,
     session.vault.save()
     store = session.cohort(cid).store
     body = {"public": session.public.to_bytes().hex(), "name": session.name, "journal": jid, "replica_path": path}
+    body |= {"reading": session.reading} if session.reading else {}
     store.commit(
         [
             Part("member.join_hello", {"pake": hello.hex(), "slot": slot}, public_key(bytes.fromhex(jid))),
@@ -731,6 +733,7 @@ class _Request:
     name: str = ""
     journal: str = ""
     key: bytes = b""
+    reading: str = ""  # the newcomer's device reads with keys of its own (a second device of theirs)
 
 
 def _read_try(path: Path, secret: bytes, slot: int) -> _Request:
@@ -762,7 +765,7 @@ def _read_try(path: Path, secret: bytes, slot: int) -> _Request:
         res = check_chain(rows, journal_id=jid, verifier=Ed25519PublicKey.from_public_bytes(pub.sign_pk))
         if len(res.accepted) < 2 or ev.author != pub.id.hex():
             return _Request("incomplete" if not res.problem else "wrong")
-        return _Request("ok", pub, str(ev.body["name"])[:80], jid.hex(), k)
+        return _Request("ok", pub, str(ev.body["name"])[:80], jid.hex(), k, str(ev.body.get("reading", "")))
     except (InvalidEnvelope, ValueError, KeyError):
         return _Request("wrong")
 
@@ -824,7 +827,7 @@ def _admit_try(
         assert req.public is not None
         store.entry.use_invite(invite_hash)  # used even if what follows fails
         store.vault.save()
-        svc.admit(req.public, req.name, role, profession, journal=req.journal, replica_path=slot_path(jm, slot), replaces=replaces)
+        svc.admit(req.public, req.name, role, profession, journal=req.journal, replica_path=slot_path(jm, slot), replaces=replaces, reading=req.reading)
         body = {
             "slot": slot,
             "inviter": store.author.id,

@@ -17,7 +17,7 @@ from pathlib import Path
 from circle.crypto import envelope
 from circle.errors import CircleError, CorruptFile, NotFound
 from circle.paths import storage_problem
-from circle.store.db import connect, migrate, transaction
+from circle.store.db import JOURNAL_PAGE_SIZE, connect, migrate, transaction
 
 LOCK_WAIT = 1.0  # seconds a writer waits for the lock: another process may hold it for a moment (see Journal.touch)
 _HELD: Counter[str] = Counter()  # journal paths whose write lock this process holds, by Journal objects
@@ -57,7 +57,7 @@ class Journal:
             try:
                 if not self.path.exists():  # journals are ciphertext, but still nobody else's business
                     os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-                conn = connect(self.path)
+                conn = connect(self.path, page_size=JOURNAL_PAGE_SIZE)
             except OSError as exc:
                 self._unlock()
                 raise storage_problem(self.path, exc) or CorruptFile("journal cannot be opened", f"{self.path.name}: {exc.strerror}") from None

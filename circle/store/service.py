@@ -166,8 +166,9 @@ class CohortService:
 
     # ---- roster and keys -----------------------------------------------
     @staticmethod
-    def admission_body(pub: PublicIdentity, name: str, role: str, profession: str, journal: str, replica_path: str) -> dict[str, Any]:
-        return {
+    def admission_body(pub: PublicIdentity, name: str, role: str, profession: str, journal: str, replica_path: str, reading: str = "") -> dict[str, Any]:
+        """``reading``: the reading keys (hex) of the device that writes ``journal``, where it is not the identity's own."""
+        return ({"reading": reading} if reading else {}) | {
             "member": pub.id.hex(),
             "name": name,
             "role": role,
@@ -178,7 +179,15 @@ class CohortService:
         }
 
     def admit(
-        self, pub: PublicIdentity, name: str, role: str = "participant", profession: str = "", journal: str = "", replica_path: str = "", replaces: str = ""
+        self,
+        pub: PublicIdentity,
+        name: str,
+        role: str = "participant",
+        profession: str = "",
+        journal: str = "",
+        replica_path: str = "",
+        replaces: str = "",
+        reading: str = "",
     ) -> None:
         """Admit a member (a mentor does): record it and wrap every epoch key held for them, in one transaction.
 
@@ -188,6 +197,7 @@ class CohortService:
         is the same person under a new identity (a laptop lost without a
         recovery kit): their earlier identity is removed first (a new epoch
         it never gets), and the admission links the two for everyone to see.
+        ``reading``: the newcomer joins from a second device of theirs, which reads with keys of its own (hex).
         """
         self._require_mentor("admits members")
         if replaces:
@@ -207,13 +217,13 @@ class CohortService:
             raise UsageError(
                 f"{known.name} was a member with other keys", "a member's keys never change; admit their new device from their own circle, or a new identity"
             )
-        body = self.admission_body(pub, name, role, profession, journal, replica_path)
+        body = self.admission_body(pub, name, role, profession, journal, replica_path, reading)
         if replaces:
             body["replaces"] = replaces
         body["roster"] = {j: [m.public, path] for m in self.view.members() for j, path in m.journals if m.public}
         key = self.store.sealing_key()
         parts = [Part("member.admitted", body, key)]
-        share = self.store.share_keys([pub])
+        share = self.store.share_keys([pub.with_reading(bytes.fromhex(reading)) if reading else pub])
         if share is not None:
             parts.append(share)
         self.store.commit(parts)
@@ -233,6 +243,12 @@ class CohortService:
             raise UsageError("you cannot remove yourself", "ask another mentor to remove you")
         seen = self.view.newest_by_journal().get(m.journal, (0, ""))[0]
         self.store.start_epoch("removal", before=[Part("member.removed", {"member": member_id, "cut_seq": seen}, None)])
+
+    def remove_device(self, journal: str) -> None:
+        """Stop counting a device of this identity (the journal it writes): its removal and a new epoch it does not
+        get, in one transaction, then new keys for this identity's private channels."""
+        self.store.start_epoch("device removed", before=[Part("member.device_removed", {"member": self.me, "journal": journal}, None)])
+        self.store.rekey_channels()
 
     def rotate_epoch(self) -> str:
         """Start a new key epoch for the active members; returns its key id."""

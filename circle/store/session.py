@@ -151,7 +151,7 @@ class Session:
         self.vault = Vault(keystore)
         self.clock = clock
         self.identity = self.vault.identity()
-        self.author = Author.of(self.identity, self.vault.name)
+        self.author = Author.of(self.identity, self.vault.name, self.vault.public())
         self.public = self.author.public
         self._cohorts: dict[str, CohortService] = {}
         # Held while a cohort is opened: the sync thread and the UI (or `circle sync`'s status line) ask for
@@ -169,6 +169,11 @@ class Session:
     @property
     def id(self) -> str:
         return self.author.id
+
+    @property
+    def reading(self) -> str:
+        """This device's own reading keys (hex) where they are not the identity's (a second device), else ""."""
+        return self.author.reading.hex() if self.author.reading != self.public.reading else ""
 
     @property
     def fingerprint(self) -> str:
@@ -233,22 +238,36 @@ class Session:
         if not device or len(device) > 80:
             raise UsageError("a device needs a name", "a word or two that says which laptop it is, for example 'ward laptop'")
         secret, path = self._kit_target(path, "device")
-        doc = self.vault.document()
-        announced = []
+        reading = self.identity.new_reading()  # the new laptop's own keys to read with: removing it stops what it reads
+        plan = []
         for cid in self.cohort_ids():
             svc = self.cohort(cid)
             me = svc.view.member(self.id)
             if svc.store.entry.pending is not None or me is None or not me.active:
-                doc["cohorts"].pop(cid, None)  # not a member there (yet): the other laptop joins it itself
-                continue
+                continue  # not a member there (yet): the other laptop joins it itself
             if any(name == device for _j, name in me.devices if _j not in me.gone):
                 raise AlreadyExists(f"a device named {device!r} is already yours in {svc.view.cohort().name}", "choose another name")
-            jid, rpath = os.urandom(16).hex(), os.urandom(16).hex()
-            svc.store.record("member.device_added", {"member": self.id, "journal": jid, "replica_path": rpath, "device": device})
+            plan.append((cid, svc, os.urandom(16).hex(), os.urandom(16).hex()))
+        for _cid, svc, jid, rpath in plan:
+            svc.store.record(
+                "member.device_added", {"member": self.id, "journal": jid, "replica_path": rpath, "device": device, "reading": reading.public().reading.hex()}
+            )
+            own = [j for j, _ in svc.view.member(self.id).journals]
+            for key in svc.store.keys.held().values():  # what the kit holds: no device passes these on to the new one
+                for j in own:
+                    svc.store.entry.mark_wrapped(key.id, j)
+        doc = self.vault.document()
+        Vault.device_document(doc, reading, self.public)
+        announced = []
+        for cid in list(doc["cohorts"]):
+            found = next(((jid, rpath) for c, _svc, jid, rpath in plan if c == cid), None)
+            if found is None:
+                doc["cohorts"].pop(cid)
+                continue
+            jid, rpath = found
             entry = doc["cohorts"][cid]
             doc["journals"][entry["journal"]]["replica_path"] = entry["replica_path"]  # this laptop's journal: the other follows it there
             entry["journal"], entry["replica_path"] = jid, rpath
-            entry.pop("wrapped", None)
             doc["journals"][jid] = {
                 "seq": 0,
                 "hash": envelope.ZERO_HASH.hex(),
@@ -268,7 +287,8 @@ class Session:
         return path, announced
 
     def remove_device(self, device: str) -> list[str]:
-        """Stop counting what a device of this identity writes from now on (a lost laptop), in every cohort; the cohorts it was removed in."""
+        """Stop counting what a device of this identity writes from now on (a lost laptop), and give the cohort and
+        this identity's private channels new keys it does not get, in every cohort; the cohorts it was removed in."""
         done = []
         for cid in self.cohort_ids():
             svc = self.cohort(cid)
@@ -278,7 +298,7 @@ class Session:
             mine = svc.store.entry.journal
             for jid, name in device_names(me).items():
                 if name.lower() == device.strip().lower() and jid not in me.gone and jid != mine:
-                    svc.store.record("member.device_removed", {"member": self.id, "journal": jid})
+                    svc.remove_device(jid)
                     done.append(cid)
         if not done:
             raise NotFound(f"no other device of yours is called {device!r}", "'circle devices' lists them")
@@ -373,7 +393,7 @@ class Session:
         svc.store.record_many(
             [
                 ("cohort.created", charter),
-                ("member.admitted", svc.admission_body(self.public, self.name, "mentor", profession, journal, entry.replica_path)),
+                ("member.admitted", svc.admission_body(self.public, self.name, "mentor", profession, journal, entry.replica_path, self.reading)),
                 (
                     "keys.epoch_started",
                     {"epoch": 1, "key_id": epoch1.id, "recipients": [self.id], "prev": "", "commit": epoch_hash(epoch1), "reason": "founded"},

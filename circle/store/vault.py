@@ -343,6 +343,17 @@ class Vault:
         d = self._doc["identity"]
         return Identity(bytes.fromhex(d["id"]), bytes.fromhex(d["sign"]), bytes.fromhex(d["mlkem"]), bytes.fromhex(d["x25519"]))
 
+    def public(self) -> PublicIdentity:
+        """The identity as the cohorts know it. On a second device its reading keys are the device's own, so the
+        identity's public keys are kept beside them."""
+        d = self._doc["identity"]
+        return PublicIdentity.from_bytes(bytes.fromhex(d["public"])) if d.get("public") else self.identity().public()
+
+    @staticmethod
+    def device_document(doc: dict[str, Any], device: Identity, public: PublicIdentity) -> None:
+        """Give a copy of the document a device's own reading keys in place of the identity's (the identity's public kept)."""
+        doc["identity"].update({"mlkem": device.mlkem_seed.hex(), "x25519": device.x25519_sk.hex(), "public": public.to_bytes().hex()})
+
     @property
     def snapshot_key(self) -> bytes:
         return bytes.fromhex(self._doc["snapshot_key"])

@@ -7,6 +7,7 @@ replicates a database that has exactly one writer.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -28,13 +29,19 @@ class Author:
     signer: Ed25519PrivateKey = field(repr=False, compare=False)
 
     @classmethod
-    def of(cls, identity: Identity, name: str) -> Author:
-        return cls(identity, identity.public(), name, identity.signer())
+    def of(cls, identity: Identity, name: str, public: PublicIdentity | None = None) -> Author:
+        """``public``: the identity as cohorts know it, where this device reads with keys of its own."""
+        return cls(identity, public or identity.public(), name, identity.signer())
 
     @property
     def id(self) -> str:
         """The identity id, hex."""
         return self.identity.id.hex()
+
+    @functools.cached_property
+    def reading(self) -> bytes:
+        """This device's reading keys (public): the identity's, or on a second device its own."""
+        return self.identity.public().reading
 
 
 class JournalWriter:

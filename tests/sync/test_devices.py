@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import pytest
 
+from circle.crypto.identity import Identity
 from circle.store.channels import ChannelService
+from circle.store.cohort import Part
 from circle.store.session import Home
 from tests.figures import record
 from tests.security.laptops import Laptops, tally
@@ -84,13 +86,33 @@ def test_two_laptops_of_one_person_write_at_once_and_nothing_is_lost(tmp_path):
         assert "ward laptop 3" in items(who.cohort(cid))  # what it wrote before stays
     tally("a removed device writes on", 1, int("written on the lost laptop" in items(ben.cohort(cid))))
 
+    # It reads nothing written after its removal: the cohort and Ana's channel with Ben have keys it never got.
+    ben.cohort(cid).add_item("", "after the ward laptop was lost")
+    ChannelService(ben.cohort(cid)).send(ana.id, "private, after the loss")
+    # An altered copy on the lost laptop still holds Ana's signing key: it announces a device of its own to get keys.
+    thief = {"member": ana.id, "journal": "ab" * 16, "device": "thief", "reading": Identity.generate().public().reading.hex()}
+    ward.cohort(cid).store.commit([Part("member.device_added", thief, ward.cohort(cid).store._newest_held_key())])
+    for _ in range(2):
+        once(ben, ana, ward)
+    assert "after the ward laptop was lost" in items(ana.cohort(cid))
+    assert ChannelService(ana.cohort(cid)).thread(ben.id)[-1].text == "private, after the loss"
+    lost = ward.cohort(cid)
+    read = int("after the ward laptop was lost" in items(lost)) + int("private, after the loss" in [m.text for m in ChannelService(lost).thread(ben.id)])
+    current = ben.cohort(cid).view.current_epoch()
+    assert lost.store.keys.sealing_for(current.key_id, current.commit) is None
+    assert "thief" not in dict(ben.cohort(cid).view.member(ana.id).devices).values()
+    print(f"a removed device: 2 things written after its removal, {read} read on it")
+    tally("a removed device reads what comes after", 2, read)
+    assert read == 0
+
 
 def test_nobody_adds_or_removes_a_device_of_someone_else(ward: Laptops):
     """Ben's altered client gives Cleo a device (a journal he writes), claims Ana's journal as his device, removes Ana's laptop."""
     ben = ward.store("Ben")
     cleo, ana = ward.svc("Cleo").view.member(ward.id("Cleo")), ward.svc("Ana").view.member(ward.id("Ana"))
-    ben.record("member.device_added", {"member": cleo.id, "journal": "ab" * 16, "device": "Cleo's other laptop"})
-    ben.record("member.device_added", {"member": ward.id("Ben"), "journal": ana.journal, "device": "mine now"})
+    reading = Identity.generate().public().reading.hex()
+    ben.record("member.device_added", {"member": cleo.id, "journal": "ab" * 16, "device": "Cleo's other laptop", "reading": reading})
+    ben.record("member.device_added", {"member": ward.id("Ben"), "journal": ana.journal, "device": "mine now", "reading": reading})
     ben.record("member.device_removed", {"member": ana.id, "journal": ana.journal})
     ward.sync()
     view = ward.svc("Ana").view
@@ -117,3 +139,56 @@ def test_nobody_adds_or_removes_a_device_of_someone_else(ward: Laptops):
             }
         ),
     )
+
+
+def test_keys_made_before_a_device_was_seen_reach_it(tmp_path):
+    """Ben starts an epoch and a private channel with Ana before he has seen her new laptop: her first laptop passes them on."""
+    loc = {"url": str(tmp_path / "shared-folder")}
+    ana, ben = new_home(tmp_path, "Ana"), new_home(tmp_path, "Ben")
+    cid = ana.create_cohort("Pharmacists West", replica=dict(loc)).id
+    once(ana)
+    bring_in(ana, cid, ben, loc)
+    code = ana.recovery_code()
+    kit, _ = ana.add_device("ward laptop", tmp_path / "ward.kit")
+    ben.cohort(cid).rotate_epoch()  # Ben has not seen the ward laptop: he wraps to the devices he knows
+    ben.cohort(cid).add_item("", "under Ben's new epoch")
+    ChannelService(ben.cohort(cid)).send(ana.id, "for Ana, in a new channel")
+    once(ben, ana)
+    ward = Home(tmp_path / "ward", calibrate=False).recover(kit, code, "ward pass phrase")
+    for _ in range(2):
+        once(ward, ana, ben)
+    assert "under Ben's new epoch" in items(ward.cohort(cid))
+    assert [m.text for m in ChannelService(ward.cohort(cid)).thread(ben.id)] == ["for Ana, in a new channel"]
+    ward.cohort(cid).add_item("", "the ward laptop writes under it")
+    once(ward, ben)
+    assert "the ward laptop writes under it" in items(ben.cohort(cid))
+
+
+def test_a_second_device_joins_and_founds_cohorts_and_reads_with_its_own_keys(tmp_path):
+    """A laptop set up from a device kit joins Ben's cohort and founds one Ben joins: keys reach it, never the first laptop's keys."""
+    loc = {"url": str(tmp_path / "shared-folder")}
+    ana, ben = new_home(tmp_path, "Ana"), new_home(tmp_path, "Ben")
+    code = ana.recovery_code()
+    kit, announced = ana.add_device("ward laptop", tmp_path / "ward.kit")
+    assert announced == []
+    ward = Home(tmp_path / "ward", calibrate=False).recover(kit, code, "ward pass phrase")
+    assert ward.public == ana.public and ward.reading and ward.author.reading != ana.author.reading
+
+    bens = ben.create_cohort("Ben's cohort", replica=dict(loc)).id
+    once(ben)
+    bring_in(ben, bens, ward, loc)
+    wards = ward.create_cohort("Ana's cohort", replica=dict(loc)).id
+    once(ward)
+    bring_in(ward, wards, ben, loc)
+    for cid in (bens, wards):
+        ben.cohort(cid).rotate_epoch()  # wrapped to the members' devices: Ana's ward laptop with its own keys
+        ben.cohort(cid).add_item("", "after Ben's rotation")
+    for _ in range(2):
+        once(ben, ward)
+    for cid in (bens, wards):
+        assert "after Ben's rotation" in items(ward.cohort(cid))
+        ward.cohort(cid).add_item("", "the ward laptop writes")
+    once(ward, ben)
+    for cid in (bens, wards):
+        assert "the ward laptop writes" in items(ben.cohort(cid))
+        assert dict(ben.cohort(cid).view.member(ana.id).readers) == {ward.cohort(cid).store.entry.journal: ward.reading}

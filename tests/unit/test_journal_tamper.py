@@ -21,11 +21,12 @@ import pytest
 
 from circle.errors import CircleError
 from circle.store.chain import check_chain
+from circle.store.db import JOURNAL_PAGE_SIZE
 from circle.store.journal import Journal, read_rows
 from tests.figures import record, scale
 from tests.unit.test_mutations import JID, ROWS, VERIFIER
 
-PAGE = 4096
+PAGE = JOURNAL_PAGE_SIZE  # what a new journal is written with
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +69,7 @@ def verdict(path: Path, raw: bytes) -> tuple[bool, int]:
 
 
 def test_the_sample_journal_reads_whole(journal_file: bytes, tmp_path: Path) -> None:
+    assert int.from_bytes(journal_file[16:18], "big") == PAGE  # the page size in SQLite's header
     assert len(journal_file) % PAGE == 0 and len(journal_file) >= 2 * PAGE
     assert verdict(tmp_path / "j.db", journal_file) == (False, 5)  # the oracle says yes to the original
 

@@ -51,7 +51,7 @@ def valid_body(log: CohortLog, kind: str) -> dict[str, Any]:
         "member.admitted": log.admission("z", "peer"),
         "member.updated": {"member": p, "away": True},
         "member.removed": {"member": p},
-        "member.device_added": {"member": p, "journal": "cd" * 16, "device": "ward laptop"},
+        "member.device_added": {"member": p, "journal": "cd" * 16, "device": "ward laptop", "reading": "ef" * 1216},
         "member.device_removed": {"member": p, "journal": "cd" * 16},
         "keys.epoch_started": {"epoch": 2, "key_id": "11" * 16, "recipients": sorted([m, p]), "commit": "22" * 32},
         "meeting.scheduled": {"meeting": "m2", "at": "2026-01-02 18:00"},

@@ -325,6 +325,27 @@ def cases() -> dict[str, tuple[str, CohortLog, dict[str, str], dict[str, Any]]]:
         {stray: "only the member, the meeting's facilitator or a mentor attests attendance", forged_rule: "only a mentor sets a credit rule"},
         {"credited": {"r": 50, "q": 0}, "rule": "default", "ok": own.id, "ok2": by_mentor.id},
     )
+
+    log = cohort()
+    meeting(log)
+    ids, dev, reading = sorted(log.id(a) for a in ("m", "p", "q", "r")), "ab" * 16, "ef" * 1216
+    first = log.events[2].body["commit"]
+    added = log.add("p", "member.device_added", {"member": "p", "journal": dev, "device": "ward laptop", "reading": reading})
+    for_other = log.add("q", "member.device_added", {"member": "p", "journal": "cd" * 16, "device": "q's", "reading": reading})
+    log.add("p", "note.added", {"meeting": "m1", "text": "from the ward laptop"}, journal=dev)
+    log.add("q", "note.added", {"meeting": "m1", "text": "q has seen the ward laptop"})
+    log.add("p", "member.device_removed", {"member": "p", "journal": dev})
+    after = log.add("p", "note.added", {"meeting": "m1", "text": "after its removal"}, journal=dev, cite=False)
+    seen = log.add("r", "keys.epoch_started", {"epoch": 2, "key_id": "11" * 16, "recipients": ids, "commit": "22" * 32, "prev": first})
+    blind = log.add("q", "keys.epoch_started", {"epoch": 3, "key_id": "33" * 16, "recipients": ids, "commit": "44" * 32, "prev": first}, cite=False)
+    case(
+        "devices",
+        "a member adds a device (its reading keys signed by the identity), nobody else can; what a removed device writes after its"
+        " cut is held aside; an epoch whose author had not seen the removal is valid but not current, even with a higher number (its key may have reached the device)",
+        log,
+        {for_other: "only the member themselves adds a device of theirs", after: "written after its author was removed"},
+        {"notes": ["from the ward laptop", "q has seen the ward laptop"], "epoch": "11" * 16, "ok": added.id, "ok2": blind.id, "ok3": seen.id},
+    )
     return out
 
 
