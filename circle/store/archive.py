@@ -21,7 +21,7 @@ from pathlib import Path
 from circle.crypto import envelope
 from circle.errors import CircleError, CorruptFile
 from circle.paths import private_dir
-from circle.store.chain import Checked, check_chain
+from circle.store.chain import ChainResult, Checked, check_chain
 from circle.store.db import connect, migrate, transaction
 from circle.store.journal import read_rows
 from circle.store.vault import JournalRecord
@@ -75,19 +75,38 @@ def append(path: Path, rows: list[Checked]) -> None:
         conn.close()
 
 
-def take(record: JournalRecord, archive: Path, mirror: Path, evidence_dir: Path) -> Taken:
-    """Append what ``mirror`` holds beyond ``archive`` if it continues it; else keep the mirror as evidence."""
+def _check(record: JournalRecord, archive: Path, mirror: Path) -> ChainResult:
+    """The mirror's rows from the archive's newest row on, checked against it (only those: a read from the index)."""
     seq, blob = head(archive)
     digest = envelope.event_id(blob) if blob else envelope.ZERO_HASH
+    return check_chain(
+        read_rows(mirror, max(seq - 1, 0)),
+        journal_id=bytes.fromhex(record.id),
+        verifier=record.verifier(),
+        head_seq=seq,
+        head_hash=digest,
+        head_envelope=blob,
+    )
+
+
+def continues(record: JournalRecord, archive: Path, mirror: Path) -> bool:
+    """Whether ``mirror`` continues ``archive`` cleanly (no fork, rollback or damage); nothing is written or kept.
+
+    For a mirror this device built itself from the replica's newest files (see
+    ``apply_level0`` in circle.sync.litestream.ltx): anything but a clean
+    continuation is then checked again against a whole restore, and only
+    that restore is ever kept as evidence or raises an alarm.
+    """
     try:
-        res = check_chain(
-            read_rows(mirror, max(seq - 1, 0)),
-            journal_id=bytes.fromhex(record.id),
-            verifier=record.verifier(),
-            head_seq=seq,
-            head_hash=digest,
-            head_envelope=blob,
-        )
+        return _check(record, archive, mirror).kind == ""
+    except CircleError:
+        return False
+
+
+def take(record: JournalRecord, archive: Path, mirror: Path, evidence_dir: Path) -> Taken:
+    """Append what ``mirror`` holds beyond ``archive`` if it continues it; else keep the mirror as evidence."""
+    try:
+        res = _check(record, archive, mirror)
     except CircleError as exc:
         return Taken(
             kind="tampered",

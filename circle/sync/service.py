@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from circle.errors import CircleError, ReplicaMisconfigured, ReplicaOffline, SyncError, UsageError
+from circle.store import archive
 from circle.store.cohort import CohortStore
 from circle.store.ingest import IngestReport
 from circle.store.journal import last_seq, read_rows
@@ -75,6 +76,7 @@ class Peer:
     watch: str | None = None  # a folder replica's level-0 folder: watched while on screen
     stamp: tuple[int, int] | None = None  # that folder's (inode, mtime) when it was last listed
     recheck: bool = False  # someone cites more (or other) of this journal than verified here: read the replica even if its TXID did not move
+    kept: int | None = None  # the TXID the mirror holds while it is kept between pulls (a folder peer on screen; see _pull_one)
 
     @property
     def mirror(self) -> Path:
@@ -530,19 +532,62 @@ class SyncService:
                 self._problems.pop(peer.journal, None)
                 continue
             try:
-                if ls.restore(peer.replica, peer.mirror):
+                if self._pull_one(peer, txid):
                     peer.checked = time.time()
                     j.replica_txid = txid  # saved with the verified head at the next ingest
                     if self._take(peer, report):
                         pulled += 1
             except CircleError as exc:  # a damaged replica: keep the copy we have, say so, retry next time
+                self._drop_mirror(peer)
                 peer.state = "problem"
                 self._problems[peer.journal] = exc.line()
                 if report is not None:
                     report.problems.append(f"{peer.member}'s journal: {exc.line()}")
+        if peers is None:  # a full pass: mirrors of peers no longer on screen go
+            for peer in self._peers.values():
+                if peer.kept is not None and not self._keeps(peer):
+                    self._drop_mirror(peer)
         if report is not None:
             report.pulled += pulled
         return pulled
+
+    def _keeps(self, peer: Peer) -> bool:
+        """Whether the peer's mirror is kept between pulls: a folder peer of the cohort on screen, while the service runs."""
+        return peer.local and peer.follower is None and peer.cohort == self.focus and self._thread is not None
+
+    def _pull_one(self, peer: Peer, txid: int) -> bool:
+        """Bring the peer's mirror to the replica's TXID ``txid``; False if the replica holds nothing yet.
+
+        A whole restore costs as much as the journal is long (about 1 s at
+        100k events), and the cohort on screen is pulled after every change.
+        So for a folder peer on screen the mirror is kept, and the next pull
+        applies only the level-0 files written since (as ``litestream restore
+        -f`` does), when they continue it without a gap, and when the result
+        continues the verified copy cleanly. Anything else (files compacted
+        away, a rebuilt or damaged replica, a fork, a peer cited further than
+        held here) is a whole restore, as before, and only that restore is
+        judged (kept as evidence, alarmed).
+        """
+        keep = self._keeps(peer)
+        if keep and peer.kept is not None and not peer.recheck and peer.mirror.exists():  # a recheck reads the replica afresh
+            record = self.session.vault.journal(peer.journal)
+            if record is not None and ls.apply_level0(peer.replica, peer.mirror, peer.kept, txid):
+                peer.kept = txid
+                if archive.continues(record, peer.out, peer.mirror):
+                    return True
+        peer.kept = None
+        if not ls.restore(peer.replica, peer.mirror, txid=txid if keep else None):  # exactly ``txid``: the next files continue it
+            return False
+        if keep:
+            ls.rollback_mode(peer.mirror)
+            peer.kept = txid
+        return True
+
+    def _drop_mirror(self, peer: Peer) -> None:
+        peer.kept = None
+        if peer.follower is None:
+            with contextlib.suppress(OSError):
+                peer.mirror.unlink()
 
     def _mark_rechecks(self) -> None:
         """Peers whose replica must be read even if its TXID did not move: cited further than held here, or forked in a citation."""
@@ -556,9 +601,8 @@ class SyncService:
         """Join what the mirror holds to this device's verified copy (see :mod:`circle.store.archive`); True if it grew."""
         taken = self.session.store(peer.cohort).take_copy(peer.journal, peer.mirror)
         peer.recheck = False
-        with contextlib.suppress(OSError):
-            if peer.follower is None:  # a restore's output is only a way in; a follower keeps its own
-                peer.mirror.unlink()
+        if peer.kept is None or taken.problem:  # a restore's output is only a way in; a follower keeps its own
+            self._drop_mirror(peer)
         if taken.problem:
             peer.state = "problem"
             self._problems[peer.journal] = f"{peer.member}'s journal: {taken.problem}"
@@ -604,6 +648,8 @@ class SyncService:
                 if peer.follower is not None:
                     peer.follower.stop()
                     peer.follower = None
+                if peer.kept is not None and (thread is None or not thread.is_alive()):
+                    self._drop_mirror(peer)
             if watch is not None and (thread is None or not thread.is_alive()):  # a thread still in a restore keeps its watch
                 watch.close()
             self._watch = None

@@ -256,3 +256,36 @@ def test_circle_sync_counts_and_ships_what_a_command_beside_it_writes(tmp_path):
         assert ls.latest_txid(replica_for(service.session, service.session.store(cid)).child(service.session.cohort(cid).store.entry.replica_path))
     finally:
         service.stop()
+
+
+def test_a_peer_on_screen_is_brought_forward_by_new_ltx_files_and_a_spoiled_copy_is_restored_afresh(tmp_path, monkeypatch):
+    a, b, cid, ca, cb, loc = ana_and_ben(tmp_path)
+    restores, applied = [], []
+    real_restore, real_apply = ls.restore, ls.apply_level0
+    monkeypatch.setattr(ls, "restore", lambda *args, **kw: restores.append(args[1]) or real_restore(*args, **kw))
+    monkeypatch.setattr(ls, "apply_level0", lambda *args: applied.append(args[1]) or real_apply(*args))
+    sa, sb = SyncService(a, interval=0.25, poll=30.0), SyncService(b, interval=0.25, poll=30.0)
+    sa.start(focus=cid)
+    sb.start(focus=cid)
+    mirror = cb.store.journal_path(ca.store.entry.journal).with_name(f".{ca.store.entry.journal}.mirror.db")
+    try:
+        note(ca, "m1", "first")
+        eventually(lambda: "first" in visible_texts(cb), what="Ben's view receiving the first note")
+        eventually(lambda: mirror.exists(), what="Ben keeping his copy of Ana's journal while it is on screen")
+        before = len(restores)
+        for i in range(3):
+            note(ca, "m1", f"next {i}")
+            eventually(lambda i=i: f"next {i}" in visible_texts(cb), what="Ben's view receiving the next note")
+        assert len(restores) == before and mirror in applied  # only the new level-0 files: no whole restore
+
+        with open(mirror, "r+b") as f:  # a copy spoiled on this disk (pages a commit rewrites heal themselves): never an alarm
+            f.write(bytes(100))
+        note(ca, "m1", "after the damage")
+        eventually(lambda: "after the damage" in visible_texts(cb), what="Ben's view receiving the note after the damage")
+        assert len(restores) > before  # restored whole instead
+        assert not cb.store.alarms and not (cb.store.root / "evidence").exists()
+        assert ca.view.digest() == cb.view.digest()
+    finally:
+        sa.stop()
+        sb.stop()
+    assert not mirror.exists()  # kept only while the service runs

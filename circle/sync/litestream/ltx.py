@@ -187,3 +187,210 @@ def _new_level0_damaged(db: Path, before: Listing, after: Listing) -> bool:
         except OSError:  # no local copy (past l0-retention): nothing to compare
             continue
     return False
+
+
+# ---------------------------------------------------------------------------
+# Applying level-0 files to a restored copy: what changed, not the whole database
+
+
+class LTXError(ValueError):
+    """An LTX file that cannot be applied: the caller restores the whole database instead."""
+
+
+_HEADER = struct.Struct(">4sIIIQQqQqqIIQ")  # magic, flags, page size, commit, min, max, timestamp, pre-apply checksum, WAL offset/size/salts, node id
+_HEADER_SIZE = 100
+_FLAG_NO_CHECKSUM = 1 << 1  # the only header flag LTX defines
+_PAGE_SIZED = 1 << 0  # page header flag: a 4-byte size and an LZ4 block follow
+_CHECKSUM_FLAG = 1 << 63
+
+
+def _crc64_table() -> list[int]:
+    table = []
+    for i in range(256):
+        crc = i
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xD800000000000000 if crc & 1 else crc >> 1  # CRC-64/ISO, reflected, as Go's hash/crc64
+        table.append(crc)
+    return table
+
+
+_CRC64 = _crc64_table()
+
+
+def _crc64(parts: list[bytes]) -> int:
+    crc, table = 0xFFFFFFFFFFFFFFFF, _CRC64
+    for part in parts:
+        for b in part:
+            crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFFFFFFFFFF
+
+
+def _lz4_block(src: bytes, size: int) -> bytes:
+    """Decompress one LZ4 block (the format LTX pages are stored in) of a known size."""
+    out = bytearray()
+    i, n = 0, len(src)
+    try:
+        while True:
+            token = src[i]
+            i += 1
+            lit = token >> 4
+            if lit == 15:
+                while True:
+                    b = src[i]
+                    i += 1
+                    lit += b
+                    if b != 255:
+                        break
+            out += src[i : i + lit]
+            i += lit
+            if i >= n:
+                break  # the last sequence is literals only
+            off = src[i] | src[i + 1] << 8
+            i += 2
+            ml = token & 15
+            if ml == 15:
+                while True:
+                    b = src[i]
+                    i += 1
+                    ml += b
+                    if b != 255:
+                        break
+            ml += 4
+            if off == 0 or off > len(out):
+                raise LTXError("LZ4 match outside the page")
+            start = len(out) - off
+            if ml <= off:
+                out += out[start : start + ml]
+            else:  # overlapping: the last ``off`` bytes repeat
+                out += (bytes(out[start:]) * (ml // off + 1))[:ml]
+            if len(out) > size:
+                break
+    except IndexError:
+        raise LTXError("LZ4 block cut short") from None
+    if len(out) != size or i != n:
+        raise LTXError("LZ4 block of the wrong size")
+    return bytes(out)
+
+
+def read_ltx(data: bytes, page_size: int, lo: int, hi: int) -> tuple[int, list[tuple[int, bytes]]]:
+    """The database size in pages after the transactions, and the pages, of one LTX file holding TXIDs ``lo``..``hi``.
+
+    The whole file is checked: header, every page, the file checksum.
+
+    Raises:
+        LTXError: the file is not what its name says, or damaged.
+    """
+    if len(data) < _HEADER_SIZE + 6 + 16:
+        raise LTXError("LTX file cut short")
+    magic, flags, psize, commit, mn, mx, *_ = _HEADER.unpack_from(data, 0)
+    if magic != b"LTX1" or flags & ~_FLAG_NO_CHECKSUM or psize != page_size or (mn, mx) != (lo, hi) or commit == 0:
+        raise LTXError("LTX header does not match")
+    hashed = [data[:_HEADER_SIZE]]
+    pages: list[tuple[int, bytes]] = []
+    pos = _HEADER_SIZE
+    try:
+        while True:
+            pgno, pflags = struct.unpack_from(">IH", data, pos)
+            hashed.append(data[pos : pos + 6])
+            pos += 6
+            if pgno == 0 and pflags == 0:
+                break
+            if pflags != _PAGE_SIZED or pgno > commit or (pages and pgno <= pages[-1][0]):
+                raise LTXError("LTX page header not understood")
+            (clen,) = struct.unpack_from(">I", data, pos)
+            hashed.append(data[pos : pos + 4])
+            pos += 4
+            page = _lz4_block(data[pos : pos + clen], page_size)
+            pos += clen
+            hashed.append(page)
+            pages.append((pgno, page))
+    except struct.error:
+        raise LTXError("LTX file cut short") from None
+    if pos > len(data) - 16:
+        raise LTXError("LTX file cut short")
+    hashed.append(data[pos:-8])  # the page index and the post-apply checksum
+    (checksum,) = struct.unpack_from(">Q", data, len(data) - 8)
+    if checksum != _CHECKSUM_FLAG | _crc64(hashed):
+        raise LTXError("LTX file checksum does not match")
+    return commit, pages
+
+
+def apply_level0(replica: Replica, db: Path, after: int, upto: int) -> bool:
+    """Bring ``db``, a restore of a folder replica at TXID ``after``, to TXID ``upto`` from the level-0 files between them.
+
+    This is what ``litestream restore -f`` does between polls, for a copy that
+    is kept between restores: the pages each transaction wrote are put in
+    place and the file is cut to the database's size. Every file is read and
+    checked before anything is written. Returns False, leaving ``db`` as it
+    was, when the files do not continue ``after`` up to ``upto`` without a gap
+    (compacted away, a replica rebuilt) or one of them is damaged; the caller
+    then restores the whole database. ``db`` is left in rollback-journal mode
+    (see :func:`rollback_mode`), so readers open it without a WAL.
+    """
+    folder = folder_of(replica)
+    if folder is None or upto <= after:
+        return upto == after
+    files: dict[int, tuple[int, str]] = {}
+    try:
+        for entry in os.scandir(folder / "ltx" / "0"):
+            m = _LTX_NAME.fullmatch(entry.name)
+            if m:
+                lo, hi = int(m.group(1), 16), int(m.group(2), 16)
+                if hi > after and lo <= upto:
+                    files[lo] = (hi, entry.path)
+    except OSError:
+        return False
+    plan: list[tuple[int, int, str]] = []
+    at = after
+    while at < upto:
+        hit = files.get(at + 1)
+        if hit is None or hit[0] > upto:
+            return False
+        plan.append((at + 1, hit[0], hit[1]))
+        at = hit[0]
+    try:
+        with open(db, "r+b") as f:
+            head = f.read(100)
+            if len(head) < 100 or head[:16] != b"SQLite format 3\x00":
+                return False
+            (page_size,) = struct.unpack_from(">H", head, 16)
+            page_size = 65536 if page_size == 1 else page_size
+            changes: list[tuple[int, list[tuple[int, bytes]]]] = []
+            for lo, hi, path in plan:
+                with open(path, "rb") as ltx:
+                    changes.append(read_ltx(ltx.read(), page_size, lo, hi))
+            for commit, pages in changes:
+                for pgno, page in pages:
+                    if pgno == 1:
+                        page = _rollback_header(page)
+                    f.seek((pgno - 1) * page_size)
+                    f.write(page)
+                f.truncate(commit * page_size)
+    except (OSError, LTXError):
+        return False
+    return True
+
+
+def _rollback_header(page1: bytes) -> bytes:
+    """Page 1 with the file marked for rollback-journal mode and a new change counter (readers drop what they cached)."""
+    b = bytearray(page1)
+    b[18], b[19] = 1, 1
+    b[24:28] = os.urandom(4)
+    return bytes(b)
+
+
+def rollback_mode(db: Path) -> None:
+    """Mark a restored copy for rollback-journal mode, as ``litestream restore -f`` does with the file it follows.
+
+    In WAL mode a reader would make ``-wal`` and ``-shm`` files beside it and
+    could trust what they say after :func:`apply_level0` changed the file
+    under them; in rollback mode a fresh reader reads the file as it is.
+    """
+    with open(db, "r+b") as f:
+        page1 = f.read(100)
+        if len(page1) == 100 and page1[:16] == b"SQLite format 3\x00":
+            f.seek(0)
+            f.write(_rollback_header(page1))
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{db}{suffix}")
