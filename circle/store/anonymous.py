@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -105,10 +105,27 @@ class RoundCache:
             except sqlite3.OperationalError:
                 return set()
 
-    def mark_looked(self, meeting: str, key: str) -> None:
+    def held(self, keys: Iterable[str]) -> dict[tuple[str, str], set[int]]:
+        """(meeting, key) -> the slots held, for every meeting, under each of ``keys``: one read for many rounds."""
+        out: dict[tuple[str, str], set[int]] = {}
+        with self._db(False) as conn:
+            if conn is None:
+                return out
+            try:
+                for k in set(keys):
+                    for m, s in conn.execute("SELECT meeting, slot FROM lines WHERE key = ?", (k,)):
+                        out.setdefault((m, k), set()).add(s)
+            except sqlite3.OperationalError:
+                pass  # made by a writer that has not made the table yet
+        return out
+
+    def mark_looked(self, looked: Iterable[tuple[str, str]]) -> None:
+        """Rounds (meeting, key) looked through to their end: one transaction for all of them."""
         with self._db(True) as conn:
             assert conn is not None
-            conn.execute("INSERT OR IGNORE INTO looked VALUES (?, ?)", (meeting, key))
+            with conn:
+                conn.execute("BEGIN")
+                conn.executemany("INSERT OR IGNORE INTO looked VALUES (?, ?)", list(looked))
 
     def rows(self) -> list[tuple[str, str, bytes]]:
         """(meeting, key id it was looked for under, line) of every line kept."""
@@ -148,23 +165,28 @@ def _write(blob: bytes, path: Path) -> None:
         conn.close()
 
 
-def gather(drop: Drop, cache: RoundCache, meeting: str, key: str, names: Names) -> int:
-    """Fetch lines of a meeting's round under one epoch key that this device does not have yet; how many came."""
-    held = cache.slots(meeting, key)
-    new, empty, slot = 0, 0, 0
+def gather(drop: Drop, cache: RoundCache, rounds: list[tuple[str, str, Names]]) -> int:
+    """Fetch the lines of each round (meeting, epoch key id, its slot names) that this device does not have yet; how
+    many came. What was held is read once and the rounds looked through are recorded in one transaction: a new
+    device looks through every meeting's round once, and a write per meeting cost 2.5 ms (2.5 s at 1,000 meetings)."""
+    held = cache.held(key for _m, key, _n in rounds)
+    new = 0
     with tempfile.TemporaryDirectory(prefix="round-") as d:
-        while slot < MAX_SLOTS and empty <= LOOKAHEAD:
-            if slot in held:
-                empty = 0
-            elif drop.exists(names(slot)):
-                empty = 0
-                blob = _read(drop, names(slot), Path(d))
-                if blob is not None:
-                    new += cache.put(meeting, key, slot, blob)
-            else:
-                empty += 1
-            slot += 1
-    cache.mark_looked(meeting, key)
+        for meeting, key, names in rounds:
+            mine, empty, slot = held.get((meeting, key), set()), 0, 0
+            while slot < MAX_SLOTS and empty <= LOOKAHEAD:
+                if slot in mine:
+                    empty = 0
+                elif drop.exists(names(slot)):
+                    empty = 0
+                    blob = _read(drop, names(slot), Path(d))
+                    if blob is not None:
+                        new += cache.put(meeting, key, slot, blob)
+                else:
+                    empty += 1
+                slot += 1
+    if rounds:
+        cache.mark_looked((meeting, key) for meeting, key, _n in rounds)
     return new
 
 

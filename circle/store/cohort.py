@@ -794,7 +794,7 @@ class CohortStore:
 
     def gather_rounds(self, drop: anonymous.Drop, now: float) -> int:
         """Fetch new lines of the rounds worth looking at (:meth:`round_targets`); how many came. Network only: opening them is :meth:`open_rounds`."""
-        return sum(anonymous.gather(drop, self.rounds, mid, key.id, self.round_names(mid, key)) for mid, key in self.round_targets(now))
+        return anonymous.gather(drop, self.rounds, [(mid, key.id, self.round_names(mid, key)) for mid, key in self.round_targets(now)])
 
     def open_rounds(self, force: bool = False) -> int:
         """Open the round cache into the view if it changed; how many lines the view gained.
