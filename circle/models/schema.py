@@ -30,6 +30,7 @@ _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX = re.compile(r"(?:[0-9a-f]{2}){1,4096}")
+_PUBLIC = re.compile(r"[0-9a-f]{2528}")  # a public identity: id (16 bytes), Ed25519 (32), ML-KEM-768 (1,184), X25519 (32)
 _READING = re.compile(r"[0-9a-f]{2432}")  # a device's reading keys: ML-KEM-768 (1,184 bytes) and X25519 (32) public keys
 _WHEN = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -119,6 +120,7 @@ HASH = matches(_HEX64, "a hash")
 OPTIONAL_HASH = matches(_HEX64, "a hash", allow_empty=True)
 HEX = matches(_HEX, "hex")
 READING = matches(_READING, "a device's reading keys")
+PUBLIC = matches(_PUBLIC, "a public identity")
 REPLICA_PATH = matches(_ID, "a replica path", allow_empty=True)
 WHEN = matches(_WHEN, "a date and time (YYYY-MM-DD HH:MM)")
 DUE = matches(_DATE, "a date (YYYY-MM-DD)", allow_empty=True)
@@ -190,7 +192,7 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "cohort.created": ({"name": _CHARTER["name"], "nonce": HASH}, {k: v for k, v in _CHARTER.items() if k != "name"}),
     "cohort.charter_set": ({}, _CHARTER),
     "member.admitted": (
-        {"member": MEMBER, "name": NAME, "role": one_of(*ROLES), "public": HEX, "journal": JOURNAL},
+        {"member": MEMBER, "name": NAME, "role": one_of(*ROLES), "public": PUBLIC, "journal": JOURNAL},
         {"profession": text(120), "replica_path": REPLICA_PATH, "roster": roster, "replaces": MEMBER, "reading": READING},
     ),
     "member.updated": ({"member": MEMBER}, {"name": NAME, "profession": text(120), "role": one_of(*ROLES), "away": boolean}),
@@ -227,7 +229,7 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "dyad.feedback_requested": ({"request": ID, "what": TITLE}, {"by": DUE}),
     "dyad.feedback_declined": ({"request": ID}, {"reason": OPTIONAL_TITLE}),
     "dyad.phase_set": ({"phase": one_of(*DYAD_PHASES)}, {"note": text(MAX_TEXT)}),
-    "member.join_requested": ({"public": HEX, "name": NAME, "journal": JOURNAL}, {"replica_path": REPLICA_PATH, "reading": READING}),
+    "member.join_requested": ({"public": PUBLIC, "name": NAME, "journal": JOURNAL}, {"replica_path": REPLICA_PATH, "reading": READING}),
     "keys.wrapped": ({"w": list_of(HEX)}, {}),
     # The short-code exchange (store/joining.py): never in a cohort's view, checked by joining when read.
     "member.join_hello": ({"pake": HEX, "slot": SLOT}, {}),

@@ -125,6 +125,22 @@ def test_a_re_admission_cannot_swap_a_members_keys(ward: Laptops):
     assert accepted == 0
 
 
+def test_an_admission_with_a_public_key_of_the_wrong_length_is_held_aside(ward: Laptops):
+    """Ana (mentor, altered) admits someone whose public key is cut short: every device holds it aside, and the next
+    epoch (which wraps to every member's keys) still starts and reaches Ben."""
+    ana = ward.store("Ana")
+    short = "ee" * 16 + "ab" * 100
+    bad = ana.record("member.admitted", {"member": "ee" * 16, "name": "Shorty", "role": "peer", "public": short, "journal": os.urandom(16).hex()})
+    ward.sync()
+    view = ward.svc("Ben").view
+    tried, accepted = 1, int(bad.id not in view.refused() or view.member("ee" * 16) is not None)
+    ward.svc("Ana").remove(ward.id("Cleo"))  # wraps the new epoch to every member's keys
+    ward.sync()
+    assert opened_by(ward, "Ben", "Ana") == len(cohort_envelopes(ward, "Ana"))
+    tally("an admission with a malformed public key", tried, accepted)
+    assert accepted == 0
+
+
 def test_a_participant_cannot_remove_the_founder_and_a_cut_cannot_reach_back(ward: Laptops):
     """Cleo (participant, altered) removes Ana; Ana's removal of Cleo counts; a removal claiming cut 0 erases nothing seen."""
     mid = meeting(ward)
