@@ -291,6 +291,15 @@ class _Citations:
         return self.at.get(e.id, {})
 
 
+# Memoised reads a batch of one kind drops (see View._forget); a kind not here, or a mix, drops them all.
+# The current item matters to where items go only in a held meeting (View._place): in one that is not, it moves the meeting's reads alone.
+_KEPT_ON = {
+    "meeting.phase_set": ("meetings", "order", "credits"),
+    "agenda.current_set": ("meetings", "order", "started", "credits"),
+    "agenda.extended": ("extensions", "all_items", "items", "hidden", "redactions", "actions"),
+}
+
+
 def _note_of(e: Event) -> tuple[Note, list[Version]]:
     """A note as its ``note.added`` wrote it, and its first version."""
     b = e.body
@@ -414,28 +423,44 @@ class View:
     def _forget(self, fresh: list[Event], notes: list[Event]) -> None:
         """Drop what ``fresh`` (folded without starting again) changes of the memoised reads.
 
-        New notes alone (what typing in the meeting room writes) change no
-        read that does not read notes: those are kept, and the notes are added
-        to the reads that list them, unless an edit or a redaction names one
-        (it was refused while the note was not here). Anything else starts
-        every read again. Either way the reads are what a fresh fold gives
-        (tests/unit/test_view_incremental.py).
+        A batch of one kind the meeting room writes live keeps the reads that
+        kind cannot change: new notes keep everything but the reads that list
+        notes, where they are added (unless an edit or a redaction names one:
+        it was refused while the note was not here); a phase, or the current
+        item of a meeting that is not held, drops the meetings' reads only;
+        more time for an item drops the items' reads, not the notes'. Anything
+        else starts every read again. Either way the reads are what a fresh
+        fold gives (tests/unit/test_view_incremental.py).
         """
         memo = self._memo
-        if "all_notes" not in memo or any(e.kind != "note.added" for e in fresh):
-            memo.clear()
-            return
-        ids = {e.id for e in notes}
-        if any(e.body["note"] in ids for e in self._facts["note.edited"]) or any(e.body["entry"] in ids for e in self._facts["entry.redacted"]):
+        kinds = {e.kind for e in fresh}
+        kind = kinds.pop() if len(kinds) == 1 else ""
+        if kind == "note.added" and "all_notes" in memo:
+            ids = {e.id for e in notes}
+            if any(e.body["note"] in ids for e in self._facts["note.edited"]) or any(e.body["entry"] in ids for e in self._facts["entry.redacted"]):
+                memo.clear()
+                return
+            all_notes, versions, by_item = memo["all_notes"], memo.setdefault("versions", {}), memo.get("notes_by_item")
+            for e in notes:
+                all_notes[e.id], versions[e.id] = _note_of(e)
+                if by_item is not None:
+                    by_item[e.body.get("item", "")].append(e)
+        elif kind in _KEPT_ON and (kind != "agenda.current_set" or self._none_held(e.body["meeting"] for e in fresh)):
+            for key in _KEPT_ON[kind]:
+                memo.pop(key, None)
+        else:
             memo.clear()
             return
         for key in ("refused", "forks", *(("histories", e.journal) for e in fresh)):
             memo.pop(key, None)
-        all_notes, versions, by_item = memo["all_notes"], memo.setdefault("versions", {}), memo.get("notes_by_item")
-        for e in notes:
-            all_notes[e.id], versions[e.id] = _note_of(e)
-            if by_item is not None:
-                by_item[e.body.get("item", "")].append(e)
+
+    def _none_held(self, meetings: Iterable[str]) -> bool:
+        """Whether none of these meetings is held, as the memoised meetings say (False when they are not memoised)."""
+        held = self._memo.get("meetings")
+        if held is None:
+            return False
+        by_id = {m.id: m for m in held}
+        return all(mid in by_id and not by_id[mid].held for mid in meetings)
 
     def _moves_a_cut(self, e: Event) -> bool:
         """Whether ``e`` cites a cut journal past its cut: what it saw may protect events there (see :meth:`_cut_for`)."""
