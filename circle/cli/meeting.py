@@ -39,7 +39,8 @@ def demo(ctx: click.Context, no_tui: bool) -> None:
     explicit = ctx.parent is not None and ctx.parent.params.get("home")
     root = c.home.root if explicit else Path(tempfile.mkdtemp(prefix="circle-demo-")) / "home"
     echo(f"Building the demo cohort in {root} …", err=True)
-    build_demo(root)
+    for built in build_demo(root).sessions.values():
+        built.close()  # let go of every demo identity's journals: the app and other commands open them again
     echo(str(root))
     echo(f"Demo passphrase (every identity): {DEMO_PASSPHRASE}", err=True)
     echo("Identities: " + ", ".join(f"{n} ({r})" for n, r, _ in PEOPLE), err=True)

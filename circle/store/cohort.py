@@ -90,6 +90,11 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+def unsettle_heap() -> None:
+    """Give the collector back what :func:`settle_heap` kept out of its scans (a session closed: its cohorts may be garbage now)."""
+    gc.unfreeze()
+
+
 def plural_events(n: int) -> str:
     return f"{n} event{'s' if n != 1 else ''}"
 

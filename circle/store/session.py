@@ -23,7 +23,7 @@ from circle.models.governance import cohort_id_for
 from circle.models.names import match_one
 from circle.models.view import Member
 from circle.paths import private_dir
-from circle.store.cohort import CohortStore
+from circle.store.cohort import CohortStore, unsettle_heap
 from circle.store.ingest import IngestReport
 from circle.store.keys import epoch_hash
 from circle.store.service import CohortService
@@ -406,6 +406,7 @@ class Session:
         """Write what is worth keeping (heads, snapshots) for every cohort opened."""
         for svc in list(self._cohorts.values()):
             svc.store.close()
+        unsettle_heap()
 
     def problems(self) -> list[str]:
         """What opening the cohorts found wrong (damage, forks, rollbacks), one line each."""

@@ -1,0 +1,48 @@
+"""`circle demo`: while its app runs, every other demo identity can be used from another window."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import circle.app
+from circle.cli import main
+from circle.demo import DEMO_PASSPHRASE
+from circle.store.session import Home
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_demo_lets_go_of_every_identity_while_its_app_runs(tmp_path, monkeypatch):
+    """The demo builds seven identities in its own process; the app it opens is one of them. Tom, in another window,
+    writes to the cohort meanwhile (before, his journal stayed locked: "circle is already writing for you")."""
+    home, written = tmp_path / "home", []
+
+    class OtherWindow:  # the demo's app, opening a second window: another process, as a person would
+        def run(self) -> None:
+            env = {**os.environ, "CIRCLE_PASSPHRASE": DEMO_PASSPHRASE}
+            cmd = [
+                str(Path(sys.executable).parent / "circle"),
+                "--home",
+                str(home),
+                "--identity",
+                "Tom Berg",
+                "agenda",
+                "add",
+                "Riverside",
+                "From Tom's window",
+            ]
+            written.append(subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120))
+
+    monkeypatch.setattr(circle.app, "make_app", lambda *args, **kwargs: OtherWindow())
+    result = CliRunner().invoke(main, ["--home", str(home), "demo"], env={"CIRCLE_PASSPHRASE": ""})
+    assert result.exit_code == 0, result.output
+    assert written[0].returncode == 0, written[0].stderr
+    tom = Home(home).unlock(DEMO_PASSPHRASE, "Tom Berg")
+    assert "From Tom's window" in {i.title for i in tom.cohort(tom.cohort_ids()[0]).view.agenda()}
+    tom.close()
