@@ -268,7 +268,9 @@ def _link_peers(sessions: list[Session], cohort_id: str) -> None:
                 os.symlink(os.path.relpath(other.dir / "journals" / f"{jid}.db", peers), link)
 
 
-def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_PASSPHRASE, progress: Callable[[str], None] | None = None) -> Demo:
+def build_demo(
+    root: Path, today: dt.date | None = None, passphrase: str = DEMO_PASSPHRASE, progress: Callable[[str], None] | None = None, attest: bool = True
+) -> Demo:
     """Create the demo cohort in a new or empty home at ``root``.
 
     Args:
@@ -276,6 +278,8 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
         today: the day the demo is built for (the upcoming meeting is after it).
         passphrase: the passphrase of every demo identity.
         progress: called with a short line as each step finishes.
+        attest: members attest their hours and the mentor countersigns (False: no credit events, for tests that
+            write their own).
     """
     say = progress or (lambda _line: None)
     home = Home(root, calibrate=False)  # demo identities share a published passphrase: a second each buys nothing
@@ -390,7 +394,7 @@ def build_demo(root: Path, today: dt.date | None = None, passphrase: str = DEMO_
         # rule counts hours with a mentor); the newest meeting is still being signed: Sam has not attested yet,
         # Helen has not countersigned Kwame yet. Helen's own hours wait for a second mentor.
         newest = n == len(PAST) - 1
-        for who in (w for w in all_names if w not in absent):
+        for who in (w for w in all_names if w not in absent and attest):
             clock.now += 30
             if not (newest and who == "Sam O'Neill"):
                 CreditService(svc(who)).attest(mid)
