@@ -46,7 +46,7 @@ PANEL_HINTS = {  # what the keys do in the focused panel
     "agenda-member": "Here: a adds an item, e edits one of yours, v shows its versions",
     "notes": "Notes: ↑↓ then Enter reads one whole · e edits · Del redacts · Esc: agenda",
     "actions": "Actions: Enter ticks done (again: open) · e edits · Del redacts · Esc: agenda",
-    "people": "People: ↑↓ then Enter or Space marks present / absent · P: everyone not marked yet, present · Esc: agenda",
+    "people": "People: ↑↓, Enter or Space: present/absent · P: rest present · Esc: agenda",
     "round": "Round: r adds your line, shown without your name · Esc back to the agenda",
     "round-closed": "Round: closed with the meeting; no more lines · Esc back to the agenda",
 }

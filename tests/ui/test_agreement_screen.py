@@ -45,9 +45,9 @@ async def test_a_member_signs_only_after_saying_whether_they_have_a_conflict_of_
         await pilot.pause()
         assert "describe the conflict you declare" in _text(app, "#error-coi")
         app.screen.query_one("#field-coi", Input).value = "I co-author a paper with Amara Singh"
-        await pilot.pause()  # the form takes the value before the click
+        await opened(pilot)  # the form takes the value (and lays out again) before the click
         await pilot.click("#submit")
-        await pilot.pause()
+        await opened(pilot)  # the signature is written in the background; on a loaded machine a pause is not enough
         assert app.screen is screen
         a = screen.agreements.charter()
         me = screen.service.me
