@@ -42,7 +42,8 @@ def files_holding(roots: list[Path]) -> dict[str, list[str]]:
     """Which files under ``roots`` hold each canary, by content or by name."""
     hits: dict[str, list[str]] = {k: [] for k in CANARIES}
     for root in roots:
-        for p in root.rglob("*"):
+        # os.walk, not rglob: a one-off's scratch folder may go while it is being listed (rglob raises then).
+        for p in (Path(d) / f for d, _dirs, files in os.walk(root, onerror=lambda _exc: None) for f in files):
             try:
                 if not p.is_file() or p.is_symlink():
                     continue
