@@ -85,7 +85,7 @@ class MemberState:
     devices: dict[str, str] = field(default_factory=dict)  # journal -> device name, for journals added as devices
     gone: set[str] = field(default_factory=set)  # journals of devices removed
     replaces: str = ""  # the earlier identity of this person (lost without a recovery kit), linked by a mentor
-    readers: dict[str, str] = field(default_factory=dict)  # journal -> that device's reading keys (hex), for journals added as devices
+    readers: dict[str, str] = field(default_factory=dict)  # journal -> the reading keys (hex) of the device that writes it, where not the identity's
 
     def copy(self) -> MemberState:
         return MemberState(

@@ -72,14 +72,7 @@ class Member:
     devices: tuple[tuple[str, str], ...] = ()  # journals added as devices: (journal, device name)
     gone: frozenset[str] = frozenset()  # journals of devices removed
     replaces: str = ""  # the earlier identity of this person, linked by the mentor who admitted them
-    readers: tuple[tuple[str, str], ...] = ()  # journals added as devices: (journal, that device's reading keys, hex)
-
-    def reading_journals(self) -> tuple[list[str], list[str]]:
-        """Where keys for this member go: (their journals that read with the identity's own keys, device reading keys
-        (hex)), counting only devices not removed. A removed device gets no key made after its removal."""
-        readers = dict(self.readers)
-        live = [j for j, _ in self.journals if j not in self.gone]
-        return [j for j in live if j not in readers], [readers[j] for j in live if j in readers]
+    readers: tuple[tuple[str, str], ...] = ()  # journals whose device reads with keys of its own: (journal, those reading keys, hex)
 
 
 @dataclass(frozen=True, slots=True)

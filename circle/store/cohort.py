@@ -240,12 +240,13 @@ class CohortStore:
         """A new key for each private channel this identity holds one for, wrapped to the peer's devices and this
         identity's other devices as they count now (after a device's removal: never to it)."""
         with self.lock:
-            peers = sorted({k.peer for k in self.keys.held().values() if k.scope is Scope.DYAD})
             me = self.view.member(self.author.id)
+            if me is None:
+                return
             parts = []
-            for peer in peers:
+            for peer in sorted({k.peer for k in self.keys.held().values() if k.scope is Scope.DYAD}):
                 m = self.view.member(peer)
-                if m is None or not m.active or me is None:
+                if m is None or not m.active:
                     continue
                 key = self.keys.new_dyad_key(peer)
                 parts.append(Part("keys.wrapped", self.keys.wrap_body(self.id, [(key, "", "")], self.readers([m, me])), None))
@@ -415,20 +416,28 @@ class CohortStore:
             return key
 
     def readers(self, members: Iterable[Member]) -> list[PublicIdentity]:
-        """Where a key for ``members`` is wrapped: each device of theirs not removed (the identity's own keys for the
-        journals they were admitted with, each added device's reading keys), never this device itself.
+        """Where a key for ``members`` is wrapped: each device of theirs not removed, never this device itself.
 
         A removed device's reading keys are in no list made after its removal:
         it reads nothing sealed with a key made from then on.
         """
         out: dict[bytes, PublicIdentity] = {}
         for m in members:
-            base = PublicIdentity.from_bytes(bytes.fromhex(m.public))
-            own, devices = m.reading_journals()
-            for p in ([base] if own else []) + [base.with_reading(bytes.fromhex(r)) for r in devices]:
-                if p.reading != self.author.reading:
-                    out.setdefault(p.reading, p)
+            for reading, (_journal, p) in self._devices(m).items():
+                out.setdefault(reading, p)
         return list(out.values())
+
+    def _devices(self, m: Member) -> dict[bytes, tuple[str, PublicIdentity]]:
+        """Each device of ``m`` not removed, by its reading keys: (a journal it writes, the identity to wrap to, with
+        those reading keys). The journals ``m`` was admitted with read with the identity's own keys, unless the
+        admission named a device's; an added device reads with the keys its announcement named. Never this device."""
+        base, readers = PublicIdentity.from_bytes(bytes.fromhex(m.public)), dict(m.readers)
+        out: dict[bytes, tuple[str, PublicIdentity]] = {}
+        for j in (j for j, _ in m.journals if j not in m.gone):
+            p = base.with_reading(bytes.fromhex(readers[j])) if j in readers else base
+            if p.reading != self.author.reading:
+                out.setdefault(p.reading, (j, p))
+        return out
 
     def _newest_held_key(self) -> ScopeKey:
         """The key of the newest valid epoch held (what to seal a removal with while no epoch is clean)."""
@@ -487,12 +496,7 @@ class CohortStore:
         me = self.view.member(self.author.id)
         if me is None or not me.active or not me.devices:
             return
-        base, readers = PublicIdentity.from_bytes(bytes.fromhex(me.public)), dict(me.readers)
-        targets: dict[bytes, tuple[str, PublicIdentity]] = {}  # reading keys -> (the journal it is marked by, where to wrap)
-        for j in (j for j, _ in me.journals if j not in me.gone):
-            p = base.with_reading(bytes.fromhex(readers[j])) if j in readers else base
-            if p.reading != self.author.reading:
-                targets.setdefault(p.reading, (j, p))
+        targets = self._devices(me)  # each marked by a journal it writes
         if not targets:
             return
         epochs = self.view.epochs()

@@ -203,11 +203,16 @@ def join(session: Session, code: str, replica: dict[str, Any] | None = None) -> 
     session.vault.trust_member_journal(jid, cid, session.public)
     session.vault.save()
     svc = session.cohort(cid)
-    body = {"public": session.public.to_bytes().hex(), "name": session.name, "journal": jid, "replica_path": inv.join_path}
-    body |= {"reading": session.reading} if session.reading else {}
-    svc.store.record("member.join_requested", body, scope=Scope.INVITE)
+    svc.store.record("member.join_requested", _request_body(session, jid, inv.join_path), scope=Scope.INVITE)
     check = hashlib.sha256(session.public.to_bytes()).digest()[:10]
     return Joined(cid, JOIN_PREFIX + _b32(bytes.fromhex(jid) + check), session.fingerprint)
+
+
+def _request_body(session: Session, journal: str, replica_path: str) -> dict[str, Any]:
+    """A newcomer's join request: who they are, the journal they will write and where it replicates, and this
+    device's reading keys where they are not the identity's own (a second device of theirs)."""
+    body = {"public": session.public.to_bytes().hex(), "name": session.name, "journal": journal, "replica_path": replica_path}
+    return body | ({"reading": session.reading} if session.reading else {})
 
 
 @dataclass(frozen=True)
@@ -639,8 +644,7 @@ def join_with_code(session: Session, code: str, location: dict[str, Any] | None,
     session.vault.trust_member_journal(jid, cid, session.public)
     session.vault.save()
     store = session.cohort(cid).store
-    body = {"public": session.public.to_bytes().hex(), "name": session.name, "journal": jid, "replica_path": path}
-    body |= {"reading": session.reading} if session.reading else {}
+    body = _request_body(session, jid, path)
     store.commit(
         [
             Part("member.join_hello", {"pake": hello.hex(), "slot": slot}, public_key(bytes.fromhex(jid))),

@@ -27,7 +27,9 @@ def items(svc) -> set[str]:
     return {i.title for i in svc.view.agenda("")}
 
 
-def test_two_laptops_of_one_person_write_at_once_and_nothing_is_lost(tmp_path):
+def ana_ben_and_a_kit(tmp_path):
+    """Ana founds a cohort on a folder replica and brings Ben in, then prepares a kit for her ward laptop:
+    (Ana, Ben, the cohort id, the kit, Ana's recovery code)."""
     loc = {"url": str(tmp_path / "shared-folder")}
     ana, ben = new_home(tmp_path, "Ana"), new_home(tmp_path, "Ben")
     cid = ana.create_cohort("Pharmacists West", replica=dict(loc)).id
@@ -36,6 +38,11 @@ def test_two_laptops_of_one_person_write_at_once_and_nothing_is_lost(tmp_path):
     code = ana.recovery_code()
     kit, announced = ana.add_device("ward laptop", tmp_path / "ward.kit")
     assert announced == [cid]
+    return ana, ben, cid, kit, code
+
+
+def test_two_laptops_of_one_person_write_at_once_and_nothing_is_lost(tmp_path):
+    ana, ben, cid, kit, code = ana_ben_and_a_kit(tmp_path)
     once(ana)
     ward = Home(tmp_path / "ward", calibrate=False).recover(kit, code, "ward pass phrase")
     once(ward)
@@ -143,13 +150,7 @@ def test_nobody_adds_or_removes_a_device_of_someone_else(ward: Laptops):
 
 def test_keys_made_before_a_device_was_seen_reach_it(tmp_path):
     """Ben starts an epoch and a private channel with Ana before he has seen her new laptop: her first laptop passes them on."""
-    loc = {"url": str(tmp_path / "shared-folder")}
-    ana, ben = new_home(tmp_path, "Ana"), new_home(tmp_path, "Ben")
-    cid = ana.create_cohort("Pharmacists West", replica=dict(loc)).id
-    once(ana)
-    bring_in(ana, cid, ben, loc)
-    code = ana.recovery_code()
-    kit, _ = ana.add_device("ward laptop", tmp_path / "ward.kit")
+    ana, ben, cid, kit, code = ana_ben_and_a_kit(tmp_path)
     ben.cohort(cid).rotate_epoch()  # Ben has not seen the ward laptop: he wraps to the devices he knows
     ben.cohort(cid).add_item("", "under Ben's new epoch")
     ChannelService(ben.cohort(cid)).send(ana.id, "for Ana, in a new channel")

@@ -225,6 +225,16 @@ def _crc64(parts: list[bytes]) -> int:
     return crc ^ 0xFFFFFFFFFFFFFFFF
 
 
+def _lz4_length(src: bytes, i: int, n: int) -> tuple[int, int]:
+    """A length past its token's 15: bytes added on while they are 255; (the length, where reading goes on)."""
+    while True:
+        b = src[i]
+        i += 1
+        n += b
+        if b != 255:
+            return n, i
+
+
 def _lz4_block(src: bytes, size: int) -> bytes:
     """Decompress one LZ4 block (the format LTX pages are stored in) of a known size."""
     out = bytearray()
@@ -235,12 +245,7 @@ def _lz4_block(src: bytes, size: int) -> bytes:
             i += 1
             lit = token >> 4
             if lit == 15:
-                while True:
-                    b = src[i]
-                    i += 1
-                    lit += b
-                    if b != 255:
-                        break
+                lit, i = _lz4_length(src, i, lit)
             out += src[i : i + lit]
             i += lit
             if i >= n:
@@ -249,12 +254,7 @@ def _lz4_block(src: bytes, size: int) -> bytes:
             i += 2
             ml = token & 15
             if ml == 15:
-                while True:
-                    b = src[i]
-                    i += 1
-                    ml += b
-                    if b != 255:
-                        break
+                ml, i = _lz4_length(src, i, ml)
             ml += 4
             if off == 0 or off > len(out):
                 raise LTXError("LZ4 match outside the page")
