@@ -22,7 +22,10 @@ from circle.cli.common import (
     tried_location,
 )
 from circle.errors import UsageError
+from circle.models.schema import HISTORY, HISTORY_SAYS
 from circle.models.text import clean_name
+
+HISTORY_HELP = "What newcomers read of the time before they joined: all, or joining (from then on; before it only the roster and rota)."
 
 
 @click.group()
@@ -36,11 +39,14 @@ def cohort() -> None:
 @click.option("--cadence", default="fortnightly", type=click.Choice(["weekly", "fortnightly", "monthly"]), show_default=True)
 @click.option("--minutes", "meeting_minutes", default=60, type=click.IntRange(15, 480), show_default=True, help="Meeting length.")
 @click.option("--replica", "replica_url", help="Where it replicates: a folder, sftp://user@host/path or s3://bucket/path (default: a folder in the home).")
+@click.option("--history", default="all", type=click.Choice(HISTORY), show_default=True, help=HISTORY_HELP)
 @location_options
 @offline_ok_option
 @pass_ctx
 @friendly
-def cohort_create(c: Context, name: str, purpose: str, cadence: str, meeting_minutes: int, replica_url: str | None, offline_ok: bool, **opts: Any) -> None:
+def cohort_create(
+    c: Context, name: str, purpose: str, cadence: str, meeting_minutes: int, replica_url: str | None, history: str, offline_ok: bool, **opts: Any
+) -> None:
     """Create a cohort and print its id. You are its first member and its first supervising mentor.
 
     A --replica location is tried first (about 10 s at most); if it is wrong
@@ -51,10 +57,29 @@ def cohort_create(c: Context, name: str, purpose: str, cadence: str, meeting_min
     warning = ""
     if replica_url:
         loc, warning = tried_location(replica_url, offline_ok, **opts)
-    svc = s.create_cohort(name, purpose=purpose, cadence=cadence, meeting_minutes=meeting_minutes, replica=loc)
+    svc = s.create_cohort(name, purpose=purpose, cadence=cadence, meeting_minutes=meeting_minutes, replica=loc, history=history)
     if loc is not None:
         note_tried(s, svc.id, loc, warning)
     echo(svc.id)
+
+
+@cohort.command("history")
+@click.argument("cohort")
+@click.argument("setting", type=click.Choice(HISTORY))
+@pass_ctx
+@friendly
+def history(c: Context, cohort: str, setting: str) -> None:
+    """What newcomers admitted from now on read of COHORT's past (a supervising mentor decides).
+
+    all: everything since the cohort began, as a new colleague reads past
+    minutes. joining: only from when they join; before it they see who was a
+    member, the meetings and the rota, never what was said. Members admitted
+    before keep what they read.
+    """
+    s = c.unlock()
+    svc = s.find_cohort(cohort)
+    svc.set_history(setting)
+    echo(f"Newcomers to {clean_name(svc.view.cohort().name)} will read {HISTORY_SAYS[setting]}. Run 'circle sync --once' to send the change.")
 
 
 @cohort.command("replica")

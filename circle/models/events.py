@@ -28,6 +28,7 @@ KINDS = frozenset(
     {
         "cohort.created",
         "cohort.charter_set",
+        "cohort.seen",
         "member.admitted",
         "member.updated",
         "member.removed",

@@ -53,7 +53,39 @@ GOVERNANCE_KINDS = frozenset(
         "member.device_removed",
     }
 )
-CHARTER_FIELDS = ("name", "purpose", "cadence", "meeting_minutes", "confidentiality", "feedback_norms", "mentees_per_mentor", "goal_nudge_weeks")
+CHARTER_FIELDS = (
+    "name",
+    "purpose",
+    "cadence",
+    "meeting_minutes",
+    "confidentiality",
+    "feedback_norms",
+    "mentees_per_mentor",
+    "goal_nudge_weeks",
+    "history",
+)
+# What a newcomer reads of epochs from before they joined when the charter's ``history`` is "joining": who is a
+# member with which keys, the charter and its agreement, the schedule, the rota and attendance (what the fold needs
+# to agree on the roster and the rota), never what was said. Sealed under each epoch's roster key (circle/store/keys.py).
+ROSTER_KINDS = GOVERNANCE_KINDS | frozenset(
+    {
+        "cohort.seen",
+        "meeting.scheduled",
+        "meeting.updated",
+        "meeting.phase_set",
+        "meeting.handoff",
+        "meeting.held",
+        "rota.swapped",
+        "rota.swap_accepted",
+        "rota.given_back",
+        "attendance.marked",
+        "attendance.attested",
+        "agreement.proposed",
+        "agreement.signed",
+        "credit.rule_set",
+        "credit.cycle_set",
+    }
+)
 MENTOR = "mentor"
 MAX_ROUNDS = 6  # settling again with the cuts found; two rounds suffice unless removed members' admissions chain
 
@@ -120,6 +152,7 @@ class Epoch:
     author: str
     stamp: tuple[int, str, str]
     excluded: frozenset[str] = frozenset()  # journals of removed devices its author had seen: its key was not wrapped to them
+    roster: str = ""  # commitment to the epoch's roster key ("" for epochs started before roster keys existed)
 
 
 @dataclass
@@ -186,7 +219,9 @@ class State:
                     setattr(m, f, b[f])
                     m.stamps[f] = e.stamp
         elif e.kind == "keys.epoch_started":
-            self.epochs[b["key_id"]] = Epoch(b["key_id"], b["epoch"], frozenset(b["recipients"]), b["commit"], b.get("prev", ""), e.author, e.stamp)
+            self.epochs[b["key_id"]] = Epoch(
+                b["key_id"], b["epoch"], frozenset(b["recipients"]), b["commit"], b.get("prev", ""), e.author, e.stamp, roster=b.get("roster", "")
+            )
 
     def _charter(self, f: str, stamp: tuple[int, str, str], value: Any) -> None:
         old = self.charter.get(f)

@@ -19,6 +19,8 @@ from circle.models.goals import DOMAINS, STATUSES
 PHASES = ("check-in", "agenda", "feedback", "actions", "wrap-up")
 ROLES = ("mentor", "peer", "participant")  # supervising mentor, facilitator-eligible peer, participant
 CADENCES = ("weekly", "fortnightly", "monthly")
+HISTORY = ("all", "joining")  # a newcomer reads the cohort's history from its beginning, or from when they join
+HISTORY_SAYS = {"all": "everything since the cohort began", "joining": "from when they join (before it: who was a member, meetings and the rota)"}
 
 MAX_NAME = 80
 MAX_TITLE = 200
@@ -168,6 +170,7 @@ _CHARTER: dict[str, Check] = {
     "feedback_norms": text(MAX_CHARTER),
     "mentees_per_mentor": integer(1, 100),  # the team mentoring ratio's limit (circle/models/mentoring.py)
     "goal_nudge_weeks": integer(1, 52),  # weeks without a check-in before a goal is nudged (circle/models/goals.py)
+    "history": one_of(*HISTORY),  # what a newcomer reads of the time before they joined (circle/models/governance.py)
 }
 
 MAX_VERSION = 10_000  # versions of one agreement
@@ -201,8 +204,9 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "member.device_removed": ({"member": MEMBER, "journal": JOURNAL}, {}),
     "keys.epoch_started": (
         {"epoch": integer(1, 2**31), "key_id": KEY_ID, "recipients": list_of(MEMBER), "commit": HASH},
-        {"prev": OPTIONAL_HASH, "reason": text(40)},
+        {"prev": OPTIONAL_HASH, "reason": text(40), "roster": HASH},
     ),
+    "cohort.seen": ({}, {}),  # carries a batch's citations where nothing else in it is roster-class (circle/store/cohort.py)
     "meeting.scheduled": ({"meeting": ID, "at": WHEN}, {"title": OPTIONAL_TITLE, "minutes": MINUTES}),
     "meeting.updated": ({"meeting": ID}, {"at": WHEN, "title": OPTIONAL_TITLE, "minutes": MINUTES, "cancelled": boolean}),
     "meeting.phase_set": ({"meeting": ID, "phase": one_of(*PHASES)}, {}),

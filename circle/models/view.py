@@ -54,6 +54,7 @@ class Cohort:
     founder: str = ""
     mentees_per_mentor: int = 5  # the team mentoring ratio's limit (circle/models/mentoring.py)
     goal_nudge_weeks: int = DEFAULT_NUDGE_WEEKS  # weeks without a check-in before a goal is nudged (circle/models/goals.py)
+    history: str = "all"  # what a newcomer reads of the time before they joined: "all", or "joining" (from then on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,9 +427,11 @@ class View:
         fold gives (tests/unit/test_view_incremental.py).
         """
         memo = self._memo
-        kinds = {e.kind for e in fresh}
-        kind = kinds.pop() if len(kinds) == 1 else ""
-        if kind == "note.added" and "all_notes" in memo:
+        kinds = {e.kind for e in fresh} - {"cohort.seen"}  # a citation's carrier changes no read but the citations'
+        kind = "cohort.seen" if not kinds else kinds.pop() if len(kinds) == 1 else ""
+        if kind == "cohort.seen":
+            pass
+        elif kind == "note.added" and "all_notes" in memo:
             ids = {e.id for e in notes}
             if any(e.body["note"] in ids for e in self._facts["note.edited"]) or any(e.body["entry"] in ids for e in self._facts["entry.redacted"]):
                 memo.clear()

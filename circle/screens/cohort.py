@@ -20,6 +20,7 @@ from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
 from circle.messages import AgreementOpenRequested, CreditsOpenRequested, GoalsOpenRequested, MeetingOpenRequested, PrivateOpenRequested
 from circle.models.meeting import next_meeting, overdue
+from circle.models.schema import HISTORY_SAYS
 from circle.models.text import clean
 from circle.screens.base import CircleScreen, rota_of, today_of, trouble_text
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
@@ -57,6 +58,7 @@ def read_cohort(service: CohortService, today: str = "") -> CohortRead:
             ("Cadence", f"{c.cadence}, {c.meeting_minutes} minutes"),
             ("Confidentiality", c.confidentiality),
             ("Feedback norms", c.feedback_norms),
+            *((("Newcomers read", HISTORY_SAYS[c.history]),) if c.history != "all" else ()),
         ):
             charter.append(f"{label}\n", style="bold")
             charter.append(f"{block(str(value)) or '—'}\n\n")

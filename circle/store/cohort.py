@@ -39,7 +39,7 @@ from circle.crypto import envelope
 from circle.crypto.identity import PublicIdentity
 from circle.errors import CircleError, InvalidEnvelope, NotFound, StorageError
 from circle.models.events import DEP_HASH_LEN, Dep, Event, encode_payload
-from circle.models.governance import GOVERNANCE_KINDS
+from circle.models.governance import GOVERNANCE_KINDS, ROSTER_KINDS
 from circle.models.mentoring import ratio_warnings
 from circle.models.private import Private
 from circle.models.schema import line_problem
@@ -49,7 +49,7 @@ from circle.store import anonymous, archive, snapshot
 from circle.store.chain import check_chain
 from circle.store.ingest import IngestReport, JournalChecker, Rewind, admission_of, open_events
 from circle.store.journal import Journal, read_rows
-from circle.store.keys import WRAP_KEY_ID, CohortKeys, epoch_hash, wrap_scope_key
+from circle.store.keys import WRAP_KEY_ID, CohortKeys, epoch_hash, roster_id, roster_key, wrap_scope_key
 from circle.store.vault import JournalRecord, Scope, ScopeKey, Vault
 from circle.store.writer import Author, JournalWriter
 
@@ -269,14 +269,22 @@ class CohortStore:
     def commit(self, parts: list[Part]) -> list[Event]:
         """Seal and append ``parts`` in one transaction (its last envelope signed); fold and announce what the view shows.
 
-        The first cohort-scope event cites the newest event of every other
-        journal this device has folded, where that is past its last citation.
+        The first roster-class cohort event cites the newest event of every
+        other journal this device has folded, where that is past its last
+        citation; a batch with none gets a ``cohort.seen`` to carry them, so a
+        newcomer who reads only the roster of earlier epochs folds every
+        citation the others fold (removals cut where citations say).
         """
         if not parts:
             return []
         with self.lock:
             lamport, now = max(self.view.max_lamport, self.private.max_lamport), self.clock()
             deps = self._citations(parts)
+            carrier = -1
+            if deps and not any(p.key is not None and p.key.scope is Scope.COHORT and p.kind in ROSTER_KINDS for p in parts):
+                carrier = next((i for i, p in enumerate(parts) if p.key is not None and p.key.scope is Scope.COHORT), -1)
+                if carrier >= 0:
+                    parts = [*parts[:carrier], Part("cohort.seen", {}, parts[carrier].key), *parts[carrier:]]
             sealing: list[tuple[bytes, bytes, bytes]] = []
             made: list[tuple[str, dict[str, Any], ScopeKey, int, tuple[Dep, ...]] | None] = []
             for part in parts:
@@ -291,14 +299,16 @@ class CohortStore:
                     made.append(None)
                     continue
                 lamport += 1
-                cite = deps if part.key.scope is Scope.COHORT else ()
+                roster = part.key.scope is Scope.COHORT and part.kind in ROSTER_KINDS
+                cite = deps if roster else ()
                 if cite:
                     deps = ()
+                seal = roster_key(part.key) if roster else part.key
                 sealing.append(
                     (
                         encode_payload(kind=part.kind, cohort=self.id, author=self.author.id, lamport=lamport, ts=now, body=part.body, deps=cite),
-                        part.key.raw_id,
-                        part.key.secret,
+                        seal.raw_id,
+                        seal.secret,
                     )
                 )
                 made.append((part.kind, part.body, part.key, lamport, cite))
@@ -318,7 +328,8 @@ class CohortStore:
                     ev = Event(envelope.event_id(blob).hex(), self.entry.journal, seq0 + i, kind, self.id, self.author.id, lam, round(now, 3), body, cite)
                     events.setdefault(key.scope, []).append(ev)
                     peers[ev.id] = key.peer
-                    out.append(ev)
+                    if i != carrier:
+                        out.append(ev)
             for scope, evs in events.items():
                 self._since_snapshot += len(evs)
                 self._take(scope, evs, peers)
@@ -377,11 +388,12 @@ class CohortStore:
         self.vault.flush()
 
     # ---- keys: epochs and wraps ----------------------------------------
-    def start_epoch(self, reason: str, before: list[Part] | None = None) -> ScopeKey:
-        """Start a new key epoch for the active members, after ``before`` (a removal), in one transaction.
+    def start_epoch(self, reason: str, before: list[Part] | None = None, joining: Member | None = None) -> ScopeKey:
+        """Start a new key epoch for the active members, after ``before`` (a removal, or ``joining``'s admission), in one
+        transaction.
 
         The new key is wrapped for every other active member; the start names
-        them, the hash of the epoch it follows and a commitment to the key.
+        them, the hash of the epoch it follows and commitments to the key and to its roster key.
         """
         with self.lock:
             epochs = self.view.epochs()
@@ -391,7 +403,7 @@ class CohortStore:
             parts = [Part(p.kind, p.body, p.key if p.key is not None or p.kind == "keys.wrapped" else sealing) for p in (before or [])]
             removed = {p.body["member"] for p in parts if p.kind == "member.removed"}
             gone = {p.body["journal"] for p in parts if p.kind == "member.device_removed"}
-            active = [replace(m, gone=m.gone | gone) for m in self.view.members() if m.id not in removed]
+            active = [replace(m, gone=m.gone | gone) for m in self.view.members() if m.id not in removed] + ([joining] if joining else [])
             key = self.keys.new_epoch_key(max((e.number for e in epochs.values()), default=0) + 1)
             self.vault.save()  # the key is on disk before anything sealed with it is
             others = self.readers(active)
@@ -407,6 +419,7 @@ class CohortStore:
                         "recipients": sorted(m.id for m in active),
                         "prev": prev,
                         "commit": epoch_hash(key),
+                        "roster": epoch_hash(roster_key(key)),
                         "reason": reason,
                     },
                     key,
@@ -447,42 +460,68 @@ class CohortStore:
                 return key
         raise NotFound("no key of this cohort on this device", "run 'circle sync' first")
 
-    def share_keys(self, recipients: list[PublicIdentity], since: int = 0) -> Part | None:
-        """A wrap part giving every valid epoch key held (from epoch ``since`` on) to ``recipients``."""
-        keys = []
+    def share_keys(self, recipients: list[PublicIdentity], roster_only: bool = False) -> tuple[Part | None, list[str]]:
+        """A wrap part giving every valid epoch's key held to ``recipients`` (with ``roster_only``, its roster key: see
+        circle/store/keys.py), and the epochs' key ids it gives."""
+        keys, given = [], []
         for kid, ep in sorted(self.view.epochs().items(), key=lambda kv: kv[1].number):
-            key = self.keys.sealing_for(kid, ep.commit)
-            if key is not None and ep.number >= since:
+            key = self._epoch_key(kid, roster_only)
+            if key is not None:
                 keys.append((key, ep.prev, recipient_set(ep.recipients)))
+                given.append(kid)
         if not keys or not recipients:
-            return None
-        return Part("keys.wrapped", self.keys.wrap_body(self.id, keys, recipients), None)
+            return None, []
+        return Part("keys.wrapped", self.keys.wrap_body(self.id, keys, recipients), None), given
+
+    def _epoch_key(self, kid: str, roster_only: bool) -> ScopeKey | None:
+        """The key of a valid epoch to pass on, held and matching its commitment: the epoch's own key, or (with
+        ``roster_only``, or where only that is held) its roster key, where the epoch commits to one."""
+        ep = self.view.epochs()[kid]
+        key = self.keys.sealing_for(kid, ep.commit)
+        if key is not None and not roster_only:
+            return key
+        if not ep.roster:
+            return key  # an epoch from before roster keys: its roster-class events are sealed with the key itself
+        r = roster_key(key) if key is not None else self.entry.key(roster_id(kid))
+        return r if r is not None and epoch_hash(r) == ep.roster else None
+
+    def _commits(self) -> dict[str, str]:
+        """Key id -> public commitment, for every valid epoch's key and roster key."""
+        out = {}
+        for kid, ep in self.view.epochs().items():
+            out[kid] = ep.commit
+            if ep.roster:
+                out[roster_id(kid)] = ep.roster
+        return out
 
     def _catch_up_wraps(self) -> None:
-        """Members this identity admitted get epochs that started without them (concurrent with their admission).
+        """Members this identity admitted get the epochs that started without them.
 
         Keys follow membership: an epoch names the active members its author
-        had seen; one admitted meanwhile gets the key from their admitter.
+        had seen; one admitted meanwhile (concurrently) gets the key from their
+        admitter. Where the charter shows newcomers no history from before
+        they joined, epochs before the first one that names them give only
+        their roster key (circle/store/keys.py).
         """
         if not self.view.founded:
             return
-        state = self.view.members(include_removed=False)
-        mine = [m for m in state if self.view.admitted_by(m.id) == self.author.id and m.id != self.author.id]
+        epochs = self.view.epochs()
+        joining = self.view.cohort().history == "joining"
+        mine = [m for m in self.view.members() if self.view.admitted_by(m.id) == self.author.id and m.id != self.author.id]
         given = self.entry.wrapped_to()
-        todo: dict[str, list[str]] = {}
-        for kid, ep in self.view.epochs().items():
-            if self.keys.sealing_for(kid, ep.commit) is None:
-                continue
-            for m in mine:
-                if m.id not in ep.recipients and m.id not in given.get(kid, ()):
-                    todo.setdefault(m.id, []).append(kid)
-        for mid, kids in todo.items():
-            m = self.view.member(mid)
-            assert m is not None
-            keys = [(self.entry.key(k), self.view.epochs()[k].prev, recipient_set(self.view.epochs()[k].recipients)) for k in kids]
-            self.commit([Part("keys.wrapped", self.keys.wrap_body(self.id, [k for k in keys if k[0] is not None], self.readers([m])), None)])
-            for k in kids:
-                self.entry.mark_wrapped(k, mid)
+        for m in mine:
+            first = min((ep.number for ep in epochs.values() if m.id in ep.recipients), default=0)
+            keys = []
+            for kid, ep in sorted(epochs.items(), key=lambda kv: kv[1].number):
+                if m.id in ep.recipients or m.id in given.get(kid, ()):
+                    continue
+                key = self._epoch_key(kid, roster_only=joining and ep.number < first)
+                if key is not None:
+                    keys.append((kid, (key, ep.prev, recipient_set(ep.recipients))))
+            if keys:
+                self.commit([Part("keys.wrapped", self.keys.wrap_body(self.id, [k for _, k in keys], self.readers([m])), None)])
+                for kid, _ in keys:
+                    self.entry.mark_wrapped(kid, m.id)
         self._forward_to_my_devices()
 
     def _forward_to_my_devices(self) -> None:
@@ -500,17 +539,19 @@ class CohortStore:
         if not targets:
             return
         epochs = self.view.epochs()
+        of = {kid: ep for kid, ep in epochs.items()} | {roster_id(kid): ep for kid, ep in epochs.items() if ep.roster}
+        commits = self._commits()
         given = self.entry.wrapped_to()
         held = [
             k
             for k in self.keys.held().values()
-            if (k.scope is Scope.COHORT and k.id in epochs and self.keys.sealing_for(k.id, epochs[k.id].commit)) or k.scope is Scope.DYAD
+            if (k.scope in (Scope.COHORT, Scope.ROSTER) and k.id in commits and epoch_hash(k) == commits[k.id]) or k.scope is Scope.DYAD
         ]
         for j, pub in targets.values():
             todo = [k for k in held if j not in given.get(k.id, ())]
             if not todo:
                 continue
-            cohort = [(k, epochs[k.id].prev, recipient_set(epochs[k.id].recipients)) for k in todo if k.scope is Scope.COHORT]
+            cohort = [(k, of[k.id].prev, recipient_set(of[k.id].recipients)) for k in todo if k.scope is not Scope.DYAD]
             parts = [Part("keys.wrapped", self.keys.wrap_body(self.id, cohort, [pub]), None)] if cohort else []
             parts += [Part("keys.wrapped", self.keys.wrap_body(self.id, [(k, "", "")], [pub]), None) for k in todo if k.scope is Scope.DYAD]
             self.commit(parts)
@@ -662,7 +703,7 @@ class CohortStore:
                         self._unread.add(jid)  # not here yet: when it comes (from a replica), it is read from its first event
                     continue
                 self._unread.discard(jid)
-                opened = open_events(accepted, record, self.id, self.keys.held(), report)
+                opened = open_events(accepted, record, self.id, self.keys.readable(), report)
                 peers.update(opened.peers)
                 self.view.note_opaque(opened.opaque)
                 for scope, events in opened.events.items():
@@ -672,7 +713,7 @@ class CohortStore:
                 got = self._take_wraps(opened.wraps)
                 pending = self.entry.pending
                 if pending is not None and jid == pending.inviter_journal:
-                    cid = admission_of(accepted, record, self.keys.held(), self.author.id, self.entry.journal)
+                    cid = admission_of(accepted, record, self.keys.readable(), self.author.id, self.entry.journal)
                     if cid is not None:
                         self._adopt(cid)
                         got = True
@@ -708,11 +749,11 @@ class CohortStore:
         only once the fold says its epoch is current (:meth:`sealing_key`).
         """
         got = False
-        commits = {kid: ep.commit for kid, ep in self.view.epochs().items()}
+        commits = self._commits()
         pending = self.entry.pending is not None
         for ev in wraps:
             for w in self.keys.unwrap(ev.body):
-                if w.key.scope is Scope.COHORT and (w.cohort == self.id or pending):
+                if w.key.scope in (Scope.COHORT, Scope.ROSTER) and (w.cohort == self.id or pending):
                     got |= self.keys.take(w, commits)
                 elif w.key.scope is Scope.DYAD and w.cohort == self.id and (peer := self._dyad_peer(ev, w.party, w.other)):
                     k = w.key
@@ -742,8 +783,8 @@ class CohortStore:
         """Cohort keys held that match no epoch that validly started (wrapped by someone not entitled, or made up)."""
         if not self.view.founded:
             return 0
-        commits = {kid: ep.commit for kid, ep in self.view.epochs().items()}
-        return sum(1 for k in self.entry.keys().values() if k.scope is Scope.COHORT and (k.id not in commits or epoch_hash(k) != commits[k.id]))
+        commits = self._commits()
+        return sum(1 for k in self.entry.keys().values() if k.scope in (Scope.COHORT, Scope.ROSTER) and (k.id not in commits or epoch_hash(k) != commits[k.id]))
 
     def _adopt(self, cid: str) -> None:
         """A pending join was admitted: take the cohort's real id from the inviter's wrap.
@@ -908,7 +949,7 @@ class CohortStore:
         """
         report = IngestReport()
         with self.lock:
-            keys = self.keys.held()
+            keys = self.keys.readable()
             for jid, record in self.known_journals().items():
                 r = IngestReport(journals=1)
                 accepted = self.checker.check(record, self.journal_path(jid), r, from_start=True, every_signature=True)

@@ -163,6 +163,9 @@ class JournalChecker:
             atomic_write(self.evidence_dir / f"{jid}-{res.kind}.json", json.dumps(doc).encode())
 
 
+_FOLDED = (Scope.COHORT, Scope.ROSTER)  # scopes whose events the cohort's view folds (a roster key opens part of an epoch)
+
+
 def open_events(accepted: Iterable[Checked], record: JournalRecord, cohort_id: str, keys: dict[bytes, ScopeKey], report: IngestReport) -> Opened:
     """Open every accepted envelope we hold a key for, sorted by scope.
 
@@ -175,7 +178,7 @@ def open_events(accepted: Iterable[Checked], record: JournalRecord, cohort_id: s
     for c in accepted:
         kid = c.header.key_id
         key = keys.get(kid)
-        if key is None or key.scope is not Scope.COHORT:
+        if key is None or key.scope not in _FOLDED:
             out.opaque.append((jid, c.seq, c.hash.hex()))
         if kid == WRAP_KEY_ID:
             try:
@@ -196,7 +199,7 @@ def open_events(accepted: Iterable[Checked], record: JournalRecord, cohort_id: s
         if ev.author != record.owner or (key.scope is not Scope.INVITE and ev.cohort != cohort_id):
             report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: author or cohort does not match the journal")
             continue
-        out.events.setdefault(key.scope, []).append(ev)
+        out.events.setdefault(Scope.COHORT if key.scope is Scope.ROSTER else key.scope, []).append(ev)
         if key.scope is Scope.DYAD:
             out.peers[ev.id] = key.peer
     return out
@@ -210,7 +213,7 @@ def admission_of(accepted: Iterable[Checked], record: JournalRecord, keys: dict[
     """
     for c in accepted:
         key = keys.get(c.header.key_id)
-        if key is None or key.scope is not Scope.COHORT:
+        if key is None or key.scope not in _FOLDED:
             continue
         try:
             ev = decode_payload(envelope.open_envelope(c.blob, c.header, key.secret), id=c.hash.hex(), journal=record.id, seq=c.seq)

@@ -6,11 +6,20 @@ scope" envelope of the wrapper's own journal: its key id is all zeros and its
 key derives from the journal id, so anyone can open the envelope while only
 the recipient can open their wrap. A removal starts a new epoch that the
 removed member never receives.
+
+Each epoch key also gives a *roster key* (:func:`roster_key`), one way:
+events of the kinds in :data:`circle.models.governance.ROSTER_KINDS`
+(membership, keys, the schedule, the rota, attendance) are sealed with it, the
+rest with the epoch key. A cohort whose charter shows newcomers nothing from
+before they joined gives them the roster keys of earlier epochs and the epoch
+keys only from their admission on: their fold agrees with everyone's on who
+is a member and who facilitates, and they read no note written before.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 
@@ -23,6 +32,19 @@ WRAP_KEY_ID = bytes(16)  # the wrap scope: readable by anyone; secrecy comes fro
 LABEL_WRAP_SCOPE = b"circle/v1/wrap-scope"
 LABEL_KEY_WRAP = b"circle/v1/key-wrap"
 LABEL_EPOCH = b"circle/v1/epoch"
+LABEL_ROSTER_ID = b"circle/v1/roster-id"
+LABEL_ROSTER_KEY = b"circle/v1/roster-key"
+LABEL_ROSTER = b"circle/v1/roster"
+
+
+def roster_key(key: ScopeKey) -> ScopeKey:
+    """The roster key of a cohort epoch key: its id from the epoch's key id, its secret from the epoch's secret (one way)."""
+    return ScopeKey(roster_id(key.id), hmac.new(key.secret, LABEL_ROSTER_KEY, hashlib.sha256).digest(), Scope.ROSTER, key.epoch)
+
+
+def roster_id(key_id: str) -> str:
+    """The key id of the roster key of the epoch with key id ``key_id`` (public, like the epoch's)."""
+    return hashlib.sha256(LABEL_ROSTER_ID + bytes.fromhex(key_id)).digest()[:16].hex()
 
 
 def wrap_scope_key(journal_id: bytes) -> bytes:
@@ -31,8 +53,8 @@ def wrap_scope_key(journal_id: bytes) -> bytes:
 
 
 def epoch_hash(key: ScopeKey) -> str:
-    """A public commitment to an epoch key: recorded when the epoch starts, bound into the next one."""
-    return hashlib.sha256(LABEL_EPOCH + key.raw_id + key.secret).hexdigest()
+    """A public commitment to an epoch key (or to its roster key): recorded when the epoch starts, bound into the next one."""
+    return hashlib.sha256((LABEL_ROSTER if key.scope is Scope.ROSTER else LABEL_EPOCH) + key.raw_id + key.secret).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -91,6 +113,16 @@ class CohortKeys:
     def held(self) -> dict[bytes, ScopeKey]:
         """Every key held for this cohort, by raw key id."""
         return self.entry.keys()
+
+    def readable(self) -> dict[bytes, ScopeKey]:
+        """Every key to open envelopes with: those held, and the roster key of each epoch key held."""
+        held = self.entry.keys()
+        out = dict(held)
+        for k in held.values():
+            if k.scope is Scope.COHORT:
+                r = roster_key(k)
+                out[r.raw_id] = r
+        return out
 
     def new_epoch_key(self, number: int) -> ScopeKey:
         """A new key for epoch ``number``, kept (the fold decides which epoch is current; see :meth:`sealing_for`)."""

@@ -17,7 +17,7 @@ from circle.errors import AlreadyExists, NotFound, UsageError
 from circle.models.meeting import CarryOver, TimerState, carry_over_plan, next_meeting, next_phase, previous_phase, timer
 from circle.models.names import match_one
 from circle.models.rota import SUPERVISOR_ROLE, Rota
-from circle.models.schema import ROLES
+from circle.models.schema import HISTORY, HISTORY_SAYS, ROLES
 from circle.models.view import Action, AgendaItem, Meeting, Member, Note, View
 from circle.store.anonymous import Drop
 from circle.store.cohort import CohortStore, Part
@@ -192,7 +192,9 @@ class CohortService:
         """Admit a member (a mentor does): record it and wrap every epoch key held for them, in one transaction.
 
         A newcomer reads the cohort from its beginning, as a new colleague
-        reads past minutes. Someone removed earlier may be admitted again with
+        reads past minutes; where the charter's ``history`` is "joining", they
+        read only the roster of earlier epochs (who, which keys, the schedule
+        and rota) and everything from a new epoch started with their admission. Someone removed earlier may be admitted again with
         the keys they had and a new journal. With ``replaces``, the newcomer
         is the same person under a new identity (a laptop lost without a
         recovery kit): their earlier identity is removed first (a new epoch
@@ -221,12 +223,23 @@ class CohortService:
         if replaces:
             body["replaces"] = replaces
         body["roster"] = {j: [m.public, path] for m in self.view.members() for j, path in m.journals if m.public}
-        key = self.store.sealing_key()
-        parts = [Part("member.admitted", body, key)]
-        share = self.store.share_keys([pub.with_reading(bytes.fromhex(reading)) if reading else pub])
-        if share is not None:
-            parts.append(share)
-        self.store.commit(parts)
+        joining = self.view.cohort().history == "joining"
+        share, given = self.store.share_keys([pub.with_reading(bytes.fromhex(reading)) if reading else pub], roster_only=joining)
+        if joining:  # the roster of every earlier epoch, and a new epoch for what is said from now on
+            newcomer = Member(
+                body["member"],
+                name,
+                role,
+                public=body["public"],
+                journal=journal,
+                journals=((journal, replica_path),),
+                readers=((journal, reading),) if reading else (),
+            )
+            self.store.start_epoch("admission", before=[Part("member.admitted", body, None), *([share] if share else [])], joining=newcomer)
+        else:
+            self.store.commit([Part("member.admitted", body, self.store.sealing_key()), *([share] if share else [])])
+        for kid in given:
+            self.store.entry.mark_wrapped(kid, body["member"])
         self.store.vault.trust_member_journal(journal, self.id, pub)
 
     def remove(self, member_id: str) -> None:
@@ -267,6 +280,16 @@ class CohortService:
         if m.role == role:
             raise AlreadyExists(f"{m.name} is already a {role}", "nothing changed")
         self.store.record("member.updated", {"member": member_id, "role": role})
+
+    def set_history(self, history: str) -> None:
+        """What newcomers admitted from now on read of the time before they joined (a mentor decides): "all" (from the
+        cohort's beginning, as a new colleague reads past minutes) or "joining" (only the roster and rota before)."""
+        if history not in HISTORY:
+            raise UsageError(f"unknown setting {history!r}", "all (newcomers read everything) or joining (from when they join)")
+        self._require_mentor("decides what newcomers read")
+        if self.view.cohort().history == history:
+            raise AlreadyExists(f"newcomers already read {HISTORY_SAYS[history]}", "nothing changed")
+        self.store.record("cohort.charter_set", {"history": history})
 
     def _require_mentor(self, what: str) -> None:
         if not self.is_mentor():

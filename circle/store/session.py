@@ -25,7 +25,7 @@ from circle.models.view import Member
 from circle.paths import private_dir
 from circle.store.cohort import CohortStore, unsettle_heap
 from circle.store.ingest import IngestReport
-from circle.store.keys import epoch_hash
+from circle.store.keys import epoch_hash, roster_key
 from circle.store.service import CohortService
 from circle.store.vault import Scope, ScopeKey, Vault
 from circle.store.writer import Author
@@ -363,6 +363,7 @@ class Session:
         feedback_norms: str = "",
         profession: str = "",
         replica: dict[str, Any] | None = None,
+        history: str = "all",
     ) -> CohortService:
         """Found a cohort: this identity is its first member and first mentor.
 
@@ -388,6 +389,7 @@ class Session:
             "meeting_minutes": meeting_minutes,
             "confidentiality": confidentiality,
             "feedback_norms": feedback_norms,
+            "history": history,
             "nonce": nonce,
         }
         svc.store.record_many(
@@ -396,7 +398,15 @@ class Session:
                 ("member.admitted", svc.admission_body(self.public, self.name, "mentor", profession, journal, entry.replica_path, self.reading)),
                 (
                     "keys.epoch_started",
-                    {"epoch": 1, "key_id": epoch1.id, "recipients": [self.id], "prev": "", "commit": epoch_hash(epoch1), "reason": "founded"},
+                    {
+                        "epoch": 1,
+                        "key_id": epoch1.id,
+                        "recipients": [self.id],
+                        "prev": "",
+                        "commit": epoch_hash(epoch1),
+                        "roster": epoch_hash(roster_key(epoch1)),
+                        "reason": "founded",
+                    },
                 ),
             ]
         )

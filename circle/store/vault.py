@@ -44,12 +44,15 @@ class Scope(StrEnum):
     DYAD: exactly two members (a private one-on-one channel); the key names the other party.
     SELF: the author alone (private notes).
     INVITE: the inviter and the newcomer (a join request, keyed by the invite secret).
+    ROSTER: the part of a cohort epoch a newcomer reads when the cohort shows them no history from before they
+        joined: membership, keys, the schedule and the rota (derived from the epoch's key, see circle/store/keys.py).
     """
 
     COHORT = "cohort"
     DYAD = "dyad"
     SELF = "self"
     INVITE = "invite"
+    ROSTER = "roster"
 
 
 @dataclass(frozen=True)

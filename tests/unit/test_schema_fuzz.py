@@ -48,6 +48,7 @@ def valid_body(log: CohortLog, kind: str) -> dict[str, Any]:
     return {
         "cohort.created": {"name": "x", "nonce": "00" * 32},
         "cohort.charter_set": {"name": "y"},
+        "cohort.seen": {},
         "member.admitted": log.admission("z", "peer"),
         "member.updated": {"member": p, "away": True},
         "member.removed": {"member": p},
