@@ -191,6 +191,7 @@ class State:
             else:  # re-admitted: active again, in the role given now, with a new journal
                 m.active, m.role, m.admitted_by = True, b["role"], e.author
                 m.stamps["role"] = e.stamp
+            m.stamps["admitted"] = e.stamp  # the newest admission (what a newcomer's keys start from)
             if b["journal"] not in m.journals:
                 m.journals.append(b["journal"])
             m.replica_paths[b["journal"]] = b.get("replica_path", "")

@@ -74,6 +74,7 @@ class Member:
     gone: frozenset[str] = frozenset()  # journals of devices removed
     replaces: str = ""  # the earlier identity of this person, linked by the mentor who admitted them
     readers: tuple[tuple[str, str], ...] = ()  # journals whose device reads with keys of its own: (journal, those reading keys, hex)
+    admitted_lamport: int = 0  # the clock of their newest admission (a re-admission is newer than ``joined_lamport``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -626,6 +627,7 @@ class View:
                         frozenset(m.gone),
                         m.replaces,
                         tuple(m.readers.items()),
+                        m.stamps.get("admitted", m.joined)[0],
                     )
                 )
             self._memo[key] = sorted(out, key=lambda m: (m.joined_lamport, m.id))

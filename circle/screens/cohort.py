@@ -20,7 +20,7 @@ from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
 from circle.messages import AgreementOpenRequested, CreditsOpenRequested, GoalsOpenRequested, MeetingOpenRequested, PrivateOpenRequested
 from circle.models.meeting import next_meeting, overdue
-from circle.models.schema import HISTORY_SAYS
+from circle.models.schema import HISTORY, HISTORY_SAYS
 from circle.models.text import clean
 from circle.screens.base import CircleScreen, rota_of, today_of, trouble_text
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
@@ -168,6 +168,7 @@ class CohortScreen(CircleScreen):
         Binding("c", "agreement", "Agreement", tooltip="The charter agreement: read it, sign it (a mentor proposes or amends it)", show=False),
         Binding("h", "credits", "Credits", tooltip="Continuing-education credits: attested hours, the rule in force, what an audit would miss", show=False),
         Binding("o", "goals", "Goals", tooltip="Goals: measurable outcomes, private with your mentor or shared; check-ins with evidence", show=False),
+        Binding("n", "history", "Newcomers read", tooltip="What newcomers read of the cohort's past (a mentor decides)", show=False),
         Binding("1", "tab('charter')", "Charter", show=False),
         Binding("2", "tab('roster')", "Roster", show=False),
         Binding("3", "tab('rota')", "Rota", show=False),
@@ -380,6 +381,17 @@ class CohortScreen(CircleScreen):
             Field("role", "Role", "participant", options=[(ROLE_NAMES[r], r) for r in ("participant", "peer", "mentor")]),
         ]
         self.ask_then_show("Admit a newcomer", fields, "Admit", "Admitted", lambda v: self.circle.admit(self.service.id, v["code"], v["role"]))
+
+    def action_history(self) -> None:
+        with self.view_lock():
+            now = self.service.view.cohort().history
+
+        def done(choice: str | None) -> None:
+            if choice and choice != now and self.do(self.service.set_history, choice):
+                self.notify(f"Newcomers admitted from now on read {HISTORY_SAYS[choice]}.", title="Saved")
+
+        options = [(h, ("• " if h == now else "  ") + HISTORY_SAYS[h][0].upper() + HISTORY_SAYS[h][1:]) for h in HISTORY]
+        self.app.push_screen(PickModal("What newcomers read of the past (members admitted before keep theirs)", options), done)
 
     def action_toggle_away(self) -> None:
         with self.view_lock():

@@ -500,8 +500,9 @@ class CohortStore:
         Keys follow membership: an epoch names the active members its author
         had seen; one admitted meanwhile (concurrently) gets the key from their
         admitter. Where the charter shows newcomers no history from before
-        they joined, epochs before the first one that names them give only
-        their roster key (circle/store/keys.py).
+        they joined, epochs before the first one that names them since their
+        newest admission (a member re-admitted reads nothing said while away)
+        give only their roster key (circle/store/keys.py).
         """
         if not self.view.founded:
             return
@@ -510,7 +511,7 @@ class CohortStore:
         mine = [m for m in self.view.members() if self.view.admitted_by(m.id) == self.author.id and m.id != self.author.id]
         given = self.entry.wrapped_to()
         for m in mine:
-            first = min((ep.number for ep in epochs.values() if m.id in ep.recipients), default=0)
+            first = min((ep.number for ep in epochs.values() if m.id in ep.recipients and ep.stamp[0] > m.admitted_lamport), default=0)
             keys = []
             for kid, ep in sorted(epochs.items(), key=lambda kv: kv[1].number):
                 if m.id in ep.recipients or m.id in given.get(kid, ()):

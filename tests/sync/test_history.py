@@ -43,7 +43,7 @@ def _plaintexts(reader, cid: str, writers) -> list[str]:
 
 def _cohort_before_cleo(tmp_path, history: str):
     """Ana founds a cohort (``history``), Ben and Dan join, a meeting is held with notes and attendance, Dan is
-    removed; then Cleo is admitted. (Ana, Ben, Cleo, the cohort id, the replica location.)"""
+    removed; then Cleo is admitted. (Ana, Ben, Cleo, the cohort id, the replica location, Dan.)"""
     loc = {"url": str(tmp_path / "shared-folder")}
     ana, ben, dan, cleo = (new_home(tmp_path, n) for n in ("Ana", "Ben", "Dan", "Cleo"))
     cid = ana.create_cohort("Dietitians North", replica=dict(loc), history=history).id
@@ -66,11 +66,11 @@ def _cohort_before_cleo(tmp_path, history: str):
     once(ana, ben)
     bring_in(ana, cid, cleo, loc)
     once(ben, cleo)
-    return ana, ben, cleo, cid, loc
+    return ana, ben, cleo, cid, loc, dan
 
 
 def test_a_newcomer_under_joining_folds_the_roster_and_rota_but_reads_nothing_said_before(tmp_path):
-    ana, ben, cleo, cid, loc = _cohort_before_cleo(tmp_path, "joining")
+    ana, ben, cleo, cid, _loc, _dan = _cohort_before_cleo(tmp_path, "joining")
     a, b, c = (s.cohort(cid) for s in (ana, ben, cleo))
     assert c.view.cohort().history == "joining"
 
@@ -114,7 +114,7 @@ def test_a_newcomer_under_joining_folds_the_roster_and_rota_but_reads_nothing_sa
 
 def test_a_newcomer_under_all_reads_the_history_from_the_beginning(tmp_path):
     """The default: a newcomer admitted after a removal reads the roster and everything said before (the control)."""
-    ana, _ben, cleo, cid, _loc = _cohort_before_cleo(tmp_path, "all")
+    ana, _ben, cleo, cid, _loc, _dan = _cohort_before_cleo(tmp_path, "all")
     c = cleo.cohort(cid)
     assert set(BEFORE) <= {n.text for n in c.view.notes()}
     assert set(BEFORE) <= set(_plaintexts(cleo, cid, (ana,)) + [n.text for n in c.view.notes()])
@@ -145,7 +145,7 @@ def test_only_a_mentor_changes_what_newcomers_read_and_an_altered_client_is_held
 def test_a_made_up_roster_key_is_never_kept(tmp_path):
     """Ben, a member with an altered client, wraps Cleo a roster key of his own making for an earlier epoch: she keeps
     the one that matches the epoch's commitment, and her fold does not change."""
-    ana, ben, cleo, cid, _loc = _cohort_before_cleo(tmp_path, "joining")
+    _ana, ben, cleo, cid, _loc, _dan = _cohort_before_cleo(tmp_path, "joining")
     b, c = ben.cohort(cid), cleo.cohort(cid)
     before = c.view.digest()
     tried = accepted = 0
@@ -164,3 +164,27 @@ def test_a_made_up_roster_key_is_never_kept(tmp_path):
     tally("a made-up roster key for an earlier epoch", tried, accepted)
     assert tried == 4 and accepted == 0
     assert c.view.digest() == before
+
+
+def test_a_member_re_admitted_under_joining_reads_nothing_said_while_away(tmp_path):
+    """Dan was removed; what was said while he was away stays closed to him when he is admitted again, what he read
+    before stays his, and from his return on he reads everything."""
+    ana, ben, _cleo, cid, loc, dan = _cohort_before_cleo(tmp_path, "joining")
+    a = ana.cohort(cid)
+    mid = a.view.meetings()[-1].id
+    a.add_note(mid, "while Dan was away: the rota for January")
+    once(ana, ben)
+    bring_in(ana, cid, dan, loc)
+    for _ in range(2):
+        once(ana, ben, dan)  # catch-up wraps, if any, go out and come in
+    d = dan.cohort(cid)
+    said = {n.text for n in d.view.notes()}
+    opened = _plaintexts(dan, cid, (ana, ben))
+    assert "while Dan was away: the rota for January" not in said | set(opened)
+    assert BEFORE[0] in said  # read while he was a member
+    assert [(m.id, m.active) for m in d.view.members(include_removed=True)] == [(m.id, m.active) for m in a.view.members(include_removed=True)]
+    assert d.view.member(dan.id).active
+    tally("a re-admitted member under 'joining' reading what was said while away", 1, int("while Dan was away: the rota for January" in said | set(opened)))
+    a.add_note(mid, "welcome back, Dan")
+    once(ana, dan)
+    assert "welcome back, Dan" in {n.text for n in d.view.notes()}

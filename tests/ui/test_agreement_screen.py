@@ -40,9 +40,9 @@ async def test_a_member_signs_only_after_saying_whether_they_have_a_conflict_of_
         await pilot.pause()
         assert isinstance(app.screen, FormModal) and "say whether you have a conflict of interest" in _text(app, "#error-declare")
         app.screen.query_one("#field-declare", Select).value = "some"
-        await pilot.pause()  # the form takes the value before the click
+        await opened(pilot)  # the form takes the value (and shows the conflict's field) before the click
         await pilot.click("#submit")  # "yes" without saying what: asked again
-        await pilot.pause()
+        await opened(pilot)  # on a loaded machine one pause did not always show the error (CI)
         assert "describe the conflict you declare" in _text(app, "#error-coi")
         app.screen.query_one("#field-coi", Input).value = "I co-author a paper with Amara Singh"
         await opened(pilot)  # the form takes the value (and lays out again) before the click

@@ -658,3 +658,36 @@ async def test_a_newcomer_sees_the_cohort_appear_once_admitted(app_for, demo_hom
         SyncService(nia_session).once()  # and come in: the cohort takes its real id
         await pilot.pause()
         assert rows()[0].startswith("Riverside Allied Health Circle\n"), rows()
+
+
+async def test_a_mentor_sets_what_newcomers_read_from_the_cohort_screen(app_for):
+    """n on the cohort screen: a mentor picks "from when they join"; the charter says so. A peer is told it is a mentor's."""
+    app = app_for("Helen Okafor")
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CohortScreen)
+        svc = app.screen.service
+        assert svc.view.cohort().history == "all"
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, PickModal) and [oid for oid, _ in app.screen.options] == ["all", "joining"]
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CohortScreen)
+        assert svc.view.cohort().history == "joining"
+        assert "Newcomers read" in app.screen.read().charter.plain
+
+
+async def test_only_a_mentor_sets_what_newcomers_read(app_for):
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+        svc = app.screen.service
+        await pilot.press("n", "down", "enter")
+        await pilot.pause()
+        assert svc.view.cohort().history == "all"
+        assert any("mentor" in n.message for n in app._notifications)
