@@ -8,6 +8,8 @@ the signature (or the chain), and only then decrypt.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import zlib
 from pathlib import Path
@@ -23,6 +25,7 @@ from circle.models.events import decode_payload
 from circle.store import keys as keys_mod
 from circle.store.chain import check_chain
 from circle.store.journal import Row
+from circle.store.vault import Scope, ScopeKey
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 
@@ -149,6 +152,26 @@ def test_hpke_wrap_and_wrap_scope_known_answer() -> None:
     envelope.verify_signature(env, h, Ed25519PrivateKey.from_private_bytes(hx(i["signing_seed"])).public_key())
     assert envelope.open_envelope(env, h, hx(exp["wrap_scope_key"])).decode() == exp["payload"]
     assert json.loads(exp["payload"])["b"]["w"] == [exp["wrap"]]
+
+
+def test_roster_key_known_answer() -> None:
+    """Computed from docs/FORMAT.md's formulas with hashlib and hmac alone, then checked against circle's."""
+    v = load("wrap/roster-key.json")
+    i, exp = v["inputs"], v["expected"]
+    kid, key = hx(i["key_id"]), hx(i["epoch_key"])
+    rid = hashlib.sha256(b"circle/v1/roster-id" + kid).digest()[:16]
+    rkey = hmac.new(key, b"circle/v1/roster-key", hashlib.sha256).digest()
+    assert (rid.hex(), rkey.hex()) == (exp["roster_key_id"], exp["roster_key"])
+    assert hashlib.sha256(b"circle/v1/epoch" + kid + key).hexdigest() == exp["commit"]
+    assert hashlib.sha256(b"circle/v1/roster" + rid + rkey).hexdigest() == exp["roster_commit"]
+    r = keys_mod.roster_key(ScopeKey(kid.hex(), key, Scope.COHORT, 1))
+    assert (r.id, r.secret, keys_mod.epoch_hash(r)) == (rid.hex(), rkey, exp["roster_commit"])
+    env = hx(exp["envelope"])
+    h = envelope.parse(env)
+    assert h.key_id == rid
+    assert envelope.open_envelope(env, h, rkey).decode() == exp["payload"]
+    with pytest.raises(InvalidEnvelope):
+        envelope.open_envelope(env, h, key)  # the epoch key itself does not open it: a reader derives the roster key
 
 
 def test_keystore_known_answer(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from circle.crypto import envelope, keystore
 from circle.crypto.identity import Identity
 from circle.models.events import encode_payload
 from circle.store import keys as keys_mod
+from circle.store.vault import Scope, ScopeKey
 
 HERE = Path(__file__).resolve().parent
 TS = 1_767_225_600.0
@@ -272,6 +273,23 @@ def build(reuse: Path | None) -> dict[str, Any]:
             "wrap_scope_key": scope_key.hex(),
             "envelope": wenv.hex(),
             "payload": wrap_payload.decode(),
+        },
+    }
+
+    epoch_key = ScopeKey(KEY_ID.hex(), EPOCH_KEY, Scope.COHORT, 1)
+    roster = keys_mod.roster_key(epoch_key)
+    roster_payload = payload("meeting.scheduled", 1, {"meeting": "m1", "at": "2026-01-02 18:00"})
+    files["wrap/roster-key.json"] = {
+        "description": "an epoch key's roster key (docs/FORMAT.md, 'Roster keys'): id H('circle/v1/roster-id' || key id)[:16], "
+        "key HMAC-SHA256(epoch key, 'circle/v1/roster-key'); the epoch's two commitments; a roster-class event sealed with it",
+        "inputs": {"key_id": KEY_ID.hex(), "epoch_key": EPOCH_KEY.hex()},
+        "expected": {
+            "roster_key_id": roster.id,
+            "roster_key": roster.secret.hex(),
+            "commit": keys_mod.epoch_hash(epoch_key),
+            "roster_commit": keys_mod.epoch_hash(roster),
+            "envelope": seal(1, envelope.ZERO_HASH, roster_payload, True, tag="roster", key=roster.secret, key_id=roster.raw_id).hex(),
+            "payload": roster_payload.decode(),
         },
     }
 
