@@ -122,6 +122,7 @@ def summarize(
             meeting=meeting,
             anonymous=anonymous,
             progress=progress,
+            unsaid_before=store.unsaid_before(),
         )
 
 

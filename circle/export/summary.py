@@ -245,6 +245,7 @@ def build(
     anonymous: bool = False,
     rota: Rota | None = None,
     progress: Progress | None = None,
+    unsaid_before: int = 0,
 ) -> Summary:
     """Read an export from a folded view. The caller holds the cohort's lock.
 
@@ -260,6 +261,8 @@ def build(
         anonymous: include the anonymous round's texts (never their authors).
         rota: the cohort's rota if the caller has it (else it is computed).
         progress: called with (meetings read, meetings to read).
+        unsaid_before: a clock before which the exporter's device reads only the roster (it joined a cohort that shows
+            newcomers no history; 0 when it reads everything): meetings scheduled before it are named as such.
     """
     if period_from and period_to and period_from > period_to:
         raise UsageError("the period ends before it starts", "give --from before --to")
@@ -407,6 +410,16 @@ def build(
                 "anonymous_lines",
                 anon_total,
                 f"{_count(anon_total, 'anonymous-round line', 'anonymous-round lines')} counted, text not included (the exporter may ask for the text; exports never say who wrote them).",
+            )
+        )
+    unsaid = sum(1 for m in chosen if m.lamport < unsaid_before)
+    if unsaid:
+        left_out.append(
+            Omission(
+                "before_joining",
+                unsaid,
+                f"{_count(unsaid, 'meeting', 'meetings')} from before the exporter joined included without what was said in them (agenda, notes,"
+                " decisions, actions): the cohort shows newcomers only the roster, meetings and attendance of its earlier history.",
             )
         )
     if outside:

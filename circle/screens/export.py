@@ -143,6 +143,7 @@ class ExportScreen(CircleScreen):
                 anonymous=anonymous,
                 meeting=meeting,
                 rota=rota_of(view),
+                unsaid_before=self.service.store.unsaid_before(),
             )
         md = markdown.render(summary)
         if len(md) > PREVIEW_CHARS:

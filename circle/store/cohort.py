@@ -485,6 +485,14 @@ class CohortStore:
         r = roster_key(key) if key is not None else self.entry.key(roster_id(kid))
         return r if r is not None and epoch_hash(r) == ep.roster else None
 
+    def unsaid_before(self) -> int:
+        """The clock before which this device reads only the roster (the cohort shows newcomers no history and it holds
+        only the roster keys of some earlier epochs: see circle/store/keys.py), or 0 when it reads everything it was given."""
+        me = self.view.member(self.author.id)
+        held = self.entry.keys()
+        some = any(bytes.fromhex(kid) not in held and bytes.fromhex(roster_id(kid)) in held for kid in self.view.epochs())
+        return me.admitted_lamport if some and me is not None else 0
+
     def _commits(self) -> dict[str, str]:
         """Key id -> public commitment, for every valid epoch's key and roster key."""
         out = {}

@@ -13,6 +13,7 @@ import pytest
 
 from circle.crypto import envelope
 from circle.errors import UsageError
+from circle.export import summarize
 from circle.models.events import decode_payload
 from circle.store.cohort import CITE_EVERY, Part
 from circle.store.journal import read_rows
@@ -100,6 +101,11 @@ def test_a_newcomer_under_joining_folds_the_roster_and_rota_but_reads_nothing_sa
     # the founding epoch, one per admission (Ben, Dan) and Dan's removal
     assert len(earlier) == 4 and all(roster_id(kid) in held for kid in earlier)
     tally("a newcomer under 'joining' reading what was said before", len(BEFORE), len(set(opened) & set(BEFORE)))
+
+    # Her export names what it cannot hold: both meetings were scheduled before she joined. Ana's names nothing of it.
+    said_before = [o for o in summarize(c).left_out if o.key == "before_joining"]
+    assert [o.count for o in said_before] == [2] and "from before the exporter joined" in said_before[0].text
+    assert not [o for o in summarize(a).left_out if o.key == "before_joining"]
 
     # From her admission on, everyone reads everyone.
     a.add_note(c.view.meetings()[-1].id, AFTER[0])
