@@ -17,6 +17,7 @@ from circle.errors import UsageError
 from circle.export import csv_format, html, json_format, markdown
 from circle.export.signature import Signer, sign_file, verify, write_signed
 from circle.export.summary import Progress, Summary, build, find_meeting, meeting_list, parse_day
+from circle.models.rota import Rota
 from circle.store.goals import GoalService
 
 FORMATS = ("md", "html", "csv", "json", "pdf")
@@ -101,8 +102,9 @@ def summarize(
     meeting: str = "",
     anonymous: bool = False,
     progress: Progress | None = None,
+    rota: Rota | None = None,
 ) -> Summary:
-    """Read an export from a cohort's service, under its lock.
+    """Read an export from a cohort's service, under its lock (the TUI's preview and every written export).
 
     The adapter between the store and the export: the shared view, the
     exporter's name and clock, and only the *number* of the exporter's private
@@ -122,6 +124,7 @@ def summarize(
             meeting=meeting,
             anonymous=anonymous,
             progress=progress,
+            rota=rota,
             unsaid_before=store.unsaid_before(),
         )
 

@@ -133,18 +133,7 @@ class ExportScreen(CircleScreen):
             rows = [(f"Minutes {at} {title}", mid) for mid, at, _state, title in _meetings(view)]
             if meeting and meeting not in {mid for _, mid in rows}:
                 meeting = ""
-            summary = ex.build(
-                view,
-                generated_at=self.service.now(),
-                exporter=self.service.store.author.name,
-                self_notes=len(self.service.store.self_notes()),
-                period_from=start,
-                period_to=end,
-                anonymous=anonymous,
-                meeting=meeting,
-                rota=rota_of(view),
-                unsaid_before=self.service.store.unsaid_before(),
-            )
+            summary = ex.summarize(self.service, period_from=start, period_to=end, anonymous=anonymous, meeting=meeting, rota=rota_of(view))
         md = markdown.render(summary)
         if len(md) > PREVIEW_CHARS:
             md = md[:PREVIEW_CHARS] + "\n\n… (the preview stops here; the export has everything)\n"
