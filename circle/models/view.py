@@ -246,7 +246,15 @@ class _Citations:
         self.untracked: set[str] = set()  # journals with a refused event that cites: ``grew`` leaves it out, read them back
 
     def take(self, e: Event) -> str | None:
-        """Add ``e``'s citations (``e`` follows the journal's events checked so far); a reason if they are malformed."""
+        """Add ``e``'s citations (``e`` follows the journal's events checked so far); a reason if they are malformed.
+
+        Every citation is checked and recorded in one pass over them, with what
+        the journal had cited before kept aside (one dict copy per event, not a
+        record per citation): almost every event's citations are fine, and at
+        100k events the per-citation bookkeeping was most of the fold's cost.
+        Anything wrong puts that back and takes the event again one citation at
+        a time (:meth:`_take_refused`), which says why.
+        """
         deps = e.deps
         if not deps:
             return None
@@ -257,8 +265,39 @@ class _Citations:
         grew = self.grew.get(journal)
         if grew is None:
             grew = self.grew[journal] = {}
-        old: list[tuple[str, int]] = []
+        before = mine.copy()
+        get = mine.get
         for j, s, _h in deps:
+            was = get(j)
+            if was is None or s > was:
+                mine[j] = s
+                line = grew.get(j)
+                if line is None:
+                    grew[j] = ([seq], [s])
+                else:
+                    line[0].append(seq)
+                    line[1].append(s)
+            elif s < was:
+                break
+        else:
+            if journal not in mine:  # a journal never cites itself, so it is in ``mine`` only if ``e`` cites it
+                return None
+        mine.clear()  # something is wrong: put back what the journal had cited, and find out what
+        mine.update(before)
+        return self._take_refused(e, mine)
+
+    def _take_refused(self, e: Event, mine: dict[str, int]) -> str | None:
+        """``e``'s citations one at a time, as :meth:`take` did before it had a fast pass: for an event whose citations are wrong, why.
+
+        What it changed before the citation that is wrong is put back, a
+        journal it newly cited coming back as cited at 0 (it counts as cited
+        for :meth:`View._cut_for`, which reads an untracked journal back).
+        ``grew`` may keep what the fast pass added: it is never read for an
+        untracked journal.
+        """
+        journal = e.journal
+        old: list[tuple[str, int]] = []
+        for j, s, _h in e.deps:
             was = mine.get(j)
             if j == journal or s < (was or 0):
                 for k, v in old:  # put back what this refused event changed
@@ -267,14 +306,7 @@ class _Citations:
                 return "cites its own journal" if j == journal else "cites less of a journal than its author had cited before"
             old.append((j, was or 0))
             mine[j] = s
-            if was is None or s > was:
-                line = grew.get(j)
-                if line is None:
-                    grew[j] = ([seq], [s])
-                else:
-                    line[0].append(seq)
-                    line[1].append(s)
-        return None
+        return None  # not reached: take's pass found something wrong, and this pass meets the same values
 
     def keep(self, e: Event) -> None:
         self.at[e.id] = dict(self.running.get(e.journal, {}))
@@ -324,6 +356,7 @@ class View:
         self._newest: dict[str, tuple[int, str]] = {}  # journal -> (seq, id) of its newest event here
         self._by_journal: dict[str, list[Event]] = defaultdict(list)  # journal -> its events here (sorted by seq when read)
         self._unsorted: set[str] = set()
+        self._came_in_order = True  # every journal's events came in seq order (see _refold)
         self._shapes: dict[str, str | None] = {}  # event id -> what its body's shape is wrong with (None: nothing)
         self._cited_at: dict[str, float] = {}  # journal -> ts of its newest event with citations
         self._anonymous: dict[str, tuple[str, ...]] = {}  # meeting -> its round's lines (from outside every journal)
@@ -390,6 +423,7 @@ class View:
                 newest[journal] = (seq, e.id)
             elif journal in by_journal:
                 self._unsorted.add(journal)
+                self._came_in_order = False
             by_journal[journal].append(e)
             if e.deps and e.ts > cited_at.get(journal, _NEVER):
                 cited_at[journal] = e.ts
@@ -465,7 +499,12 @@ class View:
         self._reset()
         self._events, self._at = events, at
         self.max_lamport = max((e.lamport for e in events.values()), default=0)
-        ok = [e for e in sorted(events.values(), key=_JOURNAL_ORDER) if self._well_formed(e)]
+        # The checks need each journal's events in seq order, and nothing else: each journal is checked apart from
+        # the others, and what is folded from the events does not depend on their order. When every journal's events
+        # came in seq order, the order they came in is such an order; it is also the order they sit in memory, and
+        # walking 100k events journal by journal instead (a sort) cost about a third of the checks in cache misses.
+        order = events.values() if self._came_in_order else sorted(events.values(), key=_JOURNAL_ORDER)
+        ok = [e for e in order if self._well_formed(e)]
         governance = []
         for e in ok:
             if e.kind in GOVERNANCE_KINDS:
