@@ -297,10 +297,11 @@ _MISSING = object()
 def shape_check(schema: tuple[dict[str, Check], dict[str, Check]]) -> Check:
     """The checks of ``schema`` (required fields, optional fields) as one function of a body: what is wrong, or None.
 
-    The fold checks every event's body once (100k events when a cohort
-    opens cold), so the fields are laid out once, here, as tuples the function
-    walks: the same checks in the same order as reading the two dicts for
-    every body, at about a sixth less.
+    The fold checks every event's body once (100k events when a cohort opens
+    cold), so each kind's fields are laid out once, here, as tuples the
+    function walks: the same checks in the same order as reading the schema's
+    two dicts for every body, about an eighth faster (a note's body: 0.59 µs
+    against 0.68 µs on the 2-core machine of bench/README.md).
     """
     required, optional = tuple(schema[0].items()), tuple(schema[1].items())
 
