@@ -248,7 +248,15 @@ class _Citations:
         self.untracked: set[str] = set()  # journals with a refused event that cites: ``grew`` leaves it out, read them back
 
     def take(self, e: Event) -> str | None:
-        """Add ``e``'s citations (``e`` follows the journal's events checked so far); a reason if they are malformed."""
+        """Add ``e``'s citations (``e`` follows the journal's events checked so far); a reason if they are malformed.
+
+        Every citation is checked and recorded in one pass over them, with what
+        the journal had cited before kept aside (one dict copy per event, not a
+        record per citation): almost every event's citations are fine, and at
+        100k events the per-citation bookkeeping was most of the fold's cost.
+        Anything wrong puts that back and takes the event again one citation at
+        a time (:meth:`_take_refused`), which says why.
+        """
         deps = e.deps
         if not deps:
             return None
@@ -259,8 +267,39 @@ class _Citations:
         grew = self.grew.get(journal)
         if grew is None:
             grew = self.grew[journal] = {}
-        old: list[tuple[str, int]] = []
+        before = mine.copy()
+        get = mine.get
         for j, s, _h in deps:
+            was = get(j)
+            if was is None or s > was:
+                mine[j] = s
+                line = grew.get(j)
+                if line is None:
+                    grew[j] = ([seq], [s])
+                else:
+                    line[0].append(seq)
+                    line[1].append(s)
+            elif s < was:
+                break
+        else:
+            if journal not in mine:  # a journal never cites itself, so it is in ``mine`` only if ``e`` cites it
+                return None
+        mine.clear()  # something is wrong: put back what the journal had cited, and find out what
+        mine.update(before)
+        return self._take_refused(e, mine)
+
+    def _take_refused(self, e: Event, mine: dict[str, int]) -> str | None:
+        """``e``'s citations one at a time, as :meth:`take` did before it had a fast pass: for an event whose citations are wrong, why.
+
+        What it changed before the citation that is wrong is put back, a
+        journal it newly cited coming back as cited at 0 (it counts as cited
+        for :meth:`View._cut_for`, which reads an untracked journal back).
+        ``grew`` may keep what the fast pass added: it is never read for an
+        untracked journal.
+        """
+        journal = e.journal
+        old: list[tuple[str, int]] = []
+        for j, s, _h in e.deps:
             was = mine.get(j)
             if j == journal or s < (was or 0):
                 for k, v in old:  # put back what this refused event changed
@@ -269,14 +308,7 @@ class _Citations:
                 return "cites its own journal" if j == journal else "cites less of a journal than its author had cited before"
             old.append((j, was or 0))
             mine[j] = s
-            if was is None or s > was:
-                line = grew.get(j)
-                if line is None:
-                    grew[j] = ([seq], [s])
-                else:
-                    line[0].append(seq)
-                    line[1].append(s)
-        return None
+        return None  # not reached: take's pass found something wrong, and this pass meets the same values
 
     def keep(self, e: Event) -> None:
         self.at[e.id] = dict(self.running.get(e.journal, {}))
@@ -326,6 +358,7 @@ class View:
         self._newest: dict[str, tuple[int, str]] = {}  # journal -> (seq, id) of its newest event here
         self._by_journal: dict[str, list[Event]] = defaultdict(list)  # journal -> its events here (sorted by seq when read)
         self._unsorted: set[str] = set()
+        self._came_in_order = True  # every journal's events came in seq order (see _refold)
         self._shapes: dict[str, str | None] = {}  # event id -> what its body's shape is wrong with (None: nothing)
         self._cited_at: dict[str, float] = {}  # journal -> ts of its newest event with citations
         self._anonymous: dict[str, tuple[str, ...]] = {}  # meeting -> its round's lines (from outside every journal)
@@ -370,34 +403,46 @@ class View:
     def apply(self, events: Iterable[Event]) -> int:
         """Fold events in; returns how many were new. Duplicates and other cohorts' events are ignored."""
         known, cohort = self._events, self.cohort_id
-        fresh = list({e.id: e for e in events if e.id not in known and e.cohort == cohort and e.kind not in _IGNORED}.values())
-        if not fresh:
-            return 0
-        at, newest, by_journal, cited_at, last, cuts = self._at, self._newest, self._by_journal, self._cited_at, self._last, self._lowest_cuts
+        at, newest, by_journal, cited_at, last, cuts, opaque = (
+            self._at,
+            self._newest,
+            self._by_journal,
+            self._cited_at,
+            self._last,
+            self._lowest_cuts,
+            self._opaque,
+        )
         top = self.max_lamport
-        # Whether the fold must start again, decided in the same pass (none of it depends on the order of ``fresh``):
+        # Whether the fold must start again, decided in the same pass (none of it depends on the order of the events):
         # anything waiting, a governance event, an event not after what its journal has folded, or one that moves a cut.
         refold = bool(self._waiting)
-        for e in fresh:
+        fresh = []
+        for e in events:
+            eid = e.id
+            if eid in known or e.cohort != cohort or e.kind in _IGNORED:  # held already (or twice in ``events``: the first counts)
+                continue
+            known[eid] = e
+            fresh.append(e)
             journal, seq = e.journal, e.seq
-            known[e.id] = e
-            if (journal, seq) not in at:
-                at[journal, seq] = e
-                if self._opaque and self._opaque.get((journal, seq), e.id) != e.id:
-                    self._fork_scan = -1  # a position judged by another envelope's id: citation forks are read again
+            pos = (journal, seq)
+            if at.setdefault(pos, e) is e and opaque and opaque.get(pos, eid) != eid:
+                self._fork_scan = -1  # a position judged by another envelope's id: citation forks are read again
             if e.lamport > top:
                 top = e.lamport
             held = newest.get(journal)
             if seq > (held[0] if held else 0):
-                newest[journal] = (seq, e.id)
+                newest[journal] = (seq, eid)
             elif journal in by_journal:
                 self._unsorted.add(journal)
+                self._came_in_order = False
             by_journal[journal].append(e)
             if e.deps and e.ts > cited_at.get(journal, _NEVER):
                 cited_at[journal] = e.ts
             if not refold:
                 done = last.get(journal)
                 refold = e.kind in GOVERNANCE_KINDS or seq <= (done[0] if done else 0) or bool(cuts and self._moves_a_cut(e))
+        if not fresh:
+            return 0
         self.max_lamport = top
         if self._fork_scan < 0:
             self._fork_scan, self._forks, self._unheld, self._fork_new = 0, {}, {}, list(known.values())
@@ -409,9 +454,7 @@ class View:
         else:
             fresh.sort(key=_JOURNAL_ORDER)
             notes_before = len(self._facts["note.added"])
-            for e in fresh:
-                if self._well_formed(e):
-                    self._fold_content(e)
+            self._fold_contents(self._checked(fresh))
             self._forget(fresh, self._facts["note.added"][notes_before:])
         return len(fresh)
 
@@ -465,11 +508,15 @@ class View:
         return bool(cuts) and any(j in cuts and s > cuts[j] for j, s, _h in e.deps)
 
     def _refold(self) -> None:
-        events, at = self._events, self._at
+        events, at, top = self._events, self._at, self.max_lamport  # apply keeps the highest clock of every event held
         self._reset()
-        self._events, self._at = events, at
-        self.max_lamport = max((e.lamport for e in events.values()), default=0)
-        ok = [e for e in sorted(events.values(), key=_JOURNAL_ORDER) if self._well_formed(e)]
+        self._events, self._at, self.max_lamport = events, at, top
+        # The checks need each journal's events in seq order, and nothing else: each journal is checked apart from
+        # the others, and what is folded from the events does not depend on their order. When every journal's events
+        # came in seq order, the order they came in is such an order; it is also the order they sit in memory, and
+        # walking 100k events journal by journal instead (a sort) cost about a third of the checks in cache misses.
+        order = events.values() if self._came_in_order else sorted(events.values(), key=_JOURNAL_ORDER)
+        ok = self._checked(order)
         governance = []
         for e in ok:
             if e.kind in GOVERNANCE_KINDS:
@@ -485,28 +532,38 @@ class View:
             for j, c in cuts.items():
                 lowest[j] = min(lowest.get(j, c), c)
         self._lowest_cuts = lowest
-        for e in ok:
-            if e.kind not in GOVERNANCE_KINDS:
-                self._fold_content(e)
+        self._fold_contents(ok)
 
-    def _well_formed(self, e: Event) -> bool:
-        """Schema; a clock that goes forward in its journal; citations of other journals that only grow. Called in journal order."""
-        reason = self._shapes.get(e.id, "?")
-        if reason == "?":
-            reason = self._shapes[e.id] = schema.problem(e.kind, e.body)  # a pure function of the body: once per event
-        if reason is None and e.lamport <= self._last.get(e.journal, (0, 0))[1]:
-            reason = "its clock does not go forward in its journal"
-        if reason is None:
-            reason = self._cites.take(e)
-        if reason is not None:
-            self._refused[e.id] = reason
-            if e.deps:
-                self._cites.untracked.add(e.journal)
-            return False
-        self._last[e.journal] = (e.seq, e.lamport)
-        if e.kind in GOVERNANCE_KINDS:
-            self._cites.keep(e)
-        return True
+    def _checked(self, events: Iterable[Event]) -> list[Event]:
+        """The events that pass the checks every event gets, in the order given (each journal's in seq order, after those checked before).
+
+        Its body's shape (:mod:`circle.models.schema`); a clock that goes
+        forward in its journal; citations of other journals that only grow
+        (:meth:`_Citations.take`). A batch at a time, with what the loop reads
+        held in locals: it runs for every event (100k of them when a cohort
+        opens cold, and again whenever the fold starts again).
+        """
+        shapes, last, refused, cites, problem = self._shapes, self._last, self._refused, self._cites, schema.problem
+        ok = []
+        for e in events:
+            eid, journal = e.id, e.journal
+            reason = shapes.get(eid, "?")
+            if reason == "?":
+                reason = shapes[eid] = problem(e.kind, e.body)  # a pure function of the body: once per event
+            if reason is None and e.lamport <= last.get(journal, (0, 0))[1]:
+                reason = "its clock does not go forward in its journal"
+            if reason is None:
+                reason = cites.take(e)
+            if reason is not None:
+                refused[eid] = reason
+                if e.deps:
+                    cites.untracked.add(journal)
+                continue
+            last[journal] = (e.seq, e.lamport)
+            if e.kind in GOVERNANCE_KINDS:
+                cites.keep(e)
+            ok.append(e)
+        return ok
 
     def _citations_here(self, e: Event) -> str:
         """A governance event settles once what it cites is here, is what it says, and is older by the clocks."""
@@ -565,19 +622,23 @@ class View:
             self._unsorted.discard(journal)
         return events
 
-    def _fold_content(self, e: Event) -> None:
-        if e.kind in GOVERNANCE_KINDS:
-            return
-        if not self._gov.counts(e.journal, e.seq):
-            self._refused[e.id] = "written after its author was removed" if e.journal in self._gov.owners else "its author is not a member"
-            return
-        key = _ENTITY.get(e.kind)
-        if key is not None:
-            self._entities[key][e.body[key]].append(e)
-        elif e.kind in _FACTS:
-            self._facts[e.kind].append(e)
-            if "meeting" in e.body:
-                self._by_meeting[e.kind][e.body["meeting"]].append(e)
+    def _fold_contents(self, events: list[Event]) -> None:
+        """File checked events that are not governance: each counts only from a member's journal and before any cut."""
+        gov, refused, entities, facts, by_meeting = self._gov, self._refused, self._entities, self._facts, self._by_meeting
+        for e in events:
+            kind = e.kind
+            if kind in GOVERNANCE_KINDS:
+                continue
+            if not gov.counts(e.journal, e.seq):
+                refused[e.id] = "written after its author was removed" if e.journal in gov.owners else "its author is not a member"
+                continue
+            key = _ENTITY.get(kind)
+            if key is not None:
+                entities[key][e.body[key]].append(e)
+            elif kind in _FACTS:
+                facts[kind].append(e)
+                if "meeting" in e.body:
+                    by_meeting[kind][e.body["meeting"]].append(e)
 
     # ---- governance: who, which role, which keys -----------------------
     def _mentor(self, e: Event) -> bool:

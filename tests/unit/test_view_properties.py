@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from circle.models.events import Event
-from circle.models.view import View, _histories
+from circle.models.view import View, _Citations, _histories
 from tests.cohort_log import CohortLog, hexid
 from tests.figures import record, scale
 
@@ -200,6 +200,60 @@ def test_where_citations_grew_is_what_the_events_say(data: st.DataObject) -> Non
     view = fold(data.draw(st.permutations(events)), COHORT, data.draw(st.lists(st.integers(1, 6), max_size=10)))
     for journal in {e.journal for e in events}:
         assert view._histories(journal) == _histories(view._journal_events(journal))
+
+
+def take_one_at_a_time(running: dict[str, dict[str, int]], grew: dict[str, dict[str, tuple[list[int], list[int]]]], e: Event) -> str | None:
+    """The citation rule as plainly as it can be said (what ``_Citations.take`` did before its one-pass form): the reference."""
+    mine, old = running.setdefault(e.journal, {}), []
+    for j, s, _h in e.deps:
+        was = mine.get(j)
+        if j == e.journal or s < (was or 0):
+            for k, v in old:
+                mine[k] = v
+            return "cites its own journal" if j == e.journal else "cites less of a journal than its author had cited before"
+        old.append((j, was or 0))
+        mine[j] = s
+        if was is None or s > was:
+            at, cited = grew.setdefault(e.journal, {}).setdefault(j, ([], []))
+            at.append(e.seq)
+            cited.append(s)
+    return None
+
+
+JOURNALS = ["j1", "j2", "j3", "j4"]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.tuples(st.sampled_from(JOURNALS), st.lists(st.tuples(st.sampled_from(JOURNALS), st.integers(0, 6)), max_size=5)), max_size=30))
+def test_citations_taken_in_one_pass_are_those_taken_one_at_a_time(cites: list[tuple[str, list[tuple[str, int]]]]) -> None:
+    """Citations that cite less, cite their own journal or name a journal twice are refused with the same reason, leave the
+    same citations behind, and where citations grew is the same for every journal with no refused citations."""
+    fast, refused = _Citations(), set()
+    running: dict[str, dict[str, int]] = {}
+    grew: dict[str, dict[str, tuple[list[int], list[int]]]] = {}
+    seqs: dict[str, int] = {}
+    for journal, deps in cites:
+        seqs[journal] = seqs.get(journal, 0) + 1
+        e = Event(
+            hexid(f"{journal}:{seqs[journal]}", 64),
+            journal,
+            seqs[journal],
+            "note.added",
+            COHORT,
+            "a" * 32,
+            seqs[journal],
+            0.0,
+            {},
+            tuple((j, s, "ab" * 16) for j, s in deps),
+        )
+        why = take_one_at_a_time(running, grew, e)
+        assert fast.take(e) == why
+        if why is not None:
+            refused.add(journal)
+        assert fast.running.get(journal, {}) == running.get(journal, {})
+    assert fast.untracked == refused
+    for journal in set(seqs) - refused:
+        assert {j: line for j, line in fast.grew.get(journal, {}).items()} == grew.get(journal, {})
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, database=None)
