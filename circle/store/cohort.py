@@ -38,7 +38,7 @@ from circle.crypto import anonymous as anon_sealing
 from circle.crypto import envelope
 from circle.crypto.identity import PublicIdentity
 from circle.errors import CircleError, InvalidEnvelope, NotFound, StorageError
-from circle.models.events import DEP_HASH_LEN, Dep, Event, encode_payload
+from circle.models.events import DEP_HASH_LEN, Dep, Event, Shared, encode_payload
 from circle.models.governance import GOVERNANCE_KINDS, ROSTER_KINDS
 from circle.models.mentoring import ratio_warnings
 from circle.models.private import Private
@@ -690,6 +690,7 @@ class CohortStore:
         fresh: dict[Scope, list[Event]] = {}
         peers: dict[str, str] = {}
         seen: set[str] = set()
+        shared = Shared()  # one copy of each journal id, author and citation among what this ingest opens
         while True:  # admissions reveal new journals; keys reveal old events
             todo = {jid: j for jid, j in self.known_journals().items() if jid not in seen}
             if not todo:
@@ -712,7 +713,7 @@ class CohortStore:
                         self._unread.add(jid)  # not here yet: when it comes (from a replica), it is read from its first event
                     continue
                 self._unread.discard(jid)
-                opened = open_events(accepted, record, self.id, self.keys.readable(), report)
+                opened = open_events(accepted, record, self.id, self.keys.readable(), report, shared)
                 peers.update(opened.peers)
                 self.view.note_opaque(opened.opaque)
                 for scope, events in opened.events.items():

@@ -19,7 +19,7 @@ from pathlib import Path
 from circle.crypto import envelope
 from circle.crypto.keystore import atomic_write
 from circle.errors import CircleError, InvalidEnvelope
-from circle.models.events import Event, decode_payload
+from circle.models.events import Event, Shared, decode_payload
 from circle.paths import private_dir
 from circle.store.chain import ChainResult, Checked, check_chain
 from circle.store.journal import read_rows
@@ -166,7 +166,9 @@ class JournalChecker:
 _FOLDED = (Scope.COHORT, Scope.ROSTER)  # scopes whose events the cohort's view folds (a roster key opens part of an epoch)
 
 
-def open_events(accepted: Iterable[Checked], record: JournalRecord, cohort_id: str, keys: dict[bytes, ScopeKey], report: IngestReport) -> Opened:
+def open_events(
+    accepted: Iterable[Checked], record: JournalRecord, cohort_id: str, keys: dict[bytes, ScopeKey], report: IngestReport, shared: Shared | None = None
+) -> Opened:
     """Open every accepted envelope we hold a key for, sorted by scope.
 
     An event whose author is not the journal's owner, or that names another
@@ -192,7 +194,7 @@ def open_events(accepted: Iterable[Checked], record: JournalRecord, cohort_id: s
             report.skipped_other_scopes += 1
             continue
         try:
-            ev = decode_payload(envelope.open_envelope(c.blob, c.header, key.secret), id=c.hash.hex(), journal=jid, seq=c.seq)
+            ev = decode_payload(envelope.open_envelope(c.blob, c.header, key.secret), id=c.hash.hex(), journal=jid, seq=c.seq, shared=shared)
         except InvalidEnvelope as exc:
             report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: {exc.reason}")
             continue

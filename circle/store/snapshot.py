@@ -25,7 +25,7 @@ from typing import IO, Any
 from circle.crypto import sealed
 from circle.crypto.keystore import atomic_write
 from circle.errors import InvalidEnvelope
-from circle.models.events import Event
+from circle.models.events import Event, Shared
 
 MAGIC = b"CRCLSNP3"
 LABEL = b"circle/v1/snapshot"
@@ -116,9 +116,10 @@ def load(path: Path, key: bytes, cohort_id: str) -> Snapshot | None:
             peers = {str(i): str(p) for i, p in head["peers"].items()}
             opaque = [(str(j), int(s), str(i)) for j, s, i in head["opaque"]]
             events: list[Event] = []
+            shared = Shared()
             for index in range(1, frames):
                 events += [
-                    Event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, tuple((str(x), int(y), str(z)) for x, y, z in d))
+                    shared.event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, tuple((str(x), int(y), str(z)) for x, y, z in d))
                     for i, j, s, k, c, a, lam, ts, b, d in _frame(f, key, cohort_id, index, frames)
                 ]
             if len(events) != n or f.read(1):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+from dataclasses import replace
 
 import pytest
 
@@ -60,6 +61,20 @@ def test_a_snapshot_reads_back_whole(tmp_path, small_frames, n):
     got = snapshot.load(path, KEY, COHORT)
     assert got == snap and [e.deps for e in got.events] == [e.deps for e in snap.events] and [e.body for e in got.events] == [e.body for e in snap.events]
     assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_repeated_ids_and_citations_are_held_once(tmp_path, small_frames):
+    """A journal id, an author or a citation met in many events is one object after loading, across frames (bench/README.md, "Memory")."""
+    path = tmp_path / "c.snap"
+    snap = snapshot.Snapshot(
+        {}, [*events(10), *(replace(e, id=f"{i + 100:064x}", seq=i + 100, deps=events(10)[3].deps) for i, e in enumerate(events(4)))], {}, []
+    )
+    snapshot.save(path, KEY, COHORT, snap)
+    got = snapshot.load(path, KEY, COHORT).events
+    assert got == snap.events
+    assert len({id(e.journal) for e in got}) == len({id(e.author) for e in got}) == len({id(e.kind) for e in got}) == 1
+    cited = [e.deps[0] for e in got if e.deps[0][1] == 3]
+    assert len(cited) == 5 and len({id(d) for d in cited}) == 1
 
 
 def changes(raw: bytes) -> dict[str, bytes]:
