@@ -327,13 +327,15 @@ _KEPT_ON = {
 }
 
 
-def _note_of(e: Event) -> tuple[Note, list[Version]]:
-    """A note as its ``note.added`` wrote it, and its first version."""
+def _note_of(e: Event) -> Note:
+    """A note as its ``note.added`` wrote it."""
     b = e.body
-    kind = b.get("kind", "note")
-    return Note(e.id, b["meeting"], b.get("item", ""), e.author, b["text"], kind, e.ts, e.lamport), [
-        Version(e.id, e.author, e.ts, {"text": b["text"], "kind": kind})
-    ]
+    return Note(e.id, b["meeting"], b.get("item", ""), e.author, b["text"], b.get("kind", "note"), e.ts, e.lamport)
+
+
+def _first_version(n: Note) -> Version:
+    """A note's first version, read from the note as written (versions are kept only for notes edited since: most never are)."""
+    return Version(n.id, n.author, n.ts, {"text": n.text, "kind": n.kind})
 
 
 def _histories(events: list[Event]) -> dict[str, tuple[list[int], list[int]]]:
@@ -480,9 +482,9 @@ class View:
             if any(e.body["note"] in ids for e in self._facts["note.edited"]) or any(e.body["entry"] in ids for e in self._facts["entry.redacted"]):
                 memo.clear()
                 return
-            all_notes, versions, by_item = memo["all_notes"], memo.setdefault("versions", {}), memo.get("notes_by_item")
+            all_notes, by_item = memo["all_notes"], memo.get("notes_by_item")
             for e in notes:
-                all_notes[e.id], versions[e.id] = _note_of(e)
+                all_notes[e.id] = _note_of(e)
                 if by_item is not None:
                     by_item[e.body.get("item", "")].append(e)
         elif kind in _KEPT_ON and (kind != "agenda.current_set" or self._none_held(e.body["meeting"] for e in fresh)):
@@ -1018,7 +1020,7 @@ class View:
         versions = self._memo.setdefault("versions", {})
         out: dict[str, Note] = {}
         for e in self._facts["note.added"]:
-            out[e.id], versions[e.id] = _note_of(e)
+            out[e.id] = _note_of(e)
         for e in sorted(self._facts["note.edited"], key=lambda e: e.stamp):
             n = out.get(e.body["note"])
             if n is None:
@@ -1029,7 +1031,7 @@ class View:
                 continue
             changes = {"text": e.body["text"], **({"kind": e.body["kind"]} if "kind" in e.body else {})}
             out[n.id] = Note(n.id, n.meeting, n.item, n.author, changes["text"], changes.get("kind", n.kind), n.ts, n.lamport, True)
-            versions[n.id].append(Version(e.id, e.author, e.ts, changes))
+            versions.setdefault(n.id, [_first_version(n)] if not n.edited else []).append(Version(e.id, e.author, e.ts, changes))
         self._memo["all_notes"] = out
         return out
 
@@ -1126,7 +1128,10 @@ class View:
         self._all_items(), self._all_actions(), self._all_notes()
         if entry_id in self._hidden():
             return []
-        return list(self._memo.get("versions", {}).get(entry_id, []))
+        kept = self._memo.get("versions", {}).get(entry_id)
+        if kept is None and entry_id in self._memo["all_notes"]:
+            return [_first_version(self._memo["all_notes"][entry_id])]  # a note never edited
+        return list(kept or [])
 
     def redacted(self) -> dict[str, Redaction]:
         """What was hidden, by entry id: notes, items and actions no screen or export shows.
