@@ -207,10 +207,7 @@ def join(c: Context, code: str, replica_url: str | None, card: str | None, wait:
     if joined.join_code:  # a long code: the member admits with the join code
         echo("Then run 'circle sync' (or open circle) to see the cohort once you are admitted.")
         return
-    if no_wait:
-        echo("Run the same command again to see whether you were admitted.")
-        return
-    _wait_for_admission(s, joined.cohort_id, mailbox, wait)
+    _wait_for_admission(s, joined.cohort_id, mailbox, 0 if no_wait else wait)  # --no-wait: one look, as its help says
 
 
 def _wait_for_admission(s: Any, cid: str, mailbox: Any, wait: int) -> None:
@@ -237,7 +234,7 @@ def _wait_for_admission(s: Any, cid: str, mailbox: Any, wait: int) -> None:
                 echo(f"Cohort fingerprint, for everyone to compare: {roster_fingerprint(svc.view)}")
                 return
         if time.monotonic() >= deadline:
-            echo("Not admitted yet: run the same command again to go on waiting.")
+            echo("Not admitted yet: run the same command again to see whether you were admitted.")
             return
         if not told:
             echo("Waiting to be admitted (Ctrl+C stops waiting; nothing is lost)…")
