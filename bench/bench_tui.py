@@ -12,9 +12,12 @@ What is measured, for each size:
   start of ``run_test`` until its table is painted. The baseline. It runs in
   its own process, which never imports circle (checked).
 - (b) circle with an unlocked session (the KDF is outside the clock), a fresh
-  ``Session`` per run, the sealed snapshot warm on disk: until the home screen
-  first paints, and until the cohort is open and shown (its name and its next
-  meeting, which the "Opening a cohort…" row never shows).
+  ``Session`` per run, the sealed snapshot and the front page (what the home
+  screen showed when the last run closed) warm on disk: until the home screen
+  first paints, until the cohort is shown (its name and its next meeting,
+  which the "Opening a cohort…" row never shows; from its front page when
+  there is one, as a person sees it), and, as information, until the cohort
+  is folded and its line is the one read from its view.
 - (c) from pressing ``m`` on the home screen until the meeting room of the next
   meeting has painted its title, its agenda and the notes of the running item.
 - (d) one page of the longest windowed list (the notes of the running item):
@@ -207,6 +210,11 @@ def snapshots(session: Session) -> list[Path]:
     return sorted(d.glob("*.snap")) if d.is_dir() else []
 
 
+def front_pages(session: Session) -> list[Path]:
+    d = session.dir / "snapshots"
+    return sorted(d.glob("*.front")) if d.is_dir() else []
+
+
 # ---------------------------------------------------------------------------
 # Watching paints
 
@@ -309,6 +317,8 @@ async def run_minimal() -> float:
 class CircleRun:
     home_first: float = 0.0
     home_open: float = 0.0
+    home_folded: float = 0.0  # the cohort folded and its line read from the view (the front page replaced)
+    front: str = ""  # the cohort was first shown from its front page: "current" or "stale"; "" from the fold
     room_first: float = 0.0
     room_ready: float = 0.0
     cohort_ready: float = 0.0
@@ -343,17 +353,26 @@ async def run_circle(first: Session, scroll: bool = False, presses: int = 50, ma
     probe.record = True
     home_first = probe.wait("home")
     home_open = probe.wait("home", *HOME_OPEN, absent=[OPENING])
+    (cid,) = session.cohort_ids()
     t0 = time.perf_counter()
     async with app.run_test(size=SIZE) as pilot:
         out.home_first = await when(home_first, "the home screen") - t0
         out.home_open = await when(home_open, "the cohort on the home screen") - t0
         out.opening_seen = any(OPENING in t for t in probe.texts)
+        shown = app.screen.lines.get(cid)
+        out.front = shown.front if shown is not None else ""
         probe.record, probe.texts = False, []
+        # The fold behind the front page: polled (a front page and the line read from the view look the same).
+        while not ((line := app.screen.lines.get(cid)) is not None and line.opened):
+            if time.perf_counter() - t0 > TIMEOUT:
+                raise SystemExit("bench_tui: timed out waiting for the cohort's fold")
+            await asyncio.sleep(0.002)
+        out.home_folded = time.perf_counter() - t0
         if mark is not None:
             mark("cohort shown")
         room_first = probe.wait("meeting")
         room_ready = probe.wait("meeting", re.escape(NEXT_TITLE[:30]), re.escape(THREAD_TITLE), r"Thread note \d+:")
-        await pilot.pause()  # let the home screen settle, as a person would look before pressing
+        await pilot.pause()  # let the home screen settle (the cohort folded), as a person would look before pressing
         t1 = time.perf_counter()
         await pilot.press("m")
         out.room_first = await when(room_first, "the meeting room") - t1
@@ -371,7 +390,7 @@ async def run_circle(first: Session, scroll: bool = False, presses: int = 50, ma
             t2 = time.perf_counter()
             await pilot.press("enter")
             out.cohort_ready = await when(cohort_ready, "the cohort screen's charter") - t2
-    session.close()  # as quitting circle does: heads, and a snapshot if the view changed a lot
+    app.close_session()  # as quitting circle does (run_app): heads, a snapshot if the view changed a lot, the front pages
     return out
 
 
@@ -438,14 +457,14 @@ async def worker(kind: str, root: Path) -> None:
         else:
             assert first is not None
             kept = {}
-            if cmd[0] == "cold":
-                for p in snapshots(first):
+            if cmd[0] == "cold":  # a first start: no snapshot and no front page (without the snapshot it belongs with, it would be ignored anyway)
+                for p in snapshots(first) + front_pages(first):
                     kept[p] = p.read_bytes()
                     p.unlink()
                 gc.collect()
             r = await run_circle(first, scroll=cmd[0] == "scroll", presses=int(cmd[1]) if len(cmd) > 1 else 0)
             written = bool(snapshots(first))
-            if not written:  # closing writes one only after 2,000 events folded cold: put the old one back for the runs after this
+            if not written:  # closing writes one only after 2,000 events folded cold: put the old one (and its front page) back for the runs after this
                 for p, data in kept.items():
                     p.write_bytes(data)
             reply({**asdict(r), "snapshot_after": written})
@@ -641,8 +660,9 @@ def paint_rows(p: Paints) -> list[tuple[str, float, float | None]]:
         (
             "(b) home screen, cohort open and shown " + ("(snapshot)" if p.snapshot else "(no snapshot under 2,000 events: cold)"),
             median([r["home_open"] for r in w]),
-            None,
+            TARGET_PAINT,
         ),
+        ("(b) the cohort folded behind it, its line read from the view", median([r["home_folded"] for r in w]), None),
         ("(b) the same without a snapshot (one cold run)", p.cold["home_open"], None),
         ("(c) meeting room after m, first paint", median([r["room_first"] for r in w]), TARGET_PAINT),
         ("(c) meeting room after m, agenda and notes shown", median([r["room_ready"] for r in w]), None),
@@ -700,11 +720,15 @@ def report_size(meta: Meta, runs: list[Paints], mem_c: dict[str, Any], mem_b: di
     print_table(head, table)
     for p in runs:
         opening = sum(1 for r in p.warm if r["opening_seen"])
+        fronts = [r["front"] for r in p.warm if r["front"]]
         print(
             f"  {p.cores}: minimal {fmt_s(min(p.base))}..{fmt_s(max(p.base))}; home open {fmt_s(min(r['home_open'] for r in p.warm))}.."
             f"{fmt_s(max(r['home_open'] for r in p.warm))}; room ready {fmt_s(min(r['room_ready'] for r in p.warm))}..{fmt_s(max(r['room_ready'] for r in p.warm))}; "
             f'"Opening a cohort…" painted before the cohort in {opening} of {len(p.warm)} warm runs'
             f"{' and the cold one' if p.cold['opening_seen'] else ''}; "
+            f"shown from its front page in {len(fronts)} of {len(p.warm)} warm runs ({', '.join(sorted(set(fronts))) or 'none'})"
+            f"{', and in the cold one' if p.cold['front'] else ''}; folded {fmt_s(min(r['home_folded'] for r in p.warm))}.."
+            f"{fmt_s(max(r['home_folded'] for r in p.warm))}; "
             + ("snapshot rewritten by the cold run's close" if p.cold["snapshot_after"] else "no snapshot after the cold run (none under 2,000 events)")
         )
 

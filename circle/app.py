@@ -52,6 +52,7 @@ from circle.messages import (
 )
 from circle.models.text import clean, shorten
 from circle.store.cohort import CohortStore
+from circle.store.frontpage import Front
 from circle.store.service import CohortService
 from circle.store.session import Home, Session
 from circle.sync.status import SyncStatus
@@ -122,6 +123,8 @@ class CircleApp(App[None]):
         self._services: dict[str, CohortService] = {}
         self._watched: list[CohortStore] = []
         self.open_failures: dict[str, str] = {}  # cohort id -> why it did not open
+        #: Each cohort's front page (what the home screen showed when circle last closed), read at sign-in: shown until the cohort is open.
+        self.front_pages: dict[str, Front] = {}
         # One cohort opens at a time: the background opener and a screen that needs a cohort now.
         self._open_lock = threading.Lock()
         self._joins_lock = threading.Lock()  # one look for join answers at a time (poll_joins)
@@ -223,7 +226,8 @@ class CircleApp(App[None]):
 
         assert self.session is not None
         self.session.clock = self.clock
-        # Paint first: the home screen lists the cohorts as "opening…" until each is folded.
+        # Paint first: the home screen lists each cohort from its front page (or as "opening…") until it is folded.
+        self.front_pages = self.session.front_pages()
         self.push_screen(HomeScreen())
         self.open_cohorts(self.session)
 
@@ -367,7 +371,16 @@ class CircleApp(App[None]):
         self.workers.cancel_group(self, "open")
         if self.session is not None:
             with self._open_lock:  # not while a cohort is half open
-                self.session.close()
+                self.session.close(front_page=self._front_page)
+
+    def _front_page(self, svc: CohortService) -> dict[str, Any]:
+        """What the home screen shows of an open cohort now, as its front page holds it (written when the session closes)."""
+        from circle.screens.base import today_of
+        from circle.screens.home import page_of, read_cohort
+
+        assert self.session is not None
+        today = today_of(self.session.now())
+        return page_of(read_cohort(svc, self.session.id, today), today)
 
     @on(Unlocked)
     def signed_in(self, event: Unlocked) -> None:
@@ -455,6 +468,7 @@ class CircleApp(App[None]):
         self._services.clear()
         self._watched.clear()
         self.open_failures.clear()
+        self.front_pages = {}
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(UnlockScreen(self.home, self.identity))

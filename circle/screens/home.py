@@ -1,16 +1,23 @@
 """Home: your cohorts, each with its next meeting, who facilitates it and open actions.
 
-The home screen paints before the cohorts are open: a cohort still being
-opened (decrypted and folded in the background) shows as "Opening a cohort…"
-and fills in when it is ready. Enter or m on it opens the cohort or its
-meeting room as soon as it can.
+The home screen paints before the cohorts are open. A cohort still being
+opened (decrypted and folded in the background) shows its front page, the
+line this screen showed when circle last closed (:func:`page_of`, sealed by
+:mod:`circle.store.frontpage`), when it still belongs with the cohort's
+snapshot; marked as being brought up to date when the journals moved or the
+day changed since. Without one it shows as "Opening a cohort…". Either way
+the line is replaced by the one read from the folded view when it is ready.
+Enter or m on it opens the cohort or its meeting room as soon as it can.
 """
 
 from __future__ import annotations
 
+import re
+import time
 from dataclasses import dataclass
+from typing import Any
 
-from rich.text import Text
+from rich.text import Span, Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,10 +26,12 @@ from textual.widgets import Footer, Label, Static
 
 from circle.messages import CohortOpenRequested, MeetingOpenRequested
 from circle.models.meeting import next_meeting, overdue
+from circle.models.text import clean
 from circle.models.view import View
 from circle.screens.base import CircleScreen, rota_of, today_of, trouble_text
 from circle.screens.modals import Field, FormModal, ReadModal
 from circle.store.channels import ChannelService
+from circle.store.frontpage import Front
 from circle.store.goals import GoalService
 from circle.store.service import CohortService
 from circle.widgets import OpenList, WindowedList
@@ -42,6 +51,7 @@ class CohortLine:
     detail: Text
     opened: bool
     next_meeting: str | None = None
+    front: str = ""  # not opened yet, shown from its front page: "current" (nothing moved since) or "stale"
 
 
 def read_cohort(svc: CohortService, me: str, today: str = "") -> CohortLine:
@@ -132,6 +142,75 @@ def _at(view: View, meeting_id: str) -> str:
     return line(m.at, 40) if m else "a meeting"
 
 
+# ---- the front page: this line as plain data, sealed at close and shown first at the next start ----
+PAGE_VERSION = 1
+_STYLE = re.compile(r"(?:(?:bold|dim|italic|reverse)(?: (?:bold|dim|italic|reverse))*)?")  # the only styles this screen writes
+STALE_ROW = "\n  ↻ as when circle last closed; bringing it up to date…"
+
+
+def _text_data(t: Text) -> list[Any]:
+    return [t.plain, [[s.start, s.end, str(s.style)] for s in t.spans]]
+
+
+def _text_of(data: Any) -> Text:
+    """A Text from :func:`_text_data`'s form, checked: plain text as it was cleaned (never markup), only this screen's styles."""
+    plain, spans = data
+    if not isinstance(plain, str) or clean(plain, multiline=True) != plain or not isinstance(spans, list):
+        raise ValueError("not a clean line")
+    out = []
+    for start, end, style in spans:
+        if (
+            not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(plain))
+            or not isinstance(style, str)
+            or not _STYLE.fullmatch(style)
+        ):
+            raise ValueError("not this screen's span")
+        out.append(Span(start, end, style))
+    return Text(plain, spans=out)
+
+
+def page_of(line: CohortLine, today: str) -> dict[str, Any]:
+    """An open cohort's line as the plain data its front page holds (``today``: the date it was read for)."""
+    return {
+        "v": PAGE_VERSION,
+        "id": line.id,
+        "today": today,
+        "name": line.name,
+        "next": line.next_meeting,
+        "row": _text_data(line.row),
+        "detail": _text_data(line.detail),
+    }
+
+
+def front_line(cid: str, front: Front, today: str, asked: str | None = None) -> CohortLine | None:
+    """The line of a cohort not open yet, from its front page; None if the page is not one this screen wrote for it.
+
+    Stale when the journals moved since it was written or it was read for
+    another day (overdue actions and quiet goals go by the date): then the
+    row says so and the detail starts with when it was written (``written``).
+    """
+    page = front.page
+    try:
+        if page.get("v") != PAGE_VERSION or page.get("id") != cid or not isinstance(page.get("name"), str):
+            return None
+        nxt = page.get("next")
+        if nxt is not None and not isinstance(nxt, str):
+            return None
+        row, detail = _text_of(page["row"]), _text_of(page["detail"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    stale = front.moved or page.get("today") != today
+    if stale:
+        row.append(STALE_ROW, style="dim italic")
+        written = time.strftime("%Y-%m-%d %H:%M", time.localtime(front.written))
+        old, detail = detail, Text()
+        detail.append(f"As when circle last closed ({written}); bringing it up to date…\n\n", style="dim italic")
+        detail.append_text(old)
+    if asked:
+        row.append(f"\n  opening, then its {asked}", style="dim italic")
+    return CohortLine(cid, page["name"], row, detail, False, nxt, "stale" if stale else "current")
+
+
 def opening_line(cid: str, failure: str | None, asked: str | None = None) -> CohortLine:
     """A cohort not open yet (or one that could not be opened); ``asked``: what opens when it is ready."""
     if failure:
@@ -212,11 +291,18 @@ class HomeScreen(CircleScreen):
         if session is None:  # locked while this was being read
             return []
         lines = []
+        today = today_of(session.now())
         for cid in session.cohort_ids():
             svc = circle.opened(cid)
             asked = ASKED[self._pending[0]] if self._pending and self._pending[1] == cid else None
-            lines.append(read_cohort(svc, session.id, today_of(session.now())) if svc is not None else opening_line(cid, circle.open_failures.get(cid), asked))
-        return sorted(lines, key=lambda c: (not c.opened, c.name.lower(), c.id))
+            if svc is not None:
+                lines.append(read_cohort(svc, session.id, today))
+                continue
+            failure = circle.open_failures.get(cid)
+            front = circle.front_pages.get(cid) if failure is None else None
+            early = front_line(cid, front, today, asked) if front is not None else None
+            lines.append(early or opening_line(cid, failure, asked))
+        return sorted(lines, key=lambda c: (not (c.opened or c.front), c.name.lower(), c.id))
 
     def show_read(self, read: list[CohortLine]) -> None:
         self.lines = {c.id: c for c in read}
@@ -254,7 +340,9 @@ class HomeScreen(CircleScreen):
         if line.id not in self.circle.open_failures:
             # Say it in the row, calmly; a notification would linger over the screen that opens.
             self._pending = (what, line.id)
-            self.lines[line.id] = opening_line(line.id, None, ASKED[what])
+            front = self.circle.front_pages.get(line.id)
+            early = front_line(line.id, front, today_of(self.circle.session.now()), ASKED[what]) if front is not None else None
+            self.lines[line.id] = early or opening_line(line.id, None, ASKED[what])
             self.query_one("#home-cohorts", WindowedList).set_rows([(c.id, c.row) for c in self.lines.values()])
         return False
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from circle.models.governance import cohort_id_for
 from circle.models.names import match_one
 from circle.models.view import Member
 from circle.paths import private_dir
+from circle.store import frontpage
 from circle.store.cohort import CohortStore, unsettle_heap
 from circle.store.ingest import IngestReport
 from circle.store.keys import epoch_hash, roster_key
@@ -412,11 +413,39 @@ class Session:
         )
         return svc
 
-    def close(self) -> None:
-        """Write what is worth keeping (heads, snapshots) for every cohort opened."""
+    def close(self, front_page: Callable[[CohortService], Mapping[str, Any] | None] | None = None) -> None:
+        """Write what is worth keeping (heads, snapshots) for every cohort opened.
+
+        ``front_page(svc)``: what the home screen shows of a cohort now; it is
+        sealed beside the snapshot (:mod:`circle.store.frontpage`), read under
+        the store's lock with the heads it is bound to, so the next start can
+        paint it before the cohort is folded.
+        """
         for svc in list(self._cohorts.values()):
-            svc.store.close()
+            store = svc.store
+            with store.lock:
+                page = None
+                if front_page is not None:
+                    try:
+                        page = front_page(svc)
+                    except CircleError:
+                        page = None  # a page only makes the next start faster
+                store.close()
+                if page is not None:
+                    try:
+                        frontpage.save(self.dir, self.vault, store.id, self.id, page, self.now())
+                    except OSError:
+                        pass
         unsettle_heap()
+
+    def front_pages(self) -> dict[str, frontpage.Front]:
+        """The front page of each cohort that has one that still belongs with its snapshot (a few ms: small files, no fold)."""
+        out = {}
+        for cid in self.cohort_ids():
+            front = frontpage.load(self.dir, self.vault, cid, self.id)
+            if front is not None:
+                out[cid] = front
+        return out
 
     def problems(self) -> list[str]:
         """What opening the cohorts found wrong (damage, forks, rollbacks), one line each."""

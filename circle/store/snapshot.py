@@ -15,6 +15,7 @@ events themselves (at 100k events that was about 200 MB on top of the view).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from collections.abc import Iterator
@@ -78,6 +79,28 @@ def _frames(key: bytes, cohort_id: str, snap: Snapshot) -> Iterator[bytes]:
             ]
         blob = sealed.seal(key, b"", LABEL, _context(cohort_id, index, frames), json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode())
         yield _LENGTH.pack(len(blob)) + blob
+
+
+def path_of(root: Path, cohort_id: str) -> Path:
+    """Where a cohort's snapshot is under an identity's folder."""
+    return root / "snapshots" / f"{cohort_id}.snap"
+
+
+def stamp(path: Path) -> str:
+    """What tells this snapshot file from any other: SHA-256 of its clear header and sealed first frame ("" if there is none).
+
+    Every write seals frame 0 with a fresh nonce, so two writes never share a
+    stamp; reading it costs the first frame's bytes, no decryption.
+    """
+    try:
+        with path.open("rb") as f:
+            start = f.read(len(MAGIC) + 4 + _LENGTH.size)
+            if len(start) != len(MAGIC) + 4 + _LENGTH.size:
+                return ""
+            frame = f.read(_LENGTH.unpack(start[-_LENGTH.size :])[0])
+    except OSError:
+        return ""
+    return hashlib.sha256(start + frame).hexdigest()
 
 
 def save(path: Path, key: bytes, cohort_id: str, snap: Snapshot) -> None:
