@@ -481,7 +481,7 @@ class CohortStore:
         if key is not None and not roster_only:
             return key
         if not ep.roster:
-            return key  # an epoch from before roster keys: its roster-class events are sealed with the key itself
+            return key  # an epoch from before roster keys: what was written in it then is sealed with its key alone
         r = roster_key(key) if key is not None else self.entry.key(roster_id(kid))
         return r if r is not None and epoch_hash(r) == ep.roster else None
 
@@ -548,7 +548,7 @@ class CohortStore:
         if not targets:
             return
         epochs = self.view.epochs()
-        of = {kid: ep for kid, ep in epochs.items()} | {roster_id(kid): ep for kid, ep in epochs.items() if ep.roster}
+        of = epochs | {roster_id(kid): ep for kid, ep in epochs.items() if ep.roster}  # a key's epoch, by its key id
         commits = self._commits()
         given = self.entry.wrapped_to()
         held = [

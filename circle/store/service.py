@@ -194,7 +194,8 @@ class CohortService:
         A newcomer reads the cohort from its beginning, as a new colleague
         reads past minutes; where the charter's ``history`` is "joining", they
         read only the roster of earlier epochs (who, which keys, the schedule
-        and rota) and everything from a new epoch started with their admission. Someone removed earlier may be admitted again with
+        and rota) and everything from a new epoch started with their
+        admission. Someone removed earlier may be admitted again with
         the keys they had and a new journal. With ``replaces``, the newcomer
         is the same person under a new identity (a laptop lost without a
         recovery kit): their earlier identity is removed first (a new epoch

@@ -230,11 +230,7 @@ async def test_rota_skips_a_member_marked_absent(app_for):
 async def test_away_give_back_and_swap_from_the_cohort_screen(app_for, demo_home, clock):
     app = app_for("Kwame Mensah")
     async with app.run_test(size=SIZE) as pilot:
-        await opened(pilot)
-        await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, CohortScreen)
-        svc = app.screen.service
+        svc = (await cohort_screen(pilot)).service
         up = [t.meeting for t in svc.rota().upcoming()]
         names = lambda: [svc.view.name_of(t.facilitated_by) for t in svc.rota().upcoming()]  # noqa: E731
         assert names() == ["Kwame Mensah", "Priya Nair"]
@@ -660,15 +656,20 @@ async def test_a_newcomer_sees_the_cohort_appear_once_admitted(app_for, demo_hom
         assert rows()[0].startswith("Riverside Allied Health Circle\n"), rows()
 
 
+async def cohort_screen(pilot) -> CohortScreen:
+    """Enter on the home screen's first cohort, once it has opened."""
+    await opened(pilot)
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, CohortScreen)
+    return pilot.app.screen
+
+
 async def test_a_mentor_sets_what_newcomers_read_from_the_cohort_screen(app_for):
-    """n on the cohort screen: a mentor picks "from when they join"; the charter says so. A peer is told it is a mentor's."""
+    """n on the cohort screen: a mentor picks "from when they join"; the charter says so."""
     app = app_for("Helen Okafor")
     async with app.run_test(size=SIZE) as pilot:
-        await opened(pilot)
-        await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, CohortScreen)
-        svc = app.screen.service
+        svc = (await cohort_screen(pilot)).service
         assert svc.view.cohort().history == "all"
         await pilot.press("n")
         await pilot.pause()
@@ -683,10 +684,7 @@ async def test_a_mentor_sets_what_newcomers_read_from_the_cohort_screen(app_for)
 async def test_only_a_mentor_sets_what_newcomers_read(app_for):
     app = app_for("Kwame Mensah")
     async with app.run_test(size=SIZE) as pilot:
-        await opened(pilot)
-        await pilot.press("enter")
-        await pilot.pause()
-        svc = app.screen.service
+        svc = (await cohort_screen(pilot)).service
         await pilot.press("n", "down", "enter")
         await pilot.pause()
         assert svc.view.cohort().history == "all"
