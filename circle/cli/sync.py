@@ -11,10 +11,29 @@ import click
 from circle.cli.common import Context, echo, friendly, pass_ctx, plural
 
 
+def look_for_answers(session) -> None:
+    """One look for the inviter's answer to each join with a short code still waiting: once it is there, the sync
+    that follows brings the admission (as the app does while it runs)."""
+    from circle.exchange import ReplicaMailbox
+    from circle.store.joining import answer, awaiting_answer
+    from circle.sync import litestream as ls
+
+    waiting = awaiting_answer(session)
+    if not waiting:
+        return
+    mailbox = ReplicaMailbox(session)
+    with ls.bounded():  # a replica out of reach costs one wait
+        for cid in waiting:
+            state = answer(session, cid, mailbox)
+            if state in ("refused", "spent"):
+                echo("circle: a join was refused: the invite code was wrong" + (", and the invite is now spent" if state == "spent" else ""), err=True)
+
+
 def sync_once(session) -> int:
     """Push and pull every cohort once and say what happened; the exit code (1: problems or wrong settings)."""
     from circle.sync.service import SyncService
 
+    look_for_answers(session)
     r = SyncService(session).once()
     if r.pushed or r.pulled or r.events or not (r.unreachable or r.wrong):
         echo(f"Pushed {plural(r.pushed, 'journal')}, pulled {r.pulled}, {plural(r.events, 'new event')}.")
@@ -52,6 +71,7 @@ def sync(c: Context, once: bool, interval: float) -> None:
     service = SyncService(s, poll=interval)
     if once:
         sys.exit(sync_once(s))
+    look_for_answers(s)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("now", True))
     service.start(focus=None)

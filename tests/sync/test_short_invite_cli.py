@@ -81,3 +81,16 @@ def test_a_short_code_joins_wrong_guesses_are_refused_and_three_spend_the_invite
     refused(circle(homes["Ana"], "admit", "Physio peers", code2), "no open invite")
     assert "Zoe" not in ok(circle(homes["Ana"], "cohorts"))
     assert "Physio peers  (2 members)" in ok(circle(homes["Ana"], "cohorts"))
+
+
+def test_a_newcomer_who_asked_without_waiting_is_let_in_by_circle_sync(tmp_path: Path):
+    """Ben asks with --no-wait and closes his laptop; Ana admits him; his next 'circle sync --once' brings the cohort."""
+    shared = tmp_path / "shared-folder"
+    homes = {name: new_home(tmp_path, name).home.root for name in ("Ana", "Ben")}
+    ok(circle(homes["Ana"], "cohort", "create", "Dietitians North", "--replica", str(shared), "--history", "joining"))
+    code = CODE.search(ok(circle(homes["Ana"], "invite", "Dietitians North"))).group(1)
+    ok(circle(homes["Ben"], "join", code, "--replica", str(shared), "--no-wait"))
+    assert "(waiting to be admitted)" in ok(circle(homes["Ben"], "cohorts"))
+    ok(circle(homes["Ana"], "admit", "Dietitians North", code))
+    ok(circle(homes["Ben"], "sync", "--once"))
+    assert "Dietitians North  (2 members)" in ok(circle(homes["Ben"], "cohorts"))
