@@ -385,6 +385,10 @@ class CohortScreen(CircleScreen):
     def action_history(self) -> None:
         with self.view_lock():
             now = self.service.view.cohort().history
+            mentor = self.service.is_mentor()
+        if not mentor:
+            self.notify(f"Newcomers read {HISTORY_SAYS[now]}. A supervising mentor decides it.", title="What newcomers read")
+            return
 
         def done(choice: str | None) -> None:
             if choice and choice != now and self.do(self.service.set_history, choice):
