@@ -2,7 +2,8 @@
 
 :class:`CohortStore` ties the parts together: :mod:`~circle.store.writer`
 seals and appends, :mod:`~circle.store.keys` holds the scope keys and
-epochs, :mod:`~circle.store.ingest` checks and opens what peers wrote, and
+epochs, :mod:`~circle.store.wrapping` starts epochs and decides where keys
+are wrapped, :mod:`~circle.store.ingest` checks and opens what peers wrote, and
 :mod:`~circle.store.snapshot` keeps a sealed local copy for fast opening.
 What people do with a cohort (meetings, the agenda, the roster) is in
 :mod:`~circle.store.service`.
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import hashlib
 import json
 import os
 import secrets
@@ -30,7 +30,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,28 +42,20 @@ from circle.models.governance import GOVERNANCE_KINDS, ROSTER_KINDS
 from circle.models.mentoring import ratio_warnings
 from circle.models.private import Private
 from circle.models.schema import line_problem
-from circle.models.view import Member, View
+from circle.models.view import View
 from circle.paths import private_dir
 from circle.store import anonymous, archive, snapshot
 from circle.store.chain import check_chain
 from circle.store.ingest import IngestReport, JournalChecker, Rewind, admission_of, open_events
 from circle.store.journal import Journal, read_rows
-from circle.store.keys import WRAP_KEY_ID, CohortKeys, epoch_hash, roster_id, roster_key, wrap_scope_key
+from circle.store.keys import WRAP_KEY_ID, CohortKeys, epoch_hash, roster_key, wrap_scope_key
 from circle.store.vault import JournalRecord, Scope, ScopeKey, Vault
+from circle.store.wrapping import Part, Wrapping
 from circle.store.writer import Author, JournalWriter
 
 Clock = Callable[[], float]
 Change = Callable[["CohortStore", list[Event]], None]
 CITE_EVERY = 60.0  # seconds between citations on batches that change no governance
-
-
-@dataclass(frozen=True)
-class Part:
-    """One envelope of a batch: an event sealed with ``key``, or key wraps (``key`` None, kind "keys.wrapped")."""
-
-    kind: str
-    body: dict[str, Any]
-    key: ScopeKey | None
 
 
 def _timestamp(at: str) -> float:
@@ -99,12 +90,7 @@ def plural_events(n: int) -> str:
     return f"{n} event{'s' if n != 1 else ''}"
 
 
-def recipient_set(ids: Iterable[str]) -> str:
-    """The hash of an epoch's recipient set, bound into each wrap of its key."""
-    return hashlib.sha256("".join(sorted(ids)).encode()).hexdigest()
-
-
-class CohortStore:
+class CohortStore(Wrapping):
     """One cohort on this device, for one unlocked identity.
 
     Args:
@@ -235,24 +221,6 @@ class CohortStore:
                 parts.append(Part("keys.wrapped", self.keys.wrap_body(self.id, [(key, "", "")], to), None))
             parts.append(Part(kind, body, key))
             return self.commit(parts)[0]
-
-    def rekey_channels(self) -> None:
-        """A new key for each private channel this identity holds one for, wrapped to the peer's devices and this
-        identity's other devices as they count now (after a device's removal: never to it)."""
-        with self.lock:
-            me = self.view.member(self.author.id)
-            if me is None:
-                return
-            parts = []
-            for peer in sorted({k.peer for k in self.keys.held().values() if k.scope is Scope.DYAD}):
-                m = self.view.member(peer)
-                if m is None or not m.active:
-                    continue
-                key = self.keys.new_dyad_key(peer)
-                parts.append(Part("keys.wrapped", self.keys.wrap_body(self.id, [(key, "", "")], self.readers([m, me])), None))
-            if parts:
-                self.vault.save()  # the keys are on disk before anything sealed with them is
-                self.commit(parts)
 
     def sealing_key(self) -> ScopeKey:
         """The key of the epoch the fold says is current, checked against its commitment."""
@@ -386,186 +354,6 @@ class CohortStore:
     def flush(self) -> None:
         """Persist verified heads and keys to the keystore (batched: it is rewritten whole)."""
         self.vault.flush()
-
-    # ---- keys: epochs and wraps ----------------------------------------
-    def start_epoch(self, reason: str, before: list[Part] | None = None, joining: Member | None = None) -> ScopeKey:
-        """Start a new key epoch for the active members, after ``before`` (a removal, or ``joining``'s admission), in one
-        transaction.
-
-        The new key is wrapped for every other active member; the start names
-        them, the hash of the epoch it follows and commitments to the key and to its roster key.
-        """
-        with self.lock:
-            epochs = self.view.epochs()
-            current = self.view.current_epoch()
-            old = current or max(epochs.values(), key=lambda e: (e.number, e.stamp), default=None)
-            sealing = self.sealing_key() if current is not None else self._newest_held_key()
-            parts = [Part(p.kind, p.body, p.key if p.key is not None or p.kind == "keys.wrapped" else sealing) for p in (before or [])]
-            removed = {p.body["member"] for p in parts if p.kind == "member.removed"}
-            gone = {p.body["journal"] for p in parts if p.kind == "member.device_removed"}
-            active = [replace(m, gone=m.gone | gone) for m in self.view.members() if m.id not in removed] + ([joining] if joining else [])
-            key = self.keys.new_epoch_key(max((e.number for e in epochs.values()), default=0) + 1)
-            self.vault.save()  # the key is on disk before anything sealed with it is
-            others = self.readers(active)
-            prev = old.commit if old is not None else ""
-            if others:
-                parts.append(Part("keys.wrapped", self.keys.wrap_body(self.id, [(key, prev, recipient_set(m.id for m in active))], others), None))
-            parts.append(
-                Part(
-                    "keys.epoch_started",
-                    {
-                        "epoch": key.epoch,
-                        "key_id": key.id,
-                        "recipients": sorted(m.id for m in active),
-                        "prev": prev,
-                        "commit": epoch_hash(key),
-                        "roster": epoch_hash(roster_key(key)),
-                        "reason": reason,
-                    },
-                    key,
-                )
-            )
-            self.commit(parts)
-            return key
-
-    def readers(self, members: Iterable[Member]) -> list[PublicIdentity]:
-        """Where a key for ``members`` is wrapped: each device of theirs not removed, never this device itself.
-
-        A removed device's reading keys are in no list made after its removal:
-        it reads nothing sealed with a key made from then on.
-        """
-        out: dict[bytes, PublicIdentity] = {}
-        for m in members:
-            for reading, (_journal, p) in self._devices(m).items():
-                out.setdefault(reading, p)
-        return list(out.values())
-
-    def _devices(self, m: Member) -> dict[bytes, tuple[str, PublicIdentity]]:
-        """Each device of ``m`` not removed, by its reading keys: (a journal it writes, the identity to wrap to, with
-        those reading keys). The journals ``m`` was admitted with read with the identity's own keys, unless the
-        admission named a device's; an added device reads with the keys its announcement named. Never this device."""
-        base, readers = PublicIdentity.from_bytes(bytes.fromhex(m.public)), dict(m.readers)
-        out: dict[bytes, tuple[str, PublicIdentity]] = {}
-        for j in (j for j, _ in m.journals if j not in m.gone):
-            p = base.with_reading(bytes.fromhex(readers[j])) if j in readers else base
-            if p.reading != self.author.reading:
-                out.setdefault(p.reading, (j, p))
-        return out
-
-    def _newest_held_key(self) -> ScopeKey:
-        """The key of the newest valid epoch held (what to seal a removal with while no epoch is clean)."""
-        for kid, ep in sorted(self.view.epochs().items(), key=lambda kv: (-kv[1].number, kv[1].stamp)):
-            key = self.keys.sealing_for(kid, ep.commit)
-            if key is not None:
-                return key
-        raise NotFound("no key of this cohort on this device", "run 'circle sync' first")
-
-    def share_keys(self, recipients: list[PublicIdentity], roster_only: bool = False) -> tuple[Part | None, list[str]]:
-        """A wrap part giving every valid epoch's key held to ``recipients`` (with ``roster_only``, its roster key: see
-        circle/store/keys.py), and the epochs' key ids it gives."""
-        keys, given = [], []
-        for kid, ep in sorted(self.view.epochs().items(), key=lambda kv: kv[1].number):
-            key = self._epoch_key(kid, roster_only)
-            if key is not None:
-                keys.append((key, ep.prev, recipient_set(ep.recipients)))
-                given.append(kid)
-        if not keys or not recipients:
-            return None, []
-        return Part("keys.wrapped", self.keys.wrap_body(self.id, keys, recipients), None), given
-
-    def _epoch_key(self, kid: str, roster_only: bool) -> ScopeKey | None:
-        """The key of a valid epoch to pass on, held and matching its commitment: the epoch's own key, or (with
-        ``roster_only``, or where only that is held) its roster key, where the epoch commits to one."""
-        ep = self.view.epochs()[kid]
-        key = self.keys.sealing_for(kid, ep.commit)
-        if key is not None and not roster_only:
-            return key
-        if not ep.roster:
-            return key  # an epoch from before roster keys: what was written in it then is sealed with its key alone
-        r = roster_key(key) if key is not None else self.entry.key(roster_id(kid))
-        return r if r is not None and epoch_hash(r) == ep.roster else None
-
-    def unsaid_before(self) -> int:
-        """The clock before which this device reads only the roster (the cohort shows newcomers no history and it holds
-        only the roster keys of some earlier epochs: see circle/store/keys.py), or 0 when it reads everything it was given."""
-        me = self.view.member(self.author.id)
-        held = self.entry.keys()
-        some = any(bytes.fromhex(kid) not in held and bytes.fromhex(roster_id(kid)) in held for kid in self.view.epochs())
-        return me.admitted_lamport if some and me is not None else 0
-
-    def _commits(self) -> dict[str, str]:
-        """Key id -> public commitment, for every valid epoch's key and roster key."""
-        out = {}
-        for kid, ep in self.view.epochs().items():
-            out[kid] = ep.commit
-            if ep.roster:
-                out[roster_id(kid)] = ep.roster
-        return out
-
-    def _catch_up_wraps(self) -> None:
-        """Members this identity admitted get the epochs that started without them.
-
-        Keys follow membership: an epoch names the active members its author
-        had seen; one admitted meanwhile (concurrently) gets the key from their
-        admitter. Where the charter shows newcomers no history from before
-        they joined, epochs before the first one that names them since their
-        newest admission (a member re-admitted reads nothing said while away)
-        give only their roster key (circle/store/keys.py).
-        """
-        if not self.view.founded:
-            return
-        epochs = self.view.epochs()
-        joining = self.view.cohort().history == "joining"
-        mine = [m for m in self.view.members() if self.view.admitted_by(m.id) == self.author.id and m.id != self.author.id]
-        given = self.entry.wrapped_to()
-        for m in mine:
-            first = min((ep.number for ep in epochs.values() if m.id in ep.recipients and ep.stamp[0] > m.admitted_lamport), default=0)
-            keys = []
-            for kid, ep in sorted(epochs.items(), key=lambda kv: kv[1].number):
-                if m.id in ep.recipients or m.id in given.get(kid, ()):
-                    continue
-                key = self._epoch_key(kid, roster_only=joining and ep.number < first)
-                if key is not None:
-                    keys.append((kid, (key, ep.prev, recipient_set(ep.recipients))))
-            if keys:
-                self.commit([Part("keys.wrapped", self.keys.wrap_body(self.id, [k for _, k in keys], self.readers([m])), None)])
-                for kid, _ in keys:
-                    self.entry.mark_wrapped(kid, m.id)
-        self._forward_to_my_devices()
-
-    def _forward_to_my_devices(self) -> None:
-        """Keys this device holds that another device of this identity may lack, wrapped to it once.
-
-        A member who started an epoch, or a peer who made a channel's key,
-        before seeing a device's announcement wrapped it to the devices they
-        knew. Each device passes on what it holds to the others, once per key
-        and device (the kit of a new device marks what it already holds).
-        """
-        me = self.view.member(self.author.id)
-        if me is None or not me.active or not me.devices:
-            return
-        targets = self._devices(me)  # each marked by a journal it writes
-        if not targets:
-            return
-        epochs = self.view.epochs()
-        of = epochs | {roster_id(kid): ep for kid, ep in epochs.items() if ep.roster}  # a key's epoch, by its key id
-        commits = self._commits()
-        given = self.entry.wrapped_to()
-        held = [
-            k
-            for k in self.keys.held().values()
-            if (k.scope in (Scope.COHORT, Scope.ROSTER) and k.id in commits and epoch_hash(k) == commits[k.id]) or k.scope is Scope.DYAD
-        ]
-        for j, pub in targets.values():
-            todo = [k for k in held if j not in given.get(k.id, ())]
-            if not todo:
-                continue
-            cohort = [(k, of[k.id].prev, recipient_set(of[k.id].recipients)) for k in todo if k.scope is not Scope.DYAD]
-            parts = [Part("keys.wrapped", self.keys.wrap_body(self.id, cohort, [pub]), None)] if cohort else []
-            parts += [Part("keys.wrapped", self.keys.wrap_body(self.id, [(k, "", "")], [pub]), None) for k in todo if k.scope is Scope.DYAD]
-            self.commit(parts)
-            for k in todo:
-                self.entry.mark_wrapped(k.id, j)
 
     # ---- reading peers -------------------------------------------------
     def own_journal_problem(self) -> str | None:
@@ -750,51 +538,6 @@ class CohortStore:
         elif private:
             self._notify([])
         return report
-
-    def _take_wraps(self, wraps: list[Event]) -> bool:
-        """Keep keys wrapped for this identity (for this cohort; any, while a join is pending).
-
-        A key is kept to read with even before the epoch it belongs to has
-        settled here (the epoch's start is sealed with it); it is written with
-        only once the fold says its epoch is current (:meth:`sealing_key`).
-        """
-        got = False
-        commits = self._commits()
-        pending = self.entry.pending is not None
-        for ev in wraps:
-            for w in self.keys.unwrap(ev.body):
-                if w.key.scope in (Scope.COHORT, Scope.ROSTER) and (w.cohort == self.id or pending):
-                    got |= self.keys.take(w, commits)
-                elif w.key.scope is Scope.DYAD and w.cohort == self.id and (peer := self._dyad_peer(ev, w.party, w.other)):
-                    k = w.key
-                    got |= self.keys.take(replace(w, key=ScopeKey(k.id, k.secret, k.scope, k.epoch, peer)), commits)
-                # Anything else (a "self" or "invite" key, a dyad key for another cohort) is never taken from a wrap.
-        return got
-
-    def _dyad_peer(self, wrap: Event, party: str, other: str) -> str:
-        """The other member of the channel a wrapped dyad key belongs to, if the wrap counts ("" if not).
-
-        A channel's key is taken only from the journal of the member it names
-        as its maker, while a member: from another member, for the channel
-        between them and this identity; from one of this identity's own
-        devices, for the channel it names (each device of a member reads all
-        of that member's channels).
-        """
-        owner = self.view.author_of(wrap.journal)
-        if not owner or owner != party or self.view.counts(wrap) is not None:
-            return ""
-        peer = other if party == self.author.id else party
-        if party != self.author.id and other not in ("", self.author.id):
-            return ""  # a key for a channel between two others
-        m = self.view.member(peer)
-        return peer if peer != self.author.id and m is not None and m.active else ""
-
-    def _unmatched_keys(self) -> int:
-        """Cohort keys held that match no epoch that validly started (wrapped by someone not entitled, or made up)."""
-        if not self.view.founded:
-            return 0
-        commits = self._commits()
-        return sum(1 for k in self.entry.keys().values() if k.scope in (Scope.COHORT, Scope.ROSTER) and (k.id not in commits or epoch_hash(k) != commits[k.id]))
 
     def _adopt(self, cid: str) -> None:
         """A pending join was admitted: take the cohort's real id from the inviter's wrap.
