@@ -20,6 +20,7 @@ from circle.crypto import envelope
 from circle.crypto.keystore import atomic_write
 from circle.errors import CircleError, InvalidEnvelope
 from circle.models.events import Event, Shared, decode_payload
+from circle.models.governance import ROSTER_KINDS
 from circle.paths import private_dir
 from circle.store.chain import ChainResult, Checked, check_chain
 from circle.store.journal import read_rows
@@ -179,7 +180,7 @@ def open_events(
     jid = record.id
     for c in accepted:
         kid = c.header.key_id
-        key = keys.get(kid)
+        key = None if kid == WRAP_KEY_ID else keys.get(kid)  # the wrap scope's id is never a key held: checked first
         if key is None or key.scope not in _FOLDED:
             out.opaque.append((jid, c.seq, c.hash.hex()))
         if kid == WRAP_KEY_ID:
@@ -200,6 +201,10 @@ def open_events(
             continue
         if ev.author != record.owner or (key.scope is not Scope.INVITE and ev.cohort != cohort_id):
             report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: author or cohort does not match the journal")
+            continue
+        if key.scope is Scope.ROSTER and ev.kind not in ROSTER_KINDS:  # what is said is never sealed for newcomers' keys
+            report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: {ev.kind} sealed with a roster key")
+            out.opaque.append((jid, c.seq, c.hash.hex()))  # still a position others may cite, as on a newcomer's device
             continue
         out.events.setdefault(Scope.COHORT if key.scope is Scope.ROSTER else key.scope, []).append(ev)
         if key.scope is Scope.DYAD:

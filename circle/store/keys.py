@@ -168,9 +168,11 @@ class CohortKeys:
                 scope = Scope(inner["scope"])
                 party = str(inner.get("with", "")) if scope is Scope.DYAD else ""
                 other = str(inner.get("for", "")) if scope is Scope.DYAD else ""
-                key = ScopeKey(str(inner["kid"]), bytes.fromhex(inner["k"]), scope, int(inner["e"]))
-                if len(key.raw_id) != 16 or len(key.secret) != 32 or key.id != key.raw_id.hex():
+                if type(inner["e"]) is not int:  # not a float, an infinity or a string of digits
                     continue
+                key = ScopeKey(str(inner["kid"]), bytes.fromhex(inner["k"]), scope, inner["e"])
+                if len(key.raw_id) != 16 or len(key.secret) != 32 or key.id != key.raw_id.hex() or key.raw_id == WRAP_KEY_ID:
+                    continue  # the all-zero id names the wrap scope: a key under it would hide every wrap from the fold
                 out.append(Wrapped(str(inner["c"]), key, str(inner.get("prev", "")), str(inner.get("r", "")), party, other))
             except (InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError):
                 continue
