@@ -23,6 +23,7 @@ from typing import Any
 from circle.crypto.identity import PublicIdentity
 from circle.errors import NotFound
 from circle.models.events import Event
+from circle.models.governance import Epoch
 from circle.models.view import Member
 from circle.store.keys import epoch_hash, roster_id, roster_key
 from circle.store.vault import Scope, ScopeKey
@@ -184,9 +185,11 @@ class Wrapping:
         Keys follow membership: an epoch names the active members its author
         had seen; one admitted meanwhile (concurrently) gets the key from their
         admitter. Where the charter shows newcomers no history from before
-        they joined, epochs before the first one that names them since their
-        newest admission (a member re-admitted reads nothing said while away)
-        give only their roster key (circle/store/keys.py).
+        they joined, an epoch whose starter had not seen their newest admission
+        (by its citations) gives only its roster key (circle/store/keys.py),
+        whatever its number: what was said in it was said before, or while a
+        member admitted again was away. If such an epoch is the current one, a
+        new epoch is started that names them, so they can read and write on.
         """
         if not self.view.founded:
             return
@@ -194,20 +197,37 @@ class Wrapping:
         joining = self.view.cohort().history == "joining"
         mine = [m for m in self.view.members() if self.view.admitted_by(m.id) == self.author.id and m.id != self.author.id]
         given = self.entry.wrapped_to()
+        current = self.view.current_epoch()
+        heal = False
         for m in mine:
-            first = min((ep.number for ep in epochs.values() if m.id in ep.recipients and ep.stamp[0] > m.admitted_lamport), default=0)
             keys = []
             for kid, ep in sorted(epochs.items(), key=lambda kv: kv[1].number):
                 if m.id in ep.recipients or m.id in given.get(kid, ()):
                     continue
-                key = self._epoch_key(kid, roster_only=joining and ep.number < first)
+                key = self._epoch_key(kid, roster_only=joining and not self._after_admission(ep, m.id))
                 if key is not None:
                     keys.append((kid, (key, ep.prev, recipient_set(ep.recipients))))
             if keys:
                 self.commit([Part("keys.wrapped", self.keys.wrap_body(self.id, [k for _, k in keys], self.readers([m])), None)])
                 for kid, _ in keys:
                     self.entry.mark_wrapped(kid, m.id)
+            heal |= joining and current is not None and m.id not in current.recipients and not self._after_admission(current, m.id)
+        if heal:
+            self.start_epoch("admission")
         self._forward_to_my_devices()
+
+    def _after_admission(self, ep: Epoch, member_id: str) -> bool:
+        """Whether an epoch's starter had seen the member's newest admission when starting it (by the start's
+        place in the admitter's journal, or by what it cites of it)."""
+        adm = self.view.admission(member_id)
+        if adm is None:
+            return False
+        start = self.view.event(ep.stamp[2])
+        if start is None:
+            return False
+        if start.journal == adm.journal:
+            return start.seq > adm.seq
+        return self.view.saw(start.id).get(adm.journal, 0) >= adm.seq
 
     def _forward_to_my_devices(self) -> None:
         """Keys this device holds that another device of this identity may lack, wrapped to it once.

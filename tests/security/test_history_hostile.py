@@ -633,12 +633,6 @@ def test_an_epoch_without_a_roster_commitment_is_read_whole_by_a_newcomer_and_a_
 # ---- (1)/(4) an epoch started before the admission that the admitter had not seen yet --------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_catch_up_wraps gives the whole key of every epoch numbered at or above the first that names the newcomer; "
-    "epoch numbers are not causal order: epochs another member started before the admission, unseen by the admitter, "
-    "are numbered from what that member had seen, so what was said in them reaches the newcomer",
-)
 def test_epochs_the_admitter_had_not_seen_at_the_admission_give_the_newcomer_only_their_roster(tmp_path):
     """Ben turns the key over twice and talks in the new epochs while Ana's laptop has not seen it (closed, or not
     synced); then Ana admits Cleo under "joining". Ben's epochs started before the admission, numbered from what Ben
