@@ -501,7 +501,7 @@ class CohortStore(Wrapping):
                         self._unread.add(jid)  # not here yet: when it comes (from a replica), it is read from its first event
                     continue
                 self._unread.discard(jid)
-                opened = open_events(accepted, record, self.id, self.keys.readable(), report, shared)
+                opened = open_events(accepted, record, self.id, self.keys.readable(), report, shared, self.keys.alternates())
                 peers.update(opened.peers)
                 self.view.note_opaque(opened.opaque)
                 for scope, events in opened.events.items():
@@ -509,6 +509,8 @@ class CohortStore(Wrapping):
                         report.folded += self.view.apply(events)  # what settles may name more journals (members) to read
                     fresh.setdefault(scope, []).extend(events)
                 got = self._take_wraps(opened.wraps)
+                if self.keys.settle(self._commits()):  # a key taken for an unsettled epoch was not its key: fold again
+                    self.view, self._round_rows, got = View(self.id), -1, True
                 pending = self.entry.pending
                 if pending is not None and jid == pending.inviter_journal:
                     cid = admission_of(accepted, record, self.keys.readable(), self.author.id, self.entry.journal)

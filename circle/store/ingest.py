@@ -168,7 +168,13 @@ _FOLDED = (Scope.COHORT, Scope.ROSTER)  # scopes whose events the cohort's view 
 
 
 def open_events(
-    accepted: Iterable[Checked], record: JournalRecord, cohort_id: str, keys: dict[bytes, ScopeKey], report: IngestReport, shared: Shared | None = None
+    accepted: Iterable[Checked],
+    record: JournalRecord,
+    cohort_id: str,
+    keys: dict[bytes, ScopeKey],
+    report: IngestReport,
+    shared: Shared | None = None,
+    alternates: dict[bytes, list[ScopeKey]] | None = None,
 ) -> Opened:
     """Open every accepted envelope we hold a key for, sorted by scope.
 
@@ -194,10 +200,17 @@ def open_events(
         if key is None:
             report.skipped_other_scopes += 1
             continue
-        try:
-            ev = decode_payload(envelope.open_envelope(c.blob, c.header, key.secret), id=c.hash.hex(), journal=jid, seq=c.seq, shared=shared)
-        except InvalidEnvelope as exc:
-            report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: {exc.reason}")
+        ev = None
+        for k in (key, *(alternates or {}).get(kid, ())):  # a key id two wrappers gave different keys: each, until it settles
+            try:
+                ev = decode_payload(envelope.open_envelope(c.blob, c.header, k.secret), id=c.hash.hex(), journal=jid, seq=c.seq, shared=shared)
+            except InvalidEnvelope as exc:
+                problem = exc.reason
+                continue
+            key = k
+            break
+        if ev is None:
+            report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: {problem}")
             continue
         if ev.author != record.owner or (key.scope is not Scope.INVITE and ev.cohort != cohort_id):
             report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: author or cohort does not match the journal")

@@ -114,6 +114,35 @@ class CohortKeys:
         """Every key held for this cohort, by raw key id."""
         return self.entry.keys()
 
+    def alternates(self) -> dict[bytes, list[ScopeKey]]:
+        """Other keys to try where the key held under an id does not open an envelope (see :meth:`take`), with their
+        roster keys."""
+        out: dict[bytes, list[ScopeKey]] = {}
+        for keys in self.entry.candidates().values():
+            for k in keys:
+                out.setdefault(k.raw_id, []).append(k)
+                if k.scope is Scope.COHORT:
+                    r = roster_key(k)
+                    out.setdefault(r.raw_id, []).append(r)
+        return out
+
+    def settle(self, commits: dict[str, str]) -> bool:
+        """Once an epoch's commitment is known here, keep the one key under its id that matches it; True if the key
+        held changed."""
+        changed = False
+        for kid, keys in self.entry.candidates().items():
+            commit = commits.get(kid)
+            if commit is None:
+                continue
+            held = self.entry.key(kid)
+            if held is None or epoch_hash(held) != commit:
+                right = next((k for k in keys if epoch_hash(k) == commit), None)
+                if right is not None:
+                    self.entry.replace_key(right)
+                    changed = True
+            self.entry.drop_candidates(kid)
+        return changed
+
     def readable(self) -> dict[bytes, ScopeKey]:
         """Every key to open envelopes with: those held, and the roster key of each epoch key held."""
         held = self.entry.keys()
@@ -191,8 +220,10 @@ class CohortKeys:
             return False
         held = self.entry.key(key.id)
         if held is not None:
-            if held.secret == key.secret or commit is None:
+            if held.secret == key.secret:
                 return False
+            if commit is None:  # which one is real is known when the epoch settles: both are tried until then
+                return self.entry.add_candidate(key)
             self.entry.replace_key(key)
             return True
         self.entry.add_key(key)

@@ -35,6 +35,7 @@ from circle.crypto.keystore import Keystore
 from circle.errors import NotFound
 
 DOCUMENT_VERSION = 1
+MAX_CANDIDATES = 8  # other keys kept under one key id while its epoch settles (each wrapper can add one per try)
 
 
 class Scope(StrEnum):
@@ -240,6 +241,23 @@ class CohortEntry:
         """Put the right key where a wrong one of the same id was kept."""
         self._d["keys"][key.id] = key.stored()
         self._vault.changed()
+
+    def candidates(self) -> dict[str, list[ScopeKey]]:
+        """Other keys wrapped under the id of a key held, kept while its epoch has not settled here (key id -> keys)."""
+        return {kid: [ScopeKey.from_stored(kid, v) for v in vs] for kid, vs in self._d.get("candidates", {}).items()}
+
+    def add_candidate(self, key: ScopeKey) -> bool:
+        """Keep another key under a held key's id until its epoch settles; False if it was kept already."""
+        kept = self._d.setdefault("candidates", {}).setdefault(key.id, [])
+        if key.stored() in kept or len(kept) >= MAX_CANDIDATES:
+            return False
+        kept.append(key.stored())
+        self._vault.changed()
+        return True
+
+    def drop_candidates(self, kid: str) -> None:
+        if self._d.get("candidates", {}).pop(kid, None) is not None:
+            self._vault.changed()
 
     @property
     def cohort_key(self) -> ScopeKey | None:

@@ -191,8 +191,9 @@ class Wrapping:
         member admitted again was away. If such an epoch is the current one, a
         new epoch is started that names them, so they can read and write on.
         """
-        if not self.view.founded:
-            return
+        me = self.view.member(self.author.id)
+        if not self.view.founded or me is None or not me.active:
+            return  # a removed member gives nobody keys (what they would wrap is refused anyway)
         epochs = self.view.epochs()
         joining = self.view.cohort().history == "joining"
         mine = [m for m in self.view.members() if self.view.admitted_by(m.id) == self.author.id and m.id != self.author.id]
@@ -212,7 +213,7 @@ class Wrapping:
                 for kid, _ in keys:
                     self.entry.mark_wrapped(kid, m.id)
             heal |= joining and current is not None and m.id not in current.recipients and not self._after_admission(current, m.id)
-        if heal:
+        if heal and current is not None and self.keys.sealing_for(current.key_id, current.commit) is not None:
             self.start_epoch("admission")
         self._forward_to_my_devices()
 

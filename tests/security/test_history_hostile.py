@@ -294,11 +294,6 @@ def test_made_up_keys_from_a_removed_member_wrong_scopes_and_wrong_epoch_numbers
     assert "still read after Dan's wraps" in {n.text for n in c.view.notes()}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CohortKeys.take keeps a made-up key provisionally when its epoch has not settled here, and never replaces it "
-    "with the real one while the epoch is unknown; the epoch's start is sealed with that very key, so it never settles",
-)
 def test_a_removed_member_squats_the_next_epochs_key_id_and_the_real_key_is_never_kept(tmp_path):
     """Dan (a mentor, removed) invited Cleo, so her device reads his journal before Ana's. After his removal he reads the
     new epoch's key ids from the headers of Ana's journal and wraps Cleo made-up keys under them before she syncs."""
