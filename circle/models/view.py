@@ -368,6 +368,9 @@ class View:
         # Members cite them like any other position, so a removal's cut covers a channel's messages its author had seen.
         self._opaque: dict[tuple[str, int], str] = {}
         self._newest_opaque: dict[str, tuple[int, str]] = {}
+        # Roster-class events this device opened with an epoch's own key, not its roster key: event id -> key id.
+        # Right for epochs from before roster keys; refused where the epoch commits to one (newcomers cannot read them).
+        self._full: dict[str, str] = {}
         self.rounds_changed = 0  # bumped when the rounds' lines change: the view's length does not say so
         # Citation forks, kept up to date as events come (events, held positions and envelope ids only ever grow):
         self._fork_scan = 0  # events of _events (in the order they came) whose citations were checked
@@ -442,7 +445,7 @@ class View:
                 cited_at[journal] = e.ts
             if not refold:
                 done = last.get(journal)
-                refold = e.kind in GOVERNANCE_KINDS or seq <= (done[0] if done else 0) or bool(cuts and self._moves_a_cut(e))
+                refold = e.kind in GOVERNANCE_KINDS or seq <= (done[0] if done else 0) or bool(cuts and self._moves_a_cut(e)) or eid in self._full
         if not fresh:
             return 0
         self.max_lamport = top
@@ -528,6 +531,11 @@ class View:
                 elif e.id not in self._refused:
                     governance.append(e)
         self._gov = settle(governance, self._cites.seen, self.cohort_id, self._cut_for)
+        unreadable = self._unreadable_to_newcomers()
+        if unreadable:  # settled again without them: what a newcomer folds, every device folds
+            self._refused.update(unreadable)
+            ok = [e for e in ok if e.id not in unreadable]
+            self._gov = settle([e for e in governance if e.id not in unreadable], self._cites.seen, self.cohort_id, self._cut_for)
         self._refused.update(self._gov.refused)
         lowest = dict(self._gov.cuts)
         for _change, cuts in self._gov.role_changes:
@@ -535,6 +543,29 @@ class View:
                 lowest[j] = min(lowest.get(j, c), c)
         self._lowest_cuts = lowest
         self._fold_contents(ok)
+
+    def _unreadable_to_newcomers(self) -> dict[str, str]:
+        """Roster-class events sealed with the full key of an epoch that commits to a roster key (an altered writer):
+        a newcomer given that epoch's roster key cannot open them, so no device folds them."""
+        epochs = self._gov.state.epochs
+        return {
+            eid: "sealed with the epoch's own key, not its roster key: a newcomer could not read it"
+            for eid, kid in self._full.items()
+            if eid in self._events and (ep := epochs.get(kid)) is not None and ep.roster
+        }
+
+    def note_sealed_whole(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Roster-class events opened with an epoch's own key: (event id, key id); see :meth:`_unreadable_to_newcomers`."""
+        new = {eid: kid for eid, kid in pairs if self._full.get(eid) != kid}
+        if new:
+            self._full.update(new)
+            if any(eid in self._events for eid in new):
+                self._memo.clear()
+                self._refold()
+
+    def sealed_whole(self) -> list[tuple[str, str]]:
+        """What :meth:`note_sealed_whole` was told (for the sealed local snapshot)."""
+        return list(self._full.items())
 
     def _checked(self, events: Iterable[Event]) -> list[Event]:
         """The events that pass the checks every event gets, in the order given (each journal's in seq order, after those checked before).

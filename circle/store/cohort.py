@@ -504,6 +504,7 @@ class CohortStore(Wrapping):
                 opened = open_events(accepted, record, self.id, self.keys.readable(), report, shared, self.keys.alternates())
                 peers.update(opened.peers)
                 self.view.note_opaque(opened.opaque)
+                self.view.note_sealed_whole(opened.whole)
                 for scope, events in opened.events.items():
                     if scope is Scope.COHORT:
                         report.folded += self.view.apply(events)  # what settles may name more journals (members) to read
@@ -676,7 +677,10 @@ class CohortStore(Wrapping):
         private = self.private.events()
         peers = {e.id: p for e in private if (p := self.private.peer_of(e.id))}
         snapshot.save(
-            self._snapshot_path(), self.vault.snapshot_key, self.id, snapshot.Snapshot(heads, [*self.view.events, *private], peers, self.view.opaque())
+            self._snapshot_path(),
+            self.vault.snapshot_key,
+            self.id,
+            snapshot.Snapshot(heads, [*self.view.events, *private], peers, self.view.opaque(), self.view.sealed_whole()),
         )
         self._since_snapshot = 0
 
@@ -690,6 +694,7 @@ class CohortStore(Wrapping):
         self.private.add_self(e for e in snap.events if e.kind == "self.note_added")
         self.private.add_dyad((snap.peers[e.id], e) for e in snap.events if e.id in snap.peers)
         self.view.note_opaque(snap.opaque)
+        self.view.note_sealed_whole(snap.whole)
         self.view.apply(e for e in snap.events if e.kind != "self.note_added" and e.id not in snap.peers)
         # Heads in the keystore may be ahead of the snapshot: fold those events again from there.
         for jid, (seq, digest) in snap.heads.items():

@@ -69,6 +69,7 @@ class Opened:
     wraps: list[Event] = field(default_factory=list)
     peers: dict[str, str] = field(default_factory=dict)
     opaque: list[tuple[str, int, str]] = field(default_factory=list)  # (journal, seq, envelope id) of every accepted envelope not of the cohort scope
+    whole: list[tuple[str, str]] = field(default_factory=list)  # (event id, key id) of roster-class events opened with an epoch's own key
 
 
 Rewind = tuple[int, bytes, bytes]  # (seq, hash, envelope) to start a walk from instead of the verified head
@@ -215,6 +216,8 @@ def open_events(
         if ev.author != record.owner or (key.scope is not Scope.INVITE and ev.cohort != cohort_id):
             report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: author or cohort does not match the journal")
             continue
+        if key.scope is Scope.COHORT and ev.kind in ROSTER_KINDS:  # right only in an epoch from before roster keys: the fold decides
+            out.whole.append((ev.id, key.id))
         if key.scope is Scope.ROSTER and ev.kind not in ROSTER_KINDS:  # what is said is never sealed for newcomers' keys
             report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: {ev.kind} sealed with a roster key")
             out.opaque.append((jid, c.seq, c.hash.hex()))  # still a position others may cite, as on a newcomer's device

@@ -30,7 +30,7 @@ from circle.models.events import Event, Shared
 
 MAGIC = b"CRCLSNP3"
 LABEL = b"circle/v1/snapshot"
-VERSION = 5  # 5: sealed in frames; 4: the peer of each private channel event
+VERSION = 6  # 6: roster-class events opened with an epoch's own key; 5: sealed in frames; 4: the peer of each private channel event
 SAVE_AFTER = 2000  # events folded on a cold open before a snapshot is worth writing
 FRAME_EVENTS = 2000  # events per sealed frame
 _LENGTH = struct.Struct(">I")
@@ -45,12 +45,14 @@ class Snapshot:
         events: every event it covers, from every scope held.
         peers: for each private channel event, the other member of its channel (as its key says here).
         opaque: envelopes verified that the view does not fold (journal, seq, envelope id): citations may name them.
+        whole: roster-class events opened with an epoch's own key (event id, key id): see View.note_sealed_whole.
     """
 
     heads: dict[str, tuple[int, str]]
     events: list[Event]
     peers: dict[str, str] = field(default_factory=dict)
     opaque: list[tuple[str, int, str]] = field(default_factory=list)  # envelopes the view does not fold: (journal, seq, id)
+    whole: list[tuple[str, str]] = field(default_factory=list)  # roster-class events opened with an epoch's own key: (event id, key id)
 
 
 def _context(cohort_id: str, index: int, frames: int) -> bytes:
@@ -66,6 +68,7 @@ def _frames(key: bytes, cohort_id: str, snap: Snapshot) -> Iterator[bytes]:
         "heads": {jid: [seq, digest] for jid, (seq, digest) in snap.heads.items()},
         "peers": snap.peers,
         "opaque": [list(o) for o in snap.opaque],
+        "whole": [list(w) for w in snap.whole],
         "events": len(events),
     }
     yield MAGIC + struct.pack(">I", frames)  # in the clear, and bound into every frame
@@ -138,6 +141,7 @@ def load(path: Path, key: bytes, cohort_id: str) -> Snapshot | None:
             heads = {str(j): (int(s), str(h)) for j, (s, h) in head["heads"].items()}
             peers = {str(i): str(p) for i, p in head["peers"].items()}
             opaque = [(str(j), int(s), str(i)) for j, s, i in head["opaque"]]
+            whole = [(str(i), str(k)) for i, k in head["whole"]]
             events: list[Event] = []
             shared = Shared()
             for index in range(1, frames):
@@ -150,4 +154,4 @@ def load(path: Path, key: bytes, cohort_id: str) -> Snapshot | None:
     except (OSError, InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError):
         path.unlink(missing_ok=True)
         return None
-    return Snapshot(heads, events, peers, opaque)
+    return Snapshot(heads, events, peers, opaque, whole)
