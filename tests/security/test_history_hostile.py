@@ -591,15 +591,21 @@ def _old_epoch(svc) -> ScopeKey:
     return key
 
 
-def test_an_epoch_without_a_roster_commitment_is_read_whole_by_a_newcomer_and_a_made_up_roster_key_changes_nothing(tmp_path):
-    """Documented: a cohort older than roster keys keeps those epochs readable to newcomers. What must hold there: the
-    newcomer's fold agrees with everyone's, and a roster key someone makes up for that epoch opens nothing."""
+def _ana_ben_and_a_meeting(tmp_path):
+    """Ana founds a cohort ("joining"), Ben (a peer) joins, Ana schedules a meeting; Cleo has a home, not yet in.
+    (Ana, Ben, Cleo, the cohort id, the replica location, the meeting id.)"""
     ana, cid, loc = _found(tmp_path)
     ben, cleo = new_home(tmp_path, "Ben"), new_home(tmp_path, "Cleo")
     bring_in(ana, cid, ben, loc, role="peer")
     once(ben)
+    return ana, ben, cleo, cid, loc, ana.cohort(cid).schedule("2026-11-20T10:00", "November")
+
+
+def test_an_epoch_without_a_roster_commitment_is_read_whole_by_a_newcomer_and_a_made_up_roster_key_changes_nothing(tmp_path):
+    """Documented: a cohort older than roster keys keeps those epochs readable to newcomers. What must hold there: the
+    newcomer's fold agrees with everyone's, and a roster key someone makes up for that epoch opens nothing."""
+    ana, ben, cleo, cid, loc, mid = _ana_ben_and_a_meeting(tmp_path)
     a, b = ana.cohort(cid), ben.cohort(cid)
-    mid = a.schedule("2026-11-20T10:00", "November")
     key = _old_epoch(a)
     once(ana, ben, ana)
     assert not a.view.epochs()[key.id].roster and b.view.current_epoch().key_id == key.id
@@ -631,12 +637,8 @@ def test_epochs_the_admitter_had_not_seen_at_the_admission_give_the_newcomer_onl
     """Ben turns the key over twice and talks in the new epochs while Ana's laptop has not seen it (closed, or not
     synced); then Ana admits Cleo under "joining". Ben's epochs started before the admission, numbered from what Ben
     had seen; what he said in them was said before Cleo joined."""
-    ana, cid, loc = _found(tmp_path)
-    ben, cleo = new_home(tmp_path, "Ben"), new_home(tmp_path, "Cleo")
-    bring_in(ana, cid, ben, loc, role="peer")
-    once(ben)
+    ana, ben, cleo, cid, loc, mid = _ana_ben_and_a_meeting(tmp_path)
     a, b = ana.cohort(cid), ben.cohort(cid)
-    mid = a.schedule("2026-11-20T10:00", "November")
     once(ana, ben)
     said = ("before Cleo, in Ben's first new epoch", "before Cleo, in Ben's second new epoch")
     b.rotate_epoch()
