@@ -748,18 +748,13 @@ class View:
         """A folded event by id (None if not held)."""
         return self._events.get(event_id)
 
-    def saw(self, event_id: str) -> dict[str, int]:
-        """What the journal of a governance event had cited of each other journal up to it ({} if not held)."""
-        e = self._events.get(event_id)
-        return self._cites.seen(e) if e is not None else {}
+    def saw(self, e: Event) -> dict[str, int]:
+        """What the journal of a governance event had cited of each other journal up to it."""
+        return self._cites.seen(e)
 
     def admission(self, member_id: str) -> Event | None:
         """The member's newest admission that counts (None if none)."""
-        m = self.member(member_id)
-        if m is None:
-            return None
-        found = [e for e in self._events.values() if e.kind == "member.admitted" and e.lamport == m.admitted_lamport and e.body.get("member") == member_id]
-        return max(found, key=attrgetter("stamp"), default=None)
+        return next((e for e in reversed(self._gov.valid) if e.kind == "member.admitted" and e.body["member"] == member_id), None)
 
     def cited_by(self, journal: str) -> dict[str, int]:
         """Everything a journal's events have cited so far (its author's newest citations)."""

@@ -201,34 +201,32 @@ class Wrapping:
         current = self.view.current_epoch()
         heal = False
         for m in mine:
+            adm = self.view.admission(m.id) if joining else None
             keys = []
             for kid, ep in sorted(epochs.items(), key=lambda kv: kv[1].number):
                 if m.id in ep.recipients or m.id in given.get(kid, ()):
                     continue
-                key = self._epoch_key(kid, roster_only=joining and not self._after_admission(ep, m.id))
+                key = self._epoch_key(kid, roster_only=joining and not self._after(ep, adm))
                 if key is not None:
                     keys.append((kid, (key, ep.prev, recipient_set(ep.recipients))))
             if keys:
                 self.commit([Part("keys.wrapped", self.keys.wrap_body(self.id, [k for _, k in keys], self.readers([m])), None)])
                 for kid, _ in keys:
                     self.entry.mark_wrapped(kid, m.id)
-            heal |= joining and current is not None and m.id not in current.recipients and not self._after_admission(current, m.id)
+            heal |= joining and current is not None and m.id not in current.recipients and not self._after(current, adm)
         if heal and current is not None and self.keys.sealing_for(current.key_id, current.commit) is not None:
             self.start_epoch("admission")
         self._forward_to_my_devices()
 
-    def _after_admission(self, ep: Epoch, member_id: str) -> bool:
-        """Whether an epoch's starter had seen the member's newest admission when starting it (by the start's
-        place in the admitter's journal, or by what it cites of it)."""
-        adm = self.view.admission(member_id)
-        if adm is None:
-            return False
+    def _after(self, ep: Epoch, admission: Event | None) -> bool:
+        """Whether an epoch's starter had seen ``admission`` (a member's newest) when starting it: by the start's
+        place in the admitter's journal, or by what it cites of it."""
         start = self.view.event(ep.stamp[2])
-        if start is None:
+        if admission is None or start is None:
             return False
-        if start.journal == adm.journal:
-            return start.seq > adm.seq
-        return self.view.saw(start.id).get(adm.journal, 0) >= adm.seq
+        if start.journal == admission.journal:
+            return start.seq > admission.seq
+        return self.view.saw(start).get(admission.journal, 0) >= admission.seq
 
     def _forward_to_my_devices(self) -> None:
         """Keys this device holds that another device of this identity may lack, wrapped to it once.
