@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,6 +136,40 @@ def _deps(raw: Any) -> tuple[Dep, ...]:
     return tuple(sorted(out))
 
 
+class Elsewhere:
+    """A note's text left in its journal instead of memory: read again when something shows it.
+
+    A history of 100k events held about 80 MB of notes' text that no screen
+    showed. The store (:class:`circle.store.texts.Texts`) swaps a note's text
+    for one of these once the fold has checked it, and reads it back from the
+    envelope at ``journal``/``seq`` whose id is ``id`` (a cache keeps the ones
+    read lately). Only this device makes them: no payload decodes to one.
+    ``str()`` is the text; equal texts compare equal, wherever they are held.
+    """
+
+    __slots__ = ("reader", "journal", "seq", "id")
+
+    def __init__(self, reader: Callable[[Elsewhere], str], journal: str, seq: int, id: str) -> None:
+        self.reader, self.journal, self.seq, self.id = reader, journal, seq, id
+
+    def __str__(self) -> str:
+        return self.reader(self)
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == (str(other) if isinstance(other, Elsewhere) else other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __repr__(self) -> str:
+        return f"Elsewhere({self.journal[:8]}, {self.seq})"
+
+
+def said(v: str | Elsewhere) -> str:
+    """A text as held: itself, or read back from its journal."""
+    return v if type(v) is str else str(v)
+
+
 class Shared:
     """One copy of each repeated value while many events are read: journal and member ids, kinds and citations.
 
@@ -142,8 +177,9 @@ class Shared:
     events held each cited journal's id about 6,000 times. Equal values are
     interchangeable (strings and tuples are immutable), so one copy stands
     for all: 49 MiB -> 20 MiB for bench_fold's 20k events loaded from a
-    snapshot (bench/README.md, "Memory"). Body values are left as they come:
-    sharing them saved a tenth more for twice the cost.
+    snapshot (bench/README.md, "Memory"). Body values are left as they come
+    (sharing them all saved a tenth more for twice the cost), but for the ids in
+    notes' bodies, shared when their text is left in the journal (store/texts.py).
     """
 
     __slots__ = ("_seen",)

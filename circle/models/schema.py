@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from circle.models.agreements import SECTIONS
+from circle.models.events import Elsewhere
 from circle.models.goals import DOMAINS, STATUSES
 
 PHASES = ("check-in", "agenda", "feedback", "actions", "wrap-up")
@@ -42,6 +43,8 @@ Check = Callable[[Any], str | None]
 
 def text(max_len: int, min_len: int = 0) -> Check:
     def check(v: Any) -> str | None:
+        if type(v) is Elsewhere:
+            return None  # checked here before the store left it in its journal (no payload decodes to one)
         if not isinstance(v, str):
             return "not text"
         if not min_len <= len(v) <= max_len:

@@ -33,7 +33,7 @@ from typing import Any
 from circle.models import schema
 from circle.models.agreements import CHARTER, Agreement, fold_agreements
 from circle.models.credits import CREDIT_KINDS, CreditBook, judge_credits
-from circle.models.events import DEP_HASH_LEN, Event
+from circle.models.events import DEP_HASH_LEN, Elsewhere, Event, said
 from circle.models.goals import DEFAULT_NUDGE_WEEKS, GOAL_KINDS, GoalBook, fold_goals
 from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
 from circle.models.rota import Rota, compute_rota
@@ -139,15 +139,21 @@ class Action:
 
 @dataclass(frozen=True, slots=True)
 class Note:
+    """A note as the fold reads it. Its text may be left in its journal (:class:`Elsewhere`): ``text`` reads it."""
+
     id: str
     meeting: str
     item: str
     author: str
-    text: str
+    held: str | Elsewhere
     kind: str  # note or decision
     ts: float
     lamport: int
     edited: bool = False
+
+    @property
+    def text(self) -> str:
+        return said(self.held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +341,14 @@ def _note_of(e: Event) -> Note:
 
 def _first_version(n: Note) -> Version:
     """A note's first version, read from the note as written (versions are kept only for notes edited since: most never are)."""
-    return Version(n.id, n.author, n.ts, {"text": n.text, "kind": n.kind})
+    return Version(n.id, n.author, n.ts, {"text": n.held, "kind": n.kind})
+
+
+def _read(v: Version) -> Version:
+    """A version with a text left in its journal read back (only a note's are ever left there)."""
+    if type(v.fields.get("text")) is Elsewhere:
+        return Version(v.event, v.author, v.ts, {**v.fields, "text": said(v.fields["text"])})
+    return v
 
 
 def _histories(events: list[Event]) -> dict[str, tuple[list[int], list[int]]]:
@@ -1173,8 +1186,8 @@ class View:
             return []
         kept = self._memo.get("versions", {}).get(entry_id)
         if kept is None and entry_id in self._memo["all_notes"]:
-            return [_first_version(self._memo["all_notes"][entry_id])]  # a note never edited
-        return list(kept or [])
+            kept = [_first_version(self._memo["all_notes"][entry_id])]  # a note never edited
+        return [_read(v) for v in kept or []]
 
     def redacted(self) -> dict[str, Redaction]:
         """What was hidden, by entry id: notes, items and actions no screen or export shows.

@@ -49,6 +49,7 @@ from circle.store.chain import check_chain
 from circle.store.ingest import IngestReport, JournalChecker, Rewind, admission_of, open_events
 from circle.store.journal import Journal, read_rows
 from circle.store.keys import WRAP_KEY_ID, CohortKeys, epoch_hash, roster_key, wrap_scope_key
+from circle.store.texts import Texts
 from circle.store.vault import JournalRecord, Scope, ScopeKey, Vault
 from circle.store.wrapping import Part, Wrapping
 from circle.store.writer import Author, JournalWriter
@@ -125,6 +126,7 @@ class CohortStore(Wrapping):
         self.lock = threading.RLock()
         self._round_rows = -1  # lines in the round cache when last opened into the view
         self._unread: set[str] = set()  # journals the keystore verified before that are not on this device (a recovered identity)
+        self.texts = Texts(self.journal_path, lambda: self.keys.readable(), lambda: self.keys.alternates())  # notes' text, read back
 
     def _open_journal(self) -> None:
         self.journal_id = bytes.fromhex(self.entry.journal)
@@ -336,6 +338,7 @@ class CohortStore(Wrapping):
     def _take(self, scope: Scope, events: list[Event], peers: dict[str, str]) -> int:
         """Put opened events where their scope says (``peers``: the channel of each dyad event); how many were new to the view."""
         if scope is Scope.COHORT:
+            self.texts.leave(events)
             return self.view.apply(events)
         if scope is Scope.DYAD:
             self.private.add_dyad((peers.get(e.id, ""), e) for e in events)
@@ -507,6 +510,7 @@ class CohortStore(Wrapping):
                 self.view.note_sealed_whole(opened.whole)
                 for scope, events in opened.events.items():
                     if scope is Scope.COHORT:
+                        self.texts.leave(events)  # notes' text is read back from the journal when shown
                         report.folded += self.view.apply(events)  # what settles may name more journals (members) to read
                     fresh.setdefault(scope, []).extend(events)
                 got = self._take_wraps(opened.wraps)
@@ -665,6 +669,7 @@ class CohortStore(Wrapping):
                         pass  # a snapshot only makes the next open faster
             finally:
                 self.journal.close()
+                self.texts.close()
 
     def _snapshot_path(self) -> Path:
         d = self.root / "snapshots"
@@ -685,7 +690,7 @@ class CohortStore(Wrapping):
         self._since_snapshot = 0
 
     def _load_snapshot(self) -> bool:
-        snap = snapshot.load(self._snapshot_path(), self.vault.snapshot_key, self.id)
+        snap = snapshot.load(self._snapshot_path(), self.vault.snapshot_key, self.id, self.texts.mark)
         if snap is None:
             return False
         journals = self.vault.journals_of(self.id)

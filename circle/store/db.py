@@ -34,7 +34,7 @@ def m002_marker(db: sqlite_utils.Database) -> None:
 JOURNAL_PAGE_SIZE = 2048
 
 
-def connect(path: Path, *, readonly: bool = False, page_size: int | None = None) -> sqlite3.Connection:
+def connect(path: Path, *, readonly: bool = False, page_size: int | None = None, any_thread: bool = False) -> sqlite3.Connection:
     """Open a SQLite file the way circle always does.
 
     Writers get WAL and ``synchronous=FULL``: NORMAL can lose a commit on power
@@ -43,11 +43,12 @@ def connect(path: Path, *, readonly: bool = False, page_size: int | None = None)
     file never sees new rows). A reader that cannot make SQLite's shared-memory
     file (a full disk, a read-only mount) still reads a journal whose WAL is
     empty, as an immutable file. ``page_size`` applies to a writer's new, empty
-    file only (SQLite keeps the page size a file has).
+    file only (SQLite keeps the page size a file has). ``any_thread``: a reader
+    that its owner uses from more than one thread, one at a time (under a lock).
     """
     try:
         if readonly:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=5.0)
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=5.0, check_same_thread=not any_thread)
             try:
                 conn.execute("PRAGMA busy_timeout=5000")
                 conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
@@ -56,7 +57,7 @@ def connect(path: Path, *, readonly: bool = False, page_size: int | None = None)
                 wal = Path(f"{path}-wal")
                 if wal.exists() and wal.stat().st_size:
                     raise
-                conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None, timeout=5.0)
+                conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None, timeout=5.0, check_same_thread=not any_thread)
             return conn
         conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
         if page_size is not None:

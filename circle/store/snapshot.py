@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -26,11 +26,11 @@ from typing import IO, Any
 from circle.crypto import sealed
 from circle.crypto.keystore import atomic_write
 from circle.errors import InvalidEnvelope
-from circle.models.events import Event, Shared
+from circle.models.events import Elsewhere, Event, Shared
 
 MAGIC = b"CRCLSNP3"
 LABEL = b"circle/v1/snapshot"
-VERSION = 6  # 6: roster-class events opened with an epoch's own key; 5: sealed in frames; 4: the peer of each private channel event
+VERSION = 7  # 7: notes' text left in the journals; 6: roster-class events opened with an epoch's own key; 5: sealed in frames; 4: the peer of each private channel event
 SAVE_AFTER = 2000  # events folded on a cold open before a snapshot is worth writing
 FRAME_EVENTS = 2000  # events per sealed frame
 _LENGTH = struct.Struct(">I")
@@ -76,12 +76,17 @@ def _frames(key: bytes, cohort_id: str, snap: Snapshot) -> Iterator[bytes]:
         if index == 0:
             doc: Any = head
         else:
-            doc = [
-                [e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, e.body, [list(d) for d in e.deps]]
-                for e in events[(index - 1) * FRAME_EVENTS : index * FRAME_EVENTS]
-            ]
+            doc = [_record(e) for e in events[(index - 1) * FRAME_EVENTS : index * FRAME_EVENTS]]
         blob = sealed.seal(key, b"", LABEL, _context(cohort_id, index, frames), json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode())
         yield _LENGTH.pack(len(blob)) + blob
+
+
+def _record(e: Event) -> list[Any]:
+    """An event as a frame holds it; a text left in its journal (:class:`Elsewhere`) is not written, and a last ``1`` says so."""
+    body, deps = e.body, [list(d) for d in e.deps]
+    if type(body.get("text")) is Elsewhere:
+        return [e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, {k: v for k, v in body.items() if k != "text"}, deps, 1]
+    return [e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, body, deps]
 
 
 def path_of(root: Path, cohort_id: str) -> Path:
@@ -119,9 +124,12 @@ def _frame(f: IO[bytes], key: bytes, cohort_id: str, index: int, frames: int) ->
     return json.loads(sealed.open_sealed(key, b"", LABEL, _context(cohort_id, index, frames), blob))
 
 
-def load(path: Path, key: bytes, cohort_id: str) -> Snapshot | None:
+def load(path: Path, key: bytes, cohort_id: str, elsewhere: Callable[[Event], None] | None = None) -> Snapshot | None:
     """The snapshot at ``path``, or None if there is none or it cannot be used.
 
+    ``elsewhere`` puts in an event's body the mark of its text left in its journal
+    (:meth:`circle.store.texts.Texts.mark`): a snapshot that left texts there
+    cannot be used without it.
     A damaged or foreign snapshot is deleted: it costs a slower open, nothing more.
     """
     try:
@@ -145,10 +153,13 @@ def load(path: Path, key: bytes, cohort_id: str) -> Snapshot | None:
             events: list[Event] = []
             shared = Shared()
             for index in range(1, frames):
-                events += [
-                    shared.event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, tuple((str(x), int(y), str(z)) for x, y, z in d))
-                    for i, j, s, k, c, a, lam, ts, b, d in _frame(f, key, cohort_id, index, frames)
-                ]
+                for i, j, s, k, c, a, lam, ts, b, d, *left in _frame(f, key, cohort_id, index, frames):
+                    e = shared.event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, tuple((str(x), int(y), str(z)) for x, y, z in d))
+                    if left:
+                        if left != [1] or elsewhere is None or "text" in b:
+                            raise ValueError("snapshot names a text it cannot say where to read")
+                        elsewhere(e)
+                    events.append(e)
             if len(events) != n or f.read(1):
                 raise ValueError("snapshot holds more or less than it says")
     except (OSError, InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError):

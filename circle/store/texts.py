@@ -1,0 +1,160 @@
+"""Notes' text left in the journals, read back when a screen shows it (issue 14: memory bounded by the screen).
+
+Notes are most of a cohort's history and most of its bytes: at 100k events
+their text was about 80 MB of the view's memory, though a screen shows one
+meeting's notes at a time. Once a note's body is checked against its kind's
+schema (as it is opened), :meth:`Texts.leave` swaps its text for an
+:class:`~circle.models.events.Elsewhere` naming the envelope it came in; the
+snapshot keeps that mark instead of the text. Reading it back opens that one
+envelope again: a row from the journal file, its id checked against the
+event's (so a file replaced since cannot hand back other words), its key
+from the keystore, about 20 µs of decryption. The texts read or written
+lately stay in a small cache, so the meeting on screen costs nothing twice.
+
+A text that cannot be read back (its journal file gone or damaged since)
+shows as a bracketed line that says so and what to do; nothing is raised
+into a screen.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from circle.crypto import envelope
+from circle.errors import CircleError, InvalidEnvelope
+from circle.models.events import Elsewhere, Event, decode_payload
+from circle.models.schema import problem
+from circle.store.db import connect
+from circle.store.keys import ScopeKey
+
+LEFT = frozenset({"note.added", "note.edited"})  # kinds whose text is left in the journal once folded
+CACHE = 4096  # texts kept in memory: a long meeting's notes several times over (about 4 MB at 1 KB a note)
+UNREADABLE = "[this note could not be read again from its journal: run 'circle verify']"
+
+
+class Texts:
+    """Where a cohort's notes' text is read back from, and the ones read lately.
+
+    Args:
+        path_of: a journal id -> its file on this device.
+        keys: the keys this device opens envelopes with now (id -> key).
+        alternates: other keys to try under an id (an epoch not settled yet).
+    """
+
+    def __init__(
+        self, path_of: Callable[[str], Path], keys: Callable[[], dict[bytes, ScopeKey]], alternates: Callable[[], dict[bytes, list[ScopeKey]]]
+    ) -> None:
+        self._path_of, self._keys, self._alternates = path_of, keys, alternates
+        self._cache: OrderedDict[tuple[str, int], str] = OrderedDict()
+        self._conns: dict[str, sqlite3.Connection] = {}
+        self._ids: dict[str, str] = {}  # meeting and item ids of the notes left: one copy each
+        self._lock = threading.Lock()  # screens read from the UI thread while sync folds in another
+        self.read_back = 0  # texts read from a journal (not from the cache): for benches and tests
+
+    def leave(self, events: Iterable[Event]) -> None:
+        """Leave in the journal the text of every note among ``events`` whose body has its kind's shape.
+
+        Called as they are opened, before the fold, so a cold open never holds
+        every note's text at once; the fold's own check of the shape then passes
+        the mark (:func:`circle.models.schema.text`), and refuses the rest as before.
+        """
+        with self._lock:
+            for e in events:
+                if e.kind in LEFT and type(text := e.body.get("text")) is str and problem(e.kind, e.body) is None:
+                    self._keep((e.journal, e.seq), text)
+                    self._left(e)
+
+    def mark(self, e: Event) -> None:
+        """A note read from a snapshot, which left its text in the journal (the snapshot holds no text for it)."""
+        self._left(e)
+
+    def _left(self, e: Event) -> None:
+        body = e.body
+        body["text"] = Elsewhere(self, e.journal, e.seq, e.id)
+        for k in ("meeting", "item", "kind"):  # the same for a meeting's many notes: one copy of each (8 MB at 100k events)
+            if type(v := body.get(k)) is str:
+                body[k] = self._ids.setdefault(v, v)
+
+    def __call__(self, where: Elsewhere) -> str:
+        pos = (where.journal, where.seq)
+        with self._lock:
+            text = self._cache.get(pos)
+            if text is not None:
+                self._cache.move_to_end(pos)
+                return text
+            text = self._read(where)
+            if text is None:
+                return UNREADABLE  # not kept: the file may be back (restored) by the next look
+            self.read_back += 1
+            self._keep(pos, text)
+            return text
+
+    def _keep(self, pos: tuple[str, int], text: str) -> None:
+        self._cache[pos] = text
+        if len(self._cache) > CACHE:
+            self._cache.popitem(last=False)
+
+    def _read(self, where: Elsewhere) -> str | None:
+        blob = self._row(where.journal, where.seq)
+        if blob is None or envelope.event_id(blob).hex() != where.id:
+            return None
+        try:
+            header = envelope.parse(blob)
+        except InvalidEnvelope:
+            return None
+        kid = header.key_id
+        for _ in range(3):
+            try:  # the keystore's keys, as the sync thread may be adding one
+                candidates = [k for k in (self._keys().get(kid), *self._alternates().get(kid, ())) if k is not None]
+                break
+            except RuntimeError:  # "dictionary changed size during iteration": look again
+                continue
+        else:
+            return None
+        for key in candidates:
+            try:
+                ev = decode_payload(envelope.open_envelope(blob, header, key.secret), id=where.id, journal=where.journal, seq=where.seq)
+            except InvalidEnvelope:
+                continue
+            text = ev.body.get("text")
+            return text if type(text) is str else None
+        return None
+
+    def _row(self, journal: str, seq: int) -> bytes | None:
+        """The envelope at ``seq``, through a connection kept per journal, opened again once if the row is not there
+        (the file may have been replaced by a newer copy since)."""
+        held = self._conns.get(journal)
+        for conn in (held, None) if held is not None else (None,):
+            if conn is None:
+                conn = self._open(journal)
+                if conn is None:
+                    return None
+            try:
+                rows = conn.execute("SELECT blob FROM envelopes WHERE seq = ?", (seq,)).fetchall()  # to the end: no read left open
+            except sqlite3.Error:
+                rows = []
+            if rows and isinstance(rows[0][0], bytes):
+                return rows[0][0]
+        return None
+
+    def _open(self, journal: str) -> sqlite3.Connection | None:
+        old = self._conns.pop(journal, None)
+        if old is not None:
+            old.close()
+        try:
+            conn = connect(self._path_of(journal), readonly=True, any_thread=True)
+        except (CircleError, sqlite3.Error):
+            return None
+        self._conns[journal] = conn
+        return conn
+
+    def close(self) -> None:
+        """Let go of the journal files (the cache stays)."""
+        with self._lock:
+            for conn in self._conns.values():
+                conn.close()
+            self._conns.clear()

@@ -1,0 +1,94 @@
+"""Notes' text is left in the journals once folded, and read back from them when shown (issue 14: memory).
+
+The view holds a mark (journal, seq, event id) instead of each note's text;
+the snapshot holds the mark too. Reading one back opens that envelope again
+and checks its id, so a journal file changed since cannot put other words
+under a note.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from circle.models.events import Elsewhere
+from circle.store import snapshot
+from circle.store.session import Home
+from circle.store.texts import UNREADABLE
+
+PASS = "correct horse battery staple"
+SAID = ["Ward round handover ran long again", "Try the SBAR card for a month", "Dietitian joins on Thursdays"]
+
+
+def _cohort_with_notes(tmp_path):
+    session = Home(tmp_path / "home", calibrate=False).create_identity("Ana", PASS)
+    svc = session.create_cohort("Midwives South")
+    mid = svc.schedule("2026-12-10 14:00", "December")
+    notes = [svc.add_note(mid, text) for text in SAID]
+    svc.edit_note(notes[1], "Try the SBAR card for two months")
+    svc.store.save_snapshot()
+    cid, journal = svc.id, svc.store.journal.path
+    session.close()
+    return cid, mid, notes, journal
+
+
+def _held(svc, kind):
+    return [e for e in svc.view.events if e.kind == kind]
+
+
+def _notes(svc, mid):
+    return {n.id: n for n in svc.view.notes(mid)}
+
+
+def test_notes_are_read_back_from_the_journal_after_a_snapshot(tmp_path):
+    cid, mid, ids, _ = _cohort_with_notes(tmp_path)
+    session = Home(tmp_path / "home").unlock(PASS)
+    svc = session.cohort(cid)
+    notes = _notes(svc, mid)
+    held = [_held(svc, "note.added"), _held(svc, "note.edited")]
+    assert all(type(e.body["text"]) is Elsewhere for kind in held for e in kind) and sum(map(len, held)) == 4
+    assert [notes[i].text for i in ids] == [SAID[0], "Try the SBAR card for two months", SAID[2]]
+    assert svc.store.texts.read_back == 3  # from the journal once each; the cache has them now
+    assert [notes[i].text for i in ids][0] == SAID[0] and svc.store.texts.read_back == 3
+    assert [v.fields["text"] for v in svc.view.history(ids[1])] == [SAID[1], "Try the SBAR card for two months"]
+    snap = snapshot.load(svc.store._snapshot_path(), svc.store.vault.snapshot_key, cid, svc.store.texts.mark)
+    bodies = [e.body for e in snap.events if e.kind.startswith("note.")]
+    assert len(bodies) == 4 and all(type(b["text"]) is Elsewhere for b in bodies)  # the snapshot holds marks, not the words
+    session.close()
+
+
+def test_texts_written_here_are_left_too_and_read_from_the_cache(tmp_path):
+    session = Home(tmp_path / "home", calibrate=False).create_identity("Ana", PASS)
+    svc = session.create_cohort("Midwives South")
+    mid = svc.schedule("2026-12-10 14:00", "December")
+    nid = svc.add_note(mid, SAID[0])
+    event = next(e for e in _held(svc, "note.added") if e.id == nid)
+    assert type(event.body["text"]) is Elsewhere
+    assert _notes(svc, mid)[nid].text == SAID[0] and svc.store.texts.read_back == 0
+    session.close()
+
+
+def test_a_journal_changed_since_cannot_put_other_words_under_a_note(tmp_path):
+    cid, mid, ids, journal = _cohort_with_notes(tmp_path)
+    session = Home(tmp_path / "home").unlock(PASS)
+    svc = session.cohort(cid)
+    seq = {e.id: e.seq for e in _held(svc, "note.added")}
+    session.close()
+    with sqlite3.connect(journal) as db:  # the third note's row now holds the first note's envelope (well signed, other words)
+        db.execute("UPDATE envelopes SET blob = (SELECT blob FROM envelopes WHERE seq = ?) WHERE seq = ?", (seq[ids[0]], seq[ids[2]]))
+    session = Home(tmp_path / "home").unlock(PASS)
+    notes = _notes(session.cohort(cid), mid)
+    assert notes[ids[0]].text == SAID[0]
+    assert notes[ids[2]].text == UNREADABLE
+    session.close()
+
+
+def test_a_missing_journal_file_shows_a_line_that_says_so(tmp_path):
+    cid, mid, ids, journal = _cohort_with_notes(tmp_path)
+    session = Home(tmp_path / "home").unlock(PASS)
+    svc = session.cohort(cid)
+    svc.store.texts.close()
+    journal.rename(journal.with_suffix(".gone"))
+    assert _notes(svc, mid)[ids[0]].text == UNREADABLE
+    journal.with_suffix(".gone").rename(journal)
+    assert _notes(svc, mid)[ids[0]].text == SAID[0]  # a failed read is not kept: the file is back
+    session.close()
