@@ -56,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import TextGen, emit, result  # noqa: E402
 
 from circle.crypto.identity import Identity  # noqa: E402
-from circle.models.events import Event, encode_payload  # noqa: E402
+from circle.models.events import Event, as_written, encode_payload  # noqa: E402
 from circle.store.service import CohortService  # noqa: E402
 from circle.store.session import Home  # noqa: E402
 from circle.sync import litestream as ls  # noqa: E402
@@ -141,7 +141,10 @@ class Plain:
         self.events = 0
 
     def write(self, events: list[Event], count: bool = True) -> None:
-        rows = [(e.seq, encode_payload(kind=e.kind, cohort=e.cohort, author=e.author, lamport=e.lamport, ts=e.ts, body=e.body, deps=e.deps)) for e in events]
+        rows = [
+            (e.seq, encode_payload(kind=e.kind, cohort=e.cohort, author=e.author, lamport=e.lamport, ts=e.ts, body=as_written(e.body), deps=e.deps))
+            for e in events
+        ]
         self.conn.execute("BEGIN IMMEDIATE")
         self.conn.executemany("INSERT INTO events (seq, payload) VALUES (?, ?)", rows)
         self.conn.execute("COMMIT")

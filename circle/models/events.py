@@ -170,6 +170,11 @@ def said(v: str | Elsewhere) -> str:
     return v if type(v) is str else str(v)
 
 
+def as_written(body: dict[str, Any]) -> dict[str, Any]:
+    """A body as its author wrote it: a text left in its journal read back (to encode it again, or compare)."""
+    return {k: str(v) if type(v) is Elsewhere else v for k, v in body.items()}
+
+
 class Shared:
     """One copy of each repeated value while many events are read: journal and member ids, kinds and citations.
 

@@ -22,7 +22,7 @@ import pytest
 
 from circle.crypto import envelope, keystore
 from circle.crypto.identity import Identity
-from circle.models.events import Elsewhere, encode_payload
+from circle.models.events import as_written, encode_payload
 from circle.store.journal import Journal
 from circle.store.service import CohortService
 from circle.store.session import Home
@@ -65,11 +65,6 @@ def scan(root: Path, needles: dict[str, str]) -> dict[str, list[str]]:
             if any(f in data for f in forms(text)):
                 hits[label].append(str(p.relative_to(root)))
     return hits
-
-
-def said_body(body: dict) -> dict:
-    """A body as it was written: a note's text left in its journal read back."""
-    return {k: str(v) if type(v) is Elsewhere else v for k, v in body.items()}
 
 
 class SampleCohort:
@@ -134,7 +129,7 @@ class SampleCohort:
     def plaintexts(self) -> list[bytes]:
         """What the journals hold, as the unencrypted payloads they were sealed from."""
         evs = list(self.svc.view.events) + self.svc.store.self_notes()
-        return [encode_payload(kind=e.kind, cohort=e.cohort, author=e.author, lamport=e.lamport, ts=e.ts, body=said_body(e.body)) for e in evs]
+        return [encode_payload(kind=e.kind, cohort=e.cohort, author=e.author, lamport=e.lamport, ts=e.ts, body=as_written(e.body)) for e in evs]
 
 
 @pytest.fixture(scope="module")
