@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -488,3 +489,46 @@ def test_errors_carry_one_line_without_secrets(sftp_server: SshServer, tmp_path:
         ls.latest_txid(replica)
     line = exc.value.line()
     assert "hunter2-secret" not in line and "\n" not in line
+
+
+def _replicate_for_a_while(cfg: Path, replica: ls.Replica, until, what: str) -> str:
+    """Run ``litestream replicate`` on ``cfg`` until ``until()`` holds; returns its log."""
+    log = cfg.with_suffix(".log")
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [str(ls.litestream_binary()), "replicate", "-config", str(cfg)],
+            env=ls.litestream_env(replica),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            eventually(until, what=what)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+    return log.read_text()
+
+
+def test_circle_config_compacts_into_one_hourly_level_and_restores_replicas_of_the_default_levels(tmp_path: Path):
+    # Issue 14: every compaction level ships a meeting's pages again, so circle's config names one hourly level.
+    db = make_db(tmp_path / "a.db")
+    replica = ls.Replica(str(tmp_path / "replica"))
+    folder = tmp_path / "replica" / "ltx"
+    # A replica written under Litestream's default three levels (here 100/200/400 ms), as circle wrote them before.
+    old = ls.write_config(tmp_path / "old" / "ls.yml", [(db, replica)], monitor_interval=0.05)
+    doc = json.loads(old.read_text())
+    doc["levels"] = [{"interval": x} for x in ("100ms", "200ms", "400ms")]
+    old.write_text(json.dumps(doc))
+    add_rows(db, 5)
+    _replicate_for_a_while(old, replica, lambda: any((folder / "3").glob("*.ltx")), "a level-3 file")
+    assert ls.restore(replica, tmp_path / "old.db") and rows(tmp_path / "old.db") == rows(db)
+    # circle's config on the same replica: Litestream starts a monitor for level 1 (hourly) and the snapshot only.
+    cfg = ls.write_config(tmp_path / "new" / "ls.yml", [(db, replica)], monitor_interval=0.05)
+    assert json.loads(cfg.read_text())["levels"] == [{"interval": "1h"}] and ls.LEVELS == ("1h",)
+    n = ls.latest_txid(replica) or 0
+    add_rows(db, 4)
+    log = _replicate_for_a_while(cfg, replica, lambda: (ls.latest_txid(replica) or 0) > n, "the new rows shipped")
+    monitors = dict(re.findall(r'msg="starting compaction monitor" .*?level=(\d+) interval=(\S+)', log))
+    assert monitors == {"1": "1h0m0s", "9": "24h0m0s"}
+    assert ls.restore(replica, tmp_path / "new.db") and rows(tmp_path / "new.db") == rows(db)

@@ -36,7 +36,7 @@ from circle.sync.litestream.commands import (
     restore,
     verify,
 )
-from circle.sync.litestream.config import DEFAULT_INTERVAL, L0_RETENTION, SHUTDOWN_SYNC_TIMEOUT, _replica_wait, write_config
+from circle.sync.litestream.config import DEFAULT_INTERVAL, L0_RETENTION, LEVELS, SHUTDOWN_SYNC_TIMEOUT, _replica_wait, write_config
 from circle.sync.litestream.faults import ReplicaRefused
 from circle.sync.litestream.follower import Follower
 from circle.sync.litestream.ltx import _only_grew, apply_level0, captured, folder_of, has_shipped, level0_folder, local_ltx_size, rollback_mode
@@ -50,6 +50,7 @@ __all__ = [
     "BACKOFF_START",
     "DEFAULT_INTERVAL",
     "L0_RETENTION",
+    "LEVELS",
     "LITESTREAM_VERSION",
     "LONG_RUNNING_ENV",
     "ONE_OFF_TIMEOUT",

@@ -25,6 +25,13 @@ from circle.sync.litestream.replica import Replica
 DEFAULT_INTERVAL = 0.25  # seconds: lag p95 275-315 ms at 0.75-1.0 % idle CPU (bench_sync.py, 3 cohorts x 12)
 SHUTDOWN_SYNC_TIMEOUT = "3s"
 L0_RETENTION = "24h"
+# Compaction levels above level 0. Litestream's defaults are 30 s, 5 min and 1 h, and
+# each level writes every page a change touched again: one meeting (77 events) shipped
+# 322-325 KB with them and 154 KB with one hourly level (bench/bench_wire.py). Peers read
+# level 0 (kept ``L0_RETENTION``) or restore (snapshot, then any level's files, so
+# replicas written with the defaults restore as before); one level is the least that
+# lets Litestream prune level 0. A restore reads the level-0 files of the current hour.
+LEVELS = ("1h",)
 
 _DURATION = re.compile(r"\d+(\.\d+)?(ms|s|m|h)")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -82,6 +89,7 @@ def write_config(
         "logging": {"level": log_level, "type": "text", "stderr": True},
         "shutdown-sync-timeout": SHUTDOWN_SYNC_TIMEOUT,
         "l0-retention": L0_RETENTION,
+        "levels": [{"interval": level} for level in LEVELS],
         "dbs": [
             {"path": os.path.abspath(db), "monitor-interval": every[Path(db)], "replica": {**replica.config(), "sync-interval": _replica_wait(every[Path(db)])}}
             for db, replica in dbs
