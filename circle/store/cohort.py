@@ -295,7 +295,9 @@ class CohortStore(Wrapping):
             for i, (m, blob) in enumerate(zip(made, blobs)):
                 if m is not None:
                     kind, body, key, lam, cite = m
-                    ev = Event(envelope.event_id(blob).hex(), self.entry.journal, seq0 + i, kind, self.id, self.author.id, lam, round(now, 3), body, cite)
+                    ev = Event(
+                        envelope.event_id(blob).hex(), self.entry.journal, seq0 + i, kind, self.id, self.author.id, lam, round(now, 3), dict(body), cite
+                    )  # its own copy: the caller keeps theirs
                     events.setdefault(key.scope, []).append(ev)
                     peers[ev.id] = key.peer
                     if i != carrier:

@@ -64,6 +64,9 @@ def test_texts_written_here_are_left_too_and_read_from_the_cache(tmp_path):
     event = next(e for e in _held(svc, "note.added") if e.id == nid)
     assert type(event.body["text"]) is Elsewhere
     assert _notes(svc, mid)[nid].text == SAID[0] and svc.store.texts.read_back == 0
+    body = {"meeting": mid, "item": "", "text": SAID[1], "kind": "note"}
+    svc.store.record("note.added", body)
+    assert body["text"] == SAID[1] and type(body["text"]) is str  # the caller's dict is theirs: the event holds a copy
     session.close()
 
 
