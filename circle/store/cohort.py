@@ -39,6 +39,7 @@ from circle.crypto.identity import PublicIdentity
 from circle.errors import CircleError, InvalidEnvelope, NotFound, StorageError
 from circle.models.events import DEP_HASH_LEN, Dep, Event, Shared, encode_payload
 from circle.models.governance import GOVERNANCE_KINDS, ROSTER_KINDS
+from circle.models.meeting import next_meeting
 from circle.models.mentoring import ratio_warnings
 from circle.models.private import Private
 from circle.models.schema import line_problem
@@ -688,8 +689,14 @@ class CohortStore(Wrapping):
             self.vault.snapshot_key,
             self.id,
             snapshot.Snapshot(heads, [*self.view.events, *private], peers, self.view.opaque(), self.view.sealed_whole()),
+            texts_of=self._meetings_at_hand(),
         )
         self._since_snapshot = 0
+
+    def _meetings_at_hand(self) -> set[str]:
+        """The next meeting and the last one held: the rooms opened first, whose notes' text a snapshot keeps."""
+        last = next((m for m in reversed(self.view.meetings()) if m.held and not m.cancelled), None)
+        return {m.id for m in (last, next_meeting(self.view)) if m is not None}
 
     def _load_snapshot(self) -> bool:
         snap = snapshot.load(self._snapshot_path(), self.vault.snapshot_key, self.id, self.texts.mark)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -60,7 +60,7 @@ def _context(cohort_id: str, index: int, frames: int) -> bytes:
     return bytes.fromhex(cohort_id) + struct.pack(">II", index, frames)
 
 
-def _frames(key: bytes, cohort_id: str, snap: Snapshot) -> Iterator[bytes]:
+def _frames(key: bytes, cohort_id: str, snap: Snapshot, texts_of: Collection[str]) -> Iterator[bytes]:
     events = snap.events
     frames = 1 + (len(events) + FRAME_EVENTS - 1) // FRAME_EVENTS
     head = {
@@ -76,15 +76,18 @@ def _frames(key: bytes, cohort_id: str, snap: Snapshot) -> Iterator[bytes]:
         if index == 0:
             doc: Any = head
         else:
-            doc = [_record(e) for e in events[(index - 1) * FRAME_EVENTS : index * FRAME_EVENTS]]
+            doc = [_record(e, texts_of) for e in events[(index - 1) * FRAME_EVENTS : index * FRAME_EVENTS]]
         blob = sealed.seal(key, b"", LABEL, _context(cohort_id, index, frames), json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode())
         yield _LENGTH.pack(len(blob)) + blob
 
 
-def _record(e: Event) -> list[Any]:
-    """An event as a frame holds it; a text left in its journal (:class:`Elsewhere`) is not written, and a last ``1`` says so."""
+def _record(e: Event, texts_of: Collection[str]) -> list[Any]:
+    """An event as a frame holds it; a text left in its journal (:class:`Elsewhere`) is not written, and a last ``1`` says so,
+    unless it is a note of one of the meetings ``texts_of`` (written as it was said)."""
     body, deps = e.body, [list(d) for d in e.deps]
-    if type(body.get("text")) is Elsewhere:
+    if type(text := body.get("text")) is Elsewhere:
+        if body.get("meeting") in texts_of:
+            return [e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, {**body, "text": str(text)}, deps]
         return [e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, {k: v for k, v in body.items() if k != "text"}, deps, 1]
     return [e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, body, deps]
 
@@ -111,9 +114,13 @@ def stamp(path: Path) -> str:
     return hashlib.sha256(start + frame).hexdigest()
 
 
-def save(path: Path, key: bytes, cohort_id: str, snap: Snapshot) -> None:
-    """Seal and write a snapshot atomically (mode 0600), one frame at a time."""
-    atomic_write(path, _frames(key, cohort_id, snap))
+def save(path: Path, key: bytes, cohort_id: str, snap: Snapshot, texts_of: Collection[str] = ()) -> None:
+    """Seal and write a snapshot atomically (mode 0600), one frame at a time.
+
+    ``texts_of``: meetings whose notes keep their text in the snapshot (the
+    ones a screen is about to show), so opening their room reads no journal.
+    """
+    atomic_write(path, _frames(key, cohort_id, snap, texts_of))
 
 
 def _frame(f: IO[bytes], key: bytes, cohort_id: str, index: int, frames: int) -> Any:

@@ -22,9 +22,12 @@ SAID = ["Ward round handover ran long again", "Try the SBAR card for a month", "
 def _cohort_with_notes(tmp_path):
     session = Home(tmp_path / "home", calibrate=False).create_identity("Ana", PASS)
     svc = session.create_cohort("Midwives South")
-    mid = svc.schedule("2026-12-10 14:00", "December")
+    mid = svc.schedule("2026-10-10 14:00", "October")
     notes = [svc.add_note(mid, text) for text in SAID]
     svc.edit_note(notes[1], "Try the SBAR card for two months")
+    svc.mark_held(mid)
+    svc.mark_held(svc.schedule("2026-11-10 14:00", "November"))  # the snapshot keeps the notes of the last held
+    svc.schedule("2026-12-17 14:00", "December")  # and of the next: neither is October
     svc.store.save_snapshot()
     cid, journal = svc.id, svc.store.journal.path
     session.close()
@@ -53,6 +56,23 @@ def test_notes_are_read_back_from_the_journal_after_a_snapshot(tmp_path):
     snap = snapshot.load(svc.store._snapshot_path(), svc.store.vault.snapshot_key, cid, svc.store.texts.mark)
     bodies = [e.body for e in snap.events if e.kind.startswith("note.")]
     assert len(bodies) == 4 and all(type(b["text"]) is Elsewhere for b in bodies)  # the snapshot holds marks, not the words
+    session.close()
+
+
+def test_the_snapshot_keeps_the_text_of_the_rooms_at_hand(tmp_path):
+    session = Home(tmp_path / "home", calibrate=False).create_identity("Ana", PASS)
+    svc = session.create_cohort("Midwives South")
+    old, coming = svc.schedule("2026-11-10 14:00", "November"), svc.schedule("2026-12-10 14:00", "December")
+    svc.add_note(old, SAID[0])
+    svc.mark_held(old)
+    svc.add_note(coming, SAID[1])
+    svc.store.save_snapshot()
+    session.close()
+    session = Home(tmp_path / "home").unlock(PASS)
+    svc = session.cohort(svc.id)
+    texts = {e.body["meeting"]: e.body["text"] for e in _held(svc, "note.added")}
+    assert texts == {old: SAID[0], coming: SAID[1]} and {type(t) for t in texts.values()} == {str}  # the last held, the next
+    assert svc.store.texts.read_back == 0
     session.close()
 
 
