@@ -507,13 +507,12 @@ class CohortStore(Wrapping):
                         self._unread.add(jid)  # not here yet: when it comes (from a replica), it is read from its first event
                     continue
                 self._unread.discard(jid)
-                opened = open_events(accepted, record, self.id, self.keys.readable(), report, shared, self.keys.alternates())
+                opened = open_events(accepted, record, self.id, self.keys.readable(), report, shared, self.keys.alternates(), self.texts.leave_one)
                 peers.update(opened.peers)
                 self.view.note_opaque(opened.opaque)
                 self.view.note_sealed_whole(opened.whole)
                 for scope, events in opened.events.items():
-                    if scope is Scope.COHORT:
-                        self.texts.leave(events)  # notes' text is read back from the journal when shown
+                    if scope is Scope.COHORT:  # notes' text was left in the journal as they were opened: read back when shown
                         report.folded += self.view.apply(events)  # what settles may name more journals (members) to read
                     fresh.setdefault(scope, []).extend(events)
                 got = self._take_wraps(opened.wraps)

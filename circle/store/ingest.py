@@ -12,7 +12,7 @@ key; the caller decides what each scope's events are for.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,12 +176,16 @@ def open_events(
     report: IngestReport,
     shared: Shared | None = None,
     alternates: dict[bytes, list[ScopeKey]] | None = None,
+    each: Callable[[Event], None] | None = None,
 ) -> Opened:
     """Open every accepted envelope we hold a key for, sorted by scope.
 
     An event whose author is not the journal's owner, or that names another
     cohort, is rejected and reported; envelopes of keys we do not hold (a
     later epoch, someone else's private scope) are counted and left alone.
+    ``each`` is given every event for the cohort's view as it is opened (the
+    store leaves a note's text in the journal there, so a journal's texts are
+    never all held at once).
     """
     out = Opened()
     jid = record.id
@@ -222,7 +226,10 @@ def open_events(
             report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: {ev.kind} sealed with a roster key")
             out.opaque.append((jid, c.seq, c.hash.hex()))  # still a position others may cite, as on a newcomer's device
             continue
-        out.events.setdefault(Scope.COHORT if key.scope is Scope.ROSTER else key.scope, []).append(ev)
+        scope = Scope.COHORT if key.scope is Scope.ROSTER else key.scope
+        if scope is Scope.COHORT and each is not None:
+            each(ev)
+        out.events.setdefault(scope, []).append(ev)
         if key.scope is Scope.DYAD:
             out.peers[ev.id] = key.peer
     return out

@@ -68,6 +68,10 @@ class Texts:
                     self._keep((e.journal, e.seq), text)
                     self._left(e)
 
+    def leave_one(self, e: Event) -> None:
+        """:meth:`leave` for one event (as :func:`circle.store.ingest.open_events` opens them)."""
+        self.leave((e,))
+
     def mark(self, e: Event) -> None:
         """A note read from a snapshot, which left its text in the journal (the snapshot holds no text for it)."""
         self._left(e)
