@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
+from circle import export as ex
+from circle.errors import CorruptFile
 from circle.models.events import Elsewhere
 from circle.store import snapshot
 from circle.store.session import Home
@@ -102,6 +106,21 @@ def test_a_journal_changed_since_cannot_put_other_words_under_a_note(tmp_path):
     notes = _notes(session.cohort(cid), mid)
     assert notes[ids[0]].text == SAID[0]
     assert notes[ids[2]].text == UNREADABLE
+    session.close()
+
+
+def test_an_export_is_refused_rather_than_signed_with_a_note_it_could_not_read(tmp_path):
+    cid, mid, ids, journal = _cohort_with_notes(tmp_path)
+    session = Home(tmp_path / "home").unlock(PASS)
+    svc = session.cohort(cid)
+    svc.store.texts.close()
+    journal.rename(journal.with_suffix(".gone"))
+    with pytest.raises(CorruptFile, match="1 note|3 notes"):
+        ex.write(ex.summarize(svc), "md", tmp_path / "out.md", ex.signer_of(svc.store.author), svc.now())
+    assert not (tmp_path / "out.md").exists()
+    journal.with_suffix(".gone").rename(journal)
+    ex.write(ex.summarize(svc), "md", tmp_path / "out.md", ex.signer_of(svc.store.author), svc.now())
+    assert SAID[0] in (tmp_path / "out.md").read_text()
     session.close()
 
 
