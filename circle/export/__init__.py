@@ -19,7 +19,7 @@ from circle.export.signature import Signer, sign_file, verify, write_signed
 from circle.export.summary import Progress, Summary, build, find_meeting, meeting_list, parse_day
 from circle.models.rota import Rota
 from circle.store.goals import GoalService
-from circle.store.texts import UNREADABLE
+from circle.store.texts import Unreadable
 
 FORMATS = ("md", "html", "csv", "json", "pdf")
 EXTENSIONS = {"md": ".md", "html": ".html", "csv": ".zip", "json": ".json", "pdf": ".pdf"}
@@ -84,8 +84,8 @@ def write(s: Summary, fmt: str, path: Path, signer: Signer, signed_at: float, *,
     """
     if not path.parent.is_dir():  # a typo in a path is said, not made into folders
         raise UsageError("folder not found", f"{path.parent}: create it first, or choose another path")
-    lost = sum(n.text == UNREADABLE for m in s.meetings for n in m.notes)
-    if lost:  # a signed export says what was written: never a stand-in for a note
+    lost = sum(isinstance(n.text, Unreadable) for m in s.meetings for n in m.notes)
+    if lost:  # a signed export says what was written: never a stand-in for a note (a member may write its words: not that)
         raise CorruptFile(
             f"{lost} note{'s' if lost != 1 else ''} could not be read again from {'their' if lost != 1 else 'its'} journal",
             "run 'circle verify', then 'circle sync --once' to restore the journal from the replica, and export again",

@@ -28,6 +28,7 @@ from circle.export.goals import GoalsSection, build_goals
 from circle.models.rota import Rota
 from circle.models.text import clean, clean_name
 from circle.models.view import Meeting, View
+from circle.store.texts import Unreadable
 
 SCHEMA_ID = "circle-export/1"
 ROLE_NAMES = {"mentor": "supervising mentor", "peer": "facilitator-eligible peer", "participant": "participant"}
@@ -49,6 +50,11 @@ def _line(text: str) -> str:
 
 def _block(text: str) -> str:
     return clean(text, multiline=True)
+
+
+def _said(text: str) -> str:
+    """A note's text cleaned, or the line for one not read back from its journal kept as it is (``write`` refuses it)."""
+    return text if isinstance(text, Unreadable) else _block(text)
 
 
 @dataclass(frozen=True)
@@ -310,7 +316,7 @@ def build(
             unmarked = tuple(sorted((names[p.id] for p in active if p.id not in marks and p.joined_lamport <= m.lamport), key=str.casefold))
         titles = {i.id: _line(i.title) for i in items_by_meeting.get(m.id, [])}
         raw_notes = view.notes(m.id)
-        notes = tuple(NoteRecord(name_of(x.author), _block(x.text), x.kind, titles.get(x.item, "") if x.item else "") for x in raw_notes)
+        notes = tuple(NoteRecord(name_of(x.author), _said(x.text), x.kind, titles.get(x.item, "") if x.item else "") for x in raw_notes)
         items = []
         for i in items_by_meeting.get(m.id, []):
             outcome = "done" if i.status == "done" else ("carried" if i.status == "carried" or i.id in picked_up else "open")

@@ -33,7 +33,14 @@ from circle.store.keys import ScopeKey
 
 LEFT = frozenset({"note.added", "note.edited"})  # kinds whose text is left in the journal once folded
 CACHE = 4096  # texts kept in memory: a long meeting's notes several times over (about 4 MB at 1 KB a note)
-UNREADABLE = "[this note could not be read again from its journal: run 'circle verify']"
+
+
+class Unreadable(str):
+    """The line shown for a note whose text could not be read back: a type of its own, so that what is written down
+    (a snapshot, a signed export) can tell it from a note whose author wrote the same words."""
+
+
+UNREADABLE = Unreadable("[this note could not be read again from its journal: run 'circle verify']")
 
 
 class Texts:

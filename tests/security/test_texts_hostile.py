@@ -1,0 +1,62 @@
+"""Notes' text left in the journals (store/texts.py), reviewed as a hostile member and as a careful engineer.
+
+A note's text is read back from its envelope when a screen, an export or a
+snapshot needs it. These tests try to make that read give other words than
+the author signed, to make it fail where it should not, and to make a
+failure be written down (a snapshot, a signed export) as if it were the note.
+Every home, journal, key and fold here is real circle; journals move between
+laptops by file copy (tests/security/laptops.py).
+"""
+
+from __future__ import annotations
+
+from circle import export as ex
+from circle.store.texts import UNREADABLE
+from tests.security.laptops import Laptops
+
+GONE = object()  # a row deleted
+SAID = ["Ward round handover ran long again", "Try the SBAR card for a month", "Dietitian joins on Thursdays"]
+
+
+def _notes(svc, mid):
+    return {n.id: n for n in svc.view.notes(mid)}
+
+
+def _note_events(svc):
+    return {e.id: e for e in svc.view.events if e.kind == "note.added"}
+
+
+def _two(tmp_path):
+    """Ana founds a cohort, Bea joins; Bea writes three notes in the next meeting and Ana has them."""
+    lt = Laptops(tmp_path, "Ana")
+    lt.join("Bea")
+    mid = lt.svc("Ana").schedule("2026-12-10 14:00", "December")
+    lt.sync()
+    ids = [lt.svc("Bea").add_note(mid, t) for t in SAID]
+    lt.deliver("Ana", "Bea")
+    return lt, mid, ids
+
+
+def _away(svc, mid):
+    """Make ``mid`` neither the last meeting held nor the next: a snapshot then holds marks for its notes, not their text."""
+    svc.mark_held(mid)
+    for at in ("2027-01-10 14:00", "2027-02-10 14:00"):
+        svc.mark_held(svc.schedule(at, "later"))
+    svc.schedule("2027-03-10 14:00", "next")
+
+
+# ---- holes ---------------------------------------------------------------------------------------------------------
+
+
+def test_a_note_that_only_says_it_is_unreadable_does_not_block_everyones_signed_exports(tmp_path):
+    """Any member could write the stand-in line as a note: every other member's signed export of that meeting was refused."""
+    lt, mid, _ids = _two(tmp_path)
+    lt.svc("Bea").add_note(mid, UNREADABLE)  # an altered client is not even needed: the service takes this text
+    lt.deliver("Ana", "Bea")
+    ana = lt.svc("Ana")
+    out = tmp_path / "minutes.md"
+    ex.write(ex.summarize(ana, meeting=mid), "md", out, ex.signer_of(ana.store.author), ana.now())
+    text = out.read_text()
+    assert all(s in text for s in SAID) and "(Bea): \\[this note could not be read again" in text  # signed as Bea wrote it (markdown escapes [)
+    for s in lt.sessions.values():
+        s.close()
