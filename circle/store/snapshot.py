@@ -27,6 +27,7 @@ from circle.crypto import sealed
 from circle.crypto.keystore import atomic_write
 from circle.errors import InvalidEnvelope
 from circle.models.events import Elsewhere, Event, Shared
+from circle.store.texts import Unreadable
 
 MAGIC = b"CRCLSNP3"
 LABEL = b"circle/v1/snapshot"
@@ -83,11 +84,12 @@ def _frames(key: bytes, cohort_id: str, snap: Snapshot, texts_of: Collection[str
 
 def _record(e: Event, texts_of: Collection[str]) -> list[Any]:
     """An event as a frame holds it; a text left in its journal (:class:`Elsewhere`) is not written, and a last ``1`` says so,
-    unless it is a note of one of the meetings ``texts_of`` (written as it was said)."""
+    unless it is a note of one of the meetings ``texts_of`` (written as it was said) and was read back: a text that
+    could not be (:class:`circle.store.texts.Unreadable`) stays a mark, read again next time."""
     body, deps = e.body, [list(d) for d in e.deps]
     if type(text := body.get("text")) is Elsewhere:
-        if body.get("meeting") in texts_of:
-            return [e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, {**body, "text": str(text)}, deps]
+        if body.get("meeting") in texts_of and not isinstance(said := str(text), Unreadable):  # never the line for a text not read back
+            return [e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, {**body, "text": said}, deps]
         return [e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, {k: v for k, v in body.items() if k != "text"}, deps, 1]
     return [e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, body, deps]
 

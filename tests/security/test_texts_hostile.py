@@ -11,8 +11,10 @@ laptops by file copy (tests/security/laptops.py).
 from __future__ import annotations
 
 from circle import export as ex
+from circle.models.events import Elsewhere
+from circle.store.session import Home
 from circle.store.texts import UNREADABLE
-from tests.security.laptops import Laptops
+from tests.security.laptops import PASS, Laptops
 
 GONE = object()  # a row deleted
 SAID = ["Ward round handover ran long again", "Try the SBAR card for a month", "Dietitian joins on Thursdays"]
@@ -60,3 +62,34 @@ def test_a_note_that_only_says_it_is_unreadable_does_not_block_everyones_signed_
     assert all(s in text for s in SAID) and "(Bea): \\[this note could not be read again" in text  # signed as Bea wrote it (markdown escapes [)
     for s in lt.sessions.values():
         s.close()
+
+
+def test_a_snapshot_never_keeps_the_stand_in_line_as_a_notes_text(tmp_path):
+    """The snapshot writes the text of the rooms at hand; a read that failed then was written as the note's words for good."""
+    session = Home(tmp_path / "home", calibrate=False).create_identity("Ana", PASS)
+    svc = session.create_cohort("Midwives South")
+    october = svc.schedule("2026-10-10 14:00", "October")
+    november = svc.schedule("2026-11-10 14:00", "November")
+    nid = svc.add_note(november, SAID[0])
+    svc.store.save_snapshot()  # November is not at hand yet: its note is a mark
+    cid, journal = svc.id, svc.store.journal.path
+    session.close()
+
+    session = Home(tmp_path / "home").unlock(PASS)
+    svc = session.cohort(cid)
+    assert type(_note_events(svc)[nid].body["text"]) is Elsewhere
+    svc.mark_held(october)  # now November is the next meeting: the snapshot writes its notes' text
+    svc.store.texts.close()
+    journal.rename(journal.with_suffix(".gone"))  # the journal is away for a moment (a disk error, a restore under way)
+    assert _notes(svc, november)[nid].text == UNREADABLE
+    svc.store.save_snapshot()
+    journal.with_suffix(".gone").rename(journal)
+    session.close()
+
+    session = Home(tmp_path / "home").unlock(PASS)
+    svc = session.cohort(cid)
+    assert _notes(svc, november)[nid].text == SAID[0]  # the journal is back: so are the words
+    out = tmp_path / "minutes.md"
+    ex.write(ex.summarize(svc, meeting=november), "md", out, ex.signer_of(svc.store.author), svc.now())
+    assert SAID[0] in out.read_text() and UNREADABLE not in out.read_text()
+    session.close()
