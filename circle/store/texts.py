@@ -56,7 +56,7 @@ class Texts:
         self, path_of: Callable[[str], Path], keys: Callable[[], dict[bytes, ScopeKey]], alternates: Callable[[], dict[bytes, list[ScopeKey]]]
     ) -> None:
         self._path_of, self._keys, self._alternates = path_of, keys, alternates
-        self._cache: OrderedDict[tuple[str, int], str] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int, str], str] = OrderedDict()  # (journal, seq, event id): the id is checked here too
         self._conns: dict[str, sqlite3.Connection] = {}
         self._ids: dict[str, str] = {}  # meeting and item ids of the notes left: one copy each
         self._lock = threading.Lock()  # screens read from the UI thread while sync folds in another
@@ -72,7 +72,7 @@ class Texts:
         with self._lock:
             for e in events:
                 if e.kind in LEFT and type(text := e.body.get("text")) is str and problem(e.kind, e.body) is None:
-                    self._keep((e.journal, e.seq), text)
+                    self._keep((e.journal, e.seq, e.id), text)
                     self._left(e)
 
     def leave_one(self, e: Event) -> None:
@@ -91,7 +91,7 @@ class Texts:
                 body[k] = self._ids.setdefault(v, v)
 
     def __call__(self, where: Elsewhere) -> str:
-        pos = (where.journal, where.seq)
+        pos = (where.journal, where.seq, where.id)
         with self._lock:
             text = self._cache.get(pos)
             if text is not None:
@@ -104,7 +104,7 @@ class Texts:
             self._keep(pos, text)
             return text
 
-    def _keep(self, pos: tuple[str, int], text: str) -> None:
+    def _keep(self, pos: tuple[str, int, str], text: str) -> None:
         self._cache[pos] = text
         if len(self._cache) > CACHE:
             self._cache.popitem(last=False)

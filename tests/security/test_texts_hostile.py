@@ -14,7 +14,7 @@ from circle import export as ex
 from circle.models.events import Elsewhere
 from circle.store.session import Home
 from circle.store.texts import UNREADABLE
-from tests.security.laptops import PASS, Laptops
+from tests.security.laptops import PASS, Laptops, tally
 
 GONE = object()  # a row deleted
 SAID = ["Ward round handover ran long again", "Try the SBAR card for a month", "Dietitian joins on Thursdays"]
@@ -93,3 +93,27 @@ def test_a_snapshot_never_keeps_the_stand_in_line_as_a_notes_text(tmp_path):
     ex.write(ex.summarize(svc, meeting=november), "md", out, ex.signer_of(svc.store.author), svc.now())
     assert SAID[0] in out.read_text() and UNREADABLE not in out.read_text()
     session.close()
+
+
+def test_a_mark_naming_another_position_or_id_reads_nothing(tmp_path):
+    """A mark whose id and position disagree (a note's id at another note's seq, a journal not of this cohort) reads the line.
+
+    The cache was keyed by (journal, seq) alone: such a mark got the other note's words from it without the id check a
+    read from the journal makes. Only this device makes marks, so this needs two events under one position in one view
+    (not reached from a hostile journal here); the cache now checks the id as the read does."""
+    lt, mid, ids = _two(tmp_path)
+    ana = lt.store("Ana")
+    evs = _note_events(lt.svc("Ana"))
+    tried = 0
+    for a in ids:
+        for b in ids:
+            wa, wb = evs[a].body["text"], evs[b].body["text"]
+            got = ana.texts(Elsewhere(ana.texts, wa.journal, wb.seq, wa.id))
+            assert got == (SAID[ids.index(a)] if a == b else UNREADABLE)
+            tried += 1
+    for jid in ("00" * 16, ana.entry.journal):
+        assert ana.texts(Elsewhere(ana.texts, jid, evs[ids[0]].seq, evs[ids[0]].id)) == UNREADABLE
+        tried += 1
+    tally("texts: a mark with another position or journal", tried, 0)
+    for s in lt.sessions.values():
+        s.close()
