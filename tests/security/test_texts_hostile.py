@@ -10,11 +10,21 @@ laptops by file copy (tests/security/laptops.py).
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import zipfile
+
+import pytest
+
 from circle import export as ex
+from circle.crypto import envelope
+from circle.errors import CircleError
 from circle.models.events import Elsewhere
+from circle.store import snapshot
+from circle.store.keys import ScopeKey
 from circle.store.session import Home
-from circle.store.texts import UNREADABLE
-from tests.security.laptops import PASS, Laptops, tally
+from circle.store.texts import UNREADABLE, Texts
+from tests.security.laptops import PASS, Laptops, copy_db, tally
 
 GONE = object()  # a row deleted
 SAID = ["Ward round handover ran long again", "Try the SBAR card for a month", "Dietitian joins on Thursdays"]
@@ -95,12 +105,98 @@ def test_a_snapshot_never_keeps_the_stand_in_line_as_a_notes_text(tmp_path):
     session.close()
 
 
-def test_a_mark_naming_another_position_or_id_reads_nothing(tmp_path):
-    """A mark whose id and position disagree (a note's id at another note's seq, a journal not of this cohort) reads the line.
+@pytest.mark.xfail(strict=True, reason="service.edit_note (not in this review's files) signs whatever text it is given: see the report")
+def test_changing_only_the_kind_of_a_note_not_read_back_never_signs_the_line_as_its_text(tmp_path):
+    """The meeting screen's edit form starts from ``note.text``: for a note whose journal is away that is the stand-in line.
+    Making it a decision and saving signs an edit whose text is the line, for every member, for good (the first version
+    stays in the history). The service should refuse to edit a note whose text it could not read."""
+    lt, mid, ids = _two(tmp_path)
+    ana = lt.svc("Ana")
+    here = ana.store.journal_path(lt.store("Bea").entry.journal)
+    ana.store.texts.close()
+    ana.store.texts._cache.clear()
+    here.rename(tmp_path / "away.db")
+    note = _notes(ana, mid)[ids[0]]
+    assert note.text == UNREADABLE and ana.may_edit("note", ids[0])
+    try:
+        ana.edit_note(ids[0], note.text, decision=True)  # what the form sends when only the kind was changed
+    except CircleError:
+        pass  # refused: what should happen
+    (tmp_path / "away.db").rename(here)
+    assert _notes(ana, mid)[ids[0]].text == SAID[0]  # fails: Ana's signed edit says the line, and Bea's words are only in the history
 
-    The cache was keyed by (journal, seq) alone: such a mark got the other note's words from it without the id check a
-    read from the journal makes. Only this device makes marks, so this needs two events under one position in one view
-    (not reached from a hostile journal here); the cache now checks the id as the read does."""
+
+# ---- what held -----------------------------------------------------------------------------------------------------
+
+
+def test_a_peers_journal_changed_on_this_device_shows_the_line_never_other_words(tmp_path):
+    """Whoever holds the peers folder rewrites Bea's rows on Ana's laptop (other envelopes of Bea's, swapped, damaged):
+    Ana's snapshot says where each note is, so the rows are not checked again on open; each note shows its words or the line."""
+    lt, mid, ids = _two(tmp_path)
+    _away(lt.svc("Ana"), mid)
+    ana = lt.store("Ana")
+    ana.save_snapshot()
+    path = ana.journal_path(lt.store("Bea").entry.journal)
+    seq = {i: e.seq for i, e in _note_events(lt.svc("Ana")).items() if i in ids}
+    for s in lt.sessions.values():
+        s.close()
+    with sqlite3.connect(path) as db:
+        rows = dict(db.execute("SELECT seq, blob FROM envelopes"))
+    a, b, c = (seq[i] for i in ids)
+    last = rows[c]
+    attacks = [{a: rows[b], b: rows[a]}]  # two notes swapped
+    attacks += [{c: rows[s]} for s in rows if s != c]  # every other envelope Bea wrote, at the third note's place
+    attacks += [{c: last[:n] + bytes([last[n] ^ 1]) + last[n + 1 :]} for n in (0, 4, 10, 40, 100, 146, 147, 200, len(last) - 1)]
+    attacks += [{c: b""}, {c: "Dietitian joins on Thursdays"}, {c: 7}, {c: last + b"\0"}, {c: GONE}]
+    for change in attacks:
+        with sqlite3.connect(path) as db:
+            for s, blob in change.items():
+                if blob is GONE:
+                    db.execute("DELETE FROM envelopes WHERE seq = ?", (s,))
+                else:
+                    db.execute("UPDATE envelopes SET blob = ? WHERE seq = ?", (blob, s))
+        session = Home(tmp_path / "ana").unlock(PASS)
+        shown = {i: n.text for i, n in _notes(session.cohort(lt.cid), mid).items()}
+        session.close()
+        for i, s in seq.items():
+            assert shown[i] == (UNREADABLE if s in change else SAID[ids.index(i)]), change
+        with sqlite3.connect(path) as db:  # Bea's journal as it was
+            for s, blob in rows.items():
+                db.execute("INSERT OR REPLACE INTO envelopes (seq, blob) VALUES (?, ?)", (s, blob))
+    session = Home(tmp_path / "ana").unlock(PASS)
+    assert [n.text for n in session.cohort(lt.cid).view.notes(mid)] == SAID
+    session.close()
+    tally("texts: a peer's journal rows changed on this device", len(attacks), 0)
+
+
+def test_a_key_under_the_same_id_never_opens_other_words(tmp_path):
+    """Another key under the note's key id (a wrapper's alternate, a later key): the key commitment refuses it, whichever is tried first."""
+    lt, mid, ids = _two(tmp_path)
+    ana = lt.store("Ana")
+    e = _note_events(lt.svc("Ana"))[ids[0]]
+    where = e.body["text"]
+    kid = envelope.parse(ana.texts._row(where.journal, where.seq)).key_id
+    right = ana.keys.readable()[kid]
+    tried = 0
+    for n in range(20):
+        other = ScopeKey(right.id, bytes([n]) * 32 if n else bytes(32), right.scope, right.epoch + n)
+        for keys, alternates, want in (
+            ({kid: other}, {}, UNREADABLE),
+            ({kid: other}, {kid: [right]}, SAID[0]),
+            ({kid: right}, {kid: [other]}, SAID[0]),
+            ({}, {kid: [other, other]}, UNREADABLE),
+        ):
+            texts = Texts(ana.journal_path, lambda k=keys: k, lambda a=alternates: a)
+            assert texts(Elsewhere(texts, where.journal, where.seq, where.id)) == want
+            texts.close()
+            tried += 1
+    tally("texts: another key under the same key id", tried, 0)
+    for s in lt.sessions.values():
+        s.close()
+
+
+def test_a_mark_naming_another_position_or_id_reads_nothing(tmp_path):
+    """A mark whose id and position disagree (a note's id at another note's seq, a journal not of this cohort) reads the line."""
     lt, mid, ids = _two(tmp_path)
     ana = lt.store("Ana")
     evs = _note_events(lt.svc("Ana"))
@@ -117,3 +213,204 @@ def test_a_mark_naming_another_position_or_id_reads_nothing(tmp_path):
     tally("texts: a mark with another position or journal", tried, 0)
     for s in lt.sessions.values():
         s.close()
+
+
+def test_texts_read_in_one_thread_while_another_folds(tmp_path):
+    """The UI thread reads notes' text while the sync thread folds Bea's new notes into Ana's view: no error, no stand-in,
+    and the reader leaves no read open that would hold back a checkpoint of the journal it reads."""
+    lt, mid, ids = _two(tmp_path)
+    bea = lt.svc("Bea")
+    more = [bea.add_note(mid, f"note {n}") for n in range(60)]
+    ana = lt.svc("Ana")
+    store = ana.store
+    copy_db(lt.journals_of("Bea")[0], store.peer_dir() / lt.journals_of("Bea")[0].name)
+    errors: list[BaseException] = []
+    reads = 0
+    done = threading.Event()
+
+    def fold() -> None:
+        try:
+            store.ingest()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    store.texts._cache.clear()  # every read goes to the journal
+    t = threading.Thread(target=fold)
+    t.start()
+    while not done.is_set() or reads < 200:
+        for n in list(store.view.notes(mid)):
+            if type(n.held) is Elsewhere:
+                store.texts._cache.pop((n.held.journal, n.held.seq, n.held.id), None)
+            assert n.text != UNREADABLE
+            reads += 1
+    t.join()
+    assert not errors
+    shown = {n.id: n.text for n in ana.view.notes(mid)}
+    assert [shown[i] for i in ids] == SAID and [shown[i] for i in more] == [f"note {n}" for n in range(60)]
+    bea_here = store.journal_path(lt.store("Bea").entry.journal)
+    with sqlite3.connect(bea_here) as db:
+        busy, _log, _done = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0  # Texts holds its connection open, but no read in it
+    assert store.texts.read_back >= 200
+    tally("texts: reads while another thread folds", reads, 0)
+    for s in lt.sessions.values():
+        s.close()
+
+
+def test_restoring_my_own_journal_under_an_open_reader_keeps_every_note(tmp_path):
+    """My journal replaced by its replica (CohortStore.restore_own, os.replace) while Texts holds the old file open."""
+    session = Home(tmp_path / "home", calibrate=False).create_identity("Ana", PASS)
+    svc = session.create_cohort("Midwives South")
+    mid = svc.schedule("2026-12-10 14:00", "December")
+    ids = [svc.add_note(mid, t) for t in SAID]
+    store = svc.store
+    mirror = tmp_path / "mirror.db"
+    copy_db(store.journal.path, mirror)
+    store.texts._cache.clear()
+    assert [n.text for n in svc.view.notes(mid)] == SAID  # Texts now holds the journal open
+    store.journal.close()
+    with sqlite3.connect(store.journal.path) as db:  # the journal is cut short on this device
+        db.execute("DELETE FROM envelopes WHERE seq >= ?", (min(e.seq for e in _note_events(svc).values()),))
+    assert store.own_journal_problem()
+    assert store.restore_own(mirror) == ""
+    store.texts._cache.clear()
+    assert [_notes(svc, mid)[i].text for i in ids] == SAID
+    session.close()
+    session = Home(tmp_path / "home").unlock(PASS)
+    assert [n.text for n in session.cohort(svc.id).view.notes(mid)] == SAID
+    session.close()
+
+
+def test_circle_export_and_agenda_on_a_home_whose_snapshot_holds_marks(tmp_path):
+    """The CLI as a person runs it: the snapshot holds marks for the old meeting's notes; every format holds the words,
+    and with Bea's journal gone from this laptop the export is refused in one line (no file, no traceback)."""
+    lt, mid, ids = _two(tmp_path)
+    ana = lt.svc("Ana")
+    _away(ana, mid)
+    ana.store.save_snapshot()
+    snap = snapshot.load(ana.store._snapshot_path(), ana.store.vault.snapshot_key, lt.cid, ana.store.texts.mark)
+    assert sum(type(e.body.get("text")) is Elsewhere for e in snap.events if e.body.get("meeting") == mid) == 3
+    bea_journal = ana.store.journal_path(lt.store("Bea").entry.journal)
+    for fmt, name in (("md", "all.md"), ("json", "all.json"), ("html", "all.html"), ("csv", "all.zip")):
+        res = lt.cli("Ana", "export", lt.cid, "--format", fmt, "--output", str(tmp_path / name))
+        assert res.exit_code == 0, res.output
+        data = (tmp_path / name).read_bytes()
+        if fmt == "csv":
+            with zipfile.ZipFile(tmp_path / name) as z:
+                data = b"".join(z.read(n) for n in z.namelist())
+        assert all(s.encode() in data for s in SAID) and b"could not be read again" not in data, fmt
+    res = lt.cli("Ana", "agenda", lt.cid)
+    assert res.exit_code == 0 and "Traceback" not in res.output, res.output
+    bea_journal.rename(tmp_path / "away.db")
+    res = lt.cli("Ana", "export", lt.cid, "--format", "md", "--output", str(tmp_path / "lost.md"))
+    assert res.exit_code != 0 and "3 notes could not be read again" in res.output and "Traceback" not in res.output, res.output
+    assert not (tmp_path / "lost.md").exists()
+
+
+@pytest.mark.parametrize("kind", ["note.added", "note.edited"])
+def test_a_note_whose_shape_is_wrong_is_not_left_and_still_refused(tmp_path, kind):
+    """An altered client writes a note body that fails its kind's schema: its text is not left (nor cached), the fold refuses it."""
+    lt, mid, ids = _two(tmp_path)
+    bea = lt.store("Bea")
+    body = {"meeting": mid, "text": "x" * 100_000} if kind == "note.added" else {"note": ids[0], "text": 7}
+    bea.record(kind, body)
+    lt.deliver("Ana", "Bea")
+    ana = lt.svc("Ana")
+    bad = [e for e in ana.view.events if e.kind == kind and e.body.get("text") in ("x" * 100_000, 7)]
+    assert len(bad) == 1 and type(bad[0].body["text"]) is not Elsewhere
+    assert [n.text for n in ana.view.notes(mid)] == SAID
+    assert all(v != "x" * 100_000 for v in ana.store.texts._cache.values())
+    for s in lt.sessions.values():
+        s.close()
+
+
+def test_a_forked_journal_copied_over_mine_never_puts_the_other_branchs_words_under_a_note(tmp_path):
+    """Bea forks her journal (an altered client): Ana saw one note at a position; then her copy of Bea's journal is
+    replaced by the other branch (whoever holds the folder). In the session, after a snapshot and after a cold open, the
+    note at that position shows what Ana saw, or the line: never the other branch's words."""
+    from circle.models.events import encode_payload
+    from circle.store.journal import Journal
+
+    lt, mid, ids = _two(tmp_path)
+    bea = lt.store("Bea")
+    lt.svc("Bea").add_note(mid, "the note Ana sees")
+    seq = bea.written()
+    other = tmp_path / "bea-other.db"
+    copy_db(bea.journal.path, other)
+    with sqlite3.connect(other) as db:
+        db.execute("DELETE FROM envelopes WHERE seq >= ?", (seq,))
+    key = bea.sealing_key()
+    pt = encode_payload(
+        kind="note.added",
+        cohort=bea.id,
+        author=bea.author.id,
+        lamport=bea.view.max_lamport,
+        ts=0,
+        body={"meeting": mid, "text": "the other branch's words", "item": "", "kind": "note"},
+    )
+    j = Journal(other, bea.journal_id)
+    j.append(
+        [
+            lambda s, p, sign: envelope.seal(
+                journal_id=bea.journal_id, seq=s, prev=p, key_id=key.raw_id, key=key.secret, plaintext=pt, signer=bea.author.signer if sign else None
+            )
+        ]
+    )
+    j.close()
+    lt.deliver("Ana", "Bea")
+    ana = lt.store("Ana")
+    _away(lt.svc("Ana"), mid)
+    ana.save_snapshot()
+    here = ana.journal_path(bea.entry.journal)
+    tried = 0
+
+    def shown(svc) -> list[str]:
+        return [n.text for n in svc.view.notes(mid)]
+
+    copy_db(other, here)  # the other branch, over Ana's verified copy, while her session is open
+    ana.ingest()
+    assert "the other branch's words" not in shown(lt.svc("Ana")) and "the note Ana sees" in shown(lt.svc("Ana"))
+    ana.texts._cache.clear()
+    assert "the other branch's words" not in shown(lt.svc("Ana")) and UNREADABLE in shown(lt.svc("Ana"))
+    tried += 2
+    for s in lt.sessions.values():
+        s.close()
+    for cold in (False, True):
+        if cold:
+            snapshot.path_of(tmp_path / "ana" / "identities" / lt.id("Ana"), lt.cid).unlink()
+        session = Home(tmp_path / "ana").unlock(PASS)
+        said = shown(session.cohort(lt.cid))
+        assert "the other branch's words" not in said and (cold or said[:3] == SAID), said
+        session.close()
+        tried += 1
+    tally("texts: a forked journal over the verified copy", tried, 0)
+
+
+def test_notes_of_a_removed_member_read_back_after_the_keys_change(tmp_path):
+    """Bea's notes sealed under the first epoch's key; Ana starts a new epoch and removes Bea: from a snapshot of marks,
+    and from a cold open, Bea's old notes read back with the old epoch's key (kept), and Ana's later notes with the new."""
+    lt, mid, ids = _two(tmp_path)
+    ana = lt.svc("Ana")
+    ana.store.start_epoch("rotation")
+    ana.remove(lt.id("Bea"))
+    later = ana.add_note(mid, "after Bea left")
+    _away(ana, mid)
+    ana.store.save_snapshot()
+    cid = lt.cid
+    for s in lt.sessions.values():
+        s.close()
+    tried = 0
+    for cold in (False, True):
+        if cold:
+            snapshot.path_of(tmp_path / "ana" / "identities" / lt.id("Ana"), cid).unlink()
+        session = Home(tmp_path / "ana").unlock(PASS)
+        svc = session.cohort(cid)
+        svc.store.texts._cache.clear()
+        notes = _notes(svc, mid)
+        assert [notes[i].text for i in ids] == SAID and notes[later].text == "after Bea left", cold
+        assert svc.view.member(lt.id("Bea")) is None or not svc.view.member(lt.id("Bea")).active
+        session.close()
+        tried += 4
+    tally("texts: notes read back after the keys change", tried, 0)
