@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from circle.crypto.identity import PublicIdentity
-from circle.errors import AlreadyExists, NotFound, UsageError
+from circle.errors import AlreadyExists, CorruptFile, NotFound, UsageError
 from circle.models.meeting import CarryOver, TimerState, carry_over_plan, next_meeting, next_phase, previous_phase, timer
 from circle.models.names import match_one
 from circle.models.rota import SUPERVISOR_ROLE, Rota
@@ -21,6 +21,7 @@ from circle.models.schema import HISTORY, HISTORY_SAYS, ROLES
 from circle.models.view import Action, AgendaItem, Meeting, Member, Note, View
 from circle.store.anonymous import Drop
 from circle.store.cohort import CohortStore, Part
+from circle.store.texts import Unreadable
 
 MAX_TITLE = 200
 MAX_TEXT = 4000
@@ -466,6 +467,8 @@ class CohortService:
         """Change a note's text (and whether it is a decision). The earlier version is kept in its history."""
         self._require_edit("note", note_id)
         n = self.note(note_id)
+        if isinstance(n.text, Unreadable):  # an edit would sign the stand-in line, or words over ones nobody here can read
+            raise CorruptFile("this note could not be read again from its journal", "run 'circle verify', then 'circle sync --once', and edit it again")
         text = _text(text, "note", MAX_TEXT, field="text")
         kind = n.kind if decision is None else ("decision" if decision else "note")
         if text == n.text and kind == n.kind:

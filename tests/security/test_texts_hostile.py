@@ -105,7 +105,6 @@ def test_a_snapshot_never_keeps_the_stand_in_line_as_a_notes_text(tmp_path):
     session.close()
 
 
-@pytest.mark.xfail(strict=True, reason="service.edit_note (not in this review's files) signs whatever text it is given: see the report")
 def test_changing_only_the_kind_of_a_note_not_read_back_never_signs_the_line_as_its_text(tmp_path):
     """The meeting screen's edit form starts from ``note.text``: for a note whose journal is away that is the stand-in line.
     Making it a decision and saving signs an edit whose text is the line, for every member, for good (the first version
@@ -118,12 +117,10 @@ def test_changing_only_the_kind_of_a_note_not_read_back_never_signs_the_line_as_
     here.rename(tmp_path / "away.db")
     note = _notes(ana, mid)[ids[0]]
     assert note.text == UNREADABLE and ana.may_edit("note", ids[0])
-    try:
+    with pytest.raises(CircleError, match="could not be read again"):
         ana.edit_note(ids[0], note.text, decision=True)  # what the form sends when only the kind was changed
-    except CircleError:
-        pass  # refused: what should happen
     (tmp_path / "away.db").rename(here)
-    assert _notes(ana, mid)[ids[0]].text == SAID[0]  # fails: Ana's signed edit says the line, and Bea's words are only in the history
+    assert _notes(ana, mid)[ids[0]].text == SAID[0]  # no signed edit says the line: Bea's words are back
 
 
 # ---- what held -----------------------------------------------------------------------------------------------------
