@@ -18,13 +18,22 @@ What is measured, for each size:
   which the "Opening a cohort…" row never shows; from its front page when
   there is one, as a person sees it), and, as information, until the cohort
   is folded and its line is the one read from its view.
-- (c) from pressing ``m`` on the home screen until the meeting room of the next
-  meeting has painted its title, its agenda and the notes of the running item.
+- (c) from pressing ``m`` on the home screen, once the cohort is folded, until
+  the meeting room of the next meeting has painted: anything (first paint,
+  information: it may be the "Opening the meeting…" placeholder), its title
+  and agenda (content: the row with the target), then the notes of the
+  running item. And pressed as soon as the home screen shows the cohort
+  (from its front page, before the fold, as a person who knows the way
+  does; a run of its own): until the room shows its title and agenda (the
+  target row: from the front page when there is one, else after the fold),
+  and, as information, until the real room (folded and read) is on screen.
 - (d) one page of the longest windowed list (the notes of the running item):
   PgUp back through them and PgDn forward again (crossing windows), ``[``/``]``
   between windows, and moving to another agenda item (its notes are listed
   again): p95 from key to paint.
-- (f) from Enter on the home screen until the cohort screen shows its charter.
+- (f) from Enter on the home screen until the cohort screen shows its charter:
+  once the cohort is folded, and pressed before the fold (a run of its own;
+  as information, until the real screen is on screen).
 - (e) peak RSS (VmHWM) of a fresh process that opens the cohort, the meeting
   room and pages the notes, against a fresh process running the minimal app,
   tracemalloc off in both. Circle's unlock (Argon2id, by design up to 256 MiB)
@@ -320,8 +329,14 @@ class CircleRun:
     home_folded: float = 0.0  # the cohort folded and its line read from the view (the front page replaced)
     front: str = ""  # the cohort was first shown from its front page: "current" or "stale"; "" from the fold
     room_first: float = 0.0
+    room_content: float = 0.0
     room_ready: float = 0.0
     cohort_ready: float = 0.0
+    early: str = ""  # the key pressed as soon as the cohort was shown, before the fold ("m" or "enter"); "" for none
+    early_first: float = 0.0  # from that key to the first paint of its screen
+    early_content: float = 0.0  # ... to its content (the room's title and agenda; the cohort's charter)
+    early_real: float = 0.0  # ... to the real screen: the cohort folded and the screen's own read shown
+    early_painted: bool = False  # the content was painted before the cohort was folded (from the front page)
     opening_seen: bool = False  # "Opening a cohort…" was painted before the cohort was shown
     scroll: dict[str, list[float]] = field(default_factory=dict)
 
@@ -342,8 +357,42 @@ HOME_OPEN = (re.escape(COHORT), "Next meeting", re.escape(NEXT_TITLE[:14]), "Ope
 OPENING = "Opening a cohort"
 
 
-async def run_circle(first: Session, scroll: bool = False, presses: int = 50, mark: Callable[[str], None] | None = None) -> CircleRun:
-    """One run of circle from a fresh session; ``mark(stage)`` is called once the cohort is shown, the room is ready and (scroll) paged."""
+ROOM_CONTENT = (re.escape(NEXT_TITLE[:30]), re.escape(THREAD_TITLE))  # the room's title and agenda
+COHORT_CONTENT = (re.escape(PURPOSE[:40]),)  # the cohort screen's charter
+
+
+def real_screen(app: Any, screen: str) -> bool:
+    """The screen on top is ``screen``, showing its own read of the folded view (not a front page)."""
+    s = app.screen
+    if s.id != screen or getattr(s, "service", None) is None or getattr(s, "early", False):
+        return False
+    reading = s._read_queued or any(w.group == "read" and w.node is s and not w.is_finished for w in app.workers)
+    return not reading and s._stamp == s.read_stamp()
+
+
+async def press_early(app: Any, pilot: Any, probe: PaintProbe, cid: str, key: str, out: CircleRun, t0: float) -> None:
+    """Press ``key`` as soon as the cohort is shown (before the fold); time its screen's first paint, content, and the real screen."""
+    screen, content = ("meeting", ROOM_CONTENT) if key == "m" else ("cohort", COHORT_CONTENT)
+    first, shown = probe.wait(screen), probe.wait(screen, *content)
+    out.early = key
+    t1 = time.perf_counter()
+    await pilot.press(key)
+    out.early_first = await when(first, f"the {screen} screen") - t1
+    out.early_content = await when(shown, f"the {screen} screen's content") - t1
+    out.early_painted = app.opened(cid) is None
+    while not real_screen(app, screen):  # polled: the real screen and one from the front page can look the same
+        if time.perf_counter() - t0 > TIMEOUT:
+            raise SystemExit(f"bench_tui: timed out waiting for the real {screen} screen")
+        await asyncio.sleep(0.002)
+    await pilot.pause()  # its read shown, and painted
+    out.early_real = time.perf_counter() - t1
+
+
+async def run_circle(first: Session, scroll: bool = False, presses: int = 50, mark: Callable[[str], None] | None = None, early: str = "") -> CircleRun:
+    """One run of circle from a fresh session; ``mark(stage)`` is called once the cohort is shown, the room is ready and (scroll) paged.
+
+    ``early`` ("m" or "enter"): press that key as soon as the home screen shows the cohort, time its screen, and stop there.
+    """
     from circle.app import make_app
 
     out = CircleRun()
@@ -362,6 +411,11 @@ async def run_circle(first: Session, scroll: bool = False, presses: int = 50, ma
         shown = app.screen.lines.get(cid)
         out.front = shown.front if shown is not None else ""
         probe.record, probe.texts = False, []
+        if early:
+            await press_early(app, pilot, probe, cid, early, out, t0)
+            out.home_folded = time.perf_counter() - t0
+            app.close_session()
+            return out
         # The fold behind the front page: polled (a front page and the line read from the view look the same).
         while not ((line := app.screen.lines.get(cid)) is not None and line.opened):
             if time.perf_counter() - t0 > TIMEOUT:
@@ -371,11 +425,13 @@ async def run_circle(first: Session, scroll: bool = False, presses: int = 50, ma
         if mark is not None:
             mark("cohort shown")
         room_first = probe.wait("meeting")
+        room_content = probe.wait("meeting", *ROOM_CONTENT)
         room_ready = probe.wait("meeting", re.escape(NEXT_TITLE[:30]), re.escape(THREAD_TITLE), r"Thread note \d+:")
         await pilot.pause()  # let the home screen settle (the cohort folded), as a person would look before pressing
         t1 = time.perf_counter()
         await pilot.press("m")
         out.room_first = await when(room_first, "the meeting room") - t1
+        out.room_content = await when(room_content, "the meeting room's title and agenda") - t1
         out.room_ready = await when(room_ready, "the meeting room's agenda and notes") - t1
         if mark is not None:
             mark("meeting room shown")
@@ -386,7 +442,7 @@ async def run_circle(first: Session, scroll: bool = False, presses: int = 50, ma
         else:
             await pilot.press("escape")
             await pilot.pause()
-            cohort_ready = probe.wait("cohort", re.escape(PURPOSE[:40]))
+            cohort_ready = probe.wait("cohort", *COHORT_CONTENT)
             t2 = time.perf_counter()
             await pilot.press("enter")
             out.cohort_ready = await when(cohort_ready, "the cohort screen's charter") - t2
@@ -440,7 +496,7 @@ def reply(obj: dict[str, Any]) -> None:
 
 
 async def worker(kind: str, root: Path) -> None:
-    """Warm up, say ready, then answer ``run``, ``cold`` and ``scroll P`` one line at a time until stdin closes."""
+    """Warm up, say ready, then answer ``run``, ``early KEY``, ``cold`` and ``scroll P`` one line at a time until stdin closes."""
     loop = asyncio.get_running_loop()
     first = None
     if kind == "circle":
@@ -462,7 +518,7 @@ async def worker(kind: str, root: Path) -> None:
                     kept[p] = p.read_bytes()
                     p.unlink()
                 gc.collect()
-            r = await run_circle(first, scroll=cmd[0] == "scroll", presses=int(cmd[1]) if len(cmd) > 1 else 0)
+            r = await run_circle(first, scroll=cmd[0] == "scroll", presses=int(cmd[1]) if cmd[0] == "scroll" else 0, early=cmd[1] if cmd[0] == "early" else "")
             written = bool(snapshots(first))
             if not written:  # closing writes one only after 2,000 events folded cold: put the old one (and its front page) back for the runs after this
                 for p, data in kept.items():
@@ -504,6 +560,7 @@ class Paints:
     cores: str
     base: list[float]
     warm: list[dict[str, Any]]
+    early: dict[str, list[dict[str, Any]]]  # key -> runs pressing it before the fold
     cold: dict[str, Any]
     scroll: dict[str, list[float]]
     snapshot: bool  # the cohort had a sealed snapshot for the warm runs (circle writes one only past 2,000 events)
@@ -521,9 +578,13 @@ def paints(meta: Meta, cpus: set[int] | None, reps: int, presses: int) -> Paints
         if m.hello["cpus"] != want or c.hello["cpus"] != want:
             raise SystemExit(f"bench_tui: workers run on {m.hello['cpus']} and {c.hello['cpus']}, not {want}")
         base, warm = [], []
+        early: dict[str, list[dict[str, Any]]] = {"m": [], "enter": []}
         for _ in range(reps):
             base.append(m.ask("run")["t"])
             warm.append(c.ask("run"))
+            for key, runs in early.items():
+                base.append(m.ask("run")["t"])
+                runs.append(c.ask(f"early {key}"))
         base.append(m.ask("run")["t"])
         cold = c.ask("cold")  # its close writes the snapshot again
         scroll = c.ask(f"scroll {presses}")["scroll"]
@@ -531,7 +592,7 @@ def paints(meta: Meta, cpus: set[int] | None, reps: int, presses: int) -> Paints
         for w in (m, c):
             w.close()
     n = len(want)
-    return Paints(f"{n} core{'s' if n != 1 else ''} ({','.join(map(str, want))})", base, warm, cold, scroll, snapshot)
+    return Paints(f"{n} core{'s' if n != 1 else ''} ({','.join(map(str, want))})", base, warm, early, cold, scroll, snapshot)
 
 
 # ---------------------------------------------------------------------------
@@ -664,9 +725,14 @@ def paint_rows(p: Paints) -> list[tuple[str, float, float | None]]:
         ),
         ("(b) the cohort folded behind it, its line read from the view", median([r["home_folded"] for r in w]), None),
         ("(b) the same without a snapshot (one cold run)", p.cold["home_open"], None),
-        ("(c) meeting room after m, first paint", median([r["room_first"] for r in w]), TARGET_PAINT),
-        ("(c) meeting room after m, agenda and notes shown", median([r["room_ready"] for r in w]), None),
-        ("(f) cohort screen after Enter, charter shown", median([r["cohort_ready"] for r in w]), None),
+        ("(c) meeting room after m (folded), first paint", median([r["room_first"] for r in w]), None),
+        ("(c) meeting room after m (folded), title and agenda shown", median([r["room_content"] for r in w]), TARGET_PAINT),
+        ("(c) meeting room after m (folded), agenda and notes shown", median([r["room_ready"] for r in w]), None),
+        ("(c) m before the fold: title and agenda shown", median([r["early_content"] for r in p.early["m"]]), TARGET_PAINT),
+        ("(c) m before the fold: the real room (folded, read)", median([r["early_real"] for r in p.early["m"]]), None),
+        ("(f) cohort screen after Enter (folded), charter shown", median([r["cohort_ready"] for r in w]), TARGET_PAINT),
+        ("(f) Enter before the fold: charter shown", median([r["early_content"] for r in p.early["enter"]]), TARGET_PAINT),
+        ("(f) Enter before the fold: the real screen (folded, read)", median([r["early_real"] for r in p.early["enter"]]), None),
     ]
 
 
@@ -726,6 +792,11 @@ def report_size(meta: Meta, runs: list[Paints], mem_c: dict[str, Any], mem_b: di
             f"{fmt_s(max(r['home_open'] for r in p.warm))}; room ready {fmt_s(min(r['room_ready'] for r in p.warm))}..{fmt_s(max(r['room_ready'] for r in p.warm))}; "
             f'"Opening a cohort…" painted before the cohort in {opening} of {len(p.warm)} warm runs'
             f"{' and the cold one' if p.cold['opening_seen'] else ''}; "
+            + "; ".join(
+                f"{k} before the fold: its content painted before the fold ended in {sum(r['early_painted'] for r in rs)} of {len(rs)} runs"
+                for k, rs in p.early.items()
+            )
+            + "; "
             f"shown from its front page in {len(fronts)} of {len(p.warm)} warm runs ({', '.join(sorted(set(fronts))) or 'none'})"
             f"{', and in the cold one' if p.cold['front'] else ''}; folded {fmt_s(min(r['home_folded'] for r in p.warm))}.."
             f"{fmt_s(max(r['home_folded'] for r in p.warm))}; "
@@ -804,7 +875,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000], help="events in the cohort, one cohort per size (default 100000)")
     ap.add_argument("--n", type=int, help="one size (the same as --sizes N)")
-    ap.add_argument("--reps", type=int, default=7, help="alternating runs of (a), (b), (c), (f)")
+    ap.add_argument("--reps", type=int, default=7, help="alternating runs of (a), (b), (c), (f), and of m and Enter before the fold")
     ap.add_argument("--presses", type=int, default=50, help="PgDn/PgUp presses for (d)")
     ap.add_argument("--cores", choices=("both", "all", "one"), default="both", help="paint rows with every core, pinned to one, or both (default)")
     ap.add_argument("--keep", type=Path, help="build each cohort in DIR/<n> once and reuse it in later runs")
