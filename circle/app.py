@@ -22,14 +22,16 @@ import gc
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
+from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
@@ -193,8 +195,13 @@ class CircleApp(App[None]):
 
     @on(CohortOpened)
     def cohort_opened(self, event: CohortOpened) -> None:
+        from circle.screens.base import CircleScreen
+
         if event.session is self.session:
             self._add_service(event.service)
+            for screen in self.screen_stack:  # screens painted from the front page become the real ones, where they are
+                if isinstance(screen, CircleScreen) and screen.early is not None and screen.cohort_id == event.cohort:
+                    screen.attach(event.service)
             self.refresh_screen()
 
     @on(CohortOpenFailed)
@@ -376,11 +383,18 @@ class CircleApp(App[None]):
     def _front_page(self, svc: CohortService) -> dict[str, Any]:
         """What the home screen shows of an open cohort now, as its front page holds it (written when the session closes)."""
         from circle.screens.base import today_of
+        from circle.screens.cohort import page_of as cohort_page
         from circle.screens.home import page_of, read_cohort
+        from circle.screens.meeting import page_of as room_page
 
         assert self.session is not None
         today = today_of(self.session.now())
-        return page_of(read_cohort(svc, self.session.id, today), today)
+        line = read_cohort(svc, self.session.id, today)
+        page = page_of(line, today)
+        # What Enter and m open first: the cohort screen and the next meeting's room, as they would paint now.
+        page["cohort"] = cohort_page(svc, today)
+        page["room"] = room_page(svc, line.next_meeting) if line.next_meeting else None
+        return page
 
     @on(Unlocked)
     def signed_in(self, event: Unlocked) -> None:
@@ -400,6 +414,45 @@ class CircleApp(App[None]):
                     "'circle recover FILE' brings your identity back on a new laptop, or after a forgotten passphrase.",
                 )
             )
+
+    def open_early(self, what: str, cohort_id: str, meeting_id: str | None = None) -> bool:
+        """Push the cohort screen (``what`` "cohort") or the meeting room ("meeting") of a cohort not open yet, painted from its front page.
+
+        False (nothing pushed) when the cohort is open already, failed to
+        open, or its front page does not hold that screen (for the room: of
+        that meeting). The screen is read-only until the cohort is open, then
+        :meth:`cohort_opened` makes it the real one.
+        """
+        from circle.screens.base import today_of
+        from circle.screens.cohort import CohortScreen, early_cohort
+        from circle.screens.meeting import MeetingScreen, early_room
+
+        front = self.front_pages.get(cohort_id)
+        if self.session is None or front is None or cohort_id in self._services or cohort_id in self.open_failures:
+            return False
+        today = today_of(self.session.now())
+        screen: Screen | None = None
+        if what == "cohort" and (early := early_cohort(cohort_id, front, today)) is not None:
+            screen = CohortScreen(None, early=early)
+        elif what == "meeting" and meeting_id and (early := early_room(cohort_id, front, today, meeting_id)) is not None:
+            screen = MeetingScreen(None, meeting_id, early=early)
+        if screen is None:
+            return False
+        self.push_screen(screen)
+        self._focus_sync(cohort_id)
+        return True
+
+    async def run_action(
+        self, action: str | ActionParseResult, default_namespace: DOMNode | None = None, namespaces: Mapping[str, DOMNode] | None = None
+    ) -> bool:
+        """Run an action, except one of a screen painted from a front page that waits for the fold (it runs then)."""
+        from circle.screens.base import CircleScreen
+
+        target, name, _params = self._parse_action(action, self if default_namespace is None else default_namespace, namespaces)
+        if isinstance(target, CircleScreen) and target.waits(name):
+            target.wait_for_fold(action)
+            return True
+        return await super().run_action(action, default_namespace, namespaces)
 
     @on(CohortOpenRequested)
     def open_cohort_screen(self, event: CohortOpenRequested) -> None:

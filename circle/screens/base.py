@@ -17,6 +17,18 @@ Concurrency: the sync service ingests on its own thread under the cohort's
 to do, a form's list of members) holds ``self.service.store.lock`` (see
 :meth:`CircleScreen.view_lock`) or uses the screen's last read; :meth:`read` takes
 the lock itself, and commands run under it (:meth:`CircleScreen.attempt`).
+
+Early: the cohort screen and the meeting room can paint before their cohort
+is folded, from its front page (what they showed when circle last closed;
+:class:`Early`). Such a screen has no service yet: it is marked as being
+brought up to date and is read-only (the keys that would change something,
+or need the view, wait). When the cohort is open the app hands the screen
+its service (:meth:`CircleScreen.attach`); the same screen then reads the
+view as usual, so the tab, the focus and the highlighted rows stay where the
+person left them, and the keys that waited run, once the first real read is
+shown, if the page was current (nothing moved since it was written);
+otherwise they are dropped with a word, since they were pressed against what
+has changed since.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -79,6 +92,31 @@ def trouble_text(view: View, trouble: list[tuple[str, str]]) -> Text:
     return out
 
 
+EARLY_MARK = "↻ As when circle last closed ({written}); bringing it up to date… read-only until then."
+
+
+@dataclass(frozen=True)
+class Early:
+    """What a screen paints from its cohort's front page before the cohort is folded.
+
+    Attributes:
+        cohort: the cohort's id.
+        page: the screen's own section of the page, already checked and made into its text (the screen's type).
+        stale: the journals moved or the day changed since the page was written.
+        written: when the page was written (the session's clock).
+    """
+
+    cohort: str
+    page: Any
+    stale: bool
+    written: float
+
+    def mark(self) -> Text:
+        """The line that says what this is: "as when circle last closed; bringing it up to date…"."""
+        written = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.written))
+        return Text(EARLY_MARK.format(written=written), style="dim italic")
+
+
 def today_of(now: float) -> str:
     """The local date at ``now`` (the session's clock), ``YYYY-MM-DD``: what overdue is judged against."""
     return time.strftime("%Y-%m-%d", time.localtime(now))
@@ -92,12 +130,62 @@ class CircleScreen(Screen[None]):
     ]
 
     service: CohortService | None = None  # the cohort on screen, if the screen shows one
+    #: Actions that stay live while the screen shows a front page (moving around, leaving, help); the others wait.
+    EARLY_ACTIONS: frozenset[str] = frozenset({"help", "tab", "back", "pop_screen"})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_queued = False
         self._resumed = False
         self._stamp: Any = _NEVER
+        self.early: Early | None = None  # shown from the cohort's front page, until :meth:`attach`
+        self._waiting: list[Any] = []  # actions pressed while early, to run once the real screen is shown
+
+    @property
+    def cohort_id(self) -> str:
+        """The id of the cohort on screen ("" for none)."""
+        if self.service is not None:
+            return self.service.id
+        return self.early.cohort if self.early is not None else ""
+
+    # ---- early: painted from the front page ------------------------------
+    def show_early(self, early: Early) -> None:
+        """Put the page's text into the widgets (UI thread); the screen marks it as being brought up to date."""
+
+    def waits(self, action: str) -> bool:
+        """Whether ``action`` waits for the fold (the screen is early and the action is not one of :attr:`EARLY_ACTIONS`)."""
+        return self.early is not None and action not in self.EARLY_ACTIONS
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While early, the keys that wait show greyed in the footer (read-only); pressed, they wait (see :meth:`wait_for_fold`)."""
+        return None if self.waits(action) else True
+
+    def wait_for_fold(self, action: Any) -> None:
+        """Keep an action pressed while early, to run once the real screen is shown (the app calls this instead of running it)."""
+        if len(self._waiting) < 20:
+            self._waiting.append(action)
+        self.notify("Read-only until it is up to date: that key runs then.", title="Bringing it up to date…")
+
+    def attach(self, service: CohortService) -> None:
+        """The cohort is open: read the view and become the real screen, where the person left it."""
+        if self.service is not None:
+            return
+        self.service = service
+        self.refresh_bindings()
+        self.refresh_view()
+
+    def _shown(self) -> None:
+        """After a read was shown: the first real one ends the early screen and runs the keys that waited."""
+        early, self.early = self.early, None
+        if early is None:
+            return
+        waiting, self._waiting = self._waiting, []
+        self.refresh_bindings()
+        if waiting and early.stale:
+            self.notify("It changed since circle last closed: press the key again.", title="Up to date")
+        elif waiting:
+            for action in waiting:
+                self.call_after_refresh(self.run_action, action)
 
     @property
     def circle(self) -> CircleApp:
@@ -133,12 +221,15 @@ class CircleScreen(Screen[None]):
 
     def refresh_view(self) -> None:
         """Re-read the folded view if it changed and update the widgets: now if it is small, else after the next paint."""
+        if self.service is None and self.early is not None:
+            return  # painted from the front page: nothing to read until the cohort is open
         stamp = self.read_stamp()
         if stamp == self._stamp:
             return
         self._stamp = stamp
         if self.events_to_read() <= INLINE_EVENTS:
             self.show_read(self.read())
+            self._shown()
             return
         if not self._read_queued:  # changes that come while a read waits for the paint make that one read
             self._read_queued = True
@@ -159,6 +250,7 @@ class CircleScreen(Screen[None]):
     def show_background_read(self, event: ViewRead) -> None:
         event.stop()
         self.show_read(event.read)
+        self._shown()
 
     def on_screen_resume(self) -> None:
         # The first resume comes with mounting, which has already read the view.

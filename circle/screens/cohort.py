@@ -3,6 +3,11 @@
 Rota changes (swap, give back, away) ask for confirmation; a swap someone
 asked of me is named at the top until I answer it (w). Overdue actions are
 marked in words.
+
+Before its cohort is folded the screen can paint from the cohort's front
+page (:func:`page_of` wrote what it showed when circle last closed, a few KB:
+the charter and the first rows of each list), marked and read-only until the
+fold is done (see :class:`circle.screens.base.Early`).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -22,12 +28,14 @@ from circle.messages import AgreementOpenRequested, CreditsOpenRequested, GoalsO
 from circle.models.meeting import next_meeting, overdue
 from circle.models.schema import HISTORY, HISTORY_SAYS
 from circle.models.text import clean
-from circle.screens.base import CircleScreen, rota_of, today_of, trouble_text
+from circle.screens.base import CircleScreen, Early, rota_of, today_of, trouble_text
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
+from circle.store.frontpage import Front
 from circle.store.joining import roster_fingerprint
 from circle.store.service import CohortService
 from circle.widgets import OpenList, WindowedList
 from circle.widgets.member_text import block, line, name
+from circle.widgets.page_text import cut, rows_data, rows_of, text_data, text_of
 
 OPENING = "Opening the cohort…"
 ROLE_NAMES = {"mentor": "supervising mentor", "peer": "facilitator-eligible peer", "participant": "participant"}
@@ -145,6 +153,39 @@ def read_cohort(service: CohortService, today: str = "") -> CohortRead:
     return CohortRead(Text(name(c.name)), charter, members, rows, meetings, actions, banner)
 
 
+# ---- the front page: what this screen first shows, as plain data (a few KB) ----
+PAGE_CHARTER = 3000  # characters of the charter
+PAGE_ROWS = {"members": 40, "rota": 12, "meetings": 12, "actions": 30}  # first rows of each list; the rest comes with the fold
+
+
+def page_of(service: CohortService, today: str) -> dict[str, Any]:
+    """What this screen shows of an open cohort now, cut to a few KB, as its front page section holds it."""
+    r = read_cohort(service, today)
+    page: dict[str, Any] = {"name": text_data(r.name), "charter": text_data(cut(r.charter, PAGE_CHARTER)), "banner": text_data(cut(r.banner, 600))}
+    for key, cap in PAGE_ROWS.items():
+        page[key] = rows_data(getattr(r, key), cap)
+    return page
+
+
+def early_cohort(cohort_id: str, front: Front, today: str) -> Early | None:
+    """The cohort screen's first paint from a front page (a :class:`CohortRead`), or None if the page holds none of this shape."""
+    page = front.page
+    section = page.get("cohort")
+    try:
+        if page.get("id") != cohort_id or not isinstance(section, dict):
+            return None
+        read = CohortRead(
+            text_of(section["name"]),
+            text_of(section["charter"]),
+            *(rows_of(section[key], PAGE_ROWS[key]) for key in ("members", "rota", "meetings")),
+            actions=rows_of(section["actions"], PAGE_ROWS["actions"]),
+            banner=text_of(section["banner"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    return Early(cohort_id, read, front.moved or page.get("today") != today, front.written)
+
+
 def _at(view, meeting_id: str) -> str:
     m = view.meeting(meeting_id)
     return line(m.at, 40) if m else "a meeting"
@@ -176,13 +217,19 @@ class CohortScreen(CircleScreen):
         Binding("5", "tab('actions')", "Actions", show=False),
     ]
 
-    def __init__(self, service: CohortService) -> None:
+    EARLY_ACTIONS = CircleScreen.EARLY_ACTIONS | {"open_meeting"}  # m opens the room from the same page when it holds it
+
+    def __init__(self, service: CohortService | None, *, early: Early | None = None) -> None:
         super().__init__(id="cohort")
         self.service = service
+        self.early = early
 
     def compose(self) -> ComposeResult:
-        with self.view_lock():
-            title = Text(name(self.service.view.cohort().name))
+        if self.service is None:
+            title = self.early.page.name if self.early is not None else Text()
+        else:
+            with self.view_lock():
+                title = Text(name(self.service.view.cohort().name))
         with Horizontal(classes="topbar"):
             yield Label(title, classes="topbar-title", id="cohort-title")
             yield self.sync_badge()
@@ -202,7 +249,20 @@ class CohortScreen(CircleScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.early is not None and self.service is None:
+            self.show_early(self.early)
         self.refresh_view()
+
+    def show_early(self, early: Early) -> None:
+        read: CohortRead = early.page
+        self.show_read(read)
+        banner = self.query_one("#cohort-banner", Static)
+        mark = early.mark()
+        if read.banner.plain:
+            mark.append("\n")
+            mark.append_text(read.banner)
+        banner.update(mark)
+        banner.display = True
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -240,9 +300,23 @@ class CohortScreen(CircleScreen):
     @on(WindowedList.OptionSelected, "#cohort-rota")
     def open_selected(self, event: WindowedList.OptionSelected) -> None:
         if event.option.id and not event.option.id.startswith("_"):
-            self.post_message(MeetingOpenRequested(self.service.id, event.option.id))
+            self._open_meeting(event.option.id)
+
+    def _open_meeting(self, meeting_id: str) -> None:
+        if self.service is not None:
+            self.post_message(MeetingOpenRequested(self.service.id, meeting_id))
+        elif self.early is not None and not self.circle.open_early("meeting", self.early.cohort, meeting_id):
+            self.wait_for_fold(f"open_meeting_id('{meeting_id}')")  # the page does not hold that room: it opens with the fold
+
+    def action_open_meeting_id(self, meeting_id: str) -> None:
+        self._open_meeting(meeting_id)
 
     def action_open_meeting(self) -> None:
+        if self.service is None:
+            nxt_id = self.circle.front_pages[self.early.cohort].page.get("next") if self.early is not None else None
+            if not isinstance(nxt_id, str) or not self.circle.open_early("meeting", self.early.cohort, nxt_id):
+                self.wait_for_fold("open_meeting")
+            return
         with self.view_lock():
             nxt = next_meeting(self.service.view)
         if nxt is None:

@@ -7,17 +7,18 @@ line this screen showed when circle last closed (:func:`page_of`, sealed by
 snapshot; marked as being brought up to date when the journals moved or the
 day changed since. Without one it shows as "Opening a cohort…". Either way
 the line is replaced by the one read from the folded view when it is ready.
-Enter or m on it opens the cohort or its meeting room as soon as it can.
+Enter or m on it opens the cohort screen or the meeting room at once from
+the same front page when it holds them (read-only, marked, until the cohort
+is folded; see :class:`circle.screens.base.Early`), else as soon as it can.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from rich.text import Span, Text
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,7 +27,6 @@ from textual.widgets import Footer, Label, Static
 
 from circle.messages import CohortOpenRequested, MeetingOpenRequested
 from circle.models.meeting import next_meeting, overdue
-from circle.models.text import clean
 from circle.models.view import View
 from circle.screens.base import CircleScreen, rota_of, today_of, trouble_text
 from circle.screens.modals import Field, FormModal, ReadModal
@@ -36,6 +36,7 @@ from circle.store.goals import GoalService
 from circle.store.service import CohortService
 from circle.widgets import OpenList, WindowedList
 from circle.widgets.member_text import line, name
+from circle.widgets.page_text import text_data, text_of
 from circle.widgets.sync_badge import sync_report
 
 ASKED = {"cohort": "cohort screen", "meeting": "meeting room"}  # what Enter and m open once a cohort is open
@@ -143,30 +144,8 @@ def _at(view: View, meeting_id: str) -> str:
 
 
 # ---- the front page: this line as plain data, sealed at close and shown first at the next start ----
-PAGE_VERSION = 1
-_STYLE = re.compile(r"(?:(?:bold|dim|italic|reverse)(?: (?:bold|dim|italic|reverse))*)?")  # the only styles this screen writes
+PAGE_VERSION = 2  # 2: the page also carries the cohort screen's and the meeting room's first paint (their own sections)
 STALE_ROW = "\n  ↻ as when circle last closed; bringing it up to date…"
-
-
-def _text_data(t: Text) -> list[Any]:
-    return [t.plain, [[s.start, s.end, str(s.style)] for s in t.spans]]
-
-
-def _text_of(data: Any) -> Text:
-    """A Text from :func:`_text_data`'s form, checked: plain text as it was cleaned (never markup), only this screen's styles."""
-    plain, spans = data
-    if not isinstance(plain, str) or clean(plain, multiline=True) != plain or not isinstance(spans, list):
-        raise ValueError("not a clean line")
-    out = []
-    for start, end, style in spans:
-        if (
-            not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(plain))
-            or not isinstance(style, str)
-            or not _STYLE.fullmatch(style)
-        ):
-            raise ValueError("not this screen's span")
-        out.append(Span(start, end, style))
-    return Text(plain, spans=out)
 
 
 def page_of(line: CohortLine, today: str) -> dict[str, Any]:
@@ -177,8 +156,8 @@ def page_of(line: CohortLine, today: str) -> dict[str, Any]:
         "today": today,
         "name": line.name,
         "next": line.next_meeting,
-        "row": _text_data(line.row),
-        "detail": _text_data(line.detail),
+        "row": text_data(line.row),
+        "detail": text_data(line.detail),
     }
 
 
@@ -196,7 +175,7 @@ def front_line(cid: str, front: Front, today: str, asked: str | None = None) -> 
         nxt = page.get("next")
         if nxt is not None and not isinstance(nxt, str):
             return None
-        row, detail = _text_of(page["row"]), _text_of(page["detail"])
+        row, detail = text_of(page["row"]), text_of(page["detail"])
     except (KeyError, TypeError, ValueError):
         return None
     stale = front.moved or page.get("today") != today
@@ -338,6 +317,8 @@ class HomeScreen(CircleScreen):
         if line.opened:
             return True
         if line.id not in self.circle.open_failures:
+            if self.circle.open_early(what, line.id, line.next_meeting):
+                return False  # painted from its front page, read-only until the cohort is folded (then it is the real screen)
             # Say it in the row, calmly; a notification would linger over the screen that opens.
             self._pending = (what, line.id)
             front = self.circle.front_pages.get(line.id)

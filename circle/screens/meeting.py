@@ -7,6 +7,12 @@ redacts what they wrote. The screen reads the folded view in one pass
 big cohort), turns it into rows of text (:func:`room_rows`), and reads again
 when the view changes. The hint under the lists always says what the keys do
 in the panel that has the focus, and the focused panel's title is marked.
+
+Before its cohort is folded the room of the cohort's next meeting can paint
+from the cohort's front page (:func:`page_of` wrote what it showed when
+circle last closed, a few KB: the agenda, the newest notes of the first
+item, actions, people), marked and read-only until the fold is done (see
+:class:`circle.screens.base.Early`).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -25,12 +32,14 @@ from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 from circle.errors import CircleError
 from circle.messages import TimeUp
 from circle.models.meeting import Carried, Room, overdue, room, timer
-from circle.models.view import Action, AgendaItem, Meeting, Note, Version
-from circle.screens.base import CircleScreen, rota_of, today_of
+from circle.models.view import PHASES, Action, AgendaItem, Meeting, Note, Version
+from circle.screens.base import CircleScreen, Early, rota_of, today_of
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
+from circle.store.frontpage import Front
 from circle.store.service import MORE_TIME, CohortService
 from circle.widgets import Countdown, PhaseBar, WindowedList
 from circle.widgets.member_text import BLOCK_CHARS, NAME_CHARS, block, line, name
+from circle.widgets.page_text import cut, rows_data, rows_of, text_data, text_of
 
 PHASE_HINTS = {  # each fits one line at 80 columns
     "": "Not started: the facilitator presses n to begin with check-in.",
@@ -289,6 +298,91 @@ def round_text(r: Room) -> Text:
     return rnd
 
 
+# ---- the front page: what this screen first shows of the next meeting, as plain data (a few KB) ----
+PAGE_ROWS = {"agenda": 40, "notes": 10, "actions": 30, "people": 40}  # the rest comes with the fold
+PAGE_ROUND = 2000  # characters of the anonymous round
+EARLY_HINT = "Read-only until it is up to date: keys that change something run then."
+
+
+@dataclass(frozen=True)
+class RoomPage:
+    """The room as its front page holds it, checked and made into text."""
+
+    meeting: str
+    title: Text
+    meta: Text
+    hint: str
+    caption: str
+    agenda_title: str
+    phase: str
+    held: bool
+    agenda_rows: list[tuple[str, Text]]
+    notes_of: str | None  # the agenda item whose notes the page holds (the first one; None: the whole meeting's)
+    notes: list[tuple[str, Text]]
+    action_rows: list[tuple[str, Text]]
+    people_rows: list[tuple[str, Text]]
+    round: Text
+
+
+def page_of(svc: CohortService, meeting_id: str) -> dict[str, Any]:
+    """What the room of ``meeting_id`` shows now, cut to a few KB, as the cohort's front page holds it."""
+    r = read_room(svc, meeting_id)
+    notes_of = r.agenda_rows[0][0] if r.agenda_rows else None  # the room opens with its first item highlighted
+    return {
+        "meeting": meeting_id,
+        "title": text_data(r.title),
+        "meta": text_data(r.meta),
+        "hint": r.hint,
+        "caption": r.caption,
+        "agenda_title": r.agenda_title,
+        "phase": r.meeting.phase,
+        "held": r.meeting.held,
+        "agenda": rows_data(r.agenda_rows, PAGE_ROWS["agenda"]),
+        "notes_of": notes_of,
+        "notes": rows_data(r.note_rows(notes_of), PAGE_ROWS["notes"], tail=True),  # the newest, as the room opens on them
+        "actions": rows_data(r.action_rows, PAGE_ROWS["actions"]),
+        "people": rows_data(r.people_rows, PAGE_ROWS["people"]),
+        "round": text_data(cut(r.round, PAGE_ROUND)),
+    }
+
+
+def _clean_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    return text_of([value, []]).plain
+
+
+def early_room(cohort_id: str, front: Front, today: str, meeting_id: str) -> Early | None:
+    """The room's first paint from a front page (a :class:`RoomPage`), or None if the page holds none of this meeting, or not of this shape."""
+    page = front.page
+    section = page.get("room")
+    try:
+        if page.get("id") != cohort_id or not isinstance(section, dict) or section.get("meeting") != meeting_id:
+            return None
+        notes_of = section["notes_of"]
+        if (notes_of is not None and not isinstance(notes_of, str)) or section["phase"] not in ("", *PHASES) or not isinstance(section["held"], bool):
+            return None
+        room_page = RoomPage(
+            meeting_id,
+            text_of(section["title"]),
+            text_of(section["meta"]),
+            _clean_str(section["hint"]),
+            _clean_str(section["caption"]),
+            _clean_str(section["agenda_title"]),
+            section["phase"],
+            section["held"],
+            rows_of(section["agenda"], PAGE_ROWS["agenda"]),
+            notes_of,
+            rows_of(section["notes"], PAGE_ROWS["notes"]),
+            rows_of(section["actions"], PAGE_ROWS["actions"]),
+            rows_of(section["people"], PAGE_ROWS["people"]),
+            text_of(section["round"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    return Early(cohort_id, room_page, front.moved or page.get("today") != today, front.written)
+
+
 class MeetingScreen(CircleScreen):
     """The live screen of one meeting."""
 
@@ -320,9 +414,12 @@ class MeetingScreen(CircleScreen):
     PANELS = {"meeting-agenda": "agenda", "meeting-notes": "notes", "meeting-actions": "actions", "meeting-people": "people"}
     LEADING = frozenset({"next_phase", "back_phase", "finish_item", "more_time", "wrap_up", "handoff"})  # nothing left to lead once held
 
-    def __init__(self, service: CohortService, meeting_id: str) -> None:
+    EARLY_ACTIONS = CircleScreen.EARLY_ACTIONS | {"focus_agenda"}
+
+    def __init__(self, service: CohortService | None, meeting_id: str, *, early: Early | None = None) -> None:
         super().__init__(id="meeting")
         self.service = service
+        self.early = early
         self.meeting_id = meeting_id
         self.rows: RoomRead | None = None  # what the last read showed
         self._reads = 0  # how many reads were shown: the notes follow the newest
@@ -355,6 +452,8 @@ class MeetingScreen(CircleScreen):
 
     def on_mount(self) -> None:
         self.query_one("#meeting-timer", Countdown).meeting = self.meeting_id
+        if self.early is not None and self.service is None:
+            self.show_early(self.early)
         self.refresh_view()
         agenda = self.query_one("#meeting-agenda")
         agenda.focus()
@@ -382,7 +481,10 @@ class MeetingScreen(CircleScreen):
         """A held meeting has no phases, items or time left to lead: those keys show greyed and do nothing.
 
         Before that they stay live for everyone: pressed by someone who does
-        not lead, they say who does (their tooltips say "the facilitator")."""
+        not lead, they say who does (their tooltips say "the facilitator").
+        Painted from the front page, the keys that change something wait (greyed)."""
+        if self.waits(action):
+            return None
         if action in self.LEADING and self.rows is not None and self.rows.meeting.held:
             return None
         return True
@@ -429,6 +531,34 @@ class MeetingScreen(CircleScreen):
         self.show_hint()
         self.tell_moved(rows)
 
+    def show_early(self, early: Early) -> None:
+        """The room as the front page holds it, marked; the first real read replaces every part of it."""
+        page: RoomPage = early.page
+        self.query_one("#meeting-title", Label).update(page.title)
+        meta = page.meta.copy()
+        meta.append("\n")
+        meta.append_text(early.mark())
+        self.query_one("#meeting-meta", Static).update(meta)
+        bar = self.query_one("#meeting-phases", PhaseBar)
+        bar.phase, bar.held = page.phase, page.held
+        self.query_one("#meeting-timer", Countdown).caption = page.caption
+        agenda = self.query_one("#meeting-agenda", WindowedList)
+        agenda.empty = "No items yet."
+        agenda.set_rows(page.agenda_rows)
+        self.query_one("#meeting-agenda-title", Label).update(page.agenda_title)
+        self.show_notes()
+        for wid, rows, empty in (
+            ("#meeting-actions", page.action_rows, "No actions here."),
+            ("#meeting-people", page.people_rows, "Nobody in the roster yet."),
+        ):
+            lst = self.query_one(wid, WindowedList)
+            lst.empty = empty
+            lst.set_rows(rows)
+        self.query_one("#meeting-round", Static).update(page.round)
+        hint = Text(page.hint, style="italic")
+        hint.append("\n" + EARLY_HINT)
+        self.query_one("#meeting-hint", Static).update(hint)
+
     def tell_moved(self, rows: RoomRead) -> None:
         """Tell the author, once, that an item of theirs moved here (added after its meeting was wrapped up)."""
         told = self.circle.told_moved
@@ -468,6 +598,13 @@ class MeetingScreen(CircleScreen):
     def show_notes(self) -> None:
         """The notes of the highlighted agenda item (all of the meeting's when none is)."""
         if self.rows is None:
+            if self.early is not None:  # from the front page: it holds the notes of one item
+                page: RoomPage = self.early.page
+                item = self.query_one("#meeting-agenda", WindowedList).highlighted_id
+                notes = self.query_one("#meeting-notes", WindowedList)
+                notes.empty = "Its notes come when it is up to date."
+                notes.set_rows(page.notes if item == page.notes_of else [], last_page=True)
+                self._notes_shown = None
             return
         item = self.selected_item()
         key = (self._reads, item.id if item else None)
@@ -530,7 +667,13 @@ class MeetingScreen(CircleScreen):
     @on(WindowedList.OptionSelected, "#meeting-agenda")
     def start_item(self, event: WindowedList.OptionSelected) -> None:
         if event.option.id and not event.option.id.startswith("_"):
-            self.do(self.service.start_item, self.meeting_id, event.option.id)
+            if self.service is None:
+                self.wait_for_fold(f"start_item_id('{event.option.id}')")
+                return
+            self.action_start_item_id(event.option.id)
+
+    def action_start_item_id(self, item_id: str) -> None:
+        self.do(self.service.start_item, self.meeting_id, item_id)
 
     def action_finish_item(self) -> None:
         nxt = self.attempt(self.service.finish_item, self.meeting_id)

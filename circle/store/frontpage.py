@@ -40,7 +40,7 @@ from circle.store.vault import Vault
 
 MAGIC = b"CRCLFRN1"
 LABEL = b"circle/v1/front-page"
-VERSION = 1
+VERSION = 2  # 2: the page holds the cohort screen's and the meeting room's first paint too
 MAX_BYTES = 256 * 1024  # a page is a few KB; anything bigger is not one
 
 

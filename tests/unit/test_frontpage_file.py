@@ -70,7 +70,7 @@ def test_a_damaged_foreign_or_other_version_page_is_ignored(session, home, froze
     path.write_bytes(good[:-3])
     assert load() is None
     doc = json.loads(sealed.open_sealed(vault.snapshot_key, frontpage.MAGIC, frontpage.LABEL, bytes.fromhex(cid + session.id), good))
-    for changed in ({**doc, "v": 2}, {**doc, "page": "a page"}, [doc]):
+    for changed in ({**doc, "v": 1}, {**doc, "v": 3}, {**doc, "page": "a page"}, [doc]):  # v1: before the early screens of issue 14
         blob = sealed.seal(vault.snapshot_key, frontpage.MAGIC, frontpage.LABEL, bytes.fromhex(cid + session.id), json.dumps(changed).encode())
         path.write_bytes(blob)
         assert load() is None

@@ -1,0 +1,238 @@
+"""The cohort screen and the meeting room paint from the cohort's front page before the cohort is folded (issue 14).
+
+Enter or m on a cohort that is still being folded opens its screen at once,
+from what that screen showed when circle last closed, marked as being brought
+up to date and read-only; when the fold is done the same screen reads the
+view, where the person left it (tab, highlighted row), and the keys that
+waited run, unless the page was stale. A page that does not hold that screen
+(another meeting, another shape) is ignored: the key waits on the home screen
+as before. Member text on the page stays plain text.
+"""
+
+from __future__ import annotations
+
+from circle.models.meeting import next_meeting
+from circle.screens.base import EARLY_MARK
+from circle.screens.cohort import PAGE_CHARTER, CohortScreen, early_cohort
+from circle.screens.home import HomeScreen
+from circle.screens.meeting import EARLY_HINT, MeetingScreen, early_room
+from circle.screens.modals import ReadModal
+from circle.store import frontpage
+
+from .conftest import opened, unlock
+from .test_front_page import SIZE, gated
+
+MARK = EARLY_MARK.split("(")[0]  # "↻ As when circle last closed "
+
+
+def rows_of(app, wid: str) -> list[str]:
+    return [str(o.prompt) for o in app.screen.query_one(wid).options]
+
+
+def text_of(app, wid: str) -> str:
+    return str(app.screen.query_one(wid).render())
+
+
+async def room_as_shown(app) -> dict:
+    """Open the room of the next meeting once the cohort is folded, note what it shows, and quit as `circle` does."""
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("m")
+        await opened(pilot)
+        shown = {wid: rows_of(app, wid) for wid in ("#meeting-agenda", "#meeting-notes", "#meeting-actions", "#meeting-people")}
+        shown["title"] = text_of(app, "#meeting-title")
+        shown["id"] = app.screen.meeting_id
+    app.close_session()
+    return shown
+
+
+async def cohort_as_shown(app) -> dict:
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("enter")
+        await opened(pilot)
+        shown = {wid: rows_of(app, wid) for wid in ("#cohort-roster", "#cohort-rota", "#cohort-meetings", "#cohort-actions")}
+        shown["charter"] = text_of(app, "#cohort-charter")
+    app.close_session()
+    return shown
+
+
+async def test_m_paints_the_room_from_the_front_page_then_the_same_screen_becomes_the_real_room(app_for):
+    real = await room_as_shown(app_for("Kwame Mensah"))
+    app = app_for("Kwame Mensah")
+    gate = gated(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        await pilot.pause()
+        room = app.screen
+        assert isinstance(room, MeetingScreen) and room.early is not None and room.service is None
+        (cid,) = app.session.cohort_ids()
+        assert app.opened(cid) is None  # not folded yet: this is the page
+        assert room.meeting_id == real["id"] and text_of(app, "#meeting-title") == real["title"]
+        for wid in ("#meeting-agenda", "#meeting-notes", "#meeting-actions", "#meeting-people"):
+            assert rows_of(app, wid) == real[wid], wid  # the demo's lists fit on the page whole
+        assert MARK in text_of(app, "#meeting-meta") and EARLY_HINT in text_of(app, "#meeting-hint")
+        gate.set()
+        await opened(pilot)
+        assert app.screen is room and room.early is None and room.service is not None and room.rows is not None
+        assert MARK not in text_of(app, "#meeting-meta") and EARLY_HINT not in text_of(app, "#meeting-hint")
+        assert rows_of(app, "#meeting-agenda") == real["#meeting-agenda"]
+
+
+async def test_enter_paints_the_cohort_screen_keeps_the_place_and_runs_the_keys_that_waited(app_for):
+    real = await cohort_as_shown(app_for("Kwame Mensah"))
+    app = app_for("Kwame Mensah")
+    gate = gated(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CohortScreen) and screen.early is not None and screen.service is None
+        assert text_of(app, "#cohort-charter") == real["charter"]
+        for wid in ("#cohort-roster", "#cohort-rota", "#cohort-meetings", "#cohort-actions"):
+            assert rows_of(app, wid) == real[wid], wid
+        assert text_of(app, "#cohort-banner").startswith(MARK)
+        # Moving around works while it is read-only; a key that needs the cohort waits and says so.
+        await pilot.press("2", "down", "down")
+        roster = screen.query_one("#cohort-roster")
+        place = roster.highlighted_id
+        assert place is not None and roster.highlighted == 2
+        await pilot.press("f")  # the cohort fingerprint: it needs the folded roster
+        await pilot.pause()
+        assert app.screen is screen and screen._waiting == ["fingerprint"]
+        assert screen.check_action("fingerprint", ()) is None  # shown greyed in the footer
+        gate.set()
+        await opened(pilot)
+        assert screen.early is None and screen.service is not None and MARK not in str(screen.query_one("#cohort-banner").render())
+        assert screen.query_one("#cohort-tabs").active == "roster" and roster.highlighted_id == place
+        assert isinstance(app.screen, ReadModal) and app.screen.read_title == "Cohort fingerprint"  # the key that waited ran
+
+
+async def test_keys_pressed_on_a_stale_page_are_not_run_after_the_fold(app_for, demo_home, clock):
+    await cohort_as_shown(app_for("Kwame Mensah"))
+    cli = unlock(demo_home, "Kwame Mensah", clock)  # the journals move after the page was written
+    (cid,) = cli.cohort_ids()
+    svc = cli.cohort(cid)
+    svc.add_action(next_meeting(svc.view).id, "Write up the audit plan", due="2025-06-30")
+    cli.close()
+    app = app_for("Kwame Mensah")
+    gate = gated(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CohortScreen) and screen.early is not None and screen.early.stale
+        assert "Write up the audit plan" not in "".join(rows_of(app, "#cohort-actions"))
+        await pilot.press("f")
+        gate.set()
+        await opened(pilot)
+        assert app.screen is screen and screen.early is None  # no modal: the key was pressed against what changed
+        assert "Write up the audit plan" in "".join(rows_of(app, "#cohort-actions"))
+
+
+async def test_a_page_without_this_meeting_s_room_is_not_shown(app_for, demo_home, clock):
+    await room_as_shown(app_for("Kwame Mensah"))
+    session = unlock(demo_home, "Kwame Mensah", clock)
+    ((cid, front),) = session.front_pages().items()
+    page = {**front.page, "room": {**front.page["room"], "meeting": "ab" * 16}}  # another meeting's room
+    frontpage.save(session.dir, session.vault, cid, session.id, page, front.written)
+    app = app_for("Kwame Mensah")
+    gate = gated(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)  # as before issue 14: m waits for the fold
+        assert rows_of(app, "#home-cohorts")[0].endswith("opening, then its meeting room")
+        gate.set()
+        await opened(pilot)
+        assert isinstance(app.screen, MeetingScreen) and app.screen.early is None
+
+
+async def test_member_text_on_the_early_screens_stays_plain_text(hostile_app):
+    real_room = await room_as_shown(hostile_app("Kwame Mensah"))
+    real_cohort = await cohort_as_shown(hostile_app("Kwame Mensah"))
+    app = hostile_app("Kwame Mensah")
+    gate = gated(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CohortScreen) and app.screen.early is not None
+        assert text_of(app, "#cohort-charter") == real_cohort["charter"][:PAGE_CHARTER] + " …"  # a long charter is cut on the page
+        for wid in ("#cohort-roster", "#cohort-rota", "#cohort-meetings", "#cohort-actions"):
+            assert rows_of(app, wid) == real_cohort[wid], wid
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.screen, MeetingScreen) and app.screen.early is not None
+        assert text_of(app, "#meeting-title") == real_room["title"]
+        shown = ""
+        for wid in ("#meeting-agenda", "#meeting-actions", "#meeting-people"):
+            assert rows_of(app, wid) == real_room[wid], wid
+            shown += "".join(rows_of(app, wid))
+        assert "[" in shown + "".join(real_cohort["#cohort-roster"]) and "\x1b" not in shown  # markup arrives as the characters typed
+        gate.set()
+        await opened(pilot)
+        assert app.screen.early is None
+
+
+def test_a_page_the_screens_did_not_write_is_not_shown():
+    from rich.text import Text
+
+    from circle.store.frontpage import Front
+    from circle.widgets.page_text import text_data
+
+    row = ["ab12", text_data(Text("Noor Haddad", style="bold"))]
+    cohort = {
+        "name": text_data(Text("Dietitians North")),
+        "charter": text_data(Text("Purpose\n")),
+        "banner": ["", []],
+        "members": [row],
+        "rota": [],
+        "meetings": [],
+        "actions": [],
+    }
+    room = {
+        "meeting": "cd34",
+        "title": text_data(Text("Case review")),
+        "meta": ["", []],
+        "hint": "",
+        "caption": "",
+        "agenda_title": "Agenda 0/1 done",
+        "phase": "agenda",
+        "held": False,
+        "agenda": [row],
+        "notes_of": "ab12",
+        "notes": [],
+        "actions": [],
+        "people": [row],
+        "round": ["", []],
+    }
+    page = {"v": 2, "id": "c1", "today": "2025-06-02", "cohort": cohort, "room": room}
+
+    def shown(cohort=cohort, room=room, meeting="cd34"):
+        front = Front({**page, "cohort": cohort, "room": room}, 0.0, False)
+        return early_cohort("c1", front, "2025-06-02"), early_room("c1", front, "2025-06-02", meeting)
+
+    c, r = shown()
+    assert c is not None and r is not None and not c.stale and c.page.members[0][1].spans == Text("Noor Haddad", style="bold").spans
+    assert shown(meeting="ef56")[1] is None  # another meeting's room
+    bad_rows = [
+        [["ab12", ["Noor\x1b]8;;https://x\x07 Haddad", []]]],  # not the cleaned text a screen writes
+        [["ab12", ["Noor", [[0, 99, "bold"]]]]],
+        [["ab12", ["Noor", [[0, 4, "link https://x"]]]]],  # only the styles the screens use
+        [["ab\x1b12", ["Noor", []]]],  # not a row id
+        [["", ["Noor", []]]],
+        [row] * 60,  # more rows than a page holds
+        "Noor",
+    ]
+    for rows in bad_rows:
+        assert shown(cohort={**cohort, "members": rows})[0] is None
+        assert shown(room={**room, "agenda": rows})[1] is None
+    assert shown(room={**room, "phase": "party"})[1] is None
+    assert shown(room={**room, "hint": "\x1b[2J"})[1] is None
+    assert shown(room={k: v for k, v in room.items() if k != "notes"})[1] is None
+    assert shown(cohort=[])[0] is None
