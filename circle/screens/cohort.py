@@ -155,7 +155,7 @@ def read_cohort(service: CohortService, today: str = "") -> CohortRead:
 
 # ---- the front page: what this screen first shows, as plain data (a few KB) ----
 PAGE_CHARTER = 3000  # characters of the charter
-PAGE_ROWS = {"members": 40, "rota": 12, "meetings": 12, "actions": 30}  # first rows of each list; the rest comes with the fold
+PAGE_ROWS = {"members": 20, "rota": 6, "meetings": 6, "actions": 6}  # first rows of each list (the screen opens on the charter); the rest comes with the fold
 
 
 def page_of(service: CohortService, today: str) -> dict[str, Any]:

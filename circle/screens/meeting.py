@@ -299,7 +299,7 @@ def round_text(r: Room) -> Text:
 
 
 # ---- the front page: what this screen first shows of the next meeting, as plain data (a few KB) ----
-PAGE_ROWS = {"agenda": 40, "notes": 10, "actions": 30, "people": 40}  # the rest comes with the fold
+PAGE_ROWS = {"agenda": 20, "notes": 5, "actions": 6, "people": 20}  # about what a screen of 40 lines shows; the rest comes with the fold
 PAGE_ROUND = 2000  # characters of the anonymous round
 EARLY_HINT = "Read-only until it is up to date: keys that change something run then."
 
