@@ -235,6 +235,7 @@ class Waiter:
     future: asyncio.Future[float]
     absent: list[re.Pattern[str]] = field(default_factory=list)
     seen: set[int] = field(default_factory=set)
+    note: Callable[[], Any] | None = None  # called at the paint that resolves the future: what was true then
 
 
 class PaintProbe:
@@ -246,6 +247,7 @@ class PaintProbe:
         self.paints = 0
         self.texts: list[str] = []  # what each paint showed, while ``record`` is on
         self.record = False
+        self.noted: dict[asyncio.Future[float], Any] = {}  # a waiter's note, taken at its paint
         original = app._display
 
         def display(screen: Any, renderable: Any) -> None:
@@ -263,18 +265,22 @@ class PaintProbe:
                 w.seen |= {i for i, m in enumerate(w.markers) if m.search(text)}
                 if len(w.seen) == len(w.markers) and not any(m.search(text) for m in w.absent):
                     self.waiters.remove(w)
+                    if w.note is not None:
+                        self.noted[w.future] = w.note()
                     if not w.future.done():
                         w.future.set_result(now)
 
         app._display = display  # type: ignore[method-assign]
 
-    def wait(self, screen: str | None, *markers: str, absent: Sequence[str] = ()) -> asyncio.Future[float]:
+    def wait(self, screen: str | None, *markers: str, absent: Sequence[str] = (), note: Callable[[], Any] | None = None) -> asyncio.Future[float]:
         """A future with the time of the first paint (of ``screen``) after now that, with earlier ones, showed every marker (regexes).
 
         That paint must not show any of ``absent`` (a paint may redraw only part of the screen, so the markers are what prove it).
+        ``note()`` is called at that paint and its value kept in :attr:`noted` (the awaiting coroutine may resume much later:
+        the pilot waits for the app to be idle, which a fold on a worker thread delays).
         """
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self.waiters.append(Waiter(screen, [re.compile(m) for m in markers], fut, [re.compile(m) for m in absent]))
+        self.waiters.append(Waiter(screen, [re.compile(m) for m in markers], fut, [re.compile(m) for m in absent], note=note))
         return fut
 
 
@@ -373,13 +379,13 @@ def real_screen(app: Any, screen: str) -> bool:
 async def press_early(app: Any, pilot: Any, probe: PaintProbe, cid: str, key: str, out: CircleRun, t0: float) -> None:
     """Press ``key`` as soon as the cohort is shown (before the fold); time its screen's first paint, content, and the real screen."""
     screen, content = ("meeting", ROOM_CONTENT) if key == "m" else ("cohort", COHORT_CONTENT)
-    first, shown = probe.wait(screen), probe.wait(screen, *content)
+    first, shown = probe.wait(screen), probe.wait(screen, *content, note=lambda: app.opened(cid) is None)
     out.early = key
     t1 = time.perf_counter()
     await pilot.press(key)
     out.early_first = await when(first, f"the {screen} screen") - t1
     out.early_content = await when(shown, f"the {screen} screen's content") - t1
-    out.early_painted = app.opened(cid) is None
+    out.early_painted = probe.noted.pop(shown)
     while not real_screen(app, screen):  # polled: the real screen and one from the front page can look the same
         if time.perf_counter() - t0 > TIMEOUT:
             raise SystemExit(f"bench_tui: timed out waiting for the real {screen} screen")
