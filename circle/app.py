@@ -206,9 +206,14 @@ class CircleApp(App[None]):
 
     @on(CohortOpenFailed)
     def cohort_open_failed(self, event: CohortOpenFailed) -> None:
+        from circle.screens.base import CircleScreen
+
         if event.session is self.session:
             self.open_failures[event.cohort] = f"{event.title}: {event.hint}" if event.hint else event.title
             self.notify(event.hint or " ", title=event.title, severity="error")
+            for screen in self.screen_stack:  # a screen painted from the front page stays read-only and says so
+                if isinstance(screen, CircleScreen) and screen.early is not None and screen.cohort_id == event.cohort:
+                    screen.open_failed(self.open_failures[event.cohort])
             self.refresh_screen()
 
     @on(CohortsOpened)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -51,7 +51,7 @@ from circle.messages import ViewRead
 from circle.models.rota import Rota, compute_rota
 from circle.models.view import View
 from circle.widgets import SyncBadge
-from circle.widgets.member_text import name
+from circle.widgets.member_text import line, name
 
 if TYPE_CHECKING:
     from circle.app import CircleApp
@@ -110,10 +110,15 @@ class Early:
     page: Any
     stale: bool
     written: float
+    failed: str = ""  # the cohort did not open: why (the page stays, read-only, and says so)
 
     def mark(self) -> Text:
-        """The line that says what this is: "as when circle last closed; bringing it up to date…"."""
+        """The line that says what this is: "as when circle last closed; bringing it up to date…" (or that it did not open)."""
         written = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.written))
+        if self.failed:
+            out = Text(f"⚠ This cohort did not open: {line(self.failed, 300)}. ", style="bold")
+            out.append(f"Shown as when circle last closed ({written}), read-only; 'circle doctor' says what is wrong.", style="dim italic")
+            return out
         return Text(EARLY_MARK.format(written=written), style="dim italic")
 
 
@@ -165,6 +170,14 @@ class CircleScreen(Screen[None]):
         if len(self._waiting) < 20:
             self._waiting.append(action)
         self.notify("Read-only until it is up to date: that key runs then.", title="Bringing it up to date…")
+
+    def open_failed(self, why: str) -> None:
+        """The cohort did not open: the page stays, read-only, marked with why; the keys that waited are dropped."""
+        if self.early is None or self.service is not None:
+            return
+        self._waiting = []
+        self.early = replace(self.early, failed=why)
+        self.show_early(self.early)
 
     def attach(self, service: CohortService) -> None:
         """The cohort is open: read the view and become the real screen, where the person left it."""

@@ -250,3 +250,31 @@ def test_a_page_the_screens_did_not_write_is_not_shown():
     assert shown(room={**room, "hint": "\x1b[2J"})[1] is None
     assert shown(room={k: v for k, v in room.items() if k != "notes"})[1] is None
     assert shown(cohort=[])[0] is None
+
+
+async def test_an_early_screen_whose_cohort_does_not_open_stays_read_only_and_says_so(app_for):
+    from circle.errors import CircleError
+
+    await cohort_as_shown(app_for("Kwame Mensah"))
+    app = app_for("Kwame Mensah")
+    gate = gated(app)
+    held = app.session.cohort
+
+    def broken(cid):
+        held(cid)  # waits at the gate, as a big fold would
+        raise CircleError("A journal is damaged", "Run 'circle doctor' to see which.")
+
+    app.session.cohort = broken
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CohortScreen) and screen.early is not None
+        await pilot.press("f")
+        gate.set()
+        await opened(pilot)
+        assert app.screen is screen and screen.service is None and screen.early.failed
+        banner = text_of(app, "#cohort-banner")
+        assert banner.startswith("⚠ This cohort did not open: A journal is damaged") and MARK not in banner
+        assert screen._waiting == [] and screen.check_action("fingerprint", ()) is None
