@@ -11,7 +11,6 @@ as before. Member text on the page stays plain text.
 
 from __future__ import annotations
 
-from circle.models.meeting import next_meeting
 from circle.screens.base import EARLY_MARK
 from circle.screens.cohort import PAGE_CHARTER, CohortScreen, early_cohort
 from circle.screens.cohort import PAGE_ROWS as COHORT_ROWS
@@ -22,7 +21,7 @@ from circle.screens.modals import ReadModal
 from circle.store import frontpage
 
 from .conftest import opened, unlock
-from .test_front_page import SIZE, gated
+from .test_front_page import SIZE, gated, journals_move
 
 MARK = EARLY_MARK.split("(")[0]  # "↻ As when circle last closed "
 
@@ -126,11 +125,7 @@ async def test_enter_paints_the_cohort_screen_keeps_the_place_and_runs_the_keys_
 
 async def test_keys_pressed_on_a_stale_page_are_not_run_after_the_fold(app_for, demo_home, clock):
     await cohort_as_shown(app_for("Kwame Mensah"))
-    cli = unlock(demo_home, "Kwame Mensah", clock)  # the journals move after the page was written
-    (cid,) = cli.cohort_ids()
-    svc = cli.cohort(cid)
-    svc.add_action(next_meeting(svc.view).id, "Write up the audit plan", due="2025-06-30")
-    cli.close()
+    journals_move(demo_home, clock)  # after the page was written
     app = app_for("Kwame Mensah")
     gate = gated(app)
     async with app.run_test(size=SIZE) as pilot:

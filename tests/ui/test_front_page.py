@@ -51,6 +51,16 @@ def gated(app) -> threading.Event:
     return gate
 
 
+def journals_move(demo_home, clock) -> str:
+    """An action added from the shell after the page was written (as `circle action add` would: it writes no front page); the cohort's id."""
+    cli = unlock(demo_home, "Kwame Mensah", clock)
+    (cid,) = cli.cohort_ids()
+    svc = cli.cohort(cid)
+    svc.add_action(next_meeting(svc.view).id, "Write up the audit plan", due="2025-06-30")
+    cli.close()
+    return cid
+
+
 def flip_a_byte(path) -> None:
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 1
@@ -103,11 +113,7 @@ async def test_m_on_a_front_page_opens_the_room_from_it_at_once_and_it_becomes_t
 
 async def test_a_front_page_written_before_the_journals_moved_is_marked_as_being_brought_up_to_date(app_for, demo_home, clock):
     await close_once(app_for("Kwame Mensah"))
-    cli = unlock(demo_home, "Kwame Mensah", clock)  # as `circle action add` would: it writes no front page
-    (cid,) = cli.cohort_ids()
-    svc = cli.cohort(cid)
-    svc.add_action(next_meeting(svc.view).id, "Write up the audit plan", due="2025-06-30")
-    cli.close()
+    cid = journals_move(demo_home, clock)
     app = app_for("Kwame Mensah")
     gate = gated(app)
     async with app.run_test(size=SIZE) as pilot:

@@ -109,28 +109,30 @@ def test_a_journal_changed_since_cannot_put_other_words_under_a_note(tmp_path):
     session.close()
 
 
-def test_an_export_is_refused_rather_than_signed_with_a_note_it_could_not_read(tmp_path):
+def _journal_away(tmp_path):
+    """A reopened home whose own journal file is moved away (its notes' text left there); the way to put it back."""
     cid, mid, ids, journal = _cohort_with_notes(tmp_path)
     session = Home(tmp_path / "home").unlock(PASS)
     svc = session.cohort(cid)
     svc.store.texts.close()
     journal.rename(journal.with_suffix(".gone"))
+    return session, svc, mid, ids, lambda: journal.with_suffix(".gone").rename(journal)
+
+
+def test_an_export_is_refused_rather_than_signed_with_a_note_it_could_not_read(tmp_path):
+    session, svc, _mid, _ids, back = _journal_away(tmp_path)
     with pytest.raises(CorruptFile, match="1 note|3 notes"):
         ex.write(ex.summarize(svc), "md", tmp_path / "out.md", ex.signer_of(svc.store.author), svc.now())
     assert not (tmp_path / "out.md").exists()
-    journal.with_suffix(".gone").rename(journal)
+    back()
     ex.write(ex.summarize(svc), "md", tmp_path / "out.md", ex.signer_of(svc.store.author), svc.now())
     assert SAID[0] in (tmp_path / "out.md").read_text()
     session.close()
 
 
 def test_a_missing_journal_file_shows_a_line_that_says_so(tmp_path):
-    cid, mid, ids, journal = _cohort_with_notes(tmp_path)
-    session = Home(tmp_path / "home").unlock(PASS)
-    svc = session.cohort(cid)
-    svc.store.texts.close()
-    journal.rename(journal.with_suffix(".gone"))
+    session, svc, mid, ids, back = _journal_away(tmp_path)
     assert _notes(svc, mid)[ids[0]].text == UNREADABLE
-    journal.with_suffix(".gone").rename(journal)
+    back()
     assert _notes(svc, mid)[ids[0]].text == SAID[0]  # a failed read is not kept: the file is back
     session.close()
