@@ -21,7 +21,7 @@ from circle.screens.modals import ReadModal
 from circle.store import frontpage
 
 from .conftest import opened, unlock
-from .test_front_page import SIZE, gated, journals_move
+from .test_front_page import SIZE, gated, journals_move, pressed_before_the_fold
 
 MARK = EARLY_MARK.split("(")[0]  # "↻ As when circle last closed "
 
@@ -73,11 +73,7 @@ async def cohort_as_shown(app) -> dict:
 async def test_m_paints_the_room_from_the_front_page_then_the_same_screen_becomes_the_real_room(app_for):
     real = await room_as_shown(app_for("Kwame Mensah"))
     app = app_for("Kwame Mensah")
-    gate = gated(app)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("m")
-        await pilot.pause()
+    async with pressed_before_the_fold(app, "m") as (pilot, gate):
         room = app.screen
         assert isinstance(room, MeetingScreen) and room.early is not None and room.service is None
         (cid,) = app.session.cohort_ids()
@@ -96,11 +92,7 @@ async def test_m_paints_the_room_from_the_front_page_then_the_same_screen_become
 async def test_enter_paints_the_cohort_screen_keeps_the_place_and_runs_the_keys_that_waited(app_for):
     real = await cohort_as_shown(app_for("Kwame Mensah"))
     app = app_for("Kwame Mensah")
-    gate = gated(app)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+    async with pressed_before_the_fold(app, "enter") as (pilot, gate):
         screen = app.screen
         assert isinstance(screen, CohortScreen) and screen.early is not None and screen.service is None
         assert text_of(app, "#cohort-charter") == real["charter"]
@@ -127,11 +119,7 @@ async def test_keys_pressed_on_a_stale_page_are_not_run_after_the_fold(app_for, 
     await cohort_as_shown(app_for("Kwame Mensah"))
     journals_move(demo_home, clock)  # after the page was written
     app = app_for("Kwame Mensah")
-    gate = gated(app)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+    async with pressed_before_the_fold(app, "enter") as (pilot, gate):
         screen = app.screen
         assert isinstance(screen, CohortScreen) and screen.early is not None and screen.early.stale
         assert "Write up the audit plan" not in "".join(rows_of(app, "#cohort-actions"))
@@ -149,11 +137,7 @@ async def test_a_page_without_this_meeting_s_room_is_not_shown(app_for, demo_hom
     page = {**front.page, "room": {**front.page["room"], "meeting": "ab" * 16}}  # another meeting's room
     frontpage.save(session.dir, session.vault, cid, session.id, page, front.written)
     app = app_for("Kwame Mensah")
-    gate = gated(app)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("m")
-        await pilot.pause()
+    async with pressed_before_the_fold(app, "m") as (pilot, gate):
         assert isinstance(app.screen, HomeScreen)  # as before issue 14: m waits for the fold
         assert rows_of(app, "#home-cohorts")[0].endswith("opening, then its meeting room")
         gate.set()
@@ -165,11 +149,7 @@ async def test_member_text_on_the_early_screens_stays_plain_text(hostile_app):
     real_room = await room_as_shown(hostile_app("Kwame Mensah"))
     real_cohort = await cohort_as_shown(hostile_app("Kwame Mensah"))
     app = hostile_app("Kwame Mensah")
-    gate = gated(app)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+    async with pressed_before_the_fold(app, "enter") as (pilot, gate):
         assert isinstance(app.screen, CohortScreen) and app.screen.early is not None
         assert text_of(app, "#cohort-charter") == real_cohort["charter"][:PAGE_CHARTER] + " …"  # a long charter is cut on the page
         for wid, key in COHORT_LISTS.items():

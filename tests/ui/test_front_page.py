@@ -9,6 +9,9 @@ that does not open, or belongs with another snapshot, is ignored.
 from __future__ import annotations
 
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from circle.models.meeting import next_meeting
 from circle.screens.home import STALE_ROW, HomeScreen
@@ -49,6 +52,17 @@ def gated(app) -> threading.Event:
 
     app.session.cohort = slow_cohort
     return gate
+
+
+@asynccontextmanager
+async def pressed_before_the_fold(app, key: str) -> AsyncIterator[tuple[Any, threading.Event]]:
+    """Run ``app`` with its cohort's fold held back (see :func:`gated`) and press ``key`` on the home screen: (pilot, the gate)."""
+    gate = gated(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press(key)
+        await pilot.pause()
+        yield pilot, gate
 
 
 def journals_move(demo_home, clock) -> str:
@@ -99,11 +113,7 @@ async def test_m_on_a_front_page_opens_the_room_from_it_at_once_and_it_becomes_t
     # for a page without the room).
     await close_once(app_for("Kwame Mensah"))
     app = app_for("Kwame Mensah")
-    gate = gated(app)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("m")
-        await pilot.pause()
+    async with pressed_before_the_fold(app, "m") as (pilot, gate):
         room = app.screen
         assert room.id == "meeting" and room.early is not None and room.service is None
         gate.set()
