@@ -292,9 +292,7 @@ class CohortScreen(CircleScreen):
             ("#cohort-meetings", read.meetings, "No meetings yet. Press s to schedule one."),
             ("#cohort-actions", read.actions, "No actions yet: they are added in the meeting room (t)."),
         ):
-            lst = self.query_one(wid, WindowedList)
-            lst.empty = empty
-            lst.set_rows(rows)
+            self.query_one(wid, WindowedList).set_rows(rows, empty=empty)
 
     @on(WindowedList.OptionSelected, "#cohort-meetings")
     @on(WindowedList.OptionSelected, "#cohort-rota")

@@ -134,9 +134,7 @@ class CreditsScreen(CircleScreen):
             ("#credits-ledger", read.ledger, "Nobody here yet."),
             ("#credits-mine", read.mine, "No meeting is wrapped up yet: hours count once one is."),
         ):
-            lst = self.query_one(wid, WindowedList)
-            lst.empty = empty
-            lst.set_rows(rows)
+            self.query_one(wid, WindowedList).set_rows(rows, empty=empty)
 
     def action_attest(self) -> None:
         meeting_id = self.query_one("#credits-mine", WindowedList).highlighted_id

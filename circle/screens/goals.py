@@ -130,8 +130,7 @@ class GoalsScreen(CircleScreen):
         self.query_one("#goals-title", Label).update(read.title)
         self.query_one("#goals-summary", Static).update(read.summary)
         lst = self.query_one("#goals-list", WindowedList)
-        lst.empty = "No goals you can read yet. n sets one: private with your mentor, or shared with the cohort."
-        lst.set_rows(read.rows, keep=lst.highlighted_id)
+        lst.set_rows(read.rows, keep=lst.highlighted_id, empty="No goals you can read yet. n sets one: private with your mentor, or shared with the cohort.")
 
     def highlighted(self) -> Goal | None:
         rid = self.query_one("#goals-list", WindowedList).highlighted_id

@@ -508,8 +508,7 @@ class MeetingScreen(CircleScreen):
         bar.phase, bar.held = m.phase, m.held
 
         agenda = self.query_one("#meeting-agenda", WindowedList)
-        agenda.empty = "No items yet. Press a to add one."
-        agenda.set_rows(rows.agenda_rows)
+        agenda.set_rows(rows.agenda_rows, empty="No items yet. Press a to add one.")
         self.query_one("#meeting-agenda-title", Label).update(rows.agenda_title)
 
         timer_widget = self.query_one("#meeting-timer", Countdown)
@@ -518,11 +517,9 @@ class MeetingScreen(CircleScreen):
         self.show_notes()
 
         actions = self.query_one("#meeting-actions", WindowedList)
-        actions.empty = "No actions here. t adds one."
-        actions.set_rows(rows.action_rows)
+        actions.set_rows(rows.action_rows, empty="No actions here. t adds one.")
         people = self.query_one("#meeting-people", WindowedList)
-        people.empty = "Nobody in the roster yet."
-        people.set_rows(rows.people_rows)
+        people.set_rows(rows.people_rows, empty="Nobody in the roster yet.")
         self.query_one("#meeting-round", Static).update(rows.round)
         if self._was_phase is not None and m.phase == "agenda" and self._was_phase != "agenda":
             agenda.focus()  # the agenda phase starts: Enter starts the highlighted item, as the hint says
@@ -543,17 +540,14 @@ class MeetingScreen(CircleScreen):
         bar.phase, bar.held = page.phase, page.held
         self.query_one("#meeting-timer", Countdown).caption = page.caption
         agenda = self.query_one("#meeting-agenda", WindowedList)
-        agenda.empty = "No items yet."
-        agenda.set_rows(page.agenda_rows)
+        agenda.set_rows(page.agenda_rows, empty="No items yet.")
         self.query_one("#meeting-agenda-title", Label).update(page.agenda_title)
         self.show_notes()
         for wid, rows, empty in (
             ("#meeting-actions", page.action_rows, "No actions here."),
             ("#meeting-people", page.people_rows, "Nobody in the roster yet."),
         ):
-            lst = self.query_one(wid, WindowedList)
-            lst.empty = empty
-            lst.set_rows(rows)
+            self.query_one(wid, WindowedList).set_rows(rows, empty=empty)
         self.query_one("#meeting-round", Static).update(page.round)
         hint = Text(page.hint, style="italic")
         hint.append("\n" + EARLY_HINT)
@@ -602,8 +596,7 @@ class MeetingScreen(CircleScreen):
                 page: RoomPage = self.early.page
                 item = self.query_one("#meeting-agenda", WindowedList).highlighted_id
                 notes = self.query_one("#meeting-notes", WindowedList)
-                notes.empty = "Its notes come when it is up to date."
-                notes.set_rows(page.notes if item == page.notes_of else [], last_page=True)
+                notes.set_rows(page.notes if item == page.notes_of else [], last_page=True, empty="Its notes come when it is up to date.")
                 self._notes_shown = None
             return
         item = self.selected_item()
@@ -612,8 +605,7 @@ class MeetingScreen(CircleScreen):
             return
         self._notes_shown = key
         notes = self.query_one("#meeting-notes", WindowedList)
-        notes.empty = "No notes for this item yet. o adds a note, d a decision."
-        notes.set_rows(self.rows.note_rows(item.id if item else None), last_page=True)
+        notes.set_rows(self.rows.note_rows(item.id if item else None), last_page=True, empty="No notes for this item yet. o adds a note, d a decision.")
 
     @on(WindowedList.OptionSelected, "#meeting-notes")
     def read_note(self, event: WindowedList.OptionSelected) -> None:

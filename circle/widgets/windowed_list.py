@@ -51,8 +51,10 @@ class WindowedList(OptionList):
         """How many rows there are in all windows."""
         return len(self._rows)
 
-    def set_rows(self, rows: Sequence[Row], keep: str | None = None, last_page: bool = False) -> None:
-        """Replace the rows; keep the highlighted id (or ``keep``) when it is still there."""
+    def set_rows(self, rows: Sequence[Row], keep: str | None = None, last_page: bool = False, empty: str | None = None) -> None:
+        """Replace the rows; keep the highlighted id (or ``keep``) when it is still there; ``empty``: what to show when there are none."""
+        if empty is not None:
+            self.empty = empty
         current = keep or self.highlighted_id
         self._rows = rows
         if current is not None:
