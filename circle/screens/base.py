@@ -3,7 +3,9 @@
 A screen reads the folded view in :meth:`CircleScreen.read` (plain data out,
 no widgets touched) and shows that in :meth:`CircleScreen.show_read`. A small
 cohort is read on the UI thread, at once; a big one in a worker after the
-screen has painted, so a screen never waits for 100k events before it appears.
+screen has painted, so a screen never waits for 100k events before it appears
+(unless the screen says its read is quick whatever the size:
+:meth:`CircleScreen.read_is_quick`).
 
 One read per change: a command does not refresh the screen. Every change of
 a view, written here or ingested from a peer, posts one :class:`ViewChanged`,
@@ -79,6 +81,12 @@ def rota_of(view: View) -> Rota:
     if hit is None or hit[0] != len(view):
         hit = _rotas[view] = (len(view), compute_rota(view))
     return hit[1]
+
+
+def rota_is_current(view: View) -> bool:
+    """Whether :func:`rota_of` has the rota of this view as it is now (reading it costs nothing)."""
+    hit = _rotas.get(view)
+    return hit is not None and hit[0] == len(view)
 
 
 def trouble_text(view: View, trouble: list[tuple[str, str]]) -> Text:
@@ -217,6 +225,14 @@ class CircleScreen(Screen[None]):
         """How many events :meth:`read` goes through (decides between here and a worker)."""
         return 0
 
+    def read_is_quick(self) -> bool:
+        """Whether :meth:`read` takes about a frame now however big the cohort is: then a big one is read at once too.
+
+        The meeting room and the cohort screen read in about 10 ms at 100k events once the view's rota is
+        current: opening one, when nothing changed, paints its content in the first frame (else "Opening…"
+        first, then the read in a worker)."""
+        return False
+
     def read_stamp(self) -> Any:
         """What :meth:`read` depends on, compared with ``==``: the read is skipped while it stays the same.
 
@@ -242,6 +258,15 @@ class CircleScreen(Screen[None]):
         self._stamp = stamp
         if self.events_to_read() <= INLINE_EVENTS:
             self.show_read(self.read())
+            self._shown()
+            return
+        lock = self.service.store.lock if self.service is not None else None
+        if lock is not None and self.read_is_quick() and lock.acquire(blocking=False):  # never waits for the sync thread's fold
+            try:
+                read = self.read()
+            finally:
+                lock.release()
+            self.show_read(read)
             self._shown()
             return
         if not self._read_queued:  # changes that come while a read waits for the paint make that one read

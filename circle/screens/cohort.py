@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from rich.text import Text
@@ -26,16 +28,19 @@ from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
 from circle.messages import AgreementOpenRequested, CreditsOpenRequested, GoalsOpenRequested, MeetingOpenRequested, PrivateOpenRequested
 from circle.models.meeting import next_meeting, overdue
+from circle.models.rota import Turn
 from circle.models.schema import HISTORY, HISTORY_SAYS
 from circle.models.text import clean
-from circle.screens.base import CircleScreen, Early, rota_of, today_of, trouble_text
+from circle.models.view import Action, Meeting, Member
+from circle.screens.base import CircleScreen, Early, rota_is_current, rota_of, today_of, trouble_text
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
 from circle.store.frontpage import Front
 from circle.store.joining import roster_fingerprint
 from circle.store.service import CohortService
-from circle.widgets import OpenList, WindowedList
+from circle.widgets import OpenList, Rows, WindowedList
 from circle.widgets.member_text import block, line, name
 from circle.widgets.page_text import cut, rows_data, rows_of, text_data, text_of
+from circle.widgets.windowed_list import Row
 
 OPENING = "Opening the cohort…"
 ROLE_NAMES = {"mentor": "supervising mentor", "peer": "facilitator-eligible peer", "participant": "participant"}
@@ -47,10 +52,10 @@ class CohortRead:
 
     name: Text
     charter: Text
-    members: list[tuple[str, Text]]
-    rota: list[tuple[str, Text]]
-    meetings: list[tuple[str, Text]]
-    actions: list[tuple[str, Text]] = field(default_factory=list)
+    members: Sequence[Row]  # :class:`Rows` from the view; plain rows from a front page
+    rota: Sequence[Row]
+    meetings: Sequence[Row]
+    actions: Sequence[Row]
     banner: Text = field(default_factory=Text)
 
 
@@ -85,63 +90,14 @@ def read_cohort(service: CohortService, today: str = "") -> CohortRead:
         rota = rota_of(view)
         nxt = next_meeting(view)
         next_facilitator = rota.facilitator(nxt.id) if nxt else None
-        members = []
-        for m in view.members():
-            t = Text()
-            t.append(name(m.name), style="bold")
-            if m.id == me:
-                t.append(" (you)")
-            t.append(f"  {line(ROLE_NAMES.get(m.role, m.role), 40)}", style="dim")
-            if m.profession:
-                t.append(f" · {line(m.profession, 80)}", style="dim")
-            if m.away:
-                t.append("  away", style="italic")
-            if nxt and next_facilitator == m.id:
-                t.append("  ★ facilitates next", style="bold")
-            if m.replaces:
-                t.append(f"\n  new identity: replaces {name(view.name_of(m.replaces))}'s earlier one (removed)", style="dim")
-            members.append((m.id, t))
-
-        rows = []
-        for turn in reversed(rota.turns):  # upcoming first, then history newest first
-            t = Text()
-            t.append(f"{line(turn.at, 40)}  ", style="dim" if turn.held else "bold")
-            who = name(view.name_of(turn.member)) if turn.member else "—"
-            t.append(who)
-            if turn.facilitated_by and turn.facilitated_by != turn.member:
-                t.append(f" → {name(view.name_of(turn.facilitated_by))} (handoff)", style="italic")
-            t.append("  facilitated" if turn.held else "  upcoming", style="dim")
-            if turn.note:
-                t.append(f"  · {line(turn.note)}", style="dim italic")
-            rows.append((turn.meeting, t))
-
+        names = {m.id: m.name for m in view.members(include_removed=True)}  # the rows are made later, without the lock
         items = Counter(i.meeting for i in view.agenda())
         facilitators = {t.meeting: t.facilitated_by for t in rota.turns}
-        meetings = []
-        for mt in reversed(view.meetings()):
-            t = Text()
-            t.append(f"{line(mt.at, 40)}  ", style="dim" if mt.held else "bold")
-            t.append(line(mt.title) or "Meeting")
-            state = "cancelled" if mt.cancelled else ("held" if mt.held else "upcoming")
-            fac = facilitators.get(mt.id, "")
-            t.append(f"  {state} · {name(view.name_of(fac)) if fac else 'no facilitator'} · {items[mt.id]} item{'s' if items[mt.id] != 1 else ''}", style="dim")
-            meetings.append((mt.id, t))
-
-        actions = []
-        late_n = 0
-        for a in sorted(view.actions(), key=lambda a: (a.status != "open", not (today and overdue(a.due, today)), a.due or "9999", a.title)):
-            late = a.status == "open" and bool(today) and overdue(a.due, today)
-            late_n += late
-            t = Text()
-            t.append("✓ " if a.status == "done" else ("✗ " if a.status == "dropped" else "☐ "))
-            if late:
-                t.append("OVERDUE", style="bold reverse")
-                t.append(" ")
-            t.append(line(a.title), style="dim" if a.status != "open" else ("bold" if late else ""))
-            t.append(
-                f"\n  {name(view.name_of(a.owner))}{' · due ' + line(a.due, 40) if a.due else ''}{' · ' + a.status if a.status != 'open' else ''}", style="dim"
-            )
-            actions.append((a.id, t))
+        actions = sorted(view.actions(), key=lambda a: (a.status != "open", not (today and overdue(a.due, today)), a.due or "9999", a.title))
+        late_n = sum(1 for a in actions if a.status == "open" and today and overdue(a.due, today))
+        members = Rows(view.members(), lambda m: member_row(m, me, next_facilitator, names))
+        rows = Rows(list(reversed(rota.turns)), lambda turn: turn_row(turn, names), attrgetter("meeting"))  # upcoming first, then history newest first
+        meetings = Rows(list(reversed(view.meetings())), lambda mt: meeting_row(mt, facilitators.get(mt.id, ""), items[mt.id], names))
 
         banner = trouble_text(view, service.store.trouble())
         for _rid, who, theirs, mine in service.swap_requests():
@@ -150,7 +106,61 @@ def read_cohort(service: CohortService, today: str = "") -> CohortRead:
             )
         if late_n:
             banner.append(f"⚠ {late_n} overdue action{'s' if late_n != 1 else ''} (5).", style="bold")
-    return CohortRead(Text(name(c.name)), charter, members, rows, meetings, actions, banner)
+    return CohortRead(Text(name(c.name)), charter, members, rows, meetings, Rows(actions, lambda a: action_row(a, today, names)), banner)
+
+
+def _name(names: Mapping[str, str], member_id: str) -> str:
+    return name(names.get(member_id, "someone"))
+
+
+def member_row(m: Member, me: str, next_facilitator: str | None, names: Mapping[str, str]) -> Text:
+    t = Text()
+    t.append(name(m.name), style="bold")
+    if m.id == me:
+        t.append(" (you)")
+    t.append(f"  {line(ROLE_NAMES.get(m.role, m.role), 40)}", style="dim")
+    if m.profession:
+        t.append(f" · {line(m.profession, 80)}", style="dim")
+    if m.away:
+        t.append("  away", style="italic")
+    if next_facilitator == m.id:
+        t.append("  ★ facilitates next", style="bold")
+    if m.replaces:
+        t.append(f"\n  new identity: replaces {_name(names, m.replaces)}'s earlier one (removed)", style="dim")
+    return t
+
+
+def turn_row(turn: Turn, names: Mapping[str, str]) -> Text:
+    t = Text()
+    t.append(f"{line(turn.at, 40)}  ", style="dim" if turn.held else "bold")
+    t.append(_name(names, turn.member) if turn.member else "—")
+    if turn.facilitated_by and turn.facilitated_by != turn.member:
+        t.append(f" → {_name(names, turn.facilitated_by)} (handoff)", style="italic")
+    t.append("  facilitated" if turn.held else "  upcoming", style="dim")
+    if turn.note:
+        t.append(f"  · {line(turn.note)}", style="dim italic")
+    return t
+
+
+def meeting_row(mt: Meeting, facilitator: str, items: int, names: Mapping[str, str]) -> Text:
+    t = Text()
+    t.append(f"{line(mt.at, 40)}  ", style="dim" if mt.held else "bold")
+    t.append(line(mt.title) or "Meeting")
+    state = "cancelled" if mt.cancelled else ("held" if mt.held else "upcoming")
+    t.append(f"  {state} · {_name(names, facilitator) if facilitator else 'no facilitator'} · {items} item{'s' if items != 1 else ''}", style="dim")
+    return t
+
+
+def action_row(a: Action, today: str, names: Mapping[str, str]) -> Text:
+    late = a.status == "open" and bool(today) and overdue(a.due, today)
+    t = Text()
+    t.append("✓ " if a.status == "done" else ("✗ " if a.status == "dropped" else "☐ "))
+    if late:
+        t.append("OVERDUE", style="bold reverse")
+        t.append(" ")
+    t.append(line(a.title), style="dim" if a.status != "open" else ("bold" if late else ""))
+    t.append(f"\n  {_name(names, a.owner)}{' · due ' + line(a.due, 40) if a.due else ''}{' · ' + a.status if a.status != 'open' else ''}", style="dim")
+    return t
 
 
 # ---- the front page: what this screen first shows, as plain data (a few KB) ----
@@ -272,6 +282,9 @@ class CohortScreen(CircleScreen):
 
     def events_to_read(self) -> int:
         return len(self.service.view)
+
+    def read_is_quick(self) -> bool:
+        return rota_is_current(self.service.view)
 
     def read_stamp(self) -> object:
         view = self.service.view

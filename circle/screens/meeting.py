@@ -32,12 +32,12 @@ from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 from circle.errors import CircleError
 from circle.messages import TimeUp
 from circle.models.meeting import Carried, Room, overdue, room, timer
-from circle.models.view import PHASES, Action, AgendaItem, Meeting, Note, Version
-from circle.screens.base import CircleScreen, Early, rota_of, today_of
+from circle.models.view import PHASES, Action, AgendaItem, Meeting, Member, Note, Version
+from circle.screens.base import CircleScreen, Early, rota_is_current, rota_of, today_of
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
 from circle.store.frontpage import Front
 from circle.store.service import MORE_TIME, CohortService
-from circle.widgets import Countdown, PhaseBar, WindowedList
+from circle.widgets import Countdown, PhaseBar, Rows, WindowedList
 from circle.widgets.member_text import BLOCK_CHARS, NAME_CHARS, block, line, name
 from circle.widgets.page_text import cut, rows_data, rows_of, text_data, text_of
 
@@ -73,7 +73,9 @@ TITLE_CHARS = 80  # the meeting's and the running item's title in one-line place
 
 @dataclass
 class RoomRead:
-    """The meeting room as rows of text, built from a :class:`~circle.models.meeting.Room` (no widgets)."""
+    """The meeting room as rows of text, built from a :class:`~circle.models.meeting.Room` (no widgets).
+
+    The long lists (notes, actions) are :class:`~circle.widgets.Rows`: a row's text is made when a window shows it."""
 
     room: Room
     title: Text
@@ -81,13 +83,11 @@ class RoomRead:
     hint: str
     caption: str
     agenda_title: str
-    agenda_rows: list[tuple[str, Text]]
-    notes: dict[str | None, list[tuple[str, Text]]]  # item id (None: the whole meeting) -> rows
-    carried: dict[str, tuple[str, Text]]  # item id -> its "last time…" row
-    long_notes: dict[str, tuple[str, str]]  # note id -> (title, whole text) of notes cut in the list
-    action_rows: list[tuple[str, Text]]
+    agenda_rows: Rows[AgendaItem]
+    notes: dict[str | None, Rows[Note]]  # item id (None: the whole meeting) -> its "last time…" row, then its notes' rows
+    action_rows: Rows[Action]
     action_status: dict[str, str]
-    people_rows: list[tuple[str, Text]]
+    people_rows: Rows[Member]
     round: Text
     moved_mine: list[tuple[str, str, str]]  # (item id, title, where it was added) of my items that moved here
 
@@ -103,9 +103,14 @@ class RoomRead:
     def attendance(self) -> Mapping[str, bool]:
         return self.room.attendance
 
-    def note_rows(self, item_id: str | None) -> list[tuple[str, Text]]:
-        head = [self.carried[item_id]] if item_id in self.carried else []
-        return head + self.notes.get(item_id, [])
+    def note_rows(self, item_id: str | None) -> Rows[Note]:
+        return self.notes.get(item_id) or Rows((), str)
+
+    def reading(self, note: Note) -> tuple[str, str]:
+        """The title and whole text of a note, as Enter on its row shows them."""
+        on = next((i.title for i in self.room.items if i.id == note.item), None) or self.meeting.title or "the meeting"
+        whole = note_row(self.room, note, on)[1]
+        return whole or (f"{'Decision' if note.kind == 'decision' else 'Note'} — {_name(self.room, note.author)}", note.text)
 
 
 def read_room(svc: CohortService, meeting_id: str) -> RoomRead:
@@ -120,13 +125,17 @@ def room_rows(r: Room, today: str = "") -> RoomRead:
     """Everything the meeting room shows, as text rows; what members wrote is cleaned and cut to fit."""
     m = r.meeting
     titles = {i.id: i.title for i in r.items}
-    rows: dict[str, Text] = {}
-    long_notes: dict[str, tuple[str, str]] = {}
-    for n in r.notes_on(None):
-        rows[n.id], whole = note_row(r, n, titles.get(n.item, m.title or "the meeting"))
-        if whole is not None:
-            long_notes[n.id] = whole
-    notes = {key: [(n.id, rows[n.id]) for n in item_notes] for key, item_notes in r.notes.items()}
+    made: dict[str, Text] = {}  # a note's row, made once for its item's list and the whole meeting's
+
+    def note_prompt(n: Note) -> Text:
+        if n.id not in made:
+            made[n.id] = note_row(r, n, titles.get(n.item, m.title or "the meeting"))[0]
+        return made[n.id]
+
+    def notes_of(key: str | None) -> Rows[Note]:
+        head = [("_carried", carried_row(r, r.carried[key], key))] if key in r.carried else []
+        return Rows(r.notes.get(key, ()), note_prompt, head=head)
+
     cur = r.current
     return RoomRead(
         room=r,
@@ -143,13 +152,11 @@ def room_rows(r: Room, today: str = "") -> RoomRead:
             )
         ),
         agenda_title=f"Agenda {r.done}/{len(r.items)} done",
-        agenda_rows=[(i.id, agenda_row(r, i)) for i in r.items],
-        notes=notes,
-        carried={item_id: ("_carried", carried_row(r, c, item_id)) for item_id, c in r.carried.items()},
-        long_notes=long_notes,
-        action_rows=[(a.id, action_row(r, a, today)) for a in r.actions],
+        agenda_rows=Rows(r.items, lambda i: agenda_row(r, i)),
+        notes={key: notes_of(key) for key in {*r.notes, *r.carried}},
+        action_rows=Rows(r.actions, lambda a: action_row(r, a, today)),
         action_status={a.id: a.status for a in r.actions},
-        people_rows=[(p.id, person_row(r, p.id)) for p in r.roster],
+        people_rows=Rows(r.roster, lambda p: person_row(r, p.id)),
         round=round_text(r),
         moved_mine=[(i.id, i.title, r.moved_from.get(i.id, "")) for i in r.items if i.id in r.moved_from and i.creator == r.me and i.added_to],
     )
@@ -466,6 +473,9 @@ class MeetingScreen(CircleScreen):
     def events_to_read(self) -> int:
         return len(self.service.view)
 
+    def read_is_quick(self) -> bool:
+        return rota_is_current(self.service.view)
+
     def read_stamp(self) -> object:
         view = self.service.view
         return view, len(view), view.rounds_changed
@@ -615,9 +625,7 @@ class MeetingScreen(CircleScreen):
         note = next((n for n in self.rows.room.notes_on(None) if n.id == nid), None)
         if note is None:
             return
-        title, text = self.rows.long_notes.get(
-            nid, (f"{'Decision' if note.kind == 'decision' else 'Note'} — {name(self.rows.room.name_of(note.author))}", note.text)
-        )
+        title, text = self.rows.reading(note)
         if note.edited:
             with self.view_lock():
                 versions = self.service.view.history(nid)

@@ -10,8 +10,9 @@ notes) does not wrap its text again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from operator import attrgetter
+from typing import Any, Generic, TypeVar, overload
 
 from rich.text import Text
 from textual.binding import Binding
@@ -19,6 +20,69 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 Row = tuple[str, Any]  # (id, prompt)
+T = TypeVar("T")
+
+
+class Rows(Sequence[Row], Generic[T]):
+    """Rows whose prompts are made when a window first shows them; their ids are known at once.
+
+    A big cohort's lists are long (at 100k events: 2,000 notes on one item, 980 meetings, 3,900 actions) and a
+    window shows 25 to 300 of them: making every row's text first cost 50-80 ms per read of a screen.
+    ``prompt`` runs on the UI thread, without the view's lock, so it must read only frozen things copied out
+    under it (a :class:`~circle.models.meeting.Room`, frozen records, dicts made for the read). Each row's
+    prompt is made once: the list keeps a row's option while its prompt is the same object.
+
+    Args:
+        things: one per row, after ``head``.
+        prompt: a thing's row text.
+        row_id: a thing's row id (its ``id`` by default).
+        head: rows already made, shown before the things.
+    """
+
+    def __init__(self, things: Sequence[T], prompt: Callable[[T], Any], row_id: Callable[[T], str] = attrgetter("id"), head: Sequence[Row] = ()) -> None:
+        self._things = things
+        self._prompt = prompt
+        self._head = tuple(head)
+        self.ids = [rid for rid, _ in self._head] + [row_id(t) for t in things]
+        self._made: dict[int, Any] = {}
+        self._where: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, i: int) -> Row: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Row]: ...
+    def __getitem__(self, i: int | slice) -> Row | list[Row]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self.ids)
+        if not 0 <= i < len(self.ids):
+            raise IndexError(i)
+        if i < len(self._head):
+            return self._head[i]
+        made = self._made.get(i)
+        if made is None:
+            made = self._made[i] = self._prompt(self._things[i - len(self._head)])
+        return self.ids[i], made
+
+    def __iter__(self) -> Iterator[Row]:
+        return (self[i] for i in range(len(self.ids)))
+
+    def index_of(self, row_id: str) -> int | None:
+        """Where the row ``row_id`` is (None when it is not here), without making any prompt."""
+        if self._where is None:
+            self._where = {rid: i for i, rid in enumerate(self.ids)}
+        return self._where.get(row_id)
+
+
+def row_index(rows: Sequence[Row], row_id: str) -> int | None:
+    """Where the row ``row_id`` is in ``rows``, or None."""
+    if isinstance(rows, Rows):
+        return rows.index_of(row_id)
+    return next((i for i, (rid, _) in enumerate(rows) if rid == row_id), None)
 
 
 class WindowedList(OptionList):
@@ -58,7 +122,7 @@ class WindowedList(OptionList):
         current = keep or self.highlighted_id
         self._rows = rows
         if current is not None:
-            idx = next((i for i, (rid, _) in enumerate(rows) if rid == current), None)
+            idx = row_index(rows, current)
             if idx is not None:
                 self.page = idx // self.page_size
         if last_page:

@@ -362,6 +362,66 @@ async def test_a_big_cohort_is_read_off_the_ui_thread(app_for, monkeypatch):
         assert room.service.view.notes(room.meeting_id)[-1].text == "Ask the students what they want from feedback."
 
 
+def reads_started(monkeypatch) -> list[str]:
+    """The screens (by id) that sent a read to a worker, from now on."""
+    started: list[str] = []
+    start = base.CircleScreen._start_read
+
+    def spy(self) -> None:
+        started.append(self.id)
+        start(self)
+
+    monkeypatch.setattr(base.CircleScreen, "_start_read", spy)
+    return started
+
+
+async def test_a_big_cohort_room_opens_with_its_content_once_its_rota_is_current(app_for, monkeypatch):
+    monkeypatch.setattr(base, "INLINE_EVENTS", 0)  # every view counts as big
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)  # the home screen has read the cohort: its rota is current
+        started = reads_started(monkeypatch)
+        await pilot.press("m")
+        room = app.screen
+        assert isinstance(room, MeetingScreen) and room.rows is not None  # read as it mounted: no "Opening the meeting…" frame
+        assert "Feedback that students can use" in str(room.query_one("#meeting-agenda").options[0].prompt)
+        await pilot.press("escape", "enter")
+        assert isinstance(app.screen, CohortScreen) and app.screen.query_one("#cohort-meetings").total > 0
+        await pilot.press("escape")
+        room.service.add_note(room.meeting_id, "A new note: the rota is no longer current.")
+        await opened(pilot)
+        assert started == ["home"]  # after a change the read went to a worker, as for any big view
+
+
+async def test_the_room_does_not_wait_for_a_sync_thread_holding_the_cohort(app_for, monkeypatch):
+    monkeypatch.setattr(base, "INLINE_EVENTS", 0)
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        service = app.screen.circle.opened(app.session.cohort_ids()[0])
+        held, release = threading.Event(), threading.Event()
+
+        def fold() -> None:  # what the sync service's ingest does: folds under the cohort's lock
+            with service.store.lock:
+                held.set()
+                release.wait(10)
+
+        folder = threading.Thread(target=fold)
+        folder.start()
+        held.wait(10)
+        started = reads_started(monkeypatch)
+        try:
+            await pilot.press("m")
+            room = app.screen
+            assert isinstance(room, MeetingScreen) and room.rows is None  # on screen at once, "Opening the meeting…"
+        finally:
+            release.set()
+            folder.join()
+        await opened(pilot)
+        assert started == ["meeting"] and room.rows is not None
+        assert "Feedback that students can use" in str(room.query_one("#meeting-agenda").options[0].prompt)
+
+
 async def test_a_long_note_is_cut_in_the_list_and_enter_reads_it_whole(app_for):
     app = app_for("Kwame Mensah")
     async with app.run_test(size=SIZE) as pilot:

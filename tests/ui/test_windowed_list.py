@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from circle.widgets import WindowedList
+from circle.widgets import Rows, WindowedList
 
 
 class ListApp(App[None]):
@@ -55,3 +56,52 @@ async def test_a_window_seen_before_keeps_its_options():
         rows[24] = ("r24", Text("note 24, edited"))
         lst.set_rows(rows)  # a changed row gets a new option; the others are kept
         assert "note 24, edited" in shown(lst) and before["r23"] is next(o for o in lst.options if o.id == "r23")
+
+
+class Counted:
+    """Row texts made on demand, counting which were made."""
+
+    def __init__(self) -> None:
+        self.made: list[int] = []
+
+    def __call__(self, i: int) -> Text:
+        self.made.append(i)
+        return Text(f"note {i}")
+
+
+class RowsApp(App[None]):
+    def __init__(self, rows: Rows) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        yield WindowedList(id="list", page_size=10)
+
+    def on_mount(self) -> None:
+        self.query_one(WindowedList).set_rows(self.rows, last_page=True)
+        self.query_one(WindowedList).focus()
+
+
+def test_rows_make_a_text_only_when_asked_and_once():
+    made = Counted()
+    rows = Rows(range(1000), made, row_id=lambda i: f"r{i}", head=[("_head", Text("last time"))])
+    assert len(rows) == 1001 and rows.ids[:2] == ["_head", "r0"] and made.made == []
+    assert rows.index_of("r500") == 501 and made.made == []  # finding a row makes no text
+    assert rows.index_of("gone") is None
+    assert rows[0] == ("_head", rows[0][1]) and str(rows[0][1]) == "last time"
+    assert [rid for rid, _ in rows[-3:]] == ["r997", "r998", "r999"] and made.made == [997, 998, 999]
+    assert rows[-1][1] is rows[1000][1] and made.made == [997, 998, 999]  # the same text, made once
+    with pytest.raises(IndexError):
+        rows[1001]
+
+
+async def test_a_long_list_of_rows_makes_only_the_windows_shown():
+    made = Counted()
+    app = RowsApp(Rows(range(1000), made, row_id=lambda i: f"r{i}"))
+    async with app.run_test(size=(40, 30)) as pilot:
+        lst = app.query_one(WindowedList)
+        assert lst.page == 99 and sorted(made.made) == list(range(990, 1000))
+        await pilot.press("[", "[")
+        assert sorted(made.made) == list(range(970, 1000))
+        lst.set_rows(lst._rows, keep="r5")  # finding a far row shows its window, and only that one is made
+        assert lst.page == 0 and lst.highlighted_id == "r5" and sorted(made.made) == [*range(10), *range(970, 1000)]
