@@ -37,6 +37,7 @@ from circle.screens.base import CircleScreen, Early, rota_is_current, rota_of, t
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
 from circle.store.frontpage import Front
 from circle.store.service import MORE_TIME, CohortService
+from circle.store.texts import Unreadable
 from circle.widgets import Countdown, PhaseBar, Rows, WindowedList
 from circle.widgets.member_text import BLOCK_CHARS, NAME_CHARS, block, line, name
 from circle.widgets.page_text import cut, rows_data, rows_of, text_data, text_of
@@ -68,6 +69,7 @@ OPENING = "Opening the meeting…"
 NOTES_PAGE = 25  # notes per window: each is up to a few lines, and Textual wraps a whole window before painting it
 NOTE_CHARS = 320  # longer notes are cut in the list; Enter reads the whole note
 NOTE_LINES = 6  # and so are notes of more lines than this
+UNREADABLE_STYLE = "bold reverse"  # a note this device could not read back: no member's words are ever styled, so none looks like it
 TITLE_CHARS = 80  # the meeting's and the running item's title in one-line places (the top bar, the countdown)
 
 
@@ -230,13 +232,18 @@ def note_row(r: Room, n: Note, on: str) -> tuple[Text, tuple[str, str] | None]:
     t = Text()
     if n.kind == "decision":
         t.append("Decision: ", style="bold")
-    text = block(n.text)
+    said = n.text
+    if isinstance(said, Unreadable):
+        t.append(said, style=UNREADABLE_STYLE)
+        t.append(f"\n  {_name(r, n.author)}", style="dim")
+        return t, (f"A note of {_name(r, n.author)} that could not be read back", said)
+    text = block(said)
     start = note_start(text)
     whole = None
     if start is not None:
         t.append(start)
         t.append("  Enter reads it all", style="dim italic")
-        whole = (f"{'Decision' if n.kind == 'decision' else 'Note'} on “{line(on, NAME_CHARS)}” — {_name(r, n.author)}", n.text)
+        whole = (f"{'Decision' if n.kind == 'decision' else 'Note'} on “{line(on, NAME_CHARS)}” — {_name(r, n.author)}", said)
     else:
         t.append(text)
     t.append(f"\n  {_name(r, n.author)}{' · edited' if n.edited else ''}", style="dim")
@@ -259,7 +266,9 @@ def carried_row(r: Room, c: Carried, item_id: str = "") -> Text:
     elif c.source is not None:
         t.append(f"unfinished at the {line(c.origin_at[:10]) if c.origin_at else 'last'} meeting", style="italic")
         for n in c.notes:
-            t.append(f"\n  {'Decision: ' if n.kind == 'decision' else ''}{line(n.text, NOTE_CHARS)}", style="dim")
+            said = n.text
+            t.append(f"\n  {'Decision: ' if n.kind == 'decision' else ''}")
+            t.append(said if isinstance(said, Unreadable) else line(said, NOTE_CHARS), style=UNREADABLE_STYLE if isinstance(said, Unreadable) else "dim")
     return t
 
 

@@ -20,6 +20,7 @@ from circle import export as ex
 from circle.crypto import envelope
 from circle.errors import CircleError
 from circle.models.events import Elsewhere
+from circle.screens.meeting import UNREADABLE_STYLE, read_room
 from circle.store import snapshot
 from circle.store.keys import ScopeKey
 from circle.store.session import Home
@@ -70,6 +71,31 @@ def test_a_note_that_only_says_it_is_unreadable_does_not_block_everyones_signed_
     ex.write(ex.summarize(ana, meeting=mid), "md", out, ex.signer_of(ana.store.author), ana.now())
     text = out.read_text()
     assert all(s in text for s in SAID) and "(Bea): \\[this note could not be read again" in text  # signed as Bea wrote it (markdown escapes [)
+    for s in lt.sessions.values():
+        s.close()
+
+
+def test_the_stand_in_line_typed_as_a_note_never_looks_like_a_note_not_read_back(tmp_path):
+    """A member who types the stand-in line makes others believe a note was lost; on screen it must stay their words."""
+    lt, mid, ids = _two(tmp_path)
+    typed = lt.svc("Bea").add_note(mid, UNREADABLE)
+    lt.deliver("Ana", "Bea")
+    ana = lt.svc("Ana")
+    mine = ana.add_note(mid, UNREADABLE)  # Ana's own journal stays here
+    here = ana.store.journal_path(lt.store("Bea").entry.journal)
+    ana.store.texts.close()
+    ana.store.texts._cache.clear()
+    here.rename(tmp_path / "away.db")  # now Bea's notes cannot be read back on Ana's laptop
+    read = read_room(ana, mid)
+    rows = dict(read.note_rows(None))
+    notes = _notes(ana, mid)
+
+    def lost(row) -> bool:
+        return any(span.style == UNREADABLE_STYLE for span in row.spans)
+
+    assert all(rows[i].plain.startswith(UNREADABLE) and lost(rows[i]) for i in [*ids, typed])
+    assert rows[mine].plain.startswith(UNREADABLE) and not lost(rows[mine])  # typed: shown as words, unstyled
+    assert "could not be read back" in read.reading(notes[ids[0]])[0] and "could not be read back" not in read.reading(notes[mine])[0]
     for s in lt.sessions.values():
         s.close()
 
