@@ -390,7 +390,7 @@ class CircleApp(App[None]):
         from circle.screens.base import today_of
         from circle.screens.cohort import page_of as cohort_page
         from circle.screens.home import page_of, read_cohort
-        from circle.screens.meeting import page_of as room_page
+        from circle.screens.room import page_of as room_page
 
         assert self.session is not None
         today = today_of(self.session.now())
@@ -430,7 +430,8 @@ class CircleApp(App[None]):
         """
         from circle.screens.base import today_of
         from circle.screens.cohort import CohortScreen, early_cohort
-        from circle.screens.meeting import MeetingScreen, early_room
+        from circle.screens.meeting import MeetingScreen
+        from circle.screens.room import early_room
 
         front = self.front_pages.get(cohort_id)
         if self.session is None or front is None or cohort_id in self._services or cohort_id in self.open_failures:

@@ -20,7 +20,7 @@ from circle import export as ex
 from circle.crypto import envelope
 from circle.errors import CircleError
 from circle.models.events import Elsewhere
-from circle.screens.meeting import UNREADABLE_STYLE, read_room
+from circle.screens.room import UNREADABLE_STYLE, read_room
 from circle.store import snapshot
 from circle.store.keys import ScopeKey
 from circle.store.session import Home

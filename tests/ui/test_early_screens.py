@@ -15,9 +15,10 @@ from circle.screens.base import EARLY_MARK
 from circle.screens.cohort import PAGE_CHARTER, CohortScreen, early_cohort
 from circle.screens.cohort import PAGE_ROWS as COHORT_ROWS
 from circle.screens.home import HomeScreen
-from circle.screens.meeting import EARLY_HINT, MeetingScreen, early_room
-from circle.screens.meeting import PAGE_ROWS as ROOM_ROWS
+from circle.screens.meeting import MeetingScreen
 from circle.screens.modals import ReadModal
+from circle.screens.room import EARLY_HINT, early_room
+from circle.screens.room import PAGE_ROWS as ROOM_ROWS
 from circle.store import frontpage
 
 from .conftest import opened, unlock
