@@ -11,6 +11,8 @@ as before. Member text on the page stays plain text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from circle.screens.base import EARLY_MARK
 from circle.screens.cohort import PAGE_CHARTER, CohortScreen, early_cohort
 from circle.screens.cohort import PAGE_ROWS as COHORT_ROWS
@@ -47,28 +49,27 @@ def text_of(app, wid: str) -> str:
     return str(app.screen.query_one(wid).render())
 
 
-async def room_as_shown(app) -> dict:
-    """Open the room of the next meeting once the cohort is folded, note what it shows, and quit as `circle` does."""
+async def as_shown(app, key: str, lists: Iterable[str], texts: Mapping[str, str]) -> dict:
+    """Press ``key`` once the cohort is folded, note the rows of ``lists`` and the ``texts`` (name -> widget id), and quit as `circle` does."""
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
-        await pilot.press("m")
+        await pilot.press(key)
         await opened(pilot)
-        shown = {wid: rows_of(app, wid) for wid in ("#meeting-agenda", "#meeting-notes", "#meeting-actions", "#meeting-people")}
-        shown["title"] = text_of(app, "#meeting-title")
-        shown["id"] = app.screen.meeting_id
+        shown = {wid: rows_of(app, wid) for wid in lists}
+        shown.update({label: text_of(app, wid) for label, wid in texts.items()})
+        shown["id"] = getattr(app.screen, "meeting_id", None)
     app.close_session()
     return shown
+
+
+async def room_as_shown(app) -> dict:
+    """The room of the next meeting, once the cohort is folded."""
+    return await as_shown(app, "m", ROOM_LISTS, {"title": "#meeting-title"})
 
 
 async def cohort_as_shown(app) -> dict:
-    async with app.run_test(size=SIZE) as pilot:
-        await opened(pilot)
-        await pilot.press("enter")
-        await opened(pilot)
-        shown = {wid: rows_of(app, wid) for wid in ("#cohort-roster", "#cohort-rota", "#cohort-meetings", "#cohort-actions")}
-        shown["charter"] = text_of(app, "#cohort-charter")
-    app.close_session()
-    return shown
+    """The cohort screen, once the cohort is folded."""
+    return await as_shown(app, "enter", COHORT_LISTS, {"charter": "#cohort-charter"})
 
 
 async def test_m_paints_the_room_from_the_front_page_then_the_same_screen_becomes_the_real_room(app_for):
