@@ -42,6 +42,44 @@ def copy_db(src: Path, dst: Path) -> None:
         d.close()
 
 
+def forked(store: CohortStore, meeting_id: str, text: str, dst: Path) -> Path:
+    """The other branch of ``store``'s journal, written at ``dst`` as an altered client would: the same history up to its
+    last event, then at that position another note on ``meeting_id`` saying ``text``, sealed and signed by the same author."""
+    from circle.crypto import envelope
+    from circle.models.events import encode_payload
+    from circle.store.journal import Journal
+
+    seq = store.written()
+    copy_db(store.journal.path, dst)
+    conn = sqlite3.connect(dst)
+    try:
+        conn.execute("DELETE FROM envelopes WHERE seq >= ?", (seq,))
+        conn.commit()
+    finally:
+        conn.close()
+    key = store.sealing_key()
+    pt = encode_payload(
+        kind="note.added",
+        cohort=store.id,
+        author=store.author.id,
+        lamport=store.view.max_lamport,
+        ts=0,
+        body={"meeting": meeting_id, "text": text, "item": "", "kind": "note"},
+    )
+    j = Journal(dst, store.journal_id)
+    try:
+        j.append(
+            [
+                lambda s, p, sign: envelope.seal(
+                    journal_id=store.journal_id, seq=s, prev=p, key_id=key.raw_id, key=key.secret, plaintext=pt, signer=store.author.signer if sign else None
+                )
+            ]
+        )
+    finally:
+        j.close()
+    return dst
+
+
 class Laptops:
     """People's laptops around one cohort; ``founder`` creates it."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 
 import pytest
 
@@ -25,7 +24,7 @@ from circle.store.journal import read_rows
 from circle.store.keys import LABEL_KEY_WRAP, epoch_hash
 from circle.store.session import Home
 from circle.store.vault import Scope, ScopeKey
-from tests.security.laptops import PASS, Laptops, copy_db, tally
+from tests.security.laptops import PASS, Laptops, copy_db, forked, tally
 
 
 def opened_by(lap: Laptops, name: str, writer: str) -> int:
@@ -389,39 +388,11 @@ def test_a_wrap_with_a_non_hex_key_id_is_ignored(ward: Laptops):
 
 def test_a_member_showing_two_histories_is_caught_by_the_others_citations(ward: Laptops):
     """Ben forks his journal: Ana gets one history, Cleo another, with the same positions; citations expose him on both sides."""
-    from circle.crypto import envelope as env
-    from circle.models.events import encode_payload
-    from circle.store.journal import Journal
-
     mid = meeting(ward)
     ward.sync()
     ward.svc("Ben").add_note(mid, "the note Ana sees")
     ben = ward.store("Ben")
-    seq = ben.written()
-    other = ward.root / "ben-other.db"  # his journal up to before that note, then another note at its position
-    copy_db(ben.journal.path, other)
-    conn = sqlite3.connect(other)
-    conn.execute("DELETE FROM envelopes WHERE seq >= ?", (seq,))
-    conn.commit()
-    conn.close()
-    key = ben.sealing_key()
-    pt = encode_payload(
-        kind="note.added",
-        cohort=ben.id,
-        author=ben.author.id,
-        lamport=ben.view.max_lamport,
-        ts=0,
-        body={"meeting": mid, "text": "the note Cleo sees", "item": "", "kind": "note"},
-    )
-    j = Journal(other, ben.journal_id)
-    j.append(
-        [
-            lambda s, p, sign: env.seal(
-                journal_id=ben.journal_id, seq=s, prev=p, key_id=key.raw_id, key=key.secret, plaintext=pt, signer=ben.author.signer if sign else None
-            )
-        ]
-    )
-    j.close()
+    other = forked(ben, mid, "the note Cleo sees", ward.root / "ben-other.db")  # his journal up to before that note, then another note at its position
     copy_db(ben.journal.path, ward.store("Ana").peer_dir() / ben.journal.path.name)
     copy_db(other, ward.store("Cleo").peer_dir() / ben.journal.path.name)
     ward.store("Ana").ingest()

@@ -25,7 +25,7 @@ from circle.store import snapshot
 from circle.store.keys import ScopeKey
 from circle.store.session import Home
 from circle.store.texts import UNREADABLE, Texts
-from tests.security.laptops import PASS, Laptops, copy_db, tally
+from tests.security.laptops import PASS, Laptops, copy_db, forked, tally
 
 GONE = object()  # a row deleted
 SAID = ["Ward round handover ran long again", "Try the SBAR card for a month", "Dietitian joins on Thursdays"]
@@ -353,35 +353,10 @@ def test_a_forked_journal_copied_over_mine_never_puts_the_other_branchs_words_un
     """Bea forks her journal (an altered client): Ana saw one note at a position; then her copy of Bea's journal is
     replaced by the other branch (whoever holds the folder). In the session, after a snapshot and after a cold open, the
     note at that position shows what Ana saw, or the line: never the other branch's words."""
-    from circle.models.events import encode_payload
-    from circle.store.journal import Journal
-
     lt, mid, ids = _two(tmp_path)
     bea = lt.store("Bea")
     lt.svc("Bea").add_note(mid, "the note Ana sees")
-    seq = bea.written()
-    other = tmp_path / "bea-other.db"
-    copy_db(bea.journal.path, other)
-    with sqlite3.connect(other) as db:
-        db.execute("DELETE FROM envelopes WHERE seq >= ?", (seq,))
-    key = bea.sealing_key()
-    pt = encode_payload(
-        kind="note.added",
-        cohort=bea.id,
-        author=bea.author.id,
-        lamport=bea.view.max_lamport,
-        ts=0,
-        body={"meeting": mid, "text": "the other branch's words", "item": "", "kind": "note"},
-    )
-    j = Journal(other, bea.journal_id)
-    j.append(
-        [
-            lambda s, p, sign: envelope.seal(
-                journal_id=bea.journal_id, seq=s, prev=p, key_id=key.raw_id, key=key.secret, plaintext=pt, signer=bea.author.signer if sign else None
-            )
-        ]
-    )
-    j.close()
+    other = forked(bea, mid, "the other branch's words", tmp_path / "bea-other.db")
     lt.deliver("Ana", "Bea")
     ana = lt.store("Ana")
     _away(lt.svc("Ana"), mid)
