@@ -256,22 +256,21 @@ class CircleScreen(Screen[None]):
         if stamp == self._stamp:
             return
         self._stamp = stamp
-        if self.events_to_read() <= INLINE_EVENTS:
-            self.show_read(self.read())
-            self._shown()
-            return
         lock = self.service.store.lock if self.service is not None else None
-        if lock is not None and self.read_is_quick() and lock.acquire(blocking=False):  # never waits for the sync thread's fold
+        if self.events_to_read() <= INLINE_EVENTS:
+            read = self.read()
+        elif lock is not None and self.read_is_quick() and lock.acquire(blocking=False):  # never waits for the sync thread's fold
             try:
                 read = self.read()
             finally:
                 lock.release()
-            self.show_read(read)
-            self._shown()
+        else:
+            if not self._read_queued:  # changes that come while a read waits for the paint make that one read
+                self._read_queued = True
+                self.call_after_refresh(self._start_read)
             return
-        if not self._read_queued:  # changes that come while a read waits for the paint make that one read
-            self._read_queued = True
-            self.call_after_refresh(self._start_read)
+        self.show_read(read)
+        self._shown()
 
     def _start_read(self) -> None:
         self._read_queued = False

@@ -238,8 +238,9 @@ def carried_row(r: Room, c: Carried, item_id: str = "") -> Text:
         t.append(f"unfinished at the {line(c.origin_at[:10]) if c.origin_at else 'last'} meeting", style="italic")
         for n in c.notes:
             said = n.text
-            t.append(f"\n  {'Decision: ' if n.kind == 'decision' else ''}")
-            t.append(said if isinstance(said, Unreadable) else line(said, NOTE_CHARS), style=UNREADABLE_STYLE if isinstance(said, Unreadable) else "dim")
+            lost = isinstance(said, Unreadable)
+            t.append(f"\n  {'Decision: ' if n.kind == 'decision' else ''}", style="dim")
+            t.append(said if lost else line(said, NOTE_CHARS), style=UNREADABLE_STYLE if lost else "dim")
     return t
 
 
