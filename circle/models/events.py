@@ -198,6 +198,7 @@ class Shared:
         one = self._seen.setdefault
         if deps:
             deps = tuple([one(d, d) for d in deps])  # each citation (journal, seq, hash) met before is the same tuple
+        body = {one(k, k): v for k, v in body.items()}  # JSON shares a key only within one document: a body is one
         return Event(id, one(journal, journal), seq, one(kind, kind), one(cohort, cohort), one(author, author), lamport, ts, body, deps)
 
 

@@ -211,3 +211,22 @@ def test_ciphertext_length_is_bounded_before_anything_else() -> None:
     env[143:147] = struct.pack(">I", envelope.MAX_CIPHERTEXT + 1)
     with reason("ciphertext length out of range"):
         envelope.parse(bytes(env))
+
+
+def test_payloads_read_together_share_their_body_keys_and_keep_their_bodies() -> None:
+    """JSON shares a key only within one document: 100k bodies held four copies of "meeting", "item", ... each (24 MiB)."""
+    from circle.models.events import Shared, decode_payload, encode_payload
+
+    shared = Shared()
+    a, b = (
+        decode_payload(
+            encode_payload(kind="note.added", cohort="c" * 32, author="a" * 64, lamport=n, ts=1.0, body={"meeting": "m1", "item": f"i{n}", "text": "t"}),
+            id=str(n),
+            journal="j",
+            seq=n,
+            shared=shared,
+        )
+        for n in (1, 2)
+    )
+    assert a.body == {"meeting": "m1", "item": "i1", "text": "t"} and b.body == {"meeting": "m1", "item": "i2", "text": "t"}
+    assert all(x is y for x, y in zip(a.body, b.body, strict=True))
