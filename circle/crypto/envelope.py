@@ -53,7 +53,8 @@ LABEL_EVENT_ID = b"circle/v1/event-id"
 _INNER = struct.Struct(">BI")  # compressed flag, content length
 _RAW, _ZLIB = 0, 1
 
-ZERO_HASH = bytes(32)
+HASH_LEN = 32  # an event id: SHA-256 of its envelope
+ZERO_HASH = bytes(HASH_LEN)
 
 
 class Header(NamedTuple):

@@ -507,23 +507,24 @@ class CohortStore(Wrapping):
                         self._unread.add(jid)  # not here yet: when it comes (from a replica), it is read from its first event
                     continue
                 self._unread.discard(jid)
-                opened = open_events(accepted, record, self.id, self.keys.readable(), report, shared, self.keys.alternates(), self.texts.leave_one)
-                peers.update(opened.peers)
-                self.view.note_opaque(opened.opaque)
-                self.view.note_sealed_whole(opened.whole)
-                for scope, events in opened.events.items():
-                    if scope is Scope.COHORT:  # notes' text was left in the journal as they were opened: read back when shown
-                        report.folded += self.view.apply(events)  # what settles may name more journals (members) to read
-                    fresh.setdefault(scope, []).extend(events)
-                got = self._take_wraps(opened.wraps)
-                if self.keys.settle(self._commits()):  # a key taken for an unsettled epoch was not its key: fold again
-                    self.view, self._round_rows, got = View(self.id), -1, True
-                pending = self.entry.pending
-                if pending is not None and jid == pending.inviter_journal:
-                    cid = admission_of(accepted, record, self.keys.readable(), self.author.id, self.entry.journal)
-                    if cid is not None:
-                        self._adopt(cid)
-                        got = True
+                with accepted:
+                    opened = open_events(accepted, record, self.id, self.keys.readable(), report, shared, self.keys.alternates(), self.texts.leave_one)
+                    peers.update(opened.peers)
+                    self.view.note_opaque(opened.opaque)
+                    self.view.note_sealed_whole(opened.whole)
+                    for scope, events in opened.events.items():
+                        if scope is Scope.COHORT:  # notes' text was left in the journal as they were opened: read back when shown
+                            report.folded += self.view.apply(events)  # what settles may name more journals (members) to read
+                        fresh.setdefault(scope, []).extend(events)
+                    got = self._take_wraps(opened.wraps)
+                    if self.keys.settle(self._commits()):  # a key taken for an unsettled epoch was not its key: fold again
+                        self.view, self._round_rows, got = View(self.id), -1, True
+                    pending = self.entry.pending
+                    if pending is not None and jid == pending.inviter_journal:
+                        cid = admission_of(accepted, record, self.keys.readable(), self.author.id, self.entry.journal)
+                        if cid is not None:
+                            self._adopt(cid)
+                            got = True
                 if got:
                     seen.clear()  # read everything again with the new keys (and, after an admission, the cohort's real id)
                     from_start = True
@@ -727,8 +728,9 @@ class CohortStore(Wrapping):
                 r = IngestReport(journals=1)
                 accepted = self.checker.check(record, self.journal_path(jid), r, from_start=True, every_signature=True)
                 if accepted is not None:
-                    opened = open_events(accepted, record, self.id, keys, r)
-                    r.opened = sum(len(evs) for evs in opened.events.values()) + len(opened.wraps)
+                    with accepted:
+                        opened = open_events(accepted, record, self.id, keys, r, keep=False)
+                    r.opened = opened.count + len(opened.wraps)
                 report.add(r)
             self.flush()
         refused = self.view.refused()

@@ -1,8 +1,10 @@
 """Ingest: check what is new in a journal against its verified head, keep evidence of forks, open what we can.
 
 A journal is read through a fresh read-only connection, its hash chain and
-newest signature are checked once (:func:`circle.store.chain.check_chain`),
-and the verified head moves on in the keystore. A fork (two signed events at
+newest signature are checked once (:func:`circle.store.chain.check_chain`,
+keeping each envelope's hash, not the envelope), and the verified head moves
+on in the keystore; what it accepted is read again, in the same read
+transaction, as it is opened (:class:`Accepted`). A fork (two signed events at
 one position) or a rollback (a journal that ends before its verified head) is
 an alarm: the envelopes are kept under ``evidence/`` and nothing more of that
 journal is folded. Opening sorts each accepted envelope by the scope of its
@@ -12,18 +14,18 @@ key; the caller decides what each scope's events are for.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from circle.crypto import envelope
 from circle.crypto.keystore import atomic_write
-from circle.errors import CircleError, InvalidEnvelope
+from circle.errors import CircleError, CorruptFile, InvalidEnvelope
 from circle.models.events import Event, Shared, decode_payload
 from circle.models.governance import ROSTER_KINDS
 from circle.paths import private_dir
 from circle.store.chain import ChainResult, Checked, check_chain
-from circle.store.journal import read_rows
+from circle.store.journal import Reading
 from circle.store.keys import WRAP_KEY_ID, wrap_scope_key
 from circle.store.vault import JournalRecord, Scope, ScopeKey
 
@@ -70,9 +72,45 @@ class Opened:
     peers: dict[str, str] = field(default_factory=dict)
     opaque: list[tuple[str, int, str]] = field(default_factory=list)  # (journal, seq, envelope id) of every accepted envelope not of the cohort scope
     whole: list[tuple[str, str]] = field(default_factory=list)  # (event id, key id) of roster-class events opened with an epoch's own key
+    count: int = 0  # events opened (wraps aside), kept or not
 
 
 Rewind = tuple[int, bytes, bytes]  # (seq, hash, envelope) to start a walk from instead of the verified head
+
+
+class Accepted:
+    """The envelopes of a journal newly accepted, read again from it each time they are walked: never all held at once.
+
+    A cold open of a 100k-event journal held every envelope with its header
+    (about 1.2 KB each) while its chain was checked. The check keeps only each
+    one's hash; this reads them again in the check's own read transaction
+    (:class:`circle.store.journal.Reading`), so it reads what was checked, and
+    compares each with its hash all the same. Close it, or use ``with``, to let
+    go of the journal.
+    """
+
+    def __init__(self, journal: Reading, first: int, digests: bytearray) -> None:
+        self._journal, self._first, self._digests = journal, first, digests
+
+    def __len__(self) -> int:
+        return len(self._digests) // envelope.HASH_LEN
+
+    def __iter__(self) -> Iterator[Checked]:
+        first, digests, size = self._first, self._digests, envelope.HASH_LEN
+        for i, row in enumerate(self._journal.rows(first - 1, first + len(self) - 1)):
+            digest = bytes(digests[i * size : (i + 1) * size])
+            if row.seq != first + i or envelope.event_id(row.blob) != digest:
+                raise CorruptFile("journal changed while it was read", f"{self._journal.path.name}: run 'circle verify'")
+            yield Checked(row.seq, row.blob, digest, envelope.parse(row.blob))
+
+    def close(self) -> None:
+        self._journal.close()
+
+    def __enter__(self) -> Accepted:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class JournalChecker:
@@ -88,12 +126,13 @@ class JournalChecker:
 
     def check(
         self, record: JournalRecord, path: Path, report: IngestReport, *, from_start: bool, every_signature: bool, rewind: Rewind | None = None
-    ) -> list[Checked] | None:
+    ) -> Accepted | None:
         """The envelopes of a journal newly accepted, or None when nothing of it may be folded (missing, fork, rollback, unreadable).
 
         With ``from_start`` the chain is walked from the first event and
         compared with the verified head; else from ``rewind`` (where a
         snapshot ends) or the verified head. The head moves on in ``record``.
+        What is returned holds the journal open until it is closed.
         """
         jid = record.id
         if not path.exists():
@@ -101,30 +140,42 @@ class JournalChecker:
             return None
         verifier = record.verifier()
         head_seq, head_hash, head_env = record.seq, record.hash, record.head
+        journal = None
         try:
+            journal = Reading(path)
+
+            def again(seq: int) -> bytes:
+                for row in journal.rows(seq - 1, seq):
+                    return row.blob
+                raise CorruptFile("journal changed while it was read", f"{path.name}: run 'circle verify'")
+
             if from_start:
-                res = check_chain(read_rows(path, 0), journal_id=bytes.fromhex(jid), verifier=verifier, every_signature=every_signature)
-                if res.head_seq < head_seq or (head_seq and not any(c.seq == head_seq and c.hash == head_hash for c in res.accepted[head_seq - 1 : head_seq])):
-                    res = self._compare_with_head(res, path, jid, verifier, head_seq, head_hash, head_env)
+                start, res = 0, check_chain(journal.rows(0), journal_id=bytes.fromhex(jid), verifier=verifier, every_signature=every_signature, reread=again)
+                if res.head_seq < head_seq or (head_seq and res.digests[(head_seq - 1) * envelope.HASH_LEN : head_seq * envelope.HASH_LEN] != head_hash):
+                    res = self._compare_with_head(res, journal, jid, verifier, head_seq, head_hash, head_env)
             else:
-                s_seq, s_hash, s_env = rewind or (head_seq, head_hash, head_env)
+                start, s_hash, s_env = rewind or (head_seq, head_hash, head_env)
                 res = check_chain(
-                    read_rows(path, max(s_seq - 1, 0)),
+                    journal.rows(max(start - 1, 0)),
                     journal_id=bytes.fromhex(jid),
                     verifier=verifier,
-                    head_seq=s_seq,
+                    head_seq=start,
                     head_hash=s_hash,
                     head_envelope=s_env,
                     every_signature=every_signature,
+                    reread=again,
                 )
                 if res.kind == "" and res.head_seq < head_seq:
                     res.kind, res.problem = "rollback", f"journal ends before event {head_seq}, which was already verified"
         except CircleError as exc:
+            if journal is not None:
+                journal.close()
             report.problems.append(f"journal {jid[:8]}: {exc.line()}")
             return None
         report.events += res.events_checked
         report.signatures += res.signatures_checked
         if res.kind in ("fork", "rollback"):
+            journal.close()
             self._alarm(jid, res)
             report.problems.append(f"journal {jid[:8]}: {res.problem}")
             return None
@@ -132,12 +183,12 @@ class JournalChecker:
             report.problems.append(f"journal {jid[:8]}: {res.problem}")
         if res.head_seq > head_seq:
             record.advance(res.head_seq, res.head_hash, res.head_envelope)
-        return res.accepted
+        return Accepted(journal, start + 1, res.digests)
 
-    def _compare_with_head(self, res: ChainResult, path: Path, jid: str, verifier, head_seq: int, head_hash: bytes, head_env: bytes) -> ChainResult:
+    def _compare_with_head(self, res: ChainResult, journal: Reading, jid: str, verifier, head_seq: int, head_hash: bytes, head_env: bytes) -> ChainResult:
         """A walk from the start did not reach the verified head intact: rollback or fork."""
         again = check_chain(
-            read_rows(path, max(head_seq - 1, 0)),
+            journal.rows(max(head_seq - 1, 0)),
             journal_id=bytes.fromhex(jid),
             verifier=verifier,
             head_seq=head_seq,
@@ -177,6 +228,7 @@ def open_events(
     shared: Shared | None = None,
     alternates: dict[bytes, list[ScopeKey]] | None = None,
     each: Callable[[Event], None] | None = None,
+    keep: bool = True,
 ) -> Opened:
     """Open every accepted envelope we hold a key for, sorted by scope.
 
@@ -185,7 +237,9 @@ def open_events(
     later epoch, someone else's private scope) are counted and left alone.
     ``each`` is given every event for the cohort's view as it is opened (the
     store leaves a note's text in the journal there, so a journal's texts are
-    never all held at once).
+    never all held at once). Without ``keep`` events are opened and counted
+    (``Opened.count``), not kept: `circle verify` held every note's text of a
+    100k-event journal at once.
     """
     out = Opened()
     jid = record.id
@@ -229,7 +283,9 @@ def open_events(
         scope = Scope.COHORT if key.scope is Scope.ROSTER else key.scope
         if scope is Scope.COHORT and each is not None:
             each(ev)
-        out.events.setdefault(scope, []).append(ev)
+        out.count += 1
+        if keep:
+            out.events.setdefault(scope, []).append(ev)
         if key.scope is Scope.DYAD:
             out.peers[ev.id] = key.peer
     return out

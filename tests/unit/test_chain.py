@@ -11,7 +11,8 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterable
+import tracemalloc
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from circle.crypto import envelope
 from circle.crypto.identity import Identity
+from circle.errors import CorruptFile
 from circle.models.events import encode_payload
 from circle.store.chain import check_chain
 from circle.store.cohort import CohortStore
-from circle.store.journal import Journal, Row, read_rows
+from circle.store.ingest import Accepted, IngestReport
+from circle.store.journal import Journal, Reading, Row, read_rows
 
 JID = b"j" * 16
 KEY = b"k" * 32
@@ -145,6 +148,40 @@ def test_rollback_is_refused_with_the_verified_head_as_evidence() -> None:
     assert "already verified" in res.problem
     assert res.evidence == [rows[2].blob, rows[0].blob]
     assert check([], head=rows[2]).kind == "rollback"
+
+
+def _forked() -> tuple[list[Row], Row]:
+    rows = build([[b"a"], [b"b", b"c"]])
+    return build([[b"B", b"C"]], start=(1, envelope.event_id(rows[0].blob)))[1:], rows[2]
+
+
+def _forged() -> list[Row]:
+    rows = build([[b"a"], [b"b"], [b"c", b"d"]])
+    return rows[:-1] + [Row(4, rows[-1].blob[:-1] + bytes([rows[-1].blob[-1] ^ 0x40]))]
+
+
+WALKS: dict[str, Callable[[], tuple[list[Row], Row | None]]] = {
+    "clean": lambda: (build([[b"a"], [b"b", b"c", b"d"]]), None),
+    "from a verified head": lambda: (lambda r: (r[2:], r[2]))(build([[b"a"], [b"b", b"c"], [b"d"]])),
+    "an unsigned tail": lambda: (build([[b"a"], [b"b", b"c", b"d"]])[:-1], None),
+    "a forged signature, two good ones before it": lambda: (_forged(), None),
+    "another author's": lambda: (build([[b"a"], [b"b"]], signer=Ed25519PrivateKey.generate()), None),
+    "a gap": lambda: (lambda r: ([r[0], r[2]], None))(build([[b"a"], [b"b"], [b"c"]])),
+    "a fork": _forked,
+    "a rollback": lambda: (lambda r: (r[:1], r[2]))(build([[b"a"], [b"b"], [b"c"]])),
+}
+
+
+@pytest.mark.parametrize("walk", WALKS)
+@pytest.mark.parametrize("every_signature", [False, True])
+def test_a_walk_that_keeps_only_hashes_accepts_what_a_walk_that_keeps_envelopes_does(walk: str, every_signature: bool) -> None:
+    rows, head = WALKS[walk]()
+    blobs = {r.seq: r.blob for r in rows}
+    kept = check(rows, head, every_signature=every_signature)
+    lean = check(rows, head, every_signature=every_signature, reread=blobs.__getitem__)
+    assert lean.accepted == [] and bytes(lean.digests) == b"".join(c.hash for c in kept.accepted)
+    same = ("head_seq", "head_hash", "head_envelope", "signatures_checked", "events_checked", "problem", "kind", "evidence")
+    assert [getattr(lean, f) for f in same] == [getattr(kept, f) for f in same]
 
 
 # ---- through CohortStore.ingest, with a peer's journal file -------------------------
@@ -328,3 +365,54 @@ def test_rows_are_read_in_order_from_a_fresh_connection(cohort: CohortStore, ben
     written = ben.write(ben.path, ["a"], ["b", "c"])
     assert [r.blob for r in read_rows(ben.path)] == written
     assert [r.seq for r in read_rows(ben.path, after=1)] == [2, 3]
+
+
+def test_what_a_check_accepted_is_read_again_as_it_was_checked(cohort: CohortStore, ben: Peer, tmp_path: Path) -> None:
+    """The check keeps only hashes; what it accepted is read again in the same read transaction, whatever comes meanwhile."""
+    written = ben.write(ben.path, ["n1"], ["n2", "n3"])
+    accepted = cohort.checker.check(cohort.vault.journal(ben.jid.hex()), ben.path, IngestReport(), from_start=True, every_signature=False)
+    assert accepted is not None and len(accepted) == 3
+    with accepted:
+        ben.write(ben.path, ["n4"])  # appended after the check
+        assert [c.blob for c in accepted] == written
+        alt = tmp_path / "alt.db"
+        ben.write(alt, ["x1"], ["x2"], ["x3"])
+        replace_file(ben.path, alt)  # another file put in its place
+        assert [(c.seq, c.blob, c.hash) for c in accepted] == [(i + 1, b, envelope.event_id(b)) for i, b in enumerate(written)]
+
+    with Accepted(Reading(ben.path), 1, accepted._digests) as elsewhere, pytest.raises(CorruptFile, match="changed while it was read"):
+        list(elsewhere)  # read outside the check's transaction, the file now in its place is not what was checked: never opened
+
+
+def test_a_check_never_holds_every_envelope_of_a_journal(cohort: CohortStore, ben: Peer) -> None:
+    """A cold open of 100k events held each envelope with its header (about 1.2 KB) until the whole journal was checked: 319 MiB peak."""
+    written = ben.write(ben.path, *[[os.urandom(200).hex() for i in range(j, j + 100)] for j in range(0, 6000, 100)])
+    size = sum(len(b) for b in written)
+    record = cohort.vault.journal(ben.jid.hex())
+    tracemalloc.start()
+    try:
+        accepted = cohort.checker.check(record, ben.path, IngestReport(), from_start=True, every_signature=False)
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert accepted is not None
+    with accepted:
+        assert len(accepted) == 6000 and record.seq == 6000
+        assert held < size / 10, f"{held:,} bytes held after the check, of {size:,} in the journal"
+        assert peak < size / 2, f"{peak:,} bytes at the peak of the check, of {size:,} in the journal"
+        assert sum(1 for _ in accepted) == 6000
+
+
+def test_verify_opens_every_envelope_without_holding_them(cohort: CohortStore, ben: Peer) -> None:
+    """`circle verify` opened every event of a 100k-event journal and kept them all, texts included, until it was done: 494 MiB peak."""
+    written = ben.write(ben.path, *[[os.urandom(200).hex() for i in range(j, j + 100)] for j in range(0, 6000, 100)])
+    size = sum(len(b) for b in written)
+    assert cohort.ingest().problems == []
+    tracemalloc.start()
+    try:
+        report = cohort.verify_all()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.problems == [] and report.opened >= 6000 and report.signatures >= 60
+    assert peak < size / 2, f"{peak:,} bytes at the peak of verify, of {size:,} in the journal"
