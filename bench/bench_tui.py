@@ -621,7 +621,7 @@ def reset_hwm() -> bool:
 
 
 async def memory_probe(kind: str, root: Path) -> dict[str, Any]:
-    """Peak RSS of one run: the minimal app from the process's start; circle from just after its unlock."""
+    """Peak RSS of one run: the minimal app from the process's start; circle from just after its unlock (``cold``: with no snapshot)."""
     import tracemalloc
 
     out: dict[str, Any] = {"rss_start": status_kib("VmRSS") * 1024}
@@ -635,6 +635,9 @@ async def memory_probe(kind: str, root: Path) -> dict[str, Any]:
         out["kdf_hwm"] = status_kib("VmHWM") * 1024
         out["kdf_extra"] = out["kdf_hwm"] - before
         out["kdf_memory_kib"] = first.keystore._params.memory_kib
+        kept = {p: p.read_bytes() for p in snapshots(first) + front_pages(first)} if kind == "cold" else {}
+        for p in kept:  # a first start, as the paint runs' cold one: no snapshot and no front page
+            p.unlink()
         out["snapshot"] = bool(snapshots(first))
         gc.collect()
         out["hwm_reset"] = reset_hwm()  # Argon2id's memory is the unlock's, reported on its own row
@@ -647,6 +650,9 @@ async def memory_probe(kind: str, root: Path) -> dict[str, Any]:
             peaks[stage] = status_kib("VmHWM") * 1024
 
         await run_circle(first, scroll=True, presses=20, mark=mark)
+        if kept and not snapshots(first):  # closing writes one only after 2,000 events folded cold
+            for p, data in kept.items():
+                p.write_bytes(data)
         out["marks"], out["peaks"] = marks, peaks
         out["ru_maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # the same high-water mark (clear_refs resets it too)
     out["rss_hwm"] = status_kib("VmHWM") * 1024
@@ -758,7 +764,7 @@ def p95_text(xs: list[float]) -> str:
     return ("never" if p95 == float("inf") else fmt_s(p95)) + f" (median {fmt_s(median(xs))}, {len(xs)} keys{f', {missed} not painted' if missed else ''})"
 
 
-def report_size(meta: Meta, runs: list[Paints], mem_c: dict[str, Any], mem_b: dict[str, Any]) -> list[dict]:
+def report_size(meta: Meta, runs: list[Paints], mem_c: dict[str, Any], mem_b: dict[str, Any], mem_cold: dict[str, Any] | None) -> list[dict]:
     size = f"{meta.events:,} events"
     print(f"\n{size}: medians of {len(runs[0].warm)} alternating runs ({len(runs[0].base)} of the minimal app), terminal {SIZE[0]}x{SIZE[1]}, headless:\n")
     head = ["measurement", "target"]
@@ -819,13 +825,18 @@ def report_size(meta: Meta, runs: list[Paints], mem_c: dict[str, Any], mem_b: di
         + "; ".join(f"{k} {mib(v)} (peak so far {mib(mem_c['peaks'][k])})" for k, v in mem_c["marks"].items())
         + f"); getrusage agrees: {mib(mem_c['ru_maxrss'])}"
     )
+    if mem_cold is not None:
+        print(
+            f"    circle, {size}, cold (no snapshot, as a first open after joining or recovering): peak {mib(mem_cold['rss_hwm'])} after the unlock; "
+            + "; ".join(f"{k} {mib(v)}" for k, v in mem_cold["marks"].items())
+        )
     print(
         f"    unlock: Argon2id at m = {mem_c['kdf_memory_kib'] // 1024} MiB (this keystore; a calibrated one uses up to 256 MiB) "
         f"raised the high-water mark by {mib(mem_c['kdf_extra'])}, to {mib(mem_c['kdf_hwm'])}"
     )
     if not mem_c["hwm_reset"]:
         print("    (could not reset the RSS high-water mark: circle's peak includes the unlock)")
-    if mem_c["tracing"] or mem_b["tracing"]:
+    if mem_c["tracing"] or mem_b["tracing"] or (mem_cold or {}).get("tracing"):
         raise SystemExit("bench_tui: tracemalloc was on in a memory probe")
     peak = mem_c["rss_hwm"]
     kdf_note = "unlock excluded" if mem_c["hwm_reset"] else "unlock INCLUDED (high-water mark could not be reset)"
@@ -842,6 +853,15 @@ def report_size(meta: Meta, runs: list[Paints], mem_c: dict[str, Any], mem_b: di
                 f"<= {TARGET_RSS_MIB} MiB at 100k",
                 peak / (TARGET_RSS_MIB * 2**20),
                 verdict(peak, TARGET_RSS_MIB * 2**20),
+            )
+        )
+    if mem_cold is not None:
+        out.append(
+            result(
+                f"(e) peak RSS, circle with {size}, cold open (no snapshot)",
+                f"{mib(mem_cold['rss_hwm'])} vs {mib(mem_b['rss_hwm'])} (minimal app, own process)",
+                "",
+                mem_cold["rss_hwm"] / mem_b["rss_hwm"],
             )
         )
     out.append(
@@ -888,7 +908,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--trace-memory", action="store_true", help="also a separate traced run: the Python heap's largest allocations")
     ap.add_argument("--top", type=int, default=15, help="allocation sites to list with --trace-memory")
     ap.add_argument("--worker", choices=("circle", "minimal"), help=argparse.SUPPRESS)
-    ap.add_argument("--memory-probe", choices=("circle", "minimal", "traced"), help=argparse.SUPPRESS)
+    ap.add_argument("--memory-probe", choices=("circle", "cold", "minimal", "traced"), help=argparse.SUPPRESS)
     ap.add_argument("--build", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -928,7 +948,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             runs = [paints(meta, cpus, args.reps, args.presses) for cpus in pins]
             mem_c = child_json(["--memory-probe", "circle", "--root", meta.root], "circle's memory probe")
             mem_b = child_json(["--memory-probe", "minimal", "--root", meta.root], "the minimal app's memory probe")
-            rows += report_size(meta, runs, mem_c, mem_b)
+            mem_cold = child_json(["--memory-probe", "cold", "--root", meta.root], "circle's memory probe, cold") if mem_c["snapshot"] else None
+            rows += report_size(meta, runs, mem_c, mem_b, mem_cold)
             if args.trace_memory:
                 print_traced(meta, child_json(["--memory-probe", "traced", "--root", meta.root, "--top", str(args.top)], "the traced run"))
             if tmp is not None:
