@@ -6,23 +6,21 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING
 
 from circle.errors import CorruptFile
 from circle.paths import storage_problem
 
-journal_migrations = Migrations("journal")
+if TYPE_CHECKING:
+    import sqlite_utils
+    from sqlite_utils.migrations import Migrations
 
 
-@journal_migrations()
 def m001_envelopes(db: sqlite_utils.Database) -> None:
     # Neutral names: rows are opaque sealed envelopes, numbered by sequence.
     db.execute("CREATE TABLE envelopes (seq INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
 
 
-@journal_migrations()
 def m002_marker(db: sqlite_utils.Database) -> None:
     # One counter row, bumped to end a big commit with a tiny one (see Journal.touch).
     db.execute("CREATE TABLE marker (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
@@ -73,8 +71,21 @@ def connect(path: Path, *, readonly: bool = False, page_size: int | None = None,
         raise CorruptFile("journal unreadable", f"{path.name}: its schema is damaged; run 'circle verify'") from None
 
 
+def journal_migrations() -> Migrations:
+    """The journal's schema steps, as sqlite-utils' migrations: imported here, as a reader never needs them (3 MiB of RSS)."""
+    from sqlite_utils.migrations import Migrations
+
+    steps = Migrations("journal")
+    for step in (m001_envelopes, m002_marker):
+        steps()(step)
+    return steps
+
+
 def migrate(conn: sqlite3.Connection) -> None:
-    journal_migrations.apply(sqlite_utils.Database(conn))
+    """Bring a journal's schema up to date."""
+    import sqlite_utils
+
+    journal_migrations().apply(sqlite_utils.Database(conn))
 
 
 @contextmanager

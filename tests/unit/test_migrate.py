@@ -108,7 +108,7 @@ def test_a_failed_seal_leaves_no_half_batch(tmp_path: Path) -> None:
 def test_a_journal_made_before_the_marker_gains_it(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     conn = db.connect(path)
-    db.journal_migrations.apply(sqlite_utils.Database(conn), stop_before="m002_marker")
+    db.journal_migrations().apply(sqlite_utils.Database(conn), stop_before="m002_marker")
     conn.execute("INSERT INTO envelopes (seq, blob) VALUES (1, x'00')")
     conn.close()
     j = Journal(path, b"j" * 16)
