@@ -233,6 +233,7 @@ _ACTION_FIELDS = ("title", "owner", "due", "status")
 
 _JOURNAL_ORDER = attrgetter("journal", "seq")
 _NEVER = float("-inf")
+_NOTHING: dict[int, Event] = {}  # no events of a journal (never written to)
 
 
 class _Citations:
@@ -369,7 +370,7 @@ class View:
     def __init__(self, cohort_id: str) -> None:
         self.cohort_id = cohort_id
         self._events: dict[str, Event] = {}
-        self._at: dict[tuple[str, int], Event] = {}  # (journal, seq) -> event
+        self._at: dict[str, dict[int, Event]] = {}  # journal -> seq -> event (not keyed by (journal, seq): 100k tuples were 5 MiB)
         self._newest: dict[str, tuple[int, str]] = {}  # journal -> (seq, id) of its newest event here
         self._by_journal: dict[str, list[Event]] = defaultdict(list)  # journal -> its events here (sorted by seq when read)
         self._unsorted: set[str] = set()
@@ -442,8 +443,10 @@ class View:
             known[eid] = e
             fresh.append(e)
             journal, seq = e.journal, e.seq
-            pos = (journal, seq)
-            if at.setdefault(pos, e) is e and opaque and opaque.get(pos, eid) != eid:
+            here = at.get(journal)
+            if here is None:
+                here = at[journal] = {}
+            if here.setdefault(seq, e) is e and opaque and opaque.get((journal, seq), eid) != eid:
                 self._fork_scan = -1  # a position judged by another envelope's id: citation forks are read again
             if e.lamport > top:
                 top = e.lamport
@@ -615,7 +618,7 @@ class View:
         """A governance event settles once what it cites is here, is what it says, and is older by the clocks."""
         missing = 0
         for j, s, h in e.deps:
-            cited = self._at.get((j, s))
+            cited = self._at.get(j, _NOTHING).get(s)
             if cited is None:
                 held = self._opaque.get((j, s))
                 if held is None:
@@ -1387,7 +1390,7 @@ class View:
             at, opaque, forks, unheld = self._at, self._opaque, self._forks, self._unheld
 
             def judge(place: tuple[int, int], j: str, s: int, h: str, journal: str, eid: str) -> bool:
-                held = at.get((j, s))
+                held = at.get(j, _NOTHING).get(s)
                 held_id = held.id if held is not None else opaque.get((j, s))
                 if held_id is None:
                     return False
@@ -1395,7 +1398,7 @@ class View:
                     forks[j] = (place, (s, held_id, journal, eid))
                 return True
 
-            for pos in [pos for pos in unheld if pos in at or pos in opaque]:
+            for pos in [pos for pos in unheld if pos[1] in at.get(pos[0], _NOTHING) or pos in opaque]:
                 for place, h, journal, eid in unheld.pop(pos):
                     judge(place, pos[0], pos[1], h, journal, eid)
             for n, e in enumerate(self._fork_new, self._fork_scan):
