@@ -628,6 +628,13 @@ async def memory_probe(kind: str, root: Path) -> dict[str, Any]:
     if kind == "minimal":
         await run_minimal()
         out["rss_end"] = status_kib("VmRSS") * 1024
+    elif kind == "verify":  # `circle verify`'s work after its unlock: open the cohort, walk and open every envelope of every journal
+        meta = Meta(**json.loads((root / "meta.json").read_text()))
+        _, first = unlock(meta)
+        gc.collect()
+        out["hwm_reset"] = reset_hwm()
+        report = fresh_session(first).verify()
+        out["opened"], out["problems"] = report.opened, len(report.problems)
     else:
         meta = Meta(**json.loads((root / "meta.json").read_text()))
         before = status_kib("VmHWM") * 1024
@@ -764,7 +771,9 @@ def p95_text(xs: list[float]) -> str:
     return ("never" if p95 == float("inf") else fmt_s(p95)) + f" (median {fmt_s(median(xs))}, {len(xs)} keys{f', {missed} not painted' if missed else ''})"
 
 
-def report_size(meta: Meta, runs: list[Paints], mem_c: dict[str, Any], mem_b: dict[str, Any], mem_cold: dict[str, Any] | None) -> list[dict]:
+def report_size(
+    meta: Meta, runs: list[Paints], mem_c: dict[str, Any], mem_b: dict[str, Any], mem_cold: dict[str, Any] | None, mem_v: dict[str, Any]
+) -> list[dict]:
     size = f"{meta.events:,} events"
     print(f"\n{size}: medians of {len(runs[0].warm)} alternating runs ({len(runs[0].base)} of the minimal app), terminal {SIZE[0]}x{SIZE[1]}, headless:\n")
     head = ["measurement", "target"]
@@ -831,12 +840,16 @@ def report_size(meta: Meta, runs: list[Paints], mem_c: dict[str, Any], mem_b: di
             + "; ".join(f"{k} {mib(v)}" for k, v in mem_cold["marks"].items())
         )
     print(
+        f"    circle verify, {size}: peak {mib(mem_v['rss_hwm'])} after the unlock{'' if mem_v['hwm_reset'] else ' (unlock INCLUDED)'};"
+        f" {mem_v['opened']:,} envelopes opened, {mem_v['problems']} problems"
+    )
+    print(
         f"    unlock: Argon2id at m = {mem_c['kdf_memory_kib'] // 1024} MiB (this keystore; a calibrated one uses up to 256 MiB) "
         f"raised the high-water mark by {mib(mem_c['kdf_extra'])}, to {mib(mem_c['kdf_hwm'])}"
     )
     if not mem_c["hwm_reset"]:
         print("    (could not reset the RSS high-water mark: circle's peak includes the unlock)")
-    if mem_c["tracing"] or mem_b["tracing"] or (mem_cold or {}).get("tracing"):
+    if mem_c["tracing"] or mem_b["tracing"] or mem_v["tracing"] or (mem_cold or {}).get("tracing"):
         raise SystemExit("bench_tui: tracemalloc was on in a memory probe")
     peak = mem_c["rss_hwm"]
     kdf_note = "unlock excluded" if mem_c["hwm_reset"] else "unlock INCLUDED (high-water mark could not be reset)"
@@ -864,6 +877,14 @@ def report_size(meta: Meta, runs: list[Paints], mem_c: dict[str, Any], mem_b: di
                 mem_cold["rss_hwm"] / mem_b["rss_hwm"],
             )
         )
+    out.append(
+        result(
+            f"(e) peak RSS, circle verify with {size} ({'unlock excluded' if mem_v['hwm_reset'] else 'unlock INCLUDED'})",
+            f"{mib(mem_v['rss_hwm'])} vs {mib(mem_b['rss_hwm'])} (minimal app, own process)",
+            "",
+            mem_v["rss_hwm"] / mem_b["rss_hwm"],
+        )
+    )
     out.append(
         result(
             f"(e) the unlock's own peak: Argon2id at m = {mem_c['kdf_memory_kib'] // 1024} MiB (bench keystore; calibrated: up to 256 MiB)",
@@ -908,7 +929,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--trace-memory", action="store_true", help="also a separate traced run: the Python heap's largest allocations")
     ap.add_argument("--top", type=int, default=15, help="allocation sites to list with --trace-memory")
     ap.add_argument("--worker", choices=("circle", "minimal"), help=argparse.SUPPRESS)
-    ap.add_argument("--memory-probe", choices=("circle", "cold", "minimal", "traced"), help=argparse.SUPPRESS)
+    ap.add_argument("--memory-probe", choices=("circle", "cold", "verify", "minimal", "traced"), help=argparse.SUPPRESS)
     ap.add_argument("--build", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -949,7 +970,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             mem_c = child_json(["--memory-probe", "circle", "--root", meta.root], "circle's memory probe")
             mem_b = child_json(["--memory-probe", "minimal", "--root", meta.root], "the minimal app's memory probe")
             mem_cold = child_json(["--memory-probe", "cold", "--root", meta.root], "circle's memory probe, cold") if mem_c["snapshot"] else None
-            rows += report_size(meta, runs, mem_c, mem_b, mem_cold)
+            mem_v = child_json(["--memory-probe", "verify", "--root", meta.root], "circle verify's memory probe")
+            rows += report_size(meta, runs, mem_c, mem_b, mem_cold, mem_v)
             if args.trace_memory:
                 print_traced(meta, child_json(["--memory-probe", "traced", "--root", meta.root, "--top", str(args.top)], "the traced run"))
             if tmp is not None:
