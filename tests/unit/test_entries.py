@@ -53,6 +53,22 @@ def test_every_version_is_kept_and_the_entry_says_it_was_edited():
     same_in_any_order(log, lambda v: (v.notes(), v.agenda(), v.actions(), v.history(note.id)))
 
 
+def test_a_refused_note_is_not_brought_back_by_an_edit_or_a_redaction():
+    """An edit or a redaction looks its note up among every event held: one refused (written after its author was removed) is not there."""
+    log = Log()
+    log.meeting("m1", 1)
+    log.add("r", "note.added", {"meeting": "m1", "text": "before"})
+    log.add("m", "member.removed", {"member": "r"})
+    late = log.add("r", "note.added", {"meeting": "m1", "text": "after the removal"}, lamport=10_000)
+    edit = log.add("m", "note.edited", {"note": late.id, "text": "edited by a mentor"})
+    redaction = log.add("m", "entry.redacted", {"entry": late.id, "what": "note"})
+    v = log.view()
+    assert late.id in v and [n.text for n in v.notes()] == ["before"] and v.history(late.id) == []
+    assert v.refused()[late.id] == "written after its author was removed"
+    assert v.refused()[edit.id] == "edits a note that is not here" and v.refused()[redaction.id] == "redacts an entry that is not here"
+    same_in_any_order(log, lambda v: (v.notes(), v.refused()))
+
+
 def test_a_redacted_item_takes_its_carried_copies_and_an_action_its_follow_ups():
     log = Log()
     log.meeting("m1", 1)
