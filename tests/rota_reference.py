@@ -17,7 +17,8 @@ from circle.models.rota import ELIGIBLE_ROLE, SUPERVISOR_ROLE, Rota, Turn
 
 if TYPE_CHECKING:
     from circle.models.events import Event
-    from circle.models.view import Meeting, Member, View
+    from circle.models.records import Meeting, Member
+    from circle.models.view import View
 
 _START = (0, "", "")
 

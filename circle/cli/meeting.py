@@ -16,8 +16,9 @@ import click
 from circle.cli.common import Context, echo, friendly, pass_ctx
 from circle.errors import NotFound, UsageError
 from circle.models.meeting import overdue
+from circle.models.records import Action, AgendaItem, Meeting
 from circle.models.text import clean_name
-from circle.models.view import Action, AgendaItem, Meeting, View
+from circle.models.view import View
 from circle.store.service import CohortService
 from circle.store.session import Session
 

@@ -25,9 +25,10 @@ from circle.errors import NotFound, UsageError
 from circle.export.agreement import AgreementSection, build_agreement
 from circle.export.credits import CreditsSection, build_credits
 from circle.export.goals import GoalsSection, build_goals
+from circle.models.records import Meeting
 from circle.models.rota import Rota
 from circle.models.text import clean, clean_name
-from circle.models.view import Meeting, View
+from circle.models.view import View
 from circle.store.texts import Unreadable
 
 SCHEMA_ID = "circle-export/1"

@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from circle.models.events import Event
-    from circle.models.view import Meeting, View
+    from circle.models.records import Meeting
+    from circle.models.view import View
 
 CREDIT_KINDS = ("attendance.attested", "credit.rule_set", "credit.cycle_set")
 MEETING = "meeting"  # the one activity circle records hours of

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from circle.errors import NotFound
+from circle.models.records import Action, AgendaItem, Meeting, Member, Note
 from circle.models.rota import SUPERVISOR_ROLE, Rota
-from circle.models.view import PHASES, Action, AgendaItem, Meeting, Member, Note, View
+from circle.models.view import PHASES, View
 
 PHASE_TITLES = {
     "": "not started",

@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from circle.models.events import Event
-    from circle.models.view import Meeting, Member, View
+    from circle.models.records import Meeting, Member
+    from circle.models.view import View
 
 ELIGIBLE_ROLE = "peer"
 SUPERVISOR_ROLE = "mentor"

@@ -26,163 +26,21 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
 from circle.models import schema
 from circle.models.agreements import CHARTER, Agreement, fold_agreements
+from circle.models.citations import Citations, histories
 from circle.models.credits import CREDIT_KINDS, CreditBook, judge_credits
 from circle.models.events import DEP_HASH_LEN, Elsewhere, Event, said
-from circle.models.goals import DEFAULT_NUDGE_WEEKS, GOAL_KINDS, GoalBook, fold_goals
+from circle.models.goals import GOAL_KINDS, GoalBook, fold_goals
 from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
+from circle.models.records import Action, AgendaItem, Cohort, Meeting, Member, Note, Redaction, Version
 from circle.models.rota import Rota, compute_rota
 
 PHASES = schema.PHASES
 Stamp = tuple[int, str, str]
-
-
-@dataclass(frozen=True)
-class Cohort:
-    id: str
-    name: str = ""
-    purpose: str = ""
-    cadence: str = "fortnightly"
-    meeting_minutes: int = 60
-    confidentiality: str = ""
-    feedback_norms: str = ""
-    founder: str = ""
-    mentees_per_mentor: int = 5  # the team mentoring ratio's limit (circle/models/mentoring.py)
-    goal_nudge_weeks: int = DEFAULT_NUDGE_WEEKS  # weeks without a check-in before a goal is nudged (circle/models/goals.py)
-    history: str = "all"  # what a newcomer reads of the time before they joined: "all", or "joining" (from then on)
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    id: str
-    name: str
-    role: str
-    profession: str = ""
-    away: bool = False
-    active: bool = True
-    journal: str = ""  # the journal they write now
-    public: str = ""
-    replica_path: str = ""
-    joined_lamport: int = 0
-    journals: tuple[tuple[str, str], ...] = ()  # every journal of theirs, with its replica path
-    devices: tuple[tuple[str, str], ...] = ()  # journals added as devices: (journal, device name)
-    gone: frozenset[str] = frozenset()  # journals of devices removed
-    replaces: str = ""  # the earlier identity of this person, linked by the mentor who admitted them
-    readers: tuple[tuple[str, str], ...] = ()  # journals whose device reads with keys of its own: (journal, those reading keys, hex)
-    admitted_lamport: int = 0  # the clock of their newest admission (a re-admission is newer than ``joined_lamport``)
-
-
-@dataclass(frozen=True, slots=True)
-class Meeting:
-    id: str
-    at: str
-    title: str = ""
-    minutes: int = 60
-    phase: str = ""
-    current_item: str = ""
-    item_started: float = 0.0
-    cancelled: bool = False
-    held: bool = False
-    facilitator: str = ""  # who held the role when the meeting was marked held
-    lamport: int = 0
-    creator: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class AgendaItem:
-    """An agenda item as the view places it.
-
-    Attributes:
-        meeting: the meeting it is on now ("" while it waits for a meeting to be scheduled).
-        added_to: the meeting it was added to ("": the list for the next meeting). An item added to a
-            meeting that was wrapped up without it moves on (see :meth:`View.agenda`).
-        extended: minutes the facilitator added to its timebox while it ran.
-        edited: whether its title, owner or timebox was changed after it was added.
-    """
-
-    id: str
-    meeting: str
-    title: str
-    owner: str = ""
-    minutes: int = 10
-    status: str = "open"  # open, done, carried
-    carried_from: str = ""
-    lamport: int = 0
-    creator: str = ""
-    added_to: str = ""
-    extended: int = 0
-    edited: bool = False
-
-    @property
-    def moved(self) -> bool:
-        """Added to a meeting that was wrapped up without it: the view shows it on a later one."""
-        return bool(self.added_to) and self.added_to != self.meeting
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    id: str
-    meeting: str
-    title: str
-    owner: str = ""
-    due: str = ""
-    status: str = "open"  # open, done, dropped
-    lamport: int = 0
-    creator: str = ""
-    edited: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Note:
-    """A note as the fold reads it. Its text may be left in its journal (:class:`Elsewhere`): ``text`` reads it."""
-
-    id: str
-    meeting: str
-    item: str
-    author: str
-    held: str | Elsewhere
-    kind: str  # note or decision
-    ts: float
-    lamport: int
-    edited: bool = False
-
-    @property
-    def text(self) -> str:
-        return said(self.held)
-
-
-@dataclass(frozen=True, slots=True)
-class Version:
-    """One accepted version of a note, an agenda item or an action: who wrote it and what it set.
-
-    ``ts`` is the author's clock, for display only.
-    """
-
-    event: str
-    author: str
-    ts: float
-    fields: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Redaction:
-    """A note, item or action hidden from every screen and export, and by whom.
-
-    A redaction hides; it cannot erase. The event it hides stays, encrypted, in
-    its author's journal and every replica and copy of it, and anyone holding
-    that epoch's key (everyone who was a member then) can still decrypt it.
-    """
-
-    entry: str
-    what: str  # note, item or action
-    by: str
-    ts: float
-    event: str
 
 
 # Events that touch a meeting, an agenda item or an action, by the body key naming it.
@@ -236,95 +94,6 @@ _NEVER = float("-inf")
 _NOTHING: dict[int, Event] = {}  # no events of a journal (never written to)
 
 
-class _Citations:
-    """What each journal's events have claimed to have seen of the others (cumulative, as the fold meets them in journal order).
-
-    A journal's citations only ever grow (an event that cites less is
-    refused), so the running maximum per cited journal is what its author
-    had seen at its newest event. Snapshots are kept at governance events,
-    which are judged there. Where each citation grew is kept as it is met
-    (what a removal's cut reads, see :meth:`View._cut_for`), for journals
-    whose every event with citations was accepted; for the others it is read
-    back from the events themselves.
-    """
-
-    def __init__(self) -> None:
-        self.running: dict[str, dict[str, int]] = {}  # journal -> cited journal -> newest seq cited so far
-        self.at: dict[str, dict[str, int]] = {}  # governance event id -> what its journal had cited up to it
-        self.grew: dict[str, dict[str, tuple[list[int], list[int]]]] = {}  # journal -> cited journal -> (seqs where it grew, seq cited there)
-        self.untracked: set[str] = set()  # journals with a refused event that cites: ``grew`` leaves it out, read them back
-
-    def take(self, e: Event) -> str | None:
-        """Add ``e``'s citations (``e`` follows the journal's events checked so far); a reason if they are malformed.
-
-        Every citation is checked and recorded in one pass over them, with what
-        the journal had cited before kept aside (one dict copy per event, not a
-        record per citation): almost every event's citations are fine, and at
-        100k events the per-citation bookkeeping was most of the fold's cost.
-        Anything wrong puts that back and takes the event again one citation at
-        a time (:meth:`_take_refused`), which says why.
-        """
-        deps = e.deps
-        if not deps:
-            return None
-        journal, seq = e.journal, e.seq
-        mine = self.running.get(journal)
-        if mine is None:
-            mine = self.running[journal] = {}
-        grew = self.grew.get(journal)
-        if grew is None:
-            grew = self.grew[journal] = {}
-        before = mine.copy()
-        get = mine.get
-        for j, s, _h in deps:
-            was = get(j)
-            if was is None or s > was:
-                mine[j] = s
-                line = grew.get(j)
-                if line is None:
-                    grew[j] = ([seq], [s])
-                else:
-                    line[0].append(seq)
-                    line[1].append(s)
-            elif s < was:
-                break
-        else:
-            if journal not in mine:  # a journal never cites itself, so it is in ``mine`` only if ``e`` cites it
-                return None
-        mine.clear()  # something is wrong: put back what the journal had cited, and find out what
-        mine.update(before)
-        return self._take_refused(e, mine)
-
-    def _take_refused(self, e: Event, mine: dict[str, int]) -> str | None:
-        """``e``'s citations one at a time, as :meth:`take` did before it had a fast pass: for an event whose citations are wrong, why.
-
-        What it changed before the citation that is wrong is put back, a
-        journal it newly cited coming back as cited at 0 (it counts as cited
-        for :meth:`View._cut_for`, which reads an untracked journal back).
-        ``grew`` may keep what the fast pass added: it is never read for an
-        untracked journal.
-        """
-        journal = e.journal
-        old: list[tuple[str, int]] = []
-        for j, s, _h in e.deps:
-            was = mine.get(j)
-            if j == journal or s < (was or 0):
-                for k, v in old:  # put back what this refused event changed
-                    mine[k] = v
-                self.untracked.add(journal)
-                return "cites its own journal" if j == journal else "cites less of a journal than its author had cited before"
-            old.append((j, was or 0))
-            mine[j] = s
-        return None  # not reached: take's pass found something wrong, and this pass meets the same values
-
-    def keep(self, e: Event) -> None:
-        self.at[e.id] = dict(self.running.get(e.journal, {}))
-
-    def seen(self, e: Event) -> dict[str, int]:
-        """What ``e``'s journal had cited up to ``e`` (``e`` a governance event)."""
-        return self.at.get(e.id, {})
-
-
 # Memoised reads a batch of one kind drops (see View._forget); a kind not here, or a mix, drops them all.
 # The current item matters to where items go only in a held meeting (View._place): in one that is not, it moves the meeting's reads alone.
 _KEPT_ON = {
@@ -350,18 +119,6 @@ def _read(v: Version) -> Version:
     if type(v.fields.get("text")) is Elsewhere:
         return Version(v.event, v.author, v.ts, {**v.fields, "text": said(v.fields["text"])})
     return v
-
-
-def _histories(events: list[Event]) -> dict[str, tuple[list[int], list[int]]]:
-    """For one journal's events in seq order: per cited journal, the seqs where its citation grew and the seq cited there."""
-    out: dict[str, tuple[list[int], list[int]]] = {}
-    for e in events:
-        for j, s, _h in e.deps:
-            at, cited = out.setdefault(j, ([], []))
-            if not cited or s > cited[-1]:
-                at.append(e.seq)
-                cited.append(s)
-    return out
 
 
 class View:
@@ -403,7 +160,7 @@ class View:
         self._entities: dict[str, dict[str, list[Event]]] = {"meeting": defaultdict(list), "item": defaultdict(list), "action": defaultdict(list)}
         self._facts: dict[str, list[Event]] = defaultdict(list)
         self._by_meeting: dict[str, dict[str, list[Event]]] = defaultdict(lambda: defaultdict(list))  # kind -> meeting -> facts
-        self._cites = _Citations()
+        self._cites = Citations()
         self._lowest_cuts: dict[str, int] = {}  # journal -> the lowest cut of any removal or role change
         self._last: dict[str, tuple[int, int]] = {}  # journal -> (newest seq checked, its lamport)
         self._memo: dict[Any, Any] = {}
@@ -586,7 +343,7 @@ class View:
 
         Its body's shape (:mod:`circle.models.schema`); a clock that goes
         forward in its journal; citations of other journals that only grow
-        (:meth:`_Citations.take`). A batch at a time, with what the loop reads
+        (:meth:`circle.models.citations.Citations.take`). A batch at a time, with what the loop reads
         held in locals: it runs for every event (100k of them when a cohort
         opens cold, and again whenever the fold starts again).
         """
@@ -659,7 +416,7 @@ class View:
             return self._cites.grew.get(journal, {})  # kept as the fold met the journal's events: the same as reading them back
         key = ("histories", journal)
         if key not in self._memo:
-            self._memo[key] = _histories(self._journal_events(journal))
+            self._memo[key] = histories(self._journal_events(journal))
         return self._memo[key]
 
     def _journal_events(self, journal: str) -> list[Event]:

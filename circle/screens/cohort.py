@@ -28,10 +28,10 @@ from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
 from circle.messages import AgreementOpenRequested, CreditsOpenRequested, GoalsOpenRequested, MeetingOpenRequested, PrivateOpenRequested
 from circle.models.meeting import next_meeting, overdue
+from circle.models.records import Action, Meeting, Member
 from circle.models.rota import Turn
 from circle.models.schema import HISTORY, HISTORY_SAYS
 from circle.models.text import clean
-from circle.models.view import Action, Meeting, Member
 from circle.screens.base import CircleScreen, Early, rota_is_current, rota_of, today_of, trouble_text
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
 from circle.store.frontpage import Front

@@ -27,7 +27,7 @@ from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 from circle.errors import CircleError
 from circle.messages import TimeUp
 from circle.models.meeting import timer
-from circle.models.view import AgendaItem
+from circle.models.records import AgendaItem
 from circle.screens.base import CircleScreen, Early, rota_is_current
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
 from circle.screens.room import EARLY_HINT, RoomPage, RoomRead, read_room, versions_text

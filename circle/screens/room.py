@@ -20,7 +20,8 @@ from typing import Any
 from rich.text import Text
 
 from circle.models.meeting import Carried, Room, overdue, room
-from circle.models.view import PHASES, Action, AgendaItem, Meeting, Member, Note, Version
+from circle.models.records import Action, AgendaItem, Meeting, Member, Note, Version
+from circle.models.view import PHASES
 from circle.screens.base import Early, rota_of, today_of
 from circle.store.frontpage import Front
 from circle.store.service import CohortService

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from circle.errors import AlreadyExists, NotFound, UsageError
 from circle.models.agreements import SECTION_NAMES, SECTIONS, Agreement, digest
 from circle.models.private import DYAD, Channels, FeedbackRequest, Message, Phase, SelfNote
+from circle.models.records import Member
 from circle.models.schema import DYAD_PHASES, MAX_CHARTER, MESSAGE_KINDS, SELF_NOTE_KINDS
-from circle.models.view import Member
 from circle.store.agreements import declaration
 from circle.store.cohort import CohortStore
 from circle.store.service import MAX_TEXT, CohortService, FieldError, _due, _text, new_id

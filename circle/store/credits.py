@@ -13,7 +13,7 @@ from circle.errors import NotFound, UsageError
 from circle.models import schema
 from circle.models.credits import MEETING, CreditRule, Ledger, fmt, ledger_for
 from circle.models.names import match_one
-from circle.models.view import Meeting
+from circle.models.records import Meeting
 from circle.store.service import CohortService, FieldError
 
 _RULE_ID = re.compile(r"[^a-z0-9_.-]+")

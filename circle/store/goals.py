@@ -16,7 +16,7 @@ from circle.errors import AlreadyExists, NotFound, UsageError
 from circle.models.goals import DOMAINS, GOAL_KINDS, STATUSES, Goal, GoalBook, Nudge, fold_goals, nudges
 from circle.models.governance import MENTOR
 from circle.models.names import match_one
-from circle.models.view import Member
+from circle.models.records import Member
 from circle.store.channels import ChannelService
 from circle.store.service import MAX_TEXT, MAX_TITLE, CohortService, FieldError, _due, _text, new_id
 

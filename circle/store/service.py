@@ -16,9 +16,10 @@ from circle.crypto.identity import PublicIdentity
 from circle.errors import AlreadyExists, CorruptFile, NotFound, UsageError
 from circle.models.meeting import CarryOver, TimerState, carry_over_plan, next_meeting, next_phase, previous_phase, timer
 from circle.models.names import match_one
+from circle.models.records import Action, AgendaItem, Meeting, Member, Note
 from circle.models.rota import SUPERVISOR_ROLE, Rota
 from circle.models.schema import HISTORY, HISTORY_SAYS, ROLES
-from circle.models.view import Action, AgendaItem, Meeting, Member, Note, View
+from circle.models.view import View
 from circle.store.anonymous import Drop
 from circle.store.cohort import CohortStore, Part
 from circle.store.texts import Unreadable

@@ -21,7 +21,7 @@ from circle.crypto.keystore import Keystore, atomic_write, read_label
 from circle.errors import AlreadyExists, CircleError, CorruptFile, InvalidEnvelope, NotFound, StorageError, UsageError
 from circle.models.governance import cohort_id_for
 from circle.models.names import match_one
-from circle.models.view import Member
+from circle.models.records import Member
 from circle.paths import private_dir
 from circle.store import frontpage
 from circle.store.cohort import CohortStore, unsettle_heap

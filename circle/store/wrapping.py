@@ -24,7 +24,7 @@ from circle.crypto.identity import PublicIdentity
 from circle.errors import NotFound
 from circle.models.events import Event
 from circle.models.governance import Epoch
-from circle.models.view import Member
+from circle.models.records import Member
 from circle.store.keys import epoch_hash, roster_id, roster_key
 from circle.store.vault import Scope, ScopeKey
 

@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from circle.models.meeting import carry_item_id, carry_over_plan, next_phase, previous_phase, timer
-from circle.models.view import PHASES, AgendaItem, Meeting
+from circle.models.records import AgendaItem, Meeting
+from circle.models.view import PHASES
 from tests.cohort_log import CohortLog
 
 

@@ -14,8 +14,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from circle.models.citations import Citations, histories
 from circle.models.events import Event
-from circle.models.view import View, _Citations, _histories
+from circle.models.view import View
 from tests.cohort_log import CohortLog, hexid
 from tests.figures import record, scale
 
@@ -199,11 +200,11 @@ def test_where_citations_grew_is_what_the_events_say(data: st.DataObject) -> Non
     events += citers_refused(events, data.draw)
     view = fold(data.draw(st.permutations(events)), COHORT, data.draw(st.lists(st.integers(1, 6), max_size=10)))
     for journal in {e.journal for e in events}:
-        assert view._histories(journal) == _histories(view._journal_events(journal))
+        assert view._histories(journal) == histories(view._journal_events(journal))
 
 
 def take_one_at_a_time(running: dict[str, dict[str, int]], grew: dict[str, dict[str, tuple[list[int], list[int]]]], e: Event) -> str | None:
-    """The citation rule as plainly as it can be said (what ``_Citations.take`` did before its one-pass form): the reference."""
+    """The citation rule as plainly as it can be said (what ``Citations.take`` did before its one-pass form): the reference."""
     mine, old = running.setdefault(e.journal, {}), []
     for j, s, _h in e.deps:
         was = mine.get(j)
@@ -228,7 +229,7 @@ JOURNALS = ["j1", "j2", "j3", "j4"]
 def test_citations_taken_in_one_pass_are_those_taken_one_at_a_time(cites: list[tuple[str, list[tuple[str, int]]]]) -> None:
     """Citations that cite less, cite their own journal or name a journal twice are refused with the same reason, leave the
     same citations behind, and where citations grew is the same for every journal with no refused citations."""
-    fast, refused = _Citations(), set()
+    fast, refused = Citations(), set()
     running: dict[str, dict[str, int]] = {}
     grew: dict[str, dict[str, tuple[list[int], list[int]]]] = {}
     seqs: dict[str, int] = {}
