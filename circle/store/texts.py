@@ -60,6 +60,7 @@ class Texts:
         self._conns: dict[str, sqlite3.Connection] = {}
         self._ids: dict[str, str] = {}  # meeting and item ids of the notes left: one copy each
         self._lock = threading.Lock()  # screens read from the UI thread while sync folds in another
+        self._closed = False
         self.read_back = 0  # texts read from a journal (not from the cache): for benches and tests
 
     def leave(self, events: Iterable[Event]) -> None:
@@ -98,6 +99,8 @@ class Texts:
                 self._cache.move_to_end(pos)
                 return text
             text = self._read(where)
+            if self._closed:  # the store let go of its files: a look after that does not hold one open until the process ends
+                self._let_go()
             if text is None:
                 return UNREADABLE  # not kept: the file may be back (restored) by the next look
             self.read_back += 1
@@ -164,8 +167,12 @@ class Texts:
         return conn
 
     def close(self) -> None:
-        """Let go of the journal files (the cache stays)."""
+        """Let go of the journal files (the cache stays); a text read after this opens its file and closes it again."""
         with self._lock:
-            for conn in self._conns.values():
-                conn.close()
-            self._conns.clear()
+            self._closed = True
+            self._let_go()
+
+    def _let_go(self) -> None:
+        for conn in self._conns.values():
+            conn.close()
+        self._conns.clear()

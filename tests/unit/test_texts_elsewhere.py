@@ -8,7 +8,9 @@ under a note.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -135,4 +137,23 @@ def test_a_missing_journal_file_shows_a_line_that_says_so(tmp_path):
     assert _notes(svc, mid)[ids[0]].text == UNREADABLE
     back()
     assert _notes(svc, mid)[ids[0]].text == SAID[0]  # a failed read is not kept: the file is back
+    session.close()
+
+
+def _open_files(path: Path) -> int:
+    """How many of this process's file descriptors are open on ``path``."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in os.listdir(fds) if os.path.realpath(fds / fd) == str(path.resolve()))
+
+
+def test_a_text_read_after_the_store_let_go_of_its_files_holds_none_open(tmp_path):
+    cid, mid, ids, journal = _cohort_with_notes(tmp_path)
+    session = Home(tmp_path / "home").unlock(PASS)
+    svc = session.cohort(cid)
+    first = svc.view.notes(mid)[0]
+    assert first.text == SAID[0] and _open_files(journal) >= 1  # read back through a connection kept per journal
+    svc.store.texts.close()
+    assert _open_files(journal) == 0
+    svc.store.texts._cache.clear()  # read from the file again, not from the cache
+    assert first.text == SAID[0] and _open_files(journal) == 0
     session.close()
