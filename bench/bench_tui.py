@@ -224,6 +224,24 @@ def front_pages(session: Session) -> list[Path]:
     return sorted(d.glob("*.front")) if d.is_dir() else []
 
 
+def set_aside(session: Session) -> dict[Path, bytes]:
+    """A first start: no snapshot and no front page (without the snapshot it belongs with, it would be ignored anyway); what was there."""
+    kept = {p: p.read_bytes() for p in snapshots(session) + front_pages(session)}
+    for p in kept:
+        p.unlink()
+    return kept
+
+
+def put_back(session: Session, kept: dict[Path, bytes]) -> bool:
+    """After a run from a first start: whether its close wrote a snapshot; if not (only after 2,000 events folded cold), the old one
+    and its front page go back for the runs after this."""
+    if snapshots(session):
+        return True
+    for p, data in kept.items():
+        p.write_bytes(data)
+    return False
+
+
 # ---------------------------------------------------------------------------
 # Watching paints
 
@@ -519,17 +537,11 @@ async def worker(kind: str, root: Path) -> None:
         else:
             assert first is not None
             kept = {}
-            if cmd[0] == "cold":  # a first start: no snapshot and no front page (without the snapshot it belongs with, it would be ignored anyway)
-                for p in snapshots(first) + front_pages(first):
-                    kept[p] = p.read_bytes()
-                    p.unlink()
+            if cmd[0] == "cold":
+                kept = set_aside(first)
                 gc.collect()
             r = await run_circle(first, scroll=cmd[0] == "scroll", presses=int(cmd[1]) if cmd[0] == "scroll" else 0, early=cmd[1] if cmd[0] == "early" else "")
-            written = bool(snapshots(first))
-            if not written:  # closing writes one only after 2,000 events folded cold: put the old one (and its front page) back for the runs after this
-                for p, data in kept.items():
-                    p.write_bytes(data)
-            reply({**asdict(r), "snapshot_after": written})
+            reply({**asdict(r), "snapshot_after": put_back(first, kept)})
         gc.collect()
 
 
@@ -642,9 +654,7 @@ async def memory_probe(kind: str, root: Path) -> dict[str, Any]:
         out["kdf_hwm"] = status_kib("VmHWM") * 1024
         out["kdf_extra"] = out["kdf_hwm"] - before
         out["kdf_memory_kib"] = first.keystore._params.memory_kib
-        kept = {p: p.read_bytes() for p in snapshots(first) + front_pages(first)} if kind == "cold" else {}
-        for p in kept:  # a first start, as the paint runs' cold one: no snapshot and no front page
-            p.unlink()
+        kept = set_aside(first) if kind == "cold" else {}
         out["snapshot"] = bool(snapshots(first))
         gc.collect()
         out["hwm_reset"] = reset_hwm()  # Argon2id's memory is the unlock's, reported on its own row
@@ -657,9 +667,7 @@ async def memory_probe(kind: str, root: Path) -> dict[str, Any]:
             peaks[stage] = status_kib("VmHWM") * 1024
 
         await run_circle(first, scroll=True, presses=20, mark=mark)
-        if kept and not snapshots(first):  # closing writes one only after 2,000 events folded cold
-            for p, data in kept.items():
-                p.write_bytes(data)
+        put_back(first, kept)
         out["marks"], out["peaks"] = marks, peaks
         out["ru_maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # the same high-water mark (clear_refs resets it too)
     out["rss_hwm"] = status_kib("VmHWM") * 1024
