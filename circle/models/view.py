@@ -36,6 +36,7 @@ from circle.models.credits import CREDIT_KINDS, CreditBook, judge_credits
 from circle.models.events import DEP_HASH_LEN, Elsewhere, Event, said
 from circle.models.goals import GOAL_KINDS, GoalBook, fold_goals
 from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
+from circle.models.places import Places
 from circle.models.records import Action, AgendaItem, Cohort, Meeting, Member, Note, Redaction, Version
 from circle.models.rota import Rota, compute_rota
 
@@ -91,7 +92,6 @@ _ACTION_FIELDS = ("title", "owner", "due", "status")
 
 _JOURNAL_ORDER = attrgetter("journal", "seq")
 _NEVER = float("-inf")
-_NOTHING: dict[int, Event] = {}  # no events of a journal (never written to)
 
 
 # Memoised reads a batch of one kind drops (see View._forget); a kind not here, or a mix, drops them all.
@@ -127,12 +127,12 @@ class View:
     def __init__(self, cohort_id: str) -> None:
         self.cohort_id = cohort_id
         self._events: dict[str, Event] = {}
-        self._at: dict[str, dict[int, Event]] = {}  # journal -> seq -> event (not keyed by (journal, seq): 100k tuples were 5 MiB)
+        self._at = Places()  # journal -> seq -> event, and which bodies have their kind's shape
         self._newest: dict[str, tuple[int, str]] = {}  # journal -> (seq, id) of its newest event here
         self._by_journal: dict[str, list[Event]] = defaultdict(list)  # journal -> its events here (sorted by seq when read)
         self._unsorted: set[str] = set()
         self._came_in_order = True  # every journal's events came in seq order (see _refold)
-        self._shapes: dict[str, str | None] = {}  # event id -> what its body's shape is wrong with (None: nothing)
+        self._misshapen: dict[str, str] = {}  # event id -> what its body's shape is wrong with (the rest are marked in _at)
         self._cited_at: dict[str, float] = {}  # journal -> ts of its newest event with citations
         self._anonymous: dict[str, tuple[str, ...]] = {}  # meeting -> its round's lines (from outside every journal)
         # Verified envelopes this view does not fold (private channels, self notes, key wraps): (journal, seq) -> envelope id.
@@ -193,6 +193,7 @@ class View:
         # anything waiting, a governance event, an event not after what its journal has folded, or one that moves a cut.
         refold = bool(self._waiting)
         fresh = []
+        row, marks, cur = [], bytearray(), ""
         for e in events:
             eid = e.id
             if eid in known or e.cohort != cohort or e.kind in _IGNORED:  # held already (or twice in ``events``: the first counts)
@@ -200,10 +201,15 @@ class View:
             known[eid] = e
             fresh.append(e)
             journal, seq = e.journal, e.seq
-            here = at.get(journal)
-            if here is None:
-                here = at[journal] = {}
-            if here.setdefault(seq, e) is e and opaque and opaque.get((journal, seq), eid) != eid:
+            if journal != cur:  # events come a journal at a time, in seq order: the next place is at the end of its row
+                row, marks, cur = *at.open(journal), journal
+            if seq == len(row) and not at.far:
+                row.append(e)
+                marks.append(0)
+                placed = True
+            else:
+                placed = at.hold(e)
+            if placed and opaque and opaque.get((journal, seq), eid) != eid:
                 self._fork_scan = -1  # a position judged by another envelope's id: citation forks are read again
             if e.lamport > top:
                 top = e.lamport
@@ -347,13 +353,23 @@ class View:
         held in locals: it runs for every event (100k of them when a cohort
         opens cold, and again whenever the fold starts again).
         """
-        shapes, last, refused, cites, problem = self._shapes, self._last, self._refused, self._cites, schema.problem
+        at, misshapen, last, refused, cites, problem = self._at, self._misshapen, self._last, self._refused, self._cites, schema.problem
         ok = []
+        row, marks, held = (), bytearray(), ""  # the places and shape marks of the journal in hand (events come a journal at a time)
         for e in events:
-            eid, journal = e.id, e.journal
-            reason = shapes.get(eid, "?")
-            if reason == "?":
-                reason = shapes[eid] = problem(e.kind, e.body)  # a pure function of the body: once per event
+            eid, journal, seq = e.id, e.journal, e.seq
+            if journal != held:
+                row, marks, held = *at.row(journal), journal
+            if 0 <= seq < len(row) and row[seq] is e:  # at its place: the verdict is kept there
+                reason = None if marks[seq] else misshapen.get(eid, "?")
+                if reason == "?":  # a pure function of the body: once per event
+                    reason = problem(e.kind, e.body)
+                    if reason is None:
+                        marks[seq] = 1
+                    else:
+                        misshapen[eid] = reason
+            else:  # a second event at a position, or far past its journal: checked each time
+                reason = problem(e.kind, e.body)
             if reason is None and e.lamport <= last.get(journal, (0, 0))[1]:
                 reason = "its clock does not go forward in its journal"
             if reason is None:
@@ -373,7 +389,7 @@ class View:
         """A governance event settles once what it cites is here, is what it says, and is older by the clocks."""
         missing = 0
         for j, s, h in e.deps:
-            cited = self._at.get(j, _NOTHING).get(s)
+            cited = self._at.get(j, s)
             if cited is None:
                 held = self._opaque.get((j, s))
                 if held is None:
@@ -1148,7 +1164,7 @@ class View:
             at, opaque, forks, unheld = self._at, self._opaque, self._forks, self._unheld
 
             def judge(place: tuple[int, int], j: str, s: int, h: str, journal: str, eid: str) -> bool:
-                held = at.get(j, _NOTHING).get(s)
+                held = at.get(j, s)
                 held_id = held.id if held is not None else opaque.get((j, s))
                 if held_id is None:
                     return False
@@ -1156,7 +1172,7 @@ class View:
                     forks[j] = (place, (s, held_id, journal, eid))
                 return True
 
-            for pos in [pos for pos in unheld if pos[1] in at.get(pos[0], _NOTHING) or pos in opaque]:
+            for pos in [pos for pos in unheld if at.get(*pos) is not None or pos in opaque]:
                 for place, h, journal, eid in unheld.pop(pos):
                     judge(place, pos[0], pos[1], h, journal, eid)
             for n, e in enumerate(self._fork_new, self._fork_scan):

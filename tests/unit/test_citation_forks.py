@@ -22,7 +22,7 @@ def full_scan(view: View) -> dict[str, tuple[int, str, str, str]]:
     out: dict[str, tuple[int, str, str, str]] = {}
     for e in view._events.values():
         for j, s, h in e.deps:
-            held = view._at.get(j, {}).get(s)
+            held = next((x for x in view._events.values() if (x.journal, x.seq) == (j, s)), None)  # the first to come there
             held_id = held.id if held is not None else view._opaque.get((j, s))
             if held_id is not None and not held_id.startswith(h) and j not in out:
                 out[j] = (s, held_id, e.journal, e.id)

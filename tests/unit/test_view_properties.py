@@ -266,3 +266,24 @@ def test_one_items_notes_are_its_notes_among_all(events: list[Event], batches: l
         assert view.notes(item_id=item) == [n for n in view.notes() if n.item == item]
         for meeting in MEETINGS:
             assert view.notes(meeting, item) == [n for n in view.notes(meeting) if n.item == item]
+
+
+def test_a_shape_verdict_follows_its_event_when_two_claim_one_position() -> None:
+    """The fold keeps "has its shape" at the event's place: a second event at that position (a fork) must get its own verdict."""
+    from dataclasses import replace
+
+    from circle.models import schema
+
+    log = base()
+    log.add("f", "meeting.scheduled", {"meeting": "m1", "at": "2026-01-08 18:00"})
+    good = log.add("ali", "note.added", {"meeting": "m1", "item": "i1", "text": "fine", "kind": "note"})
+    bad = replace(good, id=hexid("forked note"), body={"meeting": "m1", "item": "i1", "text": 7, "kind": "note"})
+    wrong = schema.problem(bad.kind, bad.body)
+    assert wrong and schema.problem(good.kind, good.body) is None
+    for pair in ([good, bad], [bad, good]):
+        view = fold([e for e in log.events if e is not good] + pair, log.cohort)
+        for again in (False, True):
+            if again:  # a governance event starts the fold over, reading kept verdicts
+                view.apply([log.admit("dee", "peer")])
+            assert view.refused()[bad.id] == wrong
+            assert view.refused().get(good.id) != wrong
