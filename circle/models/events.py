@@ -140,8 +140,9 @@ class Elsewhere:
     """A note's text left in its journal instead of memory: read again when something shows it.
 
     A history of 100k events held about 80 MB of notes' text that no screen
-    showed. The store (:class:`circle.store.texts.Texts`) swaps a note's text
-    for one of these once the fold has checked it, and reads it back from the
+    showed. The store (:class:`circle.store.texts.Texts`) leaves a note's text
+    in its journal once its shape is checked (the body holds :class:`Later`);
+    :func:`text_of` names it as one of these, which reads it back from the
     envelope at ``journal``/``seq`` whose id is ``id`` (a cache keeps the ones
     read lately). Only this device makes them: no payload decodes to one.
     ``str()`` is the text; equal texts compare equal, wherever they are held.
@@ -165,14 +166,44 @@ class Elsewhere:
         return f"Elsewhere({self.journal[:8]}, {self.seq})"
 
 
+class Later:
+    """What a note's body holds for a text left in its journal: the text is at the note's own place (its event's journal, seq and id).
+
+    One per store, in every note body it left: so a body names no place, and
+    the notes of one agenda item (same meeting, item and kind) share one body
+    dict. At 100k events a body and a mark per note were 19 MiB. Only this
+    device makes them, as :class:`Elsewhere`. :func:`text_of` reads a note's
+    text through it.
+    """
+
+    __slots__ = ("reader",)
+
+    def __init__(self, reader: Callable[[Elsewhere], str]) -> None:
+        self.reader = reader
+
+    def at(self, e: Event) -> Elsewhere:
+        return Elsewhere(self.reader, e.journal, e.seq, e.id)
+
+    def __repr__(self) -> str:
+        return "Later()"
+
+
+def text_of(e: Event) -> str | Elsewhere:
+    """The text of a note or a note's edit as held: its words, or where they are left (:class:`Later` at the event's place)."""
+    text = e.body["text"]
+    return text.at(e) if type(text) is Later else text
+
+
 def said(v: str | Elsewhere) -> str:
     """A text as held: itself, or read back from its journal."""
     return v if type(v) is str else str(v)
 
 
-def as_written(body: dict[str, Any]) -> dict[str, Any]:
-    """A body as its author wrote it: a text left in its journal read back (to encode it again, or compare)."""
-    return {k: str(v) if type(v) is Elsewhere else v for k, v in body.items()}
+def as_written(e: Event) -> dict[str, Any]:
+    """An event's body as its author wrote it: a text left in its journal read back (to encode it again, or compare)."""
+    if type(e.body.get("text")) is Later:
+        return {**e.body, "text": said(text_of(e))}
+    return e.body
 
 
 class Shared:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from circle.models.agreements import SECTIONS
-from circle.models.events import Elsewhere
+from circle.models.events import Later
 from circle.models.goals import DOMAINS, STATUSES
 
 PHASES = ("check-in", "agenda", "feedback", "actions", "wrap-up")
@@ -43,7 +43,7 @@ Check = Callable[[Any], str | None]
 
 def text(max_len: int, min_len: int = 0) -> Check:
     def check(v: Any) -> str | None:
-        if type(v) is Elsewhere:
+        if type(v) is Later:
             return None  # checked here before the store left it in its journal (no payload decodes to one)
         if not isinstance(v, str):
             return "not text"

@@ -33,7 +33,7 @@ from circle.models import schema
 from circle.models.agreements import CHARTER, Agreement, fold_agreements
 from circle.models.citations import Citations, histories
 from circle.models.credits import CREDIT_KINDS, CreditBook, judge_credits
-from circle.models.events import DEP_HASH_LEN, Elsewhere, Event, said
+from circle.models.events import DEP_HASH_LEN, Elsewhere, Event, said, text_of
 from circle.models.goals import GOAL_KINDS, GoalBook, fold_goals
 from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
 from circle.models.places import Places
@@ -106,7 +106,7 @@ _KEPT_ON = {
 def _note_of(e: Event) -> Note:
     """A note as its ``note.added`` wrote it."""
     b = e.body
-    return Note(e.id, b["meeting"], b.get("item", ""), e.author, b["text"], b.get("kind", "note"), e.ts, e.lamport)
+    return Note(e.id, b["meeting"], b.get("item", ""), e.author, text_of(e), b.get("kind", "note"), e.ts, e.lamport)
 
 
 def _first_version(n: Note) -> Version:
@@ -875,7 +875,7 @@ class View:
             if e.author != n.author and not self._mentor(e) and not self._led(e, n.meeting):
                 self._late_refusal(e, "only the note's author, the facilitator or a mentor edits a note")
                 continue
-            changes = {"text": e.body["text"], **({"kind": e.body["kind"]} if "kind" in e.body else {})}
+            changes = {"text": text_of(e), **({"kind": e.body["kind"]} if "kind" in e.body else {})}
             out[n.id] = Note(n.id, n.meeting, n.item, n.author, changes["text"], changes.get("kind", n.kind), n.ts, n.lamport, True)
             versions.setdefault(n.id, [_first_version(n)] if not n.edited else []).append(Version(e.id, e.author, e.ts, changes))
         self._memo["edited_notes"] = out

@@ -341,8 +341,7 @@ class CohortStore(Wrapping):
     def _take(self, scope: Scope, events: list[Event], peers: dict[str, str]) -> int:
         """Put opened events where their scope says (``peers``: the channel of each dyad event); how many were new to the view."""
         if scope is Scope.COHORT:
-            self.texts.leave(events)
-            return self.view.apply(events)
+            return self.view.apply(self.texts.leave(events))
         if scope is Scope.DYAD:
             self.private.add_dyad((peers.get(e.id, ""), e) for e in events)
         elif scope is Scope.SELF:
@@ -699,7 +698,7 @@ class CohortStore(Wrapping):
         return {m.id for m in (last, next_meeting(self.view)) if m is not None}
 
     def _load_snapshot(self) -> bool:
-        snap = snapshot.load(self._snapshot_path(), self.vault.snapshot_key, self.id, self.texts.mark)
+        snap = snapshot.load(self._snapshot_path(), self.vault.snapshot_key, self.id, self.texts.left_body)
         if snap is None:
             return False
         journals = self.vault.journals_of(self.id)

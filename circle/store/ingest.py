@@ -227,7 +227,7 @@ def open_events(
     report: IngestReport,
     shared: Shared | None = None,
     alternates: dict[bytes, list[ScopeKey]] | None = None,
-    each: Callable[[Event], None] | None = None,
+    each: Callable[[Event], Event] | None = None,
     keep: bool = True,
 ) -> Opened:
     """Open every accepted envelope we hold a key for, sorted by scope.
@@ -235,9 +235,9 @@ def open_events(
     An event whose author is not the journal's owner, or that names another
     cohort, is rejected and reported; envelopes of keys we do not hold (a
     later epoch, someone else's private scope) are counted and left alone.
-    ``each`` is given every event for the cohort's view as it is opened (the
-    store leaves a note's text in the journal there, so a journal's texts are
-    never all held at once). Without ``keep`` events are opened and counted
+    ``each`` is given every event for the cohort's view as it is opened, and
+    returns the event to keep (the store leaves a note's text in the journal
+    there, so a journal's texts are never all held at once). Without ``keep`` events are opened and counted
     (``Opened.count``), not kept: `circle verify` held every note's text of a
     100k-event journal at once.
     """
@@ -282,7 +282,7 @@ def open_events(
             continue
         scope = Scope.COHORT if key.scope is Scope.ROSTER else key.scope
         if scope is Scope.COHORT and each is not None:
-            each(ev)
+            ev = each(ev)
         out.count += 1
         if keep:
             out.events.setdefault(scope, []).append(ev)

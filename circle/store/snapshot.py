@@ -26,7 +26,7 @@ from typing import IO, Any
 from circle.crypto import sealed
 from circle.crypto.keystore import atomic_write
 from circle.errors import InvalidEnvelope
-from circle.models.events import Elsewhere, Event, Shared
+from circle.models.events import Event, Later, Shared, text_of
 from circle.store.texts import Unreadable
 
 MAGIC = b"CRCLSNP3"
@@ -83,12 +83,12 @@ def _frames(key: bytes, cohort_id: str, snap: Snapshot, texts_of: Collection[str
 
 
 def _record(e: Event, texts_of: Collection[str]) -> list[Any]:
-    """An event as a frame holds it; a text left in its journal (:class:`Elsewhere`) is not written, and a last ``1`` says so,
+    """An event as a frame holds it; a text left in its journal (:class:`Later`) is not written, and a last ``1`` says so,
     unless it is a note of one of the meetings ``texts_of`` (written as it was said) and was read back: a text that
-    could not be (:class:`circle.store.texts.Unreadable`) stays a mark, read again next time."""
+    could not be (:class:`circle.store.texts.Unreadable`) stays left, read again next time."""
     body, deps = e.body, [list(d) for d in e.deps]
-    if type(text := body.get("text")) is Elsewhere:
-        if body.get("meeting") in texts_of and not isinstance(said := str(text), Unreadable):  # never the line for a text not read back
+    if type(body.get("text")) is Later:
+        if body.get("meeting") in texts_of and not isinstance(said := str(text_of(e)), Unreadable):  # never the line for a text not read back
             return [e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, {**body, "text": said}, deps]
         return [e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, {k: v for k, v in body.items() if k != "text"}, deps, 1]
     return [e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, body, deps]
@@ -133,12 +133,13 @@ def _frame(f: IO[bytes], key: bytes, cohort_id: str, index: int, frames: int) ->
     return json.loads(sealed.open_sealed(key, b"", LABEL, _context(cohort_id, index, frames), blob))
 
 
-def load(path: Path, key: bytes, cohort_id: str, elsewhere: Callable[[Event], None] | None = None) -> Snapshot | None:
+def load(path: Path, key: bytes, cohort_id: str, elsewhere: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None) -> Snapshot | None:
     """The snapshot at ``path``, or None if there is none or it cannot be used.
 
-    ``elsewhere`` puts in an event's body the mark of its text left in its journal
-    (:meth:`circle.store.texts.Texts.mark`): a snapshot that left texts there
-    cannot be used without it.
+    ``elsewhere`` gives the body to hold for an event (its kind, its body as
+    written here) whose text was left in its journal
+    (:meth:`circle.store.texts.Texts.left_body`): a snapshot that left texts
+    there cannot be used without it.
     A damaged or foreign snapshot is deleted: it costs a slower open, nothing more.
     """
     try:
@@ -163,12 +164,13 @@ def load(path: Path, key: bytes, cohort_id: str, elsewhere: Callable[[Event], No
             shared = Shared()
             for index in range(1, frames):
                 for i, j, s, k, c, a, lam, ts, b, d, *left in _frame(f, key, cohort_id, index, frames):
-                    e = shared.event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, tuple((str(x), int(y), str(z)) for x, y, z in d))
                     if left:
                         if left != [1] or elsewhere is None or "text" in b:
                             raise ValueError("snapshot names a text it cannot say where to read")
-                        elsewhere(e)
-                    events.append(e)
+                        b = elsewhere(str(k), b)
+                    events.append(
+                        shared.event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, tuple((str(x), int(y), str(z)) for x, y, z in d))
+                    )
             if len(events) != n or f.read(1):
                 raise ValueError("snapshot holds more or less than it says")
     except (OSError, InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError):

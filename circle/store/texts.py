@@ -3,10 +3,11 @@
 Notes are most of a cohort's history and most of its bytes: at 100k events
 their text was about 80 MB of the view's memory, though a screen shows one
 meeting's notes at a time. Once a note's body is checked against its kind's
-schema (as it is opened), :meth:`Texts.leave` swaps its text for an
-:class:`~circle.models.events.Elsewhere` naming the envelope it came in; the
-snapshot keeps that mark instead of the text. Reading it back opens that one
-envelope again: a row from the journal file, its id checked against the
+schema (as it is opened), :meth:`Texts.leave` swaps its text for the store's
+:class:`~circle.models.events.Later`: the text is in the envelope the note came
+in, which :func:`~circle.models.events.text_of` names as an
+:class:`~circle.models.events.Elsewhere`; the snapshot keeps no text for it.
+Reading it back opens that one envelope again: a row from the journal file, its id checked against the
 event's (so a file replaced since cannot hand back other words), its key
 from the keystore, about 20 µs of decryption. The texts read or written
 lately stay in a small cache, so the meeting on screen costs nothing twice.
@@ -23,10 +24,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from circle.crypto import envelope
 from circle.errors import CircleError, InvalidEnvelope
-from circle.models.events import Elsewhere, Event, decode_payload
+from circle.models.events import Elsewhere, Event, Later, decode_payload
 from circle.models.schema import problem
 from circle.store.db import connect
 from circle.store.keys import ScopeKey
@@ -58,38 +60,48 @@ class Texts:
         self._path_of, self._keys, self._alternates = path_of, keys, alternates
         self._cache: OrderedDict[tuple[str, int, str], str] = OrderedDict()  # (journal, seq, event id): the id is checked here too
         self._conns: dict[str, sqlite3.Connection] = {}
-        self._ids: dict[str, str] = {}  # meeting and item ids of the notes left: one copy each
+        self.later = Later(self)  # the text of every note body left here
+        self._bodies: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}  # a note's fields but its text -> the one body held for them
         self._lock = threading.Lock()  # screens read from the UI thread while sync folds in another
         self._closed = False
         self.read_back = 0  # texts read from a journal (not from the cache): for benches and tests
 
-    def leave(self, events: Iterable[Event]) -> None:
-        """Leave in the journal the text of every note among ``events`` whose body has its kind's shape.
+    def leave(self, events: Iterable[Event]) -> list[Event]:
+        """``events``, each note among them whose body has its kind's shape with its text left in the journal.
 
         Called as they are opened, before the fold, so a cold open never holds
         every note's text at once; the fold's own check of the shape then passes
         the mark (:func:`circle.models.schema.text`), and refuses the rest as before.
         """
         with self._lock:
-            for e in events:
-                if e.kind in LEFT and type(text := e.body.get("text")) is str and problem(e.kind, e.body) is None:
-                    self._keep((e.journal, e.seq, e.id), text)
-                    self._left(e)
+            return [self._leave(e) for e in events]
 
-    def leave_one(self, e: Event) -> None:
+    def leave_one(self, e: Event) -> Event:
         """:meth:`leave` for one event (as :func:`circle.store.ingest.open_events` opens them)."""
-        self.leave((e,))
+        with self._lock:
+            return self._leave(e)
 
-    def mark(self, e: Event) -> None:
-        """A note read from a snapshot, which left its text in the journal (the snapshot holds no text for it)."""
-        self._left(e)
+    def _leave(self, e: Event) -> Event:
+        if e.kind in LEFT and type(text := e.body.get("text")) is str and problem(e.kind, e.body) is None:
+            self._keep((e.journal, e.seq, e.id), text)
+            return Event(e.id, e.journal, e.seq, e.kind, e.cohort, e.author, e.lamport, e.ts, self.left_body(e.kind, e.body), e.deps)
+        return e
 
-    def _left(self, e: Event) -> None:
-        body = e.body
-        body["text"] = Elsewhere(self, e.journal, e.seq, e.id)
-        for k in ("meeting", "item", "kind"):  # the same for a meeting's many notes: one copy of each (8 MB at 100k events)
-            if type(v := body.get(k)) is str:
-                body[k] = self._ids.setdefault(v, v)
+    def left_body(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        """What a note's event holds for ``body`` (with or without its text) once its text is left: the text is :class:`Later`.
+
+        A ``note.added`` of one meeting, item and kind holds the same dict as
+        every other note there (a meeting's many notes: one dict, not one each);
+        so no body of a left note is ever changed once made.
+        """
+        rest = {k: v for k, v in body.items() if k != "text"}
+        if kind != "note.added" or any(type(v) is not str for v in rest.values()):
+            return {**rest, "text": self.later}
+        key = tuple(sorted(rest.items()))
+        held = self._bodies.get(key)
+        if held is None:
+            held = self._bodies[key] = {**rest, "text": self.later}
+        return held
 
     def __call__(self, where: Elsewhere) -> str:
         pos = (where.journal, where.seq, where.id)

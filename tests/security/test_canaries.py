@@ -129,7 +129,7 @@ class SampleCohort:
     def plaintexts(self) -> list[bytes]:
         """What the journals hold, as the unencrypted payloads they were sealed from."""
         evs = list(self.svc.view.events) + self.svc.store.self_notes()
-        return [encode_payload(kind=e.kind, cohort=e.cohort, author=e.author, lamport=e.lamport, ts=e.ts, body=as_written(e.body)) for e in evs]
+        return [encode_payload(kind=e.kind, cohort=e.cohort, author=e.author, lamport=e.lamport, ts=e.ts, body=as_written(e)) for e in evs]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from circle.crypto import envelope
 from circle.crypto.identity import PublicIdentity
 from circle.errors import InvalidEnvelope
 from circle.export import render, summarize
-from circle.models.events import DEP_HASH_LEN, Elsewhere, decode_payload, encode_payload
+from circle.models.events import DEP_HASH_LEN, as_written, decode_payload, encode_payload
 from circle.models.governance import ROSTER_KINDS
 from circle.store import snapshot
 from circle.store.channels import ChannelService
@@ -51,8 +51,8 @@ def _found(tmp_path, history: str = "joining"):
 
 
 def _strings(v) -> list[str]:
-    """Every string anywhere in a decoded body (a note's text left in its journal: as read back from there)."""
-    if isinstance(v, str | Elsewhere):
+    """Every string anywhere in a decoded body."""
+    if isinstance(v, str):
         return [str(v)]
     if isinstance(v, dict):
         return [s for x in v.values() for s in _strings(x)]
@@ -180,8 +180,8 @@ def test_a_newcomer_under_joining_reads_no_note_round_line_private_line_snapshot
     leaked = set(_opened_by(cleo, cid, (ana, ben))) | set(_round_lines_opened_by(cleo, cid, ana))
     leaked |= {n.text for n in c.view.notes()} | set(c.view.anonymous_lines(mid))
     c.store.save_snapshot()
-    snap = snapshot.load(c.store._snapshot_path(), c.store.vault.snapshot_key, cid, c.store.texts.mark)
-    leaked |= {s for e in snap.events for s in _strings(e.body)}
+    snap = snapshot.load(c.store._snapshot_path(), c.store.vault.snapshot_key, cid, c.store.texts.left_body)
+    leaked |= {s for e in snap.events for s in _strings(as_written(e))}  # a note's text left in its journal: as read back from there
     exported = b"".join(render(summarize(c, anonymous=True), fmt) for fmt in ("md", "json", "html"))
     assert b"after Cleo: welcome" in exported
     leaked |= {s for s in SAID if s.encode() in exported}

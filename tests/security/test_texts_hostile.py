@@ -19,7 +19,7 @@ import pytest
 from circle import export as ex
 from circle.crypto import envelope
 from circle.errors import CircleError
-from circle.models.events import Elsewhere
+from circle.models.events import Elsewhere, Later, text_of
 from circle.screens.room import UNREADABLE_STYLE, read_room
 from circle.store import snapshot
 from circle.store.keys import ScopeKey
@@ -113,7 +113,7 @@ def test_a_snapshot_never_keeps_the_stand_in_line_as_a_notes_text(tmp_path):
 
     session = Home(tmp_path / "home").unlock(PASS)
     svc = session.cohort(cid)
-    assert type(_note_events(svc)[nid].body["text"]) is Elsewhere
+    assert type(_note_events(svc)[nid].body["text"]) is Later
     svc.mark_held(october)  # now November is the next meeting: the snapshot writes its notes' text
     svc.store.texts.close()
     journal.rename(journal.with_suffix(".gone"))  # the journal is away for a moment (a disk error, a restore under way)
@@ -197,7 +197,7 @@ def test_a_key_under_the_same_id_never_opens_other_words(tmp_path):
     lt, mid, ids = _two(tmp_path)
     ana = lt.store("Ana")
     e = _note_events(lt.svc("Ana"))[ids[0]]
-    where = e.body["text"]
+    where = text_of(e)
     kid = envelope.parse(ana.texts._row(where.journal, where.seq)).key_id
     right = ana.keys.readable()[kid]
     tried = 0
@@ -226,7 +226,7 @@ def test_a_mark_naming_another_position_or_id_reads_nothing(tmp_path):
     tried = 0
     for a in ids:
         for b in ids:
-            wa, wb = evs[a].body["text"], evs[b].body["text"]
+            wa, wb = text_of(evs[a]), text_of(evs[b])
             got = ana.texts(Elsewhere(ana.texts, wa.journal, wb.seq, wa.id))
             assert got == (SAID[ids.index(a)] if a == b else UNREADABLE)
             tried += 1
@@ -313,8 +313,8 @@ def test_circle_export_and_agenda_on_a_home_whose_snapshot_holds_marks(tmp_path)
     ana = lt.svc("Ana")
     _away(ana, mid)
     ana.store.save_snapshot()
-    snap = snapshot.load(ana.store._snapshot_path(), ana.store.vault.snapshot_key, lt.cid, ana.store.texts.mark)
-    assert sum(type(e.body.get("text")) is Elsewhere for e in snap.events if e.body.get("meeting") == mid) == 3
+    snap = snapshot.load(ana.store._snapshot_path(), ana.store.vault.snapshot_key, lt.cid, ana.store.texts.left_body)
+    assert sum(type(e.body.get("text")) is Later for e in snap.events if e.body.get("meeting") == mid) == 3
     bea_journal = ana.store.journal_path(lt.store("Bea").entry.journal)
     for fmt, name in (("md", "all.md"), ("json", "all.json"), ("html", "all.html"), ("csv", "all.zip")):
         res = lt.cli("Ana", "export", lt.cid, "--format", fmt, "--output", str(tmp_path / name))
@@ -342,7 +342,7 @@ def test_a_note_whose_shape_is_wrong_is_not_left_and_still_refused(tmp_path, kin
     lt.deliver("Ana", "Bea")
     ana = lt.svc("Ana")
     bad = [e for e in ana.view.events if e.kind == kind and e.body.get("text") in ("x" * 100_000, 7)]
-    assert len(bad) == 1 and type(bad[0].body["text"]) is not Elsewhere
+    assert len(bad) == 1 and type(bad[0].body["text"]) is not Later
     assert [n.text for n in ana.view.notes(mid)] == SAID
     assert all(v != "x" * 100_000 for v in ana.store.texts._cache.values())
     for s in lt.sessions.values():

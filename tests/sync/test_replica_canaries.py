@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from circle.models.events import as_written
 from circle.sync import litestream as ls
 from circle.sync.location import MARKER
 from tests.figures import record
@@ -126,7 +127,7 @@ def test_no_canary_in_any_replica_and_the_control_shows_them(kind, request, tmp_
 
     # The canaries are really there, for the people entitled to them.
     seen = json.dumps(
-        [[e.kind, e.body] for e in [*ca.view.events, *ca.store.self_notes()]], default=str
+        [[e.kind, as_written(e)] for e in [*ca.view.events, *ca.store.self_notes()]], default=str
     )  # a note's text left in its journal: read back + ca.view.cohort().name
     seen += json.dumps([m.name for m in ca.view.members()])
     assert [label for label, token in c.items() if token not in seen] == []

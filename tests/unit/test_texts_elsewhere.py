@@ -16,7 +16,7 @@ import pytest
 
 from circle import export as ex
 from circle.errors import CorruptFile
-from circle.models.events import Elsewhere
+from circle.models.events import Later, text_of
 from circle.store import snapshot
 from circle.store.session import Home
 from circle.store.texts import UNREADABLE
@@ -54,14 +54,15 @@ def test_notes_are_read_back_from_the_journal_after_a_snapshot(tmp_path):
     svc = session.cohort(cid)
     notes = _notes(svc, mid)
     held = [_held(svc, "note.added"), _held(svc, "note.edited")]
-    assert all(type(e.body["text"]) is Elsewhere for kind in held for e in kind) and sum(map(len, held)) == 4
+    assert all(type(e.body["text"]) is Later for kind in held for e in kind) and sum(map(len, held)) == 4
+    assert len({id(e.body) for e in held[0]}) == 1  # one meeting's notes under one item hold one body between them
     assert [notes[i].text for i in ids] == [SAID[0], "Try the SBAR card for two months", SAID[2]]
     assert svc.store.texts.read_back == 3  # from the journal once each; the cache has them now
     assert [notes[i].text for i in ids][0] == SAID[0] and svc.store.texts.read_back == 3
     assert [v.fields["text"] for v in svc.view.history(ids[1])] == [SAID[1], "Try the SBAR card for two months"]
-    snap = snapshot.load(svc.store._snapshot_path(), svc.store.vault.snapshot_key, cid, svc.store.texts.mark)
+    snap = snapshot.load(svc.store._snapshot_path(), svc.store.vault.snapshot_key, cid, svc.store.texts.left_body)
     bodies = [e.body for e in snap.events if e.kind.startswith("note.")]
-    assert len(bodies) == 4 and all(type(b["text"]) is Elsewhere for b in bodies)  # the snapshot holds marks, not the words
+    assert len(bodies) == 4 and all(type(b["text"]) is Later for b in bodies)  # the snapshot holds no words for them
     session.close()
 
 
@@ -88,7 +89,7 @@ def test_texts_written_here_are_left_too_and_read_from_the_cache(tmp_path):
     mid = svc.schedule("2026-12-10 14:00", "December")
     nid = svc.add_note(mid, SAID[0])
     event = next(e for e in _held(svc, "note.added") if e.id == nid)
-    assert type(event.body["text"]) is Elsewhere
+    assert type(event.body["text"]) is Later
     assert _notes(svc, mid)[nid].text == SAID[0] and svc.store.texts.read_back == 0
     body = {"meeting": mid, "item": "", "text": SAID[1], "kind": "note"}
     svc.store.record("note.added", body)
@@ -156,4 +157,31 @@ def test_a_text_read_after_the_store_let_go_of_its_files_holds_none_open(tmp_pat
     assert _open_files(journal) == 0
     svc.store.texts._cache.clear()  # read from the file again, not from the cache
     assert first.text == SAID[0] and _open_files(journal) == 0
+    session.close()
+
+
+def test_notes_share_a_body_per_item_and_each_still_reads_its_own_words(tmp_path):
+    """A left note's body names no place (the text is at its event's place), so one item's notes hold one body between them."""
+    session = Home(tmp_path / "home", calibrate=False).create_identity("Ana", PASS)
+    svc = session.create_cohort("Midwives South")
+    mid = svc.schedule("2026-10-10 14:00", "October")
+    first, second = svc.add_item(mid, "Handover"), svc.add_item(mid, "Rota")
+    written = {svc.add_note(mid, f"{word} {n}", item_id=item): (item, f"{word} {n}") for n in range(3) for item, word in ((first, "one"), (second, "two"))}
+    svc.add_note(mid, "We will trial SBAR", item_id=first, decision=True)
+    svc.mark_held(mid)
+    svc.mark_held(svc.schedule("2026-11-10 14:00", "November"))  # October is neither the last held nor the next:
+    svc.schedule("2026-12-17 14:00", "December")  # the snapshot keeps none of its words
+    svc.store.save_snapshot()
+    cid = svc.id
+    session.close()
+    session = Home(tmp_path / "home").unlock(PASS)
+    svc = session.cohort(cid)
+    held = {e.id: e for e in _held(svc, "note.added")}
+    bodies: dict[tuple[str, str], set[int]] = {}
+    for e in held.values():
+        bodies.setdefault((e.body["item"], e.body["kind"]), set()).add(id(e.body))
+    assert {k: len(v) for k, v in bodies.items()} == {(first, "note"): 1, (second, "note"): 1, (first, "decision"): 1}
+    assert {nid: (held[nid].body["item"], str(text_of(held[nid]))) for nid in written} == written
+    assert svc.store.texts.read_back == len(written)  # each from its own envelope
+    assert {n.id: n.text for n in svc.view.notes(mid) if n.id in written} == {nid: t for nid, (_i, t) in written.items()}
     session.close()
