@@ -19,7 +19,7 @@ from circle.errors import CorruptFile
 from circle.models.events import Later, text_of
 from circle.store import snapshot
 from circle.store.session import Home
-from circle.store.texts import UNREADABLE
+from circle.store.texts import UNREADABLE, Texts
 
 PASS = "correct horse battery staple"
 SAID = ["Ward round handover ran long again", "Try the SBAR card for a month", "Dietitian joins on Thursdays"]
@@ -185,3 +185,23 @@ def test_notes_share_a_body_per_item_and_each_still_reads_its_own_words(tmp_path
     assert svc.store.texts.read_back == len(written)  # each from its own envelope
     assert {n.id: n.text for n in svc.view.notes(mid) if n.id in written} == {nid: t for nid, (_i, t) in written.items()}
     session.close()
+
+
+def test_a_note_body_is_shared_only_when_it_holds_nothing_of_its_own():
+    """Only a note.added body of meeting, item and kind is shared; one with another field, or an edit, keeps its own (and its fields)."""
+    texts = Texts(lambda journal: Path("/nonexistent"), dict, dict)
+    plain = texts.left_body("note.added", {"meeting": "m1", "item": "i1", "text": "a", "kind": "note"})
+    assert texts.left_body("note.added", {"kind": "note", "item": "i1", "meeting": "m1"}) is plain  # as a snapshot holds it: no text
+    assert plain == {"meeting": "m1", "item": "i1", "kind": "note", "text": texts.later}
+    own = [
+        {"meeting": "m1", "item": "i1", "text": "b", "kind": "note", "extra": [1]},
+        {"meeting": "m1", "item": None, "text": "c"},
+        {"meeting": "m1", "item": 7, "text": "d"},
+    ]
+    for body in own:
+        held = texts.left_body("note.added", body)
+        assert held is not plain and held == {**{k: v for k, v in body.items() if k != "text"}, "text": texts.later}
+        assert texts.left_body("note.added", body) is not held
+    edit = texts.left_body("note.edited", {"note": "n1", "text": "e"})
+    assert edit == {"note": "n1", "text": texts.later}
+    texts.close()
