@@ -172,8 +172,9 @@ class Later:
     One per store, in every note body it left: so a body names no place, and
     the notes of one agenda item (same meeting, item and kind) share one body
     dict. At 100k events a body and a mark per note were 19 MiB. Only this
-    device makes them, as :class:`Elsewhere`. :func:`text_of` reads a note's
-    text through it.
+    device makes them, as :class:`Elsewhere`, and only in a body that has its
+    kind's shape (:meth:`circle.store.texts.Texts.leave`): the fold does not
+    check such a body again. :func:`text_of` reads a note's text through it.
     """
 
     __slots__ = ("reader",)

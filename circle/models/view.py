@@ -33,7 +33,7 @@ from circle.models import schema
 from circle.models.agreements import CHARTER, Agreement, fold_agreements
 from circle.models.citations import Citations, histories
 from circle.models.credits import CREDIT_KINDS, CreditBook, judge_credits
-from circle.models.events import DEP_HASH_LEN, Elsewhere, Event, said, text_of
+from circle.models.events import DEP_HASH_LEN, Elsewhere, Event, Later, said, text_of
 from circle.models.goals import GOAL_KINDS, GoalBook, fold_goals
 from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
 from circle.models.places import Places
@@ -347,7 +347,9 @@ class View:
     def _checked(self, events: Iterable[Event]) -> list[Event]:
         """The events that pass the checks every event gets, in the order given (each journal's in seq order, after those checked before).
 
-        Its body's shape (:mod:`circle.models.schema`); a clock that goes
+        Its body's shape (:mod:`circle.models.schema`; a note whose text the
+        store left, :class:`~circle.models.events.Later`, was checked before it
+        was left and is not checked again); a clock that goes
         forward in its journal; citations of other journals that only grow
         (:meth:`circle.models.citations.Citations.take`). A batch at a time, with what the loop reads
         held in locals: it runs for every event (100k of them when a cohort
@@ -362,8 +364,8 @@ class View:
                 row, marks, held = *at.row(journal), journal
             if 0 <= seq < len(row) and row[seq] is e:  # at its place: the verdict is kept there
                 reason = None if marks[seq] else misshapen.get(eid, "?")
-                if reason == "?":  # a pure function of the body: once per event
-                    reason = problem(e.kind, e.body)
+                if reason == "?":  # a pure function of the body: once per event, and never again for a note the store left
+                    reason = None if type(e.body.get("text")) is Later else problem(e.kind, e.body)
                     if reason is None:
                         marks[seq] = 1
                     else:

@@ -287,3 +287,24 @@ def test_a_shape_verdict_follows_its_event_when_two_claim_one_position() -> None
                 view.apply([log.admit("dee", "peer")])
             assert view.refused()[bad.id] == wrong
             assert view.refused().get(good.id) != wrong
+
+
+def test_a_note_the_store_left_is_not_checked_again_and_others_are(monkeypatch) -> None:
+    """Only the store makes a Later, after the body was checked (Texts.leave): the fold takes it as checked, and checks the rest."""
+    from dataclasses import replace
+
+    from circle.models import schema
+    from circle.models.events import Later
+
+    log = base()
+    log.add("f", "meeting.scheduled", {"meeting": "m1", "at": "2026-01-08 18:00"})
+    said = log.add("ali", "note.added", {"meeting": "m1", "item": "i1", "text": "kept", "kind": "note"})
+    plain = log.add("ali", "note.added", {"meeting": "m1", "item": "i1", "text": "plain", "kind": "note"})
+    later = Later(lambda where: "kept" if where.id == said.id else "?")
+    left = replace(said, body={"meeting": "m1", "item": "i1", "text": later, "kind": "note"})
+    checked: list[str] = []
+    real = schema.problem
+    monkeypatch.setattr(schema, "problem", lambda kind, body: checked.append(body.get("text")) or real(kind, body))
+    view = fold([left if e is said else e for e in log.events], log.cohort)
+    assert [n.text for n in view.notes("m1")] == ["kept", "plain"]
+    assert later not in checked and "plain" in checked and plain.id not in view.refused()
