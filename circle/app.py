@@ -43,6 +43,7 @@ from circle.messages import (
     AgreementOpenRequested,
     CohortOpened,
     CohortOpenFailed,
+    CohortOpening,
     CohortOpenRequested,
     CohortsOpened,
     CreditsOpenRequested,
@@ -125,6 +126,7 @@ class CircleApp(App[None]):
         self._services: dict[str, CohortService] = {}
         self._watched: list[CohortStore] = []
         self.open_failures: dict[str, str] = {}  # cohort id -> why it did not open
+        self.opening_progress: dict[str, tuple[int, int]] = {}  # cohort id -> (events opened, of how many) while it opens without a snapshot
         #: Each cohort's front page (what the home screen showed when circle last closed), read at sign-in: shown until the cohort is open.
         self.front_pages: dict[str, Front] = {}
         # One cohort opens at a time: the background opener and a screen that needs a cohort now.
@@ -183,7 +185,7 @@ class CircleApp(App[None]):
                     return
                 try:
                     with self._open_lock:
-                        svc = session.cohort(cid)
+                        svc = session.cohort(cid, lambda n, total, cid=cid: self.post_message(CohortOpening(session, cid, n, total)))
                 except CircleError as exc:
                     self.post_message(CohortOpenFailed(session, cid, exc.title, exc.hint or ""))
                     continue
@@ -193,11 +195,18 @@ class CircleApp(App[None]):
             gc.enable()
         self.post_message(CohortsOpened(session))
 
+    @on(CohortOpening)
+    def cohort_opening(self, event: CohortOpening) -> None:
+        if event.session is self.session and self.opened(event.cohort) is None:
+            self.opening_progress[event.cohort] = (event.opened, event.total)
+            self.refresh_screen()
+
     @on(CohortOpened)
     def cohort_opened(self, event: CohortOpened) -> None:
         from circle.screens.base import CircleScreen
 
         if event.session is self.session:
+            self.opening_progress.pop(event.cohort, None)
             self._add_service(event.service)
             for screen in self.screen_stack:  # screens painted from the front page become the real ones, where they are
                 if isinstance(screen, CircleScreen) and screen.early is not None and screen.cohort_id == event.cohort:
@@ -209,6 +218,7 @@ class CircleApp(App[None]):
         from circle.screens.base import CircleScreen
 
         if event.session is self.session:
+            self.opening_progress.pop(event.cohort, None)
             self.open_failures[event.cohort] = f"{event.title}: {event.hint}" if event.hint else event.title
             self.notify(event.hint or " ", title=event.title, severity="error")
             for screen in self.screen_stack:  # a screen painted from the front page stays read-only and says so
@@ -527,6 +537,7 @@ class CircleApp(App[None]):
         self._services.clear()
         self._watched.clear()
         self.open_failures.clear()
+        self.opening_progress.clear()
         self.front_pages = {}
         while len(self.screen_stack) > 1:
             self.pop_screen()

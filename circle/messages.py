@@ -73,6 +73,16 @@ class CohortOpened(Message):
 
 
 @dataclass
+class CohortOpening(Message):
+    """How far a cohort opening without a snapshot got: events opened, of how many (0: not known)."""
+
+    session: Any
+    cohort: str
+    opened: int
+    total: int
+
+
+@dataclass
 class CohortOpenFailed(Message):
     """A cohort could not be opened (a calm title and a hint)."""
 

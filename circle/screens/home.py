@@ -190,8 +190,9 @@ def front_line(cid: str, front: Front, today: str, asked: str | None = None) -> 
     return CohortLine(cid, page["name"], row, detail, False, nxt, "stale" if stale else "current")
 
 
-def opening_line(cid: str, failure: str | None, asked: str | None = None) -> CohortLine:
-    """A cohort not open yet (or one that could not be opened); ``asked``: what opens when it is ready."""
+def opening_line(cid: str, failure: str | None, asked: str | None = None, progress: tuple[int, int] | None = None) -> CohortLine:
+    """A cohort not open yet (or one that could not be opened); ``asked``: what opens when it is ready;
+    ``progress``: how many events a load without a snapshot has opened, of how many (0: not known)."""
     if failure:
         row = Text("A cohort that did not open", style="bold")
         row.append(f"\n  {line(failure)}", style="dim")
@@ -200,6 +201,11 @@ def opening_line(cid: str, failure: str | None, asked: str | None = None) -> Coh
         row = Text("Opening a cohort…", style="dim italic")
         row.append(f"\n  {'then its ' + asked if asked else 'decrypting on this device'}", style="dim")
         detail = Text("Opening this cohort: its notes are decrypted on this device.\nIt appears here when it is ready.", style="dim italic")
+        if progress is not None:
+            opened, total = progress
+            so_far = f"{opened:,} of {total:,} events" if total else f"{opened:,} events so far"
+            row.append(f"\n  {so_far}", style="dim")
+            detail.append(f"\n\n{so_far}. The first open on a device takes this long; later ones start from its snapshot.")
     return CohortLine(cid, "", row, detail, False)
 
 
@@ -262,7 +268,7 @@ class HomeScreen(CircleScreen):
             (cid, s.view, len(s.view), len(s.store.alarms), len(s.store.private)) if (s := circle.opened(cid)) is not None else (cid,)
             for cid in circle.session.cohort_ids()
         )
-        return cohorts, tuple(sorted(circle.open_failures.items())), self._pending
+        return cohorts, tuple(sorted(circle.open_failures.items())), tuple(sorted(circle.opening_progress.items())), self._pending
 
     def read(self) -> list[CohortLine]:
         circle = self.circle
@@ -280,7 +286,7 @@ class HomeScreen(CircleScreen):
             failure = circle.open_failures.get(cid)
             front = circle.front_pages.get(cid) if failure is None else None
             early = front_line(cid, front, today, asked) if front is not None else None
-            lines.append(early or opening_line(cid, failure, asked))
+            lines.append(early or opening_line(cid, failure, asked, circle.opening_progress.get(cid)))
         return sorted(lines, key=lambda c: (not (c.opened or c.front), c.name.lower(), c.id))
 
     def show_read(self, read: list[CohortLine]) -> None:
@@ -323,7 +329,7 @@ class HomeScreen(CircleScreen):
             self._pending = (what, line.id)
             front = self.circle.front_pages.get(line.id)
             early = front_line(line.id, front, today_of(self.circle.session.now()), ASKED[what]) if front is not None else None
-            self.lines[line.id] = early or opening_line(line.id, None, ASKED[what])
+            self.lines[line.id] = early or opening_line(line.id, None, ASKED[what], self.circle.opening_progress.get(line.id))
             self.query_one("#home-cohorts", WindowedList).set_rows([(c.id, c.row) for c in self.lines.values()])
         return False
 

@@ -69,6 +69,22 @@ def _timestamp(at: str) -> float:
 
 
 HEAP_SETTLE_AFTER = 2000  # events folded by one ingest after which the heap is settled (see settle_heap)
+PROGRESS_EVERY = 5000  # events opened between two reports of a load's progress (a cohort smaller than this reports none)
+Progress = Callable[[int, int], None]  # (events opened so far, events its journals held when it began; 0 if more came)
+
+
+def _counted(each: Callable[[Event], Event], tell: Progress, total: int) -> Callable[[Event], Event]:
+    """``each``, telling ``tell`` every :data:`PROGRESS_EVERY` events how many were opened (and of how many, while that holds)."""
+    opened = 0
+
+    def counted(e: Event) -> Event:
+        nonlocal opened
+        opened += 1
+        if opened % PROGRESS_EVERY == 0:
+            tell(opened, total if total >= opened else 0)
+        return each(e)
+
+    return counted
 
 
 def settle_heap() -> None:
@@ -464,22 +480,26 @@ class CohortStore(Wrapping):
             out[jid] = self.vault.trust_member_journal(jid, self.id, pub, replica_path)
         return out
 
-    def ingest(self, from_start: bool = False, every_signature: bool = False) -> IngestReport:
+    def ingest(self, from_start: bool = False, every_signature: bool = False, progress: Progress | None = None) -> IngestReport:
         """Check, open and fold what is new in every journal of this cohort.
 
         With ``from_start`` the chains are walked from the first event and
         compared with the verified heads (used at open and when new keys arrive).
+        ``progress`` is told every :data:`PROGRESS_EVERY` events opened.
         """
         with self.lock:
-            report = self._ingest(from_start, every_signature)
+            report = self._ingest(from_start, every_signature, progress)
             self._catch_up_wraps()
             if report.folded >= HEAP_SETTLE_AFTER:
                 settle_heap()
             report.folded += self.open_rounds(force=from_start)
             return report
 
-    def _ingest(self, from_start: bool, every_signature: bool) -> IngestReport:
+    def _ingest(self, from_start: bool, every_signature: bool, progress: Progress | None) -> IngestReport:
         report = IngestReport()
+        leave = self.texts.leave_one
+        if progress is not None:
+            leave = _counted(leave, progress, sum(j.seq for j in self.known_journals().values()))
         fresh: dict[Scope, list[Event]] = {}
         peers: dict[str, str] = {}
         seen: set[str] = set()
@@ -507,7 +527,7 @@ class CohortStore(Wrapping):
                     continue
                 self._unread.discard(jid)
                 with accepted:
-                    opened = open_events(accepted, record, self.id, self.keys.readable(), report, shared, self.keys.alternates(), self.texts.leave_one)
+                    opened = open_events(accepted, record, self.id, self.keys.readable(), report, shared, self.keys.alternates(), leave)
                     peers.update(opened.peers)
                     self.view.note_opaque(opened.opaque)
                     self.view.note_sealed_whole(opened.whole)
@@ -640,16 +660,17 @@ class CohortStore(Wrapping):
         return max(gained, 0)
 
     # ---- opening and closing -------------------------------------------
-    def load(self) -> None:
+    def load(self, progress: Progress | None = None) -> None:
         """Build the view: from the local snapshot if there is one, then what came after it.
 
-        Without a snapshot every journal is walked from its first event. A
+        Without a snapshot every journal is walked from its first event, and
+        ``progress`` is told how far it got (100k events take seconds); a
         large cold load writes a snapshot so the next open is fast.
         """
         if self._load_snapshot():
             self.load_report = self.ingest()
         else:
-            self.load_report = self.ingest(from_start=True)
+            self.load_report = self.ingest(from_start=True, progress=progress)
         own = self.own_journal_problem()
         if own:
             self.load_report.problems.append(own + "; run 'circle sync --once' to restore it from your replica")

@@ -24,7 +24,7 @@ from circle.models.names import match_one
 from circle.models.records import Member
 from circle.paths import private_dir
 from circle.store import frontpage
-from circle.store.cohort import CohortStore, unsettle_heap
+from circle.store.cohort import CohortStore, Progress, unsettle_heap
 from circle.store.ingest import IngestReport
 from circle.store.keys import epoch_hash, roster_key
 from circle.store.service import CohortService
@@ -330,8 +330,11 @@ class Session:
         hit = match_one(infos, ref, name=lambda c: c.name, ident=lambda c: c.id, what="cohort")
         return self.cohort(hit.id)
 
-    def cohort(self, cid: str) -> CohortService:
-        """A cohort's service, opened (snapshot, then what came after it) the first time it is asked for."""
+    def cohort(self, cid: str, progress: Progress | None = None) -> CohortService:
+        """A cohort's service, opened (snapshot, then what came after it) the first time it is asked for.
+
+        ``progress`` is told how far a load without a snapshot got (see :meth:`CohortStore.load`).
+        """
         cid = self.vault.resolve(cid)
         svc = self._cohorts.get(cid)
         if svc is not None:
@@ -340,7 +343,7 @@ class Session:
             if cid not in self._cohorts:  # another thread may have opened it while this one waited
                 store = CohortStore(self.vault, cid, self.author, self.dir, clock=self.now, on_moved=self._moved)
                 svc = CohortService(store)
-                store.load()
+                store.load(progress)
                 self._cohorts[store.id] = svc
             return self._cohorts[self.vault.resolve(cid)]
 

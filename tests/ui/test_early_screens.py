@@ -237,8 +237,8 @@ async def test_an_early_screen_whose_cohort_does_not_open_stays_read_only_and_sa
     gate = gated(app)
     held = app.session.cohort
 
-    def broken(cid):
-        held(cid)  # waits at the gate, as a big fold would
+    def broken(cid, progress=None):
+        held(cid, progress)  # waits at the gate, as a big fold would
         raise CircleError("A journal is damaged", "Run 'circle doctor' to see which.")
 
     app.session.cohort = broken

@@ -322,9 +322,9 @@ async def test_home_paints_before_the_cohort_opens_and_m_opens_the_room_when_it_
     gate = threading.Event()
     real_cohort = app.session.cohort
 
-    def slow_cohort(cid):  # a big cohort: decrypting takes a while
+    def slow_cohort(cid, progress=None):  # a big cohort: decrypting takes a while
         gate.wait(10)
-        return real_cohort(cid)
+        return real_cohort(cid, progress)
 
     app.session.cohort = slow_cohort
     async with app.run_test(size=SIZE) as pilot:
@@ -340,6 +340,45 @@ async def test_home_paints_before_the_cohort_opens_and_m_opens_the_room_when_it_
         await opened(pilot)
         assert isinstance(app.screen, MeetingScreen)
         assert app.screen.meeting_id == next_meeting(app.screen.service.view).id
+        await pilot.press("escape")
+        await pilot.pause()
+        assert rows()[0].startswith("Riverside Allied Health Circle\n")
+
+
+async def test_a_cohort_opening_without_its_snapshot_says_how_far_it_got(app_for):
+    """A big history opened cold (after joining) takes seconds: the row counts the events opened, and the count goes when it opens."""
+    app = app_for("Kwame Mensah")
+    told, gate = threading.Event(), threading.Event()
+    real_cohort = app.session.cohort
+
+    def cold_cohort(cid, progress=None):  # the store tells its progress as it opens events (store/cohort.py:PROGRESS_EVERY)
+        progress(5_000, 12_345)
+        told.wait(10)
+        progress(15_000, 0)  # more came than the journals' heads said: a count, not a share
+        gate.wait(10)
+        return real_cohort(cid)
+
+    app.session.cohort = cold_cohort
+    async with app.run_test(size=SIZE) as pilot:
+        rows = lambda: [str(o.prompt) for o in app.screen.query_one("#home-cohorts").options]  # noqa: E731
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if len(rows()[0].splitlines()) == 3:
+                break
+        assert rows() == ["Opening a cohort…\n  decrypting on this device\n  5,000 of 12,345 events"]
+        assert "5,000 of 12,345 events" in str(app.screen.query_one("#home-detail").render())
+        told.set()
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if "15,000" in rows()[0]:
+                break
+        assert rows() == ["Opening a cohort…\n  decrypting on this device\n  15,000 events so far"]
+        await pilot.press("m")
+        await pilot.pause()
+        assert rows() == ["Opening a cohort…\n  then its meeting room\n  15,000 events so far"]
+        gate.set()
+        await opened(pilot)
+        assert isinstance(app.screen, MeetingScreen) and not app.opening_progress
         await pilot.press("escape")
         await pilot.pause()
         assert rows()[0].startswith("Riverside Allied Health Circle\n")

@@ -46,9 +46,9 @@ def gated(app) -> threading.Event:
     gate = threading.Event()
     real_cohort = app.session.cohort
 
-    def slow_cohort(cid):
+    def slow_cohort(cid, progress=None):
         gate.wait(10)
-        return real_cohort(cid)
+        return real_cohort(cid, progress)
 
     app.session.cohort = slow_cohort
     return gate

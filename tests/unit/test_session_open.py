@@ -51,3 +51,42 @@ def test_two_threads_asking_for_a_cohort_at_once_open_it_once(tmp_path, monkeypa
     assert loads == [cid]
     assert len({id(s) for s in got}) == 1
     assert len(session.cohorts()) == 2 and sorted(loads) == sorted(session.cohort_ids())  # the other cohort: opened once too
+
+
+def test_an_open_without_a_snapshot_tells_how_far_it_got_and_one_with_it_tells_nothing(tmp_path, monkeypatch):
+    from circle.store import cohort as cohort_module
+
+    monkeypatch.setattr(cohort_module, "PROGRESS_EVERY", 10)
+    session = Home(tmp_path / "home", calibrate=False).create_identity("Ana", PASS)
+    svc = session.create_cohort("Midwives South")
+    mid = svc.schedule("2026-12-10 14:00", "December")
+    for n in range(35):
+        svc.add_note(mid, f"note {n}")
+    cid, events = svc.id, len(svc.view)
+    svc.store.save_snapshot()
+    session.close()
+
+    told: list[tuple[int, int]] = []
+    session = Home(tmp_path / "home").unlock(PASS)
+    session.cohort(cid, lambda n, total: told.append((n, total)))
+    assert told == []  # from its snapshot: nothing long to tell
+    snapshot_file = session.cohort(cid).store._snapshot_path()
+    session.close()
+    snapshot_file.unlink()
+
+    session = Home(tmp_path / "home").unlock(PASS)
+    svc = session.cohort(cid, lambda n, total: told.append((n, total)))
+    heads = sum(j.seq for j in svc.store.known_journals().values())
+    assert len(svc.view) == events and heads >= events
+    assert told == [(n, heads) for n in range(10, events + 1, 10)]  # every PROGRESS_EVERY events, of what the heads held
+    session.close()
+
+
+def test_a_count_past_what_the_heads_said_is_told_as_a_count_alone(monkeypatch):
+    from circle.store import cohort as cohort_module
+
+    monkeypatch.setattr(cohort_module, "PROGRESS_EVERY", 10)
+    told: list[tuple[int, int]] = []
+    each = cohort_module._counted(lambda e: e, lambda n, total: told.append((n, total)), 15)
+    assert [each(n) for n in range(25)] == list(range(25))  # each event passes through as it was
+    assert told == [(10, 15), (20, 0)]
