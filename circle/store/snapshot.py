@@ -168,9 +168,8 @@ def load(path: Path, key: bytes, cohort_id: str, elsewhere: Callable[[str, dict[
                         if left != [1] or elsewhere is None or "text" in b:
                             raise ValueError("snapshot names a text it cannot say where to read")
                         b = elsewhere(str(k), b)
-                    events.append(
-                        shared.event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, tuple((str(x), int(y), str(z)) for x, y, z in d))
-                    )
+                    deps = tuple((str(x), int(y), str(z)) for x, y, z in d) if d else ()  # most events cite nothing: no generator for them
+                    events.append(shared.event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, deps))
             if len(events) != n or f.read(1):
                 raise ValueError("snapshot holds more or less than it says")
     except (OSError, InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError):
