@@ -24,6 +24,7 @@ import click
 from circle.errors import CircleError, UsageError
 from circle.models.text import clean
 from circle.paths import user_dir
+from circle.store import cohort as cohort_store
 from circle.store.session import Home, Session
 
 
@@ -55,6 +56,7 @@ class Context:
     def unlock(self) -> Session:
         info = self.home.find(self.identity)  # fail before asking for a passphrase
         session = self.home.unlock(self.passphrase(), info.id)
+        session.progress = _say_first_open
         ctx = click.get_current_context(silent=True)
         if ctx is not None:
             ctx.call_on_close(lambda: _close_quietly(session))
@@ -62,6 +64,13 @@ class Context:
 
 
 _TOLD: set[str] = set()  # titles of errors this command has already said
+
+
+def _say_first_open(opened: int, total: int) -> None:
+    """A cohort opening without its snapshot (the first time on this device) takes seconds when it is big: say so, once."""
+    if opened == cohort_store.PROGRESS_EVERY:  # its first report: nothing is said for a cohort smaller than that
+        many = f"{total:,} events" if total else "its events"
+        echo(f"Decrypting {many} on this device: the first open of a cohort here takes a while; later ones start from its snapshot.", err=True)
 
 
 def _close_quietly(session: Session) -> None:

@@ -69,7 +69,9 @@ def _timestamp(at: str) -> float:
 
 
 HEAP_SETTLE_AFTER = 2000  # events folded by one ingest after which the heap is settled (see settle_heap)
-PROGRESS_EVERY = 5000  # events opened between two reports of a load's progress (a cohort smaller than this reports none)
+# Events opened between two reports of a load's progress (a cohort smaller than this reports none). At least
+# snapshot.SAVE_AFTER: a cohort whose open is reported writes its snapshot when it closes, so the next open is quick.
+PROGRESS_EVERY = 5000
 Progress = Callable[[int, int], None]  # (events opened so far, events its journals held when it began; 0 if more came)
 
 

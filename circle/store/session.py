@@ -158,6 +158,7 @@ class Session:
         # Held while a cohort is opened: the sync thread and the UI (or `circle sync`'s status line) ask for
         # the same cohort at start, and two loads at once would fold it twice (twice the memory, two views).
         self._opening = threading.RLock()
+        self.progress: Progress | None = None  # told how far a cohort opening without its snapshot got, when cohort() is given nothing
 
     @property
     def keystore(self) -> Keystore:
@@ -333,7 +334,8 @@ class Session:
     def cohort(self, cid: str, progress: Progress | None = None) -> CohortService:
         """A cohort's service, opened (snapshot, then what came after it) the first time it is asked for.
 
-        ``progress`` is told how far a load without a snapshot got (see :meth:`CohortStore.load`).
+        ``progress`` is told how far a load without a snapshot got (see
+        :meth:`CohortStore.load`); without one, :attr:`progress` is.
         """
         cid = self.vault.resolve(cid)
         svc = self._cohorts.get(cid)
@@ -343,7 +345,7 @@ class Session:
             if cid not in self._cohorts:  # another thread may have opened it while this one waited
                 store = CohortStore(self.vault, cid, self.author, self.dir, clock=self.now, on_moved=self._moved)
                 svc = CohortService(store)
-                store.load(progress)
+                store.load(progress or self.progress)
                 self._cohorts[store.id] = svc
             return self._cohorts[self.vault.resolve(cid)]
 

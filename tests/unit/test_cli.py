@@ -338,3 +338,28 @@ def test_foreign_files_in_the_home_are_left_alone_and_change_nothing(ana: Path, 
         out = r.stdout + r.stderr
         assert r.exit_code == 0 and "Traceback" not in out and "internal error" not in out, (cmd, out)
         assert tree_digest(ana) == before, cmd
+
+
+def test_a_first_open_of_a_big_cohort_says_it_takes_a_while_once(tmp_path, monkeypatch):
+    """Without its snapshot (the first open on a device) every event is decrypted: a command says so once, on stderr; then it is quick."""
+    from circle.store import cohort as cohort_module
+    from circle.store import snapshot
+
+    monkeypatch.setattr(cohort_module, "PROGRESS_EVERY", 10)
+    monkeypatch.setattr(snapshot, "SAVE_AFTER", 10)  # as in use: a cohort big enough to be told about writes its snapshot
+    home = tmp_path / "home"
+    session = Home(home, calibrate=False).create_identity("Ana", PASSPHRASE)
+    svc = session.create_cohort("Midwives South")
+    mid = svc.schedule("2026-12-10 14:00", "December")
+    for n in range(35):
+        svc.add_note(mid, f"note {n}")
+    cid, snap = svc.id, svc.store._snapshot_path()
+    session.close()
+    snap.unlink(missing_ok=True)
+    first = CliRunner().invoke(main, ["agenda", cid], env={"CIRCLE_HOME": str(home), "CIRCLE_PASSPHRASE": PASSPHRASE})
+    assert first.exit_code == 0, first.output
+    said = [line for line in first.stderr.splitlines() if line.startswith("Decrypting")]
+    assert len(said) == 1 and re.fullmatch(r"Decrypting \d+ events on this device: .* later ones start from its snapshot\.", said[0]), first.stderr
+    assert "Decrypting" not in first.stdout
+    again = run(home, "agenda", cid)  # the first command left a snapshot
+    assert again.exit_code == 0 and "Decrypting" not in again.output

@@ -90,3 +90,11 @@ def test_a_count_past_what_the_heads_said_is_told_as_a_count_alone(monkeypatch):
     each = cohort_module._counted(lambda e: e, lambda n, total: told.append((n, total)), 15)
     assert [each(n) for n in range(25)] == list(range(25))  # each event passes through as it was
     assert told == [(10, 15), (20, 0)]
+
+
+def test_a_cohort_big_enough_to_be_told_about_writes_its_snapshot():
+    """What the app and the CLI say of a first open ("later ones start from its snapshot") holds only while this does."""
+    from circle.store import cohort as cohort_module
+    from circle.store import snapshot
+
+    assert cohort_module.PROGRESS_EVERY >= snapshot.SAVE_AFTER
