@@ -153,8 +153,7 @@ class Plain:
 
     def write(self, events: list[Event], count: bool = True) -> None:
         rows = [
-            (e.seq, encode_payload(kind=e.kind, cohort=e.cohort, author=e.author, lamport=e.lamport, ts=e.ts, body=as_written(e.body), deps=e.deps))
-            for e in events
+            (e.seq, encode_payload(kind=e.kind, cohort=e.cohort, author=e.author, lamport=e.lamport, ts=e.ts, body=as_written(e), deps=e.deps)) for e in events
         ]
         self.conn.execute("BEGIN IMMEDIATE")
         self.conn.executemany("INSERT INTO events (seq, payload) VALUES (?, ?)", rows)
