@@ -237,9 +237,9 @@ def open_events(
     later epoch, someone else's private scope) are counted and left alone.
     ``each`` is given every event for the cohort's view as it is opened, and
     returns the event to keep (the store leaves a note's text in the journal
-    there, so a journal's texts are never all held at once). Without ``keep`` events are opened and counted
-    (``Opened.count``), not kept: `circle verify` held every note's text of a
-    100k-event journal at once.
+    there, so a journal's texts are never all held at once). Without ``keep``
+    events are opened and counted (``Opened.count``), not kept: `circle
+    verify` held every note's text of a 100k-event journal at once.
     """
     out = Opened()
     jid = record.id

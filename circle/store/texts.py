@@ -7,9 +7,9 @@ schema (as it is opened), :meth:`Texts.leave` swaps its text for the store's
 :class:`~circle.models.events.Later`: the text is in the envelope the note came
 in, which :func:`~circle.models.events.text_of` names as an
 :class:`~circle.models.events.Elsewhere`; the snapshot keeps no text for it.
-Reading it back opens that one envelope again: a row from the journal file, its id checked against the
-event's (so a file replaced since cannot hand back other words), its key
-from the keystore, about 20 µs of decryption. The texts read or written
+Reading it back opens that one envelope again: a row from the journal file,
+its id checked against the event's (so a file replaced since cannot hand back
+other words), its key from the keystore, about 20 µs of decryption. The texts read or written
 lately stay in a small cache, so the meeting on screen costs nothing twice.
 
 A text that cannot be read back (its journal file gone or damaged since)
