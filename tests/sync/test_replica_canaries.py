@@ -158,7 +158,7 @@ def test_no_canary_in_any_replica_and_the_control_shows_them(kind, request, tmp_
     con.execute("CREATE TABLE envelopes (seq INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
     events = {e.id: e for s in (ca, cb) for e in [*s.view.events, *s.store.self_notes()]}
     rows = [
-        json.dumps({"kind": e.kind, "cohort": e.cohort, "author": e.author, "lamport": e.lamport, "body": e.body}, default=str).encode()
+        json.dumps({"kind": e.kind, "cohort": e.cohort, "author": e.author, "lamport": e.lamport, "body": as_written(e)}, default=str).encode()
         for e in sorted(events.values(), key=lambda e: e.stamp)
     ]
     with con:

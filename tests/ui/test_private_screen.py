@@ -12,6 +12,7 @@ from pathlib import Path
 from textual.widgets import Input, Select, Static
 
 from circle.crypto import envelope
+from circle.models.events import as_written
 from circle.screens.modals import FormModal, PickModal
 from circle.screens.private import PrivateScreen
 from circle.store.channels import ChannelService
@@ -90,7 +91,7 @@ async def test_what_is_written_here_never_reaches_the_cohort(app_for):
         assert [m.text for m in screen.channels.thread(helen.id)][-1] == "Private: thank you for the nights rota."
         assert "Private: thank you for the nights rota." in str(screen.query_one("#private-thread-text", Static).render())
         assert len(svc.view) == cohort_events
-        assert not any("nights rota" in str(e.body) for e in svc.view.events)
+        assert not any("nights rota" in str(as_written(e)) for e in svc.view.events)  # a note's text left in its journal: read back
         store = svc.store
         held = store.entry.keys()
         last = list(read_rows(store.journal.path))[-1].blob
