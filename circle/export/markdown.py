@@ -43,10 +43,35 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def render(s: Summary) -> str:
-    """The export as Markdown (UTF-8 text, ``\\n`` line ends)."""
+class _Enough(Exception):
+    """The text asked for is written (see ``limit``)."""
+
+
+def render(s: Summary, limit: int | None = None) -> str:
+    """The export as Markdown (UTF-8 text, ``\\n`` line ends).
+
+    With ``limit``, writing stops at the line that takes the text past
+    ``limit`` characters: what a preview shows of the whole, without the
+    rest (a whole history of 100k events is about 85 MB of Markdown).
+    """
     out: list[str] = []
-    w = out.append
+    written = 0
+
+    def w(line: str) -> None:
+        nonlocal written
+        out.append(line)
+        written += len(line) + 1
+        if limit is not None and written - 1 > limit:  # the text so far (its lines joined) is longer than asked
+            raise _Enough
+
+    try:
+        _write(w, s)
+    except _Enough:
+        pass
+    return "\n".join(out)
+
+
+def _write(w, s: Summary) -> None:  # noqa: ANN001
     w(f"# {inline(s.title)}")
     w("")
     w(f"Exported by {inline(s.exporter)} on {s.generated_at} · period: {inline(s.period)}")
@@ -113,7 +138,6 @@ def render(s: Summary) -> str:
     for o in s.not_in_this_version:
         w(f"- Not in this version: {inline(o.text)}")
     w("")
-    return "\n".join(out)
 
 
 def _meeting(w, m, h: str) -> None:  # noqa: ANN001

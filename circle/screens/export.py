@@ -134,7 +134,7 @@ class ExportScreen(CircleScreen):
             if meeting and meeting not in {mid for _, mid in rows}:
                 meeting = ""
             summary = ex.summarize(self.service, period_from=start, period_to=end, anonymous=anonymous, meeting=meeting, rota=rota_of(view))
-        md = markdown.render(summary)
+        md = markdown.render(summary, limit=PREVIEW_CHARS)  # a preview: not the whole history's Markdown
         if len(md) > PREVIEW_CHARS:
             md = md[:PREVIEW_CHARS] + "\n\n… (the preview stops here; the export has everything)\n"
         points = [(m.at[:10], len(m.present), len(m.present) + len(m.absent) + len(m.unmarked)) for m in summary.held]

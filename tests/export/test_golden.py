@@ -93,3 +93,18 @@ def test_the_same_export_twice_gives_the_same_bytes(helen, tmp_path):
     for fmt in ex.FORMATS:
         assert ex.render(summary, fmt, signer_name="Helen Okafor", fingerprint="1") == ex.render(summary, fmt, signer_name="Helen Okafor", fingerprint="1"), fmt
     assert summary.generated_at == "2025-06-02T09:30:00Z" and frozen() == helen.now()
+
+
+def test_a_preview_is_the_start_of_the_whole_and_says_when_there_is_more(helen):
+    """markdown.render with a limit stops writing past it (the export screen's preview): its text is the whole's up to the
+    limit, and it is longer than the limit exactly when the whole is, so the preview's "stops here" line is true."""
+    from circle.export import markdown
+
+    s = ex.summarize(helen)
+    whole = markdown.render(s)
+    cuts = [0, 1, 80, len(whole) // 3, whole.index("\n", len(whole) // 2), whole.index("\n", len(whole) // 2) + 1, len(whole) - 1, len(whole), len(whole) + 5]
+    for limit in cuts:
+        part = markdown.render(s, limit=limit)
+        assert whole.startswith(part) and part[:limit] == whole[:limit], limit
+        assert (len(part) > limit) == (len(whole) > limit), limit
+    assert len(markdown.render(s, limit=100)) < len(whole) // 10  # it stopped: not the whole, cut afterwards
