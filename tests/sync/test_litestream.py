@@ -434,6 +434,34 @@ def test_vanished_folder_is_detected_and_healed(tmp_path: Path):
     assert ls.restore(replica, tmp_path / "out.db") and rows(tmp_path / "out.db") == rows(db)
 
 
+def test_verify_and_restore_ask_again_when_the_first_file_lands_between_two_looks(tmp_path: Path, monkeypatch):
+    # The restore finds the folder empty; the owner's first file lands before the listing that follows.
+    # That is a replica being written, not one that lost its snapshot (a CI run once failed on this).
+    written = ls.Replica(str(tmp_path / "written" / "j1"))
+    db = make_db(tmp_path / "a.db")
+    ls.replicate_once(db, written)
+    replica = ls.Replica(str(tmp_path / "stick" / "j1"))
+    Path(replica.url).mkdir(parents=True)
+    real = ls.commands._one_off
+    calls = []
+
+    def landing_after_the_first(*args, **kwargs):
+        answer = real(*args, **kwargs)
+        if not calls:
+            shutil.copytree(written.url, replica.url, dirs_exist_ok=True)
+        calls.append(answer)
+        return answer
+
+    monkeypatch.setattr(ls.commands, "_one_off", landing_after_the_first)
+    assert ls.verify(replica) == ls.verify(written) is not None
+    assert "no matching backup files" in calls[0][2]  # the race did happen: the first look saw nothing
+    shutil.rmtree(replica.url)
+    Path(replica.url).mkdir()
+    calls.clear()
+    assert ls.restore(replica, tmp_path / "out.db") and rows(tmp_path / "out.db") == rows(db)
+    assert "no matching backup files" in calls[0][2]
+
+
 def test_replugged_old_copy_leaves_a_gap_that_heal_repairs(tmp_path: Path):
     replica = ls.Replica(str(tmp_path / "stick" / "j1"))
     db = make_db(tmp_path / "a.db")

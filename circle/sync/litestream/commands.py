@@ -16,7 +16,7 @@ import secrets
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -277,10 +277,14 @@ def verify(replica: Replica, *, timeout: float = ANSWER_TIMEOUT) -> int | None:
         ReplicaBroken: files are there but no restorable chain (vanished folder, gap).
         SyncError: the replica cannot be read.
     """
-    with _scratch() as d:
-        db = _placeholder(d)
-        cfg = write_config(d / "litestream.yml", [(db, replica)])
-        rc, out, err = _one_off(["restore", "-config", cfg, "-dry-run", "-json", "-o", d / "out.db", db], [replica], answer=timeout)
+
+    def dry_run() -> tuple[int, str, str]:
+        with _scratch() as d:
+            db = _placeholder(d)
+            cfg = write_config(d / "litestream.yml", [(db, replica)])
+            return _one_off(["restore", "-config", cfg, "-dry-run", "-json", "-o", d / "out.db", db], [replica], answer=timeout)
+
+    rc, out, err = _restored(replica, dry_run, timeout)
     if rc == 0:
         try:
             return int(json.loads(out)["max_txid"], 16)
@@ -288,6 +292,18 @@ def verify(replica: Replica, *, timeout: float = ANSWER_TIMEOUT) -> int | None:
             raise SyncError("litestream gave an unexpected answer", f"circle expects litestream {LITESTREAM_VERSION}; reinstall circle") from None
     _raise_restore_failure(replica, err, timeout)
     return None
+
+
+def _restored(replica: Replica, run: Callable[[], tuple[int, str, str]], timeout: float) -> tuple[int, str, str]:
+    """Run a restore; if it found the replica empty but a listing then finds files, run it once more.
+
+    The owner's first file may land between the restore and the listing: that
+    is a replica being written, not one that lost its snapshot.
+    """
+    rc, out, err = run()
+    if rc and _EMPTY in err and latest_txid(replica, timeout=timeout) is not None:
+        rc, out, err = run()
+    return rc, out, err
 
 
 def _raise_restore_failure(replica: Replica, err: str, timeout: float) -> None:
@@ -434,7 +450,9 @@ def restore(replica: Replica, out: Path, *, txid: int | None = None, timeout: fl
             db = _placeholder(d)
             cfg = write_config(d / "litestream.yml", [(db, replica)])
             upto = ["-txid", f"{txid:016x}"] if txid is not None else []
-            rc, _, err = _one_off(["restore", "-config", cfg, *upto, "-o", tmp, db], [replica], answer=answer, finish=timeout)
+            rc, _, err = _restored(
+                replica, lambda: _one_off(["restore", "-config", cfg, *upto, "-o", tmp, db], [replica], answer=answer, finish=timeout), answer
+            )
         if rc:
             _raise_restore_failure(replica, err, answer)
             return False
