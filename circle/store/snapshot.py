@@ -162,12 +162,18 @@ def load(path: Path, key: bytes, cohort_id: str, elsewhere: Callable[[str, dict[
             whole = [(str(i), str(k)) for i, k in head["whole"]]
             events: list[Event] = []
             shared = Shared()
+            named: set[int] = set()
             for index in range(1, frames):
                 for i, j, s, k, c, a, lam, ts, b, d, *left in _frame(f, key, cohort_id, index, frames):
                     if left:
                         if left != [1] or elsewhere is None or "text" in b:
                             raise ValueError("snapshot names a text it cannot say where to read")
                         b = elsewhere(str(k), b)
+                        if id(b) not in named:  # one body for a meeting's notes under one item: its names shared once
+                            named.add(id(b))
+                            shared.names(b)
+                    elif type(b) is dict:
+                        shared.names(b)
                     deps = tuple((str(x), int(y), str(z)) for x, y, z in d) if d else ()  # most events cite nothing: no generator for them
                     events.append(shared.event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, deps))
             if len(events) != n or f.read(1):

@@ -220,7 +220,9 @@ def test_payloads_read_together_share_their_body_keys_and_keep_their_bodies() ->
     shared = Shared()
     a, b = (
         decode_payload(
-            encode_payload(kind="note.added", cohort="c" * 32, author="a" * 64, lamport=n, ts=1.0, body={"meeting": "m1", "item": f"i{n}", "text": "t"}),
+            encode_payload(
+                kind="note.added", cohort="c" * 32, author="a" * 64, lamport=n, ts=1.0, body={"meeting": "m1", "item": f"i{n}", "text": "said twice"}
+            ),
             id=str(n),
             journal="j",
             seq=n,
@@ -228,5 +230,26 @@ def test_payloads_read_together_share_their_body_keys_and_keep_their_bodies() ->
         )
         for n in (1, 2)
     )
-    assert a.body == {"meeting": "m1", "item": "i1", "text": "t"} and b.body == {"meeting": "m1", "item": "i2", "text": "t"}
+    assert a.body == {"meeting": "m1", "item": "i1", "text": "said twice"} and b.body == {"meeting": "m1", "item": "i2", "text": "said twice"}
     assert all(x is y for x, y in zip(a.body, b.body, strict=True))
+    assert a.body["meeting"] is b.body["meeting"]  # a value that names something: one copy (28,925 of them named 980 meetings at 100k)
+    assert a.body["text"] is not b.body["text"]  # words are not looked up
+
+
+def test_bodies_loaded_from_a_snapshot_share_the_ids_they_name(tmp_path) -> None:
+    from circle.store.session import Home
+
+    session = Home(tmp_path / "home", calibrate=False).create_identity("Ana", "correct horse battery staple")
+    svc = session.create_cohort("Midwives South")
+    mids = [svc.schedule(f"2026-10-{d} 14:00", "October") for d in (10, 17)]
+    for mid in mids:
+        for n in range(3):
+            svc.add_item(mid, f"Item {n}")
+            svc.add_action(mid, f"Action {n}")
+    svc.store.save_snapshot()
+    cid = svc.id
+    session.close()
+    session = Home(tmp_path / "home").unlock("correct horse battery staple")
+    named = [e.body["meeting"] for e in session.cohort(cid).view.events if type(e.body.get("meeting")) is str]
+    assert len(named) == 14 and len({id(m) for m in named}) == len(set(named)) == 2  # each meeting's id held once
+    session.close()
