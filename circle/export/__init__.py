@@ -19,7 +19,7 @@ from circle.export.signature import Signer, sign_file, verify, write_signed
 from circle.export.summary import Progress, Summary, build, find_meeting, meeting_list, parse_day
 from circle.models.rota import Rota
 from circle.store.goals import GoalService
-from circle.store.texts import Unreadable
+from circle.store.texts import unreadable_now
 
 FORMATS = ("md", "html", "csv", "json", "pdf")
 EXTENSIONS = {"md": ".md", "html": ".html", "csv": ".zip", "json": ".json", "pdf": ".pdf"}
@@ -52,11 +52,11 @@ class Written:
 def render(s: Summary, fmt: str, *, signer_name: str = "", fingerprint: str = "") -> bytes:
     """The export's bytes in one format (CSV: a zip of its tables)."""
     if fmt == "md":
-        return markdown.render(s).encode()
+        return markdown.encoded(s)
     if fmt == "html":
-        return html.render(s).encode()
+        return html.encoded(s)
     if fmt == "json":
-        return json_format.render(s).encode()
+        return json_format.encoded(s)
     if fmt == "csv":
         return csv_format.render_zip(s)
     if fmt == "pdf":
@@ -84,7 +84,13 @@ def write(s: Summary, fmt: str, path: Path, signer: Signer, signed_at: float, *,
     """
     if not path.parent.is_dir():  # a typo in a path is said, not made into folders
         raise UsageError("folder not found", f"{path.parent}: create it first, or choose another path")
-    lost = sum(isinstance(n.text, Unreadable) for m in s.meetings for n in m.notes)
+    # Rendered first, then written: the notes' texts are read back as they are rendered (never all held at once), and
+    # a note that could not be read then is known before anything is written.
+    if fmt == "csv" and folder:
+        tables = csv_format.tables(s)
+    else:
+        data = render(s, fmt, signer_name=signer.name, fingerprint=signer.fingerprint)
+    lost = sum(unreadable_now(n.text_held) for m in s.meetings for n in m.notes)
     if lost:  # a signed export says what was written: never a stand-in for a note (a member may write its words: not that)
         raise CorruptFile(
             f"{lost} note{'s' if lost != 1 else ''} could not be read again from {'their' if lost != 1 else 'its'} journal",
@@ -92,9 +98,8 @@ def write(s: Summary, fmt: str, path: Path, signer: Signer, signed_at: float, *,
         )
     try:
         if fmt == "csv" and folder:
-            files = csv_format.write_folder(s, path)
+            files = csv_format.write_folder(tables, path)
             return Written(tuple((f, sign_file(f, signer, signed_at)) for f in files), sum(f.stat().st_size for f in files))
-        data = render(s, fmt, signer_name=signer.name, fingerprint=signer.fingerprint)
         side = write_signed(path, data, signer, signed_at)
     except OSError as exc:
         raise UsageError("cannot write the export", f"{exc.filename or path}: {exc.strerror or exc}; choose another path") from None

@@ -35,18 +35,24 @@ def cell(value: object) -> object:
     return text
 
 
-def _csv(header: list[str], rows: Iterable[Iterable[object]]) -> str:
-    buf = io.StringIO()
+def _csv(header: list[str], rows: Iterable[Iterable[object]]) -> bytes:
+    """One table as a file holds it: UTF-8 with a BOM (so spreadsheets read names like "Ana Tūhoe" right), encoded as
+    its rows are written (a whole history's notes table is about 85 MB: never one string too)."""
+    raw = io.BytesIO()
+    buf = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="", write_through=False)
     w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     w.writerow(header)
     for r in rows:
         w.writerow([cell(v) for v in r])
-    return buf.getvalue()
+    buf.flush()
+    data = raw.getvalue()
+    buf.detach()
+    return data
 
 
-def tables(s: Summary) -> dict[str, str]:
-    """Every table as CSV text, by file name."""
-    out: dict[str, str] = {}
+def tables(s: Summary) -> dict[str, bytes]:
+    """Every table as its file's bytes, by file name."""
+    out: dict[str, bytes] = {}
     if s.kind == "summary":
         c = s.charter
         out["charter.csv"] = _csv(
@@ -83,7 +89,8 @@ def tables(s: Summary) -> dict[str, str]:
         [(m.id, m.at, i.id, i.title, i.owner, i.minutes, i.outcome, i.carried_in) for m in s.meetings for i in m.items],
     )
     out["notes.csv"] = _csv(
-        ["meeting_id", "at", "kind", "author", "agenda_item", "text"], [(m.id, m.at, n.kind, n.author, n.item, n.text) for m in s.meetings for n in m.notes]
+        ["meeting_id", "at", "kind", "author", "agenda_item", "text"],
+        ((m.id, m.at, n.kind, n.author, n.item, n.text) for m in s.meetings for n in m.notes),  # each text read back as its row is written
     )
     out["actions.csv"] = _csv(
         ["action_id", "meeting_id", "meeting_at", "title", "owner", "due", "status"],
@@ -222,7 +229,7 @@ def _agreement_tables(s: Summary) -> dict[str, str]:
     }
 
 
-def _goal_tables(s: Summary) -> dict[str, str]:
+def _goal_tables(s: Summary) -> dict[str, bytes]:
     g = s.goals
     assert g is not None
     return {
@@ -238,23 +245,23 @@ def _goal_tables(s: Summary) -> dict[str, str]:
 
 
 def render_zip(s: Summary) -> bytes:
-    """Every table in one zip (UTF-8 with a BOM, so spreadsheets read names like "Ana Tūhoe" right)."""
+    """Every table in one zip."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        for name, text in tables(s).items():
+        for name, data in tables(s).items():
             info = zipfile.ZipInfo(name, ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o600 << 16
-            z.writestr(info, ("\ufeff" + text).encode())
+            z.writestr(info, data)
     return buf.getvalue()
 
 
-def write_folder(s: Summary, folder: Path) -> list[Path]:
-    """Every table as its own file in ``folder`` (created); returns the files written."""
+def write_folder(rendered: dict[str, bytes], folder: Path) -> list[Path]:
+    """Every table (as :func:`tables` renders them) as its own file in ``folder`` (created); returns the files written."""
     folder.mkdir(parents=True, exist_ok=True)
     out = []
-    for name, text in tables(s).items():
+    for name, data in rendered.items():
         path = folder / name
-        path.write_bytes(("\ufeff" + text).encode())
+        path.write_bytes(data)
         out.append(path)
     return out

@@ -10,6 +10,7 @@ to open something a future bug let through.
 from __future__ import annotations
 
 import functools
+import io
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -43,6 +44,9 @@ def charts(s: Summary) -> dict[str, Markup]:
     }
 
 
-def render(s: Summary) -> str:
-    """The export as one self-contained HTML page."""
-    return _env().get_template("summary.html.j2").render(s=s, charts=charts(s))
+def encoded(s: Summary) -> bytes:
+    """The export as one self-contained HTML page, in UTF-8, encoded as the template writes it: never the whole page as one string too."""
+    out = io.BytesIO()
+    for part in _env().get_template("summary.html.j2").generate(s=s, charts=charts(s)):
+        out.write(part.encode())
+    return out.getvalue()

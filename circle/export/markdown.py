@@ -14,6 +14,7 @@ autolinking does not turn them into links. The text reads the same.
 
 from __future__ import annotations
 
+import io
 import re
 
 from circle.export.summary import ROLE_NAMES, Summary
@@ -69,6 +70,26 @@ def render(s: Summary, limit: int | None = None) -> str:
     except _Enough:
         pass
     return "\n".join(out)
+
+
+def encoded(s: Summary) -> bytes:
+    """The whole export as :func:`render` writes it, in UTF-8, built line by line.
+
+    Never the whole text as one string too: a whole history of 100k events is
+    about 85 MB of Markdown, and a string twice that once one line has a "—".
+    """
+    out = io.BytesIO()  # grows as one buffer, handed back without a copy: a list of a million lines left 100 MB behind
+    started = False
+
+    def w(line: str) -> None:
+        nonlocal started
+        if started:
+            out.write(b"\n")
+        started = True
+        out.write(line.encode())
+
+    _write(w, s)
+    return out.getvalue()
 
 
 def _write(w, s: Summary) -> None:  # noqa: ANN001

@@ -19,7 +19,7 @@ import datetime as dt
 import functools
 import io
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -126,12 +126,12 @@ def _main_fonts() -> dict[str, Path]:
     return main  # type: ignore[return-value]
 
 
-def _fonts(pdf: FPDF, main: dict[str, Path], text: str) -> Callable[[str], str]:
-    """Embed the fonts ``text`` needs; returns what prints a string (a character no font has becomes ``□``, counted in ``pdf.missing``)."""
+def _fonts(pdf: FPDF, main: dict[str, Path], chars: set[str]) -> Callable[[str], str]:
+    """Embed the fonts ``chars`` need; returns what prints a string (a character no font has becomes ``□``, counted in ``pdf.missing``)."""
     pdf.add_font("main", "", str(main[""]))
     pdf.add_font("main", "B", str(main["B"]))
     have = frozenset(pdf.fonts["main"].cw)  # the code points DejaVu Sans has a glyph for
-    need = frozenset(cp for cp in map(ord, set(text)) if cp not in have and not chr(cp).isspace())
+    need = frozenset(cp for cp in map(ord, chars) if cp not in have and not chr(cp).isspace())
     cjk = _find(CJK_FONT) if need else None
     covered: frozenset[int] = frozenset()
     pdf._fallback_cw = {}
@@ -167,7 +167,7 @@ def render(s: Summary, *, signer_name: str, fingerprint: str, certificates: bool
     pdf.set_subject(f"circle export, period: {s.period}")
     pdf.set_creator("circle export")
     pdf.set_producer("circle export (fpdf2)")
-    t = _fonts(pdf, main, _all_text(s, signer_name))
+    t = _fonts(pdf, main, _characters(s, signer_name))
     _summary_pages(pdf, s, t)
     if certificates and s.kind == "summary":
         pdf.certificate = True
@@ -178,27 +178,34 @@ def render(s: Summary, *, signer_name: str, fingerprint: str, certificates: bool
     return bytes(pdf.output())
 
 
-def _all_text(s: Summary, signer: str) -> str:
-    parts: list[str] = [signer, s.title, s.exporter, s.charter.purpose, s.charter.confidentiality, s.charter.feedback_norms]
-    parts += [p.name + p.profession for p in s.members]
+def _characters(s: Summary, signer: str) -> set[str]:
+    """Every character the export prints (its notes read back one at a time, never all held at once)."""
+    chars: set[str] = set()
+    for part in _texts(s, signer):
+        chars.update(part)
+    return chars
+
+
+def _texts(s: Summary, signer: str) -> Iterator[str]:
+    yield from (signer, s.title, s.exporter, s.charter.purpose, s.charter.confidentiality, s.charter.feedback_norms)
+    yield from (p.name + p.profession for p in s.members)
     for m in s.meetings:
-        parts += [m.title, m.facilitator, *m.present, *m.absent, *m.unmarked, *m.anonymous_lines]
-        parts += [i.title + i.owner for i in m.items]
-        parts += [n.text + n.author + n.item for n in m.notes]
-        parts += [a.title + a.owner + a.due for a in m.actions]
-    parts += [a.title + a.owner + a.due for a in s.open_actions]
-    parts += [t.facilitated_by + t.rostered + t.note for t in s.rota]
+        yield from (m.title, m.facilitator, *m.present, *m.absent, *m.unmarked, *m.anonymous_lines)
+        yield from (i.title + i.owner for i in m.items)
+        yield from (n.text + n.author + n.item for n in m.notes)
+        yield from (a.title + a.owner + a.due for a in m.actions)
+    yield from (a.title + a.owner + a.due for a in s.open_actions)
+    yield from (t.facilitated_by + t.rostered + t.note for t in s.rota)
     if s.credits is not None:
-        parts += [s.credits.rule_in_force.text]
+        yield s.credits.rule_in_force.text
         for m in s.credits.members:
-            parts += [m.name, m.rule.text, m.rule.unit, *(r.title + r.countersigned_by + r.missing for r in m.meetings)]
+            yield from (m.name, m.rule.text, m.rule.unit, *(r.title + r.countersigned_by + r.missing for r in m.meetings))
     if s.agreement is not None:
         a = s.agreement
-        parts += [a.proposed_by, *a.missing, *(x.text for x in a.sections), *(x.name + x.coi for x in a.signatures)]
+        yield from (a.proposed_by, *a.missing, *(x.text for x in a.sections), *(x.name + x.coi for x in a.signatures))
     if s.goals is not None:
         for g in s.goals.goals:
-            parts += [g.owner, g.title, g.measure, g.target, *(e.author + e.evidence for e in g.evidence)]
-    return "".join(parts)
+            yield from (g.owner, g.title, g.measure, g.target, *(e.author + e.evidence for e in g.evidence))
 
 
 def _h1(pdf: FPDF, text: str) -> None:
@@ -667,7 +674,7 @@ def render_certificate(c: Certificate, *, signer_name: str, fingerprint: str) ->
     text = [signer_name, c.cohort, a.name, a.role, b.name, b.role, c.closure_note, c.exporter]
     if g is not None:
         text += [g.goals, g.status]
-    t = _fonts(pdf, main, "".join(text))
+    t = _fonts(pdf, main, set("".join(text)))
     pdf.add_page()
     pdf.ln(12)
     _para(pdf, "Closure certificate", 22, bold=True, color=ACCENT, align="C")

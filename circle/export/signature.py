@@ -100,14 +100,20 @@ def sign_bytes(data: bytes, file_name: str, signer: Signer, signed_at: float) ->
 
 
 def write_signed(path: Path, data: bytes, signer: Signer, signed_at: float) -> Path:
-    """Write ``data`` to ``path`` and its signature beside it; returns the sidecar's path."""
+    """Write ``data`` to ``path`` and its signature beside it; returns the sidecar's path.
+
+    ``data`` is signed as it is, not read back: a whole history's export is tens of MB, and each copy counts.
+    """
     path.write_bytes(data)
-    return sign_file(path, signer, signed_at)
+    return _write_sidecar(path, sign_bytes(data, path.name, signer, signed_at))
 
 
 def sign_file(path: Path, signer: Signer, signed_at: float) -> Path:
     """Sign a file already written; returns the sidecar's path."""
-    doc = sign_bytes(path.read_bytes(), path.name, signer, signed_at)
+    return _write_sidecar(path, sign_bytes(path.read_bytes(), path.name, signer, signed_at))
+
+
+def _write_sidecar(path: Path, doc: dict[str, Any]) -> Path:
     side = sidecar_path(path)
     side.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return side

@@ -25,6 +25,7 @@ from circle.errors import NotFound, UsageError
 from circle.export.agreement import AgreementSection, build_agreement
 from circle.export.credits import CreditsSection, build_credits
 from circle.export.goals import GoalsSection, build_goals
+from circle.models.events import Elsewhere, said
 from circle.models.records import Meeting
 from circle.models.rota import Rota
 from circle.models.text import clean, clean_name
@@ -79,10 +80,23 @@ class Person:
 
 @dataclass(frozen=True)
 class NoteRecord:
+    """A note in an export. Its words are read back from their journal (and cleaned) each time ``text`` is asked for,
+    not held: a whole history's notes are most of its export (80k notes, +105 MiB at 100k events)."""
+
     author: str
-    text: str
+    text_held: str | Elsewhere = field(repr=False)  # the text as the view holds it (its words, or where they are left)
     kind: str  # note or decision
     item: str  # the agenda item's title ("" for the meeting as a whole)
+
+    @property
+    def text(self) -> str:
+        """The note's words, cleaned; the line for one that could not be read back, as it is (``write`` refuses it)."""
+        return note_text(self.text_held)
+
+
+def note_text(held: str | Elsewhere) -> str:
+    """A note's text as an export writes it, from the text as held (:attr:`NoteRecord.text_held`)."""
+    return _said(said(held))
 
 
 @dataclass(frozen=True)
@@ -317,7 +331,7 @@ def build(
             unmarked = tuple(sorted((names[p.id] for p in active if p.id not in marks and p.joined_lamport <= m.lamport), key=str.casefold))
         titles = {i.id: _line(i.title) for i in items_by_meeting.get(m.id, [])}
         raw_notes = view.notes(m.id)
-        notes = tuple(NoteRecord(name_of(x.author), _said(x.text), x.kind, titles.get(x.item, "") if x.item else "") for x in raw_notes)
+        notes = tuple(NoteRecord(name_of(x.author), x.held, x.kind, titles.get(x.item, "") if x.item else "") for x in raw_notes)
         items = []
         for i in items_by_meeting.get(m.id, []):
             outcome = "done" if i.status == "done" else ("carried" if i.status == "carried" or i.id in picked_up else "open")

@@ -165,6 +165,12 @@ class Elsewhere:
     def __repr__(self) -> str:
         return f"Elsewhere({self.journal[:8]}, {self.seq})"
 
+    def __copy__(self) -> Elsewhere:
+        return self  # a place never changes: a copy is the same place (``dataclasses.asdict`` copies what it holds)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Elsewhere:
+        return self
+
 
 class Later:
     """What a note's body holds for a text left in its journal: the text is at the note's own place (its event's journal, seq and id).

@@ -45,6 +45,15 @@ class Unreadable(str):
 UNREADABLE = Unreadable("[this note could not be read again from its journal: run 'circle verify']")
 
 
+def unreadable_now(held: str | Elsewhere) -> bool:
+    """Whether a text held as ``held`` was not read back from its journal when it was last asked for; read it if that is not known."""
+    if type(held) is not Elsewhere:
+        return False
+    if isinstance(held.reader, Texts):
+        return held.reader.failed(held)
+    return isinstance(str(held), Unreadable)
+
+
 class Texts:
     """Where a cohort's notes' text is read back from, and the ones read lately.
 
@@ -65,6 +74,7 @@ class Texts:
         self._lock = threading.Lock()  # screens read from the UI thread while sync folds in another
         self._closed = False
         self.read_back = 0  # texts read from a journal (not from the cache): for benches and tests
+        self._unread: set[tuple[str, int, str]] = set()  # places whose last read failed (a read that succeeds takes its place out)
 
     def leave(self, events: Iterable[Event]) -> list[Event]:
         """``events``, each note among them whose body has its kind's shape with its text left in the journal.
@@ -115,10 +125,17 @@ class Texts:
             if self._closed:  # the store let go of its files: a look after that does not hold one open until the process ends
                 self._let_go()
             if text is None:
+                self._unread.add(pos)
                 return UNREADABLE  # not kept: the file may be back (restored) by the next look
+            self._unread.discard(pos)
             self.read_back += 1
             self._keep(pos, text)
             return text
+
+    def failed(self, where: Elsewhere) -> bool:
+        """Whether the text at ``where`` could not be read back the last time it was asked for (and is not in the cache)."""
+        with self._lock:
+            return (where.journal, where.seq, where.id) in self._unread
 
     def _keep(self, pos: tuple[str, int, str], text: str) -> None:
         self._cache[pos] = text

@@ -8,6 +8,7 @@ under a note.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from circle import export as ex
 from circle.errors import CorruptFile
-from circle.models.events import Later, text_of
+from circle.models.events import Elsewhere, Later, text_of
 from circle.store import snapshot
 from circle.store.session import Home
 from circle.store.texts import UNREADABLE, Texts
@@ -122,14 +123,35 @@ def _journal_away(tmp_path):
     return session, svc, mid, ids, lambda: journal.with_suffix(".gone").rename(journal)
 
 
-def test_an_export_is_refused_rather_than_signed_with_a_note_it_could_not_read(tmp_path):
+@pytest.mark.parametrize(("fmt", "folder"), [("md", False), ("html", False), ("json", False), ("csv", False), ("csv", True), ("pdf", False)])
+def test_an_export_is_refused_rather_than_signed_with_a_note_it_could_not_read(tmp_path, fmt, folder):
     session, svc, _mid, _ids, back = _journal_away(tmp_path)
-    with pytest.raises(CorruptFile, match="1 note|3 notes"):
-        ex.write(ex.summarize(svc), "md", tmp_path / "out.md", ex.signer_of(svc.store.author), svc.now())
-    assert not (tmp_path / "out.md").exists()
+    out = tmp_path / ("tables" if folder else f"out.{fmt}")
+    with pytest.raises(CorruptFile, match="3 notes could not be read again"):  # known once rendered, before anything is written
+        ex.write(ex.summarize(svc), fmt, out, ex.signer_of(svc.store.author), svc.now(), folder=folder)
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["home"]
     back()
-    ex.write(ex.summarize(svc), "md", tmp_path / "out.md", ex.signer_of(svc.store.author), svc.now())
-    assert SAID[0] in (tmp_path / "out.md").read_text()
+    written = ex.write(ex.summarize(svc), fmt, out, ex.signer_of(svc.store.author), svc.now(), folder=folder)
+    assert all(ex.verify(f, side) for f, side in written.files)
+    if fmt in ("md", "json"):
+        assert SAID[0] in out.read_text()
+    session.close()
+
+
+def test_an_export_holds_no_notes_words_until_it_is_written(tmp_path):
+    """A summary names where each note's words are and reads them as a format writes them: the export screen's preview
+    of a whole history read all 80k (+105 MiB at 100k events) to show the first 60,000 characters."""
+    cid, mid, ids, _ = _cohort_with_notes(tmp_path)
+    session = Home(tmp_path / "home").unlock(PASS)
+    svc = session.cohort(cid)
+    texts = svc.store.texts
+    summary = ex.summarize(svc)
+    assert texts.read_back == 0
+    october = next(m for m in summary.meetings if m.id == mid)
+    assert [type(n.text_held) for n in october.notes] == [Elsewhere] * 3
+    assert [n.text for n in october.notes] == [SAID[0], "Try the SBAR card for two months", SAID[2]] and texts.read_back == 3
+    doc = json.loads(ex.render(summary, "json"))
+    assert [n["text"] for m in doc["meetings"] if m["id"] == mid for n in m["notes"]] == [SAID[0], "Try the SBAR card for two months", SAID[2]]
     session.close()
 
 
