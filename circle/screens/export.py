@@ -231,13 +231,14 @@ class ExportScreen(CircleScreen):
 
         def progress(done: int, total: int) -> None:
             if not worker.is_cancelled:
-                self.post_message(ExportProgress(0.7 * done / max(total, 1), f"Reading meeting {done} of {total}"))
+                self.post_message(ExportProgress(0.2 * done / max(total, 1), f"Reading meeting {done} of {total}"))
 
         try:
             summary = ex.summarize(self.service, period_from=start, period_to=end, anonymous=anonymous, meeting=meeting, progress=progress)
             if worker.is_cancelled:
                 return
-            self.post_message(ExportProgress(0.75, f"Writing {fmt.upper()}"))
+            notes = sum(len(m.notes) for m in summary.meetings)  # their words are read back from the journals as they are written: most of the time
+            self.post_message(ExportProgress(0.25, f"Writing {fmt.upper()}" + (f": {notes:,} note{'s' if notes != 1 else ''} to read back" if notes else "")))
             written = ex.write(summary, fmt, path, ex.signer_of(self.service.store.author), self.service.now())
         except CircleError as exc:
             self.post_message(ExportFinished([], 0, exc.title, exc.hint or ""))
