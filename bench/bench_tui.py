@@ -640,6 +640,26 @@ async def memory_probe(kind: str, root: Path) -> dict[str, Any]:
     if kind == "minimal":
         await run_minimal()
         out["rss_end"] = status_kib("VmRSS") * 1024
+    elif kind == "export":  # the export screen's read (summary and preview) and a whole-history `circle export --format md`, after the open
+        from circle import export as ex
+        from circle.export import markdown
+        from circle.screens.export import PREVIEW_CHARS
+
+        meta = Meta(**json.loads((root / "meta.json").read_text()))
+        _, first = unlock(meta)
+        svc = first.cohort(first.cohort_ids()[0])
+        gc.collect()
+        out["hwm_reset"] = reset_hwm()
+        out["rss_open"] = status_kib("VmRSS") * 1024
+        t0 = time.perf_counter()
+        markdown.render(ex.summarize(svc), limit=PREVIEW_CHARS)
+        out["screen_s"] = time.perf_counter() - t0
+        out["screen_hwm"] = status_kib("VmHWM") * 1024
+        gc.collect()
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory() as d:
+            written = ex.write(ex.summarize(svc), "md", Path(d) / "all.md", ex.signer_of(svc.store.author), svc.now())
+        out["export_s"], out["export_bytes"] = time.perf_counter() - t0, written.size
     elif kind == "verify":  # `circle verify`'s work after its unlock: open the cohort, walk and open every envelope of every journal
         meta = Meta(**json.loads((root / "meta.json").read_text()))
         _, first = unlock(meta)
@@ -780,7 +800,13 @@ def p95_text(xs: list[float]) -> str:
 
 
 def report_size(
-    meta: Meta, runs: list[Paints], mem_c: dict[str, Any], mem_b: dict[str, Any], mem_cold: dict[str, Any] | None, mem_v: dict[str, Any]
+    meta: Meta,
+    runs: list[Paints],
+    mem_c: dict[str, Any],
+    mem_b: dict[str, Any],
+    mem_cold: dict[str, Any] | None,
+    mem_v: dict[str, Any],
+    mem_x: dict[str, Any],
 ) -> list[dict]:
     size = f"{meta.events:,} events"
     print(f"\n{size}: medians of {len(runs[0].warm)} alternating runs ({len(runs[0].base)} of the minimal app), terminal {SIZE[0]}x{SIZE[1]}, headless:\n")
@@ -857,7 +883,13 @@ def report_size(
     )
     if not mem_c["hwm_reset"]:
         print("    (could not reset the RSS high-water mark: circle's peak includes the unlock)")
-    if mem_c["tracing"] or mem_b["tracing"] or mem_v["tracing"] or (mem_cold or {}).get("tracing"):
+    x_screen, x_all = mem_x["screen_hwm"] - mem_x["rss_open"], mem_x["rss_hwm"] - mem_x["rss_open"]
+    print(
+        f"    exports, {size}, over the open cohort ({mib(mem_x['rss_open'])}): the export screen's read (summary and preview) "
+        f"{fmt_s(mem_x['screen_s'])}, peak +{mib(x_screen)}; a whole-history signed Markdown export ({mem_x['export_bytes'] / 1e6:.0f} MB) "
+        f"{fmt_s(mem_x['export_s'])}, peak +{mib(x_all)}"
+    )
+    if mem_c["tracing"] or mem_b["tracing"] or mem_v["tracing"] or mem_x["tracing"] or (mem_cold or {}).get("tracing"):
         raise SystemExit("bench_tui: tracemalloc was on in a memory probe")
     peak = mem_c["rss_hwm"]
     kdf_note = "unlock excluded" if mem_c["hwm_reset"] else "unlock INCLUDED (high-water mark could not be reset)"
@@ -891,6 +923,13 @@ def report_size(
             f"{mib(mem_v['rss_hwm'])} vs {mib(mem_b['rss_hwm'])} (minimal app, own process)",
             "",
             mem_v["rss_hwm"] / mem_b["rss_hwm"],
+        )
+    )
+    out.append(result(f"(e) export screen's read, {size}: summary and preview", f"{fmt_s(mem_x['screen_s'])}, peak +{mib(x_screen)} over the open cohort"))
+    out.append(
+        result(
+            f"(e) whole-history signed Markdown export, {size} ({mem_x['export_bytes'] / 1e6:.0f} MB)",
+            f"{fmt_s(mem_x['export_s'])}, peak +{mib(x_all)} over the open cohort",
         )
     )
     out.append(
@@ -937,7 +976,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--trace-memory", action="store_true", help="also a separate traced run: the Python heap's largest allocations")
     ap.add_argument("--top", type=int, default=15, help="allocation sites to list with --trace-memory")
     ap.add_argument("--worker", choices=("circle", "minimal"), help=argparse.SUPPRESS)
-    ap.add_argument("--memory-probe", choices=("circle", "cold", "verify", "minimal", "traced"), help=argparse.SUPPRESS)
+    ap.add_argument("--memory-probe", choices=("circle", "cold", "verify", "export", "minimal", "traced"), help=argparse.SUPPRESS)
     ap.add_argument("--build", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -979,7 +1018,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             mem_b = child_json(["--memory-probe", "minimal", "--root", meta.root], "the minimal app's memory probe")
             mem_cold = child_json(["--memory-probe", "cold", "--root", meta.root], "circle's memory probe, cold") if mem_c["snapshot"] else None
             mem_v = child_json(["--memory-probe", "verify", "--root", meta.root], "circle verify's memory probe")
-            rows += report_size(meta, runs, mem_c, mem_b, mem_cold, mem_v)
+            mem_x = child_json(["--memory-probe", "export", "--root", meta.root], "the exports' memory probe")
+            rows += report_size(meta, runs, mem_c, mem_b, mem_cold, mem_v, mem_x)
             if args.trace_memory:
                 print_traced(meta, child_json(["--memory-probe", "traced", "--root", meta.root, "--top", str(args.top)], "the traced run"))
             if tmp is not None:
