@@ -123,7 +123,7 @@ def tables(s: Summary) -> dict[str, bytes]:
     return out
 
 
-def _credit_tables(s: Summary) -> dict[str, str]:
+def _credit_tables(s: Summary) -> dict[str, bytes]:
     c = s.credits
     assert c is not None
     rules = {c.rule_in_force.id: c.rule_in_force, **{m.rule.id: m.rule for m in c.members}}
@@ -205,7 +205,7 @@ def _opt(n: int | None) -> object:
     return "" if n is None else n
 
 
-def _agreement_tables(s: Summary) -> dict[str, str]:
+def _agreement_tables(s: Summary) -> dict[str, bytes]:
     a = s.agreement
     if a is None:
         return {"agreement.csv": _csv(["field", "value"], [("version", "")])}
