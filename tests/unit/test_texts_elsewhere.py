@@ -155,6 +155,24 @@ def test_an_export_holds_no_notes_words_until_it_is_written(tmp_path):
     session.close()
 
 
+def test_texts_ask_the_keystore_once_and_again_only_for_a_key_they_do_not_have(tmp_path):
+    """Reading a note back used to decode the keystore's keys and derive each roster key, for every note."""
+    cid, mid, ids, _ = _cohort_with_notes(tmp_path)
+    session = Home(tmp_path / "home").unlock(PASS)
+    svc = session.cohort(cid)
+    texts = svc.store.texts
+    asked = []
+    keys = texts._keys
+    texts._keys = lambda: asked.append(1) or keys()
+    assert [_notes(svc, mid)[i].text for i in ids] == [SAID[0], "Try the SBAR card for two months", SAID[2]] and len(asked) == 1
+    svc.store.start_epoch("rotation")  # a key the texts have not seen: a note sealed under it is read with a fresh look
+    later = svc.add_note(mid, "Sealed under the new epoch's key")
+    texts._cache.clear()
+    assert _notes(svc, mid)[later].text == "Sealed under the new epoch's key" and len(asked) == 2
+    assert [_notes(svc, mid)[i].text for i in ids][0] == SAID[0] and len(asked) == 2
+    session.close()
+
+
 def test_a_missing_journal_file_shows_a_line_that_says_so(tmp_path):
     session, svc, mid, ids, back = _journal_away(tmp_path)
     assert _notes(svc, mid)[ids[0]].text == UNREADABLE
