@@ -13,10 +13,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from circle.demo import DEMO_PASSPHRASE
@@ -128,6 +131,34 @@ def test_markdown_escaping_renders_back_to_the_same_text(value):
     plain = "".join(t.content for t in md_tokens(f"- {paragraph(value, '  ')}\n") if t.type == "text")
     assert plain == "".join(ln.lstrip() for ln in value.replace("\r", "\n").split("\n") if ln.strip())
     assert "\n" not in inline(value)
+
+
+def _inline_every_step(text: str) -> str:
+    """markdown.inline without its quick looks: every step, always."""
+    text = re.sub(r"([\\`*_\[\]{}|~#!])", r"\\\1", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = re.sub(r"(?i)(://|\bwww\.)", lambda m: ":\\/\\/" if m.group(1) == "://" else m.group(1)[:3] + "\\.", text)
+    text = re.sub(
+        r"^(\s*)([-+=>]|\d{1,9}[.)])",
+        lambda m: "\\" + m.group(2) if not m.group(2)[0].isdigit() else m.group(2)[:-1] + "\\" + m.group(2)[-1],
+        text.lstrip(),
+    )
+    return text.replace("\n", " ")
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["www.", "WWW.", "wWw.", "aww.", "://", "http://x", "1.", "12)", "-", "+", "=", ">", "&", "<", "#", "!", "\\", "`", "*"]), max_size=8
+    )
+    .flatmap(lambda parts: st.permutations(parts + [" ", "\n", "\u00a0", "a", "W", ".", ":", "/"]))
+    .map("".join)
+    | st.text(alphabet=st.sampled_from(list(" \t\n\u00a0aZ09.:/-+=>)*_[]{}|~#!&<>`\\wW")), max_size=24)
+    | st.text(max_size=24)
+)
+def test_markdown_inline_quick_looks_change_nothing(text):
+    """A step runs only where a quick look finds something for it (a whole-history export escapes 200k texts)."""
+    assert inline(text) == _inline_every_step(text)
 
 
 def shown_evidence() -> str:
