@@ -18,7 +18,9 @@ them. Each format then escapes what is special to it (Markdown, HTML, CSV, PDF).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from circle.errors import NotFound, UsageError
@@ -94,9 +96,26 @@ class NoteRecord:
         return note_text(self.text_held)
 
 
+_reading: ContextVar[Callable[[], None] | None] = ContextVar("reading", default=None)
+
+
 def note_text(held: str | Elsewhere) -> str:
     """A note's text as an export writes it, from the text as held (:attr:`NoteRecord.text_held`)."""
-    return _said(said(held))
+    text = _said(said(held))
+    tick = _reading.get()
+    if tick is not None:
+        tick()
+    return text
+
+
+@contextmanager
+def counting_notes(tick: Callable[[], None]) -> Iterator[None]:
+    """Call ``tick`` for each note's text read in this thread meanwhile: writing an export is mostly that (a progress bar)."""
+    token = _reading.set(tick)
+    try:
+        yield
+    finally:
+        _reading.reset(token)
 
 
 @dataclass(frozen=True)

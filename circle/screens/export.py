@@ -25,7 +25,7 @@ from textual_plotext import PlotextPlot
 from circle import export as ex
 from circle.errors import CircleError, UsageError
 from circle.export import markdown
-from circle.export.summary import Summary
+from circle.export.summary import Summary, counting_notes
 from circle.models.text import clean
 from circle.screens.base import CircleScreen, rota_of
 from circle.store.service import CohortService
@@ -238,8 +238,17 @@ class ExportScreen(CircleScreen):
             if worker.is_cancelled:
                 return
             notes = sum(len(m.notes) for m in summary.meetings)  # their words are read back from the journals as they are written: most of the time
-            self.post_message(ExportProgress(0.25, f"Writing {fmt.upper()}" + (f": {notes:,} note{'s' if notes != 1 else ''} to read back" if notes else "")))
-            written = ex.write(summary, fmt, path, ex.signer_of(self.service.store.author), self.service.now())
+            self.post_message(ExportProgress(0.25, f"Writing {fmt.upper()}"))
+            read = 0
+
+            def tick() -> None:
+                nonlocal read
+                read += 1
+                if read % 2000 == 0 and read <= notes and not worker.is_cancelled:
+                    self.post_message(ExportProgress(0.25 + 0.7 * read / notes, f"Writing {fmt.upper()}: {read:,} of {notes:,} notes"))
+
+            with counting_notes(tick):
+                written = ex.write(summary, fmt, path, ex.signer_of(self.service.store.author), self.service.now())
         except CircleError as exc:
             self.post_message(ExportFinished([], 0, exc.title, exc.hint or ""))
             return

@@ -17,6 +17,7 @@ import pytest
 
 from circle import export as ex
 from circle.errors import CorruptFile
+from circle.export.summary import counting_notes
 from circle.models.events import Elsewhere, Later, text_of
 from circle.store import snapshot
 from circle.store.session import Home
@@ -152,6 +153,11 @@ def test_an_export_holds_no_notes_words_until_it_is_written(tmp_path):
     assert [n.text for n in october.notes] == [SAID[0], "Try the SBAR card for two months", SAID[2]] and texts.read_back == 3
     doc = json.loads(ex.render(summary, "json"))
     assert [n["text"] for m in doc["meetings"] if m["id"] == mid for n in m["notes"]] == [SAID[0], "Try the SBAR card for two months", SAID[2]]
+    ticks = []
+    with counting_notes(lambda: ticks.append(1)):  # the export screen's bar while it writes
+        ex.render(summary, "md")
+    ex.render(summary, "md")
+    assert len(ticks) == sum(len(m.notes) for m in summary.meetings) == 3
     session.close()
 
 
