@@ -65,40 +65,31 @@ def render(s: Summary, limit: int | None = None) -> str:
     ``limit`` characters: what a preview shows of the whole, without the
     rest (a whole history of 100k events is about 85 MB of Markdown).
     """
-    out: list[str] = []
-    written = 0
+    return encoded(s, limit).decode()
+
+
+def encoded(s: Summary, limit: int | None = None) -> bytes:
+    """:func:`render` in UTF-8, encoded line by line as it is written.
+
+    Never the whole text as one string too: a whole history of 100k events is
+    about 85 MB of Markdown, and a string twice that once one line has a "—".
+    """
+    out = io.BytesIO()  # grows as one buffer, handed back without a copy: a list of a million lines left 100 MB behind
+    written = 0  # characters, the line ends counted
 
     def w(line: str) -> None:
         nonlocal written
-        out.append(line)
+        if written:
+            out.write(b"\n")
+        out.write(line.encode())
         written += len(line) + 1
-        if limit is not None and written - 1 > limit:  # the text so far (its lines joined) is longer than asked
+        if limit is not None and written - 1 > limit:  # the text so far is longer than asked
             raise _Enough
 
     try:
         _write(w, s)
     except _Enough:
         pass
-    return "\n".join(out)
-
-
-def encoded(s: Summary) -> bytes:
-    """The whole export as :func:`render` writes it, in UTF-8, built line by line.
-
-    Never the whole text as one string too: a whole history of 100k events is
-    about 85 MB of Markdown, and a string twice that once one line has a "—".
-    """
-    out = io.BytesIO()  # grows as one buffer, handed back without a copy: a list of a million lines left 100 MB behind
-    started = False
-
-    def w(line: str) -> None:
-        nonlocal started
-        if started:
-            out.write(b"\n")
-        started = True
-        out.write(line.encode())
-
-    _write(w, s)
     return out.getvalue()
 
 
