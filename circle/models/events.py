@@ -114,6 +114,42 @@ class Event:
         return (self.lamport, self.author, self.id)
 
 
+def _maker() -> Callable[[str, str, int, str, str, str, int, float, dict[str, Any], tuple[Dep, ...]], Event]:
+    """:class:`Event` made by setting its slots, without the frozen dataclass's ``__init__``.
+
+    That ``__init__`` goes through ``object.__setattr__`` for each field: 1.9 µs
+    an event against 0.8 µs here, for the 100k events a snapshot makes and the
+    notes a view makes again from columns (:mod:`circle.models.places`). The
+    event is the same (fields, equality, hash, immutability): nothing in
+    ``__init__`` checks or converts a value.
+    """
+    new = object.__new__
+    sid, sjournal, sseq, skind, scohort, sauthor, slamport, sts, sbody, sdeps = (
+        Event.__dict__[f].__set__ for f in ("id", "journal", "seq", "kind", "cohort", "author", "lamport", "ts", "body", "deps")
+    )
+
+    def make(
+        id: str, journal: str, seq: int, kind: str, cohort: str, author: str, lamport: int, ts: float, body: dict[str, Any], deps: tuple[Dep, ...]
+    ) -> Event:
+        e = new(Event)
+        sid(e, id)
+        sjournal(e, journal)
+        sseq(e, seq)
+        skind(e, kind)
+        scohort(e, cohort)
+        sauthor(e, author)
+        slamport(e, lamport)
+        sts(e, ts)
+        sbody(e, body)
+        sdeps(e, deps)
+        return e
+
+    return make
+
+
+make_event = _maker()
+
+
 def encode_payload(*, kind: str, cohort: str, author: str, lamport: int, ts: float, body: dict[str, Any], deps: tuple[Dep, ...] = ()) -> bytes:
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
@@ -278,7 +314,7 @@ class Shared:
         one = self._seen.setdefault
         if deps:
             deps = tuple([one(d, d) for d in deps])  # each citation (journal, seq, hash) met before is the same tuple
-        return Event(id, one(journal, journal), seq, one(kind, kind), one(cohort, cohort), one(author, author), lamport, ts, body, deps)
+        return make_event(id, one(journal, journal), seq, one(kind, kind), one(cohort, cohort), one(author, author), lamport, ts, body, deps)
 
 
 def decode_payload(raw: bytes, *, id: str, journal: str, seq: int, shared: Shared | None = None) -> Event:
