@@ -23,9 +23,10 @@ kept in full.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from operator import attrgetter
 from typing import Any
 
@@ -36,7 +37,7 @@ from circle.models.credits import CREDIT_KINDS, CreditBook, judge_credits
 from circle.models.events import DEP_HASH_LEN, Elsewhere, Event, Later, said, text_of
 from circle.models.goals import GOAL_KINDS, GoalBook, fold_goals
 from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
-from circle.models.places import Places
+from circle.models.places import NOTE, Places
 from circle.models.records import Action, AgendaItem, Cohort, Meeting, Member, Note, Redaction, Version
 from circle.models.rota import Rota, compute_rota
 
@@ -103,6 +104,26 @@ _KEPT_ON = {
 }
 
 
+class _ByItem:
+    """Accepted notes by agenda item: the events held as objects, and the places of those kept as columns."""
+
+    __slots__ = ("_events", "_kept")
+
+    def __init__(self) -> None:
+        self._events: dict[str, list[Event]] = defaultdict(list)
+        self._kept: dict[str, array[int]] = defaultdict(lambda: array("Q"))
+
+    def add(self, e: Event | int, body: dict[str, Any]) -> None:
+        if type(e) is int:
+            self._kept[body.get("item", "")].append(e)
+        else:
+            self._events[body.get("item", "")].append(e)  # type: ignore[arg-type]
+
+    def events(self, item_id: str, at: Places) -> list[Event]:
+        kept = self._kept.get(item_id)
+        return [*self._events.get(item_id, ()), *(at.events_at(kept) if kept else ())]
+
+
 def _note_of(e: Event) -> Note:
     """A note as its ``note.added`` wrote it."""
     b = e.body
@@ -127,7 +148,7 @@ class View:
     def __init__(self, cohort_id: str) -> None:
         self.cohort_id = cohort_id
         self._events: dict[str, Event] = {}
-        self._at = Places()  # journal -> seq -> event, and which bodies have their kind's shape
+        self._at = Places(cohort_id)  # journal -> seq -> event, which bodies have their kind's shape, and most notes as columns
         self._newest: dict[str, tuple[int, str]] = {}  # journal -> (seq, id) of its newest event here
         self._by_journal: dict[str, list[Event]] = defaultdict(list)  # journal -> its events here (sorted by seq when read)
         self._unsorted: set[str] = set()
@@ -159,6 +180,7 @@ class View:
         self._waiting: dict[str, str] = {}  # governance event -> what it waits for
         self._entities: dict[str, dict[str, list[Event]]] = {"meeting": defaultdict(list), "item": defaultdict(list), "action": defaultdict(list)}
         self._facts: dict[str, list[Event]] = defaultdict(list)
+        self._kept_notes: dict[str, array[int]] = defaultdict(lambda: array("Q"))  # meeting -> accepted notes kept as columns (places)
         self._by_meeting: dict[str, dict[str, list[Event]]] = defaultdict(lambda: defaultdict(list))  # kind -> meeting -> facts
         self._cites = Citations()
         self._lowest_cuts: dict[str, int] = {}  # journal -> the lowest cut of any removal or role change
@@ -167,14 +189,23 @@ class View:
         self.max_lamport = 0
 
     def __len__(self) -> int:
-        return len(self._events)
+        return len(self._events) + self._at.notes
 
     def __contains__(self, event_id: str) -> bool:
-        return event_id in self._events
+        return event_id in self._events or bool(self._at.find((event_id,)))
 
     @property
-    def events(self) -> Iterable[Event]:
-        return self._events.values()
+    def events(self) -> Iterator[Event]:
+        """Every event held, a journal at a time in seq order (notes kept as columns made again as they are met)."""
+        for e in self._walk():
+            yield self._at.event_at(e) if type(e) is int else e
+
+    def _walk(self) -> Iterable[Event | int]:
+        """Every event held, each journal's in seq order; a note kept as columns as its place (see :meth:`Places.walk`)."""
+        events = self._events.values()
+        if self._came_in_order:  # each journal's events in seq order: the order they came (and memory's order)
+            return self._at.woven(events) if self._at.notes else events
+        return self._at.walk(events) if self._at.notes else sorted(events, key=_JOURNAL_ORDER)
 
     def apply(self, events: Iterable[Event]) -> int:
         """Fold events in; returns how many were new. Duplicates and other cohorts' events are ignored."""
@@ -192,17 +223,18 @@ class View:
         # Whether the fold must start again, decided in the same pass (none of it depends on the order of the events):
         # anything waiting, a governance event, an event not after what its journal has folded, or one that moves a cut.
         refold = bool(self._waiting)
-        fresh = []
+        fresh: list[Event] = []
+        kept = array("Q")  # new notes kept as columns (their places): never held as objects past this loop
         row, marks, cur = [], bytearray(), ""
         for e in events:
             eid = e.id
             if eid in known or e.cohort != cohort or e.kind in _IGNORED:  # held already (or twice in ``events``: the first counts)
                 continue
-            known[eid] = e
-            fresh.append(e)
             journal, seq = e.journal, e.seq
             if journal != cur:  # events come a journal at a time, in seq order: the next place is at the end of its row
                 row, marks, cur = *at.open(journal), journal
+            if 0 <= seq < len(row) and row[seq] is NOTE and at.is_note(journal, seq, eid):
+                continue  # a note held already, as columns
             if seq == len(row) and not at.far:
                 row.append(e)
                 marks.append(0)
@@ -219,30 +251,39 @@ class View:
             elif journal in by_journal:
                 self._unsorted.add(journal)
                 self._came_in_order = False
-            by_journal[journal].append(e)
-            if e.deps and e.ts > cited_at.get(journal, _NEVER):
-                cited_at[journal] = e.ts
             if not refold:
                 done = last.get(journal)
                 refold = e.kind in GOVERNANCE_KINDS or seq <= (done[0] if done else 0) or bool(cuts and self._moves_a_cut(e)) or eid in self._full
-        if not fresh:
+            if placed and e.kind == "note.added" and at.keep_note(e):  # cites nothing: no citation index needs it
+                kept.append(at.place(journal, seq))
+                continue
+            known[eid] = e
+            fresh.append(e)
+            by_journal[journal].append(e)
+            if e.deps and e.ts > cited_at.get(journal, _NEVER):
+                cited_at[journal] = e.ts
+        if not fresh and not kept:
             return 0
         self.max_lamport = top
         if self._fork_scan < 0:
             self._fork_scan, self._forks, self._unheld, self._fork_new = 0, {}, {}, list(known.values())
         else:
-            self._fork_new += fresh  # in the order they came (as ``known`` holds them)
+            self._fork_new += fresh  # in the order they came (as ``known`` holds them; a note kept as columns cites nothing)
         if refold:
             self._memo.clear()
             self._refold()
         else:
-            fresh.sort(key=_JOURNAL_ORDER)
-            notes_before = len(self._facts["note.added"])
-            self._fold_contents(self._checked(fresh))
-            self._forget(fresh, self._facts["note.added"][notes_before:])
-        return len(fresh)
+            batch: list[Event | int] = [*kept, *fresh]  # the notes kept at their places came first to them (a stable sort keeps that)
+            batch.sort(key=self._journal_order)
+            filed: list[Event | int] = []
+            self._fold_contents(*self._checked(batch), filed)
+            self._forget(batch, filed)
+        return len(fresh) + len(kept)
 
-    def _forget(self, fresh: list[Event], notes: list[Event]) -> None:
+    def _journal_order(self, e: Event | int) -> tuple[str, int]:
+        return self._at.where(e) if type(e) is int else (e.journal, e.seq)
+
+    def _forget(self, fresh: list[Event | int], notes: list[Event | int]) -> None:
         """Drop what ``fresh`` (folded without starting again) changes of the memoised reads.
 
         A batch of one kind the meeting room writes live keeps the reads that
@@ -254,26 +295,26 @@ class View:
         else starts every read again. Either way the reads are what a fresh
         fold gives (tests/unit/test_view_incremental.py).
         """
-        memo = self._memo
-        kinds = {e.kind for e in fresh} - {"cohort.seen"}  # a citation's carrier changes no read but the citations'
+        memo, at = self._memo, self._at
+        kinds = {"note.added" if type(e) is int else e.kind for e in fresh} - {"cohort.seen"}  # a citation's carrier changes no read but the citations'
         kind = "cohort.seen" if not kinds else kinds.pop() if len(kinds) == 1 else ""
         if kind == "cohort.seen":
             pass
         elif kind == "note.added":
-            ids = {e.id for e in notes}
+            ids = {at.id_at(*at.where(e)) if type(e) is int else e.id for e in notes}
             if any(e.body["note"] in ids for e in self._facts["note.edited"]) or any(e.body["entry"] in ids for e in self._facts["entry.redacted"]):
                 memo.clear()
                 return
             by_item = memo.get("notes_by_item")
             for e in notes if by_item is not None else ():
-                by_item[e.body.get("item", "")].append(e)
-        elif kind in _KEPT_ON and (kind != "agenda.current_set" or self._none_held(e.body["meeting"] for e in fresh)):
+                by_item.add(e, at.body_at(e) if type(e) is int else e.body)
+        elif kind in _KEPT_ON and (kind != "agenda.current_set" or self._none_held(e.body["meeting"] for e in fresh if type(e) is not int)):
             for key in _KEPT_ON[kind]:
                 memo.pop(key, None)
         else:
             memo.clear()
             return
-        for key in ("refused", "forks", *(("histories", e.journal) for e in fresh)):
+        for key in ("refused", "forks", *(("histories", e.journal) for e in fresh if type(e) is not int)):
             memo.pop(key, None)
 
     def _none_held(self, meetings: Iterable[str]) -> bool:
@@ -297,8 +338,7 @@ class View:
         # the others, and what is folded from the events does not depend on their order. When every journal's events
         # came in seq order, the order they came in is such an order; it is also the order they sit in memory, and
         # walking 100k events journal by journal instead (a sort) cost about a third of the checks in cache misses.
-        order = events.values() if self._came_in_order else sorted(events.values(), key=_JOURNAL_ORDER)
-        ok = self._checked(order)
+        ok, kept = self._checked(self._walk())
         governance = []
         for e in ok:
             if e.kind in GOVERNANCE_KINDS:
@@ -319,7 +359,7 @@ class View:
             for j, c in cuts.items():
                 lowest[j] = min(lowest.get(j, c), c)
         self._lowest_cuts = lowest
-        self._fold_contents(ok)
+        self._fold_contents(ok, kept)
 
     def _unreadable_to_newcomers(self) -> dict[str, str]:
         """Roster-class events sealed with the full key of an epoch that commits to a roster key (an altered writer):
@@ -328,7 +368,7 @@ class View:
         return {
             eid: "sealed with the epoch's own key, not its roster key: a newcomer could not read it"
             for eid, kid in self._full.items()
-            if eid in self._events and (ep := epochs.get(kid)) is not None and ep.roster
+            if eid in self._events and (ep := epochs.get(kid)) is not None and ep.roster  # roster-class: never a note kept as columns
         }
 
     def note_sealed_whole(self, pairs: Iterable[tuple[str, str]]) -> None:
@@ -336,7 +376,7 @@ class View:
         new = {eid: kid for eid, kid in pairs if self._full.get(eid) != kid}
         if new:
             self._full.update(new)
-            if any(eid in self._events for eid in new):
+            if any(eid in self._events for eid in new):  # roster-class events: never notes kept as columns
                 self._memo.clear()
                 self._refold()
 
@@ -344,8 +384,9 @@ class View:
         """What :meth:`note_sealed_whole` was told (for the sealed local snapshot)."""
         return list(self._full.items())
 
-    def _checked(self, events: Iterable[Event]) -> list[Event]:
-        """The events that pass the checks every event gets, in the order given (each journal's in seq order, after those checked before).
+    def _checked(self, events: Iterable[Event | int]) -> tuple[list[Event], array[int]]:
+        """The events that pass the checks every event gets, in the order given (each journal's in seq order, after those checked before),
+        and apart from them the notes kept as columns that pass (their places: no object is made of them).
 
         Its body's shape (:mod:`circle.models.schema`; a note whose text the
         store left, :class:`~circle.models.events.Later`, was checked before it
@@ -356,9 +397,19 @@ class View:
         opens cold, and again whenever the fold starts again).
         """
         at, misshapen, last, refused, cites, problem = self._at, self._misshapen, self._last, self._refused, self._cites, schema.problem
-        ok = []
+        ok: list[Event] = []
+        kept = array("Q")
         row, marks, held = (), bytearray(), ""  # the places and shape marks of the journal in hand (events come a journal at a time)
         for e in events:
+            if type(e) is int:  # a note kept as columns: its body had its shape when it was kept, and it cites nothing
+                journal, seq = at.where(e)
+                lamport = at.lamport_at(e)
+                if lamport <= last.get(journal, (0, 0))[1]:
+                    refused[at.id_at(journal, seq) or ""] = "its clock does not go forward in its journal"
+                    continue
+                last[journal] = (seq, lamport)
+                kept.append(e)
+                continue
             eid, journal, seq = e.id, e.journal, e.seq
             if journal != held:
                 row, marks, held = *at.row(journal), journal
@@ -385,13 +436,13 @@ class View:
             if e.kind in GOVERNANCE_KINDS:
                 cites.keep(e)
             ok.append(e)
-        return ok
+        return ok, kept
 
     def _citations_here(self, e: Event) -> str:
         """A governance event settles once what it cites is here, is what it says, and is older by the clocks."""
         missing = 0
         for j, s, h in e.deps:
-            cited = self._at.get(j, s)
+            cited = self._at.get(j, s)  # a note kept as columns made again: few governance events cite, and rarely a note
             if cited is None:
                 held = self._opaque.get((j, s))
                 if held is None:
@@ -444,9 +495,19 @@ class View:
             self._unsorted.discard(journal)
         return events
 
-    def _fold_contents(self, events: list[Event]) -> None:
-        """File checked events that are not governance: each counts only from a member's journal and before any cut."""
-        gov, refused, entities, facts, by_meeting = self._gov, self._refused, self._entities, self._facts, self._by_meeting
+    def _fold_contents(self, events: list[Event], kept: Iterable[int], filed: list[Event | int] | None = None) -> None:
+        """File checked events that are not governance, and the notes kept as columns (``kept``, their places): each counts
+        only from a member's journal and before any cut. ``filed`` gets the notes filed, if given."""
+        gov, refused, entities, facts, by_meeting, at = self._gov, self._refused, self._entities, self._facts, self._by_meeting, self._at
+        notes = self._kept_notes
+        for p in kept:
+            journal, seq = at.where(p)
+            if not gov.counts(journal, seq):
+                refused[at.id_at(journal, seq) or ""] = "written after its author was removed" if journal in gov.owners else "its author is not a member"
+                continue
+            notes[at.body_at(p)["meeting"]].append(p)
+            if filed is not None:
+                filed.append(p)
         for e in events:
             kind = e.kind
             if kind in GOVERNANCE_KINDS:
@@ -461,6 +522,8 @@ class View:
                 facts[kind].append(e)
                 if "meeting" in e.body:
                     by_meeting[kind][e.body["meeting"]].append(e)
+                if filed is not None and kind == "note.added":
+                    filed.append(e)
 
     # ---- governance: who, which role, which keys -----------------------
     def _mentor(self, e: Event) -> bool:
@@ -535,7 +598,8 @@ class View:
 
     def event(self, event_id: str) -> Event | None:
         """A folded event by id (None if not held)."""
-        return self._events.get(event_id)
+        e = self._events.get(event_id)
+        return e if e is not None else self._at.find((event_id,)).get(event_id)
 
     def saw(self, e: Event) -> dict[str, int]:
         """What the journal of a governance event had cited of each other journal up to it."""
@@ -845,15 +909,25 @@ class View:
         self._memo["all_actions"] = out
         return out
 
-    def _added_note(self, note_id: str) -> Event | None:
-        """An accepted ``note.added`` by id: the note as written, before its edits.
+    def _added_notes(self, note_ids: Iterable[str]) -> dict[str, Event]:
+        """Accepted ``note.added`` events by id, of those asked for: each note as written, before its edits.
 
-        Every event held is indexed by id already, and a ``note.added`` there is
-        accepted (filed among the facts) unless it was refused: no second index
-        of every note (80k at 100k events) for the few that edits and redactions name.
+        Every event held as an object is indexed by id already, and a
+        ``note.added`` there is accepted (filed among the facts) unless it was
+        refused; the notes kept as columns are looked for all at once
+        (:meth:`Places.find`): no index of every note (80k at 100k events)
+        for the few that edits and redactions name.
         """
-        e = self._events.get(note_id)
-        return e if e is not None and e.kind == "note.added" and note_id not in self._refused else None
+        out, rest = {}, []
+        for nid in note_ids:
+            e = self._events.get(nid)
+            if e is None:
+                rest.append(nid)
+            elif e.kind == "note.added":
+                out[nid] = e
+        if rest:
+            out.update(self._at.find(rest))
+        return {nid: e for nid, e in out.items() if nid not in self._refused}
 
     def _edited_notes(self) -> dict[str, Note]:
         """The notes with accepted edits, as last edited, redacted ones included; records their versions.
@@ -866,10 +940,12 @@ class View:
             return self._memo["edited_notes"]
         versions = self._memo.setdefault("versions", {})
         out: dict[str, Note] = {}
-        for e in sorted(self._facts["note.edited"], key=lambda e: e.stamp):
+        edits = sorted(self._facts["note.edited"], key=lambda e: e.stamp)
+        added_notes = self._added_notes({e.body["note"] for e in edits})
+        for e in edits:
             nid = e.body["note"]
             n = out.get(nid)
-            if n is None and (added := self._added_note(nid)) is not None:
+            if n is None and (added := added_notes.get(nid)) is not None:
                 n = _note_of(added)
             if n is None:
                 self._late_refusal(e, "edits a note that is not here")
@@ -883,12 +959,12 @@ class View:
         self._memo["edited_notes"] = out
         return out
 
-    def _note(self, note_id: str) -> Note | None:
-        """A note as last edited, redacted or not (None if there is no such note)."""
+    def _note(self, note_id: str, added: dict[str, Event] | None = None) -> Note | None:
+        """A note as last edited, redacted or not (None if there is no such note); ``added``: the notes as written, looked up already."""
         edited = self._edited_notes()
         if note_id in edited:
             return edited[note_id]
-        e = self._added_note(note_id)
+        e = (self._added_notes((note_id,)) if added is None else added).get(note_id)
         return None if e is None else _note_of(e)
 
     def _redactions(self) -> dict[str, Redaction]:
@@ -897,9 +973,11 @@ class View:
             return self._memo["redactions"]
         items, actions = self._all_items(), self._all_actions()
         out: dict[str, Redaction] = {}
-        for e in sorted(self._facts["entry.redacted"], key=lambda e: e.stamp):
+        redactions = sorted(self._facts["entry.redacted"], key=lambda e: e.stamp)
+        added = self._added_notes({e.body["entry"] for e in redactions if e.body["what"] == "note"})
+        for e in redactions:
             entry, what = e.body["entry"], e.body["what"]
-            target: AgendaItem | Action | Note | None = self._note(entry) if what == "note" else {"item": items, "action": actions}[what].get(entry)
+            target: AgendaItem | Action | Note | None = self._note(entry, added) if what == "note" else {"item": items, "action": actions}[what].get(entry)
             if target is None:
                 self._late_refusal(e, "redacts an entry that is not here")
                 continue
@@ -955,14 +1033,25 @@ class View:
         acts = [a for a in self._actions().values() if meeting_id is None or a.meeting == meeting_id]
         return sorted(acts, key=lambda a: (a.lamport, a.id))
 
-    def _notes_by_item(self) -> dict[str, list[Event]]:
+    def _notes_by_item(self) -> _ByItem:
         """Note facts by agenda item, grouped once per change of the view: the room reads each carried item's notes."""
         if "notes_by_item" not in self._memo:
-            out: dict[str, list[Event]] = defaultdict(list)
+            out = _ByItem()
             for e in self._facts["note.added"]:
-                out[e.body.get("item", "")].append(e)
+                out.add(e, e.body)
+            at = self._at
+            for places in self._kept_notes.values():
+                for p in places:
+                    out.add(p, at.body_at(p))
             self._memo["notes_by_item"] = out
         return self._memo["notes_by_item"]
+
+    def _note_facts(self, meeting_id: str | None) -> list[Event]:
+        """The accepted ``note.added`` events (of one meeting), the notes kept as columns made again."""
+        if meeting_id is None:
+            return [*self._facts["note.added"], *(e for places in self._kept_notes.values() for e in self._at.events_at(places))]
+        places = self._kept_notes.get(meeting_id)
+        return [*self._by_meeting["note.added"].get(meeting_id, []), *(self._at.events_at(places) if places else ())]
 
     def notes(self, meeting_id: str | None = None, item_id: str | None = None) -> list[Note]:
         """Notes and decisions (of one meeting, of one item), oldest first, as last edited; redacted ones left out."""
@@ -970,9 +1059,9 @@ class View:
         edited = self._edited_notes()
         out = []
         if meeting_id is None and item_id is not None:  # one item's notes, wherever they were written: not a sort of the whole history
-            facts = self._notes_by_item().get(item_id, [])
+            facts = self._notes_by_item().events(item_id, self._at)
         else:
-            facts = self._facts["note.added"] if meeting_id is None else self._by_meeting["note.added"].get(meeting_id, [])
+            facts = self._note_facts(meeting_id)
         for e in sorted(facts, key=lambda e: e.stamp):
             if e.id in hidden or (item_id is not None and e.body.get("item", "") != item_id):
                 continue
@@ -1166,15 +1255,16 @@ class View:
             at, opaque, forks, unheld = self._at, self._opaque, self._forks, self._unheld
 
             def judge(place: tuple[int, int], j: str, s: int, h: str, journal: str, eid: str) -> bool:
-                held = at.get(j, s)
-                held_id = held.id if held is not None else opaque.get((j, s))
+                held_id = at.id_at(j, s)
+                if held_id is None:
+                    held_id = opaque.get((j, s))
                 if held_id is None:
                     return False
                 if not held_id.startswith(h) and (j not in forks or place < forks[j][0]):
                     forks[j] = (place, (s, held_id, journal, eid))
                 return True
 
-            for pos in [pos for pos in unheld if at.get(*pos) is not None or pos in opaque]:
+            for pos in [pos for pos in unheld if at.id_at(*pos) is not None or pos in opaque]:
                 for place, h, journal, eid in unheld.pop(pos):
                     judge(place, pos[0], pos[1], h, journal, eid)
             for n, e in enumerate(self._fork_new, self._fork_scan):

@@ -29,7 +29,8 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -440,7 +441,7 @@ class CohortStore(Wrapping):
             return b""
 
     def _envelope_of(self, jid: str, event_id: str) -> bytes:
-        e = next((e for e in self.view.events if e.id == event_id), None)
+        e = self.view.event(event_id)
         return self._envelope_at(jid, e.seq) if e is not None else b""
 
     def take_copy(self, jid: str, mirror: Path) -> archive.Taken:
@@ -710,8 +711,9 @@ class CohortStore(Wrapping):
             self._snapshot_path(),
             self.vault.snapshot_key,
             self.id,
-            snapshot.Snapshot(heads, [*self.view.events, *private], peers, self.view.opaque(), self.view.sealed_whole()),
+            snapshot.Snapshot(heads, chain(self.view.events, private), peers, self.view.opaque(), self.view.sealed_whole()),  # type: ignore[arg-type]
             texts_of=self._meetings_at_hand(),
+            count=len(self.view) + len(private),
         )
         self._since_snapshot = 0
 
@@ -721,17 +723,34 @@ class CohortStore(Wrapping):
         return {m.id for m in (last, next_meeting(self.view)) if m is not None}
 
     def _load_snapshot(self) -> bool:
-        snap = snapshot.load(self._snapshot_path(), self.vault.snapshot_key, self.id, self.texts.left_body)
+        snap = snapshot.stream(self._snapshot_path(), self.vault.snapshot_key, self.id, self.texts.left_body)
         if snap is None:
             return False
         journals = self.vault.journals_of(self.id)
         if any(jid not in journals or journals[jid].seq < seq for jid, (seq, _) in snap.heads.items()):
+            snap.events.close()  # type: ignore[attr-defined]
             return False  # the keystore was restored to an older state: rebuild from the journals
-        self.private.add_self(e for e in snap.events if e.kind == "self.note_added")
-        self.private.add_dyad((snap.peers[e.id], e) for e in snap.events if e.id in snap.peers)
+        selves: list[Event] = []
+        dyads: list[Event] = []
+
+        def cohort_events() -> Iterator[Event]:  # read a frame at a time, never held all at once (the view keeps most notes as columns)
+            for e in snap.events:
+                if e.kind == "self.note_added":
+                    selves.append(e)
+                elif e.id in snap.peers:
+                    dyads.append(e)
+                else:
+                    yield e
+
         self.view.note_opaque(snap.opaque)
         self.view.note_sealed_whole(snap.whole)
-        self.view.apply(e for e in snap.events if e.kind != "self.note_added" and e.id not in snap.peers)
+        try:
+            self.view.apply(cohort_events())
+        except snapshot.Damaged:
+            self.view = View(self.id)  # folded in part: the journals are walked from the start instead
+            return False
+        self.private.add_self(selves)
+        self.private.add_dyad((snap.peers[e.id], e) for e in dyads)
         # Heads in the keystore may be ahead of the snapshot: fold those events again from there.
         for jid, (seq, digest) in snap.heads.items():
             if journals[jid].seq > seq:

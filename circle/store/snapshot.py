@@ -20,6 +20,7 @@ import json
 import struct
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,7 +51,7 @@ class Snapshot:
     """
 
     heads: dict[str, tuple[int, str]]
-    events: list[Event]
+    events: list[Event]  # as written: any iterable, with ``save``'s count; as read by :func:`stream`: read once, as it is iterated
     peers: dict[str, str] = field(default_factory=dict)
     opaque: list[tuple[str, int, str]] = field(default_factory=list)  # envelopes the view does not fold: (journal, seq, id)
     whole: list[tuple[str, str]] = field(default_factory=list)  # roster-class events opened with an epoch's own key: (event id, key id)
@@ -61,25 +62,29 @@ def _context(cohort_id: str, index: int, frames: int) -> bytes:
     return bytes.fromhex(cohort_id) + struct.pack(">II", index, frames)
 
 
-def _frames(key: bytes, cohort_id: str, snap: Snapshot, texts_of: Collection[str]) -> Iterator[bytes]:
-    events = snap.events
-    frames = 1 + (len(events) + FRAME_EVENTS - 1) // FRAME_EVENTS
+def _frames(key: bytes, cohort_id: str, snap: Snapshot, texts_of: Collection[str], count: int) -> Iterator[bytes]:
+    events = iter(snap.events)
+    frames = 1 + (count + FRAME_EVENTS - 1) // FRAME_EVENTS
     head = {
         "v": VERSION,
         "heads": {jid: [seq, digest] for jid, (seq, digest) in snap.heads.items()},
         "peers": snap.peers,
         "opaque": [list(o) for o in snap.opaque],
         "whole": [list(w) for w in snap.whole],
-        "events": len(events),
+        "events": count,
     }
     yield MAGIC + struct.pack(">I", frames)  # in the clear, and bound into every frame
     for index in range(frames):
         if index == 0:
             doc: Any = head
         else:
-            doc = [_record(e, texts_of) for e in events[(index - 1) * FRAME_EVENTS : index * FRAME_EVENTS]]
+            doc = [_record(e, texts_of) for e in islice(events, FRAME_EVENTS)]
+            if len(doc) != min(FRAME_EVENTS, count - (index - 1) * FRAME_EVENTS):
+                raise ValueError("snapshot: fewer events than counted")
         blob = sealed.seal(key, b"", LABEL, _context(cohort_id, index, frames), json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode())
         yield _LENGTH.pack(len(blob)) + blob
+    if next(events, None) is not None:
+        raise ValueError("snapshot: more events than counted")
 
 
 def _record(e: Event, texts_of: Collection[str]) -> list[Any]:
@@ -116,13 +121,14 @@ def stamp(path: Path) -> str:
     return hashlib.sha256(start + frame).hexdigest()
 
 
-def save(path: Path, key: bytes, cohort_id: str, snap: Snapshot, texts_of: Collection[str] = ()) -> None:
-    """Seal and write a snapshot atomically (mode 0600), one frame at a time.
+def save(path: Path, key: bytes, cohort_id: str, snap: Snapshot, texts_of: Collection[str] = (), count: int | None = None) -> None:
+    """Seal and write a snapshot atomically (mode 0600), one frame at a time; ``count``: how many events ``snap.events``
+    gives, where it is not a list (the view's events are made one at a time as they are written, not held in one list).
 
     ``texts_of``: meetings whose notes keep their text in the snapshot (the
     ones a screen is about to show), so opening their room reads no journal.
     """
-    atomic_write(path, _frames(key, cohort_id, snap, texts_of))
+    atomic_write(path, _frames(key, cohort_id, snap, texts_of, len(snap.events) if count is None else count))
 
 
 def _frame(f: IO[bytes], key: bytes, cohort_id: str, index: int, frames: int) -> Any:
@@ -133,9 +139,21 @@ def _frame(f: IO[bytes], key: bytes, cohort_id: str, index: int, frames: int) ->
     return json.loads(sealed.open_sealed(key, b"", LABEL, _context(cohort_id, index, frames), blob))
 
 
-def load(path: Path, key: bytes, cohort_id: str, elsewhere: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None) -> Snapshot | None:
-    """The snapshot at ``path``, or None if there is none or it cannot be used.
+class Damaged(ValueError):
+    """A snapshot found damaged, foreign or out of date while its events were read (:func:`stream`); it was deleted."""
 
+
+_BAD = (OSError, InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError)
+
+
+def stream(path: Path, key: bytes, cohort_id: str, elsewhere: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None) -> Snapshot | None:
+    """The snapshot at ``path`` with its events read as they are iterated, a frame at a time; None if there is none or its
+    first frame cannot be used.
+
+    The events can be iterated once, and must be, to the end: a frame found
+    damaged there raises :class:`Damaged`, so whoever folds them starts again
+    from the journals. Nothing holds every event read at once (a view may
+    keep most notes as columns, not objects: :mod:`circle.models.places`).
     ``elsewhere`` gives the body to hold for an event (its kind, its body as
     written here) whose text was left in its journal
     (:meth:`circle.store.texts.Texts.left_body`): a snapshot that left texts
@@ -147,22 +165,47 @@ def load(path: Path, key: bytes, cohort_id: str, elsewhere: Callable[[str, dict[
     except OSError:
         return None
     try:
+        start = f.read(len(MAGIC) + 4)
+        if start[: len(MAGIC)] != MAGIC or len(start) != len(MAGIC) + 4:
+            raise ValueError("not a snapshot of this version")
+        frames = struct.unpack(">I", start[len(MAGIC) :])[0]
+        head = _frame(f, key, cohort_id, 0, frames)
+        n = head["events"]
+        if head.get("v") != VERSION or frames != 1 + (n + FRAME_EVENTS - 1) // FRAME_EVENTS:
+            raise ValueError("snapshot version")
+        heads = {str(j): (int(s), str(h)) for j, (s, h) in head["heads"].items()}
+        peers = {str(i): str(p) for i, p in head["peers"].items()}
+        opaque = [(str(j), int(s), str(i)) for j, s, i in head["opaque"]]
+        whole = [(str(i), str(k)) for i, k in head["whole"]]
+    except _BAD:
+        f.close()
+        path.unlink(missing_ok=True)
+        return None
+    return Snapshot(heads, _Frames(f, _events(f, path, key, cohort_id, frames, n, elsewhere)), peers, opaque, whole)  # type: ignore[arg-type]
+
+
+class _Frames:
+    """A streamed snapshot's events: iterated once; :meth:`close` lets the file go if they are not wanted after all."""
+
+    def __init__(self, f: IO[bytes], events: Iterator[Event]) -> None:
+        self._f, self._events = f, events
+
+    def __iter__(self) -> Iterator[Event]:
+        return self._events
+
+    def close(self) -> None:
+        self._events.close()
+        self._f.close()
+
+
+def _events(
+    f: IO[bytes], path: Path, key: bytes, cohort_id: str, frames: int, n: int, elsewhere: Callable[[str, dict[str, Any]], dict[str, Any]] | None
+) -> Iterator[Event]:
+    shared = Shared()
+    named: set[int] = set()
+    count = 0
+    try:
         with f:
-            start = f.read(len(MAGIC) + 4)
-            if start[: len(MAGIC)] != MAGIC or len(start) != len(MAGIC) + 4:
-                raise ValueError("not a snapshot of this version")
-            frames = struct.unpack(">I", start[len(MAGIC) :])[0]
-            head = _frame(f, key, cohort_id, 0, frames)
-            n = head["events"]
-            if head.get("v") != VERSION or frames != 1 + (n + FRAME_EVENTS - 1) // FRAME_EVENTS:
-                raise ValueError("snapshot version")
-            heads = {str(j): (int(s), str(h)) for j, (s, h) in head["heads"].items()}
-            peers = {str(i): str(p) for i, p in head["peers"].items()}
-            opaque = [(str(j), int(s), str(i)) for j, s, i in head["opaque"]]
-            whole = [(str(i), str(k)) for i, k in head["whole"]]
-            events: list[Event] = []
-            shared = Shared()
-            named: set[int] = set()
             for index in range(1, frames):
                 for i, j, s, k, c, a, lam, ts, b, d, *left in _frame(f, key, cohort_id, index, frames):
                     if left:
@@ -175,10 +218,21 @@ def load(path: Path, key: bytes, cohort_id: str, elsewhere: Callable[[str, dict[
                     elif type(b) is dict:
                         shared.names(b)
                     deps = tuple((str(x), int(y), str(z)) for x, y, z in d) if d else ()  # most events cite nothing: no generator for them
-                    events.append(shared.event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, deps))
-            if len(events) != n or f.read(1):
+                    count += 1
+                    yield shared.event(str(i), str(j), int(s), str(k), str(c), str(a), int(lam), float(ts), b, deps)
+            if count != n or f.read(1):
                 raise ValueError("snapshot holds more or less than it says")
-    except (OSError, InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError):
+    except _BAD as exc:
         path.unlink(missing_ok=True)
+        raise Damaged(str(exc)) from None
+
+
+def load(path: Path, key: bytes, cohort_id: str, elsewhere: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None) -> Snapshot | None:
+    """The snapshot at ``path`` with every event read (:func:`stream`), or None if there is none or it cannot be used."""
+    snap = stream(path, key, cohort_id, elsewhere)
+    if snap is None:
         return None
-    return Snapshot(heads, events, peers, opaque, whole)
+    try:
+        return Snapshot(snap.heads, list(snap.events), snap.peers, snap.opaque, snap.whole)
+    except Damaged:
+        return None
