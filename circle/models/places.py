@@ -34,6 +34,7 @@ _FAR = 1024  # a list grows by at most this many places, or by as many as it hol
 _ID = 32  # bytes of an event id (64 hex digits)
 _SEQ = 1 << 32  # a note's place packed in one int: journal's number << 32 | seq
 _CLOCK = 1 << 63  # an array("q") holds a clock below this
+_UNUSED = bytes(_ID)  # what the id column holds where no note is kept: no note kept has this id
 
 
 def _SEQ_OF(e: Event) -> int:
@@ -90,7 +91,7 @@ class Places:
         self._names: list[str] = []
         self.notes = 0  # notes kept as columns
         self._found: dict[str, int] = {}  # note id -> packed place, for the ids asked for (see find)
-        self._absent: tuple[int, set[str]] = (0, set())  # ids looked for and not found, while this many notes were kept
+        self._absent: set[str] = set()  # ids looked for and not found (see keep_note)
 
     def get(self, journal: str, seq: int) -> Event | None:
         row = self._rows.get(journal)
@@ -117,14 +118,15 @@ class Places:
             raw = bytes.fromhex(eid)
         except ValueError:
             return False
-        cols = self._columns.get(journal)
+        cols, row = self._columns.get(journal), self._rows[journal]
+        if (cols is not None and cols.author != e.author) or raw.hex() != eid or raw == _UNUSED or not seq < len(row) or row[seq] is not e:
+            return False
         if cols is None:
             cols = self._columns[journal] = _Columns(e.author)
             self._numbers[journal] = len(self._names)
             self._names.append(journal)
-        row = self._rows[journal]
-        if cols.author != e.author or raw.hex() != eid or not seq < len(row) or row[seq] is not e:
-            return False
+        if self._absent:
+            self._absent.discard(eid)
         if seq >= len(cols.bodies):
             cols.grow(seq)
         cols.ids[_ID * seq : _ID * seq + _ID] = raw
@@ -190,14 +192,18 @@ class Places:
 
     @staticmethod
     def _seqs_of(ids: bytearray, wanted: dict[bytes, str]) -> Iterator[int]:
-        """The seqs whose id column holds one of ``wanted``: a search per id for a few, one pass over the column for more."""
+        """The seqs whose id column holds one of ``wanted``: a search per id for a few, one pass over the column for more.
+
+        A search goes on from the next whole id after a match across two (an
+        id made of the end of one and the start of the next matches once).
+        """
         if len(wanted) <= 8:
             for raw in wanted:
                 i = ids.find(raw)
                 while i >= 0:
                     if i % _ID == 0:
                         yield i // _ID
-                    i = ids.find(raw, i + 1)
+                    i = ids.find(raw, (i // _ID + 1) * _ID)
         else:
             whole = bytes(ids)
             for seq in range(len(whole) // _ID):
@@ -264,14 +270,14 @@ class Places:
     def find(self, event_ids: Iterable[str]) -> dict[str, Event]:
         """The notes kept as columns among ``event_ids``, made again: id -> event.
 
-        Ids asked for before are kept with their place; the rest are looked
-        for in one pass over the ids' columns (a note comes once, and a place
-        never changes its note).
+        Ids asked for before are kept with their place, and those not found
+        until a note with one is kept; the rest are looked for in one pass
+        over the ids' columns (a note comes once, and a place never changes
+        its note). An id is found only as it is written, 64 lowercase hex
+        digits: what an object is held under (an edit naming a note in upper
+        case finds it on no device).
         """
-        found, out = self._found, {}
-        if self._absent[0] != self.notes:
-            self._absent = (self.notes, set())
-        absent = self._absent[1]
+        found, absent, out = self._found, self._absent, {}
         wanted = {}
         for eid in event_ids:
             p = found.get(eid)
@@ -279,9 +285,11 @@ class Places:
                 out[eid] = self.event_at(p)
             elif len(eid) == 2 * _ID and eid not in absent:
                 try:
-                    wanted[bytes.fromhex(eid)] = eid
+                    raw = bytes.fromhex(eid)
                 except ValueError:
-                    pass
+                    continue
+                if raw.hex() == eid and raw != _UNUSED:
+                    wanted[raw] = eid
         if wanted and self.notes:
             for journal, cols in self._columns.items():
                 row, number = self._rows[journal], self._numbers[journal] * _SEQ
@@ -290,7 +298,7 @@ class Places:
                     if seq < len(row) and row[seq] is NOTE:
                         found[eid] = number + seq
                         out[eid] = self._note(journal, seq)
-            absent.update(eid for eid in wanted.values() if eid not in out)
+        absent.update(eid for eid in wanted.values() if eid not in out)
         return out
 
     def open(self, journal: str) -> tuple[list[Event | None], bytearray]:

@@ -248,7 +248,7 @@ class View:
             held = newest.get(journal)
             if seq > (held[0] if held else 0):
                 newest[journal] = (seq, eid)
-            elif journal in by_journal:
+            elif held is not None or journal in by_journal:  # held: its newest may be a note kept as columns (not in by_journal)
                 self._unsorted.add(journal)
                 self._came_in_order = False
             if not refold:

@@ -749,6 +749,8 @@ class CohortStore(Wrapping):
         except snapshot.Damaged:
             self.view = View(self.id)  # folded in part: the journals are walked from the start instead
             return False
+        finally:
+            snap.events.close()  # type: ignore[attr-defined]  # the file, whatever stopped the fold
         self.private.add_self(selves)
         self.private.add_dyad((snap.peers[e.id], e) for e in dyads)
         # Heads in the keystore may be ahead of the snapshot: fold those events again from there.
