@@ -37,7 +37,7 @@ _CLOCK = 1 << 63  # an array("q") holds a clock below this
 _UNUSED = bytes(_ID)  # what the id column holds where no note is kept: no note kept has this id
 
 
-def _SEQ_OF(e: Event) -> int:
+def _seq_of(e: Event) -> int:
     return e.seq
 
 
@@ -104,15 +104,15 @@ class Places:
         """Keep ``e``, held at its place in its row, as columns if it is a note that can be: whether it now is.
 
         A ``note.added`` of this cohort whose text is left in its journal, that
-        cites nothing, whose id is 64 lowercase hex digits and whose clock
-        fits 64 bits, written by the author of the journal's other notes kept
+        cites nothing, whose id is 64 lowercase hex digits, whose clock fits
+        64 bits and whose time is a float, written by the author of the journal's other notes kept
         so. Anything else stays an object: what is made again is the event
         that came, field for field.
         """
         if e.deps or e.kind != "note.added" or e.cohort != self.cohort or type(e.body.get("text")) is not Later:
             return False
         journal, seq, eid, lamport = e.journal, e.seq, e.id, e.lamport
-        if not 0 < seq < _SEQ or not 0 <= lamport < _CLOCK or len(eid) != 2 * _ID:
+        if not 0 < seq < _SEQ or not 0 <= lamport < _CLOCK or len(eid) != 2 * _ID or type(e.ts) is not float:
             return False
         try:
             raw = bytes.fromhex(eid)
@@ -252,7 +252,7 @@ class Places:
         for journal in sorted(rows.keys() | off.keys()):
             row, extra = rows.get(journal, []), off.get(journal)
             if extra:
-                extra.sort(key=_SEQ_OF)
+                extra.sort(key=_seq_of)
             k, n = 0, len(extra) if extra else 0
             base = self._numbers[journal] * _SEQ if journal in cols else 0
             for seq, slot in enumerate(row):

@@ -691,7 +691,7 @@ class CohortStore(Wrapping):
                 if self._since_snapshot >= snapshot.SAVE_AFTER and not self.load_report.problems:
                     try:
                         self.save_snapshot()
-                    except OSError:
+                    except (OSError, ValueError):  # ValueError: the view walked other than it counted (no file is left)
                         pass  # a snapshot only makes the next open faster
             finally:
                 self.journal.close()
