@@ -116,7 +116,7 @@ class UnlockScreen(Screen[None]):
             self.create(name, passphrase)
             return
         if not passphrase:
-            self.post_message(UnlockFailed("Type your passphrase", "then press Enter"))
+            self._refuse("Type your passphrase", "then press Enter", "#unlock-pass")  # and the cursor goes back to it
             return
         who = str(self.query_one("#unlock-who", Select).value)
         self._busy("Opening your keystore…")

@@ -67,6 +67,20 @@ async def test_unlock_wrong_passphrase_is_calm_then_right_one_opens_home(demo_ho
         assert app.session.name == "Amara Singh"
 
 
+async def test_unlock_with_no_passphrase_says_so_and_puts_the_cursor_back(demo_home, clock):
+    """Tab to Unlock and press it with nothing typed: one plain sentence, and typing goes on in the passphrase field."""
+    app = make_app(demo_home, identity="Amara Singh", clock=clock, cursor_blink=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("tab", "enter")
+        await pilot.pause()
+        assert str(app.screen.query_one("#unlock-message").render()) == "Type your passphrase: then press Enter"
+        assert app.focused is app.screen.query_one("#unlock-pass")
+        await pilot.press(*DEMO_PASSPHRASE, "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+
+
 async def test_create_identity_then_cohort_from_an_empty_home(tmp_path, clock):
     app = make_app(tmp_path / "fresh", clock=clock, cursor_blink=False)
     async with app.run_test(size=SIZE) as pilot:
