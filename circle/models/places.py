@@ -75,6 +75,10 @@ class _Columns:
             self.ts.extend(array("d", bytes(8 * more)))
             self.bodies.extend([None] * more)
 
+    def id(self, seq: int) -> bytes:
+        """The 32 bytes of the id at ``seq``."""
+        return bytes(self.ids[_ID * seq : _ID * seq + _ID])
+
 
 class Places:
     """journal -> seq -> the first event held there."""
@@ -140,7 +144,7 @@ class Places:
     def _note(self, journal: str, seq: int) -> Event:
         cols = self._columns[journal]
         return make_event(
-            cols.ids[_ID * seq : _ID * seq + _ID].hex(),
+            cols.id(seq).hex(),
             journal,
             seq,
             "note.added",
@@ -156,7 +160,7 @@ class Places:
         """The id of the event at a place (None if none is held), without making a note kept as columns again."""
         row = self._rows.get(journal)
         if row is not None and 0 <= seq < len(row) and (e := row[seq]) is not None:
-            return self._columns[journal].ids[_ID * seq : _ID * (seq + 1)].hex() if e is NOTE else e.id
+            return self._columns[journal].id(seq).hex() if e is NOTE else e.id
         held = self.far.get((journal, seq)) if self.far else None
         return held.id if held is not None else None
 
@@ -172,6 +176,10 @@ class Places:
     def where(self, place: int) -> tuple[str, int]:
         """(journal, seq) of a packed place."""
         return self._names[place // _SEQ], place % _SEQ
+
+    def kept_id(self, place: int) -> str:
+        """The id of the note kept at a packed place."""
+        return self._columns[self._names[place // _SEQ]].id(place % _SEQ).hex()
 
     def body_at(self, place: int) -> dict[str, Any]:
         """The body of the note kept at a packed place."""
@@ -294,7 +302,7 @@ class Places:
             for journal, cols in self._columns.items():
                 row, number = self._rows[journal], self._numbers[journal] * _SEQ
                 for seq in self._seqs_of(cols.ids, wanted):
-                    eid = wanted[bytes(cols.ids[_ID * seq : _ID * (seq + 1)])]
+                    eid = wanted[cols.id(seq)]
                     if seq < len(row) and row[seq] is NOTE:
                         found[eid] = number + seq
                         out[eid] = self._note(journal, seq)

@@ -301,7 +301,7 @@ class View:
         if kind == "cohort.seen":
             pass
         elif kind == "note.added":
-            ids = {at.id_at(*at.where(e)) if type(e) is int else e.id for e in notes}
+            ids = {at.kept_id(e) if type(e) is int else e.id for e in notes}
             if any(e.body["note"] in ids for e in self._facts["note.edited"]) or any(e.body["entry"] in ids for e in self._facts["entry.redacted"]):
                 memo.clear()
                 return
@@ -405,7 +405,7 @@ class View:
                 journal, seq = at.where(e)
                 lamport = at.lamport_at(e)
                 if lamport <= last.get(journal, (0, 0))[1]:
-                    refused[at.id_at(journal, seq) or ""] = "its clock does not go forward in its journal"
+                    refused[at.kept_id(e)] = "its clock does not go forward in its journal"
                     continue
                 last[journal] = (seq, lamport)
                 kept.append(e)
@@ -502,8 +502,8 @@ class View:
         notes = self._kept_notes
         for p in kept:
             journal, seq = at.where(p)
-            if not gov.counts(journal, seq):
-                refused[at.id_at(journal, seq) or ""] = "written after its author was removed" if journal in gov.owners else "its author is not a member"
+            if not gov.counts(journal, seq):  # the reason only where it fails: this runs for every note
+                refused[at.kept_id(p)] = self._counts_at(journal, seq) or ""
                 continue
             notes[at.body_at(p)["meeting"]].append(p)
             if filed is not None:
@@ -513,7 +513,7 @@ class View:
             if kind in GOVERNANCE_KINDS:
                 continue
             if not gov.counts(e.journal, e.seq):
-                refused[e.id] = "written after its author was removed" if e.journal in gov.owners else "its author is not a member"
+                refused[e.id] = self._counts_at(e.journal, e.seq) or ""
                 continue
             key = _ENTITY.get(kind)
             if key is not None:
@@ -532,9 +532,13 @@ class View:
 
     def counts(self, e: Event) -> str | None:
         """Why an event of another scope (a private channel) cannot count under the cohort's membership, or None if it can."""
-        if self._gov.counts(e.journal, e.seq):
+        return self._counts_at(e.journal, e.seq)
+
+    def _counts_at(self, journal: str, seq: int) -> str | None:
+        """Why what is at this position cannot count under the cohort's membership, or None if it can."""
+        if self._gov.counts(journal, seq):
             return None
-        return "written after its author was removed" if e.journal in self._gov.owners else "its author is not a member"
+        return "written after its author was removed" if journal in self._gov.owners else "its author is not a member"
 
     def author_of(self, journal: str) -> str:
         """The member a journal belongs to ("" if it is no member's)."""
