@@ -163,6 +163,14 @@ class Plain:
             self.events += len(rows)
 
 
+def own_newest(store: Any, n: int) -> list[Event]:
+    """The last ``n`` events this store wrote to its own journal, as its view holds them: what one commit of the cohort's events was."""
+    if not n:
+        return []
+    own = [e for e in store.view.events if e.journal == store.entry.journal]
+    return sorted(own, key=lambda e: e.seq)[-n:]
+
+
 @dataclass
 class Side:
     name: str
@@ -238,9 +246,9 @@ def circle_side(root: Path, name: str, pages: int | None = None, register: bool 
         without_rowid(svc.store.journal.path)
     side = Side(name, svc.store.journal.path, ls.Replica(str(root / f"{name}-replica")), svc=svc, members=[m.id for m in svc.view.members()], register=register)
 
-    def count(store: Any, events: list[Event]) -> None:
+    def count(store: Any, n: int) -> None:
         side.commits += 1
-        side.events += len(events)
+        side.events += n
 
     svc.store.listeners.append(count)
     return side
@@ -405,7 +413,7 @@ def make_group(tmp: Path, name: str, levels: list[float], pages: list[int], vari
         sides.append(circle_side(root, "circle-norowid", rowid=False))
     plain = Plain(root / "plain.db")
     plain.write(list(sides[0].svc.view.events), count=False)  # the same opening events (cohort, roster, keys)
-    sides[0].svc.store.listeners.append(lambda store, events: plain.write(events))
+    sides[0].svc.store.listeners.append(lambda store, n: plain.write(own_newest(store, n)))
     sides.append(Side("plain", plain.path, ls.Replica(str(root / "plain-replica")), plain=plain))
     g = Group(name, levels, sides, plain)
     cfg = root / "litestream.yml"

@@ -166,7 +166,7 @@ class CircleApp(App[None]):
             return
         self._watched.append(store)
         # Listeners fire on the thread that changed the view (the sync thread for an ingest); post_message is thread-safe.
-        store.listeners.append(lambda s, events: self.post_message(ViewChanged(s.id, len(events))))
+        store.listeners.append(lambda s, count: self.post_message(ViewChanged(s.id, count)))
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def open_cohorts(self, session: Session) -> None:

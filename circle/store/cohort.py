@@ -57,7 +57,7 @@ from circle.store.wrapping import Part, Wrapping
 from circle.store.writer import Author, JournalWriter
 
 Clock = Callable[[], float]
-Change = Callable[["CohortStore", list[Event]], None]
+Change = Callable[["CohortStore", int], None]  # the store, and how many of the cohort's events it folded (0: private or rounds)
 CITE_EVERY = 60.0  # seconds between citations on batches that change no governance
 
 
@@ -325,10 +325,8 @@ class CohortStore(Wrapping):
             for scope, evs in events.items():
                 self._since_snapshot += len(evs)
                 self._take(scope, evs, peers)
-            if events.get(Scope.COHORT):
-                self._notify(events[Scope.COHORT])
-            elif events:
-                self._notify([])  # a private channel or a self note: screens read them again
+            if events:
+                self._notify(len(events.get(Scope.COHORT, ())))  # 0: a private channel or a self note: screens read them again
             try:
                 self.vault.flush()
             except CircleError as exc:  # the journal has it: say it was saved (the keystore catches up from the journal)
@@ -371,9 +369,9 @@ class CohortStore(Wrapping):
         """This identity's private notes for the cohort, oldest first."""
         return self.private.note_events()
 
-    def _notify(self, events: list[Event]) -> None:
+    def _notify(self, count: int) -> None:
         for fn in list(self.listeners):
-            fn(self, events)
+            fn(self, count)
 
     def flush(self) -> None:
         """Persist verified heads and keys to the keystore (batched: it is rewritten whole)."""
@@ -503,7 +501,8 @@ class CohortStore(Wrapping):
         leave = self.texts.leave_one
         if progress is not None:
             leave = _counted(leave, progress, sum(j.seq for j in self.known_journals().values()))
-        fresh: dict[Scope, list[Event]] = {}
+        fresh: dict[Scope, list[Event]] = {}  # what the view does not fold; the cohort's events are only counted (a cold open held all 100k)
+        folded = 0
         peers: dict[str, str] = {}
         seen: set[str] = set()
         shared = Shared()  # one copy of each journal id, author and citation among what this ingest opens
@@ -530,13 +529,15 @@ class CohortStore(Wrapping):
                     continue
                 self._unread.discard(jid)
                 with accepted:
-                    opened = open_events(accepted, record, self.id, self.keys.readable(), report, shared, self.keys.alternates(), leave)
+                    # The cohort's events are folded as they are opened (notes' text left in the journal, read back when shown);
+                    # what settles may name more journals (members) to read.
+                    opened = open_events(accepted, record, self.id, self.keys.readable(), report, shared, self.keys.alternates(), leave, fold=self.view.apply)
+                    report.folded += opened.folded
+                    folded += opened.cohort
                     peers.update(opened.peers)
                     self.view.note_opaque(opened.opaque)
                     self.view.note_sealed_whole(opened.whole)
                     for scope, events in opened.events.items():
-                        if scope is Scope.COHORT:  # notes' text was left in the journal as they were opened: read back when shown
-                            report.folded += self.view.apply(events)  # what settles may name more journals (members) to read
                         fresh.setdefault(scope, []).extend(events)
                     got = self._take_wraps(opened.wraps)
                     if self.keys.settle(self._commits()):  # a key taken for an unsettled epoch was not its key: fold again
@@ -554,7 +555,7 @@ class CohortStore(Wrapping):
         for scope, events in fresh.items():
             if scope is Scope.DYAD:
                 private += self.private.add_dyad((peers.get(e.id, ""), e) for e in events)
-            elif scope is not Scope.COHORT:
+            else:
                 self._take(scope, events, peers)
         self.refused_wraps = self._unmatched_keys()
         report.refused_wraps = self.refused_wraps
@@ -565,10 +566,8 @@ class CohortStore(Wrapping):
                 report.problems.append(f"journal {jid[:8]}: {problem}")
         self._since_snapshot += report.folded
         self.flush()
-        if fresh.get(Scope.COHORT):
-            self._notify(fresh[Scope.COHORT])
-        elif private:
-            self._notify([])
+        if folded or private:
+            self._notify(folded)
         return report
 
     def _adopt(self, cid: str) -> None:
@@ -659,7 +658,7 @@ class CohortStore(Wrapping):
                 lines.setdefault(meeting, {})[body["id"]] = body["text"]
         gained = self.view.set_anonymous({m: list(v.values()) for m, v in lines.items()})
         if gained:
-            self._notify([])
+            self._notify(0)
         return max(gained, 0)
 
     # ---- opening and closing -------------------------------------------

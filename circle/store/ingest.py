@@ -73,6 +73,9 @@ class Opened:
     opaque: list[tuple[str, int, str]] = field(default_factory=list)  # (journal, seq, envelope id) of every accepted envelope not of the cohort scope
     whole: list[tuple[str, str]] = field(default_factory=list)  # (event id, key id) of roster-class events opened with an epoch's own key
     count: int = 0  # events opened (wraps aside), kept or not
+    cohort: int = 0  # of them, the cohort's (folded by the view)
+    folded: int = 0  # what ``open_events``' fold said it folded (new to it)
+    error: CircleError | None = None  # the journal changed while it was read (raised by ``open_events``)
 
 
 Rewind = tuple[int, bytes, bytes]  # (seq, hash, envelope) to start a walk from instead of the verified head
@@ -229,6 +232,7 @@ def open_events(
     alternates: dict[bytes, list[ScopeKey]] | None = None,
     each: Callable[[Event], Event] | None = None,
     keep: bool = True,
+    fold: Callable[[Iterable[Event]], int] | None = None,
 ) -> Opened:
     """Open every accepted envelope we hold a key for, sorted by scope.
 
@@ -240,10 +244,55 @@ def open_events(
     there, so a journal's texts are never all held at once). Without ``keep``
     events are opened and counted (``Opened.count``), not kept: `circle
     verify` held every note's text of a 100k-event journal at once.
+
+    ``fold`` (the view's ``apply``) is handed the cohort's events as they are
+    opened, so a journal's events are never all held as objects: a cold open
+    of a 100k-event journal held every note as an event until the view had
+    kept it as columns. What it returns is ``Opened.folded``, and
+    ``Opened.events`` has no cohort scope then. A journal that changed while
+    it was read ends the events handed to ``fold`` (what came before it is a
+    checked prefix of the chain), then raises as it does without ``fold``.
     """
     out = Opened()
+    cohort = _opening(accepted, record, cohort_id, keys, report, shared, alternates, each, keep, out)
+    if fold is not None:
+        out.folded = fold(cohort)
+        for _ in cohort:  # whatever ``fold`` left unread is still opened and counted
+            pass
+    elif keep:
+        if events := list(cohort):
+            out.events[Scope.COHORT] = events
+    else:
+        for _ in cohort:
+            pass
+    if out.error is not None:
+        raise out.error
+    return out
+
+
+def _opening(
+    accepted: Iterable[Checked],
+    record: JournalRecord,
+    cohort_id: str,
+    keys: dict[bytes, ScopeKey],
+    report: IngestReport,
+    shared: Shared | None,
+    alternates: dict[bytes, list[ScopeKey]] | None,
+    each: Callable[[Event], Event] | None,
+    keep: bool,
+    out: Opened,
+) -> Iterator[Event]:
+    """:func:`open_events`' walk: yields the cohort's events as they are opened; the rest go into ``out``."""
     jid = record.id
-    for c in accepted:
+    checked = iter(accepted)
+    while True:
+        try:
+            c = next(checked, None)
+        except CircleError as exc:  # the journal changed under the read: stop here, and let open_events raise it
+            out.error = exc
+            return
+        if c is None:
+            return
         kid = c.header.key_id
         key = None if kid == WRAP_KEY_ID else keys.get(kid)  # the wrap scope's id is never a key held: checked first
         if key is None or key.scope not in _FOLDED:
@@ -281,14 +330,14 @@ def open_events(
             out.opaque.append((jid, c.seq, c.hash.hex()))  # still a position others may cite, as on a newcomer's device
             continue
         scope = Scope.COHORT if key.scope is Scope.ROSTER else key.scope
-        if scope is Scope.COHORT and each is not None:
-            ev = each(ev)
         out.count += 1
-        if keep:
-            out.events.setdefault(scope, []).append(ev)
         if key.scope is Scope.DYAD:
             out.peers[ev.id] = key.peer
-    return out
+        if scope is Scope.COHORT:
+            out.cohort += 1
+            yield ev if each is None else each(ev)
+        elif keep:
+            out.events.setdefault(scope, []).append(ev)
 
 
 def admission_of(accepted: Iterable[Checked], record: JournalRecord, keys: dict[bytes, ScopeKey], member: str, journal: str) -> str | None:
