@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from circle.errors import InvalidEnvelope
+from circle.models.text import lone_surrogate
 
 PAYLOAD_VERSION = 1
 
@@ -339,6 +340,8 @@ def decode_payload(raw: bytes, *, id: str, journal: str, seq: int, shared: Share
         or not isinstance(body, dict)
     ):
         raise InvalidEnvelope("event payload malformed")
+    if lone_surrogate(raw, doc):  # not text: no UTF-8 spells it (only an altered client's escapes can)
+        raise InvalidEnvelope("event payload malformed: it holds a lone surrogate")
     if shared is not None:
         return shared.event(id, journal, seq, kind, cohort, author, lamport, float(ts), shared.keys(body), deps)
     return Event(id, journal, seq, kind, cohort, author, lamport, float(ts), body, deps)

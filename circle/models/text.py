@@ -18,6 +18,7 @@ renders member text as plain ``Text``, never as markup.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 PLACEHOLDER = "\ufffd"  # what a C1 or bidi control shows as
 ELLIPSIS = "…"
@@ -31,6 +32,35 @@ _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 
 _UNSAFE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_BIDI}\\u2028\\u2029\\ud800-\\udfff]")
 _ZERO_WIDTH_RE = re.compile(f"[{_ZERO_WIDTH}]")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def lone_surrogate(raw: bytes, doc: Any) -> bool:
+    """Whether ``doc``, decoded from the JSON ``raw``, holds a lone surrogate anywhere (a key or a value, however deep).
+
+    JSON may spell any UTF-16 code unit as an escape, and Python's decoder
+    makes a string of a lone one: it cannot be written as UTF-8, so a snapshot,
+    a front page or an export that met one failed. ``raw`` is strict UTF-8,
+    so only an escape can make one; a document without such an escape (every
+    payload circle writes) is not walked.
+    """
+    if _SURROGATE_ESCAPE.search(raw) is None:
+        return False
+    todo = [doc]
+    while todo:  # a loop, not recursion: as deep as the decoder allowed
+        v = todo.pop()
+        if type(v) is str:
+            if _SURROGATE.search(v):
+                return True
+        elif type(v) is dict:
+            todo += v.keys()
+            todo += v.values()
+        elif type(v) is list:
+            todo += v
+    return False
 
 
 def _picture(ch: str) -> str:

@@ -44,6 +44,7 @@ from circle.models.meeting import next_meeting
 from circle.models.mentoring import ratio_warnings
 from circle.models.private import Private
 from circle.models.schema import line_problem
+from circle.models.text import lone_surrogate
 from circle.models.view import View
 from circle.paths import private_dir
 from circle.store import anonymous, archive, snapshot
@@ -651,10 +652,11 @@ class CohortStore(Wrapping):
                 key = held.get(anon_sealing.key_id_of(blob))
                 if key is None or key.id != looked_under or commits.get(key.id) != epoch_hash(key):
                     continue
-                body = json.loads(anon_sealing.open_line(blob, key.secret, self.id, meeting))
+                raw = anon_sealing.open_line(blob, key.secret, self.id, meeting)
+                body = json.loads(raw)
             except (InvalidEnvelope, ValueError):
                 continue
-            if line_problem(body) is None:
+            if line_problem(body) is None and not lone_surrogate(raw, body):  # as for events (models/text.py)
                 lines.setdefault(meeting, {})[body["id"]] = body["text"]
         gained = self.view.set_anonymous({m: list(v.values()) for m, v in lines.items()})
         if gained:

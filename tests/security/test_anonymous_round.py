@@ -208,6 +208,7 @@ def test_lines_moved_copied_made_up_or_malformed_are_refused(ward) -> None:
         sealing.seal_line(bytes.fromhex(key.id), key.secret, lap.cid, mid, b"not json"),
         sealing.seal_line(bytes.fromhex(key.id), key.secret, lap.cid, mid, json.dumps({"text": "no id"}).encode()),
         sealing.seal_line(bytes.fromhex(key.id), key.secret, lap.cid, mid, content("extra", who=lap.id("Ben"))),
+        sealing.seal_line(bytes.fromhex(key.id), key.secret, lap.cid, mid, content("not text: \udc80")),  # a lone surrogate, escaped
         b"CRAN\x01" + os.urandom(sealing.LINE_LEN - 5),
         b"short",
     ]

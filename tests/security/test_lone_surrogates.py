@@ -1,0 +1,104 @@
+"""Text that is not text: lone surrogates written by an altered client.
+
+JSON may spell any UTF-16 code unit as an escape (``"\\udc80"``), and
+Python's decoder turns a lone one into a string that cannot be written as
+UTF-8. circle's own commands never write one (their payloads are UTF-8), but a
+member's altered client may seal one into a title or a note. Every device then
+wrote that string wherever it writes text: the sealed snapshot (its save failed
+quietly, so every later open was cold), the front page, exports and signed
+documents. So a payload that spells one is refused where it is decoded, on
+every device, as any malformed payload is; the rest of the journal folds.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from circle import export as ex
+from circle.errors import InvalidEnvelope
+from circle.models.events import PAYLOAD_VERSION, decode_payload
+from circle.store import snapshot
+from tests.security.laptops import Laptops
+
+LONE = "\udc80"
+
+
+def _payload(kind: str, cohort: str, author: str, lamport: int, ts: float, body: dict) -> bytes:
+    """As an altered client writes it: JSON with every non-ASCII character escaped, a lone surrogate among them."""
+    doc = {"v": PAYLOAD_VERSION, "k": kind, "c": cohort, "a": author, "l": lamport, "t": round(ts, 3), "b": body}
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def _write(svc, events: list[tuple[str, dict]]) -> None:
+    """Bea's altered client: ordinary events, each sealed with the epoch's key and signed, their payloads as above."""
+    store = svc.store
+    with store.lock:
+        key, lamport, now = store.entry.cohort_key, store.view.max_lamport, store.clock()
+        sealing = []
+        for kind, body in events:
+            lamport += 1
+            sealing.append((_payload(kind, store.id, store.author.id, lamport, now, body), key.raw_id, key.secret))
+        store.writer.append(sealing)
+        store.vault.flush()
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        pytest.param(LONE, id="a lone low surrogate"),
+        pytest.param("\ud83d", id="a lone high surrogate"),
+        pytest.param("\ude00\ud83d", id="a pair the wrong way round"),
+    ],
+)
+def test_a_lone_surrogate_from_an_altered_client_is_refused_and_everything_else_still_writes(tmp_path, spelled):
+    lt = Laptops(tmp_path, "Ana")
+    lt.join("Bea")
+    mid = lt.svc("Ana").schedule("2026-12-10 14:00", "December")
+    lt.sync()
+    bea = lt.svc("Bea")
+    kept = bea.add_note(mid, "Handover ran long")
+    _write(
+        bea,
+        [
+            ("note.added", {"meeting": mid, "text": f"before{spelled}after", "kind": "note"}),
+            ("agenda.added", {"item": "ab" * 16, "meeting": mid, "title": f"Audit{spelled}"}),
+        ],
+    )
+    after = bea.add_note(mid, "Dietitian joins on Thursdays")
+    lt.deliver("Ana", "Bea")
+    ana = lt.svc("Ana")
+
+    report = ana.store.ingest(from_start=True)
+    texts = [n.text for n in ana.view.notes(mid)]
+    assert texts == ["Handover ran long", "Dietitian joins on Thursdays"]  # what came before and after it folds
+    assert {n.id for n in ana.view.notes(mid)} == {kept, after}
+    assert not any(spelled in i.title for i in ana.view.agenda(mid))
+    assert sum("lone surrogate" in p for p in report.problems) == 2, report.problems
+
+    # What writes text on this device still writes it: the snapshot, every export.
+    ana.store.save_snapshot()
+    assert snapshot.stream(ana.store._snapshot_path(), ana.store.vault.snapshot_key, ana.id, ana.store.texts.left_body) is not None
+    for fmt in ("md", "html", "json", "csv"):
+        ex.write(ex.summarize(ana), fmt, tmp_path / f"out.{fmt}", ex.signer_of(ana.store.author), ana.now())
+
+
+def test_decode_refuses_lone_surrogates_anywhere_and_keeps_escaped_pairs_and_backslashes() -> None:
+    def raw(body: dict, **doc) -> bytes:
+        return _payload("note.added", "c" * 32, "a" * 64, 1, 0.0, body) if not doc else json.dumps(doc).encode()
+
+    ok = {"meeting": "m", "text": "emoji \U0001f469\u200d\u2695\ufe0f and a backslash-u: \\udc80", "kind": "note"}
+    assert decode_payload(raw(ok), id="x", journal="j", seq=1).body == ok  # a pair escaped, and text that only looks like one
+    for bad in (
+        {"meeting": "m", "text": LONE},
+        {"meeting": LONE, "text": "x"},
+        {LONE: "x", "meeting": "m", "text": "x"},
+        {"meeting": "m", "text": "x", "tags": [["\ud800"]]},
+    ):
+        with pytest.raises(InvalidEnvelope) as refused:
+            decode_payload(raw(bad), id="x", journal="j", seq=1)
+        assert "lone surrogate" in refused.value.reason
+    with pytest.raises(InvalidEnvelope) as refused:
+        decode_payload(raw({}, v=PAYLOAD_VERSION, k="note.added", c="c" * 32, a="a\udc80", l=1, t=0.0, b={}), id="x", journal="j", seq=1)
+    assert "lone surrogate" in refused.value.reason
