@@ -95,7 +95,7 @@ def _sections_from_file(path: str) -> dict[str, str]:
         raise UsageError("the file is too big", "an agreement's sections are at most a few pages of JSON")
     try:
         doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
         raise UsageError("the file is not JSON", 'write it as {"goals": "...", "cadence": "...", ...}') from None
     if not isinstance(doc, dict) or not all(isinstance(v, str) for v in doc.values()):
         raise UsageError("the file is not an object of texts", 'write it as {"goals": "...", "cadence": "...", ...}')

@@ -327,6 +327,8 @@ def decode_payload(raw: bytes, *, id: str, journal: str, seq: int, shared: Share
         deps = _deps(doc.get("d"))
     except InvalidEnvelope:
         raise
+    except RecursionError as exc:  # nested deeper than the decoder goes: only an altered client writes that
+        raise InvalidEnvelope("event payload malformed: nested too deep") from exc
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError) as exc:
         raise InvalidEnvelope("event payload malformed") from exc
     if (

@@ -203,7 +203,7 @@ class CohortKeys:
                 if len(key.raw_id) != 16 or len(key.secret) != 32 or key.id != key.raw_id.hex() or key.raw_id == WRAP_KEY_ID:
                     continue  # the all-zero id names the wrap scope: a key under it would hide every wrap from the fold
                 out.append(Wrapped(str(inner["c"]), key, str(inner.get("prev", "")), str(inner.get("r", "")), party, other))
-            except (InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError):
+            except (InvalidEnvelope, ValueError, KeyError, TypeError, AttributeError, RecursionError):  # Recursion: nested too deep
                 continue
         return out
 

@@ -487,7 +487,8 @@ def test_malformed_wraps_raise_nothing(tmp_path):
         {**good, "prev": {"a": 1}},
     ]
     _wrap_raw(b, _public(b, cleo.id), bad)
-    b.store.commit([Part("keys.wrapped", {"w": ["zz", 5, None, "00" * 40]}, None)])
+    deep = _public(b, cleo.id).wrap(b'{"to":' + b"[" * 50_000 + b"]" * 50_000 + b"}", LABEL_KEY_WRAP).hex()  # deeper than JSON decodes
+    b.store.commit([Part("keys.wrapped", {"w": ["zz", 5, None, "00" * 40, deep]}, None)])
     b.store.commit([Part("keys.wrapped", {"w": {"not": "a list"}}, None)])
     once(ben)
     raised = []

@@ -1,4 +1,4 @@
-"""Text that is not text: lone surrogates written by an altered client.
+"""Payloads only an altered client writes: text that is not text, and nesting deeper than JSON decodes.
 
 JSON may spell any UTF-16 code unit as an escape (``"\\udc80"``), and
 Python's decoder turns a lone one into a string that cannot be written as
@@ -8,6 +8,12 @@ wrote that string wherever it writes text: the sealed snapshot (its save failed
 quietly, so every later open was cold), the front page, exports and signed
 documents. So a payload that spells one is refused where it is decoded, on
 every device, as any malformed payload is; the rest of the journal folds.
+
+Nesting is the other thing a payload can spell that no circle command writes:
+a few hundred bytes of ``[`` inflate to a list deeper than Python's decoder
+goes, and its RecursionError ended every member's sync. It is refused the same
+way, as are wraps (tests/security/test_history_hostile.py) and agreement files
+nested so.
 """
 
 from __future__ import annotations
@@ -31,15 +37,16 @@ def _payload(kind: str, cohort: str, author: str, lamport: int, ts: float, body:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def _write(svc, events: list[tuple[str, dict]]) -> None:
-    """Bea's altered client: ordinary events, each sealed with the epoch's key and signed, their payloads as above."""
+def _write(svc, events: list[tuple[str, dict] | bytes]) -> None:
+    """Bea's altered client: ordinary events, each sealed with the epoch's key and signed, their payloads as above (or as given)."""
     store = svc.store
     with store.lock:
         key, lamport, now = store.entry.cohort_key, store.view.max_lamport, store.clock()
         sealing = []
-        for kind, body in events:
+        for event in events:
             lamport += 1
-            sealing.append((_payload(kind, store.id, store.author.id, lamport, now, body), key.raw_id, key.secret))
+            raw = event if isinstance(event, bytes) else _payload(*event[:1], store.id, store.author.id, lamport, now, event[1])
+            sealing.append((raw, key.raw_id, key.secret))
         store.writer.append(sealing)
         store.vault.flush()
 
@@ -102,3 +109,27 @@ def test_decode_refuses_lone_surrogates_anywhere_and_keeps_escaped_pairs_and_bac
     with pytest.raises(InvalidEnvelope) as refused:
         decode_payload(raw({}, v=PAYLOAD_VERSION, k="note.added", c="c" * 32, a="a\udc80", l=1, t=0.0, b={}), id="x", journal="j", seq=1)
     assert "lone surrogate" in refused.value.reason
+
+
+def test_a_payload_nested_deeper_than_json_decodes_is_refused_and_the_rest_folds(tmp_path):
+    lt = Laptops(tmp_path, "Ana")
+    lt.join("Bea")
+    mid = lt.svc("Ana").schedule("2026-12-10 14:00", "December")
+    lt.sync()
+    bea = lt.svc("Bea")
+    deep = b'{"v":1,"k":"note.added","c":"' + lt.cid.encode() + b'","a":"' + bea.store.author.id.encode() + b'","l":1,"t":0,"b":'
+    _write(bea, [deep + b"[" * 100_000 + b"]" * 100_000 + b"}"])  # about 400 bytes once compressed
+    bea.add_note(mid, "Handover ran long")
+    lt.deliver("Ana", "Bea")
+    report = lt.store("Ana").ingest(from_start=True)
+    assert [n.text for n in lt.svc("Ana").view.notes(mid)] == ["Handover ran long"]
+    assert sum("nested too deep" in p for p in report.problems) == 1, report.problems
+
+
+def test_an_agreement_file_nested_deeper_than_json_decodes_is_a_one_line_error(tmp_path):
+    lt = Laptops(tmp_path, "Ana")
+    nested = tmp_path / "sections.json"
+    nested.write_bytes(b'{"goals":' + b"[" * 30_000 + b"]" * 30_000 + b"}")
+    result = lt.cli("Ana", "agreement", "propose", lt.cid, "--file", str(nested))
+    assert result.exit_code != 0 and "Traceback" not in result.output and not isinstance(result.exception, RecursionError)
+    assert "the file is not JSON" in result.output
