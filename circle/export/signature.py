@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from circle.crypto.identity import PublicIdentity, fingerprint
 from circle.errors import CircleError, CorruptFile, InvalidEnvelope, NotFound
-from circle.models.text import clean_name
+from circle.models.text import clean_name, lone_surrogate
 
 LABEL = b"circle/v1/export-signature"
 FORMAT = "circle-export-signature/1"
@@ -144,8 +144,10 @@ def verify(path: Path, sidecar: Path | None = None) -> Verified:
         raise CorruptFile("the signature file is malformed", "it is far too long to be one")
     try:
         doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # RecursionError: nested deeper than JSON decodes
         raise CorruptFile("the signature file is malformed", "it is not JSON") from None
+    if lone_surrogate(raw, doc):  # escapes no UTF-8 spells: no statement could be made of them to check
+        raise CorruptFile("the signature file is malformed", "it holds text that is not text")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CorruptFile("the signature file is malformed", f"it is not a {FORMAT} file")
     signer = _field(doc, "signer", dict)

@@ -92,12 +92,26 @@ def test_a_key_swapped_in_the_sidecar_is_refused(signer, tmp_path):
         verify(path)
 
 
-@pytest.mark.parametrize("content", ["[]", '{"format": "something else"}', '{"format": "circle-export-signature/1"}', "x" * 70_000])
+NESTED = '{"format":' + "[" * 30_000 + "]" * 30_000 + "}"  # deeper than JSON decodes, under the size limit
+
+
+@pytest.mark.parametrize("content", ["[]", '{"format": "something else"}', '{"format": "circle-export-signature/1"}', "x" * 70_000, NESTED])
 def test_a_sidecar_that_is_not_one_is_malformed(tmp_path: Path, content):
     path = tmp_path / "a.md"
     path.write_text("x")
     sidecar_path(path).write_text(content)
     with pytest.raises(CorruptFile):
+        verify(path)
+
+
+def test_a_sidecar_whose_name_is_not_text_is_malformed(signer, tmp_path):
+    """A lone surrogate, spelled as a JSON escape: no UTF-8 says it, so no statement can be made of it to check."""
+    path = tmp_path / "a.md"
+    write_signed(path, b"text", signer, 0.0)
+    side = json.loads(sidecar_path(path).read_text())
+    side["signer"]["name"] = "Ana \udc80"
+    sidecar_path(path).write_text(json.dumps(side))
+    with pytest.raises(CorruptFile, match="malformed"):
         verify(path)
 
 
