@@ -318,6 +318,24 @@ class Shared:
         return make_event(id, one(journal, journal), seq, one(kind, kind), one(cohort, cohort), one(author, author), lamport, ts, body, deps)
 
 
+MAX_DEPTH = 16
+"""How deep a payload may nest (the document is level 1): circle writes four levels at most (an agreement's sections).
+JSON decodes some hundreds, but each later writer of a body (a snapshot, an export) has the stack it is called with."""
+
+
+def _depth(doc: Any) -> int:
+    """How many levels of objects and lists ``doc`` has (a loop, not recursion)."""
+    deepest, todo = 0, [(doc, 1)]
+    while todo:
+        v, level = todo.pop()
+        if type(v) is dict:
+            v = list(v.values())
+        if type(v) is list:
+            deepest = max(deepest, level)
+            todo += [(x, level + 1) for x in v]
+    return deepest
+
+
 def decode_payload(raw: bytes, *, id: str, journal: str, seq: int, shared: Shared | None = None) -> Event:
     try:
         doc = json.loads(raw.decode("utf-8"))
@@ -344,6 +362,8 @@ def decode_payload(raw: bytes, *, id: str, journal: str, seq: int, shared: Share
         raise InvalidEnvelope("event payload malformed")
     if lone_surrogate(raw, doc):  # not text: no UTF-8 spells it (only an altered client's escapes can)
         raise InvalidEnvelope("event payload malformed: it holds a lone surrogate")
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _depth(doc) > MAX_DEPTH:
+        raise InvalidEnvelope("event payload malformed: nested too deep")
     if shared is not None:
         return shared.event(id, journal, seq, kind, cohort, author, lamport, float(ts), shared.keys(body), deps)
     return Event(id, journal, seq, kind, cohort, author, lamport, float(ts), body, deps)

@@ -24,7 +24,7 @@ import pytest
 
 from circle import export as ex
 from circle.errors import InvalidEnvelope
-from circle.models.events import PAYLOAD_VERSION, decode_payload
+from circle.models.events import MAX_DEPTH, PAYLOAD_VERSION, decode_payload
 from circle.store import snapshot
 from tests.security.laptops import Laptops
 
@@ -133,3 +133,29 @@ def test_an_agreement_file_nested_deeper_than_json_decodes_is_a_one_line_error(t
     result = lt.cli("Ana", "agreement", "propose", lt.cid, "--file", str(nested))
     assert result.exit_code != 0 and "Traceback" not in result.output and not isinstance(result.exception, RecursionError)
     assert "the file is not JSON" in result.output
+
+
+def test_a_body_nested_deeper_than_circle_writes_is_refused(tmp_path):
+    """JSON decodes a few hundred levels, each later writer (the snapshot, an export) from wherever it is called:
+    a field nested just under the decoder's limit could still end a save or an export. Nothing circle writes is
+    nested more than four levels, so a payload nested deeper than MAX_DEPTH is refused where it is decoded."""
+    lt = Laptops(tmp_path, "Ana")
+    lt.join("Bea")
+    mid = lt.svc("Ana").schedule("2026-12-10 14:00", "December")
+    lt.sync()
+    bea = lt.svc("Bea")
+    head = b'{"v":1,"k":"note.added","c":"' + lt.cid.encode() + b'","a":"' + bea.store.author.id.encode() + b'","l":1,"t":0,"b":'
+
+    def note(text: str, depth: int) -> bytes:  # a field circle does not know, nested ``depth`` levels under the payload
+        nested = b"[" * (depth - 2) + b"]" * (depth - 2)
+        return head + b'{"meeting":"' + mid.encode() + b'","text":"' + text.encode() + b'","kind":"note","x":' + nested + b"}}"
+
+    _write(bea, [note("at the limit", MAX_DEPTH), note("past it", MAX_DEPTH + 1), note("far past it", 900)])
+    lt.deliver("Ana", "Bea")
+    report = lt.store("Ana").ingest(from_start=True)
+    assert [n.text for n in lt.svc("Ana").view.notes(mid)] == ["at the limit"]
+    assert sum("nested too deep" in p for p in report.problems) == 2, report.problems
+    # What writes the payloads still writes them.
+    ana = lt.svc("Ana")
+    ana.store.save_snapshot()
+    ex.write(ex.summarize(ana), "json", tmp_path / "out.json", ex.signer_of(ana.store.author), ana.now())
