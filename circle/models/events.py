@@ -15,7 +15,6 @@ and a removal cuts a member exactly where the remover had seen them.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,7 +166,7 @@ def _deps(raw: Any) -> tuple[Dep, ...]:
         raise InvalidEnvelope("event citations malformed")
     out = []
     for j, v in raw.items():
-        if not (isinstance(j, str) and isinstance(v, list) and len(v) == 2 and type(v[0]) is int and v[0] >= 1 and isinstance(v[1], str)):
+        if not (isinstance(j, str) and isinstance(v, list) and len(v) == 2 and type(v[0]) is int and 1 <= v[0] < MAX_CLOCK and isinstance(v[1], str)):
             raise InvalidEnvelope("event citations malformed")
         out.append((j, v[0], v[1]))
     return tuple(sorted(out))
@@ -318,6 +317,12 @@ class Shared:
         return make_event(id, one(journal, journal), seq, one(kind, kind), one(cohort, cohort), one(author, author), lamport, ts, body, deps)
 
 
+MAX_CLOCK = 2**63
+"""A Lamport clock, and a cited position, is below this. Every member's next event takes the highest clock seen plus
+one: a clock of 4,300 digits, which JSON still decodes, left every honest member unable to write one that it encodes."""
+MAX_TIME = 1e11
+"""An author's wall clock is below this (the year 5138): screens and exports show it as a date, which a time of 1e308
+could not be."""
 MAX_DEPTH = 16
 """How deep a payload may nest (the document is level 1): circle writes four levels at most (an agreement's sections).
 JSON decodes some hundreds, but each later writer of a body (a snapshot, an export) has the stack it is called with."""
@@ -354,9 +359,10 @@ def decode_payload(raw: bytes, *, id: str, journal: str, seq: int, shared: Share
         or not isinstance(cohort, str)
         or not isinstance(author, str)
         or type(lamport) is not int
+        or not 0 <= lamport < MAX_CLOCK
         or not isinstance(ts, (int, float))
         or isinstance(ts, bool)
-        or not math.isfinite(ts)
+        or not 0 <= ts < MAX_TIME
         or not isinstance(body, dict)
     ):
         raise InvalidEnvelope("event payload malformed")

@@ -159,3 +159,32 @@ def test_a_body_nested_deeper_than_circle_writes_is_refused(tmp_path):
     ana = lt.svc("Ana")
     ana.store.save_snapshot()
     ex.write(ex.summarize(ana), "json", tmp_path / "out.json", ex.signer_of(ana.store.author), ana.now())
+
+
+@pytest.mark.parametrize(
+    "clock, time, cited",
+    [
+        pytest.param(b"9" * 4300, b"0", None, id="a clock of 4,300 digits: every member's next clock would not encode"),
+        pytest.param(str(2**63).encode(), b"0", None, id="a clock past 64 bits"),
+        pytest.param(b"-1", b"0", None, id="a clock below zero"),
+        pytest.param(b"7", b"1e308", None, id="a time no date shows"),
+        pytest.param(b"7", b"-1", None, id="a time before 1970"),
+        pytest.param(b"7", b"0", b"9" * 30, id="a citation of a position past 64 bits"),
+    ],
+)
+def test_clocks_times_and_positions_out_of_range_are_refused_and_everyone_still_writes(tmp_path, clock, time, cited):
+    lt = Laptops(tmp_path, "Ana")
+    lt.join("Bea")
+    mid = lt.svc("Ana").schedule("2026-12-10 14:00", "December")
+    lt.sync()
+    bea, ana = lt.svc("Bea"), lt.svc("Ana")
+    deps = b"" if cited is None else b',"d":{"' + ana.store.entry.journal.encode() + b'":[' + cited + b',"' + b"0" * 64 + b'"]}'
+    head = b'{"v":1,"k":"note.added","c":"' + lt.cid.encode() + b'","a":"' + bea.store.author.id.encode() + b'",'
+    _write(bea, [head + b'"l":' + clock + b',"t":' + time + deps + b',"b":{"meeting":"' + mid.encode() + b'","text":"odd","kind":"note"}}'])
+    lt.deliver("Ana", "Bea")
+    report = ana.store.ingest(from_start=True)
+    assert sum("rejected: event" in p for p in report.problems) == 1, report.problems
+    assert ana.view.max_lamport < 2**63 and [n.text for n in ana.view.notes(mid)] == []
+    ana.add_note(mid, "still written, and read by Bea")
+    lt.deliver("Bea", "Ana")
+    assert [n.text for n in bea.view.notes(mid)] == ["still written, and read by Bea"]
