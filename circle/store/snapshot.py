@@ -32,9 +32,9 @@ from circle.store.texts import Unreadable
 
 MAGIC = b"CRCLSNP3"
 LABEL = b"circle/v1/snapshot"
-VERSION = 7  # 7: notes' text left in the journals; 6: roster-class events opened with an epoch's own key; 5: sealed in frames; 4: the peer of each private channel event
+VERSION = 8  # 8: frames of 500 events; 7: notes' text left in the journals; 6: roster-class events opened with an epoch's own key; 5: sealed in frames; 4: the peer of each private channel event
 SAVE_AFTER = 2000  # events folded on a cold open before a snapshot is worth writing
-FRAME_EVENTS = 2000  # events per sealed frame
+FRAME_EVENTS = 500  # events per sealed frame
 _LENGTH = struct.Struct(">I")
 
 
