@@ -13,7 +13,9 @@ Nesting is the other thing a payload can spell that no circle command writes:
 a few hundred bytes of ``[`` inflate to a list deeper than Python's decoder
 goes, and its RecursionError ended every member's sync. It is refused the same
 way, as are wraps (tests/security/test_history_hostile.py) and agreement files
-nested so.
+nested so. So are clocks, times and cited positions out of range: every
+member numbers their next event past the highest clock seen, so one clock of
+4,300 digits left every honest member unable to write.
 """
 
 from __future__ import annotations
@@ -51,6 +53,22 @@ def _write(svc, events: list[tuple[str, dict] | bytes]) -> None:
         store.vault.flush()
 
 
+def _spelled(lt: Laptops, body: bytes, clock: bytes = b"1", time: bytes = b"0", cited: bytes = b"") -> bytes:
+    """A note's payload as Bea's altered client spells it, byte for byte: ``body`` and ``cited`` (the citations' JSON) as given."""
+    author = lt.store("Bea").author.id
+    return b'{"v":1,"k":"note.added","c":"%s","a":"%s","l":%s,"t":%s%s,"b":%s}' % (lt.cid.encode(), author.encode(), clock, time, cited, body)
+
+
+@pytest.fixture
+def lt(tmp_path) -> Laptops:
+    """Ana founds a cohort and Bea joins it; both have the meeting ``lt.mid``."""
+    lt = Laptops(tmp_path, "Ana")
+    lt.join("Bea")
+    lt.mid = lt.svc("Ana").schedule("2026-12-10 14:00", "December")
+    lt.sync()
+    return lt
+
+
 @pytest.mark.parametrize(
     "spelled",
     [
@@ -59,12 +77,8 @@ def _write(svc, events: list[tuple[str, dict] | bytes]) -> None:
         pytest.param("\ude00\ud83d", id="a pair the wrong way round"),
     ],
 )
-def test_a_lone_surrogate_from_an_altered_client_is_refused_and_everything_else_still_writes(tmp_path, spelled):
-    lt = Laptops(tmp_path, "Ana")
-    lt.join("Bea")
-    mid = lt.svc("Ana").schedule("2026-12-10 14:00", "December")
-    lt.sync()
-    bea = lt.svc("Bea")
+def test_a_lone_surrogate_from_an_altered_client_is_refused_and_everything_else_still_writes(lt, tmp_path, spelled):
+    mid, bea = lt.mid, lt.svc("Bea")
     kept = bea.add_note(mid, "Handover ran long")
     _write(
         bea,
@@ -111,23 +125,17 @@ def test_decode_refuses_lone_surrogates_anywhere_and_keeps_escaped_pairs_and_bac
     assert "lone surrogate" in refused.value.reason
 
 
-def test_a_payload_nested_deeper_than_json_decodes_is_refused_and_the_rest_folds(tmp_path):
-    lt = Laptops(tmp_path, "Ana")
-    lt.join("Bea")
-    mid = lt.svc("Ana").schedule("2026-12-10 14:00", "December")
-    lt.sync()
+def test_a_payload_nested_deeper_than_json_decodes_is_refused_and_the_rest_folds(lt):
     bea = lt.svc("Bea")
-    deep = b'{"v":1,"k":"note.added","c":"' + lt.cid.encode() + b'","a":"' + bea.store.author.id.encode() + b'","l":1,"t":0,"b":'
-    _write(bea, [deep + b"[" * 100_000 + b"]" * 100_000 + b"}"])  # about 400 bytes once compressed
-    bea.add_note(mid, "Handover ran long")
+    _write(bea, [_spelled(lt, b"[" * 100_000 + b"]" * 100_000)])  # about 400 bytes once compressed
+    bea.add_note(lt.mid, "Handover ran long")
     lt.deliver("Ana", "Bea")
     report = lt.store("Ana").ingest(from_start=True)
-    assert [n.text for n in lt.svc("Ana").view.notes(mid)] == ["Handover ran long"]
+    assert [n.text for n in lt.svc("Ana").view.notes(lt.mid)] == ["Handover ran long"]
     assert sum("nested too deep" in p for p in report.problems) == 1, report.problems
 
 
-def test_an_agreement_file_nested_deeper_than_json_decodes_is_a_one_line_error(tmp_path):
-    lt = Laptops(tmp_path, "Ana")
+def test_an_agreement_file_nested_deeper_than_json_decodes_is_a_one_line_error(lt, tmp_path):
     nested = tmp_path / "sections.json"
     nested.write_bytes(b'{"goals":' + b"[" * 30_000 + b"]" * 30_000 + b"}")
     result = lt.cli("Ana", "agreement", "propose", lt.cid, "--file", str(nested))
@@ -135,25 +143,19 @@ def test_an_agreement_file_nested_deeper_than_json_decodes_is_a_one_line_error(t
     assert "the file is not JSON" in result.output
 
 
-def test_a_body_nested_deeper_than_circle_writes_is_refused(tmp_path):
+def test_a_body_nested_deeper_than_circle_writes_is_refused(lt, tmp_path):
     """JSON decodes a few hundred levels, each later writer (the snapshot, an export) from wherever it is called:
     a field nested just under the decoder's limit could still end a save or an export. Nothing circle writes is
     nested more than four levels, so a payload nested deeper than MAX_DEPTH is refused where it is decoded."""
-    lt = Laptops(tmp_path, "Ana")
-    lt.join("Bea")
-    mid = lt.svc("Ana").schedule("2026-12-10 14:00", "December")
-    lt.sync()
-    bea = lt.svc("Bea")
-    head = b'{"v":1,"k":"note.added","c":"' + lt.cid.encode() + b'","a":"' + bea.store.author.id.encode() + b'","l":1,"t":0,"b":'
 
     def note(text: str, depth: int) -> bytes:  # a field circle does not know, nested ``depth`` levels under the payload
         nested = b"[" * (depth - 2) + b"]" * (depth - 2)
-        return head + b'{"meeting":"' + mid.encode() + b'","text":"' + text.encode() + b'","kind":"note","x":' + nested + b"}}"
+        return _spelled(lt, b'{"meeting":"%s","text":"%s","kind":"note","x":%s}' % (lt.mid.encode(), text.encode(), nested))
 
-    _write(bea, [note("at the limit", MAX_DEPTH), note("past it", MAX_DEPTH + 1), note("far past it", 900)])
+    _write(lt.svc("Bea"), [note("at the limit", MAX_DEPTH), note("past it", MAX_DEPTH + 1), note("far past it", 900)])
     lt.deliver("Ana", "Bea")
     report = lt.store("Ana").ingest(from_start=True)
-    assert [n.text for n in lt.svc("Ana").view.notes(mid)] == ["at the limit"]
+    assert [n.text for n in lt.svc("Ana").view.notes(lt.mid)] == ["at the limit"]
     assert sum("nested too deep" in p for p in report.problems) == 2, report.problems
     # What writes the payloads still writes them.
     ana = lt.svc("Ana")
@@ -172,15 +174,10 @@ def test_a_body_nested_deeper_than_circle_writes_is_refused(tmp_path):
         pytest.param(b"7", b"0", b"9" * 30, id="a citation of a position past 64 bits"),
     ],
 )
-def test_clocks_times_and_positions_out_of_range_are_refused_and_everyone_still_writes(tmp_path, clock, time, cited):
-    lt = Laptops(tmp_path, "Ana")
-    lt.join("Bea")
-    mid = lt.svc("Ana").schedule("2026-12-10 14:00", "December")
-    lt.sync()
-    bea, ana = lt.svc("Bea"), lt.svc("Ana")
-    deps = b"" if cited is None else b',"d":{"' + ana.store.entry.journal.encode() + b'":[' + cited + b',"' + b"0" * 64 + b'"]}'
-    head = b'{"v":1,"k":"note.added","c":"' + lt.cid.encode() + b'","a":"' + bea.store.author.id.encode() + b'",'
-    _write(bea, [head + b'"l":' + clock + b',"t":' + time + deps + b',"b":{"meeting":"' + mid.encode() + b'","text":"odd","kind":"note"}}'])
+def test_clocks_times_and_positions_out_of_range_are_refused_and_everyone_still_writes(lt, clock, time, cited):
+    mid, bea, ana = lt.mid, lt.svc("Bea"), lt.svc("Ana")
+    deps = b"" if cited is None else b',"d":{"%s":[%s,"%s"]}' % (ana.store.entry.journal.encode(), cited, b"0" * 64)
+    _write(bea, [_spelled(lt, b'{"meeting":"%s","text":"odd","kind":"note"}' % mid.encode(), clock, time, deps)])
     lt.deliver("Ana", "Bea")
     report = ana.store.ingest(from_start=True)
     assert sum("rejected: event" in p for p in report.problems) == 1, report.problems
