@@ -228,8 +228,10 @@ JOURNALS = ["j1", "j2", "j3", "j4"]
 @given(st.lists(st.tuples(st.sampled_from(JOURNALS), st.lists(st.tuples(st.sampled_from(JOURNALS), st.integers(0, 6)), max_size=5)), max_size=30))
 def test_citations_taken_in_one_pass_are_those_taken_one_at_a_time(cites: list[tuple[str, list[tuple[str, int]]]]) -> None:
     """Citations that cite less, cite their own journal or name a journal twice are refused with the same reason, leave the
-    same citations behind, and where citations grew is the same for every journal with no refused citations."""
+    same citations behind, and where citations grew is the same for every journal with no refused citations; what a
+    journal had cited at each of its events reads back afterwards as it was then."""
     fast, refused = Citations(), set()
+    kept: list[tuple[Event, dict[str, int]]] = []
     running: dict[str, dict[str, int]] = {}
     grew: dict[str, dict[str, tuple[list[int], list[int]]]] = {}
     seqs: dict[str, int] = {}
@@ -252,6 +254,12 @@ def test_citations_taken_in_one_pass_are_those_taken_one_at_a_time(cites: list[t
         if why is not None:
             refused.add(journal)
         assert fast.running.get(journal, {}) == running.get(journal, {})
+        fast.keep(e)  # as the fold does for a governance event: what its journal had cited then, read back at the end
+        kept.append((e, dict(running.get(journal, {}))))
+    for e, then in kept:
+        seen = fast.seen(e)
+        assert {j: seen.get(j) for j in JOURNALS if seen.get(j) is not None} == then
+        assert all(seen.get(j, 0) == then.get(j, 0) for j in [*JOURNALS, "never cited"])
     assert fast.untracked == refused
     for journal in set(seqs) - refused:
         assert {j: line for j, line in fast.grew.get(journal, {}).items()} == grew.get(journal, {})
