@@ -331,3 +331,17 @@ def shape_check(schema: tuple[dict[str, Check], dict[str, Check]]) -> Check:
 
 
 _SHAPES: dict[str, Check] = {kind: shape_check(s) for kind, s in SCHEMAS.items()}  # SCHEMAS, laid out once (it never changes)
+_KNOWN: dict[str, frozenset[str]] = {kind: frozenset(required) | frozenset(optional) for kind, (required, optional) in SCHEMAS.items()}
+
+
+def known_fields(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` without the fields its kind does not have (itself when it has none): docs/FORMAT.md says they are ignored.
+
+    So they are not kept either. An altered client could put 50 MB of one
+    letter in a field no one reads (a few hundred bytes once compressed);
+    every device held it for good and wrote it into its snapshot.
+    """
+    known = _KNOWN.get(kind)
+    if known is None or body.keys() <= known:
+        return body
+    return {k: v for k, v in body.items() if k in known}

@@ -21,8 +21,9 @@ from pathlib import Path
 from circle.crypto import envelope
 from circle.crypto.keystore import atomic_write
 from circle.errors import CircleError, CorruptFile, InvalidEnvelope
-from circle.models.events import Event, Shared, decode_payload
+from circle.models.events import Event, Shared, decode_payload, make_event
 from circle.models.governance import ROSTER_KINDS
+from circle.models.schema import known_fields
 from circle.paths import private_dir
 from circle.store.chain import ChainResult, Checked, check_chain
 from circle.store.journal import Reading
@@ -320,6 +321,8 @@ def _opening(
         if ev is None:
             report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: {problem}")
             continue
+        if (body := known_fields(ev.kind, ev.body)) is not ev.body:  # fields its kind does not have are ignored, and not kept
+            ev = make_event(ev.id, ev.journal, ev.seq, ev.kind, ev.cohort, ev.author, ev.lamport, ev.ts, body, ev.deps)
         if ev.author != record.owner or (key.scope is not Scope.INVITE and ev.cohort != cohort_id):
             report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: author or cohort does not match the journal")
             continue

@@ -78,6 +78,10 @@ class Wrapped:
     other: str = ""
 
 
+MAX_EPOCH = 2**63  # a wrapped key's epoch is below this: the next key of a channel is numbered one past it, and a number of
+# 4,300 digits from an altered wrapper made every keystore save on the receiving device fail from then on
+
+
 class CohortKeys:
     """The keys this identity holds for one cohort.
 
@@ -197,7 +201,7 @@ class CohortKeys:
                 scope = Scope(inner["scope"])
                 party = str(inner.get("with", "")) if scope is Scope.DYAD else ""
                 other = str(inner.get("for", "")) if scope is Scope.DYAD else ""
-                if type(inner["e"]) is not int:  # not a float, an infinity or a string of digits
+                if type(inner["e"]) is not int or not 0 <= inner["e"] < MAX_EPOCH:  # not a float, an infinity, digits, or past 64 bits
                     continue
                 key = ScopeKey(str(inner["kid"]), bytes.fromhex(inner["k"]), scope, inner["e"])
                 if len(key.raw_id) != 16 or len(key.secret) != 32 or key.id != key.raw_id.hex() or key.raw_id == WRAP_KEY_ID:

@@ -21,6 +21,7 @@ member numbers their next event past the highest clock seen, so one clock of
 from __future__ import annotations
 
 import json
+import os
 import tracemalloc
 
 import pytest
@@ -210,3 +211,43 @@ def test_made_up_citations_cost_what_they_say_not_that_times_every_governance_ev
     # 10,000 citations and 305 events: about 11 MB held; with a copy per governance event it was 71 MB.
     assert held < 30 * 2**20, f"{held:,} bytes held after the ingest"
     assert lt.svc("Ana").view.member(me) is not None  # and the cohort folds as before
+
+
+def test_fields_no_kind_has_are_ignored_and_not_kept(lt):
+    """50 MB of one letter in a field no one reads is a few hundred bytes once compressed: every device held it for good
+    and wrote it into its snapshot (ten such notes: 500 MB held, a 500 MB snapshot). Unknown fields are ignored
+    (FORMAT.md), so they are dropped where the payload is opened."""
+    pad = "a" * 5_000_000
+    _write(lt.svc("Bea"), [("note.added", {"meeting": lt.mid, "text": f"n{i}", "kind": "note", "pad": pad}) for i in range(10)])
+    ana = lt.svc("Ana")
+    tracemalloc.start()
+    try:
+        lt.deliver("Ana", "Bea")
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert [n.text for n in ana.view.notes(lt.mid)] == [f"n{i}" for i in range(10)]  # the notes themselves fold
+    assert held < 10 * 2**20, f"{held:,} bytes held after the ingest"
+    assert not any("pad" in e.body for e in ana.view.events)
+    ana.store.save_snapshot()
+    assert ana.store._snapshot_path().stat().st_size < 2**20
+
+
+def test_a_wrapped_key_numbered_past_64_bits_is_not_taken_and_saves_go_on(lt):
+    """A dyad key wrapped with an epoch of 4,300 digits was kept; the channel's next key, one past it, made every later
+    keystore save fail, so the member could write nothing more."""
+    from circle.store.channels import ChannelService
+    from circle.store.cohort import Part
+    from circle.store.vault import Scope, ScopeKey
+
+    bea, ana = lt.svc("Bea"), lt.svc("Ana")
+    key = ScopeKey(os.urandom(16).hex(), os.urandom(32), Scope.DYAD, 10**4300 - 1, lt.id("Ana"))
+    body = bea.store.keys.wrap_body(bea.store.id, [(key, "", "")], bea.store.readers([ana.view.member(lt.id("Ana"))]))
+    bea.store.commit([Part("keys.wrapped", body, None)])
+    lt.deliver("Ana", "Bea")
+    assert all(k.epoch < 2**63 for k in ana.store.entry.keys().values())
+    bea.store.record_private(lt.id("Ana"), "dyad.phase_set", {"phase": "closed"})
+    lt.deliver("Ana", "Bea")
+    ChannelService(ana).set_phase(lt.id("Bea"), "preparing")  # a new key for the channel, numbered past the one held
+    ana.schedule("2026-12-17 14:00", "Still written")
+    assert "Still written" in [m.title for m in ana.view.meetings()]
