@@ -68,14 +68,23 @@ class Citations:
         grew = self.grew.get(journal)
         if grew is None:
             grew = self.grew[journal] = {}
-        self._tick[journal] = self._tick.get(journal, 0) + 1
+        tick = self._tick[journal] = self._tick.get(journal, 0) + 1
+        log = self._log.get(journal)
+        if log is None:
+            log = self._log[journal] = {}
         changed: list[tuple[str, int | None]] = []  # what this event changed, and what it was (not a copy of every citation)
-        get, put = mine.get, self._set
+        get = mine.get
         for j, s, _h in deps:
             was = get(j)
             if was is None or s > was:
                 changed.append((j, was))
-                put(journal, mine, j, s)
+                mine[j] = s
+                change = log.get(j)  # as _set logs it, without its call: this is the fold's path for every event that cites
+                if change is None:
+                    log[j] = ([tick], [s])
+                else:
+                    change[0].append(tick)
+                    change[1].append(s)
                 line = grew.get(j)
                 if line is None:
                     grew[j] = ([seq], [s])
@@ -88,7 +97,7 @@ class Citations:
             if journal not in mine:  # a journal never cites itself, so it is in ``mine`` only if ``e`` cites it
                 return None
         for j, was in reversed(changed):  # something is wrong: put back what the journal had cited, and find out what
-            put(journal, mine, j, was)
+            self._set(journal, mine, j, was)
         return self._take_refused(e, mine)
 
     def _take_refused(self, e: Event, mine: dict[str, int]) -> str | None:
