@@ -30,6 +30,7 @@ MAX_CHARTER = 4000
 MAX_LIST = 1000
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_REPLICA_PATH = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a folder name a replica location takes (Replica.child): never ".", "..", "-x"
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX = re.compile(r"(?:[0-9a-f]{2}){1,4096}")
@@ -126,7 +127,7 @@ OPTIONAL_HASH = matches(_HEX64, "a hash", allow_empty=True)
 HEX = matches(_HEX, "hex")
 READING = matches(_READING, "a device's reading keys")
 PUBLIC = matches(_PUBLIC, "a public identity")
-REPLICA_PATH = matches(_ID, "a replica path", allow_empty=True)
+REPLICA_PATH = matches(_REPLICA_PATH, "a replica path", allow_empty=True)
 WHEN = matches(_WHEN, "a date and time (YYYY-MM-DD HH:MM)")
 DUE = matches(_DATE, "a date (YYYY-MM-DD)", allow_empty=True)
 TARGET = matches(_DATE, "a date (YYYY-MM-DD)")

@@ -332,7 +332,12 @@ class SyncService:
                 path = paths.get(jid) or j.replica_path
                 if not path:
                     continue
-                self._peers[jid] = Peer(store.id, jid, names.get(jid, "inviter"), base.child(path), store.journal_path(jid), describe_replica(base))
+                try:
+                    replica = base.child(path)
+                except CircleError as exc:  # a path no location takes (the fold refuses such events; an older one kept it): this journal only
+                    self._problems[jid] = f"{names.get(jid, 'a member')}'s journal: {exc.line()}"
+                    continue
+                self._peers[jid] = Peer(store.id, jid, names.get(jid, "inviter"), replica, store.journal_path(jid), describe_replica(base))
 
     # ---- one pass: push everything, pull everything ---------------------
     def once(self) -> OnceReport:
