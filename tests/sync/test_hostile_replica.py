@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
+from circle.errors import UsageError
+from circle.store import joining
+from circle.store.journal import read_rows
 from circle.sync.service import SyncService
-from tests.sync.helpers import meeting, note, once, three_homes, visible_texts
+from tests.sync.helpers import fetch_from_replica, meeting, new_home, note, once, three_homes, visible_texts
 
 
 def test_a_replica_path_no_location_takes_is_refused_and_sync_goes_on(tmp_path):
@@ -32,3 +37,27 @@ def test_a_replica_path_no_location_takes_is_refused_and_sync_goes_on(tmp_path):
     report = SyncService(t.a).once()
     assert not report.problems, report.problems
     assert "from Ben after it" in visible_texts(t.a.cohort(t.cohort))
+
+
+def test_a_join_code_naming_a_members_journal_is_refused_before_anything_is_fetched(tmp_path):
+    """Journal ids are in every envelope header on the replica: a newcomer's code naming Ben's journal had its request
+    fetched over Ana's verified copy of Ben's journal (a rollback alarm on Ben, his notes gone from Ana's screens)."""
+    shared = tmp_path / "shared"
+    t = three_homes(tmp_path, {"url": str(shared)})
+    ben, ana = t.b.cohort(t.cohort), t.a.cohort(t.cohort)
+    meeting(ben, "m1")
+    note(ben, "m1", "Ben's verified note")
+    once(t.b, t.a)
+    copy = ana.store.journal_path(ben.store.entry.journal)
+    before = [r.blob for r in read_rows(copy)]
+    mal = new_home(tmp_path, "Mal")
+    joined = joining.join(mal, joining.create_invite(t.a, ana).code, replica={"url": str(shared)})
+    SyncService(mal).once()
+    raw = joining._unb32(joined.join_code[len(joining.JOIN_PREFIX) :])
+    for jid in (ben.store.entry.journal, ana.store.entry.journal):
+        forged = joining.JOIN_PREFIX + joining._b32(bytes.fromhex(jid) + raw[16:])
+        with pytest.raises(UsageError, match="names a journal this cohort already has"):
+            joining.admit(ana, forged, fetch_from_replica(t.a))
+    assert [r.blob for r in read_rows(copy)] == before and not ana.store.alarms
+    assert joining.admit(ana, joined.join_code, fetch_from_replica(t.a)).name  # the invite is still there for the real code
+    assert "Ben's verified note" in visible_texts(ana)
