@@ -11,7 +11,10 @@ import os
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from circle.sync import litestream as ls
+from circle.sync.litestream import ltx
 
 
 def commit(db: Path, n: int, replica: ls.Replica) -> None:
@@ -90,3 +93,33 @@ def test_a_gap_or_a_replica_behind_is_not_followed(tmp_path: Path) -> None:
     level0(replica)[-2].unlink()  # a file in the middle gone
     assert not ls.apply_level0(replica, mirror, txid, newest)
     assert mirror.read_bytes() == before
+
+
+def test_a_fifo_a_link_or_a_file_too_big_named_as_the_next_file_is_not_read_and_the_copy_is_kept(tmp_path: Path, monkeypatch) -> None:
+    """A replica holder names something else as the next level-0 file: a FIFO blocked the sync thread for good, a link
+    to /dev/zero read until memory ran out, and a megabyte of tiny compressed pages cost seconds of inflating (more
+    pages than a follower applies are left to a whole restore, by litestream)."""
+    db, replica, mirror, txid = kept(tmp_path)
+    commit(db, 1, replica)
+    newest = ls.latest_txid(replica)
+    assert newest == txid + 1
+    [real] = [p for p in level0(replica) if p.name.startswith(f"{newest:016x}")]
+    saved = real.read_bytes()
+    before = mirror.read_bytes()
+    real.unlink()
+    os.mkfifo(real)
+    assert not ls.apply_level0(replica, mirror, txid, newest)  # returns at once: the FIFO is not opened for reading
+    real.unlink()
+    real.symlink_to("/dev/zero")
+    assert not ls.apply_level0(replica, mirror, txid, newest)
+    real.unlink()
+    real.write_bytes(bytes(ltx.APPLY_BYTES + 1))
+    assert not ls.apply_level0(replica, mirror, txid, newest)
+    real.write_bytes(saved)
+    monkeypatch.setattr(ltx, "APPLY_PAGES", 0)
+    assert not ls.apply_level0(replica, mirror, txid, newest)  # more pages than it applies: refused before they are inflated
+    with pytest.raises(ltx.LTXError, match="more pages"):
+        ltx.read_ltx(saved, 4096, newest, newest, max_pages=0)
+    assert mirror.read_bytes() == before
+    monkeypatch.undo()  # the real file again: followed as before
+    assert ls.apply_level0(replica, mirror, txid, newest) and rows(mirror) == rows(db)
