@@ -45,6 +45,7 @@ SIG_LEN = 64
 TAG_LEN = 16
 MIN_PADDED = 256
 MAX_CIPHERTEXT = 16 * 1024 * 1024
+MAX_LEN = HEADER_LEN + MAX_CIPHERTEXT + SIG_LEN  # the longest envelope there can be
 
 LABEL_EVENT_KEY = b"circle/v1/event-key"
 LABEL_SIGNATURE = b"circle/v1/event-signature"

@@ -50,12 +50,16 @@ def head(path: Path) -> tuple[int, bytes]:
         return 0, b""
     conn = connect(path, readonly=True)
     try:
-        row = conn.execute("SELECT seq, blob FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()
+        row = conn.execute("SELECT seq, CASE WHEN length(blob) <= ? THEN blob END FROM envelopes ORDER BY seq DESC LIMIT 1", (envelope.MAX_LEN,)).fetchone()
     except sqlite3.DatabaseError:
         return 0, b""
     finally:
         conn.close()
-    return (0, b"") if row is None else (int(row[0]), bytes(row[1]))
+    if row is None:
+        return 0, b""
+    if not isinstance(row[0], int) or not isinstance(row[1], bytes):  # no envelope (longer than any): only damage does that here
+        raise CorruptFile("a verified copy of a journal is damaged", f"{path.name}: run 'circle verify'")
+    return row[0], row[1]
 
 
 def append(path: Path, rows: list[Checked]) -> None:

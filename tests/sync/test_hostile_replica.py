@@ -8,12 +8,16 @@ and is shown refused or contained.
 from __future__ import annotations
 
 import os
+import sqlite3
+import tracemalloc
 
 import pytest
 
 from circle.errors import UsageError
 from circle.store import joining
 from circle.store.journal import read_rows
+from circle.sync import litestream as ls
+from circle.sync.location import replica_of
 from circle.sync.service import SyncService
 from tests.sync.helpers import fetch_from_replica, meeting, new_home, note, once, three_homes, visible_texts
 
@@ -61,3 +65,26 @@ def test_a_join_code_naming_a_members_journal_is_refused_before_anything_is_fetc
     assert [r.blob for r in read_rows(copy)] == before and not ana.store.alarms
     assert joining.admit(ana, joined.join_code, fetch_from_replica(t.a)).name  # the invite is still there for the real code
     assert "Ben's verified note" in visible_texts(ana)
+
+
+def test_a_row_longer_than_any_envelope_is_refused_without_being_read(tmp_path):
+    """A zero-filled row of 400 MB is 9 MB on the replica: a peer read it whole (+740 MB), then refused it."""
+    shared = tmp_path / "shared"
+    t = three_homes(tmp_path, {"url": str(shared)})
+    cleo = t.c.cohort(t.cohort).store
+    path, db = cleo.entry.replica_path, cleo.journal.path
+    t.c.close()
+    conn = sqlite3.connect(db)
+    (seq,) = conn.execute("SELECT max(seq) FROM envelopes").fetchone()
+    conn.execute("INSERT INTO envelopes (seq, blob) VALUES (?, zeroblob(?))", (seq + 1, 40 * 2**20))
+    conn.commit()
+    conn.close()
+    ls.replicate_once(db, replica_of({"url": str(shared)}).child(path))  # Cleo's altered client ships it as sync would
+    tracemalloc.start()
+    try:
+        report = SyncService(t.b).once()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2**20, f"{peak:,} bytes at the peak of Ben's pass"
+    assert any(cleo.entry.journal[:8] in p for p in report.problems), report.problems
