@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +32,42 @@ from circle.store.journal import read_rows
 
 MAX_SLOTS = 256  # lines one meeting's round holds
 LOOKAHEAD = 2  # empty slots looked at past the last line: a writer cut off half-way leaves a gap
+RETRY_AFTER = 60.0  # seconds before a slot that is there but holds no line is read again; doubled each time, up to an hour
+
+
+class _Unread:
+    """Slots that are there but held no line when read: each is read again only after a while, longer each time.
+
+    A line is written once and read by everyone; a slot that holds nothing
+    readable is a writer cut off half-way, or made by an altered client: one
+    who made all 256 slots of a round, empty, cost each device 256 restores
+    (9 s) on every tick of its sync. Kept per process, by slot name (a name
+    is unique to its cohort, meeting, epoch key and slot).
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[str, tuple[float, float]] = {}  # slot name -> (when it is read again, how long it waited)
+        self._lock = threading.Lock()
+
+    def due(self, name: str, now: float) -> bool:
+        with self._lock:
+            held = self._next.get(name)
+            return held is None or now >= held[0]
+
+    def failed(self, name: str, now: float) -> None:
+        with self._lock:
+            wait = min(3600.0, self._next.get(name, (0.0, RETRY_AFTER / 2))[1] * 2)
+            self._next[name] = (now + wait, wait)
+            if len(self._next) > 100_000:  # never more than a few rounds' worth in use: forget the oldest
+                for old in list(self._next)[:50_000]:
+                    del self._next[old]
+
+    def read(self, name: str) -> None:
+        with self._lock:
+            self._next.pop(name, None)
+
+
+UNREAD = _Unread()
 
 
 class Drop(Protocol):
@@ -177,11 +215,15 @@ def gather(drop: Drop, cache: RoundCache, rounds: list[tuple[str, str, Names]]) 
             while slot < MAX_SLOTS and empty <= LOOKAHEAD:
                 if slot in mine:
                     empty = 0
-                elif drop.exists(names(slot)):
+                elif drop.exists(name := names(slot)):
                     empty = 0
-                    blob = _read(drop, names(slot), Path(d))
-                    if blob is not None:
-                        new += cache.put(meeting, key, slot, blob)
+                    if UNREAD.due(name, time.monotonic()):
+                        blob = _read(drop, name, Path(d))
+                        if blob is None:
+                            UNREAD.failed(name, time.monotonic())
+                        else:
+                            UNREAD.read(name)
+                            new += cache.put(meeting, key, slot, blob)
                 else:
                     empty += 1
                 slot += 1

@@ -7,16 +7,19 @@ and is shown refused or contained.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sqlite3
+import time
 import tracemalloc
 
 import pytest
 
 from circle.errors import UsageError
-from circle.store import joining
+from circle.store import anonymous, joining
 from circle.store.journal import read_rows
 from circle.sync import litestream as ls
+from circle.sync.drop import ReplicaDrop
 from circle.sync.location import replica_of
 from circle.sync.service import SyncService
 from tests.sync.helpers import fetch_from_replica, meeting, new_home, note, once, three_homes, visible_texts
@@ -88,3 +91,35 @@ def test_a_row_longer_than_any_envelope_is_refused_without_being_read(tmp_path):
         tracemalloc.stop()
     assert peak < 20 * 2**20, f"{peak:,} bytes at the peak of Ben's pass"
     assert any(cleo.entry.journal[:8] in p for p in report.problems), report.problems
+
+
+def test_a_round_of_empty_slots_is_read_once_then_after_a_while(tmp_path, monkeypatch):
+    """A member with the epoch's key made all 256 slots of a round, empty: each device ran 256 restores (9 s) on every
+    tick of its sync. A slot that holds no line is read again after a minute, then two, up to an hour."""
+    shared = tmp_path / "shared"
+    t = three_homes(tmp_path, {"url": str(shared)})
+    ana = t.a.cohort(t.cohort)
+    mid = ana.schedule((dt.datetime.now() + dt.timedelta(days=2)).strftime("%Y-%m-%d %H:%M"), "Soon")
+    once(t.a, t.c)
+    cleo = t.c.cohort(t.cohort).store
+    names = cleo.round_names(mid, cleo.sealing_key())
+    monkeypatch.setattr(anonymous, "MAX_SLOTS", 16)  # a round of 16 slots: the same, in a sixteenth of the restores
+    for n in range(anonymous.MAX_SLOTS):
+        (shared / names(n)).mkdir()
+    reads: list[str] = []
+    real = anonymous._read
+    monkeypatch.setattr(anonymous, "_read", lambda drop, name, scratch: reads.append(name) or real(drop, name, scratch))
+    clock = [time.monotonic()]
+    monkeypatch.setattr(anonymous.time, "monotonic", lambda: clock[0])
+
+    def gather() -> int:
+        reads.clear()
+        ana.store.gather_rounds(ReplicaDrop(t.a, ana.store), time.time())
+        return len(reads)
+
+    assert gather() == anonymous.MAX_SLOTS
+    assert gather() == 0  # the next tick reads none of them
+    clock[0] += anonymous.RETRY_AFTER + 1
+    assert gather() == anonymous.MAX_SLOTS  # after a minute, once more
+    clock[0] += anonymous.RETRY_AFTER + 1
+    assert gather() == 0  # then it waits two
