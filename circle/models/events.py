@@ -318,8 +318,13 @@ class Shared:
 
 
 MAX_CLOCK = 2**63
-"""A Lamport clock, and a cited position, is below this. Every member's next event takes the highest clock seen plus
-one: a clock of 4,300 digits, which JSON still decodes, left every honest member unable to write one that it encodes."""
+"""A Lamport clock, and a cited position, is below this where a payload is decoded (what SQLite and every reader holds).
+Every member's next event takes the highest clock seen plus one: a clock of 4,300 digits, which JSON still decodes,
+left every honest member unable to write one that it encodes."""
+CLOCK_CEILING = 2**62
+"""The fold refuses an event whose clock is at or past this, and it moves no one's clock: an altered client that wrote
+one just under :data:`MAX_CLOCK` would otherwise have every member number their next event past what decodes. An
+event that cites one need not be past it. Honest clocks, one a second for a million years, stay far below."""
 MAX_TIME = 1e11
 """An author's wall clock is below this (the year 5138): screens and exports show it as a date, which a time of 1e308
 could not be."""

@@ -28,12 +28,12 @@ from array import array
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from circle.models.events import Event, Later, make_event
+from circle.models.events import CLOCK_CEILING, Event, Later, make_event
 
 _FAR = 1024  # a list grows by at most this many places, or by as many as it holds
 _ID = 32  # bytes of an event id (64 hex digits)
 _SEQ = 1 << 32  # a note's place packed in one int: journal's number << 32 | seq
-_CLOCK = 1 << 63  # an array("q") holds a clock below this
+_CLOCK = CLOCK_CEILING  # an array("q") holds a clock below 2**63; one at or past the ceiling stays an object, which the fold refuses
 _UNUSED = bytes(_ID)  # what the id column holds where no note is kept: no note kept has this id
 
 

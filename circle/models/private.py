@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 
 from circle.models import schema
 from circle.models.agreements import AGREEMENT_KINDS, Agreement, fold_agreements
-from circle.models.events import Event
+from circle.models.events import CLOCK_CEILING, Event
 from circle.models.view import View
 
 Stamp = tuple[int, str, str]
@@ -163,7 +163,8 @@ class Private:
         n = len(self._dyad)
         for peer, e in events:
             self._dyad.setdefault(e.id, (peer, e))
-            self.max_lamport = max(self.max_lamport, e.lamport)
+            if e.lamport < CLOCK_CEILING:  # a peer's altered client cannot push this member's clock out of range
+                self.max_lamport = max(self.max_lamport, e.lamport)
         return len(self._dyad) - n
 
     def add_self(self, events: Iterable[Event]) -> int:

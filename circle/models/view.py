@@ -34,7 +34,7 @@ from circle.models import schema
 from circle.models.agreements import CHARTER, Agreement, fold_agreements
 from circle.models.citations import Citations, histories
 from circle.models.credits import CREDIT_KINDS, CreditBook, judge_credits
-from circle.models.events import DEP_HASH_LEN, Elsewhere, Event, Later, said, text_of
+from circle.models.events import CLOCK_CEILING, DEP_HASH_LEN, Elsewhere, Event, Later, said, text_of
 from circle.models.goals import GOAL_KINDS, GoalBook, fold_goals
 from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
 from circle.models.places import NOTE, Places
@@ -243,7 +243,7 @@ class View:
                 placed = at.hold(e)
             if placed and opaque and opaque.get((journal, seq), eid) != eid:
                 self._fork_scan = -1  # a position judged by another envelope's id: citation forks are read again
-            if e.lamport > top:
+            if top < e.lamport < CLOCK_CEILING:  # one past the ceiling is refused below, and moves no one's clock
                 top = e.lamport
             held = newest.get(journal)
             if seq > (held[0] if held else 0):
@@ -423,6 +423,8 @@ class View:
                         misshapen[eid] = reason
             else:  # a second event at a position, or far past its journal: checked each time
                 reason = problem(e.kind, e.body)
+            if reason is None and e.lamport >= CLOCK_CEILING:
+                reason = "its clock is past what any member writes"
             if reason is None and e.lamport <= last.get(journal, (0, 0))[1]:
                 reason = "its clock does not go forward in its journal"
             if reason is None:
@@ -453,7 +455,7 @@ class View:
             elif len(h) < DEP_HASH_LEN or not cited.id.startswith(h):
                 self._refused[e.id] = "cites an event that is not the one this device holds: one of the two journals forked"
                 return ""
-            elif cited.lamport >= e.lamport:
+            elif e.lamport <= cited.lamport < CLOCK_CEILING:  # one past the ceiling is refused: citing it is no claim
                 self._refused[e.id] = "its clock is not past an event it cites"
                 return ""
         return f"waiting for {missing} event{'s' if missing != 1 else ''} it cites" if missing else ""

@@ -251,3 +251,24 @@ def test_a_wrapped_key_numbered_past_64_bits_is_not_taken_and_saves_go_on(lt):
     ChannelService(ana).set_phase(lt.id("Bea"), "preparing")  # a new key for the channel, numbered past the one held
     ana.schedule("2026-12-17 14:00", "Still written")
     assert "Still written" in [m.title for m in ana.view.meetings()]
+
+
+@pytest.mark.parametrize("clock", [2**63 - 1, 2**62], ids=["just under what decodes", "at the ceiling"])
+def test_a_clock_at_the_ceiling_is_refused_by_the_fold_and_moves_no_ones_clock(lt, clock):
+    """Decoding allows clocks below 2**63; one just under it, had it folded, made every member's next event 2**63, which
+    no device decodes: no one could write again. The fold refuses clocks from 2**62 on, they move no one's clock, and
+    citing one (every device cites the newest event of each journal) is no claim a governance event must be past."""
+    mid, bea, ana = lt.mid, lt.svc("Bea"), lt.svc("Ana")
+    _write(bea, [_spelled(lt, b'{"meeting":"%s","text":"far ahead","kind":"note"}' % mid.encode(), str(clock).encode())])
+    lt.deliver("Ana", "Bea")
+    [odd] = [e for e in ana.view.events if e.lamport == clock]
+    assert ana.view.refused()[odd.id] == "its clock is past what any member writes"
+    assert ana.view.max_lamport < 2**62
+    ana.add_note(mid, "a note after it")
+    ana.set_away(lt.id("Ana"), True)  # a governance event: it cites Bea's newest event, the one far ahead
+    lt.deliver("Bea", "Ana")
+    assert [n.text for n in bea.view.notes(mid)] == ["a note after it"]
+    assert bea.view.member(lt.id("Ana")).away and ana.view.member(lt.id("Ana")).away
+    bea.add_note(mid, "and Bea still writes")
+    lt.deliver("Ana", "Bea")
+    assert [n.text for n in ana.view.notes(mid)] == ["a note after it", "and Bea still writes"]
