@@ -244,7 +244,8 @@ def admit(svc: CohortService, join_code: str, fetch: Fetch, role: str = "partici
     if len(raw) != 26:
         raise UsageError("join code damaged", "check it was copied whole")
     jid, check = raw[:16], raw[16:]
-    if jid.hex() in svc.store.known_journals() or svc.store.journal_path(jid.hex()).exists():
+    entry = svc.store.entry
+    if jid.hex() in svc.store.known_journals() or jid.hex() == entry.journal or jid.hex() in entry.retired:
         # A newcomer's journal is new. One that names a journal held here would have its request fetched over the
         # verified copy of a member's journal (journal ids are in every envelope header on the replica).
         raise UsageError("join code names a journal this cohort already has", "ask the newcomer to read their join code out again")

@@ -123,3 +123,19 @@ def test_a_round_of_empty_slots_is_read_once_then_after_a_while(tmp_path, monkey
     assert gather() == anonymous.MAX_SLOTS  # after a minute, once more
     clock[0] += anonymous.RETRY_AFTER + 1
     assert gather() == 0  # then it waits two
+
+
+def test_an_admit_that_failed_can_be_tried_again_with_the_right_code(tmp_path):
+    """The refusal above is of journals the cohort has: the newcomer's request fetched by a first try that failed
+    (a code read out wrong) is no such journal, and the retry the error asks for goes through."""
+    shared = tmp_path / "shared"
+    t = three_homes(tmp_path, {"url": str(shared)})
+    ana = t.a.cohort(t.cohort)
+    mal = new_home(tmp_path, "Mal")
+    joined = joining.join(mal, joining.create_invite(t.a, ana).code, replica={"url": str(shared)})
+    SyncService(mal).once()
+    raw = bytearray(joining._unb32(joined.join_code[len(joining.JOIN_PREFIX) :]))
+    raw[-1] ^= 1  # one character of the check read out wrong
+    with pytest.raises(UsageError, match="does not match"):
+        joining.admit(ana, joining.JOIN_PREFIX + joining._b32(bytes(raw)), fetch_from_replica(t.a))
+    assert joining.admit(ana, joined.join_code, fetch_from_replica(t.a)).name == "Mal"
