@@ -116,10 +116,25 @@ def test_a_fifo_a_link_or_a_file_too_big_named_as_the_next_file_is_not_read_and_
     real.write_bytes(bytes(ltx.APPLY_BYTES + 1))
     assert not ls.apply_level0(replica, mirror, txid, newest)
     real.write_bytes(saved)
-    monkeypatch.setattr(ltx, "APPLY_PAGES", 0)
+    monkeypatch.setattr(ltx, "APPLY_INFLATED", 0)
     assert not ls.apply_level0(replica, mirror, txid, newest)  # more pages than it applies: refused before they are inflated
     with pytest.raises(ltx.LTXError, match="more pages"):
         ltx.read_ltx(saved, 4096, newest, newest, max_pages=0)
     assert mirror.read_bytes() == before
     monkeypatch.undo()  # the real file again: followed as before
+    assert ls.apply_level0(replica, mirror, txid, newest) and rows(mirror) == rows(db)
+
+
+def test_what_a_pull_reads_is_bounded_across_its_files_not_per_file(tmp_path: Path, monkeypatch) -> None:
+    """Twenty files of 4 MiB each (a valid checksum over a long trailer) cost 7.6 s when the bound was per file."""
+    db, replica, mirror, txid = kept(tmp_path)
+    commit(db, 3, replica)
+    newest = ls.latest_txid(replica)
+    assert newest == txid + 3
+    sizes = sorted(p.stat().st_size for p in level0(replica) if int(p.name[:16], 16) > txid)
+    monkeypatch.setattr(ltx, "APPLY_BYTES", sum(sizes) - 1)  # every file fits alone; together they do not
+    before = mirror.read_bytes()
+    assert not ls.apply_level0(replica, mirror, txid, newest)
+    assert mirror.read_bytes() == before
+    monkeypatch.setattr(ltx, "APPLY_BYTES", sum(sizes))
     assert ls.apply_level0(replica, mirror, txid, newest) and rows(mirror) == rows(db)
