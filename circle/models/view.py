@@ -27,6 +27,7 @@ from array import array
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
 
@@ -171,6 +172,7 @@ class View:
         self._forks: dict[str, tuple[tuple[int, int], tuple[int, str, str, str]]] = {}
         # cited positions not held when checked -> (where the citation is, its hash, citing journal, citing event id)
         self._unheld: dict[tuple[str, int], list[tuple[tuple[int, int], str, str, str]]] = {}
+        self._defer, self._due = 0, False  # inside folding_once; a fold again is owed when it ends
         self._reset()
 
     # ---- folding -------------------------------------------------------
@@ -222,7 +224,7 @@ class View:
         top = self.max_lamport
         # Whether the fold must start again, decided in the same pass (none of it depends on the order of the events):
         # anything waiting, a governance event, an event not after what its journal has folded, or one that moves a cut.
-        refold = bool(self._waiting)
+        refold = bool(self._waiting) or self._due  # due: the fold is folded again anyway (folding_once)
         fresh: list[Event] = []
         kept = array("Q")  # new notes kept as columns (their places): never held as objects past this loop
         row, marks, cur = [], bytearray(), ""
@@ -270,8 +272,7 @@ class View:
         else:
             self._fork_new += fresh  # in the order they came (as ``known`` holds them; a note kept as columns cites nothing)
         if refold:
-            self._memo.clear()
-            self._refold()
+            self._fold_again()
         else:
             batch: list[Event | int] = [*kept, *fresh]  # the notes kept at their places came first to them (a stable sort keeps that)
             batch.sort(key=self._journal_order)
@@ -330,6 +331,32 @@ class View:
         cuts = self._lowest_cuts
         return bool(cuts) and any(j in cuts and s > cuts[j] for j, s, _h in e.deps)
 
+    @contextmanager
+    def folding_once(self) -> Iterator[None]:
+        """Within it, :meth:`apply`, :meth:`note_opaque` and :meth:`note_sealed_whole` take what they are given and
+        fold everything again at most once, when it ends (nothing reads the view in between).
+
+        A journal is folded as it is opened, and what it holds that the view
+        does not fold (positions, roster-class events sealed whole) is known only
+        after: told in that order, each could start the fold again.
+        """
+        self._defer += 1
+        try:
+            yield
+        finally:
+            self._defer -= 1
+            if not self._defer and self._due:
+                self._due = False
+                self._memo.clear()
+                self._refold()
+
+    def _fold_again(self) -> None:
+        self._memo.clear()
+        if self._defer:
+            self._due = True
+        else:
+            self._refold()
+
     def _refold(self) -> None:
         events, at, top = self._events, self._at, self.max_lamport  # apply keeps the highest clock of every event held
         self._reset()
@@ -377,8 +404,7 @@ class View:
         if new:
             self._full.update(new)
             if any(eid in self._events for eid in new):  # roster-class events: never notes kept as columns
-                self._memo.clear()
-                self._refold()
+                self._fold_again()
 
     def sealed_whole(self) -> list[tuple[str, str]]:
         """What :meth:`note_sealed_whole` was told (for the sealed local snapshot)."""
@@ -640,8 +666,8 @@ class View:
                 self._newest_opaque[j] = (seq, eid)
         if n:
             self._memo.clear()
-            if self._waiting:
-                self._refold()
+            if self._waiting or self._due:  # due: the events just applied may be waiting for these
+                self._fold_again()
         return n
 
     def opaque(self) -> list[tuple[str, int, str]]:

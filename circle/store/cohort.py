@@ -530,14 +530,18 @@ class CohortStore(Wrapping):
                     continue
                 self._unread.discard(jid)
                 with accepted:
-                    # The cohort's events are folded as they are opened (notes' text left in the journal, read back when shown);
-                    # what settles may name more journals (members) to read.
-                    opened = open_events(accepted, record, self.id, self.keys.readable(), report, shared, self.keys.alternates(), leave, fold=self.view.apply)
+                    # The cohort's events are folded as they are opened (notes' text left in the journal, read back when shown),
+                    # then what the view does not fold is told, all of it folded again at most once, before anything reads
+                    # the view; what settles may name more journals (members) to read.
+                    with self.view.folding_once():
+                        opened = open_events(
+                            accepted, record, self.id, self.keys.readable(), report, shared, self.keys.alternates(), leave, fold=self.view.apply
+                        )
+                        self.view.note_opaque(opened.opaque)
+                        self.view.note_sealed_whole(opened.whole)
                     report.folded += opened.folded
                     folded += opened.cohort
                     peers.update(opened.peers)
-                    self.view.note_opaque(opened.opaque)
-                    self.view.note_sealed_whole(opened.whole)
                     for scope, events in opened.events.items():
                         fresh.setdefault(scope, []).extend(events)
                     got = self._take_wraps(opened.wraps)

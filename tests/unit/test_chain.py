@@ -484,3 +484,37 @@ def test_a_journal_that_changes_while_it_is_folded_keeps_the_checked_part_and_sa
         open_events(elsewhere, record, cohort.id, cohort.keys.readable(), report, fold=fold)
     assert len(folded) == 2 and texts(cohort) == {"n1", "n2"}  # the checked part, folded whole
     assert cohort.view.notes("m1")[-1].text == "n2"
+
+
+def test_what_a_journal_holds_that_the_view_does_not_fold_costs_no_second_fold_again(tmp_path: Path, monkeypatch) -> None:
+    """Folded as it is opened, a journal's positions and roster-class events sealed whole are told after its events:
+    each could start the fold again (three folds from the start here, against two when they were told first)."""
+    from circle.models.view import View
+    from circle.store.channels import ChannelService
+    from tests.security.laptops import Laptops
+
+    lap = Laptops(tmp_path, "Ana")
+    lap.join("Ben", "peer")
+    lap.join("Cleo", "participant")
+    lap.sync()
+    ChannelService(lap.svc("Ana")).send(lap.id("Cleo"), "hello", kind="feedback")  # positions the cohort's view does not fold
+    lap.sync()
+    mid = lap.svc("Ben").schedule("2026-12-10 14:00", "December")
+    lap.sync()
+    st = lap.store("Cleo")
+    with st.lock:  # Cleo's altered client: a roster-class event sealed with the epoch's own key, not its roster key
+        key, clock = st.entry.cohort_key, st.view.max_lamport + 1
+        raw = json.dumps({"v": 1, "k": "meeting.updated", "c": st.id, "a": st.author.id, "l": clock, "t": 0, "b": {"meeting": mid, "title": "x"}})
+        st.writer.append([(raw.encode(), key.raw_id, key.secret)])
+        st.vault.flush()
+    lap.svc("Cleo").set_away(lap.id("Cleo"), True)
+    lap.sync()
+    folds = []
+    real = View._refold
+    monkeypatch.setattr(View, "_refold", lambda self: folds.append(1) or real(self))
+    for who in ("Ana", "Ben", "Cleo"):
+        folds.clear()
+        store = lap.store(who)
+        store.view = View(store.id)
+        store.ingest(from_start=True)
+        assert len(folds) <= 2, who
