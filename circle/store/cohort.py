@@ -553,6 +553,8 @@ class CohortStore(Wrapping):
                         if cid is not None:
                             self._adopt(cid)
                             got = True
+                    if opened.error is not None:  # what came before it is folded and taken; the rest is not read
+                        raise opened.error
                 if got:
                     seen.clear()  # read everything again with the new keys (and, after an admission, the cohort's real id)
                     from_start = True

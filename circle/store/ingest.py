@@ -76,7 +76,7 @@ class Opened:
     count: int = 0  # events opened (wraps aside), kept or not
     cohort: int = 0  # of them, the cohort's (folded by the view)
     folded: int = 0  # what ``open_events``' fold said it folded (new to it)
-    error: CircleError | None = None  # the journal changed while it was read (raised by ``open_events``)
+    error: Exception | None = None  # what ended the opening early (the journal changed while it was read); see open_events
 
 
 Rewind = tuple[int, bytes, bytes]  # (seq, hash, envelope) to start a walk from instead of the verified head
@@ -251,8 +251,11 @@ def open_events(
     of a 100k-event journal held every note as an event until the view had
     kept it as columns. What it returns is ``Opened.folded``, and
     ``Opened.events`` has no cohort scope then. A journal that changed while
-    it was read ends the events handed to ``fold`` (what came before it is a
-    checked prefix of the chain), then raises as it does without ``fold``.
+    it was read, or anything raised while opening, ends the events handed to
+    ``fold`` (what came before is a checked prefix of the chain, folded whole)
+    and is left in ``Opened.error``: the caller raises it once it has taken
+    what that prefix held besides (positions, wraps). Without ``fold`` it is
+    raised here.
     """
     out = Opened()
     cohort = _opening(accepted, record, cohort_id, keys, report, shared, alternates, each, keep, out)
@@ -266,7 +269,7 @@ def open_events(
     else:
         for _ in cohort:
             pass
-    if out.error is not None:
+    if out.error is not None and fold is None:
         raise out.error
     return out
 
@@ -283,17 +286,32 @@ def _opening(
     keep: bool,
     out: Opened,
 ) -> Iterator[Event]:
-    """:func:`open_events`' walk: yields the cohort's events as they are opened; the rest go into ``out``."""
+    """:func:`open_events`' walk: yields the cohort's events as they are opened; the rest go into ``out``.
+
+    Whatever is raised on the way (the journal changed under the read, or a
+    caller's ``each``) ends it there and is kept in ``out.error``: a fold
+    handed these events is never left half way through one.
+    """
+    try:
+        yield from _opened(accepted, record, cohort_id, keys, report, shared, alternates, each, keep, out)
+    except Exception as exc:  # noqa: BLE001 - raised again by whoever opened them, once the prefix is folded whole
+        out.error = exc
+
+
+def _opened(
+    accepted: Iterable[Checked],
+    record: JournalRecord,
+    cohort_id: str,
+    keys: dict[bytes, ScopeKey],
+    report: IngestReport,
+    shared: Shared | None,
+    alternates: dict[bytes, list[ScopeKey]] | None,
+    each: Callable[[Event], Event] | None,
+    keep: bool,
+    out: Opened,
+) -> Iterator[Event]:
     jid = record.id
-    checked = iter(accepted)
-    while True:
-        try:
-            c = next(checked, None)
-        except CircleError as exc:  # the journal changed under the read: stop here, and let open_events raise it
-            out.error = exc
-            return
-        if c is None:
-            return
+    for c in accepted:
         kid = c.header.key_id
         key = None if kid == WRAP_KEY_ID else keys.get(kid)  # the wrap scope's id is never a key held: checked first
         if key is None or key.scope not in _FOLDED:
