@@ -25,14 +25,15 @@ from pathlib import Path
 from typing import Protocol
 
 from circle.crypto import anonymous as sealing
-from circle.errors import CircleError, InvalidEnvelope, UsageError
+from circle.errors import CircleError, InvalidEnvelope, ReplicaOffline, UsageError
 from circle.paths import private_dir, storage_problem
 from circle.store.db import connect, migrate
 from circle.store.journal import read_rows
 
 MAX_SLOTS = 256  # lines one meeting's round holds
 LOOKAHEAD = 2  # empty slots looked at past the last line: a writer cut off half-way leaves a gap
-RETRY_AFTER = 60.0  # seconds before a slot that is there but holds no line is read again; doubled each time, up to an hour
+RETRY_AFTER = 10.0  # seconds before a slot that is there but holds no line is read again; doubled each time, up to an hour
+# (a line still being shipped is read on a later tick; a slot made empty on purpose costs a few reads an hour)
 
 
 class _Unread:
@@ -176,22 +177,34 @@ class RoundCache:
                 return []  # made by a writer that has not made the table yet
 
 
-def _read(drop: Drop, name: str, scratch: Path) -> bytes | None:
-    """The line at ``name``, or None if nothing there is shaped like one."""
+def _read(drop: Drop, name: str, scratch: Path, unread: _Unread | None = None) -> bytes | None:
+    """The line at ``name``, or None if nothing there is shaped like one (told to ``unread``; not when the replica
+    could not be reached: that says nothing of the slot)."""
     out = scratch / f"{name}.db"
     try:
         if not drop.fetch(name, out):
-            return None
+            return _unread(unread, name)
         rows = list(read_rows(out))
-    except CircleError:
+    except ReplicaOffline:
         return None
+    except CircleError:
+        return _unread(unread, name)
+    if len(rows) != 1:
+        return _unread(unread, name)
     if len(rows) != 1:
         return None
     try:
         sealing.key_id_of(rows[0].blob)
     except InvalidEnvelope:
-        return None
+        return _unread(unread, name)
+    if unread is not None:
+        unread.read(name)
     return rows[0].blob
+
+
+def _unread(unread: _Unread | None, name: str) -> None:
+    if unread is not None:
+        unread.failed(name, time.monotonic())
 
 
 def _write(blob: bytes, path: Path) -> None:
@@ -218,11 +231,8 @@ def gather(drop: Drop, cache: RoundCache, rounds: list[tuple[str, str, Names]]) 
                 elif drop.exists(name := names(slot)):
                     empty = 0
                     if UNREAD.due(name, time.monotonic()):
-                        blob = _read(drop, name, Path(d))
-                        if blob is None:
-                            UNREAD.failed(name, time.monotonic())
-                        else:
-                            UNREAD.read(name)
+                        blob = _read(drop, name, Path(d), UNREAD)
+                        if blob is not None:
                             new += cache.put(meeting, key, slot, blob)
                 else:
                     empty += 1

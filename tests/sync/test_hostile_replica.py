@@ -15,7 +15,7 @@ import tracemalloc
 
 import pytest
 
-from circle.errors import UsageError
+from circle.errors import ReplicaOffline, UsageError
 from circle.store import anonymous, joining
 from circle.store.journal import read_rows
 from circle.sync import litestream as ls
@@ -95,7 +95,7 @@ def test_a_row_longer_than_any_envelope_is_refused_without_being_read(tmp_path):
 
 def test_a_round_of_empty_slots_is_read_once_then_after_a_while(tmp_path, monkeypatch):
     """A member with the epoch's key made all 256 slots of a round, empty: each device ran 256 restores (9 s) on every
-    tick of its sync. A slot that holds no line is read again after a minute, then two, up to an hour."""
+    tick of its sync. A slot that holds no line is read again after 10 s, then 20, up to an hour."""
     shared = tmp_path / "shared"
     t = three_homes(tmp_path, {"url": str(shared)})
     ana = t.a.cohort(t.cohort)
@@ -108,7 +108,7 @@ def test_a_round_of_empty_slots_is_read_once_then_after_a_while(tmp_path, monkey
         (shared / names(n)).mkdir()
     reads: list[str] = []
     real = anonymous._read
-    monkeypatch.setattr(anonymous, "_read", lambda drop, name, scratch: reads.append(name) or real(drop, name, scratch))
+    monkeypatch.setattr(anonymous, "_read", lambda drop, name, *rest: reads.append(name) or real(drop, name, *rest))
     clock = [time.monotonic()]
     monkeypatch.setattr(anonymous.time, "monotonic", lambda: clock[0])
 
@@ -120,9 +120,9 @@ def test_a_round_of_empty_slots_is_read_once_then_after_a_while(tmp_path, monkey
     assert gather() == anonymous.MAX_SLOTS
     assert gather() == 0  # the next tick reads none of them
     clock[0] += anonymous.RETRY_AFTER + 1
-    assert gather() == anonymous.MAX_SLOTS  # after a minute, once more
+    assert gather() == anonymous.MAX_SLOTS  # after a while, once more
     clock[0] += anonymous.RETRY_AFTER + 1
-    assert gather() == 0  # then it waits two
+    assert gather() == 0  # then it waits twice as long
 
 
 def test_an_admit_that_failed_can_be_tried_again_with_the_right_code(tmp_path):
@@ -139,3 +139,18 @@ def test_an_admit_that_failed_can_be_tried_again_with_the_right_code(tmp_path):
     with pytest.raises(UsageError, match="does not match"):
         joining.admit(ana, joining.JOIN_PREFIX + joining._b32(bytes(raw)), fetch_from_replica(t.a))
     assert joining.admit(ana, joined.join_code, fetch_from_replica(t.a)).name == "Mal"
+
+
+def test_a_slot_read_while_the_replica_is_away_is_read_again_on_the_next_tick(tmp_path, monkeypatch):
+    """An outage says nothing of a slot: it does not make a line that is there wait."""
+
+    class Away:
+        def fetch(self, name, out):
+            raise ReplicaOffline("the replica cannot be reached", "try again")
+
+    unread = anonymous._Unread()
+    assert anonymous._read(Away(), "slot", tmp_path, unread) is None
+    assert unread.due("slot", time.monotonic())
+    monkeypatch.setattr(Away, "fetch", lambda self, name, out: False)  # reached, and nothing there
+    assert anonymous._read(Away(), "slot", tmp_path, unread) is None
+    assert not unread.due("slot", time.monotonic())
