@@ -258,7 +258,7 @@ def open_events(
     raised here.
     """
     out = Opened()
-    cohort = _opening(accepted, record, cohort_id, keys, report, shared, alternates, each, keep, out)
+    cohort = _caught(_opened(accepted, record, cohort_id, keys, report, shared, alternates, each, keep, out), out)
     if fold is not None:
         out.folded = fold(cohort)
         for _ in cohort:  # whatever ``fold`` left unread is still opened and counted
@@ -274,26 +274,11 @@ def open_events(
     return out
 
 
-def _opening(
-    accepted: Iterable[Checked],
-    record: JournalRecord,
-    cohort_id: str,
-    keys: dict[bytes, ScopeKey],
-    report: IngestReport,
-    shared: Shared | None,
-    alternates: dict[bytes, list[ScopeKey]] | None,
-    each: Callable[[Event], Event] | None,
-    keep: bool,
-    out: Opened,
-) -> Iterator[Event]:
-    """:func:`open_events`' walk: yields the cohort's events as they are opened; the rest go into ``out``.
-
-    Whatever is raised on the way (the journal changed under the read, or a
-    caller's ``each``) ends it there and is kept in ``out.error``: a fold
-    handed these events is never left half way through one.
-    """
+def _caught(walk: Iterator[Event], out: Opened) -> Iterator[Event]:
+    """``walk``'s events; whatever is raised on the way (the journal changed under the read, or a caller's ``each``)
+    ends it there and is kept in ``out.error``: a fold handed these events is never left half way through one."""
     try:
-        yield from _opened(accepted, record, cohort_id, keys, report, shared, alternates, each, keep, out)
+        yield from walk
     except Exception as exc:  # noqa: BLE001 - raised again by whoever opened them, once the prefix is folded whole
         out.error = exc
 
@@ -310,6 +295,7 @@ def _opened(
     keep: bool,
     out: Opened,
 ) -> Iterator[Event]:
+    """:func:`open_events`' walk: yields the cohort's events as they are opened; the rest go into ``out``."""
     jid = record.id
     for c in accepted:
         kid = c.header.key_id

@@ -61,6 +61,16 @@ def _spelled(lt: Laptops, body: bytes, clock: bytes = b"1", time: bytes = b"0", 
     return b'{"v":1,"k":"note.added","c":"%s","a":"%s","l":%s,"t":%s%s,"b":%s}' % (lt.cid.encode(), author.encode(), clock, time, cited, body)
 
 
+def _held_after_delivery(lt: Laptops) -> int:
+    """Bytes Ana's device holds (traced) after Bea's journal is delivered to it and folded."""
+    tracemalloc.start()
+    try:
+        lt.deliver("Ana", "Bea")
+        return tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.fixture
 def lt(tmp_path) -> Laptops:
     """Ana founds a cohort and Bea joins it; both have the meeting ``lt.mid``."""
@@ -202,12 +212,7 @@ def test_made_up_citations_cost_what_they_say_not_that_times_every_governance_ev
 
     made_up = [b',"d":{%s}' % b",".join(b'"%032x":[1,"%s"]' % (k * 10_000 + i, b"0" * 32) for i in range(2_000)) for k in range(5)]
     _write(lt.svc("Bea"), [update(1 + k, cited) for k, cited in enumerate(made_up)] + [update(10 + n) for n in range(300)])
-    tracemalloc.start()
-    try:
-        lt.deliver("Ana", "Bea")
-        held = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
+    held = _held_after_delivery(lt)
     # 10,000 citations and 305 events: about 11 MB held; with a copy per governance event it was 71 MB.
     assert held < 30 * 2**20, f"{held:,} bytes held after the ingest"
     assert lt.svc("Ana").view.member(me) is not None  # and the cohort folds as before
@@ -220,12 +225,7 @@ def test_fields_no_kind_has_are_ignored_and_not_kept(lt):
     pad = "a" * 5_000_000
     _write(lt.svc("Bea"), [("note.added", {"meeting": lt.mid, "text": f"n{i}", "kind": "note", "pad": pad}) for i in range(10)])
     ana = lt.svc("Ana")
-    tracemalloc.start()
-    try:
-        lt.deliver("Ana", "Bea")
-        held = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
+    held = _held_after_delivery(lt)
     assert [n.text for n in ana.view.notes(lt.mid)] == [f"n{i}" for i in range(10)]  # the notes themselves fold
     assert held < 10 * 2**20, f"{held:,} bytes held after the ingest"
     assert not any("pad" in e.body for e in ana.view.events)
