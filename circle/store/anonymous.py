@@ -191,8 +191,6 @@ def _read(drop: Drop, name: str, scratch: Path, unread: _Unread | None = None) -
         return _unread(unread, name)
     if len(rows) != 1:
         return _unread(unread, name)
-    if len(rows) != 1:
-        return None
     try:
         sealing.key_id_of(rows[0].blob)
     except InvalidEnvelope:

@@ -553,7 +553,8 @@ class CohortStore(Wrapping):
                         if cid is not None:
                             self._adopt(cid)
                             got = True
-                    if opened.error is not None:  # what came before it is folded and taken; the rest is not read
+                    if opened.error is not None:  # what came before it is folded and taken; the rest is read next time,
+                        self._unread.add(jid)  # from its first event (its verified head already counts all of it)
                         raise opened.error
                 if got:
                     seen.clear()  # read everything again with the new keys (and, after an admission, the cohort's real id)

@@ -538,3 +538,24 @@ def test_anything_raised_while_a_journal_is_opened_leaves_the_view_folded(cohort
     with pytest.raises(RuntimeError, match="hook failed"):
         cohort.ingest()
     assert texts(cohort) == {"n1", "n2"} and len(cohort.view) == len(list(cohort.view.events))
+
+
+def test_a_journal_whose_opening_stopped_half_way_is_read_whole_the_next_time(cohort: CohortStore, ben: Peer) -> None:
+    """Its verified head counted all of it: the events after the error were never folded, not even by the next ingest."""
+    ben.write(ben.path, [f"n{i}" for i in range(6)])
+    real, calls = cohort.texts.leave_one, []
+
+    def leave(e):
+        if e.journal == ben.jid.hex():
+            calls.append(e.id)
+            if len(calls) == 3:
+                raise OSError("the disk went away for a moment")
+        return real(e)
+
+    cohort.texts.leave_one = leave
+    with pytest.raises(OSError):
+        cohort.ingest()
+    assert texts(cohort) == {"n0", "n1"}
+    cohort.texts.leave_one = real
+    cohort.ingest()
+    assert texts(cohort) == {f"n{i}" for i in range(6)}

@@ -360,6 +360,8 @@ def apply_level0(replica: Replica, db: Path, after: int, upto: int) -> bool:
                 return False
             (page_size,) = struct.unpack_from(">H", head, 16)
             page_size = 65536 if page_size == 1 else page_size
+            if page_size < 512 or page_size & (page_size - 1):  # no SQLite file says so: not a copy to follow
+                return False
             changes: list[tuple[int, list[tuple[int, bytes]]]] = []
             pages = APPLY_INFLATED // page_size  # inflated, across every file of the pull (a page may be 64 KiB)
             for lo, hi, path in plan:
