@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from circle.models.citations import Seen as Cited
 from circle.models.events import Event
 
 LABEL_COHORT_ID = b"circle/v1/cohort-id"
@@ -89,7 +90,7 @@ ROSTER_KINDS = GOVERNANCE_KINDS | frozenset(
 MENTOR = "mentor"
 MAX_ROUNDS = 6  # settling again with the cuts found; two rounds suffice unless removed members' admissions chain
 
-Seen = Callable[[Event], dict[str, int]]
+Seen = Callable[[Event], Cited | dict[str, int]]  # what an event's journal had cited up to it: read with .get
 CutFor = Callable[[Event, str, set[str]], int]  # (removal or role change, journal of the member, journals of other members) -> cut
 
 
@@ -271,7 +272,7 @@ class Settled:
         return journal in self.owners and not self.cut_at(journal, seq)
 
     @staticmethod
-    def in_past(g: Event, e: Event, seen: dict[str, int]) -> bool:
+    def in_past(g: Event, e: Event, seen: Cited | dict[str, int]) -> bool:
         """Whether ``g`` is among what ``e``'s author had seen when writing ``e``."""
         if g.journal == e.journal:
             return g.seq < e.seq
@@ -331,14 +332,14 @@ class _Pass:
         self.out.role_changes.sort(key=lambda c: c[0].stamp)
         return self.out
 
-    def _fold(self, e: Event, seen: dict[str, int]) -> State:
+    def _fold(self, e: Event, seen: Cited | dict[str, int]) -> State:
         s = State()
         for g in self.out.valid:
             if Settled.in_past(g, e, seen):
                 s.apply(g)
         return s
 
-    def _effects(self, e: Event, past: State, seen: dict[str, int]) -> None:
+    def _effects(self, e: Event, past: State, seen: Cited | dict[str, int]) -> None:
         """Where a removal or a role change cuts the member's journals: where its author had seen each."""
         target = past.members.get(e.body.get("member", ""))
         if target is not None and e.kind == "member.device_removed":  # one journal cut, where the remover had seen it
@@ -358,7 +359,7 @@ class _Pass:
             self.out.role_changes.append((e, cuts))
             self._changes.add(e.id)
 
-    def _mentor_then(self, e: Event, author: MemberState, restrictive: bool, seen: dict[str, int]) -> bool:
+    def _mentor_then(self, e: Event, author: MemberState, restrictive: bool, seen: Cited | dict[str, int]) -> bool:
         """A mentor where the author stood; for what only widens rights, not after a demotion's cut either."""
         if author.role != MENTOR:
             return False
@@ -369,7 +370,7 @@ class _Pass:
             for ev, cuts in self.out.role_changes
         )
 
-    def _check(self, e: Event, past: State, running: State, seen: dict[str, int]) -> str | None:
+    def _check(self, e: Event, past: State, running: State, seen: Cited | dict[str, int]) -> str | None:
         b = e.body
         if e.kind == "cohort.created":
             if running.founder:

@@ -33,7 +33,7 @@ from typing import Any
 
 from circle.models import schema
 from circle.models.agreements import CHARTER, Agreement, fold_agreements
-from circle.models.citations import Citations, histories
+from circle.models.citations import Citations, Seen, histories
 from circle.models.credits import CREDIT_KINDS, CreditBook, judge_credits
 from circle.models.events import CLOCK_CEILING, DEP_HASH_LEN, Elsewhere, Event, Later, said, text_of
 from circle.models.goals import GOAL_KINDS, GoalBook, fold_goals
@@ -633,8 +633,8 @@ class View:
         e = self._events.get(event_id)
         return e if e is not None else self._at.find((event_id,)).get(event_id)
 
-    def saw(self, e: Event) -> dict[str, int]:
-        """What the journal of a governance event had cited of each other journal up to it."""
+    def saw(self, e: Event) -> Seen:
+        """What the journal of a governance event had cited of each other journal up to it (read with ``get``)."""
         return self._cites.seen(e)
 
     def admission(self, member_id: str) -> Event | None:
