@@ -23,7 +23,7 @@ from circle.errors import CircleError, CorruptFile
 from circle.paths import private_dir
 from circle.store.chain import ChainResult, Checked, check_chain
 from circle.store.db import connect, migrate, transaction
-from circle.store.journal import read_rows
+from circle.store.journal import ENVELOPE, read_rows
 from circle.store.vault import JournalRecord
 
 
@@ -50,7 +50,7 @@ def head(path: Path) -> tuple[int, bytes]:
         return 0, b""
     conn = connect(path, readonly=True)
     try:
-        row = conn.execute("SELECT seq, CASE WHEN length(blob) <= ? THEN blob END FROM envelopes ORDER BY seq DESC LIMIT 1", (envelope.MAX_LEN,)).fetchone()
+        row = conn.execute(f"SELECT seq, {ENVELOPE} FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()
     except sqlite3.DatabaseError:
         return 0, b""
     finally:

@@ -208,6 +208,11 @@ def last_seq(path: Path) -> int:
         conn.close()
 
 
+# A row's envelope as a query reads it: one longer than any envelope reads as NULL (its length is in its header), so it
+# is refused as damage without being loaded (a replica holder's zero-filled row of 400 MB was read whole, then refused).
+ENVELOPE = f"CASE WHEN length(blob) <= {envelope.MAX_LEN} THEN blob END"
+
+
 class Reading:
     """One read-only connection to a journal, in one read transaction: every :meth:`rows` sees the same journal.
 
@@ -227,11 +232,8 @@ class Reading:
         """Rows with ``after`` < seq (<= ``upto``), in seq order."""
         path = self.path
         try:
-            # A row longer than any envelope reads as NULL (its length is in its header): a replica holder's zero-filled
-            # row of 400 MB was read whole, then refused.
             cur = self._conn.execute(
-                "SELECT seq, CASE WHEN length(blob) <= ? THEN blob END FROM envelopes WHERE seq > ? AND seq <= ? ORDER BY seq",
-                (envelope.MAX_LEN, after, 2**63 - 1 if upto is None else upto),
+                f"SELECT seq, {ENVELOPE} FROM envelopes WHERE seq > ? AND seq <= ? ORDER BY seq", (after, 2**63 - 1 if upto is None else upto)
             )
         except sqlite3.DatabaseError as exc:
             raise storage_problem(path, exc) or CorruptFile("journal damaged", f"{path.name}: {exc}; run 'circle verify'") from None
