@@ -152,7 +152,7 @@ class Private:
         self.me = me
         self._dyad: dict[str, tuple[str, Event]] = {}  # event id -> (peer, event)
         self._self: dict[str, Event] = {}
-        self.max_lamport = 0  # the newest clock seen here: what this member writes next goes past it, in every scope
+        self.max_lamport = 0  # the newest clock seen here: this member's next channel message or self note goes past it
 
     def __len__(self) -> int:
         """How many events are held (it only grows: screens compare it to know whether to read again)."""

@@ -24,7 +24,7 @@ kept in full.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -35,7 +35,7 @@ from circle.models import schema
 from circle.models.agreements import CHARTER, Agreement, fold_agreements
 from circle.models.citations import Citations, Seen, histories
 from circle.models.credits import CREDIT_KINDS, CreditBook, judge_credits
-from circle.models.events import CLOCK_CEILING, DEP_HASH_LEN, Elsewhere, Event, Later, said, text_of
+from circle.models.events import CLOCK_CEILING, CLOCK_STEP, DEP_HASH_LEN, Dep, Elsewhere, Event, Later, said, text_of
 from circle.models.goals import GOAL_KINDS, GoalBook, fold_goals
 from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
 from circle.models.places import NOTE, Places
@@ -94,6 +94,9 @@ _ACTION_FIELDS = ("title", "owner", "due", "status")
 
 _JOURNAL_ORDER = attrgetter("journal", "seq")
 _NEVER = float("-inf")
+_BACKWARDS = "its clock does not go forward in its journal"
+_LEAPT = "its clock leaps further ahead than its journal and what it cites allow"
+_WAIT = "waiting for what it cites"  # not a refusal: the event is in _waiting (see View._leap)
 
 
 # Memoised reads a batch of one kind drops (see View._forget); a kind not here, or a mix, drops them all.
@@ -179,7 +182,11 @@ class View:
     def _reset(self) -> None:
         self._gov = Settled()
         self._refused: dict[str, str] = {}
-        self._waiting: dict[str, str] = {}  # governance event -> what it waits for
+        self._waiting: dict[str, str] = {}  # governance event, or one whose clock leaps, -> what it waits for
+        self._waits_for: set[tuple[str, int]] = set()  # the positions they cite that are not here: what starts the fold again
+        self._uncounted: set[str] = set()  # events the checks refused or hold back: their clocks count for no writer
+        self._refused_to: dict[str, int] = {}  # journal -> the newest seq the checks refused or hold back
+        self._steps: dict[str, tuple[array[int], array[int]]] = {}  # journal -> its short steps, for one pass (see _anchor)
         self._entities: dict[str, dict[str, list[Event]]] = {"meeting": defaultdict(list), "item": defaultdict(list), "action": defaultdict(list)}
         self._facts: dict[str, list[Event]] = defaultdict(list)
         self._kept_notes: dict[str, array[int]] = defaultdict(lambda: array("Q"))  # meeting -> accepted notes kept as columns (places)
@@ -212,7 +219,7 @@ class View:
     def apply(self, events: Iterable[Event]) -> int:
         """Fold events in; returns how many were new. Duplicates and other cohorts' events are ignored."""
         known, cohort = self._events, self.cohort_id
-        at, newest, by_journal, cited_at, last, cuts, opaque = (
+        at, newest, by_journal, cited_at, last, cuts, opaque, refused_to = (
             self._at,
             self._newest,
             self._by_journal,
@@ -220,11 +227,13 @@ class View:
             self._last,
             self._lowest_cuts,
             self._opaque,
+            self._refused_to,
         )
-        top = self.max_lamport
         # Whether the fold must start again, decided in the same pass (none of it depends on the order of the events):
-        # anything waiting, a governance event, an event not after what its journal has folded, or one that moves a cut.
-        refold = bool(self._waiting) or self._due  # due: the fold is folded again anyway (folding_once)
+        # an event something waits for, a governance event, an event not after what its journal has folded, or one that
+        # moves a cut. (Starting again for anything at all while something waits let one citation of a position that
+        # never comes, from an altered client, make every note typed cost a whole fold.)
+        refold, waits_for = self._due, self._waits_for  # due: the fold is folded again anyway (folding_once)
         fresh: list[Event] = []
         kept = array("Q")  # new notes kept as columns (their places): never held as objects past this loop
         row, marks, cur = [], bytearray(), ""
@@ -245,8 +254,6 @@ class View:
                 placed = at.hold(e)
             if placed and opaque and opaque.get((journal, seq), eid) != eid:
                 self._fork_scan = -1  # a position judged by another envelope's id: citation forks are read again
-            if top < e.lamport < CLOCK_CEILING:  # one past the ceiling is refused below, and moves no one's clock
-                top = e.lamport
             held = newest.get(journal)
             if seq > (held[0] if held else 0):
                 newest[journal] = (seq, eid)
@@ -255,7 +262,14 @@ class View:
                 self._came_in_order = False
             if not refold:
                 done = last.get(journal)
-                refold = e.kind in GOVERNANCE_KINDS or seq <= (done[0] if done else 0) or bool(cuts and self._moves_a_cut(e)) or eid in self._full
+                refold = (
+                    e.kind in GOVERNANCE_KINDS
+                    or seq <= (done[0] if done else 0)
+                    or bool(waits_for and (journal, seq) in waits_for)
+                    or bool(refused_to and seq < refused_to.get(journal, 0))  # it may let one refused after it leap less
+                    or bool(cuts and self._moves_a_cut(e))
+                    or eid in self._full
+                )
             if placed and e.kind == "note.added" and at.keep_note(e):  # cites nothing: no citation index needs it
                 kept.append(at.place(journal, seq))
                 continue
@@ -266,7 +280,6 @@ class View:
                 cited_at[journal] = e.ts
         if not fresh and not kept:
             return 0
-        self.max_lamport = top
         if self._fork_scan < 0:
             self._fork_scan, self._forks, self._unheld, self._fork_new = 0, {}, {}, list(known.values())
         else:
@@ -358,9 +371,9 @@ class View:
             self._refold()
 
     def _refold(self) -> None:
-        events, at, top = self._events, self._at, self.max_lamport  # apply keeps the highest clock of every event held
+        events, at = self._events, self._at
         self._reset()
-        self._events, self._at, self.max_lamport = events, at, top
+        self._events, self._at = events, at
         # The checks need each journal's events in seq order, and nothing else: each journal is checked apart from
         # the others, and what is folded from the events does not depend on their order. When every journal's events
         # came in seq order, the order they came in is such an order; it is also the order they sit in memory, and
@@ -369,9 +382,9 @@ class View:
         governance = []
         for e in ok:
             if e.kind in GOVERNANCE_KINDS:
-                wait = self._citations_here(e)
-                if wait:
-                    self._waiting[e.id] = wait
+                missing = self._citations_here(e)
+                if missing:
+                    self._wait(e, missing)
                 elif e.id not in self._refused:
                     governance.append(e)
         self._gov = settle(governance, self._cites.seen, self.cohort_id, self._cut_for)
@@ -423,6 +436,8 @@ class View:
         opens cold, and again whenever the fold starts again).
         """
         at, misshapen, last, refused, cites, problem = self._at, self._misshapen, self._last, self._refused, self._cites, schema.problem
+        uncounted, top, refused_to = self._uncounted, self.max_lamport, self._refused_to
+        self._steps.clear()  # what is held may have grown since they were read
         ok: list[Event] = []
         kept = array("Q")
         row, marks, held = (), bytearray(), ""  # the places and shape marks of the journal in hand (events come a journal at a time)
@@ -430,10 +445,16 @@ class View:
             if type(e) is int:  # a note kept as columns: its body had its shape when it was kept, and it cites nothing
                 journal, seq = at.where(e)
                 lamport = at.lamport_at(e)
-                if lamport <= last.get(journal, (0, 0))[1]:
-                    refused[at.kept_id(e)] = "its clock does not go forward in its journal"
+                prev = last.get(journal, (0, 0))[1]
+                if not prev < lamport <= prev + CLOCK_STEP:  # citing nothing, nothing lets it leap
+                    eid = at.kept_id(e)
+                    refused[eid] = _BACKWARDS if lamport <= prev else _LEAPT
+                    uncounted.add(eid)
+                    refused_to[journal] = max(seq, refused_to.get(journal, 0))
                     continue
                 last[journal] = (seq, lamport)
+                if lamport > top:
+                    top = lamport
                 kept.append(e)
                 continue
             eid, journal, seq = e.id, e.journal, e.seq
@@ -449,42 +470,119 @@ class View:
                         misshapen[eid] = reason
             else:  # a second event at a position, or far past its journal: checked each time
                 reason = problem(e.kind, e.body)
-            if reason is None and e.lamport >= CLOCK_CEILING:
+            lamport = e.lamport
+            if reason is None and lamport >= CLOCK_CEILING:
                 reason = "its clock is past what any member writes"
-            if reason is None and e.lamport <= last.get(journal, (0, 0))[1]:
-                reason = "its clock does not go forward in its journal"
+            if reason is None:
+                prev = last.get(journal, (0, 0))[1]
+                if lamport <= prev:
+                    reason = _BACKWARDS
+                elif lamport > prev + CLOCK_STEP:
+                    reason = self._leap(e)
             if reason is None:
                 reason = cites.take(e)
             if reason is not None:
-                refused[eid] = reason
+                if reason is not _WAIT:
+                    refused[eid] = reason
+                uncounted.add(eid)
+                refused_to[journal] = max(e.seq, refused_to.get(journal, 0))
                 if e.deps:
                     cites.untracked.add(journal)
                 continue
-            last[journal] = (e.seq, e.lamport)
+            last[journal] = (e.seq, lamport)
+            if lamport > top:
+                top = lamport
             if e.kind in GOVERNANCE_KINDS:
                 cites.keep(e)
             ok.append(e)
+        self.max_lamport = top
         return ok, kept
 
-    def _citations_here(self, e: Event) -> str:
-        """A governance event settles once what it cites is here, is what it says, and is older by the clocks."""
-        missing = 0
+    def _leap(self, e: Event) -> str | None:
+        """Why ``e``, whose clock is more than :data:`CLOCK_STEP` past its journal's, is refused (None: what it cites
+        lets it that far ahead; :data:`_WAIT`: an event it cites is not here yet, and it waits in ``_waiting``)."""
+        reach, missing = self._reach(e.deps)
+        if e.lamport <= reach + CLOCK_STEP:
+            return None
+        if missing:
+            self._wait(e, missing)
+            return _WAIT
+        return _LEAPT
+
+    def _wait(self, e: Event, missing: list[tuple[str, int]]) -> str:
+        """Hold ``e`` back until the positions it cites that are not here come: what it waits for."""
+        self._waits_for.update(missing)
+        wait = self._waiting[e.id] = f"waiting for {len(missing)} event{'s' if len(missing) != 1 else ''} it cites"
+        return wait
+
+    def _reach(self, deps: Iterable[Dep]) -> tuple[int, list[tuple[str, int]]]:
+        """The highest short step among the positions ``deps`` cite (see :meth:`_anchor`), and those of them not here.
+        A citation of another event than the one held there reaches nothing."""
+        reach, missing = 0, []
+        at, opaque = self._at, self._opaque
+        for j, s, h in deps:
+            held = at.id_at(j, s) or opaque.get((j, s))
+            if held is None:
+                missing.append((j, s))
+            elif len(h) >= DEP_HASH_LEN and held.startswith(h):
+                reach = max(reach, self._anchor(j, s))
+        return reach, missing
+
+    def _anchor(self, journal: str, seq: int) -> int:
+        """The clock of ``journal``'s newest short step at or before ``seq`` (0: none).
+
+        A short step is an event whose clock is above the journal's previous
+        short step's and at most :data:`CLOCK_STEP` past it (the first: at most
+        that past 0). Read from the clocks of the events held and nothing else:
+        an event that leapt, even one its citations allowed, is no short step,
+        so no chain of citations takes a clock further than one step past a
+        cited event. The same on every device that holds the same events, in
+        any order they came. Read only when an event leaps (never, unless a
+        client was altered), and kept for one pass of the checks.
+        """
+        got = self._steps.get(journal)
+        if got is None:
+            seqs, clocks, anchor = array("q"), array("q"), 0
+            for s, lamport in self._at.clocks(journal):
+                if anchor < lamport <= anchor + CLOCK_STEP:
+                    anchor = lamport
+                    seqs.append(s)
+                    clocks.append(lamport)
+            got = self._steps[journal] = (seqs, clocks)
+        seqs, clocks = got
+        i = bisect_right(seqs, seq)
+        return clocks[i - 1] if i else 0
+
+    def clock_within_step(self, journal: str, clock: int, deps: tuple[Dep, ...]) -> int:
+        """``clock``, or less if the fold would refuse it for the next event of ``journal`` citing ``deps``: the highest
+        clock a writer may give it. Less only where another member's clock leapt ahead (an altered client):
+        following it further than a step would get the event refused."""
+        limit = self._last.get(journal, (0, 0))[1] + CLOCK_STEP
+        if clock <= limit:
+            return clock
+        self._steps.clear()
+        return min(clock, max(limit, self._reach(deps)[0] + CLOCK_STEP))
+
+    def _citations_here(self, e: Event) -> list[tuple[str, int]]:
+        """A governance event settles once what it cites is here, is what it says, and is older by the clocks: the
+        positions it cites that are not here (none: settled, or refused with the reason in ``_refused``)."""
+        missing = []
         for j, s, h in e.deps:
             cited = self._at.get(j, s)  # a note kept as columns made again: few governance events cite, and rarely a note
             if cited is None:
                 held = self._opaque.get((j, s))
                 if held is None:
-                    missing += 1
+                    missing.append((j, s))
                 elif len(h) < DEP_HASH_LEN or not held.startswith(h):
                     self._refused[e.id] = "cites an event that is not the one this device holds: one of the two journals forked"
-                    return ""
+                    return []
             elif len(h) < DEP_HASH_LEN or not cited.id.startswith(h):
                 self._refused[e.id] = "cites an event that is not the one this device holds: one of the two journals forked"
-                return ""
-            elif e.lamport <= cited.lamport < CLOCK_CEILING:  # one past the ceiling is refused: citing it is no claim
+                return []
+            elif e.lamport <= cited.lamport and cited.id not in self._uncounted:  # one the checks refused moves no writer's clock
                 self._refused[e.id] = "its clock is not past an event it cites"
-                return ""
-        return f"waiting for {missing} event{'s' if missing != 1 else ''} it cites" if missing else ""
+                return []
+        return missing
 
     def _cut_for(self, change: Event, journal: str, protectors: set[str]) -> int:
         """Where a removal or role change cuts one of the member's journals.
@@ -656,17 +754,18 @@ class View:
         journal, in every scope); a governance event waiting for one settles
         once it is known here, by its id (its clock cannot be read).
         """
-        n = 0
+        n, awaited = 0, False
         for j, seq, eid in positions:
             if (j, seq) in self._opaque:
                 continue
             self._opaque[j, seq] = eid
             n += 1
+            awaited = awaited or (j, seq) in self._waits_for
             if seq > self._newest_opaque.get(j, (0, ""))[0]:
                 self._newest_opaque[j] = (seq, eid)
         if n:
             self._memo.clear()
-            if self._waiting or self._due:  # due: the events just applied may be waiting for these
+            if awaited or self._due:  # due: the events just applied may be waiting for these
                 self._fold_again()
         return n
 
@@ -1319,7 +1418,8 @@ class View:
         return furthest
 
     def waiting(self) -> dict[str, str]:
-        """Governance events not settled yet because events they cite have not arrived: event id -> what they wait for."""
+        """Events not settled yet because events they cite have not arrived (governance events, and events whose clock
+        leaps further than their journal's): event id -> what they wait for."""
         return dict(self._waiting)
 
     def fingerprint_material(self) -> bytes:

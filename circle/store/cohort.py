@@ -269,13 +269,14 @@ class CohortStore(Wrapping):
         if not parts:
             return []
         with self.lock:
-            lamport, now = max(self.view.max_lamport, self.private.max_lamport), self.clock()
+            lamport, now = self._seen_clock(parts), self.clock()
             deps = self._citations(parts)
             carrier = -1
             if deps and not any(p.key is not None and p.key.scope is Scope.COHORT and p.kind in ROSTER_KINDS for p in parts):
                 carrier = next((i for i, p in enumerate(parts) if p.key is not None and p.key.scope is Scope.COHORT), -1)
                 if carrier >= 0:
                     parts = [*parts[:carrier], Part("cohort.seen", {}, parts[carrier].key), *parts[carrier:]]
+            lamport = self._first_clock(parts, lamport, deps)
             sealing: list[tuple[bytes, bytes, bytes]] = []
             made: list[tuple[str, dict[str, Any], ScopeKey, int, tuple[Dep, ...]] | None] = []
             for part in parts:
@@ -335,18 +336,44 @@ class CohortStore(Wrapping):
                 raise StorageError(exc.title, f"what you wrote is saved in your journal; {hint}") from None
             return out
 
+    def _seen_clock(self, parts: list[Part]) -> int:
+        """The highest clock ``parts`` must be numbered past: the cohort's, and for a batch with no cohort event (a
+        channel's message, a self note) the private channels' too. Only the channel's two members read its clocks,
+        so a peer's altered client numbering one far ahead moves none of this member's cohort events."""
+        if any(p.key is not None and p.key.scope is Scope.COHORT for p in parts):
+            return self.view.max_lamport
+        return max(self.view.max_lamport, self.private.max_lamport)
+
+    def _first_clock(self, parts: list[Part], seen: int, deps: tuple[Dep, ...]) -> int:
+        """The clock ``parts`` are numbered past: ``seen`` (the highest seen), or less where following it would leap
+        further than the fold takes (docs/FORMAT.md, "Clock steps": an altered client's clock leapt ahead).
+
+        The view checks this journal's cohort-scope events: the first of them
+        leaps from its journal's clock, citing ``deps`` if it is the roster-class
+        one that carries them; the rest of the batch steps by one.
+        """
+        keyed = [p for p in parts if p.key is not None]
+        n = next((i for i, p in enumerate(keyed, 1) if p.key.scope is Scope.COHORT), 0)  # type: ignore[union-attr]
+        if not n:
+            return seen
+        first = keyed[n - 1]
+        cites = deps if first.kind in ROSTER_KINDS else ()
+        return self.view.clock_within_step(self.entry.journal, seen + n, cites) - n
+
     def _citations(self, parts: list[Part]) -> tuple[Dep, ...]:
         """The newest folded event of each other journal, where it is past what this journal cited before.
 
         A governance batch always cites (its authority is judged there);
         other batches at most once every :data:`CITE_EVERY` seconds, which is
         enough to record what this device had seen without making every note
-        carry a line per member.
+        carry a line per member, or when following the highest clock seen
+        leaps further than a step past this journal's.
         """
         if not any(p.kind in GOVERNANCE_KINDS for p in parts):
             newest = self.view.newest_citation_at(self.entry.journal)
-            if newest is not None and self.clock() - newest < CITE_EVERY:
-                return ()
+            seen = self._seen_clock(parts) + len(parts)
+            if newest is not None and self.clock() - newest < CITE_EVERY and self.view.clock_within_step(self.entry.journal, seen, ()) == seen:
+                return ()  # unless the clock must leap to follow another's: only what it cites lets it (see _first_clock)
         cited = self.view.cited_by(self.entry.journal)
         return tuple(
             sorted(

@@ -80,6 +80,16 @@ def forked(store: CohortStore, meeting_id: str, text: str, dst: Path) -> Path:
     return dst
 
 
+def write_altered(svc: CohortService, payloads: list[bytes]) -> None:
+    """A member's altered client: each payload, byte for byte, sealed with the epoch's key, signed and appended to
+    the member's journal (the envelope and chain are sound; what the payload says is the attack)."""
+    store = svc.store
+    with store.lock:
+        key = store.entry.cohort_key
+        store.writer.append([(raw, key.raw_id, key.secret) for raw in payloads])
+        store.vault.flush()
+
+
 class Laptops:
     """People's laptops around one cohort; ``founder`` creates it."""
 

@@ -30,7 +30,7 @@ from circle import export as ex
 from circle.errors import InvalidEnvelope
 from circle.models.events import MAX_DEPTH, PAYLOAD_VERSION, decode_payload
 from circle.store import snapshot
-from tests.security.laptops import Laptops
+from tests.security.laptops import Laptops, write_altered
 
 LONE = "\udc80"
 
@@ -44,15 +44,12 @@ def _payload(kind: str, cohort: str, author: str, lamport: int, ts: float, body:
 def _write(svc, events: list[tuple[str, dict] | bytes]) -> None:
     """Bea's altered client: ordinary events, each sealed with the epoch's key and signed, their payloads as above (or as given)."""
     store = svc.store
-    with store.lock:
-        key, lamport, now = store.entry.cohort_key, store.view.max_lamport, store.clock()
-        sealing = []
-        for event in events:
-            lamport += 1
-            raw = event if isinstance(event, bytes) else _payload(*event[:1], store.id, store.author.id, lamport, now, event[1])
-            sealing.append((raw, key.raw_id, key.secret))
-        store.writer.append(sealing)
-        store.vault.flush()
+    lamport, now = store.view.max_lamport, store.clock()
+    payloads = []
+    for event in events:
+        lamport += 1
+        payloads.append(event if isinstance(event, bytes) else _payload(*event[:1], store.id, store.author.id, lamport, now, event[1]))
+    write_altered(svc, payloads)
 
 
 def _spelled(lt: Laptops, body: bytes, clock: bytes = b"1", time: bytes = b"0", cited: bytes = b"") -> bytes:
