@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from circle.crypto.keystore import atomic_write
 from circle.export.summary import Summary
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -262,6 +263,6 @@ def write_folder(rendered: dict[str, bytes], folder: Path) -> list[Path]:
     out = []
     for name, data in rendered.items():
         path = folder / name
-        path.write_bytes(data)
+        atomic_write(path, data)  # 0600, as the zip's members are
         out.append(path)
     return out

@@ -33,6 +33,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from circle.crypto.identity import PublicIdentity, fingerprint
+from circle.crypto.keystore import atomic_write
 from circle.errors import CircleError, CorruptFile, InvalidEnvelope, NotFound
 from circle.models.text import clean_name, lone_surrogate
 
@@ -104,7 +105,7 @@ def write_signed(path: Path, data: bytes, signer: Signer, signed_at: float) -> P
 
     ``data`` is signed as it is, not read back: a whole history's export is tens of MB, and each copy counts.
     """
-    path.write_bytes(data)
+    atomic_write(path, data)  # 0600: what it says is the cohort's, in plaintext; and never half written
     return _write_sidecar(path, sign_bytes(data, path.name, signer, signed_at))
 
 
@@ -115,7 +116,7 @@ def sign_file(path: Path, signer: Signer, signed_at: float) -> Path:
 
 def _write_sidecar(path: Path, doc: dict[str, Any]) -> Path:
     side = sidecar_path(path)
-    side.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic_write(side, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode())
     return side
 
 

@@ -46,6 +46,8 @@ def test_export_writes_a_signed_file_that_verifies_without_a_home(home, tmp_path
     result = run(home, "export", "Riverside", "--format", fmt, "-o", str(out))
     assert result.exit_code == 0, result.output
     assert out.is_file() and sidecar_path(out).is_file()
+    assert out.stat().st_mode & 0o777 == 0o600  # the cohort's words in plaintext: the user's alone, whatever the umask
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # written whole, then put in place
     assert f"Wrote {out}" in result.stdout and "Signed by Helen Okafor, fingerprint " in result.stdout
     assert "Left out: 0 private notes of yours not included" in result.stdout
     whoami = run(home, "whoami").stdout.splitlines()[1]  # "Fingerprint: ..."
@@ -125,6 +127,7 @@ def test_csv_as_a_folder_signs_every_table(home, tmp_path):
     assert result.exit_code == 0, result.output
     tables = sorted(folder.glob("*.csv"))
     assert len(tables) == 18 and all(sidecar_path(t).is_file() for t in tables)
+    assert {t.stat().st_mode & 0o777 for t in tables} == {0o600}
     assert all(run(None, "verify-export", str(t)).exit_code == 0 for t in tables)
 
 
