@@ -325,11 +325,13 @@ CLOCK_CEILING = 2**62
 """The fold refuses an event whose clock is at or past this, and it moves no one's clock: an altered client that wrote
 one just under :data:`MAX_CLOCK` would otherwise have every member number their next event past what decodes. An
 event that cites one need not be past it. Honest clocks, one a second for a million years, stay far below."""
-CLOCK_STEP = 2**32
-"""How far one event's clock may go past its journal's previous one, or past the short steps of what it cites
-(docs/FORMAT.md, "Clock steps"). A ceiling alone did not stop an altered client: one event just under it, followed,
-had every member's next event past it. With steps bounded, reaching the ceiling takes 2**30 events of one journal,
-while an honest step is the number of events written since the writer's last one: a cohort writes nothing near 2**32."""
+CLOCK_PER_ENVELOPE = 2**10
+"""An event's clock is at most this many times the envelopes of the cohort's journals a device holds; one further
+ahead waits until the device holds enough (docs/FORMAT.md, "Clocks"). A ceiling alone did not stop an altered client:
+one event just under it, followed by everyone, had every member's next event past it. An honest clock is at most the
+number of events its writer had seen, so it waits only on a device that holds under 1/1,024 of what its writer held;
+reaching the ceiling takes 2**52 envelopes. Envelopes are positions in verified journals, which every member holds
+whether or not they can open them (a newcomer cannot open what was said before they joined)."""
 MAX_TIME = 1e11
 """An author's wall clock is below this (the year 5138): screens and exports show it as a date, which a time of 1e308
 could not be."""

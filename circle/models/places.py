@@ -335,15 +335,6 @@ class Places:
             return True
         return self.far.setdefault((journal, seq), e) is e
 
-    def clocks(self, journal: str) -> list[tuple[int, int]]:
-        """(seq, clock) of every event held of one journal, in seq order, without making notes kept as columns again."""
-        row, cols = self._rows.get(journal, []), self._columns.get(journal)
-        out = [(seq, cols.lamports[seq] if e is NOTE else e.lamport) for seq, e in enumerate(row) if e is not None]  # type: ignore[union-attr]
-        if self.far:
-            n = len(row)
-            out += sorted((s, e.lamport) for (j, s), e in self.far.items() if j == journal and s >= n)
-        return out
-
     def row(self, journal: str) -> tuple[list[Event | None], bytearray]:
         """A journal's events by seq (None where none is held) and its shape marks: 1 where the event there has its kind's shape.
 

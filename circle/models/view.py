@@ -24,7 +24,7 @@ kept in full.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -35,7 +35,7 @@ from circle.models import schema
 from circle.models.agreements import CHARTER, Agreement, fold_agreements
 from circle.models.citations import Citations, Seen, histories
 from circle.models.credits import CREDIT_KINDS, CreditBook, judge_credits
-from circle.models.events import CLOCK_CEILING, CLOCK_STEP, DEP_HASH_LEN, Dep, Elsewhere, Event, Later, said, text_of
+from circle.models.events import CLOCK_CEILING, CLOCK_PER_ENVELOPE, DEP_HASH_LEN, Elsewhere, Event, Later, said, text_of
 from circle.models.goals import GOAL_KINDS, GoalBook, fold_goals
 from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
 from circle.models.places import NOTE, Places
@@ -95,8 +95,7 @@ _ACTION_FIELDS = ("title", "owner", "due", "status")
 _JOURNAL_ORDER = attrgetter("journal", "seq")
 _NEVER = float("-inf")
 _BACKWARDS = "its clock does not go forward in its journal"
-_LEAPT = "its clock leaps further ahead than its journal and what it cites allow"
-_WAIT = "waiting for what it cites"  # not a refusal: the event is in _waiting (see View._leap)
+_WAIT = "waiting for more of the cohort"  # not a refusal: the event is in _waiting (see View._ahead)
 
 
 # Memoised reads a batch of one kind drops (see View._forget); a kind not here, or a mix, drops them all.
@@ -154,6 +153,8 @@ class View:
         self._events: dict[str, Event] = {}
         self._at = Places(cohort_id)  # journal -> seq -> event, which bodies have their kind's shape, and most notes as columns
         self._newest: dict[str, tuple[int, str]] = {}  # journal -> (seq, id) of its newest event here
+        self._extent: dict[str, int] = {}  # journal -> its newest position held, folded or not (its envelopes up to it are verified)
+        self.envelopes = 0  # the sum of _extent: how many envelopes of the cohort's journals this device holds
         self._by_journal: dict[str, list[Event]] = defaultdict(list)  # journal -> its events here (sorted by seq when read)
         self._unsorted: set[str] = set()
         self._came_in_order = True  # every journal's events came in seq order (see _refold)
@@ -186,7 +187,7 @@ class View:
         self._waits_for: set[tuple[str, int]] = set()  # the positions they cite that are not here: what starts the fold again
         self._uncounted: set[str] = set()  # events the checks refused or hold back: their clocks count for no writer
         self._refused_to: dict[str, int] = {}  # journal -> the newest seq the checks refused or hold back
-        self._steps: dict[str, tuple[array[int], array[int]]] = {}  # journal -> its short steps, for one pass (see _anchor)
+        self._clock_waits = 0  # envelopes held that the nearest event waiting for its clock needs (0: none waits)
         self._entities: dict[str, dict[str, list[Event]]] = {"meeting": defaultdict(list), "item": defaultdict(list), "action": defaultdict(list)}
         self._facts: dict[str, list[Event]] = defaultdict(list)
         self._kept_notes: dict[str, array[int]] = defaultdict(lambda: array("Q"))  # meeting -> accepted notes kept as columns (places)
@@ -219,7 +220,7 @@ class View:
     def apply(self, events: Iterable[Event]) -> int:
         """Fold events in; returns how many were new. Duplicates and other cohorts' events are ignored."""
         known, cohort = self._events, self.cohort_id
-        at, newest, by_journal, cited_at, last, cuts, opaque, refused_to = (
+        at, newest, by_journal, cited_at, last, cuts, opaque, refused_to, extent, envelopes = (
             self._at,
             self._newest,
             self._by_journal,
@@ -228,6 +229,8 @@ class View:
             self._lowest_cuts,
             self._opaque,
             self._refused_to,
+            self._extent,
+            self.envelopes,
         )
         # Whether the fold must start again, decided in the same pass (none of it depends on the order of the events):
         # an event something waits for, a governance event, an event not after what its journal has folded, or one that
@@ -257,6 +260,10 @@ class View:
             held = newest.get(journal)
             if seq > (held[0] if held else 0):
                 newest[journal] = (seq, eid)
+                was = extent.get(journal, 0)
+                if seq > was:
+                    envelopes += seq - was
+                    extent[journal] = seq
             elif held is not None or journal in by_journal:  # held: its newest may be a note kept as columns (not in by_journal)
                 self._unsorted.add(journal)
                 self._came_in_order = False
@@ -278,8 +285,10 @@ class View:
             by_journal[journal].append(e)
             if e.deps and e.ts > cited_at.get(journal, _NEVER):
                 cited_at[journal] = e.ts
+        self.envelopes = envelopes
         if not fresh and not kept:
             return 0
+        refold = refold or self._clock_ready()
         if self._fork_scan < 0:
             self._fork_scan, self._forks, self._unheld, self._fork_new = 0, {}, {}, list(known.values())
         else:
@@ -437,7 +446,7 @@ class View:
         """
         at, misshapen, last, refused, cites, problem = self._at, self._misshapen, self._last, self._refused, self._cites, schema.problem
         uncounted, top, refused_to = self._uncounted, self.max_lamport, self._refused_to
-        self._steps.clear()  # what is held may have grown since they were read
+        bound = CLOCK_PER_ENVELOPE * self.envelopes
         ok: list[Event] = []
         kept = array("Q")
         row, marks, held = (), bytearray(), ""  # the places and shape marks of the journal in hand (events come a journal at a time)
@@ -445,10 +454,12 @@ class View:
             if type(e) is int:  # a note kept as columns: its body had its shape when it was kept, and it cites nothing
                 journal, seq = at.where(e)
                 lamport = at.lamport_at(e)
-                prev = last.get(journal, (0, 0))[1]
-                if not prev < lamport <= prev + CLOCK_STEP:  # citing nothing, nothing lets it leap
+                if not last.get(journal, (0, 0))[1] < lamport <= bound:
                     eid = at.kept_id(e)
-                    refused[eid] = _BACKWARDS if lamport <= prev else _LEAPT
+                    if lamport > bound:
+                        self._ahead(eid, lamport)
+                    else:
+                        refused[eid] = _BACKWARDS
                     uncounted.add(eid)
                     refused_to[journal] = max(seq, refused_to.get(journal, 0))
                     continue
@@ -473,12 +484,10 @@ class View:
             lamport = e.lamport
             if reason is None and lamport >= CLOCK_CEILING:
                 reason = "its clock is past what any member writes"
-            if reason is None:
-                prev = last.get(journal, (0, 0))[1]
-                if lamport <= prev:
-                    reason = _BACKWARDS
-                elif lamport > prev + CLOCK_STEP:
-                    reason = self._leap(e)
+            if reason is None and lamport <= last.get(journal, (0, 0))[1]:
+                reason = _BACKWARDS
+            if reason is None and lamport > bound:
+                reason = self._ahead(eid, lamport)
             if reason is None:
                 reason = cites.take(e)
             if reason is not None:
@@ -498,70 +507,22 @@ class View:
         self.max_lamport = top
         return ok, kept
 
-    def _leap(self, e: Event) -> str | None:
-        """Why ``e``, whose clock is more than :data:`CLOCK_STEP` past its journal's, is refused (None: what it cites
-        lets it that far ahead; :data:`_WAIT`: an event it cites is not here yet, and it waits in ``_waiting``)."""
-        reach, missing = self._reach(e.deps)
-        if e.lamport <= reach + CLOCK_STEP:
-            return None
-        if missing:
-            self._wait(e, missing)
-            return _WAIT
-        return _LEAPT
+    def _ahead(self, eid: str, lamport: int) -> str:
+        """Hold back an event whose clock is further ahead than :data:`CLOCK_PER_ENVELOPE` times the envelopes held:
+        it is taken once this device holds enough of the cohort (never, for a clock an altered client pushed)."""
+        need = -(-lamport // CLOCK_PER_ENVELOPE)
+        self._clock_waits = min(self._clock_waits or need, need)
+        self._waiting[eid] = f"waiting: its clock needs {need:,} envelopes of the cohort's journals held, not {self.envelopes:,}"
+        return _WAIT
 
-    def _wait(self, e: Event, missing: list[tuple[str, int]]) -> str:
-        """Hold ``e`` back until the positions it cites that are not here come: what it waits for."""
+    def _clock_ready(self) -> bool:
+        """Whether enough envelopes are held now for the nearest event waiting for its clock."""
+        return bool(self._clock_waits) and self.envelopes >= self._clock_waits
+
+    def _wait(self, e: Event, missing: list[tuple[str, int]]) -> None:
+        """Hold ``e`` back until the positions it cites that are not here come."""
         self._waits_for.update(missing)
-        wait = self._waiting[e.id] = f"waiting for {len(missing)} event{'s' if len(missing) != 1 else ''} it cites"
-        return wait
-
-    def _reach(self, deps: Iterable[Dep]) -> tuple[int, list[tuple[str, int]]]:
-        """The highest short step among the positions ``deps`` cite (see :meth:`_anchor`), and those of them not here.
-        A citation of another event than the one held there reaches nothing."""
-        reach, missing = 0, []
-        at, opaque = self._at, self._opaque
-        for j, s, h in deps:
-            held = at.id_at(j, s) or opaque.get((j, s))
-            if held is None:
-                missing.append((j, s))
-            elif len(h) >= DEP_HASH_LEN and held.startswith(h):
-                reach = max(reach, self._anchor(j, s))
-        return reach, missing
-
-    def _anchor(self, journal: str, seq: int) -> int:
-        """The clock of ``journal``'s newest short step at or before ``seq`` (0: none).
-
-        A short step is an event whose clock is above the journal's previous
-        short step's and at most :data:`CLOCK_STEP` past it (the first: at most
-        that past 0). Read from the clocks of the events held and nothing else:
-        an event that leapt, even one its citations allowed, is no short step,
-        so no chain of citations takes a clock further than one step past a
-        cited event. The same on every device that holds the same events, in
-        any order they came. Read only when an event leaps (never, unless a
-        client was altered), and kept for one pass of the checks.
-        """
-        got = self._steps.get(journal)
-        if got is None:
-            seqs, clocks, anchor = array("q"), array("q"), 0
-            for s, lamport in self._at.clocks(journal):
-                if anchor < lamport <= anchor + CLOCK_STEP:
-                    anchor = lamport
-                    seqs.append(s)
-                    clocks.append(lamport)
-            got = self._steps[journal] = (seqs, clocks)
-        seqs, clocks = got
-        i = bisect_right(seqs, seq)
-        return clocks[i - 1] if i else 0
-
-    def clock_within_step(self, journal: str, clock: int, deps: tuple[Dep, ...]) -> int:
-        """``clock``, or less if the fold would refuse it for the next event of ``journal`` citing ``deps``: the highest
-        clock a writer may give it. Less only where another member's clock leapt ahead (an altered client):
-        following it further than a step would get the event refused."""
-        limit = self._last.get(journal, (0, 0))[1] + CLOCK_STEP
-        if clock <= limit:
-            return clock
-        self._steps.clear()
-        return min(clock, max(limit, self._reach(deps)[0] + CLOCK_STEP))
+        self._waiting[e.id] = f"waiting for {len(missing)} event{'s' if len(missing) != 1 else ''} it cites"
 
     def _citations_here(self, e: Event) -> list[tuple[str, int]]:
         """A governance event settles once what it cites is here, is what it says, and is older by the clocks: the
@@ -763,9 +724,12 @@ class View:
             awaited = awaited or (j, seq) in self._waits_for
             if seq > self._newest_opaque.get(j, (0, ""))[0]:
                 self._newest_opaque[j] = (seq, eid)
+            if seq > self._extent.get(j, 0):
+                self.envelopes += seq - self._extent.get(j, 0)
+                self._extent[j] = seq
         if n:
             self._memo.clear()
-            if awaited or self._due:  # due: the events just applied may be waiting for these
+            if awaited or self._clock_ready() or self._due:  # due: the events just applied may be waiting for these
                 self._fold_again()
         return n
 

@@ -276,7 +276,6 @@ class CohortStore(Wrapping):
                 carrier = next((i for i, p in enumerate(parts) if p.key is not None and p.key.scope is Scope.COHORT), -1)
                 if carrier >= 0:
                     parts = [*parts[:carrier], Part("cohort.seen", {}, parts[carrier].key), *parts[carrier:]]
-            lamport = self._first_clock(parts, lamport, deps)
             sealing: list[tuple[bytes, bytes, bytes]] = []
             made: list[tuple[str, dict[str, Any], ScopeKey, int, tuple[Dep, ...]] | None] = []
             for part in parts:
@@ -344,36 +343,18 @@ class CohortStore(Wrapping):
             return self.view.max_lamport
         return max(self.view.max_lamport, self.private.max_lamport)
 
-    def _first_clock(self, parts: list[Part], seen: int, deps: tuple[Dep, ...]) -> int:
-        """The clock ``parts`` are numbered past: ``seen`` (the highest seen), or less where following it would leap
-        further than the fold takes (docs/FORMAT.md, "Clock steps": an altered client's clock leapt ahead).
-
-        The view checks this journal's cohort-scope events: the first of them
-        leaps from its journal's clock, citing ``deps`` if it is the roster-class
-        one that carries them; the rest of the batch steps by one.
-        """
-        keyed = [p for p in parts if p.key is not None]
-        n = next((i for i, p in enumerate(keyed, 1) if p.key.scope is Scope.COHORT), 0)  # type: ignore[union-attr]
-        if not n:
-            return seen
-        first = keyed[n - 1]
-        cites = deps if first.kind in ROSTER_KINDS else ()
-        return self.view.clock_within_step(self.entry.journal, seen + n, cites) - n
-
     def _citations(self, parts: list[Part]) -> tuple[Dep, ...]:
         """The newest folded event of each other journal, where it is past what this journal cited before.
 
         A governance batch always cites (its authority is judged there);
         other batches at most once every :data:`CITE_EVERY` seconds, which is
         enough to record what this device had seen without making every note
-        carry a line per member, or when following the highest clock seen
-        leaps further than a step past this journal's.
+        carry a line per member.
         """
         if not any(p.kind in GOVERNANCE_KINDS for p in parts):
             newest = self.view.newest_citation_at(self.entry.journal)
-            seen = self._seen_clock(parts) + len(parts)
-            if newest is not None and self.clock() - newest < CITE_EVERY and self.view.clock_within_step(self.entry.journal, seen, ()) == seen:
-                return ()  # unless the clock must leap to follow another's: only what it cites lets it (see _first_clock)
+            if newest is not None and self.clock() - newest < CITE_EVERY:
+                return ()
         cited = self.view.cited_by(self.entry.journal)
         return tuple(
             sorted(

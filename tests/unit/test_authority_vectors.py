@@ -63,7 +63,7 @@ def test_there_is_a_vector_for_every_rule() -> None:
         "more-time",
         "late-items",
         "credits",
-        "clock-steps",
+        "clocks",
     } <= names
 
 

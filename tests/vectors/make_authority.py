@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from circle.models.credits import ledger_for  # noqa: E402
-from circle.models.events import CLOCK_STEP, Event  # noqa: E402
+from circle.models.events import CLOCK_PER_ENVELOPE, Event  # noqa: E402
 from circle.models.view import View  # noqa: E402
 from tests.cohort_log import CohortLog  # noqa: E402
 
@@ -290,29 +289,15 @@ def cases() -> dict[str, tuple[str, CohortLog, dict[str, str], dict[str, Any]]]:
 
     log = cohort()
     meeting(log)
-
-    def clock_of(alias: str) -> int:
-        return max((e.lamport for e in log.events if e.journal == log.journals[alias]), default=0)
-
-    def leap(alias: str, clock: int, text: str, cite: str = "") -> Event:
-        e = log.add(alias, "note.added", {"meeting": "m1", "text": text}, lamport=clock, exact_lamport=True)
-        cited = log._newest[log.journals[cite]] if cite else None
-        e = replace(e, deps=((cited.journal, cited.seq, cited.id),) if cited else ())
-        log.events[-1] = log._newest[e.journal] = e
-        return e
-
-    step = leap("p", clock_of("p") + CLOCK_STEP, "a step")
-    follows = leap("q", step.lamport + 1, "follows it, citing it", cite="p")
-    after = leap("q", follows.lamport + 1, "and steps on")
-    alone = leap("r", clock_of("r") + 2 * CLOCK_STEP, "leaps, citing nothing")
-    chained = leap("m", alone.lamport + 1, "leaps, citing a leap", cite="r")
-    leapt = "its clock leaps further ahead than its journal and what it cites allow"
+    held = len(log.events) + 2  # the envelopes a reader holds with the two notes below
+    within = log.add("p", "note.added", {"meeting": "m1", "text": "as far ahead as allowed"}, lamport=CLOCK_PER_ENVELOPE * held, exact_lamport=True)
+    ahead = log.add("q", "note.added", {"meeting": "m1", "text": "further"}, lamport=CLOCK_PER_ENVELOPE * held + 1, exact_lamport=True)
     case(
-        "clock-steps",
-        "a clock goes at most a step past its journal's, or past the short steps of what it cites; a leap is no short step",
+        "clocks",
+        "a clock is at most 1,024 times the envelopes held; one further ahead waits, counts for no one, and moves no clock",
         log,
-        {alone: leapt, chained: leapt},
-        {"notes": ["a step", "follows it, citing it", "and steps on"], "ok": step.id, "ok2": follows.id, "ok3": after.id},
+        {},
+        {"notes": ["as far ahead as allowed"], "ok": within.id, "waiting": [ahead.id], "clock": within.lamport},
     )
 
     log = cohort()
@@ -417,6 +402,8 @@ def facts(log: CohortLog, view: View) -> dict[str, Any]:
         "placement": {i.id: i.meeting for i in items},
         "credited": {log.alias(m.id): ledger_for(view, m.id).minutes for m in view.members()},
         "rule": view.credits().in_force.id,
+        "waiting": sorted(view.waiting()),
+        "clock": view.max_lamport,
     }
 
 
