@@ -326,12 +326,12 @@ CLOCK_CEILING = 2**62
 one just under :data:`MAX_CLOCK` would otherwise have every member number their next event past what decodes. An
 event that cites one need not be past it. Honest clocks, one a second for a million years, stay far below."""
 CLOCK_PER_ENVELOPE = 2**10
-"""An event's clock is at most this many times the envelopes of the cohort's journals a device holds; one further
-ahead waits until the device holds enough (docs/FORMAT.md, "Clocks"). A ceiling alone did not stop an altered client:
-one event just under it, followed by everyone, had every member's next event past it. An honest clock is at most the
-number of events its writer had seen, so it waits only on a device that holds under 1/1,024 of what its writer held;
-reaching the ceiling takes 2**52 envelopes. Envelopes are positions in verified journals, which every member holds
-whether or not they can open them (a newcomer cannot open what was said before they joined)."""
+"""An event's clock is at most this many times the envelopes it stands on: its seq, plus, of every other journal, how far
+its journal has cited it (docs/FORMAT.md, "Clocks"). A ceiling alone did not stop an altered client: one event just
+under it, followed by everyone, had every member's next event past it. An honest clock is at most the number of events
+its writer had seen, which its journal cites, so it stays far below; reaching the ceiling takes 2**52 envelopes. Seqs
+and citations are what every member reads of an event whether or not they can open the events it cites (a newcomer
+cannot open what was said before they joined), so every device judges it alike."""
 MAX_TIME = 1e11
 """An author's wall clock is below this (the year 5138): screens and exports show it as a date, which a time of 1e308
 could not be."""

@@ -6,7 +6,9 @@ event written by an altered client is untrusted input however well signed, so
 each one is checked before it counts, on every device:
 
 1. its body has the shape its kind needs (:mod:`circle.models.schema`), its
-   lamport clock goes forward and its citations only ever grow;
+   lamport clock goes forward, and is no further ahead than its place in its
+   journal and what its journal cites allow
+   (:data:`~circle.models.events.CLOCK_PER_ENVELOPE`), and its citations only ever grow;
 2. governance events (founding, admissions, removals, roles, the charter, key
    epochs) settle by :mod:`circle.models.governance`, judged where their author
    stood; a governance event waits while events it cites are not here yet;
@@ -35,7 +37,7 @@ from circle.models import schema
 from circle.models.agreements import CHARTER, Agreement, fold_agreements
 from circle.models.citations import Citations, Seen, histories
 from circle.models.credits import CREDIT_KINDS, CreditBook, judge_credits
-from circle.models.events import CLOCK_CEILING, CLOCK_PER_ENVELOPE, DEP_HASH_LEN, Elsewhere, Event, Later, said, text_of
+from circle.models.events import CLOCK_CEILING, CLOCK_PER_ENVELOPE, DEP_HASH_LEN, Dep, Elsewhere, Event, Later, said, text_of
 from circle.models.goals import GOAL_KINDS, GoalBook, fold_goals
 from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
 from circle.models.places import NOTE, Places
@@ -95,7 +97,8 @@ _ACTION_FIELDS = ("title", "owner", "due", "status")
 _JOURNAL_ORDER = attrgetter("journal", "seq")
 _NEVER = float("-inf")
 _BACKWARDS = "its clock does not go forward in its journal"
-_WAIT = "waiting for more of the cohort"  # not a refusal: the event is in _waiting (see View._ahead)
+_BEYOND = "its clock is further ahead than its place in its journal and what it cites allow"
+_WAIT = "waiting for envelopes it cites"  # not a refusal: see View._beyond
 
 
 # Memoised reads a batch of one kind drops (see View._forget); a kind not here, or a mix, drops them all.
@@ -154,7 +157,6 @@ class View:
         self._at = Places(cohort_id)  # journal -> seq -> event, which bodies have their kind's shape, and most notes as columns
         self._newest: dict[str, tuple[int, str]] = {}  # journal -> (seq, id) of its newest event here
         self._extent: dict[str, int] = {}  # journal -> its newest position held, folded or not (its envelopes up to it are verified)
-        self.envelopes = 0  # the sum of _extent: how many envelopes of the cohort's journals this device holds
         self._by_journal: dict[str, list[Event]] = defaultdict(list)  # journal -> its events here (sorted by seq when read)
         self._unsorted: set[str] = set()
         self._came_in_order = True  # every journal's events came in seq order (see _refold)
@@ -183,11 +185,9 @@ class View:
     def _reset(self) -> None:
         self._gov = Settled()
         self._refused: dict[str, str] = {}
-        self._waiting: dict[str, str] = {}  # governance event, or one whose clock leaps, -> what it waits for
+        self._waiting: dict[str, str] = {}  # governance event -> what it waits for
         self._waits_for: set[tuple[str, int]] = set()  # the positions they cite that are not here: what starts the fold again
-        self._uncounted: set[str] = set()  # events the checks refused or hold back: their clocks count for no writer
         self._refused_to: dict[str, int] = {}  # journal -> the newest seq the checks refused or hold back
-        self._clock_waits = 0  # envelopes held that the nearest event waiting for its clock needs (0: none waits)
         self._entities: dict[str, dict[str, list[Event]]] = {"meeting": defaultdict(list), "item": defaultdict(list), "action": defaultdict(list)}
         self._facts: dict[str, list[Event]] = defaultdict(list)
         self._kept_notes: dict[str, array[int]] = defaultdict(lambda: array("Q"))  # meeting -> accepted notes kept as columns (places)
@@ -220,7 +220,7 @@ class View:
     def apply(self, events: Iterable[Event]) -> int:
         """Fold events in; returns how many were new. Duplicates and other cohorts' events are ignored."""
         known, cohort = self._events, self.cohort_id
-        at, newest, by_journal, cited_at, last, cuts, opaque, refused_to, extent, envelopes = (
+        at, newest, by_journal, cited_at, last, cuts, opaque, refused_to, extent = (
             self._at,
             self._newest,
             self._by_journal,
@@ -230,7 +230,6 @@ class View:
             self._opaque,
             self._refused_to,
             self._extent,
-            self.envelopes,
         )
         # Whether the fold must start again, decided in the same pass (none of it depends on the order of the events):
         # an event something waits for, a governance event, an event not after what its journal has folded, or one that
@@ -260,9 +259,7 @@ class View:
             held = newest.get(journal)
             if seq > (held[0] if held else 0):
                 newest[journal] = (seq, eid)
-                was = extent.get(journal, 0)
-                if seq > was:
-                    envelopes += seq - was
+                if seq > extent.get(journal, 0):
                     extent[journal] = seq
             elif held is not None or journal in by_journal:  # held: its newest may be a note kept as columns (not in by_journal)
                 self._unsorted.add(journal)
@@ -285,10 +282,8 @@ class View:
             by_journal[journal].append(e)
             if e.deps and e.ts > cited_at.get(journal, _NEVER):
                 cited_at[journal] = e.ts
-        self.envelopes = envelopes
         if not fresh and not kept:
             return 0
-        refold = refold or self._clock_ready()
         if self._fork_scan < 0:
             self._fork_scan, self._forks, self._unheld, self._fork_new = 0, {}, {}, list(known.values())
         else:
@@ -445,8 +440,7 @@ class View:
         opens cold, and again whenever the fold starts again).
         """
         at, misshapen, last, refused, cites, problem = self._at, self._misshapen, self._last, self._refused, self._cites, schema.problem
-        uncounted, top, refused_to = self._uncounted, self.max_lamport, self._refused_to
-        bound = CLOCK_PER_ENVELOPE * self.envelopes
+        top, refused_to, per = self.max_lamport, self._refused_to, CLOCK_PER_ENVELOPE
         ok: list[Event] = []
         kept = array("Q")
         row, marks, held = (), bytearray(), ""  # the places and shape marks of the journal in hand (events come a journal at a time)
@@ -454,13 +448,13 @@ class View:
             if type(e) is int:  # a note kept as columns: its body had its shape when it was kept, and it cites nothing
                 journal, seq = at.where(e)
                 lamport = at.lamport_at(e)
-                if not last.get(journal, (0, 0))[1] < lamport <= bound:
+                why = _BACKWARDS if lamport <= last.get(journal, (0, 0))[1] else self._beyond(journal, seq, lamport, ()) if lamport > per * seq else None
+                if why is not None:
                     eid = at.kept_id(e)
-                    if lamport > bound:
-                        self._ahead(eid, lamport)
+                    if why is not _WAIT:
+                        refused[eid] = why
                     else:
-                        refused[eid] = _BACKWARDS
-                    uncounted.add(eid)
+                        self._waiting[eid] = _WAIT
                     refused_to[journal] = max(seq, refused_to.get(journal, 0))
                     continue
                 last[journal] = (seq, lamport)
@@ -486,14 +480,15 @@ class View:
                 reason = "its clock is past what any member writes"
             if reason is None and lamport <= last.get(journal, (0, 0))[1]:
                 reason = _BACKWARDS
-            if reason is None and lamport > bound:
-                reason = self._ahead(eid, lamport)
+            if reason is None and lamport > per * seq:  # a quiet journal's clock: what it cites lets it be further ahead
+                reason = self._beyond(journal, seq, lamport, e.deps)
             if reason is None:
                 reason = cites.take(e)
             if reason is not None:
                 if reason is not _WAIT:
                     refused[eid] = reason
-                uncounted.add(eid)
+                else:
+                    self._waiting[eid] = _WAIT
                 refused_to[journal] = max(e.seq, refused_to.get(journal, 0))
                 if e.deps:
                     cites.untracked.add(journal)
@@ -507,17 +502,43 @@ class View:
         self.max_lamport = top
         return ok, kept
 
-    def _ahead(self, eid: str, lamport: int) -> str:
-        """Hold back an event whose clock is further ahead than :data:`CLOCK_PER_ENVELOPE` times the envelopes held:
-        it is taken once this device holds enough of the cohort (never, for a clock an altered client pushed)."""
-        need = -(-lamport // CLOCK_PER_ENVELOPE)
-        self._clock_waits = min(self._clock_waits or need, need)
-        self._waiting[eid] = f"waiting: its clock needs {need:,} envelopes of the cohort's journals held, not {self.envelopes:,}"
-        return _WAIT
+    def _reach(self, journal: str, seq: int, deps: Iterable[Dep]) -> tuple[int, list[tuple[str, int]]]:
+        """How many envelopes the event at ``seq`` of ``journal``, citing ``deps``, stands on: its place in its journal
+        and, of every other journal, as far as its journal has cited it (``deps`` included) and this device holds it.
+        With them, the positions cited and not held yet (where the count would grow)."""
+        cited = dict(self._cites.running.get(journal, {}))
+        for j, s, _h in deps:
+            if s > cited.get(j, 0):
+                cited[j] = s
+        total, short, extent = seq, [], self._extent
+        for j, s in cited.items():
+            if j != journal:
+                have = extent.get(j, 0)
+                total += min(s, have)
+                if s > have:
+                    short.append((j, have + 1))
+        return total, short
 
-    def _clock_ready(self) -> bool:
-        """Whether enough envelopes are held now for the nearest event waiting for its clock."""
-        return bool(self._clock_waits) and self.envelopes >= self._clock_waits
+    def _beyond(self, journal: str, seq: int, lamport: int, deps: Iterable[Dep]) -> str | None:
+        """Why a clock above :data:`CLOCK_PER_ENVELOPE` times its seq is refused: further ahead than the envelopes its
+        event stands on allow (see :meth:`_reach`). None: they allow it; :data:`_WAIT`: they may, once envelopes it
+        cites come (``_waits_for`` holds where). Never reached for an honest event but a quiet member's."""
+        total, short = self._reach(journal, seq, deps)
+        if lamport <= CLOCK_PER_ENVELOPE * total:
+            return None
+        if short:
+            self._waits_for.update(short)
+            return _WAIT
+        return _BEYOND
+
+    def clock_limit(self, journal: str, seq: int, deps: tuple[Dep, ...]) -> int:
+        """The highest clock the fold takes for an event at ``seq`` of ``journal`` citing ``deps`` (what a writer numbers at most)."""
+        return CLOCK_PER_ENVELOPE * self._reach(journal, seq, deps)[0]
+
+    def clock_at(self, journal: str, seq: int) -> int:
+        """The clock of the event held at a position (0: none, or one this view does not fold)."""
+        e = self._at.get(journal, seq)
+        return e.lamport if e is not None else 0
 
     def _wait(self, e: Event, missing: list[tuple[str, int]]) -> None:
         """Hold ``e`` back until the positions it cites that are not here come."""
@@ -540,7 +561,8 @@ class View:
             elif len(h) < DEP_HASH_LEN or not cited.id.startswith(h):
                 self._refused[e.id] = "cites an event that is not the one this device holds: one of the two journals forked"
                 return []
-            elif e.lamport <= cited.lamport and cited.id not in self._uncounted:  # one the checks refused moves no writer's clock
+            elif e.lamport <= cited.lamport < CLOCK_PER_ENVELOPE * (e.seq + sum(s for _j, s, _h in e.deps)):
+                # past what it cites, where it could number past it (what it stands on, FORMAT.md "Clocks"): no writer follows further
                 self._refused[e.id] = "its clock is not past an event it cites"
                 return []
         return missing
@@ -725,11 +747,10 @@ class View:
             if seq > self._newest_opaque.get(j, (0, ""))[0]:
                 self._newest_opaque[j] = (seq, eid)
             if seq > self._extent.get(j, 0):
-                self.envelopes += seq - self._extent.get(j, 0)
                 self._extent[j] = seq
         if n:
             self._memo.clear()
-            if awaited or self._clock_ready() or self._due:  # due: the events just applied may be waiting for these
+            if awaited or self._due:  # due: the events just applied may be waiting for these
                 self._fold_again()
         return n
 

@@ -269,13 +269,14 @@ class CohortStore(Wrapping):
         if not parts:
             return []
         with self.lock:
-            lamport, now = self._seen_clock(parts), self.clock()
+            now = self.clock()
             deps = self._citations(parts)
-            carrier = -1
-            if deps and not any(p.key is not None and p.key.scope is Scope.COHORT and p.kind in ROSTER_KINDS for p in parts):
-                carrier = next((i for i, p in enumerate(parts) if p.key is not None and p.key.scope is Scope.COHORT), -1)
-                if carrier >= 0:
-                    parts = [*parts[:carrier], Part("cohort.seen", {}, parts[carrier].key), *parts[carrier:]]
+            carrier = next((i for i, p in enumerate(parts) if p.key is not None and p.key.scope is Scope.COHORT), -1)
+            if deps and carrier >= 0 and parts[carrier].kind not in ROSTER_KINDS:  # the first cohort event carries them
+                parts = [*parts[:carrier], Part("cohort.seen", {}, parts[carrier].key), *parts[carrier:]]
+            else:
+                carrier = -1
+            lamport = self._first_clock(parts, deps)
             sealing: list[tuple[bytes, bytes, bytes]] = []
             made: list[tuple[str, dict[str, Any], ScopeKey, int, tuple[Dep, ...]] | None] = []
             for part in parts:
@@ -342,6 +343,23 @@ class CohortStore(Wrapping):
         if any(p.key is not None and p.key.scope is Scope.COHORT for p in parts):
             return self.view.max_lamport
         return max(self.view.max_lamport, self.private.max_lamport)
+
+    def _first_clock(self, parts: list[Part], deps: tuple[Dep, ...]) -> int:
+        """The clock ``parts`` are numbered past: the highest this device counts, and that of every event ``deps`` cite,
+        or less where the fold would take no more (docs/FORMAT.md, "Clocks": an altered client's clock is further
+        ahead than the envelopes its journal stands on; a governance event need not be past it).
+
+        The first cohort event carries ``deps``; the rest of the batch steps by one.
+        """
+        seen = self._seen_clock(parts)
+        if deps:
+            seen = max(seen, *(self.view.clock_at(j, s) for j, s, _h in deps))
+        first = next((i for i, p in enumerate(parts) if p.key is not None and p.key.scope is Scope.COHORT), -1)
+        if first < 0:
+            return seen
+        n = sum(1 for p in parts[: first + 1] if p.key is not None)  # the clocks given up to it
+        limit = self.view.clock_limit(self.entry.journal, self.writer.head.seq + 1 + first, deps)
+        return min(seen, limit - n)
 
     def _citations(self, parts: list[Part]) -> tuple[Dep, ...]:
         """The newest folded event of each other journal, where it is past what this journal cited before.

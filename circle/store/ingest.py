@@ -324,11 +324,13 @@ def _opened(
             break
         if ev is None:
             report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: {problem}")
+            out.opaque.append((jid, c.seq, c.hash.hex()))  # a verified position all the same, as on a device without its key
             continue
         if (body := known_fields(ev.kind, ev.body)) is not ev.body:  # fields its kind does not have are ignored, and not kept
             ev = make_event(ev.id, ev.journal, ev.seq, ev.kind, ev.cohort, ev.author, ev.lamport, ev.ts, body, ev.deps)
         if ev.author != record.owner or (key.scope is not Scope.INVITE and ev.cohort != cohort_id):
             report.problems.append(f"journal {jid[:8]} event {c.seq} rejected: author or cohort does not match the journal")
+            out.opaque.append((jid, c.seq, c.hash.hex()))
             continue
         if key.scope is Scope.COHORT and ev.kind in ROSTER_KINDS:  # right only in an epoch from before roster keys: the fold decides
             out.whole.append((ev.id, key.id))

@@ -59,7 +59,7 @@ def test_a_refused_note_is_not_brought_back_by_an_edit_or_a_redaction():
     log.meeting("m1", 1)
     log.add("r", "note.added", {"meeting": "m1", "text": "before"})
     log.add("m", "member.removed", {"member": "r"})
-    late = log.add("r", "note.added", {"meeting": "m1", "text": "after the removal"}, lamport=10_000)
+    late = log.add("r", "note.added", {"meeting": "m1", "text": "after the removal"}, lamport=1_000)  # after it, within what it stands on
     edit = log.add("m", "note.edited", {"note": late.id, "text": "edited by a mentor"})
     redaction = log.add("m", "entry.redacted", {"entry": late.id, "what": "note"})
     v = log.view()

@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from circle.models.credits import ledger_for  # noqa: E402
-from circle.models.events import CLOCK_PER_ENVELOPE, Event  # noqa: E402
+from circle.models.events import Event  # noqa: E402
 from circle.models.view import View  # noqa: E402
 from tests.cohort_log import CohortLog  # noqa: E402
 
@@ -289,15 +289,20 @@ def cases() -> dict[str, tuple[str, CohortLog, dict[str, str], dict[str, Any]]]:
 
     log = cohort()
     meeting(log)
-    held = len(log.events) + 2  # the envelopes a reader holds with the two notes below
-    within = log.add("p", "note.added", {"meeting": "m1", "text": "as far ahead as allowed"}, lamport=CLOCK_PER_ENVELOPE * held, exact_lamport=True)
-    ahead = log.add("q", "note.added", {"meeting": "m1", "text": "further"}, lamport=CLOCK_PER_ENVELOPE * held + 1, exact_lamport=True)
+    folded = log.view()
+
+    def limit(alias: str) -> int:  # as far ahead as the next event of the alias's journal may be, citing nothing
+        j = log.journals[alias]
+        return folded.clock_limit(j, 1 + max((e.seq for e in log.events if e.journal == j), default=0), ())
+
+    within = log.add("p", "note.added", {"meeting": "m1", "text": "as far ahead as allowed"}, lamport=limit("p"), exact_lamport=True)
+    ahead = log.add("q", "note.added", {"meeting": "m1", "text": "further"}, lamport=limit("q") + 1, exact_lamport=True)
     case(
         "clocks",
-        "a clock is at most 1,024 times the envelopes held; one further ahead waits, counts for no one, and moves no clock",
+        "a clock is at most 1,024 times the envelopes its event stands on (its seq and what its journal cites); one further is refused",
         log,
-        {},
-        {"notes": ["as far ahead as allowed"], "ok": within.id, "waiting": [ahead.id], "clock": within.lamport},
+        {ahead: "its clock is further ahead than its place in its journal and what it cites allow"},
+        {"notes": ["as far ahead as allowed"], "ok": within.id, "clock": within.lamport},
     )
 
     log = cohort()
@@ -402,7 +407,6 @@ def facts(log: CohortLog, view: View) -> dict[str, Any]:
         "placement": {i.id: i.meeting for i in items},
         "credited": {log.alias(m.id): ledger_for(view, m.id).minutes for m in view.members()},
         "rule": view.credits().in_force.id,
-        "waiting": sorted(view.waiting()),
         "clock": view.max_lamport,
     }
 
