@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import emit, result  # noqa: E402
 from circle.models.events import Event  # noqa: E402
-from circle.models.governance import cohort_id_for  # noqa: E402
+from circle.models.governance import ROSTER_KINDS, cohort_id_for  # noqa: E402
 from circle.models.meeting import room  # noqa: E402
 from circle.models.view import View  # noqa: E402
 from circle.store.cohort import settle_heap  # noqa: E402
@@ -69,9 +69,6 @@ class Writer:
         self.rand = random.Random(seed)
 
     def add(self, author: str, journal: str, cohort: str, kind: str, body: dict, governance: bool = False) -> Event:
-        seq = self.seq.get(journal, 0) + 1
-        self.seq[journal] = seq
-        self.lamport += 1
         deps: tuple = ()
         if governance or self.now - self.cited_at.get(journal, -1e12) >= CITE_EVERY:
             mine = self.cited.setdefault(journal, {})
@@ -80,6 +77,15 @@ class Writer:
                 mine[j] = s
             if deps:
                 self.cited_at[journal] = self.now
+        if deps and kind not in ROSTER_KINDS:  # as CohortStore.commit: citations ride on a roster-class event first
+            self._put(author, journal, cohort, "cohort.seen", {}, deps)
+            deps = ()
+        return self._put(author, journal, cohort, kind, body, deps)
+
+    def _put(self, author: str, journal: str, cohort: str, kind: str, body: dict, deps: tuple) -> Event:
+        seq = self.seq.get(journal, 0) + 1
+        self.seq[journal] = seq
+        self.lamport += 1
         e = Event(hx(f"{journal}:{seq}", 64), journal, seq, kind, cohort, author, self.lamport, self.now, body, deps)
         self.newest[journal] = e
         self.events.append(e)

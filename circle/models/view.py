@@ -39,7 +39,7 @@ from circle.models.citations import Citations, Seen, histories
 from circle.models.credits import CREDIT_KINDS, CreditBook, judge_credits
 from circle.models.events import CLOCK_CEILING, CLOCK_PER_ENVELOPE, DEP_HASH_LEN, Dep, Elsewhere, Event, Later, said, text_of
 from circle.models.goals import GOAL_KINDS, GoalBook, fold_goals
-from circle.models.governance import GOVERNANCE_KINDS, MENTOR, Epoch, Settled, current_epoch, settle
+from circle.models.governance import GOVERNANCE_KINDS, MENTOR, ROSTER_KINDS, Epoch, Settled, current_epoch, settle
 from circle.models.places import NOTE, Places
 from circle.models.records import Action, AgendaItem, Cohort, Meeting, Member, Note, Redaction, Version
 from circle.models.rota import Rota, compute_rota
@@ -157,6 +157,7 @@ class View:
         self._at = Places(cohort_id)  # journal -> seq -> event, which bodies have their kind's shape, and most notes as columns
         self._newest: dict[str, tuple[int, str]] = {}  # journal -> (seq, id) of its newest event here
         self._extent: dict[str, int] = {}  # journal -> its newest position held, folded or not (its envelopes up to it are verified)
+        self._held = 0  # the sum of _extent: envelopes held of the cohort's journals
         self._by_journal: dict[str, list[Event]] = defaultdict(list)  # journal -> its events here (sorted by seq when read)
         self._unsorted: set[str] = set()
         self._came_in_order = True  # every journal's events came in seq order (see _refold)
@@ -185,7 +186,11 @@ class View:
     def _reset(self) -> None:
         self._gov = Settled()
         self._refused: dict[str, str] = {}
-        self._waiting: dict[str, str] = {}  # governance event -> what it waits for
+        self._waiting: dict[str, str] = {}  # governance event, or one whose clock needs envelopes it cites, -> what it waits for
+        # journal -> how far its roster-class events have cited each other journal, kept only for a journal with citations
+        # on another kind (an altered client): for the rest it is what Citations.running says
+        self._carried: dict[str, dict[str, int]] = {}
+        self._wake = 0  # envelopes held at which an event waiting for its clock may pass (0: none waits)
         self._waits_for: set[tuple[str, int]] = set()  # the positions they cite that are not here: what starts the fold again
         self._refused_to: dict[str, int] = {}  # journal -> the newest seq the checks refused or hold back
         self._entities: dict[str, dict[str, list[Event]]] = {"meeting": defaultdict(list), "item": defaultdict(list), "action": defaultdict(list)}
@@ -259,8 +264,10 @@ class View:
             held = newest.get(journal)
             if seq > (held[0] if held else 0):
                 newest[journal] = (seq, eid)
-                if seq > extent.get(journal, 0):
+                was = extent.get(journal, 0)
+                if seq > was:
                     extent[journal] = seq
+                    self._held += seq - was
             elif held is not None or journal in by_journal:  # held: its newest may be a note kept as columns (not in by_journal)
                 self._unsorted.add(journal)
                 self._came_in_order = False
@@ -284,6 +291,7 @@ class View:
                 cited_at[journal] = e.ts
         if not fresh and not kept:
             return 0
+        refold = refold or bool(self._wake and self._held >= self._wake)
         if self._fork_scan < 0:
             self._fork_scan, self._forks, self._unheld, self._fork_new = 0, {}, {}, list(known.values())
         else:
@@ -440,7 +448,8 @@ class View:
         opens cold, and again whenever the fold starts again).
         """
         at, misshapen, last, refused, cites, problem = self._at, self._misshapen, self._last, self._refused, self._cites, schema.problem
-        top, refused_to, per = self.max_lamport, self._refused_to, CLOCK_PER_ENVELOPE
+        top, refused_to, per, carried = self.max_lamport, self._refused_to, CLOCK_PER_ENVELOPE, self._carried
+        held_back: set[str] = set()  # journals with an event waiting for its clock: what follows it waits too
         ok: list[Event] = []
         kept = array("Q")
         row, marks, held = (), bytearray(), ""  # the places and shape marks of the journal in hand (events come a journal at a time)
@@ -448,7 +457,13 @@ class View:
             if type(e) is int:  # a note kept as columns: its body had its shape when it was kept, and it cites nothing
                 journal, seq = at.where(e)
                 lamport = at.lamport_at(e)
-                why = _BACKWARDS if lamport <= last.get(journal, (0, 0))[1] else self._beyond(journal, seq, lamport, ()) if lamport > per * seq else None
+                why = (
+                    _BACKWARDS
+                    if lamport <= last.get(journal, (0, 0))[1]
+                    else self._beyond(journal, seq, lamport, (), held_back)
+                    if lamport > per * seq
+                    else None
+                )
                 if why is not None:
                     eid = at.kept_id(e)
                     if why is not _WAIT:
@@ -481,8 +496,10 @@ class View:
             if reason is None and lamport <= last.get(journal, (0, 0))[1]:
                 reason = _BACKWARDS
             if reason is None and lamport > per * seq:  # a quiet journal's clock: what it cites lets it be further ahead
-                reason = self._beyond(journal, seq, lamport, e.deps)
+                reason = self._beyond(journal, seq, lamport, e.deps if e.kind in ROSTER_KINDS else (), held_back)
             if reason is None:
+                if e.deps and journal not in carried and e.kind not in ROSTER_KINDS:  # from here on the two differ
+                    carried[journal] = dict(cites.running.get(journal, {}))
                 reason = cites.take(e)
             if reason is not None:
                 if reason is not _WAIT:
@@ -496,49 +513,64 @@ class View:
             last[journal] = (e.seq, lamport)
             if lamport > top:
                 top = lamport
+            if e.deps and journal in carried and e.kind in ROSTER_KINDS:  # what the clock rule counts: citations every member reads
+                mine = carried[journal]
+                for j, s, _h in e.deps:
+                    if s > mine.get(j, 0):
+                        mine[j] = s
             if e.kind in GOVERNANCE_KINDS:
                 cites.keep(e)
             ok.append(e)
         self.max_lamport = top
         return ok, kept
 
-    def _reach(self, journal: str, seq: int, deps: Iterable[Dep]) -> tuple[int, list[tuple[str, int]]]:
-        """How many envelopes the event at ``seq`` of ``journal``, citing ``deps``, stands on: its place in its journal
-        and, of every other journal, as far as its journal has cited it (``deps`` included) and this device holds it.
-        With them, the positions cited and not held yet (where the count would grow)."""
-        cited = dict(self._cites.running.get(journal, {}))
+    def _reach(self, journal: str, seq: int, deps: Iterable[Dep]) -> tuple[int, int]:
+        """How many envelopes the event at ``seq`` of ``journal`` stands on: its place in its journal and, of every
+        other journal, as far as its journal's roster-class events have cited it (``deps``, its own if it is one,
+        included), counted as far as this device holds it; and the same counted whole (what it could ever stand on).
+
+        Only roster-class events' citations count: every member reads them, a newcomer who cannot open what was said
+        before they joined included (an altered client's citations on a note would count for some devices only).
+        """
+        mine = self._carried.get(journal)
+        cited = dict(self._cites.running.get(journal, {}) if mine is None else mine)
         for j, s, _h in deps:
             if s > cited.get(j, 0):
                 cited[j] = s
-        total, short, extent = seq, [], self._extent
+        held = whole = seq
+        extent = self._extent
         for j, s in cited.items():
             if j != journal:
-                have = extent.get(j, 0)
-                total += min(s, have)
-                if s > have:
-                    short.append((j, have + 1))
-        return total, short
+                held += min(s, extent.get(j, 0))
+                whole += s
+        return held, whole
 
-    def _beyond(self, journal: str, seq: int, lamport: int, deps: Iterable[Dep]) -> str | None:
+    def _beyond(self, journal: str, seq: int, lamport: int, deps: Iterable[Dep], held_back: set[str]) -> str | None:
         """Why a clock above :data:`CLOCK_PER_ENVELOPE` times its seq is refused: further ahead than the envelopes its
-        event stands on allow (see :meth:`_reach`). None: they allow it; :data:`_WAIT`: they may, once envelopes it
-        cites come (``_waits_for`` holds where). Never reached for an honest event but a quiet member's."""
-        total, short = self._reach(journal, seq, deps)
-        if lamport <= CLOCK_PER_ENVELOPE * total:
+        event stands on allow (see :meth:`_reach`). None: they allow it. :data:`_WAIT`: they may once more of what its
+        journal cites is held, or once an event before it in its journal that waits so passes; the fold starts again
+        only when the envelopes held have grown by what it lacks (``_wake``), so a clock no arrival could allow costs
+        no fold. Reached for an honest event only where its member writes little and cites much."""
+        held, whole = self._reach(journal, seq, deps)
+        need = -(-lamport // CLOCK_PER_ENVELOPE)
+        if need <= held:
             return None
-        if short:
-            self._waits_for.update(short)
-            return _WAIT
-        return _BEYOND
+        if need > whole and journal not in held_back:
+            return _BEYOND
+        held_back.add(journal)
+        wake = self._held + need - held
+        self._wake = min(self._wake or wake, wake)
+        return _WAIT
 
     def clock_limit(self, journal: str, seq: int, deps: tuple[Dep, ...]) -> int:
-        """The highest clock the fold takes for an event at ``seq`` of ``journal`` citing ``deps`` (what a writer numbers at most)."""
+        """The highest clock the fold takes for an event at ``seq`` of ``journal`` citing ``deps`` (roster-class) now."""
         return CLOCK_PER_ENVELOPE * self._reach(journal, seq, deps)[0]
 
     def clock_at(self, journal: str, seq: int) -> int:
-        """The clock of the event held at a position (0: none, or one this view does not fold)."""
+        """The clock of the roster-class event held at a position, which a governance event citing it must be past
+        (0: none, or another kind, or one this view does not fold: see :meth:`_citations_here`)."""
         e = self._at.get(journal, seq)
-        return e.lamport if e is not None else 0
+        return e.lamport if e is not None and e.kind in ROSTER_KINDS else 0
 
     def _wait(self, e: Event, missing: list[tuple[str, int]]) -> None:
         """Hold ``e`` back until the positions it cites that are not here come."""
@@ -561,8 +593,9 @@ class View:
             elif len(h) < DEP_HASH_LEN or not cited.id.startswith(h):
                 self._refused[e.id] = "cites an event that is not the one this device holds: one of the two journals forked"
                 return []
-            elif e.lamport <= cited.lamport < CLOCK_PER_ENVELOPE * (e.seq + sum(s for _j, s, _h in e.deps)):
-                # past what it cites, where it could number past it (what it stands on, FORMAT.md "Clocks"): no writer follows further
+            elif cited.kind in ROSTER_KINDS and e.lamport <= cited.lamport < CLOCK_PER_ENVELOPE * (e.seq + sum(s for _j, s, _h in e.deps)):
+                # Past what it cites where every member reads that clock (a newcomer cannot open earlier notes) and where
+                # it could number past it (what it stands on, FORMAT.md "Clocks"): no writer can follow further.
                 self._refused[e.id] = "its clock is not past an event it cites"
                 return []
         return missing
@@ -747,10 +780,11 @@ class View:
             if seq > self._newest_opaque.get(j, (0, ""))[0]:
                 self._newest_opaque[j] = (seq, eid)
             if seq > self._extent.get(j, 0):
+                self._held += seq - self._extent.get(j, 0)
                 self._extent[j] = seq
         if n:
             self._memo.clear()
-            if awaited or self._due:  # due: the events just applied may be waiting for these
+            if awaited or (self._wake and self._held >= self._wake) or self._due:  # due: the events just applied may be waiting for these
                 self._fold_again()
         return n
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from circle.store import joining
 from circle.store.cohort import CohortStore
+from circle.store.keys import roster_key
 from circle.store.service import CohortService
 from circle.store.session import Home, Session
 from tests.figures import record
@@ -80,12 +81,13 @@ def forked(store: CohortStore, meeting_id: str, text: str, dst: Path) -> Path:
     return dst
 
 
-def write_altered(svc: CohortService, payloads: list[bytes]) -> None:
-    """A member's altered client: each payload, byte for byte, sealed with the epoch's key, signed and appended to
-    the member's journal (the envelope and chain are sound; what the payload says is the attack)."""
+def write_altered(svc: CohortService, payloads: list[bytes], roster: bool = False) -> None:
+    """A member's altered client: each payload, byte for byte, sealed with the epoch's key (its roster key for
+    ``roster``: what roster-class events are sealed with), signed and appended to the member's journal (the
+    envelope and chain are sound; what the payload says is the attack)."""
     store = svc.store
     with store.lock:
-        key = store.entry.cohort_key
+        key = roster_key(store.entry.cohort_key) if roster else store.entry.cohort_key
         store.writer.append([(raw, key.raw_id, key.secret) for raw in payloads])
         store.vault.flush()
 

@@ -159,7 +159,7 @@ def test_a_newcomer_who_cannot_read_earlier_notes_takes_what_everyone_takes(tmp_
 
 
 def test_an_event_held_back_for_now_cannot_later_undo_a_removal_that_cited_it(lt):
-    """Bea's altered client cites Cy's notes, which Ana does not hold yet, to number a note far ahead: on Ana's device it
+    """Bea's altered client cites Cy's notes, which Ana does not hold yet, to number an event far ahead: on Ana's device it
     waits for them. Ana removes Bea, citing that note. With the rule that counted envelopes held, the removal settled
     past a note that did not count yet, and was refused once Cy's notes arrived and it did: Bea was back."""
     bea, ana, cy = lt.svc("Bea"), lt.svc("Ana"), lt.svc("Cy")
@@ -169,9 +169,9 @@ def test_an_event_held_back_for_now_cannot_later_undo_a_removal_that_cited_it(lt
     cy_j = cy.store.entry.journal
     seq, eid = bea.view.newest_by_journal()[cy_j]
     clock = bea.view.clock_limit(bea.store.entry.journal, bea.store.writer.head.seq + 1, ((cy_j, seq, eid[:64]),))
-    cites = b',"d":{"%s":[%d,"%s"]}' % (cy_j.encode(), seq, eid.encode())
-    payload = note(lt, "Bea", clock, "far, on Cy's notes").replace(b',"t":0,', b',"t":0%s,' % cites)
-    write_altered(bea, [payload])
+    cites = b'{"%s":[%d,"%s"]}' % (cy_j.encode(), seq, eid.encode())  # on a roster-class event: every member reads them
+    seen = b'{"v":1,"k":"cohort.seen","c":"%s","a":"%s","l":%d,"t":0,"d":%s,"b":{}}' % (lt.cid.encode(), lt.id("Bea").encode(), clock, cites)
+    write_altered(bea, [seen], roster=True)
     lt.deliver("Ana", "Bea")
     [held] = [e for e in ana.view.events if e.lamport == clock]
     assert held.id in ana.view.waiting()
@@ -228,3 +228,21 @@ def test_a_channel_peer_pushing_a_clock_ahead_moves_no_cohort_clock(lt):
         assert view.max_lamport <= before + 10
     ana.store.record_private(lt.id("Bea"), "dyad.message", {"id": "m2", "text": "a reply"})  # in the channel, past it
     assert max(e.lamport for e in ana.store.private.events()) > CLOCK_CEILING - 10
+
+
+def test_a_newcomers_governance_citing_notes_she_cannot_open_counts_everywhere(tmp_path):
+    """Honest members only. Under "joining", Bea writes notes in the old epoch while Ana admits Dee as a mentor; Dee
+    holds them as envelopes she cannot open, and cites the newest when she changes Cy's role. A governance event had to
+    be past every event it cited, so everyone who could open the note refused Dee's change and Dee alone took it. It
+    must be past what it cites only where every member reads the clock: roster-class events. (Found by review.)"""
+    lt = three(JoiningLaptops(tmp_path, "Ana"))
+    for k in range(8):
+        lt.svc("Bea").add_note(lt.mid, f"Bea offline {k}")  # still in the old epoch
+    lt.join("Dee", role="mentor")
+    lt.sync("Ana", "Cy", "Dee")
+    lt.deliver("Dee", "Bea")
+    lt.svc("Dee").set_role(lt.id("Cy"), "peer")
+    lt.sync()
+    roles = {who: lt.svc(who).view.member(lt.id("Cy")).role for who in ("Ana", "Bea", "Cy", "Dee")}
+    assert set(roles.values()) == {"peer"}, roles
+    assert all(lt.svc(who).view.refused() == {} for who in ("Ana", "Bea", "Cy", "Dee"))

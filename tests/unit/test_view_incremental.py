@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from circle.models.events import Event
+from circle.models.events import CLOCK_PER_ENVELOPE, Event
 from circle.models.view import View
 from tests.cohort_log import CohortLog
 from tests.figures import record, scale
@@ -155,3 +155,31 @@ def test_an_event_waiting_for_a_position_that_never_comes_does_not_start_every_f
     assert folds == []
     view.note_opaque([(gone, 3, "cd" * 32)])  # the one it waits for: it settles
     assert folds == [1] and view.waiting() == {} and view.member(log.id("f")).away
+
+
+def test_a_clock_no_citation_could_allow_is_refused_and_costs_no_fold(monkeypatch) -> None:
+    """One `cohort.seen` citing every journal at seq 2**40 with a clock of 2**61 waited, and every envelope that came
+    after it started a whole fold (100 typed notes: 100 folds). A clock further ahead than even its citations counted
+    whole allow is refused; one that waits starts the fold again only once enough envelopes are held. (Found by review.)"""
+    log = base()
+    log.add("f", "meeting.scheduled", {"meeting": "m1", "at": "2026-01-01 18:00"})
+    far = log.add("ali", "cohort.seen", {}, lamport=2**61, exact_lamport=True)
+    cites = tuple((j, 2**40, "ab" * 32) for j in log.journals.values() if j != far.journal)
+    far = Event(far.id, far.journal, far.seq, far.kind, far.cohort, far.author, far.lamport, far.ts, far.body, cites)
+    log.events[-1] = log._newest[far.journal] = far
+    view = log.view()
+    assert view.refused()[far.id] == "its clock is further ahead than its place in its journal and what it cites allow"
+    waits = log.add("cleo", "cohort.seen", {}, lamport=CLOCK_PER_ENVELOPE * 40, exact_lamport=True)
+    waits = Event(
+        waits.id, waits.journal, waits.seq, waits.kind, waits.cohort, waits.author, waits.lamport, waits.ts, waits.body, ((log.journals["f"], 40, "cd" * 32),)
+    )
+    log.events[-1] = log._newest[waits.journal] = waits
+    after = log.add("cleo", "note.added", {"meeting": "m1", "text": "after it", "kind": "note"}, lamport=waits.lamport + 1, exact_lamport=True)
+    view.apply([waits, after])
+    assert waits.id in view.waiting() and after.id in view.waiting()  # what follows an event that waits waits too
+    folds = []
+    real = View._refold
+    monkeypatch.setattr(View, "_refold", lambda self: folds.append(1) or real(self))
+    for k in range(10):
+        view.apply([log.add("f", "note.added", {"meeting": "m1", "text": f"typed {k}", "kind": "note"})])
+    assert folds == []  # ten envelopes of the forty it lacks: nothing to judge again
