@@ -157,7 +157,6 @@ class View:
         self._at = Places(cohort_id)  # journal -> seq -> event, which bodies have their kind's shape, and most notes as columns
         self._newest: dict[str, tuple[int, str]] = {}  # journal -> (seq, id) of its newest event here
         self._extent: dict[str, int] = {}  # journal -> its newest position held, folded or not (its envelopes up to it are verified)
-        self._held = 0  # the sum of _extent: envelopes held of the cohort's journals
         self._by_journal: dict[str, list[Event]] = defaultdict(list)  # journal -> its events here (sorted by seq when read)
         self._unsorted: set[str] = set()
         self._came_in_order = True  # every journal's events came in seq order (see _refold)
@@ -190,7 +189,8 @@ class View:
         # journal -> how far its roster-class events have cited each other journal, kept only for a journal with citations
         # on another kind (an altered client): for the rest it is what Citations.running says
         self._carried: dict[str, dict[str, int]] = {}
-        self._wake = 0  # envelopes held at which an event waiting for its clock may pass (0: none waits)
+        # Events waiting for their clock: (what they lack, the journals they cite short of what is held -> (cited, held then))
+        self._clock_waits: list[tuple[int, dict[str, tuple[int, int]]]] = []
         self._waits_for: set[tuple[str, int]] = set()  # the positions they cite that are not here: what starts the fold again
         self._refused_to: dict[str, int] = {}  # journal -> the newest seq the checks refused or hold back
         self._entities: dict[str, dict[str, list[Event]]] = {"meeting": defaultdict(list), "item": defaultdict(list), "action": defaultdict(list)}
@@ -264,10 +264,8 @@ class View:
             held = newest.get(journal)
             if seq > (held[0] if held else 0):
                 newest[journal] = (seq, eid)
-                was = extent.get(journal, 0)
-                if seq > was:
+                if seq > extent.get(journal, 0):
                     extent[journal] = seq
-                    self._held += seq - was
             elif held is not None or journal in by_journal:  # held: its newest may be a note kept as columns (not in by_journal)
                 self._unsorted.add(journal)
                 self._came_in_order = False
@@ -291,7 +289,7 @@ class View:
                 cited_at[journal] = e.ts
         if not fresh and not kept:
             return 0
-        refold = refold or bool(self._wake and self._held >= self._wake)
+        refold = refold or self._clock_may_pass()
         if self._fork_scan < 0:
             self._fork_scan, self._forks, self._unheld, self._fork_new = 0, {}, {}, list(known.values())
         else:
@@ -449,7 +447,7 @@ class View:
         """
         at, misshapen, last, refused, cites, problem = self._at, self._misshapen, self._last, self._refused, self._cites, schema.problem
         top, refused_to, per, carried = self.max_lamport, self._refused_to, CLOCK_PER_ENVELOPE, self._carried
-        held_back: set[str] = set()  # journals with an event waiting for its clock: what follows it waits too
+        held_back: set[str] = set()  # journals with an event waiting for its clock: every later event of theirs waits too
         ok: list[Event] = []
         kept = array("Q")
         row, marks, held = (), bytearray(), ""  # the places and shape marks of the journal in hand (events come a journal at a time)
@@ -458,7 +456,9 @@ class View:
                 journal, seq = at.where(e)
                 lamport = at.lamport_at(e)
                 why = (
-                    _BACKWARDS
+                    _WAIT
+                    if journal in held_back
+                    else _BACKWARDS
                     if lamport <= last.get(journal, (0, 0))[1]
                     else self._beyond(journal, seq, lamport, (), held_back)
                     if lamport > per * seq
@@ -491,6 +491,8 @@ class View:
             else:  # a second event at a position, or far past its journal: checked each time
                 reason = problem(e.kind, e.body)
             lamport = e.lamport
+            if held_back and journal in held_back:  # after one that waits for its clock: judged once that one is
+                reason = _WAIT
             if reason is None and lamport >= CLOCK_CEILING:
                 reason = "its clock is past what any member writes"
             if reason is None and lamport <= last.get(journal, (0, 0))[1]:
@@ -524,10 +526,11 @@ class View:
         self.max_lamport = top
         return ok, kept
 
-    def _reach(self, journal: str, seq: int, deps: Iterable[Dep]) -> tuple[int, int]:
+    def _reach(self, journal: str, seq: int, deps: Iterable[Dep]) -> tuple[int, int, dict[str, tuple[int, int]]]:
         """How many envelopes the event at ``seq`` of ``journal`` stands on: its place in its journal and, of every
         other journal, as far as its journal's roster-class events have cited it (``deps``, its own if it is one,
-        included), counted as far as this device holds it; and the same counted whole (what it could ever stand on).
+        included), counted as far as this device holds it; the same counted whole (what it could ever stand on); and
+        the journals cited further than held: journal -> (cited, held).
 
         Only roster-class events' citations count: every member reads them, a newcomer who cannot open what was said
         before they joined included (an altered client's citations on a note would count for some devices only).
@@ -538,29 +541,40 @@ class View:
             if s > cited.get(j, 0):
                 cited[j] = s
         held = whole = seq
+        short: dict[str, tuple[int, int]] = {}
         extent = self._extent
         for j, s in cited.items():
             if j != journal:
-                held += min(s, extent.get(j, 0))
+                have = extent.get(j, 0)
+                held += min(s, have)
                 whole += s
-        return held, whole
+                if s > have:
+                    short[j] = (s, have)
+        return held, whole, short
 
     def _beyond(self, journal: str, seq: int, lamport: int, deps: Iterable[Dep], held_back: set[str]) -> str | None:
         """Why a clock above :data:`CLOCK_PER_ENVELOPE` times its seq is refused: further ahead than the envelopes its
-        event stands on allow (see :meth:`_reach`). None: they allow it. :data:`_WAIT`: they may once more of what its
-        journal cites is held, or once an event before it in its journal that waits so passes; the fold starts again
-        only when the envelopes held have grown by what it lacks (``_wake``), so a clock no arrival could allow costs
-        no fold. Reached for an honest event only where its member writes little and cites much."""
-        held, whole = self._reach(journal, seq, deps)
+        event stands on allow (see :meth:`_reach`). None: they allow it. :data:`_WAIT`: they may once more of the
+        journals it cites is held; every later event of its journal waits with it, and the fold starts again only
+        when those journals have grown by what it lacks (:meth:`_clock_may_pass`), so a citation of a journal that
+        never grows, or grows little, costs no fold. Reached for an honest event only where its member writes little."""
+        held, whole, short = self._reach(journal, seq, deps)
         need = -(-lamport // CLOCK_PER_ENVELOPE)
         if need <= held:
             return None
-        if need > whole and journal not in held_back:
+        if need > whole:
             return _BEYOND
         held_back.add(journal)
-        wake = self._held + need - held
-        self._wake = min(self._wake or wake, wake)
+        self._clock_waits.append((need - held, short))
         return _WAIT
+
+    def _clock_may_pass(self) -> bool:
+        """Whether the journals some event waiting for its clock cites have grown, within what it cites, by what it lacks."""
+        extent = self._extent
+        for lack, short in self._clock_waits:
+            if sum(min(s, extent.get(j, 0)) - have for j, (s, have) in short.items()) >= lack:
+                return True
+        return False
 
     def clock_limit(self, journal: str, seq: int, deps: tuple[Dep, ...]) -> int:
         """The highest clock the fold takes for an event at ``seq`` of ``journal`` citing ``deps`` (roster-class) now."""
@@ -780,11 +794,10 @@ class View:
             if seq > self._newest_opaque.get(j, (0, ""))[0]:
                 self._newest_opaque[j] = (seq, eid)
             if seq > self._extent.get(j, 0):
-                self._held += seq - self._extent.get(j, 0)
                 self._extent[j] = seq
         if n:
             self._memo.clear()
-            if awaited or (self._wake and self._held >= self._wake) or self._due:  # due: the events just applied may be waiting for these
+            if awaited or self._clock_may_pass() or self._due:  # due: the events just applied may be waiting for these
                 self._fold_again()
         return n
 
