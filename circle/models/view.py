@@ -190,6 +190,9 @@ class View:
         # on another kind (an altered client): for the rest it is what Citations.running says
         self._carried: dict[str, dict[str, int]] = {}
         # Events waiting for their clock: (what they lack, the journals they cite short of what is held -> (cited, held then))
+        # and, per journal, the highest clock of its events that wait so: a later event must go past it to be taken, as it
+        # must once they pass, so that nothing taken now is refused then
+        self._pending: dict[str, int] = {}
         self._clock_waits: list[tuple[int, dict[str, tuple[int, int]]]] = []
         self._waits_for: set[tuple[str, int]] = set()  # the positions they cite that are not here: what starts the fold again
         self._refused_to: dict[str, int] = {}  # journal -> the newest seq the checks refused or hold back
@@ -447,7 +450,7 @@ class View:
         """
         at, misshapen, last, refused, cites, problem = self._at, self._misshapen, self._last, self._refused, self._cites, schema.problem
         top, refused_to, per, carried = self.max_lamport, self._refused_to, CLOCK_PER_ENVELOPE, self._carried
-        held_back: set[str] = set()  # journals with an event waiting for its clock: every later event of theirs waits too
+        pending = self._pending
         ok: list[Event] = []
         kept = array("Q")
         row, marks, held = (), bytearray(), ""  # the places and shape marks of the journal in hand (events come a journal at a time)
@@ -456,11 +459,9 @@ class View:
                 journal, seq = at.where(e)
                 lamport = at.lamport_at(e)
                 why = (
-                    _WAIT
-                    if journal in held_back
-                    else _BACKWARDS
-                    if lamport <= last.get(journal, (0, 0))[1]
-                    else self._beyond(journal, seq, lamport, (), held_back)
+                    _BACKWARDS
+                    if lamport <= max(last.get(journal, (0, 0))[1], pending.get(journal, 0) if pending else 0)
+                    else self._beyond(journal, seq, lamport, ())
                     if lamport > per * seq
                     else None
                 )
@@ -491,14 +492,12 @@ class View:
             else:  # a second event at a position, or far past its journal: checked each time
                 reason = problem(e.kind, e.body)
             lamport = e.lamport
-            if held_back and journal in held_back:  # after one that waits for its clock: judged once that one is
-                reason = _WAIT
             if reason is None and lamport >= CLOCK_CEILING:
                 reason = "its clock is past what any member writes"
-            if reason is None and lamport <= last.get(journal, (0, 0))[1]:
+            if reason is None and lamport <= max(last.get(journal, (0, 0))[1], pending.get(journal, 0) if pending else 0):
                 reason = _BACKWARDS
             if reason is None and lamport > per * seq:  # a quiet journal's clock: what it cites lets it be further ahead
-                reason = self._beyond(journal, seq, lamport, e.deps if e.kind in ROSTER_KINDS else (), held_back)
+                reason = self._beyond(journal, seq, lamport, e.deps if e.kind in ROSTER_KINDS else ())
             if reason is None:
                 if e.deps and journal not in carried and e.kind not in ROSTER_KINDS:  # from here on the two differ
                     carried[journal] = dict(cites.running.get(journal, {}))
@@ -552,20 +551,23 @@ class View:
                     short[j] = (s, have)
         return held, whole, short
 
-    def _beyond(self, journal: str, seq: int, lamport: int, deps: Iterable[Dep], held_back: set[str]) -> str | None:
+    def _beyond(self, journal: str, seq: int, lamport: int, deps: Iterable[Dep]) -> str | None:
         """Why a clock above :data:`CLOCK_PER_ENVELOPE` times its seq is refused: further ahead than the envelopes its
         event stands on allow (see :meth:`_reach`). None: they allow it. :data:`_WAIT`: they may once more of the
-        journals it cites is held; every later event of its journal waits with it, and the fold starts again only
-        when those journals have grown by what it lacks (:meth:`_clock_may_pass`), so a citation of a journal that
-        never grows, or grows little, costs no fold. Reached for an honest event only where its member writes little."""
+        journals it cites is held, or once an earlier event of its journal that waits so passes (its citations count
+        then); the fold starts again only when those journals have grown by what it lacks (:meth:`_clock_may_pass`),
+        so a citation of a journal that never grows, or grows little, costs no fold. A later event of its journal is
+        taken only past its clock (``_pending``), and judged on its own: one that passes now passes then. Reached
+        for an honest event only where its member writes little."""
         held, whole, short = self._reach(journal, seq, deps)
         need = -(-lamport // CLOCK_PER_ENVELOPE)
         if need <= held:
             return None
-        if need > whole:
+        if need > whole and journal not in self._pending:
             return _BEYOND
-        held_back.add(journal)
-        self._clock_waits.append((need - held, short))
+        self._pending[journal] = max(lamport, self._pending.get(journal, 0))
+        if short:
+            self._clock_waits.append((need - held, short))
         return _WAIT
 
     def _clock_may_pass(self) -> bool:
