@@ -193,6 +193,7 @@ class View:
         # and, per journal, the highest clock of its events that wait so: a later event must go past it to be taken, as it
         # must once they pass, so that nothing taken now is refused then
         self._pending: dict[str, int] = {}
+        self._pending_cites: dict[str, dict[str, int]] = {}  # journal -> what its events waiting so cite: later ones cite no less
         self._clock_waits: list[tuple[int, dict[str, tuple[int, int]]]] = []
         self._waits_for: set[tuple[str, int]] = set()  # the positions they cite that are not here: what starts the fold again
         self._refused_to: dict[str, int] = {}  # journal -> the newest seq the checks refused or hold back
@@ -498,6 +499,8 @@ class View:
                 reason = _BACKWARDS
             if reason is None and lamport > per * seq:  # a quiet journal's clock: what it cites lets it be further ahead
                 reason = self._beyond(journal, seq, lamport, e.deps if e.kind in ROSTER_KINDS else ())
+            if reason is None and pending and journal in pending and e.deps and self._cites_less(journal, e.deps):
+                reason = "cites less of a journal than its author had cited before"  # as it will once the one waiting passes
             if reason is None:
                 if e.deps and journal not in carried and e.kind not in ROSTER_KINDS:  # from here on the two differ
                     carried[journal] = dict(cites.running.get(journal, {}))
@@ -507,6 +510,11 @@ class View:
                     refused[eid] = reason
                 else:
                     self._waiting[eid] = _WAIT
+                    if e.deps:  # what it cites is claimed as its clock is: see _cites_less
+                        mine = self._pending_cites.setdefault(journal, {})
+                        for j, s, _h in e.deps:
+                            if s > mine.get(j, 0):
+                                mine[j] = s
                 refused_to[journal] = max(e.seq, refused_to.get(journal, 0))
                 if e.deps:
                     cites.untracked.add(journal)
@@ -569,6 +577,12 @@ class View:
         if short:
             self._clock_waits.append((need - held, short))
         return _WAIT
+
+    def _cites_less(self, journal: str, deps: Iterable[Dep]) -> bool:
+        """Whether ``deps`` cite some journal less than an event of ``journal`` waiting for its clock does: taken now,
+        such an event would be refused once that one passes and its citations are taken."""
+        claimed = self._pending_cites.get(journal, {})
+        return any(s < claimed.get(j, 0) for j, s, _h in deps)
 
     def _clock_may_pass(self) -> bool:
         """Whether the journals some event waiting for its clock cites have grown, within what it cites, by what it lacks."""

@@ -241,3 +241,27 @@ def test_a_member_whose_event_waits_on_a_rolled_back_journal_is_not_silenced() -
     fresh = View(log.cohort)
     fresh.apply([e for e in log.events if e.id not in hidden])
     assert (fresh.digest(), fresh.max_lamport) == (f.digest(), f.max_lamport)
+
+
+def test_an_admission_taken_while_an_earlier_event_waits_is_not_undone_when_it_passes() -> None:
+    """ali (a mentor, altered) writes a carrier citing one envelope of f's journal past what is held, with a clock that
+    needs it (it waits), then an admission citing less of f. Judged on its own, the admission was taken; once f wrote
+    that envelope the carrier passed, its citations were taken, and the admission was refused as citing less: the
+    newcomer was a member, then not. What a waiting event cites is claimed as its clock is. (Found by review.)"""
+    log = CohortLog("f", name="Citations")
+    log.admit("ali", "mentor")
+    log.add("ali", "cohort.seen", {})
+    f, a = log.journals["f"], log.journals["ali"]
+    held = max(e.seq for e in log.events if e.journal == f)
+    waits = log.add("ali", "cohort.seen", {}, lamport=CLOCK_PER_ENVELOPE * (2 + held) + 1, cite=False)
+    waits = Event(waits.id, a, waits.seq, waits.kind, log.cohort, waits.author, waits.lamport, 1000.0, {}, ((f, held + 1, "00" * 32),))
+    log.events[-1] = waits
+    newest = next(e for e in log.events if e.journal == f and e.seq == held)
+    adm = log.add("ali", "member.admitted", log.admission("zed", "peer"), lamport=waits.lamport + 1, cite=False)
+    adm = Event(adm.id, a, adm.seq, adm.kind, log.cohort, adm.author, adm.lamport, 1000.0, adm.body, ((f, held, newest.id),))
+    log.events[-1] = adm
+    view = log.view()
+    assert waits.id in view.waiting() and view.member(log.id("zed")) is None
+    view.apply([log.add("f", "cohort.seen", {})])  # the envelope it waited for (another id than it cites: still no member)
+    assert view.member(log.id("zed")) is None
+    assert view.refused()[adm.id] == "cites less of a journal than its author had cited before"
