@@ -101,6 +101,14 @@ _BEYOND = "its clock is further ahead than its place in its journal and what it 
 _WAIT = "waiting for envelopes it cites"  # not a refusal: see View._beyond
 
 
+def _cite_up_to(cited: dict[str, int], deps: Iterable[Dep]) -> dict[str, int]:
+    """``cited`` (journal -> newest seq cited) raised to what ``deps`` cite; returned."""
+    for j, s, _h in deps:
+        if s > cited.get(j, 0):
+            cited[j] = s
+    return cited
+
+
 # Memoised reads a batch of one kind drops (see View._forget); a kind not here, or a mix, drops them all.
 # The current item matters to where items go only in a held meeting (View._place): in one that is not, it moves the meeting's reads alone.
 _KEPT_ON = {
@@ -190,11 +198,11 @@ class View:
         # on another kind (an altered client): for the rest it is what Citations.running says
         self._carried: dict[str, dict[str, int]] = {}
         # Events waiting for their clock: (what they lack, the journals they cite short of what is held -> (cited, held then))
-        # and, per journal, the highest clock of its events that wait so: a later event must go past it to be taken, as it
-        # must once they pass, so that nothing taken now is refused then
-        self._pending: dict[str, int] = {}
-        self._pending_cites: dict[str, dict[str, int]] = {}  # journal -> what its events waiting so cite: later ones cite no less
         self._clock_waits: list[tuple[int, dict[str, tuple[int, int]]]] = []
+        # Per journal, the highest clock of its events that wait so, and what they cite: a later event must go past the one
+        # and cite no less than the other to be taken, as it must once they pass, so that nothing taken now is refused then
+        self._pending: dict[str, int] = {}
+        self._pending_cites: dict[str, dict[str, int]] = {}
         self._waits_for: set[tuple[str, int]] = set()  # the positions they cite that are not here: what starts the fold again
         self._refused_to: dict[str, int] = {}  # journal -> the newest seq the checks refused or hold back
         self._entities: dict[str, dict[str, list[Event]]] = {"meeting": defaultdict(list), "item": defaultdict(list), "action": defaultdict(list)}
@@ -511,10 +519,7 @@ class View:
                 else:
                     self._waiting[eid] = _WAIT
                     if e.deps:  # what it cites is claimed as its clock is: see _cites_less
-                        mine = self._pending_cites.setdefault(journal, {})
-                        for j, s, _h in e.deps:
-                            if s > mine.get(j, 0):
-                                mine[j] = s
+                        _cite_up_to(self._pending_cites.setdefault(journal, {}), e.deps)
                 refused_to[journal] = max(e.seq, refused_to.get(journal, 0))
                 if e.deps:
                     cites.untracked.add(journal)
@@ -523,10 +528,7 @@ class View:
             if lamport > top:
                 top = lamport
             if e.deps and journal in carried and e.kind in ROSTER_KINDS:  # what the clock rule counts: citations every member reads
-                mine = carried[journal]
-                for j, s, _h in e.deps:
-                    if s > mine.get(j, 0):
-                        mine[j] = s
+                _cite_up_to(carried[journal], e.deps)
             if e.kind in GOVERNANCE_KINDS:
                 cites.keep(e)
             ok.append(e)
@@ -543,10 +545,7 @@ class View:
         before they joined included (an altered client's citations on a note would count for some devices only).
         """
         mine = self._carried.get(journal)
-        cited = dict(self._cites.running.get(journal, {}) if mine is None else mine)
-        for j, s, _h in deps:
-            if s > cited.get(j, 0):
-                cited[j] = s
+        cited = _cite_up_to(dict(self._cites.running.get(journal, {}) if mine is None else mine), deps)
         held = whole = seq
         short: dict[str, tuple[int, int]] = {}
         extent = self._extent
