@@ -410,47 +410,52 @@ class CohortStore(Wrapping):
 
         A journal deleted, cut short or replaced (a disk error, a partial
         backup restore) must neither be written on nor pushed over the
-        replica: peers would lose what it held.
+        replica: peers would lose what it held. The sync service asks from its
+        own thread, so the check holds :attr:`lock`: a write in progress (rows
+        committed, head not yet moved) is never taken for damage.
         """
-        record = self.writer.head
-        if record.seq == 0:
+        with self.lock:
+            record = self.writer.head
+            if record.seq == 0:
+                return None
+            path = self.journal.path
+            if not path.exists():
+                return "your journal for this cohort is missing on this device"
+            try:
+                rows = list(read_rows(path, record.seq - 1))
+            except CircleError:
+                return "your journal for this cohort is damaged on this device"
+            if not rows or rows[0].seq != record.seq:
+                return f"your journal for this cohort on this device ends before event {record.seq}, which you already wrote"
+            if envelope.event_id(rows[0].blob) != record.hash:
+                return f"your journal for this cohort on this device differs from what you wrote at event {record.seq}"
             return None
-        path = self.journal.path
-        if not path.exists():
-            return "your journal for this cohort is missing on this device"
-        try:
-            rows = list(read_rows(path, record.seq - 1))
-        except CircleError:
-            return "your journal for this cohort is damaged on this device"
-        if not rows or rows[0].seq != record.seq:
-            return f"your journal for this cohort on this device ends before event {record.seq}, which you already wrote"
-        if envelope.event_id(rows[0].blob) != record.hash:
-            return f"your journal for this cohort on this device differs from what you wrote at event {record.seq}"
-        return None
 
     def restore_own(self, mirror: Path) -> str | None:
         """Put back the own journal from a copy of its replica, if that copy holds everything the keystore says was written.
 
-        Returns what is still wrong ("" when repaired, None when nothing was wrong).
+        Returns what is still wrong ("" when repaired, None when nothing was
+        wrong). All under :attr:`lock`: no write lands between the check and
+        the file put back.
         """
-        problem = self.own_journal_problem()
-        if problem is None:
-            return None
-        record = self.writer.head
-        try:
-            res = check_chain(
-                read_rows(mirror, record.seq - 1),
-                journal_id=self.journal_id,
-                verifier=record.verifier(),
-                head_seq=record.seq,
-                head_hash=record.hash,
-                head_envelope=record.head,
-            )
-        except CircleError:
-            return problem + "; the replica's copy is unreadable too"
-        if res.kind in ("fork", "rollback"):
-            return problem + "; the replica does not hold all of it either"
         with self.lock:
+            problem = self.own_journal_problem()
+            if problem is None:
+                return None
+            record = self.writer.head
+            try:
+                res = check_chain(
+                    read_rows(mirror, record.seq - 1),
+                    journal_id=self.journal_id,
+                    verifier=record.verifier(),
+                    head_seq=record.seq,
+                    head_hash=record.hash,
+                    head_envelope=record.head,
+                )
+            except CircleError:
+                return problem + "; the replica's copy is unreadable too"
+            if res.kind in ("fork", "rollback"):
+                return problem + "; the replica does not hold all of it either"
             self.journal.close()
             for suffix in ("-wal", "-shm"):
                 Path(f"{self.journal.path}{suffix}").unlink(missing_ok=True)

@@ -37,6 +37,7 @@ from circle.sync.watch import FolderWatch, remote_fs
 MAX_FOLLOWERS = 2  # ~30 MB each: the whole service must stay under 150 MB for three cohorts
 IDLE_INTERVAL = 5.0  # Litestream's monitor interval for own journals of cohorts not on screen
 RECENT_NS = 1_000_000_000  # a folder changed this recently is listed even if its stamp looks the same
+LEVEL0_LAG = 5.0  # seconds a kept mirror waits for level 0 to reach what another level of the replica names (see _reachable)
 SLOW_TICK = 1.0  # seconds between safety-net looks when the kernel or followers report every change
 TOUCH_ABOVE = 64 * 1024  # bytes: a newest LTX file above this is ended with a tiny commit (see Journal.touch)
 AWAY = "replica folder not found (plug in the drive or mount the share)"  # why a folder location is offline, in a few words
@@ -77,6 +78,7 @@ class Peer:
     stamp: tuple[int, int] | None = None  # that folder's (inode, mtime) when it was last listed
     recheck: bool = False  # someone cites more (or other) of this journal than verified here: read the replica even if its TXID did not move
     kept: int | None = None  # the TXID the mirror holds while it is kept between pulls (a folder peer on screen; see _pull_one)
+    lagging: float = 0.0  # when level 0 was first seen behind another level of the replica, for a kept mirror (see _reachable)
 
     @property
     def mirror(self) -> Path:
@@ -536,6 +538,9 @@ class SyncService:
                 peer.state, peer.checked = "caught up", time.time()
                 self._problems.pop(peer.journal, None)
                 continue
+            txid = self._reachable(peer, txid)
+            if txid is None:
+                continue
             try:
                 if self._pull_one(peer, txid):
                     peer.checked = time.time()
@@ -559,6 +564,27 @@ class SyncService:
     def _keeps(self, peer: Peer) -> bool:
         """Whether the peer's mirror is kept between pulls: a folder peer of the cohort on screen, while the service runs."""
         return peer.local and peer.follower is None and peer.cohort == self.focus and self._thread is not None
+
+    def _reachable(self, peer: Peer, txid: int) -> int | None:
+        """The TXID to bring the peer's copy to now: ``txid``, or less for a kept mirror whose level 0 trails; None: nothing yet.
+
+        Litestream, when it starts, may write a snapshot and a compaction
+        reaching a TXID before that TXID's level-0 file is in place. A kept
+        mirror follows level 0: it takes what level 0 holds and waits a tick
+        for the rest, where a gap would restore the whole journal (about 1 s
+        at 100k events) for a file about to land. Level 0 behind for
+        ``LEVEL0_LAG`` seconds (pruned, a replica rebuilt) is no reason to
+        wait: the whole restore, as before.
+        """
+        if not self._keeps(peer) or peer.kept is None or peer.recheck:
+            return txid
+        level0 = ls.level0_txid(peer.replica) or 0
+        now = time.monotonic()
+        if level0 >= txid or (peer.lagging and now - peer.lagging >= LEVEL0_LAG):
+            peer.lagging = 0.0
+            return txid
+        peer.lagging = peer.lagging or now
+        return level0 if level0 > peer.kept else None
 
     def _pull_one(self, peer: Peer, txid: int) -> bool:
         """Bring the peer's mirror to the replica's TXID ``txid``; False if the replica holds nothing yet.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
 from circle.errors import CircleError
@@ -139,3 +140,26 @@ def test_a_rolled_back_swapped_or_byte_flipped_replica_never_takes_events_off_a_
     r = once_report(b)
     assert r.problems == [], r.problems
     counted("replica byte flipped, then healed by its owner", written, b, cid=cid)
+
+
+def test_a_journal_being_written_is_never_taken_for_a_damaged_one(tmp_path):
+    """The service checks the own journal on its thread while the app writes on another: it must see a write whole or not at all."""
+    a, b, cid = two(tmp_path)
+    ca = a.cohort(cid)
+    stop = threading.Event()
+    seen: list[str] = []
+
+    def check() -> None:
+        while not stop.is_set():
+            problem = ca.store.own_journal_problem()
+            if problem:
+                seen.append(problem)
+
+    checker = threading.Thread(target=check)
+    checker.start()
+    try:
+        write_burst(ca, "Ana", 150)
+    finally:
+        stop.set()
+        checker.join()
+    assert seen == []

@@ -39,7 +39,7 @@ from circle.sync.litestream.commands import (
 from circle.sync.litestream.config import DEFAULT_INTERVAL, L0_RETENTION, LEVELS, SHUTDOWN_SYNC_TIMEOUT, _replica_wait, write_config
 from circle.sync.litestream.faults import ReplicaRefused
 from circle.sync.litestream.follower import Follower
-from circle.sync.litestream.ltx import _only_grew, apply_level0, captured, folder_of, has_shipped, level0_folder, local_ltx_size, rollback_mode
+from circle.sync.litestream.ltx import _only_grew, apply_level0, captured, folder_of, has_shipped, level0_folder, level0_txid, local_ltx_size, rollback_mode
 from circle.sync.litestream.replica import Replica
 from circle.sync.litestream.replicator import Replicator
 from circle.sync.litestream.supervised import BACKOFF_MAX, BACKOFF_START, STABLE_AFTER
@@ -77,6 +77,7 @@ __all__ = [
     "heal",
     "latest_txid",
     "level0_folder",
+    "level0_txid",
     "litestream_binary",
     "litestream_env",
     "local_ltx_size",

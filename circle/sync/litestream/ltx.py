@@ -42,31 +42,40 @@ def _max_txid_in(ltx_dir: Path) -> int | None:
     the folder costs a few system calls where starting litestream costs ~40 ms
     of CPU, which matters for a service that checks several times a second.
     """
-    best = None
     try:
         levels = list(os.scandir(ltx_dir))
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
         raise SyncError("replica folder unreadable", f"{ltx_dir.parent}: {exc.strerror}; is the drive plugged in?") from None
-    for level in levels:
-        if not level.is_dir():
-            continue
-        try:
-            for entry in os.scandir(level.path):
-                m = _LTX_NAME.fullmatch(entry.name)
-                if m:
-                    best = max(best or 0, int(m.group(2), 16))
-        except OSError:
-            continue
-    return best
+    return max((t for t in (_max_txid_at(level.path) for level in levels if level.is_dir()) if t is not None), default=None)
+
+
+def _max_txid_at(level: str | Path) -> int | None:
+    """The newest TXID among the LTX files of one level's folder; None if it holds none or cannot be listed."""
+    try:
+        return max((int(m.group(2), 16) for e in os.scandir(level) if (m := _LTX_NAME.fullmatch(e.name))), default=None)
+    except OSError:
+        return None
+
+
+def level0_txid(replica: Replica) -> int | None:
+    """The newest TXID at level 0 of a folder replica (None for SFTP and S3, or when it holds none).
+
+    Level 0 is not always the newest level: when Litestream starts it may
+    write a snapshot (level 9) and a compaction (level 1) reaching a TXID
+    whose level-0 file it is still writing (seen as ``<min>-<max>.ltx.tmp``).
+    """
+    folder = level0_folder(replica)
+    return None if folder is None else _max_txid_at(folder)
 
 
 def level0_folder(replica: Replica) -> Path | None:
     """Where a folder replica gains a file for every TXID (``ltx/0``), or None for SFTP and S3.
 
-    Every new TXID lands here first, so the folder's modification time is a
-    one-stat way to notice new data without listing it.
+    Every new TXID lands here (see :func:`level0_txid` for when another level
+    names it first), so the folder's modification time is a one-stat way to
+    notice new data without listing it.
     """
     folder = folder_of(replica)
     return None if folder is None else folder / "ltx" / "0"
