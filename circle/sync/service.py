@@ -207,6 +207,7 @@ class SyncService:
         self.on_change = on_change
         self.focus: str | None = None
         self._peers: dict[str, Peer] = {}
+        self._names: dict[str, str] = {}  # cohort id -> its name as last read (see _name)
         self._replicators: dict[str, ls.Replicator] = {}  # one per location: one unreachable box must not stop the others
         self._touched: dict[str, int] = {}  # journal -> local TXID whose LTX size was checked (see Journal.touch)
         self._pending_txid: dict[str, tuple[int, int]] = {}  # journal -> (local txid, seq at that txid)
@@ -323,12 +324,24 @@ class SyncService:
                 peer.cohort = real(peer.cohort)
             self._changed = {real(c) for c in self._changed}
 
+    def _name(self, store: CohortStore) -> str:
+        """The cohort's name for the status, read on the UI's thread: never waiting for an ingest (the lock), which may take seconds."""
+        if store.lock.acquire(blocking=self._names.get(store.id) is None):
+            try:
+                self._names[store.id] = store.view.cohort().name
+            finally:
+                store.lock.release()
+        return self._names[store.id]
+
     def _refresh_peers(self) -> None:
         for store in self._cohorts():
             base = replica_for(self.session, store)
-            names = {j: m.name for m in store.view.members(include_removed=True) for j, _ in m.journals}
-            paths = {j: p for m in store.view.members(include_removed=True) for j, p in m.journals}
-            for jid, j in store.known_journals().items():
+            with store.lock:  # the view changes under it (app.py, "Concurrency"): a write may be folding on the UI thread
+                members = store.view.members(include_removed=True)
+                known = store.known_journals()
+            names = {j: m.name for m in members for j, _ in m.journals}
+            paths = {j: p for m in members for j, p in m.journals}
+            for jid, j in known.items():
                 if jid == store.entry.journal or jid in self._peers:
                     continue
                 path = paths.get(jid) or j.replica_path
@@ -623,7 +636,8 @@ class SyncService:
     def _mark_rechecks(self) -> None:
         """Peers whose replica must be read even if its TXID did not move: cited further than held here, or forked in a citation."""
         for store in self._cohorts():
-            suspect = set(store.view.cited_beyond()) | set(store.view.citation_forks())
+            with store.lock:  # citation_forks keeps what it read in the view: never beside a fold on the UI thread
+                suspect = set(store.view.cited_beyond()) | set(store.view.citation_forks())
             for peer in self._peers.values():
                 if peer.cohort == store.id and peer.journal in suspect and peer.journal not in store.alarms:
                     peer.recheck = True
@@ -922,21 +936,21 @@ class SyncService:
 
     # ---- status ----------------------------------------------------------
     def status(self) -> SyncStatus:
+        """What the badge shows; read on the UI's thread, once a second, while the service's thread changes what it reads."""
         cohorts = []
         now = time.time()
+        every = list(self._peers.values())  # one copy: the service adds peers as members are admitted
         for store in self._cohorts():
             jid = store.entry.journal
             unsent = max(0, written(store) - self._sent(jid))
             peers = tuple(
-                PeerStatus(p.member, p.journal, self._verified(p.journal), p.last_received, p.state, p.checked)
-                for p in self._peers.values()
-                if p.cohort == store.id
+                PeerStatus(p.member, p.journal, self._verified(p.journal), p.last_received, p.state, p.checked) for p in every if p.cohort == store.id
             )
             oldest = min((p.checked for p in peers), default=0.0)
             lag = max(0.0, now - oldest) if oldest else None  # one peer never checked: unknown, not zero
             loc = store.entry.replica or default_location(self.session.home.root)
             problem = self._problems.get(str(store.journal.path), "") or next(
-                (self._problems[p.journal] for p in self._peers.values() if p.cohort == store.id and p.journal in self._problems), ""
+                (self._problems[p.journal] for p in every if p.cohort == store.id and p.journal in self._problems), ""
             )
             reach, why = "ok", ""
             away = self._away_now.get(str(store.journal.path))
@@ -947,7 +961,7 @@ class SyncService:
                 reach, why, problem = ("offline", outage.error.title, problem) if outage.offline else ("wrong", "", outage.error.line())
             since = self._last_reached(store) if reach == "offline" else 0.0
             last_change = max((p.last_received for p in peers), default=0.0)
-            cohorts.append(CohortSync(store.id, store.view.cohort().name, describe(loc), unsent, lag, peers, problem, reach, since, why, last_change))
+            cohorts.append(CohortSync(store.id, self._name(store), describe(loc), unsent, lag, peers, problem, reach, since, why, last_change))
         message = next(iter(self._problems.values()), "")
         told = [c.reach_line(now) for c in cohorts if c.reach == ("offline" if self._state == "offline" else "wrong")]
         return SyncStatus(self._state, told[0] if told else message, tuple(cohorts))

@@ -6,6 +6,7 @@ person sees, and a stop that leaves no litestream behind.
 
 from __future__ import annotations
 
+import threading
 import time
 
 from circle.store.db import connect
@@ -314,3 +315,27 @@ def test_a_peer_on_screen_is_brought_forward_by_new_ltx_files_and_a_spoiled_copy
         sa.stop()
         sb.stop()
     assert not mirror.exists()  # kept only while the service runs
+
+
+def test_the_status_never_waits_for_an_ingest_holding_the_cohort(tmp_path):
+    """The badge reads the status on the UI thread every second; an ingest (seconds at 100k) holds the store's lock meanwhile."""
+    a, b, cid, ca, cb, loc = ana_and_ben(tmp_path)
+    sa = SyncService(a)
+    assert [c.name for c in sa.status().cohorts] == ["Midwives South"]
+    held, release = threading.Event(), threading.Event()
+
+    def ingest_running() -> None:
+        with ca.store.lock:
+            held.set()
+            release.wait(30)
+
+    t = threading.Thread(target=ingest_running)
+    t.start()
+    held.wait(10)
+    try:
+        start = time.monotonic()
+        assert [c.name for c in sa.status().cohorts] == ["Midwives South"]  # the name last read
+        assert time.monotonic() - start < 5  # not the 30 s the lock is held
+    finally:
+        release.set()
+        t.join()
