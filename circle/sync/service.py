@@ -939,7 +939,8 @@ class SyncService:
         """What the badge shows; read on the UI's thread, once a second, while the service's thread changes what it reads."""
         cohorts = []
         now = time.time()
-        every = list(self._peers.values())  # one copy: the service adds peers as members are admitted
+        every = list(self._peers.values())  # copies: the service adds peers as members are admitted, and problems come and go
+        problems = dict(self._problems)
         for store in self._cohorts():
             jid = store.entry.journal
             unsent = max(0, written(store) - self._sent(jid))
@@ -949,8 +950,8 @@ class SyncService:
             oldest = min((p.checked for p in peers), default=0.0)
             lag = max(0.0, now - oldest) if oldest else None  # one peer never checked: unknown, not zero
             loc = store.entry.replica or default_location(self.session.home.root)
-            problem = self._problems.get(str(store.journal.path), "") or next(
-                (self._problems[p.journal] for p in every if p.cohort == store.id and p.journal in self._problems), ""
+            problem = problems.get(str(store.journal.path), "") or next(
+                (problems[p.journal] for p in every if p.cohort == store.id and p.journal in problems), ""
             )
             reach, why = "ok", ""
             away = self._away_now.get(str(store.journal.path))
@@ -962,7 +963,7 @@ class SyncService:
             since = self._last_reached(store) if reach == "offline" else 0.0
             last_change = max((p.last_received for p in peers), default=0.0)
             cohorts.append(CohortSync(store.id, self._name(store), describe(loc), unsent, lag, peers, problem, reach, since, why, last_change))
-        message = next(iter(self._problems.values()), "")
+        message = next(iter(problems.values()), "")
         told = [c.reach_line(now) for c in cohorts if c.reach == ("offline" if self._state == "offline" else "wrong")]
         return SyncStatus(self._state, told[0] if told else message, tuple(cohorts))
 
