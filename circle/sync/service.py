@@ -578,6 +578,10 @@ class SyncService:
         """Whether the peer's mirror is kept between pulls: a folder peer of the cohort on screen, while the service runs."""
         return peer.local and peer.follower is None and peer.cohort == self.focus and self._thread is not None
 
+    def _follows(self, peer: Peer) -> bool:
+        """Whether the next pull may bring the kept mirror forward by level-0 files (a recheck reads the replica afresh)."""
+        return self._keeps(peer) and peer.kept is not None and not peer.recheck and peer.mirror.exists()
+
     def _reachable(self, peer: Peer, txid: int) -> int | None:
         """The TXID to bring the peer's copy to now: ``txid``, or less for a kept mirror whose level 0 trails; None: nothing yet.
 
@@ -589,7 +593,7 @@ class SyncService:
         ``LEVEL0_LAG`` seconds (pruned, a replica rebuilt) is no reason to
         wait: the whole restore, as before.
         """
-        if not self._keeps(peer) or peer.kept is None or peer.recheck:
+        if not self._follows(peer):
             return txid
         level0 = ls.level0_txid(peer.replica) or 0
         now = time.monotonic()
@@ -613,7 +617,7 @@ class SyncService:
         judged (kept as evidence, alarmed).
         """
         keep = self._keeps(peer)
-        if keep and peer.kept is not None and not peer.recheck and peer.mirror.exists():  # a recheck reads the replica afresh
+        if self._follows(peer):
             record = self.session.vault.journal(peer.journal)
             if record is not None and ls.apply_level0(peer.replica, peer.mirror, peer.kept, txid):
                 peer.kept = txid

@@ -6,13 +6,13 @@ person sees, and a stop that leaves no litestream behind.
 
 from __future__ import annotations
 
-import threading
 import time
 
 from circle.store.db import connect
 from circle.sync import litestream as ls
 from circle.sync import service
 from circle.sync.service import TOUCH_ABOVE, SyncService, replica_for
+from tests.locks import held_elsewhere
 from tests.sync.helpers import bring_in, eventually, location, meeting, new_home, note, once, reopen, visible_texts
 from tests.sync.servers import litestream_descendants
 
@@ -322,20 +322,7 @@ def test_the_status_never_waits_for_an_ingest_holding_the_cohort(tmp_path):
     a, b, cid, ca, cb, loc = ana_and_ben(tmp_path)
     sa = SyncService(a)
     assert [c.name for c in sa.status().cohorts] == ["Midwives South"]
-    held, release = threading.Event(), threading.Event()
-
-    def ingest_running() -> None:
-        with ca.store.lock:
-            held.set()
-            release.wait(30)
-
-    t = threading.Thread(target=ingest_running)
-    t.start()
-    held.wait(10)
-    try:
+    with held_elsewhere(ca.store.lock, at_most=30):  # an ingest running
         start = time.monotonic()
         assert [c.name for c in sa.status().cohorts] == ["Midwives South"]  # the name last read
         assert time.monotonic() - start < 5  # not the 30 s the lock is held
-    finally:
-        release.set()
-        t.join()

@@ -22,6 +22,7 @@ from circle.store.service import CohortService
 from circle.sync.service import SyncService
 from circle.sync.status import SyncStatus
 from circle.widgets import Countdown, SyncBadge
+from tests.locks import held_elsewhere
 
 from .conftest import opened, unlock
 
@@ -452,24 +453,11 @@ async def test_the_room_does_not_wait_for_a_sync_thread_holding_the_cohort(app_f
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
         service = app.screen.circle.opened(app.session.cohort_ids()[0])
-        held, release = threading.Event(), threading.Event()
-
-        def fold() -> None:  # what the sync service's ingest does: folds under the cohort's lock
-            with service.store.lock:
-                held.set()
-                release.wait(10)
-
-        folder = threading.Thread(target=fold)
-        folder.start()
-        held.wait(10)
-        started = reads_started(monkeypatch)
-        try:
+        with held_elsewhere(service.store.lock, at_most=10):  # what the sync service's ingest does: folds under the cohort's lock
+            started = reads_started(monkeypatch)
             await pilot.press("m")
             room = app.screen
             assert isinstance(room, MeetingScreen) and room.rows is None  # on screen at once, "Opening the meeting…"
-        finally:
-            release.set()
-            folder.join()
         await opened(pilot)
         assert started == ["meeting"] and room.rows is not None
         assert "Feedback that students can use" in str(room.query_one("#meeting-agenda").options[0].prompt)
