@@ -251,7 +251,7 @@ def damage_journal(root: Path, how: str) -> None:
         conn = sqlite3.connect(j)
         blob = conn.execute("SELECT blob FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()[0]
         conn.close()
-        at = raw.index(blob) + len(blob) - 3
+        at = raw.index(blob[-32:]) + 29  # its last bytes (a row's first bytes sit in its leaf, the rest in overflow pages)
         j.write_bytes(raw[:at] + bytes([raw[at] ^ 0x20]) + raw[at + 1 :])
     elif how == "not-sqlite":
         j.write_bytes(b"\x00garbage" * 512)

@@ -48,6 +48,22 @@ def journal_file(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 ORIGINAL = {(r.seq, r.blob) for r in ROWS}
 
 
+def spans(raw: bytes, blob: bytes) -> list[tuple[int, int]]:
+    """Where ``blob``'s bytes lie in the file, as (offset, length): a row's first bytes sit in its
+    leaf page and the rest in overflow pages when the envelope is longer than a page keeps."""
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(blob):
+        at = raw.find(blob[i : i + 31])  # 31 bytes reach past the seq: one place per row
+        assert at >= 0, "an envelope's bytes are not in the file"
+        n = 0
+        while i + n < len(blob) and at + n < len(raw) and raw[at + n] == blob[i + n]:
+            n += 1
+        out.append((at, n))
+        i += n
+    return out
+
+
 def verdict(path: Path, raw: bytes) -> tuple[bool, int]:
     """(accepted, rows accepted) for a journal file holding ``raw``."""
     for suffix in ("-wal", "-shm"):
@@ -80,8 +96,9 @@ def test_bit_flips_and_truncations_of_journal_pages_are_never_accepted(journal_f
     rng = random.Random(16)
     # Short tier: a seeded sample of the file's bits, and every bit of the bytes the envelopes occupy
     # (where a flip reaches what circle reads). Full tier: every bit of the file.
-    where = [journal_file.index(r.blob) for r in ROWS]
-    envelope_bits = {(at + i) * 8 + b for r, at in zip(ROWS, where, strict=True) for i in range(0, len(r.blob), scale(7, 1)) for b in range(8)}
+    where = [at + i for r in ROWS for at, n in spans(journal_file, r.blob) for i in range(n)]
+    assert len(where) == sum(len(r.blob) for r in ROWS)
+    envelope_bits = {at * 8 + b for at in where[:: scale(7, 1)] for b in range(8)}
     chosen = sorted(set(range(bits)) if scale(0, 1) else envelope_bits | set(rng.sample(range(bits), 3000)))
     flips = accepted = survived = 0
     for n in chosen:
