@@ -27,12 +27,9 @@ def m002_marker(db: sqlite_utils.Database) -> None:
 
 
 # Pages of new journals (SQLite's default is 4096). Litestream ships every page a
-# commit touches whole, and an append touches the last leaf page, which holds what
-# the rows before it keep there. A 512-byte page keeps only an envelope's first
-# 40-odd bytes in the leaf and the rest in an overflow page, written once, so a
-# commit ships the new envelope, a small leaf and page 1 (bench/bench_wire.py:
-# one meeting 120 KB with 512, 154 with 1024 or 2048, 212 with 4096).
-JOURNAL_PAGE_SIZE = 512
+# commit touches whole, and an append touches the last leaf page, which holds the
+# envelopes before it: smaller pages ship fewer of them again (bench/bench_wire.py).
+JOURNAL_PAGE_SIZE = 2048
 
 
 def connect(path: Path, *, readonly: bool = False, page_size: int | None = None, any_thread: bool = False) -> sqlite3.Connection:

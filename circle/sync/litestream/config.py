@@ -27,7 +27,7 @@ SHUTDOWN_SYNC_TIMEOUT = "3s"
 L0_RETENTION = "24h"
 # Compaction levels above level 0. Litestream's defaults are 30 s, 5 min and 1 h, and
 # each level writes every page a change touched again: one meeting (77 events) shipped
-# 322-325 KB with them and 154 KB with one hourly level (bench/bench_wire.py; 2048-byte pages). Peers read
+# 322-325 KB with them and 154 KB with one hourly level (bench/bench_wire.py). Peers read
 # level 0 (kept ``L0_RETENTION``) or restore (snapshot, then any level's files, so
 # replicas written with the defaults restore as before); one level is the least that
 # lets Litestream prune level 0. A restore reads the level-0 files of the current hour.
