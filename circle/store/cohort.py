@@ -26,6 +26,7 @@ import gc
 import json
 import os
 import secrets
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -141,6 +142,10 @@ class CohortStore(Wrapping):
         self.listeners: list[Change] = []
         self.private = Private(author.id)  # private channels and self notes: never folded into the shared view
         self._rewind: dict[str, Rewind] = {}  # journal -> where the snapshot ends, when the keystore head is further on
+        # Journal -> (seq, id) of the last event this process folded or wrote of it. The keystore's heads are not that: a
+        # save merges in the heads another process of this identity verified or wrote (``circle sync --once``, a command
+        # run beside the app), whose events this one has not read; the next ingest reads on from here.
+        self._folded: dict[str, tuple[int, bytes]] = {}
         self._since_snapshot = 0  # events folded since the snapshot on disk
         self.refused_wraps = 0  # keys wrapped to us that match no valid epoch
         self.load_report = IngestReport()
@@ -269,6 +274,8 @@ class CohortStore(Wrapping):
         if not parts:
             return []
         with self.lock:
+            if self._written_elsewhere():
+                self.ingest()  # its clock numbers this batch: a clock that does not go forward in a journal is held aside
             now = self.clock()
             deps = self._citations(parts)
             carrier = next((i for i, p in enumerate(parts) if p.key is not None and p.key.scope is Scope.COHORT), -1)
@@ -306,6 +313,7 @@ class CohortStore(Wrapping):
                 made.append((part.kind, part.body, part.key, lamport, cite))
             blobs = self.writer.append(sealing)
             seq0 = self.writer.head.seq - len(blobs) + 1
+            self._folded[self.entry.journal] = (self.writer.head.seq, envelope.event_id(blobs[-1]))
             events: dict[Scope, list[Event]] = {}
             peers: dict[str, str] = {}
             out: list[Event] = []
@@ -335,6 +343,25 @@ class CohortStore(Wrapping):
                 hint = exc.hint.replace("nothing was saved; ", "")
                 raise StorageError(exc.title, f"what you wrote is saved in your journal; {hint}") from None
             return out
+
+    def _written_elsewhere(self) -> bool:
+        """Whether the own journal holds events this process has not folded: written by another process of this identity
+        (a command run while the app was open, before the app had written and so held the journal's write lock).
+
+        Asked under the write lock, which this process then keeps: nothing more is written elsewhere before its batch.
+        """
+        folded = self._folded.get(self.entry.journal)
+        if folded is None:
+            return False
+        try:
+            return self.journal.seq() > folded[0]
+        except sqlite3.DatabaseError:
+            return False  # the append says what is wrong with the file
+
+    def _read_on(self, jid: str, record: JournalRecord) -> Rewind | None:
+        """Where to read ``jid`` on from when this process folded less of it than the keystore's head says (see ``_folded``)."""
+        folded = self._folded.get(jid)
+        return None if folded is None or folded[0] >= record.seq else (folded[0], folded[1], b"")
 
     def _seen_clock(self, parts: list[Part]) -> int:
         """The highest clock ``parts`` must be numbered past: the cohort's, and for a batch with no cohort event (a
@@ -552,7 +579,7 @@ class CohortStore(Wrapping):
                     r,
                     from_start=whole,
                     every_signature=every_signature,
-                    rewind=None if whole else self._rewind.pop(jid, None),
+                    rewind=None if whole else self._rewind.pop(jid, None) or self._read_on(jid, record),
                 )
                 report.add(r)
                 if accepted is None:
@@ -560,6 +587,8 @@ class CohortStore(Wrapping):
                         self._unread.add(jid)  # not here yet: when it comes (from a replica), it is read from its first event
                     continue
                 self._unread.discard(jid)
+                if (last := accepted.last()) is not None:
+                    self._folded[jid] = last
                 with accepted:
                     # The cohort's events are folded as they are opened (notes' text left in the journal, read back when shown),
                     # then what the view does not fold is told, all of it folded again at most once, before anything reads
@@ -794,6 +823,7 @@ class CohortStore(Wrapping):
         self.private.add_dyad((snap.peers[e.id], e) for e in dyads)
         # Heads in the keystore may be ahead of the snapshot: fold those events again from there.
         for jid, (seq, digest) in snap.heads.items():
+            self._folded[jid] = (seq, bytes.fromhex(digest))
             if journals[jid].seq > seq:
                 self._rewind[jid] = (seq, bytes.fromhex(digest), b"")
         return True

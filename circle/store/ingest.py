@@ -99,6 +99,11 @@ class Accepted:
     def __len__(self) -> int:
         return len(self._digests) // envelope.HASH_LEN
 
+    def last(self) -> tuple[int, bytes] | None:
+        """The seq and id of the last envelope accepted, if any."""
+        n = len(self)
+        return None if not n else (self._first + n - 1, bytes(self._digests[-envelope.HASH_LEN :]))
+
     def __iter__(self) -> Iterator[Checked]:
         first, digests, size = self._first, self._digests, envelope.HASH_LEN
         for i, row in enumerate(self._journal.rows(first - 1, first + len(self) - 1)):

@@ -149,6 +149,10 @@ class Journal:
             if borrowed:
                 self._unlock()
 
+    def seq(self) -> int:
+        """The newest seq in the file, through the writer's connection (which takes the write lock)."""
+        return int(self.conn.execute("SELECT coalesce(max(seq), 0) FROM envelopes").fetchone()[0])
+
     def head(self) -> tuple[int, bytes]:
         row = self.conn.execute("SELECT seq, blob FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()
         return (0, envelope.ZERO_HASH) if row is None else (row[0], envelope.event_id(row[1]))
