@@ -57,8 +57,13 @@ class _Turns:
 
     def _round_robin(self) -> None:
         pointer, n = 0, len(self.ids)
+        backdated = self.view.backdated()
         for mt in self.meetings:
             excluded = self._excluded(mt.id)
+            if mt.id in backdated:  # its scheduler's; the round goes on without it
+                self.base[mt.id] = "" if mt.creator in excluded else mt.creator
+                self.notes[mt.id] = "dated before meetings already held"
+                continue
             pick = ""
             for step in range(n):
                 cand = self.ids[(pointer + step) % n]

@@ -194,7 +194,7 @@ def meeting() -> None:
 def meeting_schedule(c: Context, cohort: str, when: str, title: str, minutes: int | None) -> None:
     """Schedule a meeting of COHORT at WHEN (YYYY-MM-DD HH:MM); unfinished business is carried into the next one."""
     svc = c.unlock().find_cohort(cohort)
-    mid = svc.schedule(when, title, minutes)
+    mid = svc.schedule(when, title, minutes, from_today=True)
     m = svc.meeting(mid)
     fac = svc.facilitator(mid)
     echo(

@@ -859,11 +859,14 @@ class View:
         if "schedule" in self._memo:
             return self._memo["schedule"]
         out: dict[str, Meeting] = {}
+        placed: dict[str, tuple[Stamp, Stamp | None]] = {}  # meeting -> when its date was set, and its first wrap-up
+        self._memo["placed"] = placed
         for mid, evs in self._entities["meeting"].items():
             created = [e for e in evs if e.kind == "meeting.scheduled"]
             if not created:
                 continue
             first = min(created, key=lambda e: e.stamp)
+            wrapped = min((e.stamp for e in evs if e.kind == "meeting.held"), default=None)
             f: dict[str, Any] = {}
             for e in sorted(evs, key=lambda e: e.stamp):
                 if e.kind not in ("meeting.scheduled", "meeting.updated"):
@@ -871,6 +874,12 @@ class View:
                 if e.author != first.author and not self._mentor(e):
                     self._late_refusal(e, "only the one who scheduled a meeting, or a mentor, changes it")
                     continue
+                if e is not first and wrapped is not None and wrapped < e.stamp and ("at" in e.body or "cancelled" in e.body):
+                    # Its turn is history: gone from the schedule or moved, it would move every later meeting's turn.
+                    self._late_refusal(e, "moves or cancels a meeting already wrapped up")
+                    continue
+                if "at" in e.body:
+                    placed[mid] = (e.stamp, wrapped)
                 f.update({k: e.body[k] for k in ("at", "title", "minutes", "cancelled") if k in e.body})
             out[mid] = Meeting(
                 mid,
@@ -887,6 +896,35 @@ class View:
     def schedule(self) -> list[Meeting]:
         """Meetings not cancelled, by date (what the rota goes round)."""
         return sorted((m for m in self._schedule().values() if not m.cancelled), key=lambda m: (m.at, m.id))
+
+    def backdated(self) -> frozenset[str]:
+        """Meetings dated, when their date was set, before a meeting that had already been wrapped up.
+
+        The rota gives them to whoever scheduled them and goes round without
+        them: put into the round, a meeting dated last year (a typo, or an
+        altered client) would move the turn of every meeting after it, and
+        every wrap-up, phase and mark its facilitators wrote would be refused.
+        """
+        if "backdated" in self._memo:
+            return self._memo["backdated"]
+        meetings = self.schedule()
+        placed = self._memo["placed"]
+        out: set[str] = set()
+        first_wrap: Stamp | None = None  # the earliest wrap-up among meetings dated after the group at hand
+        i = len(meetings)
+        while i:
+            j = i
+            while j and meetings[j - 1].at == meetings[i - 1].at:
+                j -= 1
+            group = meetings[j:i]
+            if first_wrap is not None:
+                out.update(m.id for m in group if placed[m.id][0] > first_wrap)
+            wraps = [w for m in group if (w := placed[m.id][1]) is not None]
+            if wraps:
+                first_wrap = min([first_wrap, *wraps]) if first_wrap is not None else min(wraps)
+            i = j
+        self._memo["backdated"] = frozenset(out)
+        return self._memo["backdated"]
 
     def _late_refusal(self, e: Event, reason: str) -> None:
         self._memo.setdefault("late", {})[e.id] = reason

@@ -355,7 +355,7 @@ class CohortScreen(CircleScreen):
 
         def check(values: dict[str, str]) -> None:
             with self.view_lock():
-                mid = self.service.schedule(values["at"], values["title"], values["minutes"])
+                mid = self.service.schedule(values["at"], values["title"], values["minutes"], from_today=True)
                 scheduled["at"] = self.service.meeting(mid).at
 
         def done(values: dict[str, str] | None) -> None:

@@ -299,12 +299,17 @@ class CohortService:
             raise UsageError(f"only a supervising mentor {what}", "ask a mentor of the cohort")
 
     # ---- meetings ------------------------------------------------------
-    def schedule(self, at: str, title: str = "", minutes: int | str | None = None) -> str:
+    def schedule(self, at: str, title: str = "", minutes: int | str | None = None, from_today: bool = False) -> str:
         """Schedule a meeting at ``at`` (ISO date and time), ``minutes`` long (5 to 600; default: the charter's).
 
         If it is the next meeting, unfinished business is carried into it.
+        With ``from_today`` (what a person types), a day before today is
+        refused: a meeting dated before meetings already held leads no
+        rota turn but its scheduler's, and would be the next meeting.
         """
         at = _when(at)
+        if from_today and at[:10] < dt.date.fromtimestamp(self.store.clock()).isoformat():
+            raise FieldError("at", f"{at[:10]} has passed", "check the year and the month: meetings are scheduled from today on")
         length = meeting_minutes(minutes, self.view.cohort().meeting_minutes)
         title = title.strip()
         if len(title) > MAX_TITLE:

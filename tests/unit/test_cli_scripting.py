@@ -40,29 +40,30 @@ def test_the_list_for_the_next_meeting_then_schedule_and_list_meetings(ana: Path
     out = ok(run(ana, "agenda", "add", "night", "Handover at 07:30", "--minutes", "15"))
     assert "No meeting is scheduled: on the list for the next meeting: Handover at 07:30" in out
     assert "Handover at 07:30  (Ana Lima, 15 min)" in ok(run(ana, "agenda", "night"))
-    out = ok(run(ana, "meeting", "schedule", "night", "2026-12-09 07:30", "--title", "December", "--minutes", "45"))
-    assert "Scheduled 2026-12-09 07:30 (45 min): December; facilitator Ana Lima." in out
+    out = ok(run(ana, "meeting", "schedule", "night", "2030-12-09 07:30", "--title", "December", "--minutes", "45"))
+    assert "Scheduled 2030-12-09 07:30 (45 min): December; facilitator Ana Lima." in out
     doc = json.loads(ok(run(ana, "agenda", "night", "--json")))
-    assert doc["meeting"]["at"] == "2026-12-09 07:30" and [i["title"] for i in doc["items"]] == ["Handover at 07:30"] and doc["waiting"] == []
-    ok(run(ana, "meeting", "schedule", "night", "2026-12-23 07:30"))
+    assert doc["meeting"]["at"] == "2030-12-09 07:30" and [i["title"] for i in doc["items"]] == ["Handover at 07:30"] and doc["waiting"] == []
+    ok(run(ana, "meeting", "schedule", "night", "2030-12-23 07:30"))
     listing = ok(run(ana, "meetings", "night")).splitlines()
     assert listing == [
-        "2026-12-09 07:30  upcoming   December · facilitator Ana Lima · 1 item",
-        "2026-12-23 07:30  upcoming   Meeting · facilitator Ana Lima · 0 items",
+        "2030-12-09 07:30  upcoming   December · facilitator Ana Lima · 1 item",
+        "2030-12-23 07:30  upcoming   Meeting · facilitator Ana Lima · 0 items",
     ]
     doc = json.loads(ok(run(ana, "meetings", "night", "--json")))
     assert [(m["at"], m["state"], m["facilitator"], m["minutes"]) for m in doc["meetings"]] == [
-        ("2026-12-09 07:30", "upcoming", "Ana Lima", 45),
-        ("2026-12-23 07:30", "upcoming", "Ana Lima", 60),
+        ("2030-12-09 07:30", "upcoming", "Ana Lima", 45),
+        ("2030-12-23 07:30", "upcoming", "Ana Lima", 60),
     ]
 
 
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["2026-12-09 07:30", "--minutes", "0"], "a meeting is 5 to 600 minutes"),
-        (["2026-12-09 07:30", "--minutes", "900"], "a meeting is 5 to 600 minutes"),
+        (["2030-12-09 07:30", "--minutes", "0"], "a meeting is 5 to 600 minutes"),
+        (["2030-12-09 07:30", "--minutes", "900"], "a meeting is 5 to 600 minutes"),
         (["next friday"], "that is not a date and time"),
+        (["2020-01-01 10:00"], "2020-01-01 has passed"),
     ],
 )
 def test_schedule_checks_the_date_and_the_length(ana: Path, args: list[str], says: str) -> None:
@@ -94,11 +95,11 @@ def test_actions_mine_and_open_overdue_marked_and_ticked_by_id_prefix(ana: Path)
 
 
 def test_status_and_cohorts_for_a_person_and_a_script(ana: Path) -> None:
-    ok(run(ana, "meeting", "schedule", "night", "2026-12-09 07:30", "--title", "December"))
+    ok(run(ana, "meeting", "schedule", "night", "2030-12-09 07:30", "--title", "December"))
     out = ok(run(ana, "status"))
     assert out.startswith("Ana Lima · fingerprint ")
     assert "Night nurses (1 member)\n" in out and "1 members" not in out
-    assert "next meeting   2026-12-09 07:30  December · facilitator Ana Lima" in out
+    assert "next meeting   2030-12-09 07:30  December · facilitator Ana Lima" in out
     assert "not yet sent   " in out and "last received  nothing yet" in out
     doc = json.loads(ok(run(ana, "status", "--json")))
     assert doc["identity"]["name"] == "Ana Lima" and doc["cohorts"][0]["next_meeting"]["facilitator"] == "Ana Lima"

@@ -131,6 +131,55 @@ def test_cancelled_meetings_take_no_turn():
     assert names(c) == ["p0", "p1"]
 
 
+def wrapped_up_by_their_facilitators(c: Cohort, days: range) -> list[str]:
+    """Meetings held as a cohort holds them: each wrapped up, and its phase set, by its facilitator of the day."""
+    out = []
+    for d in days:
+        mid = c.meeting(d)
+        who = c.alias(compute_rota(c.view()).turn(mid).member)
+        c.add(who, "meeting.phase_set", {"meeting": mid, "phase": "agenda"})
+        c.add(who, "meeting.held", {"meeting": mid, "facilitator": c.id(who)})
+        out.append(mid)
+    return out
+
+
+def test_a_meeting_dated_before_meetings_already_held_moves_no_turn_and_refuses_nothing():
+    """Issue 14's hostile pass: one meeting scheduled 'in 2024' (a typo, or an altered client) moved every later
+    turn, so every wrap-up and phase the facilitators had written was held aside on every device."""
+    c = Cohort(peers=3)
+    held = wrapped_up_by_their_facilitators(c, range(10, 16))
+    before = names(c)
+    assert c.view().held_aside == 0
+    c.add("p2", "meeting.scheduled", {"meeting": "typo", "at": "2025-01-02 18:00"})  # a peer, before them all
+    c.meeting(20)  # and one scheduled after it, in the future
+    view = c.view()
+    rota = compute_rota(view)
+    assert view.held_aside == 0 and view.refused() == {}
+    assert [c.alias(rota.turn(m).member) for m in held] == before  # history is who held the role then
+    assert all(rota.is_held(m) for m in held)
+    typo = rota.turn("typo")
+    assert c.alias(typo.member) == "p2" and typo.note == "dated before meetings already held"  # its scheduler's
+    assert c.alias(rota.turn("mt20").member) == "p0"  # the round goes on from the last held meeting (p2), without it
+    assert view.backdated() == frozenset({"typo"})
+
+
+def test_a_meeting_moved_before_held_ones_moves_no_turn_and_a_held_one_is_neither_moved_nor_cancelled():
+    c = Cohort(peers=3)
+    upcoming = c.meeting(25)
+    held = wrapped_up_by_their_facilitators(c, range(10, 14))
+    before = names(c)
+    c.add(c.mentor, "meeting.updated", {"meeting": upcoming, "at": "2025-01-03 18:00"})  # moved before them all
+    c.add(c.mentor, "meeting.updated", {"meeting": held[1], "cancelled": True})  # held: refused
+    c.add(c.mentor, "meeting.updated", {"meeting": held[2], "at": "2025-01-31 18:00"})  # held: refused
+    c.add(c.mentor, "meeting.updated", {"meeting": held[3], "title": "Renamed"})  # a title may change
+    view = c.view()
+    rota = compute_rota(view)
+    assert [c.alias(rota.turn(m).member) for m in held] == before[:4] and all(rota.is_held(m) for m in held)
+    assert sorted(view.refused().values()) == ["moves or cancels a meeting already wrapped up"] * 2
+    assert view.backdated() == frozenset({upcoming}) and rota.turn(upcoming).member == c.id(c.mentor)
+    assert view.meeting(held[3]).title == "Renamed" and view.meeting(held[2]).at == "2025-01-12 18:00"
+
+
 def test_no_peers_falls_back_to_mentors():
     c = Cohort(peers=0)
     c.meeting(1)
@@ -204,7 +253,25 @@ def test_rota_same_for_every_permutation_of_a_small_history():
 history_ops = st.lists(
     st.tuples(
         st.sampled_from(
-            ["absent", "present", "away", "back", "give", "swap", "mentor_swap", "handoff", "held", "wrapup", "remove", "readmit", "role", "schedule", "cancel"]
+            [
+                "absent",
+                "present",
+                "away",
+                "back",
+                "give",
+                "swap",
+                "mentor_swap",
+                "handoff",
+                "held",
+                "wrapup",
+                "remove",
+                "readmit",
+                "role",
+                "schedule",
+                "backdate",
+                "move",
+                "cancel",
+            ]
         ),
         st.integers(0, 11),
         st.integers(0, 11),
@@ -265,6 +332,14 @@ def history(peers: int, meetings: int, script: list[tuple[str, int, int, int]]) 
             c.add(c.mentor, "member.updated", {"member": who, "role": ["peer", "participant", "mentor"][b % 3]})
         elif op == "schedule":
             ms.append(schedule(len(ms) + b % 3))
+        elif op == "backdate":  # by anyone, among the meetings there are, some of them held
+            mid = f"mb{len(ms):04d}"
+            at = dt.datetime(2025, 1, 6, 18) + dt.timedelta(days=7 * (b % len(ms)) - 1)
+            c.add(who, "meeting.scheduled", {"meeting": mid, "at": at.strftime("%Y-%m-%d %H:%M")}, lamport=lam)
+            ms.append(mid)
+        elif op == "move":
+            at = dt.datetime(2025, 1, 6, 18) + dt.timedelta(days=7 * (b % len(ms)) + 1)
+            c.add(c.mentor, "meeting.updated", {"meeting": mid, "at": at.strftime("%Y-%m-%d %H:%M")}, lamport=lam)
         elif op == "cancel":
             c.add(c.mentor, "meeting.updated", {"meeting": mid, "cancelled": bool(b % 2)})
     return c
