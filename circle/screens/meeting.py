@@ -341,6 +341,7 @@ class MeetingScreen(CircleScreen):
     def action_finish_item(self) -> None:
         nxt = self.attempt(self.service.finish_item, self.meeting_id)
         if nxt is not None:
+            self.query_one("#meeting-agenda", WindowedList).highlight(nxt.id)  # o and d add to the highlighted item: the running one
             self.notify(f"Now: {line(nxt.title)}", title="Next item")
 
     def action_more_time(self) -> None:

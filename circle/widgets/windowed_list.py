@@ -130,6 +130,11 @@ class WindowedList(OptionList):
         self.page = min(self.page, self.pages - 1)
         self._show(current)
 
+    def highlight(self, row_id: str) -> None:
+        """Highlight the row ``row_id``, on its window, if it is there."""
+        if row_index(self._rows, row_id) is not None:
+            self.set_rows(self._rows, keep=row_id)
+
     @property
     def highlighted_id(self) -> str | None:
         opt = self.highlighted_option

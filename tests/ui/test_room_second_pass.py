@@ -120,6 +120,26 @@ async def test_enter_does_what_the_hint_says_wherever_the_focus_is(app_for):
         assert app.focused.id == "meeting-agenda" and isinstance(app.screen, MeetingScreen)  # Esc went back to the agenda, not out
 
 
+async def test_after_next_item_a_note_goes_on_the_item_now_running(app_for):
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=SIZE) as pilot:
+        room = await open_room(pilot)
+        svc, mid = room.service, room.meeting_id
+        await pilot.press("n", "n", "enter")  # the agenda phase; Enter starts the first item
+        await pilot.pause()
+        first, second = svc.view.agenda(mid)[:2]
+        await pilot.press("x")  # done; the next starts
+        await pilot.pause()
+        assert svc.meeting(mid).current_item == second.id and room.selected_item().id == second.id
+        await pilot.press("o")
+        await pilot.pause()
+        assert second.title[:20] in str(app.screen.query_one(".modal-title").render())
+        await type_in(pilot, "Said about the second item.")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [n.text for n in svc.view.notes(mid, second.id)] == ["Said about the second item."] and svc.view.notes(mid, first.id) == []
+
+
 async def test_edit_keeps_every_version_and_redaction_hides_with_a_plain_warning(app_for):
     app = app_for("Kwame Mensah")
     async with app.run_test(size=SIZE) as pilot:
@@ -206,6 +226,12 @@ async def test_forms_keep_what_was_typed_and_check_dates_and_lengths(app_for):
         assert isinstance(form, FormModal) and "a meeting is 5 to 600 minutes" in str(form.query_one("#error-minutes").render())
         assert form.values()["minutes"] == "abc"
         assert "Tab: next field · Enter in the last box: Schedule · Esc cancels" in str(form.query_one(".modal-hint").render())
+        await pilot.press(*["backspace"] * 3, *"60", "shift+tab", "shift+tab")  # back to When: a year typed wrong
+        await pilot.pause()
+        await pilot.press(*["backspace"] * len(form.values()["at"]), *"2024-06-18 18:00", "tab", "tab", "enter")
+        await pilot.pause()
+        assert app.screen is form and "2024-06-18 has passed" in str(form.query_one("#error-at").render())
+        assert all(m.at != "2024-06-18 18:00" for m in room.service.view.meetings())
 
 
 async def test_an_item_added_after_the_wrap_up_moves_to_the_next_meeting_and_its_author_is_told(app_for, demo_home, clock):
