@@ -128,7 +128,7 @@ def cohorts(c: Context, as_json: bool) -> None:
         echo(f"{info.id[:12]}  {clean_name(info.name)}  ({plural(info.members, 'member')})")
     problems = s.problems()
     for p in problems:
-        echo(f"circle: problem: {p}; run 'circle verify'", err=True)
+        echo(f"circle: problem: {p}" + ("" if "run 'circle" in p else "; run 'circle verify'"), err=True)
     if problems:
         sys.exit(1)
 

@@ -98,7 +98,10 @@ def verify(c: Context) -> None:
     """Re-verify every journal in the home: signatures and hash chains."""
     s = c.unlock()
     report = s.verify()
-    echo(f"Checked {report.events} events in {report.journals} journals ({report.signatures} signatures); opened {report.opened} with the keys you hold.")
+    echo(
+        f"Checked {plural(report.events, 'event')} in {plural(report.journals, 'journal')} ({plural(report.signatures, 'signature')});"
+        f" opened {report.opened} with the keys you hold."
+    )
     for jid in report.missing:
         echo(f"not on this device yet: journal {jid[:8]} (run 'circle sync')")
     for p in report.problems:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from circle.errors import CorruptFile, UsageError
+from circle.errors import CorruptFile, NotFound, StorageError, UsageError
 from circle.export import csv_format, html, json_format, markdown
 from circle.export.signature import Signer, sign_file, verify, write_signed
 from circle.export.summary import Progress, Summary, build, find_meeting, meeting_list, parse_day
@@ -102,7 +102,8 @@ def write(s: Summary, fmt: str, path: Path, signer: Signer, signed_at: float, *,
             return Written(tuple((f, sign_file(f, signer, signed_at)) for f in files), sum(f.stat().st_size for f in files))
         side = write_signed(path, data, signer, signed_at)
     except OSError as exc:
-        raise UsageError("cannot write the export", f"{exc.filename or path}: {exc.strerror or exc}; choose another path") from None
+        # The path asked for, never the temporary file beside it that was being written.
+        raise UsageError("cannot write the export", f"{path}: {exc.strerror or exc}; choose another path") from None
     return Written(((path, side),), len(data))
 
 
@@ -125,6 +126,11 @@ def summarize(
     """
     store = service.store
     with store.lock:
+        problem = store.own_journal_problem()
+        if problem is not None:  # the view lacks what this identity wrote: a signed summary would say it never was
+            raise StorageError(problem, "nothing was exported; run 'circle sync --once' to put it back from your replica, then export again")
+        if not service.view.founded:
+            raise NotFound("this cohort has nothing to export yet", "its founding has not reached this device; run 'circle sync'")
         return build(
             service.view,
             generated_at=service.now(),

@@ -55,7 +55,7 @@ class ExportFinished(Message):
 
 @dataclass(frozen=True)
 class ExportRead:
-    summary: Summary
+    summary: Summary | None  # None: nothing can be exported now (the preview says why)
     preview: Text
     points: list[tuple[str, int, int]]
     meetings: list[tuple[str, str]]  # (label, meeting id) for the minutes picker, newest first
@@ -133,7 +133,10 @@ class ExportScreen(CircleScreen):
             rows = [(f"Minutes {at} {title}", mid) for mid, at, _state, title in _meetings(view)]
             if meeting and meeting not in {mid for _, mid in rows}:
                 meeting = ""
-            summary = ex.summarize(self.service, period_from=start, period_to=end, anonymous=anonymous, meeting=meeting, rota=rota_of(view))
+            try:
+                summary = ex.summarize(self.service, period_from=start, period_to=end, anonymous=anonymous, meeting=meeting, rota=rota_of(view))
+            except CircleError as exc:  # a damaged journal here: say so where the preview would be
+                return ExportRead(None, Text(clean(f"Nothing to export: {exc.line()}", multiline=True)), [], rows)
         md = markdown.render(summary, limit=PREVIEW_CHARS)  # a preview: not the whole history's Markdown
         if len(md) > PREVIEW_CHARS:
             md = md[:PREVIEW_CHARS] + "\n\n… (the preview stops here; the export has everything)\n"
@@ -199,7 +202,7 @@ class ExportScreen(CircleScreen):
 
     def _name_path(self) -> None:
         """Offer a file name for what is chosen, unless the person typed one of their own."""
-        if self.last is None:
+        if self.last is None or self.last.summary is None:
             return
         path = self.query_one("#export-path", Input)
         name = ex.default_name(self.last.summary, self._format())

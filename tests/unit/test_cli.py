@@ -120,7 +120,7 @@ def test_init_whoami_cohort_create_cohorts_verify(circle_home: Path) -> None:
 
     r = run(circle_home, "verify")
     assert r.exit_code == 0, r.stdout + r.stderr
-    assert "Checked 3 events in 1 journals" in r.stdout and "No problems found." in r.stdout
+    assert "Checked 3 events in 1 journal (" in r.stdout and "No problems found." in r.stdout
 
 
 def test_cohorts_when_there_are_none(ana: Path) -> None:
@@ -281,6 +281,25 @@ def test_cohorts_names_a_damaged_journal(ana: Path, how: str) -> None:
     assert "Traceback" not in out and "internal error" not in out
     assert "journal" in out.lower() and ("damaged" in out.lower() or "verify" in out.lower()), out
     assert tree_digest(ana) == before
+
+
+@pytest.mark.parametrize("how", ["truncated", "corrupted"])
+def test_export_refuses_while_the_own_journal_is_damaged(ana: Path, how: str, tmp_path: Path) -> None:
+    """A damaged journal left an empty view: the export signed a summary of a cohort with nobody in it, and said so with exit 0."""
+    damage_journal(ana, how)
+    before = tree_digest(ana)
+    r = run(ana, "export", Home(ana).unlock(PASSPHRASE).cohort_ids()[0], "-o", str(tmp_path / "out.md"))
+    out = r.stdout + r.stderr
+    assert r.exit_code == 1 and not (tmp_path / "out.md").exists() and not (tmp_path / "out.md.sig").exists(), out
+    assert "your journal for this cohort" in out and "nothing was exported" in out and "Traceback" not in out
+    assert tree_digest(ana) == before
+    r = run(ana, "cohorts")
+    assert r.stderr and all(line.count("run 'circle") == 1 for line in r.stderr.splitlines()), r.stderr  # each says what to do once
+
+
+def test_an_export_that_cannot_be_written_names_the_path_asked_for(ana: Path) -> None:
+    r = run(ana, "export", Home(ana).unlock(PASSPHRASE).cohort_ids()[0], "-o", "/proc/summary.md")
+    assert r.exit_code != 0 and "/proc/summary.md" in r.stderr and ".tmp" not in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
 def test_app_preselects_the_identity_named_by_a_prefix(ana: Path, templates: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
