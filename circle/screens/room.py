@@ -266,7 +266,8 @@ def versions_text(versions: list[Version], names: Mapping[str, str]) -> str:
     for n, v in enumerate(versions):
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(v.ts))
         who = name(names.get(v.author, "someone"))
-        fields = "; ".join(f"{k}: {v.fields[k]}" for k in sorted(v.fields) if v.fields[k] not in ("", None))
+        shown = {k: name(names.get(x, "someone")) if k == "owner" else x for k, x in v.fields.items()}  # an owner is a member id: say whose
+        fields = "; ".join(f"{k}: {shown[k]}" for k in sorted(shown) if shown[k] not in ("", None))
         out.append(f"{'Written' if n == 0 else 'Changed'} by {who}, {when}\n  {fields}")
     return "\n\n".join(out) if out else "Nothing to show."
 

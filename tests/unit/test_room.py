@@ -128,3 +128,16 @@ def test_reading_a_room_needs_neither_rich_nor_textual():
     probe = "import circle.models.meeting, json, sys; print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'textual'))))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     assert json.loads(out.stdout) == []
+
+
+def test_versions_name_an_owner_and_never_show_a_member_id():
+    from circle.models.records import Version
+    from circle.screens.room import versions_text
+
+    ana, ben = "a" * 32, "b" * 32
+    text = versions_text(
+        [Version("e1", ana, 0.0, {"title": "Audit", "owner": ana}), Version("e2", ben, 60.0, {"owner": ben}), Version("e3", ben, 90.0, {"owner": "c" * 32})],
+        {ana: "Ana Silva", ben: "Ben Okoro"},
+    )
+    assert "owner: Ana Silva" in text and "owner: Ben Okoro" in text and "owner: someone" in text
+    assert ana not in text and ben not in text and "c" * 32 not in text
