@@ -7,6 +7,7 @@ service in ``circle.store`` or ``circle.sync`` and prints its result.
 
 from __future__ import annotations
 
+import sys
 from importlib.metadata import PackageNotFoundError, version
 
 import click
@@ -25,7 +26,23 @@ def _version() -> str:
 
 
 class _Group(click.Group):
-    """The command list of `circle --help` wraps each description instead of cutting it short."""
+    """The command list of `circle --help` wraps each description instead of cutting it short, and a mistyped
+    command line is one line, as every other error (Click writes its usage, a hint and the error on three)."""
+
+    def main(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        kwargs.pop("standalone_mode", None)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "circle"
+            click.echo(f"circle: {exc.format_message().rstrip('.')}; see '{where} --help'", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("circle: stopped", err=True)
+            sys.exit(1)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, cmd.get_short_help_str(limit=1000)) for name in self.list_commands(ctx) if (cmd := self.get_command(ctx, name)) and not cmd.hidden]

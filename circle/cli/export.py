@@ -72,10 +72,10 @@ def export(
     path = (
         Path(output).expanduser() if output else Path.cwd() / (ex.default_name(summary, fmt).removesuffix(".zip") if folder else ex.default_name(summary, fmt))
     )
+    if path.is_dir() and not folder:  # said first: --force would not help
+        raise UsageError(f"{path} is a folder", "give a file name with -o")
     if path.exists() and not force and not (folder and path.is_dir() and not any(path.iterdir())):
         raise AlreadyExists(f"{path} exists", "choose another -o, or pass --force to overwrite it")
-    if path.is_dir() and not folder:
-        raise UsageError(f"{path} is a folder", "give a file name with -o")
     written = ex.write(summary, fmt, path, ex.signer_of(svc.store.author), svc.now(), folder=folder)
     for f, sig in written.files:
         echo(f"Wrote {f} ({f.stat().st_size:,} bytes), signature in {sig.name}")

@@ -135,10 +135,8 @@ class GoalService:
             "title": _text(title, "goal"),
             "domain": domain,
             "measure": _text(measure, "measure", MAX_TITLE * 5, field="measure"),
-            "target": _due(target, field="target"),
+            "target": _due(target, field="target", optional=False),
         }
-        if not body["target"]:
-            raise FieldError("target", "a goal needs a target date", "type it as YYYY-MM-DD")
         links = [x for x in (str(x).strip() for x in links) if x]
         if links:
             known = {m.id for m in self.cohort.view.meetings()} | {a.id for a in self.cohort.view.actions()}

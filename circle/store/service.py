@@ -52,15 +52,16 @@ def _when(value: str, field: str = "at") -> str:
         raise FieldError(field, "that is not a date and time", "write it as YYYY-MM-DD HH:MM, for example 2026-12-09 07:30") from None
 
 
-def _due(value: str, field: str = "due") -> str:
-    """A due date as ``YYYY-MM-DD``, or "" for none."""
+def _due(value: str, field: str = "due", optional: bool = True) -> str:
+    """A due date as ``YYYY-MM-DD``, or "" for none (where it is ``optional``)."""
     value = value.strip()
-    if not value:
+    if not value and optional:
         return ""
     try:
         return dt.datetime.strptime(value, "%Y-%m-%d").date().isoformat()
     except ValueError:
-        raise FieldError(field, "that is not a date", "write it as YYYY-MM-DD, for example 2026-12-09, or leave it empty") from None
+        hint = "write it as YYYY-MM-DD, for example 2026-12-09" + (", or leave it empty" if optional else "")
+        raise FieldError(field, "that is not a date" if value else "a date is needed here", hint) from None
 
 
 def _whole(value: int | str | None, field: str, bounds: tuple[int, int], what: str, example: int) -> int:

@@ -302,6 +302,12 @@ def test_an_export_that_cannot_be_written_names_the_path_asked_for(ana: Path) ->
     assert r.exit_code != 0 and "/proc/summary.md" in r.stderr and ".tmp" not in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_an_export_onto_a_folder_says_it_is_a_folder(ana: Path, tmp_path: Path, force: list[str]) -> None:
+    """It said to pass --force, and with --force that it is a folder."""
+    assert_one_clear_line(run(ana, "export", Home(ana).unlock(PASSPHRASE).cohort_ids()[0], "-o", str(tmp_path), *force), "is a folder", "file name")
+
+
 def test_app_preselects_the_identity_named_by_a_prefix(ana: Path, templates: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     """`circle --identity be` opens the unlock screen on Ben, as every command takes a name prefix; a name nobody has is one line."""
     shutil.copytree(templates["Ben"] / "identities", ana / "identities", dirs_exist_ok=True)

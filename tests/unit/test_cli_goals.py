@@ -78,6 +78,7 @@ def test_the_mentor_sets_the_nudge_and_a_quiet_goal_is_nudged(ward: Laptops):
     "args, fragments",
     [
         (("goal", "add", "Ward", "T", "--domain", "skill", "--measure", "m", "--target", "soon"), ("not a date",)),
+        (("goal", "add", "Ward", "T", "--domain", "skill", "--measure", "m", "--target", " "), ("a date is needed here",)),
         (("goal", "add", "Ward", "T", "--domain", "skill", "--measure", "m", "--target", "2026-01-01", "--mentor", "Cleo"), ("between you and someone else",)),
         (("goal", "add", "Ward", "T", "--domain", "skill", "--measure", "m", "--target", "2026-01-01", "--link", "nope"), ("no meeting or action",)),
         (("goal", "check-in", "Ward", "nothing", "--progress", "10", "--note", "n"), ("no goal",)),

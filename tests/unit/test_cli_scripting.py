@@ -71,6 +71,21 @@ def test_schedule_checks_the_date_and_the_length(ana: Path, args: list[str], say
     assert r.exit_code == 2 and says in r.stderr and r.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["agenda", "add", "night", "Handover", "--minutes", "0"], "Invalid value for '--minutes'"),
+        (["agenda", "add"], "Missing argument 'COHORT'"),
+        (["nosuch"], "No such command 'nosuch'"),
+    ],
+)
+def test_a_mistyped_command_line_is_one_line(ana: Path, args: list[str], says: str) -> None:
+    """Click wrote its usage, a hint and the error on three lines; the README promises one."""
+    r = run(ana, *args)
+    assert r.exit_code == 2 and r.stdout == "" and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith("circle: ") and says in r.stderr and "--help'" in r.stderr
+
+
 def test_actions_mine_and_open_overdue_marked_and_ticked_by_id_prefix(ana: Path) -> None:
     s = Home(ana).unlock(PASSPHRASE)
     svc = s.cohort(s.cohort_ids()[0])
