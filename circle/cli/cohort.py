@@ -56,7 +56,10 @@ def cohort_create(
     s = c.unlock()
     warning = ""
     if replica_url:
+        from circle.sync.service import claim_location
+
         loc, warning = tried_location(replica_url, offline_ok, **opts)
+        claim_location(loc)  # as 'circle cohort replica' does: a folder that cannot be made is refused before the cohort is
     svc = s.create_cohort(name, purpose=purpose, cadence=cadence, meeting_minutes=meeting_minutes, replica=loc, history=history)
     if loc is not None:
         note_tried(s, svc.id, loc, warning)

@@ -51,15 +51,24 @@ def set_replica(session: Session, store: CohortStore, location: dict[str, Any]) 
     A folder location is marked as circle's: from now on it is the drive or
     share to wait for when it is not there.
     """
+    claim_location(location)
+    store.entry.replica = location
+    session.vault.save()
+    return location
+
+
+def claim_location(location: dict[str, Any]) -> None:
+    """Mark a folder location as circle's (see :func:`set_replica`); an SFTP or S3 location needs nothing.
+
+    Raises:
+        UsageError: the folder cannot be made or written (nothing is saved).
+    """
     folder = ls.folder_of(replica_of(location))
     if folder is not None:
         try:
             mark_folder(folder)
         except OSError as exc:
             raise UsageError("cannot use that folder as the replica", f"{folder}: {exc.strerror}; check the path and that it is writable") from None
-    store.entry.replica = location
-    session.vault.save()
-    return location
 
 
 @dataclass

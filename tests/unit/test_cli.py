@@ -324,7 +324,14 @@ def test_cohort_replica_makes_the_folder_a_location_or_says_why_not(ana: Path, t
     """The folder a person chooses is marked as circle's, so a pulled stick is told apart from an empty mount point."""
     from circle.sync.location import MARKER
 
+    (tmp_path / "media" / "stick").mkdir(parents=True)  # the stick, mounted
     stick = tmp_path / "media" / "stick" / "circle"
+    before = tree_digest(ana)
+    mistyped = tmp_path / "media" / "stik" / "circle"
+    assert_one_clear_line(run(ana, "cohort", "replica", "Dietitians North", str(mistyped)), "parent is not there", "plug in the drive")
+    assert_one_clear_line(run(ana, "cohort", "create", "Physios", "--replica", str(mistyped)), "parent is not there")
+    assert_one_clear_line(run(ana, "cohort", "create", "Physios", "--replica", "/proc/circle-replica"), "cannot use that folder")
+    assert not (tmp_path / "media" / "stik").exists() and tree_digest(ana) == before  # nothing made, no cohort created
     result = run(ana, "cohort", "replica", "Dietitians North", str(stick))
     assert result.exit_code == 0, result.output
     assert (stick / MARKER).is_file()

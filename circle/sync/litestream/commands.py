@@ -167,11 +167,15 @@ def check_location(replica: Replica, timeout: float = ANSWER_TIMEOUT) -> None:
     if folder is None:
         _listing(replica, timeout)
         return
-    there = Path(os.path.abspath(folder))
+    wanted = there = Path(os.path.abspath(folder))
     while not there.exists() and there != there.parent:
         there = there.parent
     if not there.is_dir():
         raise ReplicaMisconfigured(*fit("the replica location is not a folder", f"{there} is a file: choose a folder"))
+    if there not in (wanted, wanted.parent):  # a mistyped drive path is said, not made into folders on the local disk
+        raise ReplicaMisconfigured(
+            *fit("the replica folder's parent is not there", f"{wanted.parent}: plug in the drive or mount the share, or create it first")
+        )
     if not os.access(there, os.W_OK | os.X_OK):
         raise ReplicaMisconfigured(*fit("the replica folder is not writable", f"{there}: choose a folder this user can write"))
 
