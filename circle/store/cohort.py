@@ -351,7 +351,7 @@ class CohortStore(Wrapping):
         Asked under the write lock, which this process then keeps: nothing more is written elsewhere before its batch.
         """
         folded = self._folded.get(self.entry.journal)
-        if folded is None:
+        if folded is None or not self.journal.path.exists():  # missing: the append refuses it before a file is made
             return False
         try:
             return self.journal.seq() > folded[0]
