@@ -61,10 +61,18 @@ def keys(s3: S3Server) -> tuple[str, str]:
 
 
 def test_the_right_settings_pass(s3: S3Server, sftp_server: SshServer, tmp_path: Path):
+    (tmp_path / "stick").mkdir()  # a drive, mounted: its folder for circle is made when the location is set
     for replica in (s3.replica(tmp_path.name), sftp_server.replica(tmp_path.name), ls.Replica(str(tmp_path / "stick" / "circle"))):
         started = time.monotonic()
         ls.check_location(replica)
         assert time.monotonic() - started < FAST
+
+
+def test_a_folder_whose_drive_is_not_there_is_refused_not_made(tmp_path: Path):
+    """A mistyped or unplugged drive path was made into folders on the local disk, and the journals shipped there."""
+    exc, _ = told(ls.Replica(str(tmp_path / "media" / "stick" / "circle")))
+    assert isinstance(exc, ls.ReplicaMisconfigured) and "parent is not there" in exc.title and "plug in the drive" in exc.hint
+    assert not (tmp_path / "media").exists()
 
 
 def test_wrong_secret(s3: S3Server, tmp_path: Path):
