@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from circle import export as ex
-from circle.errors import CorruptFile
+from circle.errors import CorruptFile, StorageError
 from circle.export.summary import counting_notes
 from circle.models.events import Elsewhere, Later, text_of
 from circle.store import snapshot
@@ -128,8 +128,15 @@ def _journal_away(tmp_path):
 def test_an_export_is_refused_rather_than_signed_with_a_note_it_could_not_read(tmp_path, fmt, folder):
     session, svc, _mid, _ids, back = _journal_away(tmp_path)
     out = tmp_path / ("tables" if folder else f"out.{fmt}")
+    with pytest.raises(StorageError, match="your journal for this cohort is missing"):  # the own journal gone: nothing is read
+        ex.summarize(svc)
+    back()
+    summary = ex.summarize(svc)
+    journal = svc.store.journal.path
+    svc.store.texts.close()
+    journal.rename(journal.with_suffix(".gone"))  # gone between the summary and its writing
     with pytest.raises(CorruptFile, match="3 notes could not be read again"):  # known once rendered, before anything is written
-        ex.write(ex.summarize(svc), fmt, out, ex.signer_of(svc.store.author), svc.now(), folder=folder)
+        ex.write(summary, fmt, out, ex.signer_of(svc.store.author), svc.now(), folder=folder)
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["home"]
     back()
     written = ex.write(ex.summarize(svc), fmt, out, ex.signer_of(svc.store.author), svc.now(), folder=folder)
