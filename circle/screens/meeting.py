@@ -30,7 +30,7 @@ from circle.models.meeting import timer
 from circle.models.records import AgendaItem
 from circle.screens.base import CircleScreen, Early, rota_is_current
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
-from circle.screens.room import EARLY_HINT, RoomPage, RoomRead, read_room, versions_text
+from circle.screens.room import EARLY_HINT, RoomPage, RoomRead, held_question, read_room, versions_text
 from circle.store.service import MORE_TIME, CohortService
 from circle.widgets import Countdown, PhaseBar, WindowedList
 from circle.widgets.member_text import NAME_CHARS, line, name
@@ -591,9 +591,8 @@ class MeetingScreen(CircleScreen):
         if not may:
             self.notify("The facilitator wraps the meeting up.", title="Only the facilitator wraps up", severity="warning")
             return
-        q = "Mark this meeting held? The clock stops."
-        if open_items:
-            q += f"\n{len(open_items)} unfinished item{'s' if len(open_items) != 1 else ''} and the open actions will carry over to the next meeting."
+        at = self.rows.meeting.at if self.rows is not None else ""
+        q = held_question(at, self.service.now(), len(open_items))
 
         def done(yes: bool | None) -> None:
             if yes:

@@ -305,13 +305,22 @@ class PrivateScreen(CircleScreen):
         peer = self._with_someone()
         if peer is None:
             return
+        with self.view_lock():
+            a = self.channels.agreement(peer)
+        if a is None:
+            self.notify("Nothing to sign yet: g proposes your agreement.", title="No agreement", severity="warning")
+            return
+        v = a.current  # what is signed is shown with the form: a signature on terms never seen is no agreement
+        terms = [f"{SECTION_NAMES[k]}: {line(v.sections[k], 110)}" for k in SECTIONS if v.sections.get(k)]
+        again = " You signed it already: signing again changes your declaration." if self.channels.me in v.signer_ids() else ""
+        note = "\n".join([f"Version {v.number}, as you sign it (g shows each part whole):{again}", *terms, self._scope_note()])
         fields = [Field("coi", "Conflict of interest: type none, or describe it", placeholder="none")]
 
-        def check(v: dict[str, str]) -> None:
+        def check(values: dict[str, str]) -> None:
             with self.view_lock():
-                self.channels.sign_agreement(peer, v["coi"])
+                self.channels.sign_agreement(peer, values["coi"])
 
-        self.app.push_screen(FormModal("Sign your agreement", fields, submit="Sign", note=self._scope_note(), check=check))
+        self.app.push_screen(FormModal(f"Sign version {v.number} of your agreement", fields, submit="Sign", note=note, check=check))
 
     def action_phase(self) -> None:
         peer = self._with_someone()

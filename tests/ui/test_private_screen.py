@@ -174,11 +174,18 @@ async def test_the_relationship_line_follows_agreement_and_phase(app_for):
         )
         await pilot.press("s")
         await pilot.pause()
+        hint = " ".join(str(w.render()) for w in app.screen.query(".modal-hint"))
+        assert "Version 1, as you sign it" in hint and "Present the audit with confidence" in hint  # the terms signed are shown
         app.screen.query_one("#field-coi", Input).value = "none"
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
         assert "agreement v1 waits for Priya Nair to sign (s)" in str(rel.render())
+        await pilot.press("s")
+        await pilot.pause()
+        assert "You signed it already" in " ".join(str(w.render()) for w in app.screen.query(".modal-hint"))
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("f")
         await pilot.pause()
         assert isinstance(app.screen, PickModal)

@@ -141,3 +141,14 @@ def test_versions_name_an_owner_and_never_show_a_member_id():
     )
     assert "owner: Ana Silva" in text and "owner: Ben Okoro" in text and "owner: someone" in text
     assert ana not in text and ben not in text and "c" * 32 not in text
+
+
+def test_the_wrap_up_says_when_a_meeting_is_dated_on_a_day_still_to_come():
+    import time
+
+    from circle.screens.room import held_question
+
+    now = time.mktime((2026, 12, 5, 10, 0, 0, 0, 0, -1))
+    assert "a day still to come" in held_question("2026-12-07 18:00", now, 0)
+    assert "a day still to come" not in held_question("2026-12-05 18:00", now, 0)  # later today: it may be running now
+    assert "a day still to come" not in held_question("2026-11-28 18:00", now, 2) and "2 unfinished items" in held_question("2026-11-28 18:00", now, 2)
