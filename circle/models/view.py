@@ -30,6 +30,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import groupby
 from operator import attrgetter
 from typing import Any
 
@@ -910,19 +911,13 @@ class View:
         meetings = self.schedule()
         placed = self._memo["placed"]
         out: set[str] = set()
-        first_wrap: Stamp | None = None  # the earliest wrap-up among meetings dated after the group at hand
-        i = len(meetings)
-        while i:
-            j = i
-            while j and meetings[j - 1].at == meetings[i - 1].at:
-                j -= 1
-            group = meetings[j:i]
+        first_wrap: Stamp | None = None  # the earliest wrap-up among meetings dated later than the ones at hand
+        for _at, same_time in groupby(reversed(meetings), key=attrgetter("at")):
+            group = list(same_time)
             if first_wrap is not None:
                 out.update(m.id for m in group if placed[m.id][0] > first_wrap)
             wraps = [w for m in group if (w := placed[m.id][1]) is not None]
-            if wraps:
-                first_wrap = min([first_wrap, *wraps]) if first_wrap is not None else min(wraps)
-            i = j
+            first_wrap = min([*wraps, first_wrap] if first_wrap is not None else wraps, default=None)
         self._memo["backdated"] = frozenset(out)
         return self._memo["backdated"]
 

@@ -263,7 +263,7 @@ def action_row(r: Room, a: Action, today: str = "") -> Text:
 def held_question(at: str, now: float, open_items: int) -> str:
     """What the wrap-up asks: a meeting dated on a day still to come is said to be (marking it held says it took place)."""
     q = "Mark this meeting held? The clock stops."
-    if at and at[:10] > time.strftime("%Y-%m-%d", time.localtime(now)):
+    if at and at[:10] > today_of(now):
         q += f"\nIt is dated {at}, a day still to come: held means it took place."
     if open_items:
         q += f"\n{open_items} unfinished item{'s' if open_items != 1 else ''} and the open actions will carry over to the next meeting."

@@ -313,7 +313,7 @@ class CohortStore(Wrapping):
                 made.append((part.kind, part.body, part.key, lamport, cite))
             blobs = self.writer.append(sealing)
             seq0 = self.writer.head.seq - len(blobs) + 1
-            self._folded[self.entry.journal] = (self.writer.head.seq, envelope.event_id(blobs[-1]))
+            self._folded[self.entry.journal] = (self.writer.head.seq, self.writer.head.hash)  # the head it just moved to
             events: dict[Scope, list[Event]] = {}
             peers: dict[str, str] = {}
             out: list[Event] = []
