@@ -18,7 +18,7 @@ from circle.models.records import Member
 from circle.models.schema import DYAD_PHASES, MAX_CHARTER, MESSAGE_KINDS, SELF_NOTE_KINDS
 from circle.store.agreements import declaration
 from circle.store.cohort import CohortStore
-from circle.store.service import MAX_TEXT, CohortService, FieldError, _due, _text, new_id
+from circle.store.service import MAX_TEXT, CohortService, FieldError, _due, _text, new_id, today_at
 from circle.store.vault import Scope
 
 
@@ -193,7 +193,7 @@ class ChannelService:
         """Ask ``peer`` for feedback on ``what``, by a date ("" for no date); it shows on their home screen until answered or declined."""
         rid = new_id()
         body = {"request": rid, "what": _text(what, "request", field="what")}
-        if due := _due(by, field="by"):
+        if due := _due(by, field="by", today=today_at(self.store.clock())):
             body["by"] = due
         self._record(peer, "dyad.feedback_requested", body)
         return rid

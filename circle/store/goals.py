@@ -18,7 +18,7 @@ from circle.models.governance import MENTOR
 from circle.models.names import match_one
 from circle.models.records import Member
 from circle.store.channels import ChannelService
-from circle.store.service import MAX_TEXT, MAX_TITLE, CohortService, FieldError, _due, _text, new_id
+from circle.store.service import MAX_TEXT, MAX_TITLE, CohortService, FieldError, _due, _text, new_id, today_at
 
 NUDGE_WEEKS = (1, 52)
 
@@ -135,7 +135,7 @@ class GoalService:
             "title": _text(title, "goal"),
             "domain": domain,
             "measure": _text(measure, "measure", MAX_TITLE * 5, field="measure"),
-            "target": _due(target, field="target", optional=False),
+            "target": _due(target, field="target", optional=False, today=today_at(self.cohort.store.clock())),
         }
         links = [x for x in (str(x).strip() for x in links) if x]
         if links:

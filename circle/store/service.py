@@ -52,16 +52,24 @@ def _when(value: str, field: str = "at") -> str:
         raise FieldError(field, "that is not a date and time", "write it as YYYY-MM-DD HH:MM, for example 2026-12-09 07:30") from None
 
 
-def _due(value: str, field: str = "due", optional: bool = True) -> str:
-    """A due date as ``YYYY-MM-DD``, or "" for none (where it is ``optional``)."""
+def _due(value: str, field: str = "due", optional: bool = True, today: str = "") -> str:
+    """A due date as ``YYYY-MM-DD``, or "" for none (where it is ``optional``); with ``today``, a day before it is refused."""
     value = value.strip()
     if not value and optional:
         return ""
     try:
-        return dt.datetime.strptime(value, "%Y-%m-%d").date().isoformat()
+        day = dt.datetime.strptime(value, "%Y-%m-%d").date().isoformat()
     except ValueError:
-        hint = "write it as YYYY-MM-DD, for example 2026-12-09" + (", or leave it empty" if optional else "")
+        hint = f"write it as YYYY-MM-DD, for example {today or '2026-12-09'}" + (", or leave it empty" if optional else "")
         raise FieldError(field, "that is not a date" if value else "a date is needed here", hint) from None
+    if day < today:
+        raise FieldError(field, f"{day} has passed", f"check the year and the month: today is {today}")
+    return day
+
+
+def today_at(now: float) -> str:
+    """The local date at ``now`` (a store's clock), ``YYYY-MM-DD``: what "has passed" and overdue are judged against."""
+    return dt.date.fromtimestamp(now).isoformat()
 
 
 def _whole(value: int | str | None, field: str, bounds: tuple[int, int], what: str, example: int) -> int:
@@ -309,7 +317,7 @@ class CohortService:
         rota turn but its scheduler's, and would be the next meeting.
         """
         at = _when(at)
-        if from_today and at[:10] < dt.date.fromtimestamp(self.store.clock()).isoformat():
+        if from_today and at[:10] < today_at(self.store.clock()):
             raise FieldError("at", f"{at[:10]} has passed", "check the year and the month: meetings are scheduled from today on")
         length = meeting_minutes(minutes, self.view.cohort().meeting_minutes)
         title = title.strip()
@@ -424,7 +432,7 @@ class CohortService:
         """Add an action with an owner (a member id; default: me) and a due date (YYYY-MM-DD or "")."""
         self.meeting(meeting_id)
         title = _text(title, "action")
-        when = _due(due)
+        when = _due(due, today=today_at(self.store.clock()))
         if owner and self.view.member(owner) is None:
             raise FieldError("owner", "no such member", "pick one from the roster")
         aid = new_id()
@@ -499,7 +507,11 @@ class CohortService:
         a = self.action(action_id)
         if owner and self.view.member(owner) is None:
             raise FieldError("owner", "no such member", "pick one from the roster")
-        new = {"title": _text(title, "action"), "owner": owner or a.owner, "due": a.due if due is None else _due(due)}
+        new = {
+            "title": _text(title, "action"),
+            "owner": owner or a.owner,
+            "due": a.due if due is None or due.strip() == a.due else _due(due, today=today_at(self.store.clock())),
+        }
         changes = {k: v for k, v in new.items() if getattr(a, k) != v}
         if changes:
             self.store.record("action.updated", {"action": action_id, **changes})

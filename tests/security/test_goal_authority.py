@@ -28,7 +28,7 @@ def titles(lap: Laptops, name: str) -> dict[str, str]:
 
 
 def test_a_private_goal_is_read_by_its_owner_and_mentor_and_decrypted_by_nobody_else(ward: Laptops):
-    g = goals(ward, "Cleo").add("Lead a family meeting", "skill", "observed twice with the SPIKES checklist", "2026-09-30")
+    g = goals(ward, "Cleo").add("Lead a family meeting", "skill", "observed twice with the SPIKES checklist", "2031-09-30")
     assert g.partner == ward.id("Ana") and not g.shared  # the cohort's one mentor, by default
     ward.sync()
     ana = goals(ward, "Ana")
@@ -52,12 +52,12 @@ def test_a_private_goal_is_read_by_its_owner_and_mentor_and_decrypted_by_nobody_
 
 
 def test_an_altered_client_editing_someone_elses_goal_is_refused(ward: Laptops):
-    g = goals(ward, "Cleo").add("Teach ECG basics to new starters", "knowledge", "three sessions, feedback forms", "2026-06-30", shared=True)
+    g = goals(ward, "Cleo").add("Teach ECG basics to new starters", "knowledge", "three sessions, feedback forms", "2031-06-30", shared=True)
     ward.sync()
     ben = ward.store("Ben")
     forged = ben.record(
         "goal.set",
-        {"goal": g.id, "owner": ward.id("Cleo"), "title": "Cleo gives up teaching", "domain": "attitude", "measure": "none", "target": "2026-01-01"},
+        {"goal": g.id, "owner": ward.id("Cleo"), "title": "Cleo gives up teaching", "domain": "attitude", "measure": "none", "target": "2031-01-01"},
     )
     ward.sync()
     for who in ("Ana", "Cleo"):
@@ -67,7 +67,7 @@ def test_an_altered_client_editing_someone_elses_goal_is_refused(ward: Laptops):
 
 
 def test_an_altered_client_checking_in_on_a_private_goal_from_outside_is_refused(ward: Laptops):
-    g = goals(ward, "Cleo").add("Say no to extra shifts", "attitude", "no unplanned shifts for a month", "2026-07-31")
+    g = goals(ward, "Cleo").add("Say no to extra shifts", "attitude", "no unplanned shifts for a month", "2031-07-31")
     ward.sync()
     ben = ward.store("Ben")
     # Ben learnt the id somehow (a screenshot): he writes a check-in into the cohort scope, where the goal does not live.
@@ -85,7 +85,7 @@ def test_an_altered_client_checking_in_on_a_private_goal_from_outside_is_refused
 
 
 def test_an_altered_client_changing_the_status_of_anothers_goal_is_refused(ward: Laptops):
-    g = goals(ward, "Cleo").add("Present a case at grand rounds", "skill", "presented, with questions answered", "2026-10-15", shared=True)
+    g = goals(ward, "Cleo").add("Present a case at grand rounds", "skill", "presented, with questions answered", "2031-10-15", shared=True)
     ward.sync()
     with pytest.raises(UsageError):
         goals(ward, "Ben").set_status(next(x for x in goals(ward, "Ben").read().goals if x.id == g.id), "dropped")  # the courtesy

@@ -176,7 +176,7 @@ def test_a_removed_member_writes_nothing_more_into_a_channel(ward: Laptops):
 
 def test_only_the_member_asked_declines_and_answers(ward: Laptops):
     cleo, ana = ch(ward, "Cleo"), ch(ward, "Ana")
-    rid = cleo.request_feedback(ward.id("Ana"), "my case presentation on Tuesday", by="2026-12-10")
+    rid = cleo.request_feedback(ward.id("Ana"), "my case presentation on Tuesday", by="2031-12-10")
     ward.sync()
     assert [r.what for r in ch(ward, "Ana").asked_of_me()] == ["my case presentation on Tuesday"]
     assert not ch(ward, "Cleo").asked_of_me()

@@ -214,7 +214,11 @@ async def test_forms_keep_what_was_typed_and_check_dates_and_lengths(app_for):
         assert isinstance(form, FormModal) and form.values()["title"] == "Order new sharps bins" and form.values()["due"] == "next friday"
         assert "that is not a date" in str(form.query_one("#error-due").render()) and "--due" not in str(form.query_one("#error-due").render())
         assert room.service.view.actions(room.meeting_id) == []
-        await pilot.press(*["backspace"] * len("next friday"), *"2025-06-20", "enter")
+        await pilot.press(*["backspace"] * len("next friday"), *"2024-06-20", "enter")  # a year typed wrong: it has passed
+        await pilot.pause()
+        assert app.screen is form and "2024-06-20 has passed" in str(form.query_one("#error-due").render())
+        assert room.service.view.actions(room.meeting_id) == []
+        await pilot.press(*["backspace"] * len("2024-06-20"), *"2025-06-20", "enter")
         await pilot.pause()
         assert isinstance(app.screen, MeetingScreen)
         assert [a.due for a in room.service.view.actions(room.meeting_id)] == ["2025-06-20"]

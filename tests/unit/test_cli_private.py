@@ -27,7 +27,7 @@ def test_a_thread_shows_oldest_first_with_requests(ward: Laptops):
     r = run(ward, "Cleo", "dyad", "send", "Ward", "Ana", "Thanks \x1b[31mred\x1b[0m", "--kind", "question")
     assert r.exit_code == 0, r.output
     assert "only the two of you can read it" in r.stdout
-    assert run(ward, "Cleo", "dyad", "ask", "Ward", "Ana", "my case presentation", "--by", "2026-12-10").exit_code == 0
+    assert run(ward, "Cleo", "dyad", "ask", "Ward", "Ana", "my case presentation", "--by", "2031-12-10").exit_code == 0
     shown = run(ward, "Cleo", "dyad", "show", "Ward", "Ana")
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
@@ -35,7 +35,7 @@ def test_a_thread_shows_oldest_first_with_requests(ward: Laptops):
     first = next(i for i, line in enumerate(lines) if "First:" in line)
     assert "(feedback)" in lines[first] and lines[first + 1].strip() == "the handover."
     assert any("you (question): Thanks" in line for line in lines[first + 2 :])
-    assert any("[open] you asked for feedback on: my case presentation by 2026-12-10" in line for line in lines)
+    assert any("[open] you asked for feedback on: my case presentation by 2031-12-10" in line for line in lines)
     doc = json.loads(run(ward, "Cleo", "dyad", "show", "Ward", "Ana", "--json").stdout)
     assert [m["kind"] for m in doc["messages"]] == ["feedback", "question"] and doc["readers"] == ["Cleo", "Ana"]
     assert doc["requests"][0]["status"] == "open"
@@ -55,6 +55,7 @@ def test_self_notes_from_the_shell(ward: Laptops):
         (("dyad", "send", "Ward", "Nobody", "hello"), ("no member matches",)),
         (("dyad", "send", "Ward", "Ana", "x" * 4001), ("too long",)),
         (("dyad", "ask", "Ward", "Ana", "slides", "--by", "tomorrow"), ("not a date",)),
+        (("dyad", "ask", "Ward", "Ana", "slides", "--by", "2020-01-31"), ("2020-01-31 has passed", "today is")),
         (("dyad", "decline", "Ward", "Ana", "nope"), ("not open for you",)),
         (("note", "add", "Ward", "   "), ("empty",)),
     ],

@@ -77,6 +77,7 @@ def test_schedule_checks_the_date_and_the_length(ana: Path, args: list[str], say
         (["agenda", "add", "night", "Handover", "--minutes", "0"], "Invalid value for '--minutes'"),
         (["agenda", "add"], "Missing argument 'COHORT'"),
         (["nosuch"], "No such command 'nosuch'"),
+        (["credits", "night", "--cycle", "abc"], " credits --help'"),  # not the hidden 'credits show' it runs
     ],
 )
 def test_a_mistyped_command_line_is_one_line(ana: Path, args: list[str], says: str) -> None:
@@ -90,7 +91,9 @@ def test_actions_mine_and_open_overdue_marked_and_ticked_by_id_prefix(ana: Path)
     s = Home(ana).unlock(PASSPHRASE)
     svc = s.cohort(s.cohort_ids()[0])
     mid = svc.schedule("2026-11-02 07:30")
+    now, s.clock = s.clock, lambda: time.mktime((2019, 12, 2, 9, 0, 0, 0, 0, -1))  # written when its day was still ahead
     ben = svc.add_action(mid, "Order the new sharps bins", due="2020-01-01")
+    s.clock = now
     svc.add_action(mid, "Write up the audit", due="2999-01-01")
     done = svc.add_action(mid, "Book the room")
     svc.set_action_status(done, "done")
