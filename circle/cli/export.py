@@ -15,7 +15,7 @@ FORMAT_HELP = "md (to read and share), html (prints on A4), csv (a zip of tables
 
 @click.command("export")
 @click.argument("cohort")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True, help=FORMAT_HELP)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help=FORMAT_HELP + " Default: what -o ends in, else md.")
 @click.option("-o", "--output", type=click.Path(), help="Where to write (default: a file named after the cohort, here). CSV with --folder: a folder.")
 @click.option("--from", "period_from", metavar="DATE", help="First day of the period, YYYY-MM-DD.")
 @click.option("--to", "period_to", metavar="DATE", help="Last day of the period, YYYY-MM-DD.")
@@ -29,7 +29,7 @@ FORMAT_HELP = "md (to read and share), html (prints on A4), csv (a zip of tables
 def export(
     c: Context,
     cohort: str,
-    fmt: str,
+    fmt: str | None,
     output: str | None,
     period_from: str | None,
     period_to: str | None,
@@ -51,6 +51,7 @@ def export(
 
     if meeting and (period_from or period_to):
         raise UsageError("--meeting takes no period", "give either --meeting or --from/--to")
+    fmt = "csv" if folder and not fmt else ex.format_for(Path(output) if output and not folder else None, fmt)
     if folder and fmt != "csv":
         raise UsageError("--folder is for CSV", "add --format csv, or leave out --folder")
     start, end = ex.parse_day(period_from, "--from"), ex.parse_day(period_to, "--to")

@@ -272,11 +272,11 @@ def dyad_sign(c: Context, cohort: str, member: str, coi: str) -> None:
 @click.argument("cohort")
 @click.argument("member")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Where to write (default: a file named after the cohort and MEMBER, here).")
-@click.option("--format", "fmt", type=click.Choice(("md", "pdf")), default="md", show_default=True, help="Markdown or PDF.")
+@click.option("--format", "fmt", type=click.Choice(("md", "pdf")), help="Markdown or PDF (default: what -o ends in, else md).")
 @click.option("--force", is_flag=True, help="Overwrite a file that exists.")
 @pass_ctx
 @friendly
-def dyad_certificate(c: Context, cohort: str, member: str, output: str | None, fmt: str, force: bool) -> None:
+def dyad_certificate(c: Context, cohort: str, member: str, output: str | None, fmt: str | None, force: bool) -> None:
     """A signed closure certificate of your mentoring relationship with MEMBER, once it is in closure or closed.
 
     Only the two names and roles, the cohort, the period, the agreement's goals
@@ -289,6 +289,7 @@ def dyad_certificate(c: Context, cohort: str, member: str, output: str | None, f
     from circle import export as ex
     from circle.export import certificate
 
+    fmt = ex.format_for(Path(output) if output else None, fmt, certificate.FORMATS)
     svc = c.unlock().find_cohort(cohort)
     cert = certificate.certify(svc, member)
     path = Path(output).expanduser() if output else Path.cwd() / certificate.default_name(cert, fmt)

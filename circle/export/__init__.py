@@ -25,6 +25,7 @@ FORMATS = ("md", "html", "csv", "json", "pdf")
 EXTENSIONS = {"md": ".md", "html": ".html", "csv": ".zip", "json": ".json", "pdf": ".pdf"}
 
 __all__ = [
+    "EXTENSIONS",
     "FORMATS",
     "Signer",
     "Summary",
@@ -32,6 +33,7 @@ __all__ = [
     "build",
     "default_name",
     "find_meeting",
+    "format_for",
     "meeting_list",
     "parse_day",
     "render",
@@ -64,6 +66,19 @@ def render(s: Summary, fmt: str, *, signer_name: str = "", fingerprint: str = ""
 
         return pdf.render(s, signer_name=signer_name or s.exporter, fingerprint=fingerprint)
     raise UsageError(f"unknown format {fmt!r}", "md, html, csv, json or pdf")
+
+
+def format_for(path: Path | None, fmt: str | None, formats: tuple[str, ...] = FORMATS) -> str:
+    """The format to write to ``path``: ``fmt`` as asked, else the one the file name's ending names, else Markdown.
+
+    Raises:
+        UsageError: the file name ends in another format's extension than ``fmt``
+            (a PDF named .md, or Markdown named .pdf, opens as nonsense).
+    """
+    named = next((f for f in formats if path is not None and path.suffix.lower() == EXTENSIONS[f]), None)
+    if fmt and named and named != fmt:
+        raise UsageError(f"{path.name} ends in {path.suffix} but the format is {fmt}", f"name it {EXTENSIONS[fmt]}, or choose {named}")
+    return fmt or named or "md"
 
 
 def _slug(text: str) -> str:

@@ -199,6 +199,10 @@ class ExportScreen(CircleScreen):
     @on(Select.Changed, "#export-format")
     def format_changed(self) -> None:
         self._name_path()
+        path = self.query_one("#export-path", Input)
+        typed = Path(path.value.strip())
+        if typed.suffix.lower() in ex.EXTENSIONS.values():  # a name of one's own keeps its stem and takes the format's ending
+            path.value = str(typed.with_suffix(ex.EXTENSIONS[self._format()]))
 
     def _name_path(self) -> None:
         """Offer a file name for what is chosen, unless the person typed one of their own."""
@@ -219,13 +223,23 @@ class ExportScreen(CircleScreen):
 
     # ---- exporting -------------------------------------------------------
     def action_export(self) -> None:
+        # Ctrl+E is a priority binding (a field would take it as "end of line"), so it can come before keys typed just
+        # ahead of it are in the focused field: the form is read once they are, behind them in that field's queue.
+        (self.focused or self).call_later(self._export)
+
+    def _export(self) -> None:
         self.action_preview()
         raw = self.query_one("#export-path", Input).value.strip()
         if not raw:
             self.notify("Type where to save it.", title="No file name", severity="warning")
             return
+        try:
+            fmt = ex.format_for(Path(raw), self._format())
+        except CircleError as exc:
+            self.notify(exc.hint or " ", title=exc.title, severity="warning")
+            return
         self.query_one("#export-progress", ProgressBar).update(progress=0.0)
-        self.run_export(self._format(), Path(raw).expanduser(), self.options)
+        self.run_export(fmt, Path(raw).expanduser(), self.options)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def run_export(self, fmt: str, path: Path, options: tuple[str, str, bool, str]) -> None:

@@ -109,6 +109,17 @@ def test_bad_input_is_one_line(home, tmp_path):
     assert out.read_text() == "keep me"
 
 
+def test_the_format_follows_the_file_name_and_a_name_of_another_format_is_refused(home, tmp_path):
+    named = run(home, "export", "Riverside", "-o", str(tmp_path / "summary.pdf"))  # no --format: the ending says PDF
+    assert named.exit_code == 0, named.output
+    assert (tmp_path / "summary.pdf").read_bytes().startswith(b"%PDF")
+    wrong = run(home, "export", "Riverside", "--format", "md", "-o", str(tmp_path / "x.pdf"))
+    assert wrong.exit_code == 2 and not (tmp_path / "x.pdf").exists()
+    assert wrong.stderr == "circle: x.pdf ends in .pdf but the format is md: name it .md, or choose pdf\n"
+    other = run(home, "export", "Riverside", "--format", "html", "-o", str(tmp_path / "for-the-lead.txt"))  # an ending of no format: as asked
+    assert other.exit_code == 0 and "<!DOCTYPE html>" in (tmp_path / "for-the-lead.txt").read_text()
+
+
 def test_a_path_that_cannot_be_written_is_one_line_and_makes_no_folders(home, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

@@ -102,12 +102,48 @@ async def test_one_meetings_minutes_from_the_picker_and_a_typed_name_is_kept(app
         path.value = str(tmp_path / "my-minutes.md")
         screen.query_one("#export-format", Select).value = "pdf"
         await pilot.pause()
-        assert path.value == str(tmp_path / "my-minutes.md")  # what the person typed stays
+        assert path.value == str(tmp_path / "my-minutes.pdf")  # the name typed stays; its ending follows the format
         await pilot.press("ctrl+e")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert (tmp_path / "my-minutes.md").read_bytes().startswith(b"%PDF")
-        assert verify(tmp_path / "my-minutes.md").name == "Helen Okafor"
+        assert (tmp_path / "my-minutes.pdf").read_bytes().startswith(b"%PDF")
+        assert verify(tmp_path / "my-minutes.pdf").name == "Helen Okafor"
+
+
+async def test_a_name_ending_in_another_formats_extension_is_refused(app_for, tmp_path: Path):
+    app = app_for("Helen Okafor")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_export(pilot)
+        out = tmp_path / "out"
+        out.mkdir()
+        screen.query_one("#export-path", Input).value = str(out / "summary.pdf")  # Markdown is chosen
+        await pilot.press("ctrl+e")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not list(out.iterdir())
+        said = [(n.title, n.message) for n in app._notifications]
+        assert ("summary.pdf ends in .pdf but the format is md", "name it .md, or choose pdf") in said
+
+
+async def test_ctrl_e_right_after_typing_writes_to_the_name_typed(app_for, tmp_path: Path):
+    """Keys arrive together when typed fast (or pasted): Ctrl+E, a priority binding, must not read the field before they are in."""
+    from textual import events
+
+    app = app_for("Helen Okafor")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_export(pilot)
+        path = screen.query_one("#export-path", Input)
+        path.value = str(tmp_path) + "/"
+        path.focus()
+        await pilot.pause()
+        path.cursor_position = len(path.value)
+        for ch in "fast.md":  # posted at once, as a terminal delivers a burst: none handled before the next is sent
+            app.post_message(events.Key(ch, ch))
+        app.post_message(events.Key("ctrl+e", None))
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [p.name for p in tmp_path.iterdir()] and (tmp_path / "fast.md").is_file(), sorted(p.name for p in tmp_path.iterdir())
 
 
 async def test_hostile_text_in_the_preview_is_plain_text(hostile_app):
