@@ -17,12 +17,10 @@ from textual.widgets import Footer, Label, Static
 
 from circle.models.agreements import SECTION_NAMES, SECTIONS
 from circle.screens.base import CircleScreen
-from circle.screens.modals import Field, FormModal
-from circle.store.agreements import NO_CONFLICT, AgreementService
-from circle.store.service import CohortService, FieldError
+from circle.screens.modals import Field, FormModal, conflict_declared, conflict_fields
+from circle.store.agreements import AgreementService
+from circle.store.service import CohortService
 from circle.widgets.member_text import block, line, name
-
-CHOOSE, NONE, SOME = "", "none", "some"
 
 
 @dataclass(frozen=True)
@@ -129,25 +127,14 @@ class AgreementScreen(CircleScreen):
         if a is None:
             self.notify("A mentor proposes one first (p).", title="No charter agreement yet", severity="warning")
             return
-        fields = [
-            Field(
-                "declare",
-                "Do you have a conflict of interest with anyone in the cohort?",
-                CHOOSE,
-                options=[("Choose one…", CHOOSE), ("No, none to declare", NONE), ("Yes, I declare one (describe it below)", SOME)],
-            ),
-            Field("coi", "The conflict you declare", placeholder="for example: I line-manage one of the mentees"),
-        ]
+        mine = next((x for x in a.current.signatures if x.member == self.service.me), None)
+        fields = conflict_fields("anyone in the cohort", None if mine is None else mine.coi)
         signed: dict[str, int] = {}
 
         def check(values: dict[str, str]) -> None:
-            declare, text = values["declare"], values["coi"].strip()
-            if declare == CHOOSE:
-                raise FieldError("declare", "say whether you have a conflict of interest", "choose none, or declare one and describe it")
-            if declare == SOME and (not text or text.lower().rstrip(".") in NO_CONFLICT):
-                raise FieldError("coi", "describe the conflict you declare", "or choose 'No, none to declare' above")
+            declared = conflict_declared(values)
             with self.view_lock():
-                signed["version"] = self.agreements.sign(NONE if declare == NONE else text)
+                signed["version"] = self.agreements.sign(declared)
 
         def done(values: dict[str, str] | None) -> None:
             if values and signed:

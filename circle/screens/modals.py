@@ -22,6 +22,8 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from circle.errors import CircleError
+from circle.store.agreements import NO_CONFLICT
+from circle.store.service import FieldError
 from circle.widgets.member_text import line, plain
 
 
@@ -35,6 +37,42 @@ class Field:
     placeholder: str = ""
     options: list[tuple[str, str]] = field(default_factory=list)  # (label, value)
     password: bool = False
+
+
+COI_CHOOSE, COI_NONE, COI_SOME = "", "none", "some"
+
+
+def conflict_fields(about: str, declared: str | None = None) -> list[Field]:
+    """What every signature asks: a conflict of interest with ``about`` or none, said outright, and the conflict declared.
+
+    ``declared`` is the signer's declaration so far ("" for none, None if they have not signed).
+    """
+    choice = COI_CHOOSE if declared is None else COI_SOME if declared else COI_NONE
+    options = [("Choose one…", COI_CHOOSE), ("No, none to declare", COI_NONE), ("Yes, I declare one (describe it below)", COI_SOME)]
+    return [
+        Field("declare", f"Do you have a conflict of interest with {about}?", choice, options=options),
+        Field("coi", "The conflict you declare", declared or "", placeholder="for example: I line-manage one of the mentees"),
+    ]
+
+
+def conflict_declared(values: dict[str, str]) -> str:
+    """The declaration :func:`conflict_fields` took, as signing takes it: "none", or the conflict described.
+
+    Raises:
+        FieldError: no choice was made, or a conflict was declared and not described.
+    """
+    declare, text = values["declare"], values["coi"].strip()
+    if declare == COI_CHOOSE:
+        raise FieldError("declare", "say whether you have a conflict of interest", "choose none, or declare one and describe it")
+    if declare == COI_NONE:
+        return "none"
+    if not text or text.lower().rstrip(".") in NO_CONFLICT:
+        raise FieldError("coi", "describe the conflict you declare", "or choose 'No, none to declare' above")
+    return text
+
+
+class FormBox(VerticalScroll, can_focus=False):
+    """A form's box: it scrolls when the form is taller than the terminal (Tab brings each field into view)."""
 
 
 class FormModal(ModalScreen[dict[str, str] | None]):
@@ -63,7 +101,7 @@ class FormModal(ModalScreen[dict[str, str] | None]):
         self.note = note
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="modal-box"):
+        with FormBox(classes="modal-box"):
             yield Label(plain(self.form_title), classes="modal-title")
             for f in self.fields:
                 yield Label(plain(f.label), classes="modal-label")

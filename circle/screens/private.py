@@ -23,7 +23,7 @@ from textual.widgets.option_list import Option
 from circle.models.agreements import SECTION_NAMES, SECTIONS, Agreement
 from circle.models.private import PROMPTS, FeedbackRequest, Message, Phase, SelfNote
 from circle.screens.base import CircleScreen
-from circle.screens.modals import Field, FormModal, PickModal
+from circle.screens.modals import Field, FormModal, PickModal, conflict_declared, conflict_fields
 from circle.store.channels import ChannelService
 from circle.store.service import CohortService
 from circle.widgets.member_text import block, line, name
@@ -312,13 +312,15 @@ class PrivateScreen(CircleScreen):
             return
         v = a.current  # what is signed is shown with the form: a signature on terms never seen is no agreement
         terms = [f"{SECTION_NAMES[k]}: {line(v.sections[k], 110)}" for k in SECTIONS if v.sections.get(k)]
-        again = " You signed it already: signing again changes your declaration." if self.channels.me in v.signer_ids() else ""
+        mine = next((s for s in v.signatures if s.member == self.channels.me), None)
+        again = "" if mine is None else " You signed it already: signing again changes your declaration."
         note = "\n".join([f"Version {v.number}, as you sign it (g shows each part whole):{again}", *terms, self._scope_note()])
-        fields = [Field("coi", "Conflict of interest: type none, or describe it", placeholder="none")]
+        fields = conflict_fields(name(self.last.names.get(peer, "them") if self.last else "them"), None if mine is None else mine.coi)
 
         def check(values: dict[str, str]) -> None:
+            declared = conflict_declared(values)
             with self.view_lock():
-                self.channels.sign_agreement(peer, values["coi"])
+                self.channels.sign_agreement(peer, declared)
 
         self.app.push_screen(FormModal(f"Sign version {v.number} of your agreement", fields, submit="Sign", note=note, check=check))
 

@@ -135,3 +135,22 @@ def test_goals_screen_snapshot(snap_compare, app_for, demo_home, clock):
         await open_goals(pilot)
 
     assert snap_compare(app_for("Kwame Mensah"), terminal_size=(100, 30), run_before=to_goals)
+
+
+async def test_the_new_goal_form_scrolls_on_a_30_row_terminal(app_for):
+    """The new goal form is taller than 30 rows: each field, and the Set button, comes into view as Tab reaches it."""
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_goals(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, FormModal)
+        seen = set()
+        for _ in range(len(form.fields) + 1):
+            focused = form.focused
+            assert focused is not None and focused.region.height and form.region.contains_region(focused.region), focused
+            seen.add(focused.id)
+            await pilot.press("tab")
+            await pilot.pause()
+        assert {f"field-{f.name}" for f in form.fields} | {"submit"} <= seen

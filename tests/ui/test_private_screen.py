@@ -176,7 +176,13 @@ async def test_the_relationship_line_follows_agreement_and_phase(app_for):
         await pilot.pause()
         hint = " ".join(str(w.render()) for w in app.screen.query(".modal-hint"))
         assert "Version 1, as you sign it" in hint and "Present the audit with confidence" in hint  # the terms signed are shown
-        app.screen.query_one("#field-coi", Input).value = "none"
+        app.screen.query_one("#field-coi", Input).focus()
+        await pilot.pause()
+        await pilot.press("enter")  # nothing said: asked again, as the charter's form asks
+        await pilot.pause()
+        assert "say whether you have a conflict of interest" in str(app.screen.query_one("#error-declare", Static).render())
+        app.screen.query_one("#field-declare", Select).value = "none"
+        app.screen.query_one("#field-coi", Input).focus()
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
@@ -184,6 +190,7 @@ async def test_the_relationship_line_follows_agreement_and_phase(app_for):
         await pilot.press("s")
         await pilot.pause()
         assert "You signed it already" in " ".join(str(w.render()) for w in app.screen.query(".modal-hint"))
+        assert app.screen.query_one("#field-declare", Select).value == "none"  # the declaration so far is what the form starts from
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("f")
@@ -193,3 +200,24 @@ async def test_the_relationship_line_follows_agreement_and_phase(app_for):
         await pilot.pause()
         assert "Phase enabling" in str(rel.render())
         assert screen.channels.phase(priya.id).phase == "enabling"
+
+
+async def test_the_agreement_form_scrolls_on_a_30_row_terminal(app_for):
+    """The agreement form is taller than 30 rows: each field, and the Propose button, comes into view as Tab reaches it."""
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_private(pilot)
+        await pilot.press("down")
+        await pilot.pause()
+        await pilot.press("g")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, FormModal)
+        seen = set()
+        for _ in range(len(form.fields) + 1):
+            focused = form.focused
+            assert focused is not None and focused.region.height and form.region.contains_region(focused.region), focused
+            seen.add(focused.id)
+            await pilot.press("tab")
+            await pilot.pause()
+        assert {f"field-{f.name}" for f in form.fields} | {"submit"} <= seen
