@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -575,6 +576,18 @@ class CircleApp(App[None]):
         yield SystemCommand("High contrast", "Switch to the high-contrast theme", lambda: setattr(self, "theme", "circle-high-contrast"))
         if self.session is not None:
             yield SystemCommand("Lock", "Lock circle and return to the unlock screen", self.action_lock)
+        yield from self.screen_commands(screen)
+
+    def screen_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """What the screen's footer offers, as commands to search by name: each says its key, for next time."""
+        said = {"Help", "Quit", "Theme", "Keys", "Lock"}
+        for active in screen.active_bindings.values():
+            b = active.binding
+            if not b.show or not b.description or not active.enabled or b.description in said:
+                continue
+            said.add(b.description)
+            what = active.tooltip or b.tooltip or b.description
+            yield SystemCommand(b.description, f"{what} (key: {self.get_key_display(b)})", partial(self.run_action, b.action, active.node))
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         self.notify("Screenshots are off: they would write meeting content to disk unencrypted.", title="Not available", severity="warning")

@@ -34,7 +34,10 @@ class _Group(click.Group):
         try:
             return super().main(*args, standalone_mode=False, **kwargs)
         except click.UsageError as exc:
-            where = exc.ctx.command_path if exc.ctx is not None else "circle"
+            ctx = exc.ctx
+            while ctx is not None and ctx.command.hidden:  # a hidden default (`credits show`) is not what was typed
+                ctx = ctx.parent
+            where = ctx.command_path if ctx is not None else "circle"
             click.echo(f"circle: {exc.format_message().rstrip('.')}; see '{where} --help'", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:

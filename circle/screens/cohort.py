@@ -105,7 +105,7 @@ def read_cohort(service: CohortService, today: str = "") -> CohortRead:
                 f"⇄ {name(view.name_of(who))} asks to take your turn on {_at(view, mine)} and give you {_at(view, theirs)}: w answers. ", style="bold"
             )
         if late_n:
-            banner.append(f"⚠ {late_n} overdue action{'s' if late_n != 1 else ''} (5).", style="bold")
+            banner.append(f"⚠ {late_n} overdue action{'s' if late_n != 1 else ''}: 5 shows {'them' if late_n != 1 else 'it'}.", style="bold")
     return CohortRead(Text(name(c.name)), charter, members, rows, meetings, Rows(actions, lambda a: action_row(a, today, names)), banner)
 
 

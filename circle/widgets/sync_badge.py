@@ -76,6 +76,6 @@ def sync_report(status: SyncStatus | None) -> str:
         if co.problem and co.reach == "ok":  # offline or set wrong: the line above says it
             lines.append(f"  problem: {clean(co.problem)}")
         for p in co.peers:
-            when = time.strftime("%H:%M:%S", time.localtime(p.last_received)) if p.last_received else "not yet"
-            lines.append(f"  {name(p.member)}: {p.state}, {p.last_seq} events, last received {when}")
+            when = f"last received {time.strftime('%H:%M:%S', time.localtime(p.last_received))}" if p.last_received else "nothing received yet"
+            lines.append(f"  {name(p.member)}: {p.state}, {p.last_seq} events, {when}")
     return "\n".join(lines)

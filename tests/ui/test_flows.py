@@ -332,6 +332,28 @@ async def test_help_lists_the_keys_and_palette_has_no_screenshot(app_for):
         assert "Screenshot" not in titles and "Keys" in titles
 
 
+async def test_the_palette_finds_the_screens_commands_by_name_and_runs_them(app_for):
+    """Ctrl+P, "phase" then Enter: the palette offers what the footer offers, with its key, and runs it."""
+    from textual.command import CommandPalette
+
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_room(pilot)
+        room = app.screen
+        before = room.service.meeting(room.meeting_id).phase
+        commands = {c.title: c.help for c in app.get_system_commands(room)}
+        assert commands["Phase"] == "Next phase (the facilitator) (key: n)" and "Wrap up" in commands
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"phase")
+        await opened(pilot)
+        await pilot.press("enter")
+        await opened(pilot)
+        assert app.screen is room
+        assert room.service.meeting(room.meeting_id).phase != before  # the palette's Next phase moved the phase
+
+
 async def test_home_paints_before_the_cohort_opens_and_m_opens_the_room_when_it_is_ready(app_for):
     app = app_for("Kwame Mensah")
     gate = threading.Event()
