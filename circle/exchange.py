@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from circle.errors import ReplicaOffline
+from circle.paths import default_replica
 from circle.store.session import Session
 from circle.sync import litestream as ls
 from circle.sync.location import folder_marked, mark_folder
@@ -33,8 +35,17 @@ class ReplicaMailbox:
         return ls.latest_txid(replica_of(location).child(path)) is not None
 
     def push(self, location: dict[str, Any], db: Path, path: str) -> None:
+        """Ship ``db`` to ``path`` at the location.
+
+        Raises:
+            ReplicaOffline: a folder location without circle's marker (a stick pulled out, a share not mounted, a
+                folder renamed): shipping would make it again on the local disk, where nobody else looks. Only the
+                home's own folder is made on first use, as sync makes it.
+        """
         replica = replica_of(location)
         folder = ls.folder_of(replica)
         if folder is not None and not folder_marked(folder):
-            mark_folder(folder)  # a mailbox never shipped before: its first use makes the folder circle's, as sync does for a new journal
+            if Path(folder).resolve() != default_replica(self.session.home.root):
+                raise ReplicaOffline("replica folder not found", f"{folder}: plug in the drive or mount the share")
+            mark_folder(folder)
         ls.replicate_once(db, replica.child(path))

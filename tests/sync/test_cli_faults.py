@@ -377,3 +377,19 @@ def test_every_command_against_a_store_that_hangs_gives_up_within_the_bound(
         assert runs[name].took > ls.ANSWER_TIMEOUT - 1, f"{name} gave up before the store had its time"
     assert location_of(fay) is None and location_of(gus)["endpoint"] == f"http://{at}"
     assert cli(hal, "cohorts").out.count("(1 member)") == 1
+
+
+def test_an_invite_to_a_folder_replica_that_is_gone_is_refused_and_makes_nothing(tmp_path: Path):
+    """A drive pulled out, a share not mounted, a folder renamed: the invite's mailbox was made again on the local disk,
+    with circle's marker, and sync then shipped the journal there as if it were the replica."""
+    home = home_with_a_cohort(tmp_path)
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    told("replica", cli(home, "cohort", "replica", COHORT, str(drive / "ward")), 0)
+    told("first sync", cli(home, "sync", "--once"), 0)
+    drive.rename(tmp_path / "drive-away")
+    r = cli(home, "invite", COHORT)
+    told("invite", r, 1, "replica folder not found", str(drive / "ward"), "plug in the drive")
+    assert not drive.exists()
+    told("sync", cli(home, "sync", "--once"), 0, "replica folder not found")
+    assert not drive.exists()
