@@ -59,6 +59,7 @@ def credits() -> None:
     circle credits COHORT [MEMBER] [--cycle YEAR] [--rule ID] [--json]
     circle credits rule list COHORT
     circle credits rule add COHORT NAME [--body B] [--hours H] [--credits C] [--cap N] [--cycle-years Y] [--roles mentor,peer] [--unit U]
+    circle credits rule retire COHORT ID
     circle credits cycle COHORT START_YEAR [--rule ID]
     """
 
@@ -137,6 +138,7 @@ def credits_rule() -> None:
     \b
     circle credits rule list COHORT
     circle credits rule add COHORT NAME [options]
+    circle credits rule retire COHORT ID
     """
 
 
@@ -149,7 +151,8 @@ def credits_rule_list(c: Context, cohort: str, as_json: bool) -> None:
     """List COHORT's credit rules, the one in force first (the built-in default while the cohort set none)."""
     svc = c.unlock().find_cohort(cohort)
     book = svc.view.credits()
-    rules = sorted(book.rules.values() or [book.in_force], key=lambda r: (r.id != book.in_force.id, not r.active, r.id))
+    shown = list(book.rules.values()) + ([book.in_force] if book.in_force.id not in book.rules else [])  # the default, while in force
+    rules = sorted(shown, key=lambda r: (r.id != book.in_force.id, not r.active, r.id))
     if as_json:
         json_out({"cohort": svc.view.cohort().name, "in_force": book.in_force.id, "rules": [r.doc() for r in rules]})
         return
@@ -169,7 +172,6 @@ def credits_rule_list(c: Context, cohort: str, as_json: bool) -> None:
 @click.option("--roles", default="mentor", show_default=True, help="Whose countersignature counts (mentor, peer, participant; comma-separated).")
 @click.option("--unit", default="credits", show_default=True, help="What the credits are called (CEU, CPD points).")
 @click.option("--id", "rule_id", default="", help="Replace the rule with this id (a new version); default: made from the name.")
-@click.option("--retire", is_flag=True, help="Write it as not active: members no longer report under it.")
 @pass_ctx
 @friendly
 def credits_rule_add(
@@ -184,7 +186,6 @@ def credits_rule_add(
     roles: str,
     unit: str,
     rule_id: str,
-    retire: bool,
 ) -> None:
     """Add a professional body's credit rule NAME to COHORT (a mentor only); the latest rule added is the one in force."""
     svc = c.unlock().find_cohort(cohort)
@@ -198,10 +199,22 @@ def credits_rule_add(
         cycle_years=cycle_years,
         roles=who,
         unit=unit,
-        active=not retire,
         rule_id=rule_id,
     )
-    echo(f"{'Retired' if retire else 'Set'} rule {rule.id}: {rule.describe()}")
+    echo(f"Set rule {rule.id}: {rule.describe()}")
+
+
+@credits_rule.command("retire")
+@click.argument("cohort")
+@click.argument("rule_id", metavar="ID")
+@pass_ctx
+@friendly
+def credits_rule_retire(c: Context, cohort: str, rule_id: str) -> None:
+    """Retire the rule ID in COHORT (a mentor only): its terms stay on record; members who reported under it report under the rule in force."""
+    svc = c.unlock().find_cohort(cohort)
+    rule = CreditService(svc).retire_rule(rule_id)
+    echo(f"Retired rule {rule.id}: {rule.describe()}")
+    echo(f"In force now: {svc.view.credits().in_force.describe()}")
 
 
 @credits.command("cycle")
@@ -218,7 +231,8 @@ def credits_cycle(c: Context, cohort: str, start: int, rule_id: str) -> None:
     cs = CreditService(svc)
     cs.set_cycle(start, rule_id)
     rule = svc.view.credits().rule_for(svc.me)
-    echo(f"Your cycles start in {start} and run {rule.cycle_years} years each, under: {rule.describe()}")
+    under = "under" if rule_id else "under the rule in force, which a mentor may change; now"
+    echo(f"Your cycles start in {start} and run {rule.cycle_years} years each, {under}: {rule.describe()}")
 
 
 COMMANDS = [attest, credits]

@@ -133,6 +133,20 @@ class CreditService:
         self.svc.store.record("credit.rule_set", doc)
         return CreditRule.from_body(doc)
 
+    def retire_rule(self, rule_id: str) -> CreditRule:
+        """Retire one of the cohort's rules, its terms kept as they are (a new version, not active); a mentor only.
+
+        Members who reported under it report under the rule in force from then on.
+        """
+        if not self.svc.is_mentor():
+            raise UsageError("only a mentor retires the cohort's credit rules", "ask the supervising mentor")
+        rule = self.rule(rule_id)
+        if rule.default:
+            raise UsageError("the built-in rule cannot be retired", "it is in force only while the cohort has no rule of its own: add one")
+        doc = {k: v for k, v in rule.doc().items() if k not in ("default", "text")} | {"active": False}
+        self.svc.store.record("credit.rule_set", doc)
+        return CreditRule.from_body(doc)
+
     def set_cycle(self, start: int, rule_id: str = "") -> None:
         """Set the year your cycle starts, and which of the cohort's active rules you report under ("" the cohort's)."""
         if type(start) is not int or not 1900 <= start <= 2200:
