@@ -286,13 +286,21 @@ def admit(c: Context, cohort: str, code: str, role: str, replaces: str) -> None:
 @click.command()
 @click.argument("cohort")
 @click.argument("member")
+@click.option("--yes", is_flag=True, help="Do not ask first (a script; without a terminal nothing is asked).")
 @pass_ctx
 @friendly
-def remove(c: Context, cohort: str, member: str) -> None:
-    """Remove MEMBER from COHORT: they will not read anything written after."""
+def remove(c: Context, cohort: str, member: str, yes: bool) -> None:
+    """Remove MEMBER from COHORT: they will not read anything written after.
+
+    At a terminal it names who matched and asks first: MEMBER may be the start of a name.
+    """
     s = c.unlock()
     svc = s.find_cohort(cohort)
     who = svc.member_by_name(member)
+    if not yes and sys.stdin.isatty():
+        asked = f"Remove {clean_name(who.name)} ({who.role}) from {clean_name(svc.view.cohort().name)}? They will read nothing written after"
+        if not click.confirm(asked, default=False):
+            raise UsageError("nobody was removed", "answer y to remove them")
     svc.remove(who.id)
     echo(f"Removed {clean_name(who.name)}. A new key epoch started; they cannot read what comes after.")
     echo("Run 'circle sync --once' to send the change.")

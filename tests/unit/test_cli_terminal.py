@@ -1,0 +1,60 @@
+"""Commands at a terminal: what asks first when a person types it, and never asks a script.
+
+`circle remove` takes the start of a name; at a terminal it names who matched
+and asks, and n removes nobody. Run in a real pseudo-terminal, as a person
+types it.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+from tests.security.laptops import PASS, Laptops
+
+
+def at_terminal(ward: Laptops, who: str, answer: str, *args: str) -> tuple[int, str]:
+    """`circle ARGS` on ``who``'s laptop with a terminal for stdin, answering ``answer`` when asked; (exit code, what it showed)."""
+    for s in ward.sessions.values():
+        s.close()
+    main, sub = pty.openpty()
+    env = {**os.environ, "CIRCLE_HOME": str(ward.root / who.lower()), "CIRCLE_PASSPHRASE": PASS}
+    p = subprocess.Popen([sys.executable, "-c", "from circle.cli import main; main()", *args], stdin=sub, stdout=sub, stderr=sub, env=env)
+    os.close(sub)
+    shown, answered, deadline = b"", False, time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        if not answered and b"[y/N]" in shown:
+            os.write(main, answer.encode() + b"\r")
+            answered = True
+        if p.poll() is not None and not ready:
+            break
+    os.close(main)
+    return p.wait(timeout=10), shown.decode(errors="replace")
+
+
+def test_remove_at_a_terminal_names_who_matched_and_asks_first(ward: Laptops):
+    code, shown = at_terminal(ward, "Ana", "n", "remove", "Ward", "be")
+    assert "Remove Ben (peer) from Ward educators? They will read nothing written after [y/N]" in shown, shown
+    assert code == 2 and "nobody was removed" in shown
+    assert "(3 members)" in ward.cli("Ana", "cohorts").stdout  # Ben is still one
+    code, shown = at_terminal(ward, "Ana", "y", "remove", "Ward", "be")
+    assert code == 0 and "Removed Ben." in shown, shown
+    assert "(2 members)" in ward.cli("Ana", "cohorts").stdout
+
+
+def test_a_script_is_never_asked(ward: Laptops):
+    r = ward.cli("Ana", "remove", "Ward", "Cleo")  # no terminal: nothing asked, as before
+    assert r.exit_code == 0 and "[y/N]" not in r.output and "Removed Cleo." in r.stdout, r.output
