@@ -123,12 +123,13 @@ def cohorts(c: Context, as_json: bool) -> None:
     if as_json:
         from circle.cli.meeting import json_out
 
-        json_out({"cohorts": [{"id": i.id, "name": i.name, "members": i.members} for i in rows], "problems": s.problems()})
+        json_out({"cohorts": [{"id": i.id, "name": i.name, "members": i.members, "removed": i.removed} for i in rows], "problems": s.problems()})
         sys.exit(1 if s.problems() else 0)
     if not rows:
         echo("No cohorts yet: create one with 'circle cohort create NAME'.")
     for info in rows:
-        echo(f"{info.id[:12]}  {clean_name(info.name)}  ({plural(info.members, 'member')})")
+        gone = " · you were removed: you read nothing written since" if info.removed else ""
+        echo(f"{info.id[:12]}  {clean_name(info.name)}  ({plural(info.members, 'member')}){gone}")
     problems = s.problems()
     for p in problems:
         echo(f"circle: problem: {p}" + ("" if "run 'circle" in p else "; run 'circle verify'"), err=True)

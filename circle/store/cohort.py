@@ -38,7 +38,7 @@ from typing import Any
 from circle.crypto import anonymous as anon_sealing
 from circle.crypto import envelope
 from circle.crypto.identity import PublicIdentity
-from circle.errors import CircleError, InvalidEnvelope, NotFound, StorageError
+from circle.errors import CircleError, InvalidEnvelope, NotFound, StorageError, UsageError
 from circle.models.events import DEP_HASH_LEN, Dep, Event, Shared, encode_payload
 from circle.models.governance import GOVERNANCE_KINDS, ROSTER_KINDS
 from circle.models.meeting import next_meeting
@@ -225,6 +225,8 @@ class CohortStore(Wrapping):
         if not items:
             return []
         with self.lock:
+            if scope is not Scope.SELF:
+                self._require_member()
             if scope is Scope.COHORT and self.view.founded and self.view.current_epoch() is None:
                 self.start_epoch("heal")  # removals elsewhere left no key that excludes every removed member
             key = self.sealing_key() if scope is Scope.COHORT else self.keys.sealing(scope)
@@ -240,6 +242,7 @@ class CohortStore(Wrapping):
         closed channel, or after a device was removed): the old one is never written with again.
         """
         with self.lock:
+            self._require_member()
             key = self.keys.dyad_sealing(peer_id)
             parts = []
             if key is None or new_key:
@@ -249,6 +252,13 @@ class CohortStore(Wrapping):
                 parts.append(Part("keys.wrapped", self.keys.wrap_body(self.id, [(key, "", "")], to), None))
             parts.append(Part(kind, body, key))
             return self.commit(parts)[0]
+
+    def _require_member(self) -> None:
+        """What this identity writes for others is refused once it was removed: say so, instead of writing what every other
+        device holds aside (an altered client that writes anyway goes through :meth:`commit`; the fold refuses it)."""
+        me = self.view.member(self.author.id)
+        if me is not None and not me.active:
+            raise UsageError("you were removed from this cohort", "nothing was written: what you write reaches nobody; a mentor can admit you again")
 
     def sealing_key(self) -> ScopeKey:
         """The key of the epoch the fold says is current, checked against its commitment."""

@@ -141,6 +141,7 @@ class CohortInfo:
     name: str
     members: int
     journal: str
+    removed: bool = False  # this identity was a member and was removed: it reads nothing written since
 
 
 class Session:
@@ -322,7 +323,8 @@ class Session:
         for cid in self.cohort_ids():
             svc = self.cohort(cid)
             name = svc.view.cohort().name or "(waiting to be admitted)"
-            out.append(CohortInfo(cid, name, len(svc.view.members()), svc.store.entry.journal))
+            me = svc.view.member(svc.me)
+            out.append(CohortInfo(cid, name, len(svc.view.members()), svc.store.entry.journal, me is not None and not me.active))
         return sorted(out, key=lambda c: (c.name.lower(), c.id))
 
     def find_cohort(self, ref: str) -> CohortService:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import sqlite3
 import subprocess
 import sys
 import time
@@ -58,3 +59,24 @@ def test_remove_at_a_terminal_names_who_matched_and_asks_first(ward: Laptops):
 def test_a_script_is_never_asked(ward: Laptops):
     r = ward.cli("Ana", "remove", "Ward", "Cleo")  # no terminal: nothing asked, as before
     assert r.exit_code == 0 and "[y/N]" not in r.output and "Removed Cleo." in r.stdout, r.output
+
+
+def rows(journal) -> int:
+    with sqlite3.connect(journal) as db:
+        return db.execute("SELECT count(*) FROM envelopes").fetchone()[0]
+
+
+def test_a_removed_member_is_told_and_writes_nothing(ward: Laptops):
+    """Removed, Cleo's commands said "Sent" and "written but does not show": what she wrote reached nobody."""
+    ward.svc("Ana").remove(ward.id("Cleo"))
+    ward.sync()
+    journal = ward.journals_of("Cleo")[0]
+    before = rows(journal)
+    for args in (("dyad", "send", "Ward", "Ana", "am I removed?"), ("agenda", "add", "Ward", "Rostering")):
+        r = ward.cli("Cleo", *args)
+        assert r.exit_code != 0 and r.stderr.startswith("circle: you were removed from this cohort"), r.output
+        assert r.stderr.count("\n") == 1 and "Sent" not in r.stdout
+    assert rows(journal) == before
+    r = ward.cli("Cleo", "note", "add", "Ward", "What I learnt here.")  # a note only she reads is still hers to write
+    assert r.exit_code == 0, r.output
+    assert "(2 members) · you were removed: you read nothing written since" in ward.cli("Cleo", "cohorts").stdout
