@@ -177,9 +177,7 @@ class ChannelService:
             raise FieldError("kind", f"a message is one of {', '.join(MESSAGE_KINDS)}", "choose one of them")
         text = _text(text, "message", MAX_TEXT, field="text")
         if request:
-            r = next((r for r in self.requests(peer) if r.id == request), None)
-            if r is None or r.asked != self.me or r.status != "open":
-                raise UsageError("that feedback request is not open for you to answer", "see 'circle dyad show' for the requests in this channel")
+            request = self._open_request(peer, request, "answer").id
         mid = new_id()
         body = {"id": mid, "text": text, "kind": kind}
         if reply_to:
@@ -198,10 +196,18 @@ class ChannelService:
         self._record(peer, "dyad.feedback_requested", body)
         return rid
 
+    def _open_request(self, peer: str, ref: str, verb: str) -> FeedbackRequest:
+        """The open request in the channel with ``peer`` that asked me, by its id or the start of it (4 characters or more)."""
+        ref = ref.strip().lower()
+        hits = [r for r in self.requests(peer) if r.id == ref or (len(ref) >= 4 and r.id.startswith(ref))]
+        if len(hits) > 1:
+            raise UsageError("several requests start with that id", "give more of it: " + ", ".join(r.id for r in hits[:5]))
+        if not hits or hits[0].asked != self.me or hits[0].status != "open":
+            raise UsageError(f"that feedback request is not open for you to {verb}", "see 'circle dyad show' for the requests in this channel")
+        return hits[0]
+
     def decline(self, peer: str, request: str, reason: str = "") -> None:
-        r = next((r for r in self.requests(peer) if r.id == request), None)
-        if r is None or r.asked != self.me or r.status != "open":
-            raise UsageError("that feedback request is not open for you to decline", "see 'circle dyad show' for the requests in this channel")
+        request = self._open_request(peer, request, "decline").id
         body = {"request": request}
         if reason.strip():
             body["reason"] = _text(reason, "reason", field="reason")

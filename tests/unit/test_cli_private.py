@@ -39,6 +39,13 @@ def test_a_thread_shows_oldest_first_with_requests(ward: Laptops):
     doc = json.loads(run(ward, "Cleo", "dyad", "show", "Ward", "Ana", "--json").stdout)
     assert [m["kind"] for m in doc["messages"]] == ["feedback", "question"] and doc["readers"] == ["Cleo", "Ana"]
     assert doc["requests"][0]["status"] == "open"
+    rid = doc["requests"][0]["id"]
+    ward.sync()
+    r = run(ward, "Ana", "dyad", "send", "Ward", "Cleo", "Slide 3 first.", "--kind", "feedback", "--answers", rid[:6].upper())  # as shown, shortened
+    assert r.exit_code == 0, r.output
+    ward.sync()
+    doc = json.loads(run(ward, "Cleo", "dyad", "show", "Ward", "Ana", "--json").stdout)
+    assert doc["requests"][0]["status"] != "open" and doc["messages"][-1]["answers"] == rid
 
 
 def test_self_notes_from_the_shell(ward: Laptops):
