@@ -43,6 +43,10 @@ class NotFound(CircleError):
     """A home, identity, cohort or file that should exist does not."""
 
 
+class Ambiguous(NotFound):
+    """What a person typed names several things: the hint lists them."""
+
+
 class AlreadyExists(CircleError):
     """Refusing to overwrite something that exists."""
 

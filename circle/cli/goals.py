@@ -95,7 +95,7 @@ def goal_check_in(c: Context, cohort: str, ref: str, progress: int, note: str, e
 def goal_status(c: Context, cohort: str, ref: str, status: str) -> None:
     """Mark your GOAL active, achieved, paused or dropped."""
     svc = _goals(c, cohort)
-    g = svc.goal(ref)
+    g = svc.find(ref)  # one you only read is found, and refused as not yours
     svc.set_status(g, status)
     svc.cohort.store.flush()
     echo(f"Goal {g.title} is {status} now.")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from circle.errors import NotFound
+from circle.errors import Ambiguous, NotFound
 
 T = TypeVar("T")
 MIN_ID_PREFIX = 4
@@ -49,6 +49,11 @@ def match_one(items: Sequence[T], ref: str, *, name: Callable[[T], str], ident: 
         if len(hits) == 1:
             return hits[0]
         if len(hits) > 1:
-            raise NotFound(f"several {what}s match {ref!r}", "type more of the name: " + ", ".join(sorted(name(i) for i in hits)))
+            names = sorted(name(i) for i in hits)
+            if len(set(names)) < len(names) and all(ident(i) for i in hits):  # the same name twice: only an id tells them apart
+                raise Ambiguous(
+                    f"several {what}s match {ref!r}", "give the start of one's id: " + ", ".join(sorted(f"{name(i)} ({ident(i)[:8]})" for i in hits))
+                )
+            raise Ambiguous(f"several {what}s match {ref!r}", "type more of the name: " + ", ".join(names))
     known = ", ".join(sorted(name(i) for i in items)) or "none yet"
     raise NotFound(f"no {what} matches {ref!r}", f"{what}s here: {known}")

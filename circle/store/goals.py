@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from circle.errors import AlreadyExists, NotFound, UsageError
+from circle.errors import AlreadyExists, Ambiguous, NotFound, UsageError
 from circle.models.goals import DOMAINS, GOAL_KINDS, STATUSES, Goal, GoalBook, Nudge, fold_goals, nudges
 from circle.models.governance import MENTOR
 from circle.models.names import match_one
@@ -116,6 +116,8 @@ class GoalService:
                 return exact[0]
             try:
                 return match_one(pool, ref, name=lambda g: g.title, ident=lambda g: g.id, what="goal")
+            except Ambiguous:
+                raise
             except NotFound:
                 continue
         raise NotFound("no goal of yours, or that you mentor, by that name", "see 'circle goals COHORT' for the goals you can read")

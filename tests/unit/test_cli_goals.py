@@ -93,3 +93,18 @@ def test_bad_input_is_one_line(ward: Laptops, args, fragments):
 def test_progress_out_of_range_is_one_line(ward: Laptops):
     run(ward, "Cleo", "goal", "add", "Ward", "Lead", "--domain", "skill", "--measure", "m", "--target", "2031-09-30", "--shared")
     assert_one_clear_line(run(ward, "Cleo", "goal", "check-in", "Ward", "Lead", "--progress", "140", "--note", "n"), "0 to 100")
+
+
+def test_a_goal_named_twice_is_told_apart_by_id_and_a_mentor_is_told_whose_status_it_is(ward: Laptops):
+    add = ("goal", "add", "Ward", "Teach SBAR to students", "--domain", "skill", "--measure", "two sessions", "--target", "2031-03-31")
+    assert run(ward, "Cleo", *add).exit_code == 0
+    assert run(ward, "Cleo", *add, "--shared").exit_code == 0
+    ids = sorted(g["id"] for g in goals_of(ward, "Cleo"))
+    r = run(ward, "Cleo", "goal", "status", "Ward", "Teach SBAR", "achieved")
+    assert_one_clear_line(r, "several goals match", "give the start of one's id", f"Teach SBAR to students ({ids[0][:8]})", f"({ids[1][:8]})")
+    assert run(ward, "Cleo", "goal", "status", "Ward", ids[0][:6], "achieved").exit_code == 0
+    ward.sync()
+    r = run(ward, "Ana", "goal", "check-in", "Ward", "Teach", "--progress", "10", "--note", "n")  # two of Cleo's she may check in on
+    assert_one_clear_line(r, "several goals match")
+    r = run(ward, "Ana", "goal", "status", "Ward", ids[1][:6], "dropped")  # Ana mentors it, Cleo owns it
+    assert_one_clear_line(r, "only its owner changes a goal's status")
