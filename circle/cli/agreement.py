@@ -119,6 +119,8 @@ def agreement_propose(c: Context, cohort: str, file: str | None, free: str | Non
     An amendment is a new version: every member signs it again.
     """
     svc = _service(c, cohort)
+    if not file and free is None and all(v is None for v in given.values()):  # a draft alone is not a proposal anyone wrote
+        raise UsageError("nothing to propose", "give at least one section, e.g. --goals TEXT, or --file FILE")
     sections = svc.draft()
     if file:
         sections.update(_sections_from_file(file))
