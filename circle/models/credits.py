@@ -33,7 +33,7 @@ Pure: no I/O. :func:`judge_credits` reads the folded view the way
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -406,7 +406,18 @@ def claims_for(view: View, member: str) -> list[MeetingClaims]:
 
 
 def ledger_for(view: View, member: str, rule: CreditRule | None = None) -> Ledger:
-    """A member's ledger from the view, under ``rule`` or the one they report under."""
+    """A member's ledger from the view, under ``rule`` or the one they report under.
+
+    Where nobody else in the cohort holds a role the rule counts (a sole
+    mentor, under a rule that counts mentors), a missing countersignature
+    cannot be given at all: its gap says so, and what would close it.
+    """
     book = view.credits()
     chosen = book.cycles.get(member)
-    return compute_ledger(member, rule or book.rule_for(member), claims_for(view, member), chosen[0] if chosen else None)
+    rule = rule or book.rule_for(member)
+    ledger = compute_ledger(member, rule, claims_for(view, member), chosen[0] if chosen else None)
+    if any(m.role in rule.roles for m in view.members() if m.id != member) or not ledger.gaps:
+        return ledger
+    nobody = f"; nobody else here is a {' or '.join(rule.roles) or 'countersigner'}: a rule that counts peers, or another mentor, closes it"
+    rows = tuple(replace(r, gap=r.gap + nobody) if r.gap.startswith(("no countersignature", "countersigned by")) else r for r in ledger.rows)
+    return replace(ledger, rows=rows)

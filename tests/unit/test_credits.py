@@ -286,3 +286,18 @@ def test_an_attended_meeting_with_no_attestation_is_an_audit_gap() -> None:
     log.add(fac, "meeting.held", {"meeting": "x1"})
     led = ledger_for(log.view(), log.id("q"))
     assert [(r.meeting, r.gap) for r in led.gaps] == [("x1", "attended, nobody attested the hours")]
+
+
+def test_a_sole_mentors_own_gap_says_nobody_else_can_close_it() -> None:
+    """m is the only mentor: under the default rule nobody can countersign m's hours; the gap says so and what closes it."""
+    log = cohort()
+    fac = log.alias(log.view().rota().facilitator("x1"))
+    log.add(fac, "meeting.held", {"meeting": "x1"})
+    log.add("m", "attendance.attested", {"meeting": "x1", "member": "m", "minutes": 90})
+    log.add(fac, "attendance.attested", {"meeting": "x1", "member": "m", "minutes": 90})
+    gap = ledger_for(log.view(), log.id("m")).rows[0].gap
+    assert gap.startswith("countersigned by a peer only") and "nobody else here is a mentor: a rule that counts peers, or another mentor" in gap
+    q_gap = ledger_for(log.view(), log.id("q"))  # q has a mentor to ask: no such words
+    assert all("nobody else here" not in r.gap for r in q_gap.rows)
+    log.admit("n", "mentor")
+    assert "nobody else here" not in ledger_for(log.view(), log.id("m")).rows[0].gap
