@@ -144,7 +144,8 @@ class GoalsScreen(CircleScreen):
             others = [m for m in view.members() if m.id != self.service.me and m not in mentors]
             where = [(f"Only you and {m.name} (your mentor)", f"dyad:{m.id}") for m in mentors]
             where += [(f"Only you and {m.name}", f"dyad:{m.id}") for m in others]
-            where.append(("Everyone in the cohort (shared)", "cohort"))
+            shared = ("Everyone in the cohort (shared)", "cohort")
+            where = [*where, shared] if mentors else [shared, *where]  # with no other mentor, no mentee is offered first
         fields = [
             Field("title", "Goal", placeholder="lead a family meeting about end-of-life care"),
             Field("domain", "Kind of outcome", options=[(d.capitalize(), d) for d in DOMAINS]),

@@ -154,3 +154,13 @@ async def test_the_new_goal_form_scrolls_on_a_30_row_terminal(app_for):
             await pilot.press("tab")
             await pilot.pause()
         assert {f"field-{f.name}" for f in form.fields} | {"submit"} <= seen
+
+
+async def test_a_sole_mentors_new_goal_is_shared_by_default_not_set_with_a_mentee(app_for):
+    app = app_for("Helen Okafor")  # the demo's only mentor
+    async with app.run_test(size=(100, 34)) as pilot:
+        await open_goals(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, FormModal) and form.query_one("#field-where", Select).value == "cohort"
