@@ -22,6 +22,10 @@ def _words(name: str) -> list[str]:
     return name.casefold().replace("-", " ").split()
 
 
+def _plural(what: str) -> str:
+    return what[:-1] + "ies" if what.endswith("y") else what + "s"
+
+
 def match_one(items: Sequence[T], ref: str, *, name: Callable[[T], str], ident: Callable[[T], str] = lambda _: "", what: str = "item") -> T:
     """The one item ``ref`` names.
 
@@ -52,8 +56,8 @@ def match_one(items: Sequence[T], ref: str, *, name: Callable[[T], str], ident: 
             names = sorted(name(i) for i in hits)
             if len(set(names)) < len(names) and all(ident(i) for i in hits):  # the same name twice: only an id tells them apart
                 raise Ambiguous(
-                    f"several {what}s match {ref!r}", "give the start of one's id: " + ", ".join(sorted(f"{name(i)} ({ident(i)[:8]})" for i in hits))
+                    f"several {_plural(what)} match {ref!r}", "give the start of one's id: " + ", ".join(sorted(f"{name(i)} ({ident(i)[:8]})" for i in hits))
                 )
-            raise Ambiguous(f"several {what}s match {ref!r}", "type more of the name: " + ", ".join(names))
+            raise Ambiguous(f"several {_plural(what)} match {ref!r}", "type more of the name: " + ", ".join(names))
     known = ", ".join(sorted(name(i) for i in items)) or "none yet"
-    raise NotFound(f"no {what} matches {ref!r}", f"{what}s here: {known}")
+    raise NotFound(f"no {what} matches {ref!r}", f"{_plural(what)} here: {known}")

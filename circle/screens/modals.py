@@ -123,7 +123,12 @@ class FormModal(ModalScreen[dict[str, str] | None]):
     def keys_hint(self) -> str:
         """What Enter, Tab and Escape do in this form (Enter in a text box moves on; in the last text box it submits)."""
         boxes = sum(1 for f in self.fields if not f.options)
-        enter = {0: f"Enter on {self.submit_label}", 1: f"Enter: {self.submit_label}"}.get(boxes, f"Enter in the last box: {self.submit_label}")
+        if boxes == 0:
+            enter = f"Enter on {self.submit_label}"
+        elif len(self.fields) == 1:
+            enter = f"Enter: {self.submit_label}"
+        else:  # Enter on a choice opens it: only the last text box submits
+            enter = f"Enter in the {'last box' if boxes > 1 else 'text box'}: {self.submit_label}"
         return " · ".join([*(["Tab: next field"] if len(self.fields) > 1 else []), enter, "Esc cancels"])
 
     def on_mount(self) -> None:

@@ -23,7 +23,7 @@ from textual.widgets.option_list import Option
 from circle.models.agreements import SECTION_NAMES, SECTIONS, Agreement
 from circle.models.private import PROMPTS, FeedbackRequest, Message, Phase, SelfNote
 from circle.screens.base import CircleScreen
-from circle.screens.modals import Field, FormModal, PickModal, conflict_declared, conflict_fields
+from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, conflict_declared, conflict_fields
 from circle.store.channels import ChannelService
 from circle.store.service import CohortService
 from circle.widgets.member_text import block, line, name
@@ -337,7 +337,13 @@ class PrivateScreen(CircleScreen):
         }
 
         def done(phase: str | None) -> None:
-            if phase:
+            if phase == "closed":  # nothing more is written in it: asked first, No highlighted
+                who = name(self.last.names.get(peer, "them") if self.last else "them")
+                question = f"Close your channel with {who}?\nNothing more is written in it; reopening it later makes a new key."
+                self.app.push_screen(
+                    ConfirmModal(question, yes="Close it", default_yes=False), lambda yes: yes and self.do(self.channels.set_phase, peer, phase)
+                )
+            elif phase:
                 self.do(self.channels.set_phase, peer, phase)
 
         self.app.push_screen(PickModal("Where does the relationship stand?", list(labels.items())), done)

@@ -176,6 +176,7 @@ async def test_the_relationship_line_follows_agreement_and_phase(app_for):
         await pilot.pause()
         hint = " ".join(str(w.render()) for w in app.screen.query(".modal-hint"))
         assert "Version 1, as you sign it" in hint and "Present the audit with confidence" in hint  # the terms signed are shown
+        assert "Enter in the text box: Sign" in hint  # Enter on the choice opens it
         app.screen.query_one("#field-coi", Input).focus()
         await pilot.pause()
         await pilot.press("enter")  # nothing said: asked again, as the charter's form asks
@@ -221,3 +222,26 @@ async def test_the_agreement_form_scrolls_on_a_30_row_terminal(app_for):
             await pilot.press("tab")
             await pilot.pause()
         assert {f"field-{f.name}" for f in form.fields} | {"submit"} <= seen
+
+
+async def test_closing_a_channel_asks_first(app_for):
+    from circle.screens.modals import ConfirmModal
+
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=(110, 34)) as pilot:
+        screen = await open_private(pilot)
+        await pilot.press("down")
+        await pilot.pause()
+        peer = screen.peer
+        before = screen.channels.phase(peer).phase
+        for answer in ("enter", "y"):  # Enter says No (highlighted); y closes it
+            await pilot.press("f")
+            await pilot.pause()
+            await pilot.press("down", "down", "down", "down", "enter")  # Closed
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmModal) and "Nothing more is written in it" in str(app.screen.query_one(".modal-title").render())
+            await pilot.press(answer)
+            await opened(pilot)
+            if answer == "enter":
+                assert screen.channels.phase(peer).phase == before
+        assert screen.channels.phase(peer).phase == "closed"
