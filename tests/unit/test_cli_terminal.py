@@ -27,8 +27,10 @@ def at_terminal(ward: Laptops, who: str, answer: str, *args: str) -> tuple[int, 
     p = subprocess.Popen([sys.executable, "-c", "from circle.cli import main; main()", *args], stdin=sub, stdout=sub, stderr=sub, env=env)
     os.close(sub)
     shown, answered, deadline = b"", False, time.monotonic() + 60
+    poll = select.poll()  # not select(): a long test run holds descriptors past its limit of 1024
+    poll.register(main, select.POLLIN)
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([main], [], [], 0.2)
+        ready = poll.poll(200)
         if ready:
             try:
                 chunk = os.read(main, 4096)
