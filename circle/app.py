@@ -579,11 +579,14 @@ class CircleApp(App[None]):
         yield from self.screen_commands(screen)
 
     def screen_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """What the screen's footer offers, as commands to search by name: each says its key, for next time."""
-        said = {"Help", "Quit", "Theme", "Keys", "Lock"}
+        """Every key of the screen, the footer's and those kept off it, as commands to search by name: each says its key.
+
+        Only the screen's and the app's own: a focused field's keys (cursor moves) are not commands.
+        """
+        said = {"Help", "Quit", "Theme", "Keys", "Lock", "Back"}
         for active in screen.active_bindings.values():
             b = active.binding
-            if not b.show or not b.description or not active.enabled or b.description in said:
+            if active.node not in (screen, self) or not b.description or not active.enabled or b.description in said:
                 continue
             said.add(b.description)
             what = active.tooltip or b.tooltip or b.description

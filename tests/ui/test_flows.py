@@ -343,6 +343,15 @@ async def test_the_palette_finds_the_screens_commands_by_name_and_runs_them(app_
         before = room.service.meeting(room.meeting_id).phase
         commands = {c.title: c.help for c in app.get_system_commands(room)}
         assert commands["Phase"] == "Next phase (the facilitator) (key: n)" and "Wrap up" in commands
+        await pilot.press("escape", "enter")  # home, then the cohort screen
+        await opened(pilot)
+        assert isinstance(app.screen, CohortScreen)
+        hidden = {c.title: c.help for c in app.get_system_commands(app.screen)}  # it keeps Export off its footer
+        assert hidden["Export"].endswith("(key: e)") and "Back" not in hidden
+        await pilot.press("m")
+        await opened(pilot)
+        room = app.screen
+        assert isinstance(room, MeetingScreen)
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
