@@ -15,7 +15,7 @@ import click
 from circle.cli.common import Context, echo, friendly, pass_ctx, plural
 from circle.cli.meeting import json_out
 from circle.errors import CircleError, NotFound, UsageError
-from circle.models.agreements import SECTION_NAMES, SECTIONS
+from circle.models.agreements import CHARTER_SECTION_NAMES, SECTIONS
 from circle.models.text import clean_name
 from circle.store.agreements import AgreementService
 
@@ -70,7 +70,7 @@ def agreement_show(c: Context, cohort: str, as_json: bool) -> None:
     echo(f"digest {cur['digest']}")
     for k in SECTIONS:
         if cur["sections"].get(k):
-            echo(f"{SECTION_NAMES[k]}:")
+            echo(f"{CHARTER_SECTION_NAMES[k]}:")
             for part in cur["sections"][k].splitlines() or [""]:
                 echo(f"  {part}")
     echo("Signed by:" if cur["signatures"] else "Signed by: nobody yet")

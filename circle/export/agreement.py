@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from circle.models.agreements import SECTION_NAMES, SECTIONS, check_signatures
+from circle.models.agreements import CHARTER_SECTION_NAMES, SECTIONS, check_signatures
 from circle.models.text import clean
 from circle.models.view import View
 
@@ -100,7 +100,7 @@ def build_agreement(view: View, *, name_of: Callable[[str], str]) -> AgreementSe
         v.digest,
         name_of(v.author),
         _day(v.ts),
-        tuple(SectionText(k, SECTION_NAMES[k], clean(v.sections.get(k, ""), multiline=True)) for k in SECTIONS),
+        tuple(SectionText(k, CHARTER_SECTION_NAMES[k], clean(v.sections.get(k, ""), multiline=True)) for k in SECTIONS),
         tuple(signatures),
         tuple(missing),
         len(a.versions) - 1,

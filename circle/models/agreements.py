@@ -49,6 +49,11 @@ SECTION_NAMES = {
     "ending": "How the relationship ends",
     "text": "Anything else",
 }
+CHARTER_SECTION_NAMES = {  # the same sections, as a cohort's charter reads them
+    **SECTION_NAMES,
+    "goals": "Goals of the cohort",
+    "ending": "Ending and leaving",
+}
 CHARTER = "charter"  # the id of a cohort's charter agreement (kind "charter", in the cohort scope)
 AGREEMENT_KINDS = frozenset({"agreement.proposed", "agreement.signed"})
 

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label, Static
 
-from circle.models.agreements import SECTION_NAMES, SECTIONS
+from circle.models.agreements import CHARTER_SECTION_NAMES, SECTIONS
 from circle.screens.base import CircleScreen
 from circle.screens.modals import Field, FormModal, conflict_declared, conflict_fields
 from circle.store.agreements import AgreementService
@@ -55,7 +55,7 @@ def read_agreement(agreements: AgreementService) -> AgreementRead:
         body.append(f"digest {v.digest[:32]}…\n\n", style="dim")
         for k in SECTIONS:
             if v.sections.get(k):
-                body.append(f"{SECTION_NAMES[k]}\n", style="bold")
+                body.append(f"{CHARTER_SECTION_NAMES[k]}\n", style="bold")
                 body.append(f"{block(v.sections[k])}\n\n")
         body.append("Signed\n", style="bold")
         if not v.signatures:
@@ -150,7 +150,7 @@ class AgreementScreen(CircleScreen):
         if not mentor:
             self.notify("Ask a supervising mentor of the cohort.", title="Only a mentor proposes or amends the charter", severity="warning")
             return
-        fields = [Field(k, SECTION_NAMES[k], draft.get(k, "")) for k in SECTIONS]
+        fields = [Field(k, CHARTER_SECTION_NAMES[k], draft.get(k, "")) for k in SECTIONS]
         made: dict[str, int] = {}
 
         def check(values: dict[str, str]) -> None:

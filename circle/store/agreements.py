@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from circle.errors import AlreadyExists, NotFound, UsageError
-from circle.models.agreements import CHARTER, SECTION_NAMES, SECTIONS, Agreement, SignatureCheck, check_signatures, digest
+from circle.models.agreements import CHARTER, CHARTER_SECTION_NAMES, SECTIONS, Agreement, SignatureCheck, check_signatures, digest
 from circle.models.mentoring import ratio_warnings
 from circle.models.schema import MAX_CHARTER
 from circle.models.view import View
@@ -82,9 +82,9 @@ class AgreementService:
         for k in SECTIONS:
             text = (sections.get(k) or "").strip()
             if len(text) > MAX_CHARTER:
-                raise FieldError(k, f"{SECTION_NAMES[k].lower()} is too long", f"keep it under {MAX_CHARTER} characters")
+                raise FieldError(k, f"{CHARTER_SECTION_NAMES[k].lower()} is too long", f"keep it under {MAX_CHARTER} characters")
             if "\x00" in text:
-                raise FieldError(k, f"{SECTION_NAMES[k].lower()} holds a character that cannot be kept", "type it again")
+                raise FieldError(k, f"{CHARTER_SECTION_NAMES[k].lower()} holds a character that cannot be kept", "type it again")
             clean[k] = text
         unknown = sorted(set(sections) - set(SECTIONS))
         if unknown:
