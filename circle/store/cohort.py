@@ -190,7 +190,9 @@ class CohortStore(Wrapping):
                 )
             )
         me = self.view.member(self.author.id)
-        if me is not None and self.entry.journal in me.gone:
+        if me is not None and not me.active:
+            out.append(("", "you were removed from this cohort: you read nothing written since, and what you write reaches nobody."))
+        elif me is not None and self.entry.journal in me.gone:
             out.append(("", "this laptop was removed from your devices: what you write here counts for nothing; write from another laptop of yours."))
         if own:
             out.append(("", f"{own}: run 'circle sync --once' to put it back from the replica; nothing is written on it meanwhile."))

@@ -82,3 +82,6 @@ def test_a_removed_member_is_told_and_writes_nothing(ward: Laptops):
     r = ward.cli("Cleo", "note", "add", "Ward", "What I learnt here.")  # a note only she reads is still hers to write
     assert r.exit_code == 0, r.output
     assert "(2 members) · you were removed: you read nothing written since" in ward.cli("Cleo", "cohorts").stdout
+    store = ward.store("Cleo")
+    with store.lock:
+        assert ("", "you were removed from this cohort: you read nothing written since, and what you write reaches nobody.") in store.trouble()
