@@ -326,7 +326,13 @@ class Ledger:
         return tuple(r for r in self.rows if r.gap)
 
     def cycle_for(self, year: int) -> Cycle:
-        """The cycle that holds ``year`` (empty when nothing counted in it)."""
+        """The cycle that holds ``year`` (empty when nothing counted in it).
+
+        Before the first counted hour, where the member set no start (a meeting
+        dated ahead of today, attested), it is the first cycle: none came before.
+        """
+        if self.start is not None and not self.start_set and year < self.start:
+            year = self.start
         start = self.start if self.start is not None else year
         n = self.rule.cycle_years
         first = start + ((year - start) // n) * n

@@ -301,3 +301,13 @@ def test_a_sole_mentors_own_gap_says_nobody_else_can_close_it() -> None:
     assert all("nobody else here" not in r.gap for r in q_gap.rows)
     log.admit("n", "mentor")
     assert "nobody else here" not in ledger_for(log.view(), log.id("m")).rows[0].gap
+
+
+def test_before_the_first_counted_hour_the_cycle_shown_is_the_first_one() -> None:
+    """Nothing counted before 2027 and no start set: 2026 falls in no cycle, and the one shown is 2027's, not 2022-2026."""
+    rule = DEFAULT_RULE
+    held = MeetingClaims("x", "2027-01-12 14:00", True, True, 60, (("m", "mentor", 60),))
+    led = compute_ledger("a", rule, [held])
+    assert (led.cycle_for(2026).start, led.cycle_for(2026).end, led.cycle_for(2026).minutes) == (2027, 2031, 60)
+    chosen = compute_ledger("a", rule, [held], start=2025)  # a start the member set is kept as set: 2025-2029 holds 2027
+    assert (chosen.cycle_for(2026).start, chosen.cycle_for(2026).minutes) == (2025, 60)
