@@ -165,6 +165,10 @@ def verify(path: Path, sidecar: Path | None = None) -> Verified:
         public.verifier().verify(sig, _message(statement, data))
     except InvalidSignature:
         if len(data) != size or hashlib.sha256(data).hexdigest() != doc.get("sha256"):
+            if file_name != path.name:  # most likely the signature of another export beside it, not a change
+                raise ExportChanged(
+                    "the signature is for another file, or the file changed", f"it signs {clean_name(file_name)!r}: check that file with it"
+                ) from None
             raise ExportChanged("the file changed after it was signed", "do not trust its content; ask the sender for the export again") from None
         raise ExportChanged("the signature does not match", "the signature file was altered or belongs to another file") from None
     return Verified(clean_name(name), fingerprint(public.to_bytes()), signed_at, file_name)

@@ -76,7 +76,7 @@ def test_a_changed_signer_name_or_a_signature_of_another_file_is_refused(home, t
     side["signer"]["name"] = "Someone Else"
     sidecar_path(a).write_text(json.dumps(side))
     one_line_error(run(None, "verify-export", str(a)), "the signature does not match")
-    one_line_error(run(None, "verify-export", str(b), "--signature", str(sidecar_path(a))), "the file changed")
+    one_line_error(run(None, "verify-export", str(b), "--signature", str(sidecar_path(a))), "the signature is for another file", "it signs 'a.md'")
     sidecar_path(b).write_text("{not json")
     one_line_error(run(None, "verify-export", str(b)), "malformed")
     sidecar_path(b).unlink()
