@@ -165,6 +165,14 @@ class FormModal(ModalScreen[dict[str, str] | None]):
                 return
         self.dismiss(values)
 
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def edited(self, event: Input.Changed | Select.Changed) -> None:
+        """What was said about a field goes once the person changes it: it spoke of what was there."""
+        name = (event.control.id or "").removeprefix("field-")
+        if name and (box := self.query(f"#error-{name}")):
+            box.first().display = False
+
     @on(Input.Submitted)
     def next_or_submit(self, event: Input.Submitted) -> None:
         inputs = list(self.query(Input))
