@@ -398,13 +398,13 @@ class CircleApp(App[None]):
 
     def _front_page(self, svc: CohortService) -> dict[str, Any]:
         """What the home screen shows of an open cohort now, as its front page holds it (written when the session closes)."""
-        from circle.screens.base import today_of
         from circle.screens.cohort import page_of as cohort_page
         from circle.screens.home import page_of, read_cohort
         from circle.screens.room import page_of as room_page
+        from circle.store.service import today_at
 
         assert self.session is not None
-        today = today_of(self.session.now())
+        today = today_at(self.session.now())
         line = read_cohort(svc, self.session.id, today)
         page = page_of(line, today)
         # What Enter and m open first: the cohort screen and the next meeting's room, as they would paint now.
@@ -439,15 +439,15 @@ class CircleApp(App[None]):
         that meeting). The screen is read-only until the cohort is open, then
         :meth:`cohort_opened` makes it the real one.
         """
-        from circle.screens.base import today_of
         from circle.screens.cohort import CohortScreen, early_cohort
         from circle.screens.meeting import MeetingScreen
         from circle.screens.room import early_room
+        from circle.store.service import today_at
 
         front = self.front_pages.get(cohort_id)
         if self.session is None or front is None or cohort_id in self._services or cohort_id in self.open_failures:
             return False
-        today = today_of(self.session.now())
+        today = today_at(self.session.now())
         screen: Screen | None = None
         if what == "cohort" and (early := early_cohort(cohort_id, front, today)) is not None:
             screen = CohortScreen(None, early=early)

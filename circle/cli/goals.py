@@ -10,7 +10,6 @@ circle goals COHORT [MEMBER] [--json]
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import click
@@ -20,14 +19,11 @@ from circle.cli.meeting import json_out
 from circle.models.goals import DOMAINS, STATUSES, Goal
 from circle.models.text import clean_name
 from circle.store.goals import GoalService
+from circle.store.service import today_at
 
 
 def _goals(c: Context, cohort: str) -> GoalService:
     return GoalService(c.unlock().find_cohort(cohort))
-
-
-def _day(ts: float) -> str:
-    return time.strftime("%Y-%m-%d", time.localtime(ts))
 
 
 def bar(progress: int, width: int = 10) -> str:
@@ -146,7 +142,7 @@ def goals(c: Context, cohort: str, member: str | None, as_json: bool) -> None:
             last = g.check_ins[-1]
             who = "you" if last.author == svc.me else clean_name(view.name_of(last.author))
             ev = f" · evidence: {last.evidence}" if last.evidence else ""
-            echo(f"  last check-in {_day(last.ts)} by {who}: {last.note}{ev}")
+            echo(f"  last check-in {today_at(last.ts)} by {who}: {last.note}{ev}")
         n = nudged.get((g.owner, g.id))
         if n is not None:
             echo(f"  ! nudge: {'never checked in' if n.never else 'no check-in'} for {n.weeks} weeks")
@@ -178,7 +174,7 @@ def _doc(svc: GoalService, g: Goal, nudge: Any) -> dict[str, Any]:
         "readers": "cohort" if g.shared else [name_of(m) for m in g.readers()],
         "links": list(g.links),
         "check_ins": [
-            {"by": name_of(ci.author), "at": _day(ci.ts), "progress": ci.progress, "note": ci.note, "evidence": ci.evidence or None} for ci in g.check_ins
+            {"by": name_of(ci.author), "at": today_at(ci.ts), "progress": ci.progress, "note": ci.note, "evidence": ci.evidence or None} for ci in g.check_ins
         ],
         "nudge_weeks_quiet": nudge.weeks if nudge is not None else None,
     }

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from circle.models.meeting import overdue
 from circle.models.records import Action, AgendaItem, Meeting
 from circle.models.text import clean_name
 from circle.models.view import View
-from circle.store.service import CohortService
+from circle.store.service import CohortService, today_at
 from circle.store.session import Session
 
 
@@ -72,11 +71,6 @@ class _AgendaGroup(click.Group):
 def json_out(doc: Any) -> None:
     """Print a document for scripts: one line of JSON, every non-ASCII character escaped (so member text stays data)."""
     echo(json.dumps(doc, ensure_ascii=True, sort_keys=True))
-
-
-def today(s: Session) -> str:
-    """The local date on this device, as ``YYYY-MM-DD`` (what overdue is judged against)."""
-    return time.strftime("%Y-%m-%d", time.localtime(s.now()))
 
 
 def _item_doc(view: View, i: AgendaItem) -> dict[str, Any]:
@@ -251,7 +245,7 @@ def actions(c: Context, cohort: str, mine: bool, only_open: bool, as_json: bool)
     """List COHORT's actions: id, status, due date (overdue marked), owner; 'circle action done ID' ticks one."""
     s = c.unlock()
     svc = s.find_cohort(cohort)
-    now = today(s)
+    now = today_at(s.now())
     docs = [_action_doc(svc, a, now) for a in svc.view.actions() if (not mine or a.owner == svc.me) and (not only_open or a.status == "open")]
     if as_json:
         json_out({"cohort": svc.view.cohort().name, "today": now, "actions": docs})

@@ -130,11 +130,6 @@ class Early:
         return Text(EARLY_MARK.format(written=written), style="dim italic")
 
 
-def today_of(now: float) -> str:
-    """The local date at ``now`` (the session's clock), ``YYYY-MM-DD``: what overdue is judged against."""
-    return time.strftime("%Y-%m-%d", time.localtime(now))
-
-
 class CircleScreen(Screen[None]):
     """A signed-in screen. Subclasses implement :meth:`read` and :meth:`show_read`."""
 

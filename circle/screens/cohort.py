@@ -32,11 +32,11 @@ from circle.models.records import Action, Meeting, Member
 from circle.models.rota import Turn
 from circle.models.schema import HISTORY, HISTORY_SAYS
 from circle.models.text import clean
-from circle.screens.base import CircleScreen, Early, rota_is_current, rota_of, today_of, trouble_text
+from circle.screens.base import CircleScreen, Early, rota_is_current, rota_of, trouble_text
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
 from circle.store.frontpage import Front
 from circle.store.joining import roster_fingerprint
-from circle.store.service import CohortService
+from circle.store.service import CohortService, today_at
 from circle.widgets import OpenList, Rows, WindowedList
 from circle.widgets.member_text import block, line, name
 from circle.widgets.page_text import cut, rows_data, rows_of, text_data, text_of
@@ -291,7 +291,7 @@ class CohortScreen(CircleScreen):
         return view, len(view), len(self.service.store.alarms)  # a fork found without a new event still shows
 
     def read(self) -> CohortRead:
-        return read_cohort(self.service, today_of(self.service.now()))
+        return read_cohort(self.service, today_at(self.service.now()))
 
     def show_read(self, read: CohortRead) -> None:
         self.query_one("#cohort-title", Label).update(read.name)

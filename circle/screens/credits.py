@@ -16,10 +16,10 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Label, Static
 
 from circle.models.credits import ROUNDING, fmt, hours, ledger_for
-from circle.screens.base import CircleScreen, today_of
+from circle.screens.base import CircleScreen
 from circle.screens.modals import Field, FormModal
 from circle.store.credits import CreditService
-from circle.store.service import CohortService
+from circle.store.service import CohortService, today_at
 from circle.widgets import WindowedList
 from circle.widgets.member_text import line, name
 
@@ -115,7 +115,7 @@ class CreditsScreen(CircleScreen):
         self.query_one("#credits-mine", WindowedList).focus()
 
     def year(self) -> int:
-        return int(today_of(self.service.now())[:4])
+        return int(today_at(self.service.now())[:4])
 
     def events_to_read(self) -> int:
         return len(self.service.view)

@@ -28,12 +28,12 @@ from textual.widgets import Footer, Label, Static
 from circle.messages import CohortOpenRequested, MeetingOpenRequested
 from circle.models.meeting import next_meeting, overdue
 from circle.models.view import View
-from circle.screens.base import CircleScreen, rota_of, today_of, trouble_text
+from circle.screens.base import CircleScreen, rota_of, trouble_text
 from circle.screens.modals import Field, FormModal, ReadModal
 from circle.store.channels import ChannelService
 from circle.store.frontpage import Front
 from circle.store.goals import GoalService
-from circle.store.service import CohortService
+from circle.store.service import CohortService, today_at
 from circle.widgets import OpenList, WindowedList
 from circle.widgets.member_text import line, name
 from circle.widgets.page_text import text_data, text_of
@@ -276,7 +276,7 @@ class HomeScreen(CircleScreen):
         if session is None:  # locked while this was being read
             return []
         lines = []
-        today = today_of(session.now())
+        today = today_at(session.now())
         for cid in session.cohort_ids():
             svc = circle.opened(cid)
             asked = ASKED[self._pending[0]] if self._pending and self._pending[1] == cid else None
@@ -328,7 +328,7 @@ class HomeScreen(CircleScreen):
             # Say it in the row, calmly; a notification would linger over the screen that opens.
             self._pending = (what, line.id)
             front = self.circle.front_pages.get(line.id)
-            early = front_line(line.id, front, today_of(self.circle.session.now()), ASKED[what]) if front is not None else None
+            early = front_line(line.id, front, today_at(self.circle.session.now()), ASKED[what]) if front is not None else None
             self.lines[line.id] = early or opening_line(line.id, None, ASKED[what], self.circle.opening_progress.get(line.id))
             self.query_one("#home-cohorts", WindowedList).set_rows([(c.id, c.row) for c in self.lines.values()])
         return False

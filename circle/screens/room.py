@@ -22,9 +22,9 @@ from rich.text import Text
 from circle.models.meeting import Carried, Room, overdue, room
 from circle.models.records import Action, AgendaItem, Meeting, Member, Note, Version
 from circle.models.view import PHASES
-from circle.screens.base import Early, rota_of, today_of
+from circle.screens.base import Early, rota_of
 from circle.store.frontpage import Front
-from circle.store.service import CohortService
+from circle.store.service import CohortService, today_at
 from circle.store.texts import Unreadable
 from circle.widgets import Rows
 from circle.widgets.member_text import BLOCK_CHARS, NAME_CHARS, block, line, name
@@ -92,7 +92,7 @@ def read_room(svc: CohortService, meeting_id: str) -> RoomRead:
     with svc.store.lock:
         view = svc.view
         r = room(view, rota_of(view), meeting_id, svc.me)
-    return room_rows(r, today_of(svc.now()))
+    return room_rows(r, today_at(svc.now()))
 
 
 def room_rows(r: Room, today: str = "") -> RoomRead:
@@ -263,7 +263,7 @@ def action_row(r: Room, a: Action, today: str = "") -> Text:
 def held_question(at: str, now: float, open_items: int) -> str:
     """What the wrap-up asks: a meeting dated on a day still to come is said to be (marking it held says it took place)."""
     q = "Mark this meeting held? The clock stops."
-    if at and at[:10] > today_of(now):
+    if at and at[:10] > today_at(now):
         q += f"\nIt is dated {at}, a day still to come: held means it took place."
     if open_items:
         q += f"\n{open_items} unfinished item{'s' if open_items != 1 else ''} and the open actions will carry over to the next meeting."
