@@ -586,7 +586,7 @@ class CircleApp(App[None]):
         said = {"Help", "Quit", "Theme", "Keys", "Lock", "Back"}
         for active in screen.active_bindings.values():
             b = active.binding
-            if active.node not in (screen, self) or not b.description or not active.enabled or b.description in said:
+            if active.node not in (screen, self) or b.system or not b.description or not active.enabled or b.description in said:
                 continue
             said.add(b.description)
             what = active.tooltip or b.tooltip or b.description

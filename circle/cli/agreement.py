@@ -104,11 +104,11 @@ def _sections_from_file(path: str) -> dict[str, str]:
 
 @agreement.command("propose")
 @click.argument("cohort")
-@click.option("--goals", default=None, help="Goals of the relationship.")
+@click.option("--goals", default=None, help="Goals of the cohort.")
 @click.option("--cadence", default=None, help="Meetings: how often and how long.")
 @click.option("--confidentiality", default=None, help="What stays in the room.")
 @click.option("--feedback", default=None, help="How feedback is given.")
-@click.option("--ending", default=None, help="How the relationship ends.")
+@click.option("--ending", default=None, help="Ending and leaving: when the cohort ends, how a member leaves.")
 @click.option("--text", "free", default=None, help="Anything else.")
 @click.option("--file", "file", type=click.Path(dir_okay=False), help="A JSON object of sections (goals, cadence, confidentiality, feedback, ending, text).")
 @pass_ctx

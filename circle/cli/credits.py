@@ -6,7 +6,6 @@ gives one line for scripts.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import click
@@ -14,10 +13,10 @@ import click
 from circle.cli.common import Context, echo, friendly, pass_ctx
 from circle.cli.meeting import json_out
 from circle.errors import UsageError
-from circle.models.credits import ROUNDING, Ledger, fmt, hours
+from circle.models.credits import ROUNDING, Cycle, Ledger, fmt, hours
 from circle.models.text import clean_name
 from circle.store.credits import CreditService, find_meeting
-from circle.store.service import CohortService
+from circle.store.service import CohortService, today_at
 
 
 @click.command()
@@ -77,8 +76,7 @@ def _row_doc(svc: CohortService, r: Any) -> dict[str, Any]:
     }
 
 
-def _ledger_doc(svc: CohortService, led: Ledger, year: int) -> dict[str, Any]:
-    cyc = led.cycle_for(year)
+def _ledger_doc(svc: CohortService, led: Ledger, cyc: Cycle) -> dict[str, Any]:
     return {
         "member": led.member,
         "name": svc.view.name_of(led.member),
@@ -108,14 +106,22 @@ def credits_show(c: Context, cohort: str, member: str | None, year: int | None, 
     s = c.unlock()
     svc = s.find_cohort(cohort)
     cs = CreditService(svc)
-    year = year or int(time.strftime("%Y", time.localtime(s.now())))
+    asked = year is not None  # a year asked for is its cycle; this year's is the current one (the first, before any)
+    year = year or int(today_at(s.now())[:4])
     ledgers = [cs.ledger(svc.member_by_name(member).id, rule_id)] if member else cs.ledgers(rule_id)
+    cycles = [led.cycle_for(year) if asked else led.current_cycle(year) for led in ledgers]
     if as_json:
-        json_out({"cohort": svc.view.cohort().name, "year": year, "rounding": ROUNDING, "members": [_ledger_doc(svc, led, year) for led in ledgers]})
+        json_out(
+            {
+                "cohort": svc.view.cohort().name,
+                "year": year,
+                "rounding": ROUNDING,
+                "members": [_ledger_doc(svc, led, cyc) for led, cyc in zip(ledgers, cycles, strict=True)],
+            }
+        )
         return
-    echo(f"{clean_name(svc.view.cohort().name)} · continuing-education credits · the cycle holding {year}")
-    for led in ledgers:
-        cyc = led.cycle_for(year)
+    echo(f"{clean_name(svc.view.cohort().name)} · continuing-education credits · {'the cycle holding ' + str(year) if asked else 'the current cycle'}")
+    for led, cyc in zip(ledgers, cycles, strict=True):
         rule = led.rule
         cap = f" of at most {fmt(rule.cap)}" if rule.cap > 0 else ""
         capped = " (cap reached)" if cyc.capped else ""

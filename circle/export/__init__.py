@@ -23,6 +23,7 @@ from circle.store.texts import unreadable_now
 
 FORMATS = ("md", "html", "csv", "json", "pdf")
 EXTENSIONS = {"md": ".md", "html": ".html", "csv": ".zip", "json": ".json", "pdf": ".pdf"}
+ENDINGS = {**{e: f for f, e in EXTENSIONS.items()}, ".markdown": "md", ".htm": "html"}  # what a file name's ending says it holds
 
 __all__ = [
     "EXTENSIONS",
@@ -75,7 +76,12 @@ def format_for(path: Path | None, fmt: str | None, formats: tuple[str, ...] = FO
         UsageError: the file name ends in another format's extension than ``fmt``
             (a PDF named .md, or Markdown named .pdf, opens as nonsense).
     """
-    named = next((f for f in formats if path is not None and path.suffix.lower() == EXTENSIONS[f]), None)
+    ending = path.suffix.lower() if path is not None else ""
+    if ending == ".csv":
+        raise UsageError(f"{path.name}: a CSV export is a zip of tables", "name it .zip, or add --folder for a folder of .csv files")
+    named = ENDINGS.get(ending)
+    if named and named not in formats:
+        raise UsageError(f"{path.name} ends in {path.suffix}, which this export is not", f"name it {' or '.join(EXTENSIONS[f] for f in formats)}")
     if fmt and named and named != fmt:
         raise UsageError(f"{path.name} ends in {path.suffix} but the format is {fmt}", f"name it {EXTENSIONS[fmt]}, or choose {named}")
     return fmt or named or "md"

@@ -326,18 +326,19 @@ class Ledger:
         return tuple(r for r in self.rows if r.gap)
 
     def cycle_for(self, year: int) -> Cycle:
-        """The cycle that holds ``year`` (empty when nothing counted in it).
-
-        Before the first counted hour, where the member set no start (a meeting
-        dated ahead of today, attested), it is the first cycle: none came before.
-        """
-        if self.start is not None and not self.start_set and year < self.start:
-            year = self.start
+        """The cycle that holds ``year`` (empty when nothing counted in it)."""
         start = self.start if self.start is not None else year
         n = self.rule.cycle_years
         first = start + ((year - start) // n) * n
         found = next((c for c in self.cycles if c.start == first), None)
         return found or Cycle(first, first + n - 1, 0, 0, Decimal(0), Decimal(0))
+
+    def current_cycle(self, year: int) -> Cycle:
+        """The cycle to show in ``year`` (this year): the one holding it, or, before the first counted hour where the
+        member set no start (a meeting dated ahead, attested), the first cycle: no cycle came before it."""
+        if self.start is not None and not self.start_set and year < self.start:
+            return self.cycle_for(self.start)
+        return self.cycle_for(year)
 
 
 def counted_minutes(rule: CreditRule, c: MeetingClaims) -> tuple[int, int | None, str]:
@@ -422,8 +423,12 @@ def ledger_for(view: View, member: str, rule: CreditRule | None = None) -> Ledge
     chosen = book.cycles.get(member)
     rule = rule or book.rule_for(member)
     ledger = compute_ledger(member, rule, claims_for(view, member), chosen[0] if chosen else None)
-    if any(m.role in rule.roles for m in view.members() if m.id != member) or not ledger.gaps:
+    others = {m.role for m in view.members() if m.id != member}
+    if others & set(rule.roles) or not rule.roles or not ledger.gaps:
         return ledger
-    nobody = f"; nobody else here is a {' or '.join(rule.roles) or 'countersigner'}: a rule that counts peers, or another mentor, closes it"
+    held = " or ".join(sorted(others))
+    nobody = (
+        f"; nobody else here is a {' or '.join(rule.roles)}: " + (f"a rule that counts a {held}, or " if held else "") + f"another {rule.roles[0]} closes it"
+    )
     rows = tuple(replace(r, gap=r.gap + nobody) if r.gap.startswith(("no countersignature", "countersigned by")) else r for r in ledger.rows)
     return replace(ledger, rows=rows)

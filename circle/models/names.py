@@ -54,7 +54,7 @@ def match_one(items: Sequence[T], ref: str, *, name: Callable[[T], str], ident: 
             return hits[0]
         if len(hits) > 1:
             names = sorted(name(i) for i in hits)
-            if len(set(names)) < len(names) and all(ident(i) for i in hits):  # the same name twice: only an id tells them apart
+            if len({n.casefold() for n in names}) < len(names) and all(ident(i) for i in hits):  # the same name twice: only an id tells them apart
                 raise Ambiguous(
                     f"several {_plural(what)} match {ref!r}", "give the start of one's id: " + ", ".join(sorted(f"{name(i)} ({ident(i)[:8]})" for i in hits))
                 )

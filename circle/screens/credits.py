@@ -46,14 +46,14 @@ def read_credits(service: CohortService, year: int) -> CreditsRead:
         rule = Text()
         rule.append("Rule in force: ", style="bold")
         rule.append(line(book.in_force.describe(), 300))
-        rule.append(f"\nCycle holding {year}. Rounding: {ROUNDING}.", style="dim")
+        rule.append(f"\nCurrent cycle, {year}. Rounding: {ROUNDING}.", style="dim")
         rows = []
         mine_ledger = None
         for m in view.members():
             led = ledger_for(view, m.id)
             if m.id == service.me:
                 mine_ledger = led
-            cyc = led.cycle_for(year)
+            cyc = led.current_cycle(year)
             r = led.rule
             t = Text()
             t.append(name(m.name), style="bold")

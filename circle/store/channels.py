@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from circle.errors import AlreadyExists, NotFound, UsageError
 from circle.models.agreements import SECTION_NAMES, SECTIONS, Agreement, digest
+from circle.models.names import MIN_ID_PREFIX
 from circle.models.private import DYAD, Channels, FeedbackRequest, Message, Phase, SelfNote
 from circle.models.records import Member
 from circle.models.schema import DYAD_PHASES, MAX_CHARTER, MESSAGE_KINDS, SELF_NOTE_KINDS
@@ -199,10 +200,11 @@ class ChannelService:
     def _open_request(self, peer: str, ref: str, verb: str) -> FeedbackRequest:
         """The open request in the channel with ``peer`` that asked me, by its id or the start of it (4 characters or more)."""
         ref = ref.strip().lower()
-        hits = [r for r in self.requests(peer) if r.id == ref or (len(ref) >= 4 and r.id.startswith(ref))]
+        mine = [r for r in self.requests(peer) if r.asked == self.me and r.status == "open"]
+        hits = [r for r in mine if r.id == ref or (len(ref) >= MIN_ID_PREFIX and r.id.startswith(ref))]
         if len(hits) > 1:
             raise UsageError("several requests start with that id", "give more of it: " + ", ".join(r.id for r in hits[:5]))
-        if not hits or hits[0].asked != self.me or hits[0].status != "open":
+        if not hits:
             raise UsageError(f"that feedback request is not open for you to {verb}", "see 'circle dyad show' for the requests in this channel")
         return hits[0]
 

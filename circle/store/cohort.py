@@ -699,6 +699,7 @@ class CohortStore(Wrapping):
     def add_anonymous(self, meeting_id: str, text: str, drop: anonymous.Drop) -> None:
         """Seal one line for a meeting's round under the current epoch and put it on the replica; then show it."""
         with self.lock:
+            self._require_member()
             key = self.sealing_key()
         content = json.dumps({"id": secrets.token_hex(16), "text": text}, ensure_ascii=False).encode()
         blob = anon_sealing.seal_line(bytes.fromhex(key.id), key.secret, self.id, meeting_id, content)

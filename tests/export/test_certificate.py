@@ -161,3 +161,12 @@ def test_hostile_names_and_notes_are_inert(dyad):
     assert "<b>Tom</b> [t](https://evil.example)" in pdf and "<b>bold</b>" in pdf  # printed as written
     data = dyad["files"]["tom.pdf"].read_bytes()
     assert b"/URI" not in data and b"/JavaScript" not in data and b"/Annots" not in data
+
+
+def test_a_file_name_of_a_format_a_certificate_is_not_is_refused(dyad):
+    out = dyad["out"] / "tom.html"
+    result = run(dyad["home"], "dyad", "certificate", "Riverside", dyad["tom"], "-o", str(out))
+    assert result.exit_code == 2 and result.stderr == "circle: tom.html ends in .html, which this export is not: name it .md or .pdf\n"
+    assert not out.exists()
+    named = run(dyad["home"], "dyad", "certificate", "Riverside", dyad["tom"], "-o", str(dyad["out"] / "tom-by-name.pdf"))  # the ending says PDF
+    assert named.exit_code == 0 and (dyad["out"] / "tom-by-name.pdf").read_bytes().startswith(b"%PDF")

@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner, Result
 
+from circle import export as ex
 from circle.cli import main
 from circle.demo import DEMO_PASSPHRASE
 from circle.export.signature import sidecar_path
@@ -42,7 +43,7 @@ def home(export_demo, tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("fmt", ["md", "html", "csv", "json", "pdf"])
 def test_export_writes_a_signed_file_that_verifies_without_a_home(home, tmp_path, fmt):
-    out = tmp_path / f"export.{fmt}"
+    out = tmp_path / f"export{ex.EXTENSIONS[fmt]}"  # CSV: a zip of tables
     result = run(home, "export", "Riverside", "--format", fmt, "-o", str(out))
     assert result.exit_code == 0, result.output
     assert out.is_file() and sidecar_path(out).is_file()
@@ -118,6 +119,11 @@ def test_the_format_follows_the_file_name_and_a_name_of_another_format_is_refuse
     assert wrong.stderr == "circle: x.pdf ends in .pdf but the format is md: name it .md, or choose pdf\n"
     other = run(home, "export", "Riverside", "--format", "html", "-o", str(tmp_path / "for-the-lead.txt"))  # an ending of no format: as asked
     assert other.exit_code == 0 and "<!DOCTYPE html>" in (tmp_path / "for-the-lead.txt").read_text()
+    htm = run(home, "export", "Riverside", "-o", str(tmp_path / "lead.htm"))  # another spelling of an ending says it too
+    assert htm.exit_code == 0 and "<!DOCTYPE html>" in (tmp_path / "lead.htm").read_text()
+    table = run(home, "export", "Riverside", "-o", str(tmp_path / "table.csv"))
+    assert table.exit_code == 2 and table.stderr.startswith("circle: table.csv: a CSV export is a zip of tables: name it .zip, or add --folder")
+    assert not (tmp_path / "table.csv").exists()
 
 
 def test_a_path_that_cannot_be_written_is_one_line_and_makes_no_folders(home, tmp_path):

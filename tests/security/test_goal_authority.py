@@ -10,6 +10,8 @@ the honest path, so the test can fail.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from circle.errors import UsageError
@@ -17,6 +19,8 @@ from circle.store.goals import GoalService
 from circle.store.vault import Scope
 from tests.security.laptops import Laptops, tally
 from tests.security.test_private_channels import decrypt_attempts
+
+NEXT = dt.date.today().year + 1  # dates a year or more ahead: a day that has passed is refused
 
 
 def goals(lap: Laptops, name: str) -> GoalService:
@@ -28,7 +32,7 @@ def titles(lap: Laptops, name: str) -> dict[str, str]:
 
 
 def test_a_private_goal_is_read_by_its_owner_and_mentor_and_decrypted_by_nobody_else(ward: Laptops):
-    g = goals(ward, "Cleo").add("Lead a family meeting", "skill", "observed twice with the SPIKES checklist", "2031-09-30")
+    g = goals(ward, "Cleo").add("Lead a family meeting", "skill", "observed twice with the SPIKES checklist", f"{NEXT}-09-30")
     assert g.partner == ward.id("Ana") and not g.shared  # the cohort's one mentor, by default
     ward.sync()
     ana = goals(ward, "Ana")
@@ -52,12 +56,12 @@ def test_a_private_goal_is_read_by_its_owner_and_mentor_and_decrypted_by_nobody_
 
 
 def test_an_altered_client_editing_someone_elses_goal_is_refused(ward: Laptops):
-    g = goals(ward, "Cleo").add("Teach ECG basics to new starters", "knowledge", "three sessions, feedback forms", "2031-06-30", shared=True)
+    g = goals(ward, "Cleo").add("Teach ECG basics to new starters", "knowledge", "three sessions, feedback forms", f"{NEXT}-06-30", shared=True)
     ward.sync()
     ben = ward.store("Ben")
     forged = ben.record(
         "goal.set",
-        {"goal": g.id, "owner": ward.id("Cleo"), "title": "Cleo gives up teaching", "domain": "attitude", "measure": "none", "target": "2031-01-01"},
+        {"goal": g.id, "owner": ward.id("Cleo"), "title": "Cleo gives up teaching", "domain": "attitude", "measure": "none", "target": f"{NEXT}-01-01"},
     )
     ward.sync()
     for who in ("Ana", "Cleo"):
@@ -67,7 +71,7 @@ def test_an_altered_client_editing_someone_elses_goal_is_refused(ward: Laptops):
 
 
 def test_an_altered_client_checking_in_on_a_private_goal_from_outside_is_refused(ward: Laptops):
-    g = goals(ward, "Cleo").add("Say no to extra shifts", "attitude", "no unplanned shifts for a month", "2031-07-31")
+    g = goals(ward, "Cleo").add("Say no to extra shifts", "attitude", "no unplanned shifts for a month", f"{NEXT}-07-31")
     ward.sync()
     ben = ward.store("Ben")
     # Ben learnt the id somehow (a screenshot): he writes a check-in into the cohort scope, where the goal does not live.
@@ -85,7 +89,7 @@ def test_an_altered_client_checking_in_on_a_private_goal_from_outside_is_refused
 
 
 def test_an_altered_client_changing_the_status_of_anothers_goal_is_refused(ward: Laptops):
-    g = goals(ward, "Cleo").add("Present a case at grand rounds", "skill", "presented, with questions answered", "2031-10-15", shared=True)
+    g = goals(ward, "Cleo").add("Present a case at grand rounds", "skill", "presented, with questions answered", f"{NEXT}-10-15", shared=True)
     ward.sync()
     with pytest.raises(UsageError):
         goals(ward, "Ben").set_status(next(x for x in goals(ward, "Ben").read().goals if x.id == g.id), "dropped")  # the courtesy

@@ -10,6 +10,7 @@ so the test can fail.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -23,6 +24,8 @@ from circle.store.journal import read_rows
 from circle.store.keys import LABEL_KEY_WRAP
 from circle.store.vault import Scope, ScopeKey
 from tests.security.laptops import Laptops, tally
+
+NEXT = dt.date.today().year + 1  # dates a year or more ahead: a day that has passed is refused
 
 
 def ch(lap: Laptops, name: str) -> ChannelService:
@@ -176,7 +179,7 @@ def test_a_removed_member_writes_nothing_more_into_a_channel(ward: Laptops):
 
 def test_only_the_member_asked_declines_and_answers(ward: Laptops):
     cleo, ana = ch(ward, "Cleo"), ch(ward, "Ana")
-    rid = cleo.request_feedback(ward.id("Ana"), "my case presentation on Tuesday", by="2031-12-10")
+    rid = cleo.request_feedback(ward.id("Ana"), "my case presentation on Tuesday", by=f"{NEXT}-12-10")
     ward.sync()
     assert [r.what for r in ch(ward, "Ana").asked_of_me()] == ["my case presentation on Tuesday"]
     assert not ch(ward, "Cleo").asked_of_me()

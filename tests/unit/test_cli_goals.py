@@ -7,6 +7,7 @@ non-zero exit.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -15,6 +16,8 @@ from click.testing import Result
 from circle.store.goals import GoalService
 from tests.security.laptops import Laptops
 from tests.unit.test_cli import assert_one_clear_line
+
+NEXT = dt.date.today().year + 1  # dates a year or more ahead: a day that has passed is refused
 
 
 def run(lap: Laptops, who: str, *args: str) -> Result:
@@ -29,10 +32,10 @@ def goals_of(lap: Laptops, who: str, *more: str) -> list[dict]:
 
 def test_a_private_goal_with_the_mentor_and_a_shared_one(ward: Laptops):
     add = ("goal", "add", "Ward")
-    r = run(ward, "Cleo", *add, "Lead a family meeting", "--domain", "skill", "--measure", "observed twice", "--target", "2031-09-30")
+    r = run(ward, "Cleo", *add, "Lead a family meeting", "--domain", "skill", "--measure", "observed twice", "--target", f"{NEXT}-09-30")
     assert r.exit_code == 0, r.output
     assert "Only you and Ana can read it" in r.stdout
-    r = run(ward, "Cleo", *add, "Teach ECG basics", "--domain", "knowledge", "--measure", "three sessions", "--target", "2031-06-30", "--shared")
+    r = run(ward, "Cleo", *add, "Teach ECG basics", "--domain", "knowledge", "--measure", "three sessions", "--target", f"{NEXT}-06-30", "--shared")
     assert r.exit_code == 0 and "Everyone in the cohort can read it" in r.stdout
     ward.sync()
     r = run(
@@ -58,13 +61,13 @@ def test_a_private_goal_with_the_mentor_and_a_shared_one(ward: Laptops):
     ward.sync()
     assert [g["status"] for g in goals_of(ward, "Ben", "Cleo")] == ["achieved"]
     text = run(ward, "Ana", "goals", "Ward")
-    assert "Cleo · skill · [####------] 40% · by 2031-09-30 · active · Only Cleo and you can read it" in text.stdout
+    assert f"Cleo · skill · [####------] 40% · by {NEXT}-09-30 · active · Only Cleo and you can read it" in text.stdout
 
 
 def test_the_mentor_sets_the_nudge_and_a_quiet_goal_is_nudged(ward: Laptops):
     assert run(ward, "Ana", "goal", "nudge", "Ward", "1").exit_code == 0
     ward.sync()
-    GoalService(ward.svc("Cleo")).add("Say no to extra shifts", "attitude", "a month", "2031-07-31")
+    GoalService(ward.svc("Cleo")).add("Say no to extra shifts", "attitude", "a month", f"{NEXT}-07-31")
     # A goal set a week and more ago: the store's clock moves on.
     st = ward.store("Cleo")
     real = st.clock
@@ -80,8 +83,11 @@ def test_the_mentor_sets_the_nudge_and_a_quiet_goal_is_nudged(ward: Laptops):
         (("goal", "add", "Ward", "T", "--domain", "skill", "--measure", "m", "--target", "soon"), ("not a date",)),
         (("goal", "add", "Ward", "T", "--domain", "skill", "--measure", "m", "--target", " "), ("a date is needed here",)),
         (("goal", "add", "Ward", "T", "--domain", "skill", "--measure", "m", "--target", "2020-01-31"), ("2020-01-31 has passed", "today is")),
-        (("goal", "add", "Ward", "T", "--domain", "skill", "--measure", "m", "--target", "2031-01-01", "--mentor", "Cleo"), ("between you and someone else",)),
-        (("goal", "add", "Ward", "T", "--domain", "skill", "--measure", "m", "--target", "2031-01-01", "--link", "nope"), ("no meeting or action",)),
+        (
+            ("goal", "add", "Ward", "T", "--domain", "skill", "--measure", "m", "--target", f"{NEXT}-01-01", "--mentor", "Cleo"),
+            ("between you and someone else",),
+        ),
+        (("goal", "add", "Ward", "T", "--domain", "skill", "--measure", "m", "--target", f"{NEXT}-01-01", "--link", "nope"), ("no meeting or action",)),
         (("goal", "check-in", "Ward", "nothing", "--progress", "10", "--note", "n"), ("no goal",)),
         (("goal", "nudge", "Ward", "3"), ("only a supervising mentor",)),
     ],
@@ -91,12 +97,12 @@ def test_bad_input_is_one_line(ward: Laptops, args, fragments):
 
 
 def test_progress_out_of_range_is_one_line(ward: Laptops):
-    run(ward, "Cleo", "goal", "add", "Ward", "Lead", "--domain", "skill", "--measure", "m", "--target", "2031-09-30", "--shared")
+    run(ward, "Cleo", "goal", "add", "Ward", "Lead", "--domain", "skill", "--measure", "m", "--target", f"{NEXT}-09-30", "--shared")
     assert_one_clear_line(run(ward, "Cleo", "goal", "check-in", "Ward", "Lead", "--progress", "140", "--note", "n"), "0 to 100")
 
 
 def test_a_goal_named_twice_is_told_apart_by_id_and_a_mentor_is_told_whose_status_it_is(ward: Laptops):
-    add = ("goal", "add", "Ward", "Teach SBAR to students", "--domain", "skill", "--measure", "two sessions", "--target", "2031-03-31")
+    add = ("goal", "add", "Ward", "Teach SBAR to students", "--domain", "skill", "--measure", "two sessions", "--target", f"{NEXT}-03-31")
     assert run(ward, "Cleo", *add).exit_code == 0
     assert run(ward, "Cleo", *add, "--shared").exit_code == 0
     ids = sorted(g["id"] for g in goals_of(ward, "Cleo"))

@@ -7,6 +7,7 @@ non-zero exit; member text is printed cleaned, line by line.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -15,6 +16,8 @@ from click.testing import Result
 from circle.store.channels import ChannelService
 from tests.security.laptops import Laptops
 from tests.unit.test_cli import assert_one_clear_line
+
+NEXT = dt.date.today().year + 1  # dates a year or more ahead: a day that has passed is refused
 
 
 def run(lap: Laptops, who: str, *args: str) -> Result:
@@ -27,7 +30,7 @@ def test_a_thread_shows_oldest_first_with_requests(ward: Laptops):
     r = run(ward, "Cleo", "dyad", "send", "Ward", "Ana", "Thanks \x1b[31mred\x1b[0m", "--kind", "question")
     assert r.exit_code == 0, r.output
     assert "only the two of you can read it" in r.stdout
-    assert run(ward, "Cleo", "dyad", "ask", "Ward", "Ana", "my case presentation", "--by", "2031-12-10").exit_code == 0
+    assert run(ward, "Cleo", "dyad", "ask", "Ward", "Ana", "my case presentation", "--by", f"{NEXT}-12-10").exit_code == 0
     shown = run(ward, "Cleo", "dyad", "show", "Ward", "Ana")
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
@@ -35,7 +38,7 @@ def test_a_thread_shows_oldest_first_with_requests(ward: Laptops):
     first = next(i for i, line in enumerate(lines) if "First:" in line)
     assert "(feedback)" in lines[first] and lines[first + 1].strip() == "the handover."
     assert any("you (question): Thanks" in line for line in lines[first + 2 :])
-    assert any("[open] you asked for feedback on: my case presentation by 2031-12-10" in line for line in lines)
+    assert any(f"[open] you asked for feedback on: my case presentation by {NEXT}-12-10" in line for line in lines)
     doc = json.loads(run(ward, "Cleo", "dyad", "show", "Ward", "Ana", "--json").stdout)
     assert [m["kind"] for m in doc["messages"]] == ["feedback", "question"] and doc["readers"] == ["Cleo", "Ana"]
     assert doc["requests"][0]["status"] == "open"
