@@ -78,7 +78,7 @@ def format_for(path: Path | None, fmt: str | None, formats: tuple[str, ...] = FO
     """
     ending = path.suffix.lower() if path is not None else ""
     if ending == ".csv":
-        raise UsageError(f"{path.name}: a CSV export is a zip of tables", "name it .zip, or add --folder for a folder of .csv files")
+        raise UsageError(f"{path.name}: a CSV export is a zip of tables", "name it .zip (the command line's --folder writes one .csv per table)")
     named = ENDINGS.get(ending)
     if named and named not in formats:
         raise UsageError(f"{path.name} ends in {path.suffix}, which this export is not", f"name it {' or '.join(EXTENSIONS[f] for f in formats)}")

@@ -122,7 +122,7 @@ def test_the_format_follows_the_file_name_and_a_name_of_another_format_is_refuse
     htm = run(home, "export", "Riverside", "-o", str(tmp_path / "lead.htm"))  # another spelling of an ending says it too
     assert htm.exit_code == 0 and "<!DOCTYPE html>" in (tmp_path / "lead.htm").read_text()
     table = run(home, "export", "Riverside", "-o", str(tmp_path / "table.csv"))
-    assert table.exit_code == 2 and table.stderr.startswith("circle: table.csv: a CSV export is a zip of tables: name it .zip, or add --folder")
+    assert table.exit_code == 2 and table.stderr.startswith("circle: table.csv: a CSV export is a zip of tables: name it .zip")
     assert not (tmp_path / "table.csv").exists()
 
 

@@ -224,3 +224,28 @@ def test_a_page_the_home_screen_did_not_write_is_not_shown():
     ]
     for page in bad:
         assert front_line("c1", frontpage.Front(page, 0.0, False), "2025-06-02") is None
+
+
+async def test_a_removed_member_is_told_on_the_home_and_cohort_screens(app_for, demo_home, clock):
+    """Helen removes Sam; Sam's laptop receives it: the home screen marks the cohort, its banner says he was removed."""
+    from textual.widgets import Static
+
+    from tests.security.laptops import copy_db
+
+    helen, sam = unlock(demo_home, "Helen Okafor", clock), unlock(demo_home, "Sam O'Neill", clock)
+    cid = helen.cohort_ids()[0]
+    svc = helen.cohort(cid)
+    svc.remove(next(m.id for m in svc.view.members() if m.name.startswith("Sam")))
+    src = helen.store(cid)
+    copy_db(src.journal.path, sam.store(cid).peer_dir() / f"{src.entry.journal}.db")
+    sam.store(cid).ingest()
+    helen.close()
+    sam.close()
+    app = app_for("Sam O'Neill")
+    async with app.run_test(size=(110, 34)) as pilot:
+        await opened(pilot)
+        assert isinstance(app.screen, HomeScreen) and "needs attention" in app.screen.lines[cid].row.plain
+        await pilot.press("enter")
+        await opened(pilot)
+        banner = str(app.screen.query_one("#cohort-banner", Static).render())
+        assert "you were removed from this cohort: you read nothing written since" in banner
