@@ -73,7 +73,7 @@ def dyad_send(c: Context, cohort: str, member: str, text: str, kind: str, reques
 def dyad_show(c: Context, cohort: str, member: str, as_json: bool) -> None:
     """The private channel with MEMBER of COHORT, oldest first, and its feedback requests."""
     ch = _channels(c, cohort)
-    peer = ch.peer(member)
+    peer = ch.peer(member, former=True)  # a removed member's channel is still read
     view = ch.cohort.view
     got = ch.channels()
     thread, requests = got.thread(peer.id), got.requests.get(peer.id, [])
@@ -196,7 +196,7 @@ def dyad_phase(c: Context, cohort: str, member: str, phase: str, note: str) -> N
 def dyad_agreement(c: Context, cohort: str, member: str, as_json: bool) -> None:
     """The agreement of your channel with MEMBER: its sections, who signed (with their declaration), its versions."""
     ch = _channels(c, cohort)
-    peer = ch.peer(member)
+    peer = ch.peer(member, former=True)  # a removed member's channel is still read
     view = ch.cohort.view
     a = ch.agreement(peer.id)
     if as_json:

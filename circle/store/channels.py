@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from circle.errors import AlreadyExists, NotFound, UsageError
 from circle.models.agreements import SECTION_NAMES, SECTIONS, Agreement, digest
-from circle.models.names import MIN_ID_PREFIX
+from circle.models.names import MIN_ID_PREFIX, match_one
 from circle.models.private import DYAD, Channels, FeedbackRequest, Message, Phase, SelfNote
 from circle.models.records import Member
 from circle.models.schema import DYAD_PHASES, MAX_CHARTER, MESSAGE_KINDS, SELF_NOTE_KINDS
@@ -66,9 +66,14 @@ class ChannelService:
         """The members one may open a channel with: every other active member, in roster order."""
         return [m for m in self.cohort.view.members() if m.id != self.me]
 
-    def peer(self, name: str) -> Member:
-        """The other member of a channel, by the name a person typed."""
-        m = self.cohort.member_by_name(name)
+    def peer(self, name: str, former: bool = False) -> Member:
+        """The other member of a channel, by the name a person typed; with ``former``, a removed member too (to read
+        what the two of you wrote before: nothing more is written to them)."""
+        if former:
+            people = self.cohort.view.members(include_removed=True)
+            m = match_one(people, name, name=lambda m: m.name, ident=lambda m: m.id, what="member")
+        else:
+            m = self.cohort.member_by_name(name)
         if m.id == self.me:
             raise UsageError("a private channel is between you and someone else", "name another member; for notes only you read, use 'circle note add'")
         return m

@@ -72,3 +72,13 @@ def test_self_notes_from_the_shell(ward: Laptops):
 )
 def test_bad_input_is_one_line(ward: Laptops, args, fragments):
     assert_one_clear_line(run(ward, "Cleo", *args), *fragments)
+
+
+def test_a_removed_members_channel_is_still_read_and_written_no_more(ward: Laptops):
+    ChannelService(ward.svc("Cleo")).send(ward.id("Ana"), "Thank you for the year.")
+    ward.sync()
+    ward.svc("Ana").remove(ward.id("Cleo"))
+    ward.sync()
+    shown = run(ward, "Ana", "dyad", "show", "Ward", "Cleo")
+    assert shown.exit_code == 0 and "Thank you for the year." in shown.stdout, shown.output
+    assert_one_clear_line(run(ward, "Ana", "dyad", "send", "Ward", "Cleo", "Are you there?"), "no member matches")
