@@ -150,7 +150,9 @@ class PrivateScreen(CircleScreen):
         out.append(read.phase.phase, style="bold")
         a = read.agreement
         out.append(" · ", style="dim")
-        if a is None:
+        if read.phase.phase == "closed":  # nothing more is written: no key to press but f, to reopen it
+            out.append(("" if a is None else f"agreement v{a.current.number} · ") + "nothing more is written (f reopens it)", style="dim")
+        elif a is None:
             out.append("no agreement yet (g proposes one)", style="dim")
         elif a.signed_by_all:
             out.append(f"agreement v{a.current.number} signed by both", style="dim")

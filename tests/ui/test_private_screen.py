@@ -245,3 +245,5 @@ async def test_closing_a_channel_asks_first(app_for):
             if answer == "enter":
                 assert screen.channels.phase(peer).phase == before
         assert screen.channels.phase(peer).phase == "closed"
+        rel = str(screen.query_one("#private-relationship", Static).render())
+        assert "g proposes" not in rel and "Phase closed · " in rel and "nothing more is written (f reopens it)" in rel
