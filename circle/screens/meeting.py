@@ -31,7 +31,7 @@ from circle.models.records import AgendaItem
 from circle.screens.base import CircleScreen, Early, rota_is_current
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
 from circle.screens.room import EARLY_HINT, RoomPage, RoomRead, held_question, read_room, versions_text
-from circle.store.service import MORE_TIME, CohortService
+from circle.store.service import MORE_TIME, CohortService, today_at
 from circle.widgets import Countdown, PhaseBar, WindowedList
 from circle.widgets.member_text import NAME_CHARS, line, name
 
@@ -393,7 +393,7 @@ class MeetingScreen(CircleScreen):
         fields = [
             Field("title", "Action", placeholder="what will be done"),
             Field("owner", "Owner", self.service.me, options=self._member_options()),
-            Field("due", "Due (YYYY-MM-DD, optional)", placeholder="2026-12-09"),
+            Field("due", "Due (YYYY-MM-DD, optional)", placeholder=f"for example {today_at(self.service.now())}"),
         ]
         self._form("Add an action item", fields, "Add", lambda v: self.service.add_action(self.meeting_id, v["title"], v["owner"], v["due"]))
 
