@@ -44,12 +44,12 @@ TIMEBOX = (1, 240)  # an agenda item's timebox
 MORE_TIME = 5  # minutes "+" gives the running item
 
 
-def _when(value: str, field: str = "at") -> str:
-    """A meeting's date and time as ``YYYY-MM-DD HH:MM`` (a ``T`` between them is fine too)."""
+def _when(value: str, field: str = "at", today: str = "") -> str:
+    """A meeting's date and time as ``YYYY-MM-DD HH:MM`` (a ``T`` between them is fine too); ``today`` is the hint's example."""
     try:
         return dt.datetime.strptime(" ".join(_text(value, "date", field=field).replace("T", " ").split()), "%Y-%m-%d %H:%M").strftime("%Y-%m-%d %H:%M")
     except ValueError:
-        raise FieldError(field, "that is not a date and time", "write it as YYYY-MM-DD HH:MM, for example 2026-12-09 07:30") from None
+        raise FieldError(field, "that is not a date and time", f"write it as YYYY-MM-DD HH:MM, for example {today or '2026-12-09'} 07:30") from None
 
 
 def _due(value: str, field: str = "due", optional: bool = True, today: str = "") -> str:
@@ -316,8 +316,9 @@ class CohortService:
         refused: a meeting dated before meetings already held leads no
         rota turn but its scheduler's, and would be the next meeting.
         """
-        at = _when(at)
-        if from_today and at[:10] < today_at(self.store.clock()):
+        today = today_at(self.store.clock())
+        at = _when(at, today=today)
+        if from_today and at[:10] < today:
             raise FieldError("at", f"{at[:10]} has passed", "check the year and the month: meetings are scheduled from today on")
         length = meeting_minutes(minutes, self.view.cohort().meeting_minutes)
         title = title.strip()
