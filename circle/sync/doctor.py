@@ -167,7 +167,9 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
             yield Finding(
                 False,
                 f"{name}: your journal on the replica: {wrong}",
-                "if replica folders were renamed or moved by hand, put them back; else run 'circle sync --once' (it rewrites your copy there)",
+                "use the other laptop: nothing is sent from this one, or what was written there would be lost"
+                if wrong == CONTINUED
+                else "if replica folders were renamed or moved by hand, put them back; else run 'circle sync --once' (it rewrites your copy there)",
             )
     yield from _trouble(store, name)
     if store.refused_wraps:
@@ -258,6 +260,9 @@ def _replica_fix(kind: str, member: str) -> str:
     return f"if replica folders were renamed or swapped by hand, put them back; else ask {member} to run 'circle sync --once' (their device rewrites it)"
 
 
+CONTINUED = "it goes on past what this laptop wrote: your journal was continued on another laptop (recovered from your kit)"
+
+
 def _own_replica(store: CohortStore, replica: ls.Replica) -> str:
     """Whether the replica holds a beginning of this identity's own journal (behind is only unsent), else what it holds."""
     with tempfile.TemporaryDirectory(prefix="circle-doctor-") as d:
@@ -276,6 +281,8 @@ def _own_replica(store: CohortStore, replica: ls.Replica) -> str:
         return ""  # the own journal's own trouble is said by trouble()
     if len(theirs) <= len(mine) and mine[: len(theirs)] == theirs:
         return ""
+    if theirs and mine and theirs[0] == mine[0]:
+        return CONTINUED
     return "it is not your journal as this device holds it (another member's, another history, or damaged)"
 
 

@@ -175,6 +175,30 @@ def _push(db: Path, replica: ls.Replica) -> None:
         ls.heal(db, replica)
 
 
+CONTINUED_ELSEWHERE = (
+    "this laptop's journal was continued on another laptop (recovered from your kit): nothing is sent from this one,"
+    " or what was written there would be lost; use the other laptop"
+)
+
+
+def _continued_copy(db: Path, replica: ls.Replica) -> bool:
+    """Whether the replica holds this journal's beginning and then events this device does not hold.
+
+    Anything else is left to the push: a beginning of it (unsent), a replica
+    that does not restore (healed), another journal in its place (raised).
+    """
+    with tempfile.TemporaryDirectory(prefix="circle-continued-") as d:
+        out = Path(d) / "replica.db"
+        try:
+            if not ls.restore(replica, out):
+                return False
+            theirs = [r.blob for r in read_rows(out)]
+            mine = [r.blob for r in read_rows(db)]
+        except CircleError:
+            return False
+    return bool(theirs and mine) and theirs[0] == mine[0] and not (len(theirs) <= len(mine) and mine[: len(theirs)] == theirs)
+
+
 def _older_copy(db: Path, replica: ls.Replica) -> bool:
     """Whether the replica holds a beginning of this journal and nothing else."""
     with tempfile.TemporaryDirectory(prefix="circle-older-") as d:
@@ -223,6 +247,7 @@ class SyncService:
         # How new events are folded: directly, or handed to the UI thread by the app.
         self.ingest: Callable[[CohortStore], IngestReport] = lambda store: store.ingest()
         self._problems: dict[str, str] = {}  # journal id, own journal path or "service" -> one line
+        self._elsewhere: dict[str, str] = {}  # own journal path -> "" (its replica is its own) or why nothing is sent (see _continued)
         self._away_now: dict[str, tuple[str, SyncError]] = {}  # own journal path -> (its location, why it is away)
         self._locations: dict[str, tuple[dict[str, Any] | None, ls.Replica, Path | None]] = {}  # see _location
         self._marks: dict[Path, bool] = {}  # folder location -> whether its marker was there at the last full pass
@@ -264,8 +289,33 @@ class SyncService:
                 self._problems.pop(str(store.journal.path))
             if store.written() == 0 and not store.journal.path.exists():
                 continue  # nothing written here yet (a new device): nothing to send
-            out.append((store.journal.path, replica_for(self.session, store).child(store.entry.replica_path)))
+            replica = replica_for(self.session, store).child(store.entry.replica_path)
+            if elsewhere := self._continued(store.journal.path, replica):
+                self._problems[str(store.journal.path)] = elsewhere
+                continue
+            out.append((store.journal.path, replica))
         return out
+
+    def _continued(self, db: Path, replica: ls.Replica) -> str:
+        """Why ``db`` must not be sent, where its replica holds events this device never wrote; else "".
+
+        A laptop taken for lost and recovered from a kit on another goes on
+        with the same journal there. Found again, this one would ship its own
+        ending over the other's, and what was written there would be lost. So
+        once per service (a ``sync --once``, or the first pass of ``circle
+        sync``), before anything is sent: a replica whose newest TXID is not the
+        one this device last shipped is read, and must hold a beginning of this
+        journal. A replica out of reach is left to the push, which says so.
+        """
+        key = str(db)
+        if key not in self._elsewhere:
+            try:
+                theirs_txid = ls.latest_txid(replica)
+                same = theirs_txid is None or theirs_txid == ls.local_txid(db)
+            except CircleError:
+                return ""  # out of reach or unreadable: the push says why, and this is asked again next time
+            self._elsewhere[key] = "" if same or not _continued_copy(db, replica) else CONTINUED_ELSEWHERE
+        return self._elsewhere[key]
 
     def _restore_own(self, report: OnceReport | None = None) -> None:
         """Put back own journals that are missing or cut short here from their replicas, when the replica holds all of them."""
@@ -378,6 +428,7 @@ class SyncService:
             self._check_locations()
             self._restore_own(report)
             own = self._own()
+            report.problems += [why for why in self._elsewhere.values() if why]
             report.unreachable.update((where, exc.line()) for where, exc in self._away_now.values())
             locations = {store.journal.path: self._location(store)[0] for store in self._cohorts()}
             for db, replica in own:

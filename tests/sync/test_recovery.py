@@ -94,3 +94,38 @@ def test_recover_from_the_command_line(tmp_path):
     assert "kept" in r.stdout
     bad = CliRunner().invoke(main, ["recover", str(tmp_path / "nowhere.kit")], env={**env, "CIRCLE_HOME": str(tmp_path / "other")})
     assert bad.exit_code != 0 and bad.stderr.startswith("circle: the recovery kit cannot be read") and "Traceback" not in bad.output
+
+
+def test_the_lost_laptop_found_again_sends_nothing_over_the_recovered_one(tmp_path):
+    """Found again after its owner recovered on another laptop, the first laptop shipped its own ending of the journal
+    over the other's: what the recovered laptop wrote was lost. It now sends nothing, and says why."""
+    from circle.sync.service import CONTINUED_ELSEWHERE, SyncService
+
+    loc = {"url": str(tmp_path / "shared-folder")}
+    ana, ben = new_home(tmp_path, "Ana"), new_home(tmp_path, "Ben")
+    cid = ana.create_cohort("Pharmacists West", replica=dict(loc)).id
+    once(ana)
+    bring_in(ana, cid, ben, loc)
+    code = ana.recovery_code()
+    (tmp_path / "usb").mkdir()
+    kit = ana.write_recovery_kit(tmp_path / "usb")
+    ana.cohort(cid).add_item("", "C, written on the laptop she then lost, never sent")
+    back = Home(tmp_path / "new-laptop", calibrate=False).recover(kit, code, "a new pass phrase")
+    once(back)
+    back.cohort(cid).add_item("", "D, written on the recovered laptop")
+    once(back)
+    r = SyncService(ana).once()  # the lost laptop, found, syncs
+    assert r.problems == [CONTINUED_ELSEWHERE] and r.pushed == 0
+    from circle.sync import doctor
+    from circle.sync import litestream as ls
+
+    with ls.bounded():
+        said = [(f.what, f.fix) for f in doctor.diagnose(ana) if not f.ok]
+    assert any(what.endswith(doctor.CONTINUED) and fix.startswith("use the other laptop") for what, fix in said), said
+    once(ben)
+    assert "D, written on the recovered laptop" in texts(ben.cohort(cid))
+    again = SyncService(back).once()  # the recovered laptop goes on as before
+    assert not again.problems and again.pushed == 1
+    back.cohort(cid).add_item("", "E, after")
+    once(back, ben)
+    assert {"D, written on the recovered laptop", "E, after"} <= texts(ben.cohort(cid))
