@@ -857,6 +857,10 @@ class CohortStore(Wrapping):
                         opened = open_events(accepted, record, self.id, keys, r, keep=False)
                     r.opened = opened.count + len(opened.wraps)
                 report.add(r)
+            said = " ".join(report.problems)
+            for jid, what in sorted(self.alarms.items()):  # found before, on a copy this device no longer reads (see forks_on_record)
+                if jid[:8] not in said:
+                    report.problems.append(f"journal {jid[:8]}: {what}")
             self.flush()
         refused = self.view.refused()
         report.held_aside = len(refused)

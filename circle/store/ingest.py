@@ -122,6 +122,25 @@ class Accepted:
         self.close()
 
 
+def forks_on_record(evidence_dir: Path) -> Iterator[tuple[str, str]]:
+    """The forks this device found before, from the evidence it kept: (journal id, what was found).
+
+    A fork never heals: a journal with two histories stays stopped at the
+    verified head. Found once, it is said on every run after, not only by the
+    one that found it (the next skips a replica that did not change).
+    """
+    if not evidence_dir.is_dir():
+        return
+    for path in sorted(evidence_dir.glob("*-fork*.json")):
+        try:
+            doc = json.loads(path.read_bytes())
+            jid, problem = doc["journal"], doc["problem"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # damaged evidence says nothing; the journal's own check runs as before
+        if isinstance(jid, str) and isinstance(problem, str) and doc.get("kind") == "fork":
+            yield jid, problem
+
+
 class JournalChecker:
     """Checks journals of one cohort against their verified heads.
 
@@ -131,7 +150,7 @@ class JournalChecker:
 
     def __init__(self, evidence_dir: Path) -> None:
         self.evidence_dir = evidence_dir
-        self.alarms: dict[str, str] = {}  # journal id -> what was found (fork, rollback)
+        self.alarms: dict[str, str] = dict(forks_on_record(evidence_dir))  # journal id -> what was found (fork, rollback)
 
     def check(
         self, record: JournalRecord, path: Path, report: IngestReport, *, from_start: bool, every_signature: bool, rewind: Rewind | None = None

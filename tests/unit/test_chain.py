@@ -298,6 +298,25 @@ def test_fork_detected_reported_kept_and_not_folded(cohort: CohortStore, ben: Pe
     assert "forked" in again.alarms.get(ben.jid.hex(), "") and "x2" not in texts(again)
 
 
+def test_a_fork_found_once_is_said_on_every_open_after(cohort: CohortStore, ben: Peer, tmp_path: Path) -> None:
+    """Sync refuses the forked copy and keeps the verified one here: the next run read nothing new, and the alarm was gone
+    (`verify` said "No problems found" with the fork's evidence on disk)."""
+    ben.write(ben.path, ["n1"], ["n2", "n3"])
+    cohort.ingest()
+    kept = tmp_path / "kept.db"
+    shutil.copyfile(ben.path, kept)
+    alt = tmp_path / "alt.db"
+    ben.write(alt, ["n1"], ["x2", "x3"], ["x4"])
+    replace_file(ben.path, alt)
+    cohort.ingest()
+    replace_file(ben.path, kept)  # this device's copy is the verified history again
+    again = reopened(cohort)
+    assert "forked" in again.alarms.get(ben.jid.hex(), "")
+    assert any(p.startswith(f"journal {ben.jid.hex()[:8]}: ") and "forked" in p for p in again.verify_all().problems)
+    with again.lock:
+        assert any("forked" in line for _who, line in again.trouble())
+
+
 def test_rollback_detected_and_refused(cohort: CohortStore, ben: Peer, tmp_path: Path) -> None:
     ben.write(ben.path, ["n1"])
     old = tmp_path / "old.db"
