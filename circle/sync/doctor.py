@@ -141,7 +141,7 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
     members = {j: m for m in store.view.members() for j, _ in m.journals}
     for jid, record in store.known_journals().items():
         member = members.get(jid)
-        if jid == store.entry.journal or member is None:
+        if jid == store.entry.journal or member is None or jid in member.gone:  # a removed device's journal: none is owed
             continue
         path = record.replica_path or dict(member.journals).get(jid, "")
         if not reached:  # the same location: it would only say the same again

@@ -79,6 +79,7 @@ class Peer:
     replica: ls.Replica
     out: Path
     where: str = ""  # the cohort's location, for people (no credentials)
+    retired: bool = False  # a removed device's or member's journal: nothing more comes, and none is owed
     last_received: float = 0.0
     checked: float = 0.0  # when the replica was last read and this device found it held all of it
     state: str = "waiting"
@@ -400,6 +401,7 @@ class SyncService:
                 known = store.known_journals()
             names = {j: m.name for m in members for j, _ in m.journals}
             paths = {j: p for m in members for j, p in m.journals}
+            retired = {j for m in members for j, _ in m.journals if not m.active or j in m.gone}
             for jid, j in known.items():
                 if jid == store.entry.journal or jid in self._peers:
                     continue
@@ -411,7 +413,7 @@ class SyncService:
                 except CircleError as exc:  # a path no location takes (the fold refuses such events; an older one kept it): this journal only
                     self._problems[jid] = f"{names.get(jid, 'a member')}'s journal: {exc.line()}"
                     continue
-                self._peers[jid] = Peer(store.id, jid, names.get(jid, "inviter"), replica, store.journal_path(jid), describe_replica(base))
+                self._peers[jid] = Peer(store.id, jid, names.get(jid, "inviter"), replica, store.journal_path(jid), describe_replica(base), jid in retired)
 
     # ---- one pass: push everything, pull everything ---------------------
     def once(self) -> OnceReport:
@@ -594,6 +596,10 @@ class SyncService:
                 continue
             j = self.session.vault.journal(peer.journal)
             if j is None:
+                continue
+            if txid is None and j.replica_txid is not None and peer.retired:  # a removed device's: this copy is all there is
+                peer.state = "gone"
+                self._problems.pop(peer.journal, None)
                 continue
             if txid is None and j.replica_txid is not None:  # restored from here before: emptied, or another drive
                 peer.state = "gone"
