@@ -38,7 +38,8 @@ class _Group(click.Group):
             while ctx is not None and ctx.command.hidden:  # a hidden default (`credits show`) is not what was typed
                 ctx = ctx.parent
             where = ctx.command_path if ctx is not None else "circle"
-            click.echo(f"circle: {exc.format_message().rstrip('.')}; see '{where} --help'", err=True)
+            said = exc.format_message().rstrip(".")
+            click.echo(f"circle: {said}{' ' if said.endswith('?') else '; '}see '{where} --help'", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
             exc.show()

@@ -201,7 +201,8 @@ class Keystore:
         except InvalidTag:
             # The AEAD cannot tell a wrong passphrase from a damaged file: say both.
             raise WrongPassphrase(
-                "wrong passphrase", "nothing was changed: give it again; if you are sure of it, the keystore is damaged: restore it from a backup"
+                "wrong passphrase",
+                "nothing was changed: give it again; if you are sure of it, the keystore is damaged: restore it from a backup, or use your recovery kit",
             ) from None
         try:
             data = json.loads(plain)

@@ -227,8 +227,7 @@ class CohortStore(Wrapping):
         if not items:
             return []
         with self.lock:
-            if scope is not Scope.SELF:
-                self._require_member()
+            self._require_member(scope)
             if scope is Scope.COHORT and self.view.founded and self.view.current_epoch() is None:
                 self.start_epoch("heal")  # removals elsewhere left no key that excludes every removed member
             key = self.sealing_key() if scope is Scope.COHORT else self.keys.sealing(scope)
@@ -255,11 +254,18 @@ class CohortStore(Wrapping):
             parts.append(Part(kind, body, key))
             return self.commit(parts)[0]
 
-    def _require_member(self) -> None:
-        """What this identity writes for others is refused once it was removed: say so, instead of writing what every other
-        device holds aside (an altered client that writes anyway goes through :meth:`commit`; the fold refuses it)."""
+    def _require_member(self, scope: Scope = Scope.COHORT) -> None:
+        """What this identity writes for others is refused once it was removed, and all this laptop writes once the laptop
+        was: say so, instead of writing what every other device holds aside (an altered client that writes anyway goes
+        through :meth:`commit`; the fold refuses it). A removed member's own notes (``Scope.SELF``) are still theirs."""
         me = self.view.member(self.author.id)
-        if me is not None and not me.active:
+        if me is None:
+            return
+        if self.entry.journal in me.gone:
+            raise UsageError(
+                "this laptop was removed from your devices", "nothing was written: what it writes counts for nothing; write from another laptop of yours"
+            )
+        if not me.active and scope is not Scope.SELF:
             raise UsageError("you were removed from this cohort", "nothing was written: what you write reaches nobody; a mentor can admit you again")
 
     def sealing_key(self) -> ScopeKey:

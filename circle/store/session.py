@@ -248,7 +248,7 @@ class Session:
             me = svc.view.member(self.id)
             if svc.store.entry.pending is not None or me is None or not me.active:
                 continue  # not a member there (yet): the other laptop joins it itself
-            if any(name == device for _j, name in me.devices if _j not in me.gone):
+            if any(name.casefold() == device.casefold() for name in device_names(me).values()):  # removed ones too: a list names each once
                 raise AlreadyExists(f"a device named {device!r} is already yours in {svc.view.cohort().name}", "choose another name")
             plan.append((cid, svc, os.urandom(16).hex(), os.urandom(16).hex()))
         for _cid, svc, jid, rpath in plan:

@@ -175,7 +175,7 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
     if store.refused_wraps:
         yield Finding(
             False,
-            f"{name}: {store.refused_wraps} key{'s' if store.refused_wraps != 1 else ''} wrapped to you match no key epoch (never used)",
+            f"{name}: {store.refused_wraps} key{'s' if store.refused_wraps != 1 else ''} wrapped to you {'match' if store.refused_wraps != 1 else 'matches'} no key epoch (never used)",
             "someone sent keys they were not entitled to; tell the cohort's mentor",
         )
     waiting = store.view.waiting()

@@ -15,6 +15,7 @@ import shutil
 import pytest
 
 from circle.crypto.identity import Identity
+from circle.errors import UsageError
 from circle.store.channels import ChannelService
 from circle.store.cohort import Part
 from circle.store.session import Home
@@ -121,6 +122,12 @@ def test_two_laptops_of_one_person_write_at_once_and_nothing_is_lost(tmp_path):
     print(f"a removed device: 2 things written after its removal, {read} read on it")
     tally("a removed device reads what comes after", 2, read)
     assert read == 0
+
+    # The lost laptop, once it has the removal, says so instead of writing what counts for nothing.
+    with pytest.raises(UsageError, match="this laptop was removed from your devices"):
+        lost.add_item("", "one more from the lost laptop")
+    with pytest.raises(UsageError, match="this laptop was removed"):
+        ChannelService(lost).add_note("a note only she reads, on the lost laptop")
 
     # Its journal then gone from the replica (the folder copied or emptied): nothing more is owed from a removed laptop,
     # so nothing is wrong. Every sync said it was, and that it would come back when they synced: it never would.

@@ -77,6 +77,7 @@ def test_schedule_checks_the_date_and_the_length(ana: Path, args: list[str], say
         (["agenda", "add", "night", "Handover", "--minutes", "0"], "Invalid value for '--minutes'"),
         (["agenda", "add"], "Missing argument 'COHORT'"),
         (["nosuch"], "No such command 'nosuch'"),
+        (["statu"], "Did you mean 'status'? see '"),  # not "?; see"
         (["credits", "night", "--cycle", "abc"], " credits --help'"),  # not the hidden 'credits show' it runs
     ],
 )
