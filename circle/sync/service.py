@@ -182,34 +182,35 @@ CONTINUED_ELSEWHERE = (
 )
 
 
+def _replica_rows(replica: ls.Replica) -> list[bytes] | None:
+    """The envelopes a journal's replica restores to, in order; None when it restores to nothing or cannot be read."""
+    with tempfile.TemporaryDirectory(prefix="circle-replica-") as d:
+        out = Path(d) / "replica.db"
+        try:
+            return [r.blob for r in read_rows(out)] if ls.restore(replica, out) else None
+        except CircleError:
+            return None
+
+
 def _continued_copy(db: Path, replica: ls.Replica) -> bool:
     """Whether the replica holds this journal's beginning and then events this device does not hold.
 
     Anything else is left to the push: a beginning of it (unsent), a replica
     that does not restore (healed), another journal in its place (raised).
     """
-    with tempfile.TemporaryDirectory(prefix="circle-continued-") as d:
-        out = Path(d) / "replica.db"
-        try:
-            if not ls.restore(replica, out):
-                return False
-            theirs = [r.blob for r in read_rows(out)]
-            mine = [r.blob for r in read_rows(db)]
-        except CircleError:
-            return False
+    theirs = _replica_rows(replica)
+    try:
+        mine = [r.blob for r in read_rows(db)]
+    except CircleError:
+        return False
     return bool(theirs and mine) and theirs[0] == mine[0] and not (len(theirs) <= len(mine) and mine[: len(theirs)] == theirs)
 
 
 def _older_copy(db: Path, replica: ls.Replica) -> bool:
     """Whether the replica holds a beginning of this journal and nothing else."""
-    with tempfile.TemporaryDirectory(prefix="circle-older-") as d:
-        out = Path(d) / "replica.db"
-        try:
-            if not ls.restore(replica, out):
-                return False
-            theirs = [r.blob for r in read_rows(out)]
-        except CircleError:
-            return False
+    theirs = _replica_rows(replica)
+    if theirs is None:
+        return False
     mine = [r.blob for r in read_rows(db)]
     return len(theirs) <= len(mine) and mine[: len(theirs)] == theirs
 

@@ -103,3 +103,16 @@ async def opened(pilot) -> None:
             return
         await pilot.pause(0.01)
     raise AssertionError("the app kept working in the background")
+
+
+async def tab_through_in_view(pilot) -> None:
+    """Tab through the form on screen: every field, and its submit button, must be in view when Tab reaches it."""
+    form = pilot.app.screen
+    seen = set()
+    for _ in range(len(form.fields) + 1):
+        focused = form.focused
+        assert focused is not None and focused.region.height and form.region.contains_region(focused.region), focused
+        seen.add(focused.id)
+        await pilot.press("tab")
+        await pilot.pause()
+    assert {f"field-{f.name}" for f in form.fields} | {"submit"} <= seen

@@ -20,7 +20,7 @@ from circle.store.journal import read_rows
 from circle.store.vault import Scope
 from tests.security.laptops import copy_db
 
-from .conftest import opened, unlock
+from .conftest import opened, tab_through_in_view, unlock
 
 
 def kwame_asks_helen(home: Path, clock) -> None:
@@ -214,14 +214,7 @@ async def test_the_agreement_form_scrolls_on_a_30_row_terminal(app_for):
         await pilot.pause()
         form = app.screen
         assert isinstance(form, FormModal)
-        seen = set()
-        for _ in range(len(form.fields) + 1):
-            focused = form.focused
-            assert focused is not None and focused.region.height and form.region.contains_region(focused.region), focused
-            seen.add(focused.id)
-            await pilot.press("tab")
-            await pilot.pause()
-        assert {f"field-{f.name}" for f in form.fields} | {"submit"} <= seen
+        await tab_through_in_view(pilot)
 
 
 async def test_closing_a_channel_asks_first(app_for):
