@@ -136,6 +136,7 @@ class FormModal(ModalScreen[dict[str, str] | None]):
             i.cursor_blink = getattr(self.app, "cursor_blink", True)
         for e in self.query(".modal-error"):
             e.display = False
+        self.call_after_refresh(self.query_one(FormBox).scroll_home, animate=False)  # a tall form opens at its title
 
     def values(self) -> dict[str, str]:
         out: dict[str, str] = {}
