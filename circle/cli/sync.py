@@ -9,6 +9,7 @@ import time
 import click
 
 from circle.cli.common import Context, echo, friendly, pass_ctx, plural
+from circle.errors import UsageError
 
 
 def look_for_answers(session) -> None:
@@ -29,12 +30,14 @@ def look_for_answers(session) -> None:
                 echo("circle: a join was refused: the invite code was wrong" + (", and the invite is now spent" if state == "spent" else ""), err=True)
 
 
-def sync_once(session) -> int:
+def sync_once(session, accept_loss: bool = False) -> int:
     """Push and pull every cohort once and say what happened; the exit code (1: problems or wrong settings)."""
     from circle.sync.service import SyncService
 
     look_for_answers(session)
-    r = SyncService(session).once()
+    r = SyncService(session).once(accept_loss=accept_loss)
+    for line in r.notes:
+        echo(line)
     if r.pushed or r.pulled or r.events or not (r.unreachable or r.wrong):
         echo(f"Pushed {plural(r.pushed, 'journal')}, pulled {r.pulled}, {plural(r.events, 'new event')}.")
     for line in r.offline_lines():  # a normal state: said in one line each, exit 0
@@ -55,9 +58,14 @@ def sync_once(session) -> int:
     type=click.FloatRange(0.5, 3600),
     help="Seconds between checks of every replica for new events; your own are shipped within 5 s.",
 )
+@click.option(
+    "--accept-loss",
+    is_flag=True,
+    help="With --once: your journal here was lost with events never sent; go on from your replica's copy without them.",
+)
 @pass_ctx
 @friendly
-def sync(c: Context, once: bool, interval: float) -> None:
+def sync(c: Context, once: bool, interval: float, accept_loss: bool) -> None:
     """Sync every cohort of this identity with its replica.
 
     A replica out of reach is a normal state: --once says since when and what
@@ -67,10 +75,12 @@ def sync(c: Context, once: bool, interval: float) -> None:
     """
     from circle.sync.service import SyncService
 
+    if accept_loss and not once:
+        raise UsageError("--accept-loss goes with --once", "run 'circle sync --once --accept-loss'")
     s = c.unlock()
     service = SyncService(s, poll=interval)
     if once:
-        sys.exit(sync_once(s))
+        sys.exit(sync_once(s, accept_loss))
     look_for_answers(s)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("now", True))

@@ -157,16 +157,24 @@ def atomic_write(path: Path, data: bytes | Iterable[bytes], mode: int = 0o600) -
 def merge(base: Any, mine: Any) -> Any:
     """Merge two keystore payloads: union of maps, ``mine`` wins on leaves.
 
-    Verified heads only move forward, so a stale writer cannot undo them.
+    Verified heads only move forward, so a stale writer cannot undo them; the
+    one way back is a deliberate rewind (an own journal lost with events never
+    sent, see ``CohortStore.restore_own``), which counts up ``rewound``: the
+    head with the higher count wins whatever its seq.
     """
     if isinstance(base, dict) and isinstance(mine, dict):
         out = dict(base)
         for k, v in mine.items():
             out[k] = merge(base[k], v) if k in base else v
-        if "seq" in base and "seq" in mine and isinstance(base["seq"], int) and base["seq"] > mine["seq"]:
-            out["seq"], out["hash"] = base["seq"], base.get("hash")
+        if "seq" in base and "seq" in mine and isinstance(base["seq"], int):
+            ahead = (base.get("rewound", 0), base["seq"]) > (mine.get("rewound", 0), mine["seq"])
+            if ahead:
+                out.update({k: base[k] for k in HEAD_FIELDS if k in base})
         return out
     return mine
+
+
+HEAD_FIELDS = ("seq", "hash", "head", "rewound")  # one head: they move together
 
 
 class Keystore:

@@ -49,9 +49,9 @@ from circle.models.text import lone_surrogate
 from circle.models.view import View
 from circle.paths import private_dir
 from circle.store import anonymous, archive, snapshot
-from circle.store.chain import check_chain
+from circle.store.chain import ChainResult, check_chain
 from circle.store.ingest import IngestReport, JournalChecker, Rewind, admission_of, open_events
-from circle.store.journal import Journal, read_rows
+from circle.store.journal import Journal, Row, append_raw, last_row, read_rows
 from circle.store.keys import WRAP_KEY_ID, CohortKeys, epoch_hash, roster_key, wrap_scope_key
 from circle.store.texts import Texts
 from circle.store.vault import JournalRecord, Scope, ScopeKey, Vault
@@ -113,6 +113,15 @@ def plural_events(n: int) -> str:
     return f"{n} event{'s' if n != 1 else ''}"
 
 
+def _completes(tip: Row, head: bytes, head_seq: int) -> bool:
+    """Whether the newest envelope written (kept in the keystore) is the one next after ``tip``."""
+    try:
+        h = envelope.parse(head)
+    except InvalidEnvelope:
+        return False
+    return tip.seq == head_seq - 1 == h.seq - 1 and h.prev == envelope.event_id(tip.blob)
+
+
 class CohortStore(Wrapping):
     """One cohort on this device, for one unlocked identity.
 
@@ -148,6 +157,7 @@ class CohortStore(Wrapping):
         self._folded: dict[str, tuple[int, bytes]] = {}
         self._since_snapshot = 0  # events folded since the snapshot on disk
         self.refused_wraps = 0  # keys wrapped to us that match no valid epoch
+        self.lost = 0  # own events given up when the journal went on from its replica's copy (see restore_own)
         self.load_report = IngestReport()
         self.lock = threading.RLock()
         self._round_rows = -1  # lines in the round cache when last opened into the view
@@ -476,12 +486,22 @@ class CohortStore(Wrapping):
                 return f"your journal for this cohort on this device differs from what you wrote at event {record.seq}"
             return None
 
-    def restore_own(self, mirror: Path) -> str | None:
+    def restore_own(self, mirror: Path, sent: int = 0, accept_loss: bool = False) -> str | None:
         """Put back the own journal from a copy of its replica, if that copy holds everything the keystore says was written.
 
+        The keystore keeps the newest envelope written, so a copy one event
+        short is completed from it. A copy shorter still that holds every event
+        known to be on the replica (``sent``: what peers may have read) is what
+        this device wrote, less events nobody ever received; with
+        ``accept_loss`` (the person said so: they have no copy of the file) the
+        journal goes on from it and the head moves back (:meth:`JournalRecord.rewind`):
+        the next event takes the first lost one's seq, and no peer holds another
+        event there. A copy short of ``sent`` is a replica rolled back, and is
+        never taken.
+
         Returns what is still wrong ("" when repaired, None when nothing was
-        wrong). All under :attr:`lock`: no write lands between the check and
-        the file put back.
+        wrong); :attr:`lost` says how many events an accepted loss gave up. All
+        under :attr:`lock`: no write lands between the check and the file put back.
         """
         with self.lock:
             problem = self.own_journal_problem()
@@ -497,15 +517,40 @@ class CohortStore(Wrapping):
                     head_hash=record.hash,
                     head_envelope=record.head,
                 )
+                tip = last_row(mirror) if res.kind == "rollback" else None
             except CircleError:
                 return problem + "; the replica's copy is unreadable too"
-            if res.kind in ("fork", "rollback"):
+            if res.kind == "fork" or (tip is not None and tip.seq < sent) or (res.kind == "rollback" and tip is None):
                 return problem + "; the replica does not hold all of it either"
+            lost = 0
+            if tip is not None and not _completes(tip, record.head, record.seq):
+                lost = record.seq - tip.seq
+                if not accept_loss:
+                    return (
+                        f"{problem}; the replica holds it up to event {tip.seq}, and {plural_events(lost)} written here never"
+                        " reached it: put the journal file back if you have a copy, or run 'circle sync --once --accept-loss'"
+                        " to go on without them"
+                    )
+                try:
+                    whole = check_chain(read_rows(mirror), journal_id=self.journal_id, verifier=record.verifier(), every_signature=True)
+                except CircleError:
+                    whole = ChainResult(kind="tampered")
+                if whole.kind:
+                    return problem + "; the replica's copy is damaged too"
+            elif tip is not None:
+                append_raw(mirror, record.seq, record.head)
             self.journal.close()
             for suffix in ("-wal", "-shm"):
                 Path(f"{self.journal.path}{suffix}").unlink(missing_ok=True)
             os.replace(mirror, self.journal.path)
             os.chmod(self.journal.path, 0o600)
+            if lost:
+                record.rewind(tip.seq, envelope.event_id(tip.blob), tip.blob)  # type: ignore[union-attr]
+                self.vault.save()
+                self._snapshot_path().unlink(missing_ok=True)  # it holds the lost events: the next open folds the journals
+                self._since_snapshot = 0  # and closing this store, whose view holds them too, writes none
+                self.lost = lost
+                return ""
             self.ingest(from_start=True)  # what it holds (all of it, after a recovery from a kit) is folded here
         return ""
 

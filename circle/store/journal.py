@@ -212,6 +212,24 @@ def last_seq(path: Path) -> int:
         conn.close()
 
 
+def last_row(path: Path) -> Row | None:
+    """The newest row of a journal file (None if it holds none)."""
+    seq = last_seq(path)
+    return next(iter(read_rows(path, seq - 1)), None) if seq else None
+
+
+def append_raw(path: Path, seq: int, blob: bytes) -> None:
+    """Put one envelope already written (and checked by the caller) at ``seq`` of a journal file that is no one's yet."""
+    conn = connect(path)
+    try:
+        with transaction(conn) as c:
+            c.execute("INSERT INTO envelopes (seq, blob) VALUES (?, ?)", (seq, blob))
+    except sqlite3.DatabaseError as exc:
+        raise storage_problem(path, exc) or CorruptFile("journal damaged", f"{path.name}: {exc}") from None
+    finally:
+        conn.close()
+
+
 # A row's envelope as a query reads it: one longer than any envelope reads as NULL (its length is in its header), so it
 # is refused as damage without being loaded (a replica holder's zero-filled row of 400 MB was read whole, then refused).
 ENVELOPE = f"CASE WHEN length(blob) <= {envelope.MAX_LEN} THEN blob END"

@@ -351,6 +351,14 @@ class Session:
                 self._cohorts[store.id] = svc
             return self._cohorts[self.vault.resolve(cid)]
 
+    def reopen(self, cid: str) -> CohortService:
+        """Open a cohort afresh, its view folded again from the journals (after its own journal went back: see ``restore_own``)."""
+        with self._opening:
+            svc = self._cohorts.pop(self.vault.resolve(cid), None)
+        if svc is not None:
+            svc.store.close()
+        return self.cohort(cid)
+
     def store(self, cid: str) -> CohortStore:
         """A cohort's journals, keys and view (what sync works with)."""
         return self.cohort(cid).store

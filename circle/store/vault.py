@@ -160,6 +160,11 @@ class JournalRecord:
         self._d.update({"seq": seq, "hash": digest.hex(), "head": head.hex()})
         self._vault.changed()
 
+    def rewind(self, seq: int, digest: bytes, head: bytes) -> None:
+        """Move the head back, deliberately: the one move a save's merge does not undo (see ``keystore.merge``)."""
+        self._d.update({"seq": seq, "hash": digest.hex(), "head": head.hex(), "rewound": int(self._d.get("rewound", 0)) + 1})
+        self._vault.changed()
+
     @property
     def replica_path(self) -> str:
         return str(self._d.get("replica_path", ""))

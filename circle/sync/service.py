@@ -24,7 +24,7 @@ from typing import Any
 
 from circle.errors import CircleError, ReplicaMisconfigured, ReplicaOffline, SyncError, UsageError
 from circle.store import archive
-from circle.store.cohort import CohortStore
+from circle.store.cohort import CohortStore, plural_events
 from circle.store.ingest import IngestReport
 from circle.store.journal import last_seq, read_rows
 from circle.store.session import Session
@@ -139,6 +139,7 @@ class OnceReport:
     since: dict[str, float] = field(default_factory=dict)  # location out of reach -> when this device last reached it (0: never)
     waiting: dict[str, int] = field(default_factory=dict)  # location out of reach -> own events not yet sent there
     titles: dict[str, str] = field(default_factory=dict)  # location out of reach -> what keeps it away, in a few words
+    notes: list[str] = field(default_factory=list)  # what was done that the person should know (an accepted loss)
 
     def offline_lines(self, now: float | None = None) -> list[str]:
         """One line per location out of reach: since when, why, what is unsent (the app's words: see :func:`offline_line`)."""
@@ -319,21 +320,33 @@ class SyncService:
             self._elsewhere[key] = "" if same or not _continued_copy(db, replica) else CONTINUED_ELSEWHERE
         return self._elsewhere[key]
 
-    def _restore_own(self, report: OnceReport | None = None) -> None:
-        """Put back own journals that are missing or cut short here from their replicas, when the replica holds all of them."""
+    def _restore_own(self, report: OnceReport | None = None, accept_loss: bool = False) -> None:
+        """Put back own journals that are missing or cut short here from their replicas, when the replica holds all of them.
+
+        With ``accept_loss`` (``circle sync --once --accept-loss``), also from a
+        replica that lacks only events never sent (see :meth:`CohortStore.restore_own`);
+        the cohort is then opened afresh, without them.
+        """
         for store in self._cohorts():
             if not store.own_journal_problem():
                 continue
             mirror = store.journal.path.with_name(f".{store.journal.path.stem}.mirror.db")
             try:
                 restored = ls.restore(replica_for(self.session, store).child(store.entry.replica_path), mirror)
-                still = store.restore_own(mirror) if restored else store.own_journal_problem() + "; your replica holds nothing of it"
+                sent = self._sent(store.entry.journal)
+                still = store.restore_own(mirror, sent, accept_loss) if restored else store.own_journal_problem() + "; your replica holds nothing of it"
             except CircleError as exc:
                 still = f"{store.own_journal_problem()}; its replica could not be read ({exc.title})"
             finally:
                 mirror.unlink(missing_ok=True)
             if still and report is not None:
                 report.problems.append(still)
+            if store.lost:
+                if report is not None:
+                    report.notes.append(
+                        f"{self._name(store)}: your journal goes on from your replica's copy; {plural_events(store.lost)} written here and never sent are gone"
+                    )
+                self.session.reopen(store.id)
 
     def _marks_changed(self) -> bool:
         """Whether a folder location came or went since the last full pass: one stat per folder, for every tick."""
@@ -417,7 +430,7 @@ class SyncService:
                 self._peers[jid] = Peer(store.id, jid, names.get(jid, "inviter"), replica, store.journal_path(jid), describe_replica(base), jid in retired)
 
     # ---- one pass: push everything, pull everything ---------------------
-    def once(self) -> OnceReport:
+    def once(self, accept_loss: bool = False) -> OnceReport:
         """Push every own journal, restore every changed peer journal, ingest; then return.
 
         Every SFTP or S3 location is tried first (see :meth:`_check_locations`):
@@ -429,7 +442,7 @@ class SyncService:
         with ls.bounded():
             report = OnceReport()
             self._check_locations()
-            self._restore_own(report)
+            self._restore_own(report, accept_loss)
             own = self._own()
             report.problems += [why for why in self._elsewhere.values() if why]
             report.unreachable.update((where, exc.line()) for where, exc in self._away_now.values())

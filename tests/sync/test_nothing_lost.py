@@ -163,3 +163,79 @@ def test_a_journal_being_written_is_never_taken_for_a_damaged_one(tmp_path):
         stop.set()
         checker.join()
     assert seen == []
+
+
+def delete_own_journal(session, cid: str) -> None:
+    """The journal file gone from the laptop (a disk error, a clean-up gone wrong); the keystore still knows what was written."""
+    store = session.cohort(cid).store
+    path = store.journal.path
+    session.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def sync_cli(session, *args: str):
+    from click.testing import CliRunner
+
+    from circle.cli import main
+    from tests.sync.helpers import PASS
+
+    return CliRunner().invoke(main, ["sync", "--once", *args], env={"CIRCLE_HOME": str(session.home.root), "CIRCLE_PASSPHRASE": PASS, "CIRCLE_DEBUG": None})
+
+
+def test_a_journal_lost_with_its_newest_event_unsent_is_put_back_whole_from_the_keystore(tmp_path):
+    """The replica lacks only the newest event, whose envelope the keystore keeps: nothing is lost and nothing is asked."""
+    a, b, cid = two(tmp_path)
+    written = write_burst(a.cohort(cid), "Ana", 4)
+    once(a)
+    written += write_burst(a.cohort(cid), "Ana unsent", 1)
+    delete_own_journal(a, cid)
+    r = sync_cli(a)
+    assert r.exit_code == 0 and "problem" not in r.stdout, r.stdout
+    a = reopen(a)
+    written += write_burst(a.cohort(cid), "Ana after", 1)
+    once(a, b)
+    counted("own journal deleted, newest event unsent", written, a, b, cid=cid)
+
+
+def test_a_journal_lost_with_events_unsent_goes_on_without_them_only_when_asked(tmp_path):
+    a, b, cid = two(tmp_path)
+    written = write_burst(a.cohort(cid), "Ana", 4)
+    once(a)
+    unsent = write_burst(a.cohort(cid), "Ana unsent", 3)
+    delete_own_journal(a, cid)
+    r = sync_cli(a)  # stuck before: every sync said the replica "does not hold all of it" and nothing more was ever sent
+    assert r.exit_code == 1 and "3 events written here never reached it" in r.stdout and "--accept-loss" in r.stdout, r.stdout
+    r = sync_cli(a, "--accept-loss")
+    assert r.exit_code == 0, r.stdout
+    assert "3 events written here and never sent are gone" in r.stdout and "problem" not in r.stdout, r.stdout
+    a = reopen(a)
+    assert not visible_texts(a.cohort(cid)) & set(unsent)
+    written += write_burst(a.cohort(cid), "Ana after", 2)  # the next event takes the first lost one's seq
+    once(a, b)
+    counted("own journal deleted, three events unsent, loss accepted", written, a, b, cid=cid)
+    assert not visible_texts(b.cohort(cid)) & set(unsent)
+    assert b.cohort(cid).store.verify_all().problems == [] and a.cohort(cid).store.verify_all().problems == []
+
+
+def test_a_replica_rolled_back_below_what_was_sent_is_never_taken_even_when_a_loss_is_accepted(tmp_path):
+    """What peers may have read (sent) is never given up: the replica host rolled the journal back, so going on from its
+    copy would write other events where peers hold Ana's."""
+    a, b, cid = two(tmp_path)
+    ca = a.cohort(cid)
+    shared = tmp_path / "shared"
+    write_burst(ca, "Ana", 2)
+    once(a)
+    old = tmp_path / "old-copy"
+    shutil.copytree(shared, old)
+    write_burst(ca, "Ana sent", 3)
+    once(a, b)
+    sent = a.vault.journal(ca.store.entry.journal).sent
+    assert sent == ca.store.written()
+    shutil.rmtree(shared)
+    shutil.copytree(old, shared)
+    delete_own_journal(a, cid)
+    r = sync_cli(a, "--accept-loss")
+    assert r.exit_code == 1 and "the replica does not hold all of it either" in r.stdout, r.stdout
+    a = reopen(a)
+    assert a.vault.journal(ca.store.entry.journal).seq == sent  # the head stayed where it was: nothing was given up

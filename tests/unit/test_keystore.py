@@ -172,6 +172,19 @@ def test_merge_rules() -> None:
     assert keystore.merge({"a": 1, "b": {"x": 1}}, {"b": {"y": 2}, "c": 3}) == {"a": 1, "b": {"x": 1, "y": 2}, "c": 3}
     assert keystore.merge({"seq": 5, "hash": "five"}, {"seq": 4, "hash": "four"}) == {"seq": 5, "hash": "five"}
     assert keystore.merge({"seq": 4, "hash": "four"}, {"seq": 5, "hash": "five"}) == {"seq": 5, "hash": "five"}
+    # The head envelope moves with its seq: a stale writer's envelope never sits beside a newer seq.
+    assert keystore.merge({"seq": 5, "hash": "five", "head": "e5"}, {"seq": 4, "hash": "four", "head": "e4"})["head"] == "e5"
+
+
+def test_a_deliberate_rewind_is_not_undone_by_a_stale_writer() -> None:
+    """An own journal put back without events never sent moves its head back (CohortStore.restore_own); another process
+    still holding the old, higher head must not move it forward again when it saves, nor the other way round."""
+    rewound = {"seq": 3, "hash": "three", "head": "e3", "rewound": 1}
+    stale = {"seq": 6, "hash": "six", "head": "e6", "sent": 3}
+    assert keystore.merge(rewound, stale) == {"seq": 3, "hash": "three", "head": "e3", "rewound": 1, "sent": 3}
+    assert keystore.merge(stale, rewound) == {"seq": 3, "hash": "three", "head": "e3", "rewound": 1, "sent": 3}
+    onward = {"seq": 4, "hash": "four", "head": "e4", "rewound": 1}  # written after the rewind: forward again as usual
+    assert keystore.merge(onward, rewound)["seq"] == 4 and keystore.merge(rewound, onward)["seq"] == 4
 
 
 def test_change_passphrase(ks_path: Path) -> None:
