@@ -6,6 +6,7 @@ Every listing takes ``--json``: one line, every non-ASCII character escaped.
 from __future__ import annotations
 
 import json
+import shlex
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -33,30 +34,45 @@ def demo(ctx: click.Context, no_tui: bool) -> None:
     the next one with its agenda started and one after it. Every demo identity
     uses the same printed passphrase.
     """
-    from circle.demo import DEMO_PASSPHRASE, PEOPLE, build_demo
+    from circle.demo import build_demo
 
     c: Context = ctx.obj
     explicit = ctx.parent is not None and ctx.parent.params.get("home")
     root = c.home.root if explicit else Path(tempfile.mkdtemp(prefix="circle-demo-")) / "home"
-    echo(f"Building the demo cohort in {root} …", err=True)
-    for built in build_demo(root).sessions.values():
-        built.close()  # let go of every demo identity's journals: the app and other commands open them again
-    echo(str(root))
+    echo("Building the demo cohort …", err=True)
+    built = build_demo(root)
+    for session in built.sessions.values():
+        session.close()  # let go of every demo identity's journals: the app and other commands open them again
+    if no_tui:
+        _tell_demo(root)
+        return
+    try:
+        _run_demo_app(root, c.identity)
+    finally:
+        _tell_demo(root)  # after the app: what it printed before would sit behind its screen
+
+
+def _run_demo_app(root: Path, identity: str | None) -> None:
+    """Open the demo already unlocked: the person did not choose this passphrase and has not seen it yet."""
+    from circle.app import make_app
+    from circle.demo import DEMO_PASSPHRASE, PEOPLE
+    from circle.store.session import Home
+    from circle.sync.service import SyncService
+
+    session = Home(root).unlock(DEMO_PASSPHRASE, identity or PEOPLE[4][0])
+    try:
+        make_app(root, identity=session.name, session=session, sync_factory=SyncService).run()
+    finally:
+        session.close()
+
+
+def _tell_demo(root: Path) -> None:
+    """What a person needs of the demo home, its path said once: the passphrase and who is in it."""
+    from circle.demo import DEMO_PASSPHRASE, PEOPLE
+
     echo(f"Demo passphrase (every identity): {DEMO_PASSPHRASE}", err=True)
     echo("Identities: " + ", ".join(f"{n} ({r})" for n, r, _ in PEOPLE), err=True)
-    echo(f"Open it again later with: circle --home {root}", err=True)
-    if not no_tui:
-        # Open it already unlocked: the person did not choose this passphrase and has not seen it yet.
-        from circle.app import make_app
-        from circle.store.session import Home
-        from circle.sync.service import SyncService
-
-        session = Home(root).unlock(DEMO_PASSPHRASE, c.identity or PEOPLE[4][0])
-        app = make_app(root, identity=session.name, session=session, sync_factory=SyncService)
-        app.run()
-        session.close()
-        echo(f"The demo home stays at {root}; open it again with: circle --home {root}")
-        echo(f"Demo passphrase (every identity): {DEMO_PASSPHRASE}")
+    echo(f"Open it again later with: circle --home {shlex.quote(str(root))}")
 
 
 class _AgendaGroup(click.Group):

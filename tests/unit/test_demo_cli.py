@@ -1,4 +1,4 @@
-"""`circle demo`: while its app runs, every other demo identity can be used from another window."""
+"""`circle demo`: what it tells the person, and while its app runs, every other demo identity can be used from another window."""
 
 from __future__ import annotations
 
@@ -16,6 +16,24 @@ from circle.demo import DEMO_PASSPHRASE
 from circle.store.session import Home
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """`circle --home HOME demo --no-tui`, run once for this module's tests: (home, result)."""
+    home = tmp_path_factory.mktemp("demo") / "home"
+    result = CliRunner().invoke(main, ["--home", str(home), "demo", "--no-tui"], env={"CIRCLE_PASSPHRASE": ""})
+    assert result.exit_code == 0, result.output
+    return home, result
+
+
+def test_the_demo_says_where_its_home_is_once(built):
+    """The person reads the home's path once, in the command that opens it again (it was printed three times: building
+    in it, alone, and in that command); the passphrase once too."""
+    home, result = built
+    assert result.output.count(str(home)) == 1, result.output
+    assert result.stdout.strip() == f"Open it again later with: circle --home {home}"
+    assert result.output.count(DEMO_PASSPHRASE) == 1
 
 
 def test_the_demo_lets_go_of_every_identity_while_its_app_runs(tmp_path, monkeypatch):
@@ -42,6 +60,7 @@ def test_the_demo_lets_go_of_every_identity_while_its_app_runs(tmp_path, monkeyp
     monkeypatch.setattr(circle.app, "make_app", lambda *args, **kwargs: OtherWindow())
     result = CliRunner().invoke(main, ["--home", str(home), "demo"], env={"CIRCLE_PASSPHRASE": ""})
     assert result.exit_code == 0, result.output
+    assert result.output.count(str(home)) == 1, result.output  # said once, after the app (it was said five times)
     assert written[0].returncode == 0, written[0].stderr
     tom = Home(home).unlock(DEMO_PASSPHRASE, "Tom Berg")
     assert "From Tom's window" in {i.title for i in tom.cohort(tom.cohort_ids()[0]).view.agenda()}
