@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from circle.crypto.keystore import atomic_write
 from circle.errors import AlreadyExists
 from circle.paths import default_replica, private_dir
 from circle.store.agreements import AgreementService
@@ -36,6 +37,7 @@ from circle.sync.drop import ReplicaDrop
 from circle.sync.location import mark_folder
 
 DEMO_PASSPHRASE = "circle demo passphrase"
+RECOVERY_CODES = "demo-recovery-codes.txt"  # in the demo home: each identity's recovery code, as `circle init` shows a real one
 COHORT_NAME = "Riverside Allied Health Circle"
 
 # (name, role, profession)
@@ -196,6 +198,7 @@ class Demo:
     cohort_id: str
     names: list[str]
     sessions: dict[str, Session] = field(default_factory=dict)
+    recovery_codes: dict[str, str] = field(default_factory=dict)  # name -> the code its recovery kits open with
 
 
 def _copy_db(src: Path, dst: Path) -> bool:
@@ -424,4 +427,27 @@ def build_demo(
     say("upcoming meeting")
     _replicate(list(sessions.values()), cid)
     say("synced through the folder replica")
-    return Demo(root, cid, all_names, sessions)
+    codes = {name: s.recovery_code() for name, s in sessions.items()}
+    keep_recovery_codes(root, codes)
+    return Demo(root, cid, all_names, sessions, codes)
+
+
+def keep_recovery_codes(root: Path, codes: dict[str, str]) -> Path:
+    """Write each demo identity's recovery code to :data:`RECOVERY_CODES` in the demo home (mode 0600).
+
+    `circle init` shows a real identity's code once, to be written on paper and
+    never kept on the laptop. Nobody sees a demo identity being made, so its
+    code is kept here, where the demo says it is: without it a demo recovery
+    kit could never be opened. It gives nothing away that the demo's published
+    passphrase does not.
+    """
+    roles = {name: role for name, role, _ in PEOPLE}
+    lines = [
+        "# circle demo: the recovery code of each demo identity (a real one is shown once by 'circle init', never kept here).",
+        "# Write a kit: circle --home HOME --identity NAME recovery-kit -o FILE",
+        "# Open it:     circle --home ANOTHER_HOME recover FILE (it asks for the code)",
+        *(f"{name} ({roles.get(name, 'member')}): {code}" for name, code in codes.items()),
+    ]
+    path = root / RECOVERY_CODES
+    atomic_write(path, ("\n".join(lines) + "\n").encode())
+    return path

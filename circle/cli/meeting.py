@@ -44,12 +44,12 @@ def demo(ctx: click.Context, no_tui: bool) -> None:
     for session in built.sessions.values():
         session.close()  # let go of every demo identity's journals: the app and other commands open them again
     if no_tui:
-        _tell_demo(root)
+        _tell_demo(root, built.recovery_codes)
         return
     try:
         _run_demo_app(root, c.identity)
     finally:
-        _tell_demo(root)  # after the app: what it printed before would sit behind its screen
+        _tell_demo(root, built.recovery_codes)  # after the app: what it printed before would sit behind its screen
 
 
 def _run_demo_app(root: Path, identity: str | None) -> None:
@@ -66,12 +66,14 @@ def _run_demo_app(root: Path, identity: str | None) -> None:
         session.close()
 
 
-def _tell_demo(root: Path) -> None:
-    """What a person needs of the demo home, its path said once: the passphrase and who is in it."""
-    from circle.demo import DEMO_PASSPHRASE, PEOPLE
+def _tell_demo(root: Path, codes: dict[str, str]) -> None:
+    """What a person needs of the demo home, its path said once: the passphrase, who is in it, each one's recovery code."""
+    from circle.demo import DEMO_PASSPHRASE, PEOPLE, RECOVERY_CODES
 
     echo(f"Demo passphrase (every identity): {DEMO_PASSPHRASE}", err=True)
-    echo("Identities: " + ", ".join(f"{n} ({r})" for n, r, _ in PEOPLE), err=True)
+    echo(f"Identities and their recovery codes ('circle recover KIT' asks for one; kept in {RECOVERY_CODES} in the demo home too):", err=True)
+    for name, role, _ in PEOPLE:
+        echo(f"  {name} ({role}): {codes[name]}", err=True)
     echo(f"Open it again later with: circle --home {shlex.quote(str(root))}")
 
 
