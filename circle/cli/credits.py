@@ -13,7 +13,7 @@ import click
 from circle.cli.common import Context, echo, friendly, pass_ctx
 from circle.cli.meeting import json_out
 from circle.errors import UsageError
-from circle.models.credits import ROUNDING, Cycle, Ledger, fmt, hours
+from circle.models.credits import ROUNDING, Cycle, Ledger, amount, fmt, hours
 from circle.models.text import clean_name
 from circle.store.credits import CreditService, find_meeting
 from circle.store.service import CohortService, today_at
@@ -128,7 +128,7 @@ def credits_show(c: Context, cohort: str, member: str | None, year: int | None, 
         start = "you set" if led.start_set else "from the first counted hour"
         echo(
             f"{clean_name(svc.view.name_of(led.member))}: {hours(cyc.minutes)} counted in {cyc.start}–{cyc.end} ({start}) → "
-            f"{fmt(cyc.credits)} {rule.unit}{cap}{capped} · {hours(led.minutes)} in all"
+            f"{amount(cyc.credits, rule.unit)}{cap}{capped} · {hours(led.minutes)} in all"
         )
         echo(f"    rule: {rule.describe()}")
         for r in led.gaps:

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from circle.export import svg
 from circle.export.summary import ROLE_NAMES, Summary
+from circle.models.credits import amount
 
 
 @functools.cache
@@ -25,6 +26,7 @@ def _env() -> Environment:
         loader=PackageLoader("circle.export", "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=False, keep_trailing_newline=True
     )
     env.globals["hours"] = hours
+    env.globals["amount"] = amount
     env.globals["role_names"] = ROLE_NAMES
     return env
 

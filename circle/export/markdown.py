@@ -18,6 +18,7 @@ import io
 import re
 
 from circle.export.summary import ROLE_NAMES, Summary
+from circle.models.credits import amount
 
 _INLINE = re.compile(r"([\\`*_\[\]{}|~#!])")
 _BLOCK_START = re.compile(r"^(\s*)([-+=>]|\d{1,9}[.)])")
@@ -264,14 +265,13 @@ def _credits(w, s: Summary) -> None:  # noqa: ANN001
     w("| Member | Counted in this period | Cycle | Counted in the cycle | Credits in the cycle | Audit gaps in this period | Rule |")
     w("| --- | ---: | --- | ---: | ---: | ---: | --- |")
     for m in c.members:
-        unit = inline(m.rule.unit)
         for k, cy in enumerate(m.cycles):
             cap = f" of at most {m.rule.cap}" if m.rule.cap != "0" else ""
             capped = " (cap reached)" if cy.capped else ""
             first = k == 0
             w(
                 f"| {inline(m.name) if first else ''} | {_hours(m.minutes) if first else ''} | {cy.start}–{cy.end} | {_hours(cy.minutes)} | "
-                f"{cy.credits} {unit}{cap}{capped} | {len(m.gaps) if first else ''} | {inline(m.rule.text)} |"
+                f"{inline(amount(cy.credits, m.rule.unit))}{cap}{capped} | {len(m.gaps) if first else ''} | {inline(m.rule.text)} |"
             )
     w("")
     w("Cycle figures count every attested hour in the cycle recorded by the export date, also outside this period; the cap applies per cycle.")

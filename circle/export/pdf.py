@@ -29,6 +29,7 @@ from fpdf.fonts import TTFFont
 
 from circle.errors import NotFound
 from circle.export.summary import ROLE_NAMES, Summary
+from circle.models.credits import amount
 
 if TYPE_CHECKING:
     from circle.export.certificate import Certificate
@@ -463,7 +464,7 @@ def _credits(pdf: _Doc, s: Summary, t) -> None:  # noqa: ANN001
                     _hours(m.minutes) if first else "",
                     f"{y.start}–{y.end}",
                     _hours(y.minutes),
-                    t(f"{y.credits} {m.rule.unit}{cap}{capped}"),
+                    t(f"{amount(y.credits, m.rule.unit)}{cap}{capped}"),
                     str(len(m.gaps)) if first else "",
                     t(m.rule.text),
                 ]

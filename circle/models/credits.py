@@ -32,6 +32,7 @@ Pure: no I/O. :func:`judge_credits` reads the folded view the way
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal
@@ -97,7 +98,8 @@ class CreditRule:
         cap = f"at most {fmt(self.cap)} per {self.cycle_years}-year cycle" if self.cap > 0 else f"no cap, {self.cycle_years}-year cycle"
         label = f"{self.name} (default)" if self.default else (f"{self.name}, {self.body}" if self.body else self.name)
         what = "" if MEETING in self.activities else "; counts no meetings"
-        return f"{label}: {fmt(self.credits_per_unit)} {self.unit} per {fmt(self.hours_per_unit)} h with a {who}, {cap}{what}"
+        per = "hour" if self.hours_per_unit == 1 else f"{fmt(self.hours_per_unit)} h"
+        return f"{label}: {amount(self.credits_per_unit, self.unit)} per {per} with a {who}, {cap}{what}"
 
     def doc(self) -> dict[str, Any]:
         """The rule as plain data (for --json and exports); amounts as decimal text."""
@@ -142,6 +144,52 @@ DEFAULT_RULE = CreditRule("default", "Mentorship contract", "", Decimal(2), Deci
 def fmt(d: Decimal) -> str:
     """A decimal as people write it: 2, 0.5, 12.25 (never 2.00 or 5E+1)."""
     return f"{d.quantize(Decimal('0.01')):f}".rstrip("0").rstrip(".")
+
+
+# Words a credit unit ends in whose singular and plural are known: only these change with the number.
+_PLURALS = {"credit": "credits", "point": "points", "unit": "units", "hour": "hours"}
+_SINGULARS = {v: k for k, v in _PLURALS.items()}
+_ACRONYM_PLURAL = re.compile(r"[A-Z]{2,}s")  # "CEUs", "PDUs": an acronym's plural; its singular drops the s
+
+
+def amount(credits: Decimal | str, unit: str) -> str:
+    """So many credits in a rule's unit, the unit agreeing with the number: "1 CPD point", "3 CPD points", "2 CEU".
+
+    The unit is the mentor's text. Only its last word changes, and only when
+    it is a word whose forms are known ("points", "Credit", "CEUs"): any other
+    unit is shown as written, whatever the number, rather than guessed at.
+    ``credits`` is a decimal or its text (as exports hold it).
+    """
+    shown = fmt(Decimal(credits))
+    return f"{shown} {_unit_for(shown, unit)}"
+
+
+def _unit_for(shown: str, unit: str) -> str:
+    """The unit for the number ``shown``: "1" is singular, any other plural (0, 0.5, 2); an acronym's singular stays ("2 CEU")."""
+    head, _, word = unit.rpartition(" ")
+    if shown == "1":
+        if _ACRONYM_PLURAL.fullmatch(word):
+            changed = word[:-1]
+        else:
+            changed = _same_case(word, _SINGULARS.get(word.lower()))
+    else:
+        changed = _same_case(word, _PLURALS.get(word.lower()))
+    if not changed:
+        return unit
+    return f"{head} {changed}" if head else changed
+
+
+def _same_case(word: str, other: str | None) -> str | None:
+    """``other`` written as ``word`` is ("Points" -> "Point", "POINTS" -> "POINT"); None when its case is mixed or other is None."""
+    if other is None:
+        return None
+    if word.islower():
+        return other
+    if word.isupper():
+        return other.upper()
+    if word.istitle():
+        return other.capitalize()
+    return None
 
 
 def hours(minutes: int) -> str:

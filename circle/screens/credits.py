@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, Label, Static
 
-from circle.models.credits import ROUNDING, fmt, hours, ledger_for
+from circle.models.credits import ROUNDING, amount, fmt, hours, ledger_for
 from circle.screens.base import CircleScreen
 from circle.screens.modals import Field, FormModal
 from circle.store.credits import CreditService
@@ -60,7 +60,7 @@ def read_credits(service: CohortService, year: int) -> CreditsRead:
             if m.id == service.me:
                 t.append(" (you)")
             cap = f" of {fmt(r.cap)}" if r.cap > 0 else ""
-            t.append(f"  {hours(cyc.minutes)} in {cyc.start}–{cyc.end} → {fmt(cyc.credits)} {line(r.unit, 20)}{cap}")
+            t.append(f"  {hours(cyc.minutes)} in {cyc.start}–{cyc.end} → {line(amount(cyc.credits, r.unit), 30)}{cap}")
             if cyc.capped:
                 t.append(" (cap reached)", style="italic")
             t.append(f"\n  rule: {line(r.name if not r.default else r.name + ' (default)', 80)}", style="dim")

@@ -13,8 +13,9 @@ import pytest
 from circle.models.credits import hours
 from circle.screens.credits import CreditsScreen
 from circle.screens.modals import FormModal
+from circle.store.credits import CreditService
 
-from .conftest import opened
+from .conftest import opened, unlock
 
 
 async def open_credits(pilot) -> None:
@@ -60,6 +61,23 @@ async def test_credits_screen_shows_the_rule_with_the_figures_and_attests_my_hou
         # Kwame's newest meeting waits for Helen's countersignature; Helen's own hours wait for a second mentor.
         kwame = next(m.id for m in svc.view.members() if m.name == "Kwame Mensah")
         assert "missing for an audit" in str(ledger.get_option(kwame).prompt)
+
+
+async def test_one_credit_reads_as_one_point_on_the_screen(app_for, demo_home, clock):
+    """Helen sets her body's rule, 1 CPD point per hour capped at 1 a cycle: the rule and Sam's capped figure say
+    "1 CPD point" (they said "1 CPD points per 1 h" and "1 CPD points of 1")."""
+    helen = unlock(demo_home, "Helen Okafor", clock)
+    rule = "HCPC CPD"
+    CreditService(helen.cohort(helen.cohort_ids()[0])).set_rule(rule, hours_per_unit="1", credits_per_unit="1", cap="1", cycle_years=2, unit="CPD points")
+    helen.close()
+    app = app_for("Helen Okafor")
+    async with app.run_test(size=(110, 36)) as pilot:
+        await open_credits(pilot)
+        screen = app.screen
+        assert isinstance(screen, CreditsScreen)
+        assert f"{rule}: 1 CPD point per hour with a mentor, at most 1 per 2-year cycle" in str(screen.query_one("#credits-rule").render())
+        sam = next(m.id for m in screen.service.view.members() if m.name == "Sam O'Neill")
+        assert "→ 1 CPD point of 1 (cap reached)" in str(screen.query_one("#credits-ledger").get_option(sam).prompt)
 
 
 @pytest.mark.parametrize("size", [pytest.param((100, 32), id="100x32")])

@@ -27,7 +27,7 @@ def test_a_retired_rule_keeps_its_terms_and_the_rule_in_force_is_named(ward: Lap
     assert_one_clear_line(ward.cli("Cleo", "credits", "rule", "retire", "Ward", "dietitians-board-cpd"), "only a mentor")
     r = ward.cli("Ana", "credits", "rule", "retire", "Ward", "dietitians-board-cpd")
     assert r.exit_code == 0, r.output
-    assert "Retired rule dietitians-board-cpd: Dietitians Board CPD, Dietitians Board: 1 CPD points per 1 h with a mentor or peer" in r.stdout
+    assert "Retired rule dietitians-board-cpd: Dietitians Board CPD, Dietitians Board: 1 CPD point per hour with a mentor or peer" in r.stdout
     assert "In force now: Mentorship contract (default)" in r.stdout
     doc = rules(ward, "Ana")
     retired = next(x for x in doc["rules"] if x["id"] == "dietitians-board-cpd")

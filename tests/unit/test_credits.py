@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from circle.models import schema
-from circle.models.credits import DEFAULT_RULE, MEETING, CreditRule, MeetingClaims, compute_ledger, fmt, hours, ledger_for
+from circle.models.credits import DEFAULT_RULE, MEETING, CreditRule, MeetingClaims, amount, compute_ledger, fmt, hours, ledger_for
 from tests.cohort_log import CohortLog
 
 ROLES = ("mentor", "peer", "participant")
@@ -148,6 +149,36 @@ def test_the_default_rule_is_the_one_from_the_field() -> None:
     assert DEFAULT_RULE.credits_for(60 * 200)[2] == Decimal(50)
     assert (fmt(Decimal("0.50")), fmt(Decimal(50)), fmt(Decimal("12.25"))) == ("0.5", "50", "12.25")
     assert (hours(450), hours(120), hours(45), hours(0)) == ("7 h 30 min", "2 h", "45 min", "0 h")
+
+
+@pytest.mark.parametrize(
+    ("credits", "unit", "shown"),
+    [
+        ("1", "CPD points", "1 CPD point"),  # was "1 CPD points"
+        ("1.00", "credits", "1 credit"),
+        ("2", "CPD point", "2 CPD points"),  # a mentor who wrote the singular
+        ("0", "CPD points", "0 CPD points"),
+        ("0.5", "Points", "0.5 Points"),
+        ("1", "Contact Hours", "1 Contact Hour"),
+        ("1", "POINTS", "1 POINT"),
+        ("1", "CEUs", "1 CEU"),
+        ("2", "CEU", "2 CEU"),  # an acronym's singular is how bodies write it: left as the mentor wrote it
+        ("1", "Fortbildungspunkte", "1 Fortbildungspunkte"),  # forms circle does not know: as written, never guessed at
+        ("1", "points (CPD)", "1 points (CPD)"),
+        ("1", "PoInts", "1 PoInts"),
+        ("1", "bonus", "1 bonus"),
+    ],
+)
+def test_a_figure_s_unit_agrees_with_its_number_where_its_forms_are_known(credits: str, unit: str, shown: str) -> None:
+    assert amount(Decimal(credits), unit) == shown
+    assert amount(fmt(Decimal(credits)), unit) == shown  # exports hold the figure as text
+
+
+def test_a_rule_of_one_point_an_hour_reads_as_one_point_per_hour() -> None:
+    """A body's rule of 1 CPD point per hour was described as "1 CPD points per 1 h"."""
+    rule = CreditRule("cpd", "CPD", "HCPC", Decimal(1), Decimal(1), Decimal(12), 2, (MEETING,), ("mentor",), "CPD points")
+    assert rule.describe() == "CPD, HCPC: 1 CPD point per hour with a mentor, at most 12 per 2-year cycle"
+    assert replace(rule, credits_per_unit=Decimal(2), hours_per_unit=Decimal("1.5")).describe().startswith("CPD, HCPC: 2 CPD points per 1.5 h ")
 
 
 def test_rule_bodies_are_decimal_text_within_bounds() -> None:
