@@ -75,6 +75,13 @@ def test_the_exported_figures_are_circle_credits_figures(home, tmp_path, period)
     )
 
 
+def test_circle_credits_says_one_point_for_one(home):
+    """Tom's cycle holds one CPD point: `circle credits` says "1 CPD point" (it said "1 CPD points", and its rule "per 1 h")."""
+    out = cli(home, "credits", "Riverside", "Tom Berg", "--cycle", "2025")
+    assert "→ 1 CPD point of at most 12 ·" in out, out
+    assert "1 CPD point per hour with a mentor or peer" in out, out
+
+
 def test_every_counted_meeting_names_both_parties(helen):
     """A credit body can tell the hours were attested by the member and countersigned, by whom and in what role."""
     s = ex.summarize(helen)
