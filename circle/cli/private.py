@@ -279,10 +279,13 @@ def dyad_sign(c: Context, cohort: str, member: str, coi: str) -> None:
 def dyad_certificate(c: Context, cohort: str, member: str, output: str | None, fmt: str | None, force: bool) -> None:
     """A signed closure certificate of your mentoring relationship with MEMBER, once it is in closure or closed.
 
-    Only the two names and roles, the cohort, the period, the agreement's goals
-    and who signed it, the cohort meetings you both attended, and your own
-    closure note: never a message, feedback or request. Check it with
-    'circle verify-export FILE'.
+    It says the relationship took place and closed only when you both signed
+    its agreement and both took part in closing it; otherwise what it lacked
+    (no agreement, closed by one of you alone, not closed yet). Only the two
+    names and roles, the cohort, the period, who closed it and when, the
+    agreement's goals and who signed it, the cohort meetings you both attended,
+    and your own closure note: never a message, feedback or request. Check it
+    with 'circle verify-export FILE'.
     """
     from pathlib import Path
 
@@ -295,7 +298,7 @@ def dyad_certificate(c: Context, cohort: str, member: str, output: str | None, f
     path = Path(output).expanduser() if output else Path.cwd() / certificate.default_name(cert, fmt)
     sig = certificate.write(cert, fmt, path, ex.signer_of(svc.store.author), svc.now(), force=force)
     echo(f"Wrote {path} ({path.stat().st_size:,} bytes), signature in {sig.name}")
-    echo("A record that this mentoring relationship took place and closed: not an accreditation.")
+    echo(f"A record that this mentoring relationship {cert.standing}: not an accreditation.")
 
 
 @click.group()

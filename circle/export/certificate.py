@@ -1,12 +1,19 @@
-"""A closure certificate: a signed record that a one-on-one mentoring relationship took place and closed.
+"""A closure certificate: a signed record that a one-on-one mentoring relationship took place and closed, or of what it lacked.
 
 Either member of a channel exports one once the relationship is in "closure"
-or "closed" (``circle dyad certificate``). A channel is private, so the
-certificate carries only what both members would put their name to, and
-nothing either of them wrote to the other:
+or "closed" (``circle dyad certificate``). It says the relationship took place
+and closed only when both members signed its agreement and both took part in
+closing it (one moved it into closure, the other closed it) and it is closed.
+Otherwise it says what happened instead (:attr:`Certificate.standing`): no
+agreement, or one not signed by both; closed, or moved into closure, by one
+member alone; in closure, not closed. Either way it lists each step towards
+the end, by whom and on which day. A channel is private, so the certificate
+carries only what both members would put their name to, and nothing either of
+them wrote to the other:
 
 - the two members' names and roles in the cohort, and the cohort;
 - the period: from the channel's first event to the move into closure;
+- each step of the closure: who moved it into closure or closed it, and when;
 - the channel agreement's goals section, its version, digest and who signed
   it (when the channel has an agreement);
 - how many of the cohort's meetings both attended in that period (the cohort
@@ -40,10 +47,10 @@ from circle.store.channels import ChannelService
 
 CLOSING = ("closure", "closed")
 FORMATS = ("md", "pdf")
-STATEMENT = (
-    "This is a record that this mentoring relationship took place and closed. It is not an accreditation: it awards no credits "
-    "and says nothing about competence. Only the facts set out here are in it; the channel's messages, feedback and requests stay "
-    "between the two members."
+TOOK_PLACE = "took place and closed"  # said only of a relationship both members agreed and closed
+NOT_ACCREDITATION = (
+    "It is not an accreditation: it awards no credits and says nothing about competence. Only the facts set out here are in it; "
+    "the channel's messages, feedback and requests stay between the two members."
 )
 
 
@@ -81,6 +88,19 @@ class AgreementGoals:
 
 
 @dataclass(frozen=True)
+class ClosingStep:
+    """One member's step towards the end of the relationship: into closure, or closed, on a day (by their clock)."""
+
+    name: str
+    phase: str
+    day: str
+
+    @property
+    def words(self) -> str:
+        return f"{self.name} {'closed it' if self.phase == 'closed' else 'moved it into closure'} on {self.day}"
+
+
+@dataclass(frozen=True)
 class Certificate:
     """A closure certificate's content: only this is written.
 
@@ -91,6 +111,8 @@ class Certificate:
         period_to: the day the relationship moved into closure (by its writer's clock).
         meetings_together: cohort meetings held in the period that both were marked present at.
         closure_note: the exporter's own closure note ("" when they wrote none; the other member's is never included).
+        closing: the steps of the closure this certificate records, oldest first.
+        alone: the name of the only member who took those steps ("" when both did).
     """
 
     cohort: str
@@ -104,11 +126,45 @@ class Certificate:
     meetings_together: int
     meeting_days: tuple[str, ...]
     closure_note: str
-    statement: str = STATEMENT
+    closing: tuple[ClosingStep, ...]
+    alone: str
 
     @property
     def title(self) -> str:
         return "Closure certificate: a mentoring relationship"
+
+    @property
+    def took_place(self) -> bool:
+        """Both members signed the agreement and took part in closing it, and it is closed: only then did it take place and close."""
+        return self.agreement is not None and not self.agreement.missing and not self.alone and self.phase == "closed"
+
+    @property
+    def standing(self) -> str:
+        """What the relationship was, after "this mentoring relationship": "took place and closed" only when
+        :attr:`took_place`; else what it lacked, e.g. "had no channel agreement, and was closed by Amara Singh alone"."""
+        if self.took_place:
+            return TOOK_PLACE
+        g = self.agreement
+        said = []
+        if g is None:
+            said.append("had no channel agreement")
+        elif g.missing:
+            said.append(f"had an agreement {' and '.join(g.missing)} did not sign" if g.signed_by else "had an agreement neither member signed")
+        if self.phase == "closed":
+            said.append(f"was closed by {self.alone} alone" if self.alone else "was closed by both members")
+        else:
+            said.append(f"was moved into closure by {self.alone} alone and is not closed" if self.alone else "is in closure, not closed")
+        return ", and ".join(said)
+
+    @property
+    def how_it_closed(self) -> str:
+        """Each step towards the end: "Helen Okafor moved it into closure on 2025-05-25; Tom Berg closed it on 2025-05-30"."""
+        return "; ".join(s.words for s in self.closing)
+
+    @property
+    def statement(self) -> str:
+        """What the certificate is a record of, and what it is not."""
+        return f"This is a record that this mentoring relationship {self.standing}. {NOT_ACCREDITATION}"
 
 
 def _day(ts: float) -> str:
@@ -150,6 +206,9 @@ def build_certificate(view: View, channels: Channels, *, me: str, peer: str, gen
         member = view.member(mid)
         return Party(clean_name(view.name_of(mid)), ROLE_NAMES.get(member.role, clean(member.role)) if member else "former member")
 
+    closing = tuple(ClosingStep(party(e.author).name, e.body["phase"], _day(e.ts)) for e in run)
+    closers = {e.author for e in run}  # the channel's rules let only its two members write: one of them, or both
+
     agreement = None
     a = channels.agreement(peer)
     if a is not None:
@@ -174,6 +233,8 @@ def build_certificate(view: View, channels: Channels, *, me: str, peer: str, gen
         len(together),
         tuple(together),
         clean(mine[-1].body["note"], multiline=True) if mine else "",
+        closing,
+        party(next(iter(closers))).name if len(closers) == 1 else "",
     )
 
 
@@ -199,6 +260,7 @@ def render_markdown(c: Certificate) -> str:
         f"- **Cohort:** {inline(c.cohort)}",
         f"- **Period:** {c.period_from} to {c.period_to} (the channel's first event to the move into closure; dates by the writers' clocks)",
         f"- **Where it stands:** {c.phase}",
+        f"- **How it closed:** {inline(c.how_it_closed)}" + (f" (only {inline(c.alone)} took a step to close it)" if c.alone else " (both members took part)"),
         f"- **Cohort meetings both attended in the period:** {c.meetings_together}" + (f" ({', '.join(c.meeting_days)})" if c.meeting_days else ""),
         "",
         "## Agreement",

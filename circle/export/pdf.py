@@ -672,7 +672,7 @@ def render_certificate(c: Certificate, *, signer_name: str, fingerprint: str) ->
     pdf.set_producer("circle export (fpdf2)")
     a, b = c.parties
     g = c.agreement
-    text = [signer_name, c.cohort, a.name, a.role, b.name, b.role, c.closure_note, c.exporter]
+    text = [signer_name, c.cohort, a.name, a.role, b.name, b.role, c.closure_note, c.exporter, c.standing, c.how_it_closed]
     if g is not None:
         text += [g.goals, g.status]
     t = _fonts(pdf, main, set("".join(text)))
@@ -689,7 +689,11 @@ def render_certificate(c: Certificate, *, signer_name: str, fingerprint: str) ->
     _para(pdf, t(b.name), 16, bold=True, align="C")
     _para(pdf, t(b.role), 9.5, color=MUTED, align="C")
     pdf.ln(2)
-    _para(pdf, t(f"in {c.cohort} took place from {c.period_from} to {c.period_to}, and closed (now: {c.phase})."), 11, align="C")
+    if c.took_place:
+        _para(pdf, t(f"in {c.cohort} took place from {c.period_from} to {c.period_to}, and closed (now: {c.phase})."), 11, align="C")
+    else:  # what it lacked, said where the sentence would have said it took place and closed
+        _para(pdf, t(f"in {c.cohort}, from {c.period_from} to {c.period_to}, {c.standing} (now: {c.phase})."), 11, align="C")
+    _para(pdf, t(f"How it closed: {c.how_it_closed}."), 9.5, align="C")
     together = f"Cohort meetings both attended in that period: {c.meetings_together}"
     _para(pdf, together + (f" ({', '.join(c.meeting_days)})" if c.meeting_days else "") + ".", 9.5, align="C")
     pdf.ln(6)
@@ -706,7 +710,7 @@ def render_certificate(c: Certificate, *, signer_name: str, fingerprint: str) ->
         _para(pdf, t(f"Written by {a.name}:"), 9, color=MUTED)
         _para(pdf, t(c.closure_note), 9.5)
     pdf.ln(6)
-    _para(pdf, c.statement, 8.5, color=MUTED, align="C")
+    _para(pdf, t(c.statement), 8.5, color=MUTED, align="C")  # it names a member when one closed alone
     _para(pdf, "Dates are by the writers' own device clocks.", 8.5, color=MUTED, align="C")
     pdf.ln(8)
     _para(pdf, t(f"Exported and signed by {c.exporter} on {c.generated_at[:10]}"), 10, bold=True, align="C")

@@ -5,6 +5,10 @@ agreement with sections beyond its goals and a conflict-of-interest
 declaration: canaries that no certificate may carry. Each writes a closure
 note; each member's certificate carries only their own. Tom renames himself
 to hostile text, which must come out inert.
+
+Where the relationship was not agreed and closed by both, the certificate says
+what happened instead: Amara closes her channel with Priya alone, without an
+agreement; Kwame moves his with Helen (agreed by both) into closure alone.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
 from circle import export as ex
+from circle.cli import main
 from circle.demo import DEMO_PASSPHRASE
 from circle.errors import UsageError
 from circle.export import certificate
@@ -170,3 +176,111 @@ def test_a_file_name_of_a_format_a_certificate_is_not_is_refused(dyad):
     assert not out.exists()
     named = run(dyad["home"], "dyad", "certificate", "Riverside", dyad["tom"], "-o", str(dyad["out"] / "tom-by-name.pdf"))  # the ending says PDF
     assert named.exit_code == 0 and (dyad["out"] / "tom-by-name.pdf").read_bytes().startswith(b"%PDF")
+
+
+@pytest.fixture(scope="module")
+def lopsided(export_demo, tmp_path_factory):
+    """Amara writes to Priya on 2025-04-01 (no agreement) and closes the channel alone on 2025-05-20; Kwame moves his
+    channel with Helen (the demo's, agreed by both) into closure alone on 2025-05-28. Each member's certificate."""
+    home = tmp_path_factory.mktemp("lopsided") / "home"
+    shutil.copytree(export_demo, home, symlinks=True)
+    now = [day("2025-04-01")]
+    names = ("Amara Singh", "Priya Nair", "Kwame Mensah", "Helen Okafor")
+    sessions = {n: Home(home).unlock(DEMO_PASSPHRASE, n, clock=lambda: now[0]) for n in names}
+    cid = sessions["Amara Singh"].cohort_ids()[0]
+    svc = {n: s.cohort(cid) for n, s in sessions.items()}
+    ChannelService(svc["Amara Singh"]).send(svc["Priya Nair"].me, "Shall we pair up?")
+    now[0] = day("2025-05-20")
+    ChannelService(svc["Amara Singh"]).set_phase(svc["Priya Nair"].me, "closed")
+    now[0] = day("2025-05-28")
+    ChannelService(svc["Kwame Mensah"]).set_phase(svc["Helen Okafor"].me, "closure")
+    carry(sessions["Amara Singh"], sessions["Priya Nair"], cid)
+    carry(sessions["Kwame Mensah"], sessions["Helen Okafor"], cid)
+    certs = {
+        "priya": certificate.certify(svc["Priya Nair"], "Amara Singh"),
+        "amara": certificate.certify(svc["Amara Singh"], "Priya Nair"),
+        "helen": certificate.certify(svc["Helen Okafor"], "Kwame Mensah"),
+    }
+    out = tmp_path_factory.mktemp("lopsided-out")
+    files = {}
+    for who, cert in certs.items():
+        for fmt in certificate.FORMATS:
+            files[f"{who}.{fmt}"] = path = out / f"{who}.{fmt}"
+            certificate.write(cert, fmt, path, ex.signer_of(svc[cert.exporter].store.author), now[0])
+    for s in sessions.values():
+        s.store(cid).flush()
+        s.close()
+    return {"home": home, "out": out, "certs": certs, "files": files}
+
+
+def test_a_channel_closed_by_one_member_without_an_agreement_is_not_said_to_have_taken_place_and_closed(lopsided):
+    """Either member's certificate, in either format, and the command's last line say there was no agreement and that
+    Amara closed it alone, when; never that the relationship "took place and closed" (they did, before)."""
+    need("pdftotext")
+    said = "had no channel agreement, and was closed by Amara Singh alone"
+    for who in ("priya", "amara"):
+        c = lopsided["certs"][who]
+        assert c.agreement is None and c.phase == "closed" and c.standing == said
+        for fmt in certificate.FORMATS:
+            text = " ".join(readable(fmt, lopsided["files"][f"{who}.{fmt}"]).split()).replace("*", "")
+            assert said in text and "Amara Singh closed it on 2025-05-20" in text, (who, fmt, text)
+            assert "took place and closed" not in text and "and closed (now" not in text, (who, fmt)
+    env = {"CIRCLE_HOME": str(lopsided["home"]), "CIRCLE_PASSPHRASE": DEMO_PASSPHRASE, "CIRCLE_IDENTITY": None}
+    result = CliRunner().invoke(main, ["--identity", "Priya", "dyad", "certificate", "Riverside", "Amara", "-o", str(lopsided["out"] / "cli.md")], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"A record that this mentoring relationship {said}: not an accreditation." in result.stdout
+
+
+def test_a_relationship_one_member_moved_into_closure_is_said_to_be_in_closure_not_closed(lopsided):
+    need("pdftotext")
+    c = lopsided["certs"]["helen"]
+    assert c.agreement is not None and c.agreement.status.startswith("signed by both") and c.phase == "closure"
+    said = "was moved into closure by Kwame Mensah alone and is not closed"
+    assert c.standing == said
+    for fmt in certificate.FORMATS:
+        text = " ".join(readable(fmt, lopsided["files"][f"helen.{fmt}"]).split()).replace("*", "")
+        assert said in text and "Kwame Mensah moved it into closure on 2025-05-28" in text, (fmt, text)
+        assert "took place and closed" not in text and "and closed (now" not in text, fmt
+
+
+def test_a_relationship_agreed_and_closed_by_both_says_so_and_how(dyad):
+    """Helen moved it into closure, Tom closed it: both took part, so it took place and closed, and the certificate says who did what, when."""
+    need("pdftotext")
+    assert dyad["cert"].standing == "took place and closed"
+    for fmt in certificate.FORMATS:
+        text = " ".join(readable(fmt, dyad["files"][f"tom.{fmt}"]).split()).replace("*", "")
+        assert "Helen Okafor moved it into closure on 2025-05-25; " in text and " closed it on 2025-05-30" in text, (fmt, text)
+
+
+@pytest.mark.parametrize(
+    ("signed", "steps", "phase", "standing"),
+    [
+        (("Ana", "Ben"), (("Ana", "closure"), ("Ben", "closed")), "closed", "took place and closed"),
+        (("Ana", "Ben"), (("Ana", "closure"), ("Ana", "closed")), "closed", "was closed by Ana alone"),
+        (("Ana", "Ben"), (("Ben", "closure"), ("Ana", "closure")), "closure", "is in closure, not closed"),
+        (("Ana",), (("Ana", "closure"), ("Ben", "closed")), "closed", "had an agreement Ben did not sign, and was closed by both members"),
+        ((), (("Ben", "closed"),), "closed", "had an agreement neither member signed, and was closed by Ben alone"),
+        (None, (("Ana", "closure"),), "closure", "had no channel agreement, and was moved into closure by Ana alone and is not closed"),
+    ],
+)
+def test_what_a_certificate_says_the_relationship_was(signed, steps, phase, standing):
+    """Only an agreement both signed and a closure both took part in, ending closed, is "took place and closed"."""
+    agreement = None if signed is None else certificate.AgreementGoals(1, "d", "goals", signed, tuple(n for n in ("Ana", "Ben") if n not in signed))
+    closers = {who for who, _ in steps}
+    c = certificate.Certificate(
+        "Cohort",
+        "2025-06-01T00:00:00Z",
+        "Ana",
+        (certificate.Party("Ana", "peer"), certificate.Party("Ben", "peer")),
+        phase,
+        "2025-01-01",
+        "2025-05-01",
+        agreement,
+        0,
+        (),
+        "",
+        tuple(certificate.ClosingStep(who, p, "2025-05-01") for who, p in steps),
+        next(iter(closers)) if len(closers) == 1 else "",
+    )
+    assert c.standing == standing
+    assert c.statement.startswith(f"This is a record that this mentoring relationship {standing}. It is not an accreditation")
