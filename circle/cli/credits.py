@@ -125,7 +125,7 @@ def credits_show(c: Context, cohort: str, member: str | None, year: int | None, 
         rule = led.rule
         cap = f" of at most {fmt(rule.cap)}" if rule.cap > 0 else ""
         capped = " (cap reached)" if cyc.capped else ""
-        start = "you set" if led.start_set else "from the first counted hour"
+        start = ("you set" if led.member == svc.me else "set by the member") if led.start_set else "from the first counted hour"
         echo(
             f"{clean_name(svc.view.name_of(led.member))}: {hours(cyc.minutes)} counted in {cyc.start}–{cyc.end} ({start}) → "
             f"{amount(cyc.credits, rule.unit)}{cap}{capped} · {hours(led.minutes)} in all"

@@ -37,3 +37,13 @@ def test_a_retired_rule_keeps_its_terms_and_the_rule_in_force_is_named(ward: Lap
     assert listing[0].startswith("default") and "in force" in listing[0] and "retired" in listing[1]
     assert_one_clear_line(ward.cli("Ana", "credits", "rule", "retire", "Ward", "dietitians-board-cpd"), "no active credit rule")
     assert_one_clear_line(ward.cli("Ana", "credits", "rule", "retire", "Ward", "default"), "the built-in rule cannot be retired")
+
+
+def test_a_cycle_start_reads_as_set_by_whoever_set_it(ward: Laptops):
+    """Cleo sets her cycle's start; Ana reading the cohort's credits is not told that she set it."""
+    assert ward.cli("Cleo", "credits", "cycle", "Ward", "2026").exit_code == 0
+    ward.deliver("Ana", "Cleo")
+    line = next(ln for ln in ward.cli("Ana", "credits", "show", "Ward").stdout.splitlines() if ln.startswith("Cleo"))
+    assert "(set by the member)" in line and "you set" not in line, line
+    line = next(ln for ln in ward.cli("Cleo", "credits", "show", "Ward").stdout.splitlines() if ln.startswith("Cleo"))
+    assert "(you set)" in line, line
