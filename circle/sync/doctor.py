@@ -76,6 +76,24 @@ def _writable(folder) -> bool:
         return False
 
 
+def _unwritable(base: ls.Replica, own: str) -> str:
+    """Why this device cannot send its journal to a folder location (a few words), or "" (it can, or it is no folder).
+
+    The check `circle cohort replica` makes when a folder is set (:func:`ls.check_location`), on the folder this
+    journal's replica is written in (the location's, before the first send): where `circle sync` is refused, a
+    read-only drive or a folder this user may not write in, doctor says so too.
+    """
+    folder = ls.folder_of(base)
+    if folder is None or not folder.is_dir():
+        return ""  # SFTP and S3 are tried by listing them; a folder not made yet is made by the first send
+    mine = base.child(own)
+    try:
+        ls.check_location(mine if ls.folder_of(mine).is_dir() else base)
+    except CircleError as exc:
+        return exc.title  # its hint names the folder again, and what to do is said by the finding
+    return ""
+
+
 def binary() -> Finding:
     """Whether the litestream binary is there (checked before unlocking: it needs no passphrase)."""
     try:
@@ -133,11 +151,18 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
         return
     try:
         txid = ls.latest_txid(base.child(store.entry.replica_path))
-        yield Finding(True, f"{name}: replica {where} reachable" + ("" if txid else " (nothing sent yet: run 'circle sync --once')"))
         reached = True
     except CircleError as exc:
         yield Finding(False, f"{name}: replica {where}", told(exc))
         reached = False
+    if reached and (unwritable := _unwritable(base, store.entry.replica_path)):
+        yield Finding(
+            False,
+            f"{name}: replica {where}: {unwritable}",
+            f"mount the drive read-write or let this user write there, or choose another folder: circle cohort replica '{name}' FOLDER",
+        )
+    elif reached:
+        yield Finding(True, f"{name}: replica {where} reachable" + ("" if txid else " (nothing sent yet: run 'circle sync --once')"))
     members = {j: m for m in store.view.members() for j, _ in m.journals}
     for jid, record in store.known_journals().items():
         member = members.get(jid)

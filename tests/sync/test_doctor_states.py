@@ -297,6 +297,37 @@ def test_a_full_disk(tmp_path: Path):
     print(f"full disk: {line}")
 
 
+@contextlib.contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """``folder`` as read-only as this user can make it: a read-only bind mount as root (chmod stops no write of
+    root's), its files' write bits off otherwise."""
+    if os.geteuid() == 0:
+        with mounted("--bind", str(folder), target=folder), mounted("-o", "remount,bind,ro", target=folder):
+            yield
+        return
+    modes = {f: f.stat().st_mode for f in (folder, *folder.rglob("*"))}
+    for f, mode in modes.items():
+        f.chmod(mode & ~0o222)
+    try:
+        yield
+    finally:
+        for f, mode in modes.items():
+            f.chmod(mode)
+
+
+def test_a_read_only_replica_folder_is_said_as_sync_says_it(tmp_path: Path):
+    """Sync refused to send to a replica folder it cannot write in, while doctor said it was fine ("All good.")."""
+    p = pair(tmp_path)
+    note(p.ana.cohort(p.cid), "m1", "Ana's note that waits to be sent")
+    p.close()
+    with read_only(p.stick):
+        sync = CliRunner().invoke(main, ["sync", "--once"], env={"CIRCLE_HOME": str(p.ana.home.root), "CIRCLE_PASSPHRASE": PASS, "CIRCLE_DEBUG": None})
+        assert sync.exit_code == 1 and str(p.stick) in sync.stderr, sync.output  # the control: sync refuses it
+        line = told_broken(doctor(p.ana.home.root), f"{COHORT}: replica {p.stick}: the replica folder is not writable", "circle cohort replica")
+    print(f"read-only replica folder: sync said {sync.stderr.strip()!r}; doctor: {line}")
+    assert "All good" in doctor(p.ana.home.root).stdout  # writable again: nothing said
+
+
 # ---- the recovery kit: a thing to do, nothing broken yet -----------------------------------
 
 
