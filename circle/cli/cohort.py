@@ -24,6 +24,7 @@ from circle.cli.common import (
 from circle.errors import UsageError
 from circle.models.schema import HISTORY, HISTORY_SAYS
 from circle.models.text import clean_name
+from circle.store.ingest import Problem
 
 HISTORY_HELP = "What newcomers read of the time before they joined: all, or joining (from then on; before it only the roster and rota)."
 
@@ -132,7 +133,7 @@ def cohorts(c: Context, as_json: bool) -> None:
         echo(f"{info.id[:12]}  {clean_name(info.name)}  ({plural(info.members, 'member')}){gone}")
     problems = s.problems()
     for p in problems:
-        echo(f"circle: problem: {p}" + ("" if "run 'circle" in p else "; run 'circle verify'"), err=True)
+        echo(f"circle: problem: {p}" + ("" if isinstance(p, Problem) and p.acts else "; run 'circle verify'"), err=True)
     if problems:
         sys.exit(1)
 

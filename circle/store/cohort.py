@@ -50,7 +50,7 @@ from circle.models.view import View
 from circle.paths import private_dir
 from circle.store import anonymous, archive, snapshot
 from circle.store.chain import ChainResult, check_chain
-from circle.store.ingest import IngestReport, JournalChecker, Rewind, admission_of, open_events
+from circle.store.ingest import IngestReport, JournalChecker, Problem, Rewind, admission_of, open_events
 from circle.store.journal import Journal, Row, append_raw, last_row, read_rows
 from circle.store.keys import WRAP_KEY_ID, CohortKeys, epoch_hash, roster_key, wrap_scope_key
 from circle.store.texts import Texts
@@ -808,7 +808,7 @@ class CohortStore(Wrapping):
             self.load_report = self.ingest(from_start=True, progress=progress)
         own = self.own_journal_problem()
         if own:
-            self.load_report.problems.append(own + "; run 'circle sync --once' to restore it from your replica")
+            self.load_report.problems.append(Problem(own + "; run 'circle sync --once' to restore it from your replica", acts=True))
         settle_heap()
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from circle.crypto import envelope
 from circle.crypto.keystore import atomic_write
-from circle.errors import CircleError, CorruptFile, InvalidEnvelope
+from circle.errors import CircleError, CorruptFile, InvalidEnvelope, NotFound
 from circle.models.events import Event, Shared, decode_payload, make_event
 from circle.models.governance import ROSTER_KINDS
 from circle.models.schema import known_fields
@@ -29,6 +29,30 @@ from circle.store.chain import ChainResult, Checked, check_chain
 from circle.store.journal import Reading
 from circle.store.keys import WRAP_KEY_ID, wrap_scope_key
 from circle.store.vault import JournalRecord, Scope, ScopeKey
+
+
+class Problem(str):
+    """One problem line, as people read it, that knows whether it says what to do itself.
+
+    It is the line (a ``str``: reports, logs and ``--json`` hold it unchanged);
+    ``acts`` is True when the line ends with what to run (a damaged file's
+    error, the own journal's restore), so a command listing problems adds
+    "run 'circle verify'" (which lists the evidence) only to the others. A
+    plain ``str`` among problems says nothing of what to do.
+    """
+
+    acts: bool
+
+    def __new__(cls, text: str, *, acts: bool = False) -> Problem:
+        line = super().__new__(cls, text)
+        line.acts = acts
+        return line
+
+    @classmethod
+    def of(cls, prefix: str, exc: CircleError) -> Problem:
+        """``prefix: exc.line()``; a damaged or missing file's error names the command to run in its hint ('circle verify',
+        'circle sync'), where a failed check (InvalidEnvelope) says only why and a disk's error (StorageError) what to look at."""
+        return cls(f"{prefix}: {exc.line()}", acts=isinstance(exc, CorruptFile | NotFound))
 
 
 @dataclass
@@ -44,7 +68,7 @@ class IngestReport:
     held_aside: int = 0  # events refused by the cohort's rules (see View.refused)
     refused_wraps: int = 0  # keys wrapped to us that match no valid epoch
     missing: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # one line each; a Problem says whether it says what to do
     refusals: list[str] = field(default_factory=list)  # one line per reason: how many events, and why
 
     def add(self, other: IngestReport) -> None:
@@ -198,7 +222,7 @@ class JournalChecker:
         except CircleError as exc:
             if journal is not None:
                 journal.close()
-            report.problems.append(f"journal {jid[:8]}: {exc.line()}")
+            report.problems.append(Problem.of(f"journal {jid[:8]}", exc))
             return None
         report.events += res.events_checked
         report.signatures += res.signatures_checked

@@ -8,6 +8,7 @@ under the home as it was.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sqlite3
@@ -281,6 +282,26 @@ def test_cohorts_names_a_damaged_journal(ana: Path, how: str) -> None:
     assert "Traceback" not in out and "internal error" not in out
     assert "journal" in out.lower() and ("damaged" in out.lower() or "verify" in out.lower()), out
     assert tree_digest(ana) == before
+
+
+@pytest.mark.parametrize(
+    "how, ends",
+    [
+        ("corrupted", ["; run 'circle verify'", ""]),  # a changed event says only what; the own journal's line says what to run
+        ("not-sqlite", ["", ""]),  # a damaged file's error names 'circle verify' itself
+    ],
+)
+def test_cohorts_adds_run_verify_only_where_a_problem_says_nothing_to_do(ana: Path, how: str, ends: list[str]) -> None:
+    """Each problem line says what to do once: the problem knows whether it does (it was guessed from its text)."""
+    from circle.store.ingest import Problem
+
+    damage_journal(ana, how)
+    said = Home(ana).unlock(PASSPHRASE).problems()
+    assert [isinstance(p, Problem) and p.acts for p in said] == [not end for end in ends]
+    r = run(ana, "cohorts")
+    assert r.exit_code == 1
+    assert r.stderr.splitlines() == [f"circle: problem: {p}{end}" for p, end in zip(said, ends, strict=True)]
+    assert json.loads(run(ana, "cohorts", "--json").stdout)["problems"] == said  # the lines as they are, without the added hint
 
 
 @pytest.mark.parametrize("how", ["truncated", "corrupted"])
