@@ -57,8 +57,10 @@ def cohort_create(
     s = c.unlock()
     warning = ""
     if replica_url:
+        from circle.sync.location import check_placement
         from circle.sync.service import claim_location
 
+        check_placement(s, loc)
         loc, warning = tried_location(replica_url, offline_ok, **opts)
         claim_location(loc)  # as 'circle cohort replica' does: a folder that cannot be made is refused before the cohort is
     svc = s.create_cohort(name, purpose=purpose, cadence=cadence, meeting_minutes=meeting_minutes, replica=loc, history=history)
@@ -100,12 +102,13 @@ def replica(c: Context, cohort: str, url: str, offline_ok: bool, **opts: Any) ->
     refused with the reason, and so is a location out of reach unless
     --offline-ok keeps it. Nothing is saved when it is refused.
     """
-    from circle.sync.location import describe
+    from circle.sync.location import check_placement, describe
     from circle.sync.service import set_replica
 
-    location_from(url, **opts)  # fails before the passphrase is asked for
+    loc = location_from(url, **opts)  # fails before the passphrase is asked for
     s = c.unlock()
     svc = s.find_cohort(cohort)
+    check_placement(s, loc)
     loc, warning = tried_location(url, offline_ok, **opts)
     loc = set_replica(s, svc.store, loc)
     note_tried(s, svc.id, loc, warning)

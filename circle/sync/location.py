@@ -20,7 +20,7 @@ from circle.errors import UsageError
 from circle.paths import default_replica
 from circle.store.cohort import CohortStore
 from circle.store.session import Session
-from circle.sync.litestream import Replica
+from circle.sync.litestream import Replica, folder_of
 from circle.sync.litestream.config import private_dir
 
 REACHED = "reached.json"  # in the identity's sync folder: when each cohort's location last answered (see last_reached)
@@ -70,6 +70,36 @@ def parse_location(url: str, **options: Any) -> dict[str, Any]:
     if replica.password:
         loc["password"] = replica.password
     return loc
+
+
+def check_placement(session: Session, location: dict[str, Any]) -> None:
+    """Refuse a folder location inside the home or inside a journal's replica folder (an SFTP or S3 location passes).
+
+    The home holds the keystore and the journals: a replica there is shared
+    with them, or lost with the laptop; its own folder (the default location)
+    is the one exception. A journal's replica folder is Litestream's alone: a
+    location inside it is deleted with it when that journal is healed. The
+    journals are every cohort's of this identity, wherever their locations
+    are folders.
+
+    Raises:
+        UsageError: the folder is one of those, with where to choose instead (nothing is saved).
+    """
+    folder = folder_of(replica_of(location))
+    if folder is None:
+        return
+    folder, home = Path(folder).resolve(), session.home.root.resolve()  # a folder location is kept resolved (parse_location)
+    if folder.is_relative_to(home) and folder != default_replica(home):
+        raise UsageError("the replica cannot be inside your circle home", f"{folder} is in {home}, with your keys and journals: choose a folder outside it")
+    for cid in session.cohort_ids():
+        store = session.store(cid)
+        base = folder_of(replica_for(session, store))
+        if base is None:
+            continue
+        paths = {j.replica_path for j in store.known_journals().values()} | {p for m in store.view.members(include_removed=True) for _, p in m.journals}
+        for journal in (base.resolve() / p for p in sorted(paths | {store.entry.replica_path}) if p):
+            if folder.is_relative_to(journal):
+                raise UsageError("the replica cannot be inside a journal's replica", f"{journal} is one: choose its location {base} or a folder beside it")
 
 
 def describe(loc: dict[str, Any] | None) -> str:

@@ -363,6 +363,28 @@ def test_cohort_replica_makes_the_folder_a_location_or_says_why_not(ana: Path, t
     assert tree_digest(ana) == before
 
 
+def test_a_replica_inside_the_home_or_inside_a_journals_replica_is_refused(ana: Path, tmp_path: Path) -> None:
+    """`cohort replica` took a folder inside the home (the keystore and journals beside the replica) or inside one
+    journal's replica folder (a heal of that journal deletes the folder with everything in it)."""
+    stick = tmp_path / "stick"
+    assert run(ana, "cohort", "replica", "Dietitians North", str(stick)).exit_code == 0
+    s = Home(ana).unlock(PASSPHRASE)
+    store = s.cohort(s.cohort_ids()[0]).store
+    journal = stick / store.entry.replica_path  # where this journal replicates from now on
+    own = store.journal.path.parent  # the home's folder of own journals
+    s.close()
+    before = tree_digest(ana)
+    for folder in (journal, journal / "ltx"):
+        assert_one_clear_line(run(ana, "cohort", "replica", "Dietitians North", str(folder)), "inside a journal's replica", str(stick), "choose")
+        assert_one_clear_line(run(ana, "cohort", "create", "Physios", "--replica", str(folder / "physios")), "inside a journal's replica")
+    for folder in (own, ana, ana / "replica" / "physios"):
+        assert_one_clear_line(run(ana, "cohort", "replica", "Dietitians North", str(folder)), "inside your circle home", "choose a folder outside")
+    assert tree_digest(ana) == before  # nothing saved, no cohort created
+    assert not (journal / "physios").exists() and not (own / ".circle-replica").exists()
+    for fine in (stick / "physios", ana / "replica"):  # beside the journals of a location; the home's own (default) folder
+        assert run(ana, "cohort", "replica", "Dietitians North", str(fine)).exit_code == 0, fine
+
+
 FOREIGN = {
     "a stray file in the home": lambda root: root / "notes.txt",
     "a stray file beside the keystore": lambda root: keystore_of(root).parent / "keystore.bak",
