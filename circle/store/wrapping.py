@@ -300,9 +300,13 @@ class Wrapping:
         m = self.view.member(peer)
         return peer if peer != self.author.id and m is not None and m.active else ""
 
-    def _unmatched_keys(self) -> int:
-        """Cohort keys held that match no epoch that validly started (wrapped by someone not entitled, or made up)."""
+    def unmatched_keys(self) -> list[ScopeKey]:
+        """Cohort and roster keys held that match no epoch that validly started, never used: wrapped by someone not
+        entitled, made up, or made by a device or member after its removal (circle/sync/doctor.py tells these apart)."""
         if not self.view.founded:
-            return 0
+            return []
         commits = self._commits()
-        return sum(1 for k in self.entry.keys().values() if k.scope in (Scope.COHORT, Scope.ROSTER) and (k.id not in commits or epoch_hash(k) != commits[k.id]))
+        return [k for k in self.entry.keys().values() if k.scope in (Scope.COHORT, Scope.ROSTER) and (k.id not in commits or epoch_hash(k) != commits[k.id])]
+
+    def _unmatched_keys(self) -> int:
+        return len(self.unmatched_keys())

@@ -24,13 +24,15 @@ from pathlib import Path
 
 from circle.crypto import envelope
 from circle.errors import CircleError, ReplicaMisconfigured, ReplicaOffline, SyncError
+from circle.models.events import Event
 from circle.models.mentoring import ratio_warnings
 from circle.paths import storage_problem
 from circle.store import archive
 from circle.store.chain import check_chain
 from circle.store.cohort import CohortStore
 from circle.store.journal import read_rows
-from circle.store.session import Session
+from circle.store.keys import epoch_hash, roster_id
+from circle.store.session import Session, device_names
 from circle.sync import litestream as ls
 from circle.sync.location import describe, folder_marked
 from circle.sync.service import replica_for
@@ -197,12 +199,7 @@ def _cohort(session: Session, cid: str) -> Iterator[Finding]:
                 else "if replica folders were renamed or moved by hand, put them back; else run 'circle sync --once' (it rewrites your copy there)",
             )
     yield from _trouble(store, name)
-    if store.refused_wraps:
-        yield Finding(
-            False,
-            f"{name}: {store.refused_wraps} key{'s' if store.refused_wraps != 1 else ''} wrapped to you {'match' if store.refused_wraps != 1 else 'matches'} no key epoch (never used)",
-            "someone sent keys they were not entitled to; tell the cohort's mentor",
-        )
+    yield from _unused_keys(store, name)
     waiting = store.view.waiting()
     if waiting:
         yield Finding(
@@ -230,6 +227,60 @@ def _trouble(store: CohortStore, name: str) -> Iterator[Finding]:
         member = store.view.member(owner) if owner else None
         said = f"{member.name}'s {text}" if member is not None and text.startswith("journal") else text
         yield Finding(False, f"{name}: {said}", todo=text in ratio)  # each line says what to do itself
+
+
+def _unused_keys(store: CohortStore, name: str) -> Iterator[Finding]:
+    """Keys held that match no key epoch (never used), by why.
+
+    A laptop or a member that started an epoch before its removal reached it
+    wrote the start after its cut: the start is held aside, and the key it
+    committed to (the one held, checked) is wrapped to every device it knew.
+    That is said, and fine. Any other such key is a problem: someone sent it
+    who was not entitled to.
+    """
+    with store.lock:
+        keys = store.unmatched_keys()
+        starts: dict[tuple[str, str], Event] = {}  # (key id, commitment) -> the start held aside that made that key
+        for eid in store.view.refused() if keys else ():
+            e = store.view.event(eid)
+            if e is not None and e.kind == "keys.epoch_started":
+                starts[e.body["key_id"], e.body["commit"]] = starts[roster_id(e.body["key_id"]), e.body.get("roster", "")] = e
+        cut: dict[str, int] = {}
+        for key in keys:
+            whose = _after_removal(store, starts.get((key.id, epoch_hash(key))))
+            cut[whose] = cut.get(whose, 0) + 1
+    for whose, n in sorted(cut.items()):
+        many = n != 1
+        if whose:
+            yield Finding(True, f"{name}: {n} key{'s' if many else ''} from {whose}, {'are' if many else 'is'} never used")
+        else:
+            yield Finding(
+                False,
+                f"{name}: {n} key{'s' if many else ''} wrapped to you {'match' if many else 'matches'} no key epoch (never used)",
+                "someone sent keys they were not entitled to; tell the cohort's mentor",
+            )
+
+
+def _after_removal(store: CohortStore, start: Event | None) -> str:
+    """Whose epoch ``start`` is and when, when it counts for nothing only because its author's laptop, or its author, was
+    removed before writing it ("your removed laptop 'X', written after its removal"); "" when nothing explains it."""
+    view = store.view
+    owner = view.member(view.author_of(start.journal)) if start is not None else None
+    if owner is None or view.counts(start) is None:
+        return ""  # refused for another reason while its author counted: it was theirs to start, and it is not right
+    if start.journal in owner.gone:
+        device = device_names(owner).get(start.journal, "")
+        laptop = f"laptop '{device}'" if device else "laptop"
+        if start.journal == store.entry.journal:
+            whose = "this laptop"
+        elif owner.id == store.author.id:
+            whose = f"your removed {laptop}"
+        else:
+            whose = f"{owner.name}'s removed {laptop}"
+        return f"{whose}, written after its removal"
+    if not owner.active:
+        return f"{'this laptop' if start.journal == store.entry.journal else owner.name}, written after {'your' if owner.id == store.author.id else 'their'} removal"
+    return ""
 
 
 def _restored(replica: ls.Replica, out: Path) -> str:

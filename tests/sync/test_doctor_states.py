@@ -25,8 +25,10 @@ from click.testing import CliRunner, Result
 from circle.cli import main
 from circle.crypto import envelope as env
 from circle.models.events import encode_payload
+from circle.store.cohort import Part
 from circle.store.journal import Journal
 from circle.store.session import Home, Session
+from circle.store.vault import Scope, ScopeKey
 from circle.sync import litestream as ls
 from circle.sync.service import replica_for
 from tests.security.laptops import copy_db
@@ -253,6 +255,58 @@ def test_a_laptop_removed_from_the_members_devices_is_told_so(tmp_path: Path):
         s.close()
     line = told_broken(doctor(ward.home.root), "this laptop was removed from your devices", "write from another laptop of yours")
     print(f"laptop removed: {line}")
+
+
+# ---- keys that match no epoch: explained by a removal, or not --------------------------------
+
+
+def laptops(p: Pair, tmp_path: Path) -> Session:
+    """Ana's ward laptop, set up from a device kit and synced with everyone."""
+    code = p.ana.recovery_code()
+    kit, _ = p.ana.add_device("ward laptop", tmp_path / "ward.kit")
+    once(p.ana)
+    ward = Home(tmp_path / "ward", calibrate=False).recover(kit, code, PASS)
+    once(ward, p.ana, p.ben)
+    return ward
+
+
+def test_keys_a_laptop_made_before_it_knew_it_was_removed_accuse_nobody(tmp_path: Path):
+    """Ana removes her ward laptop while it, not knowing yet, starts a key epoch (a rotation here; a removal or an
+    admission does the same). Its wraps reach every device and match no epoch: it wrote them after its cut. Doctor said
+    on every laptop that someone sent keys they were not entitled to, and to tell the cohort's mentor. A key Ben, an
+    active member, wraps to Ana for no epoch at all is still said so."""
+    p = pair(tmp_path)
+    ward = laptops(p, tmp_path)
+    p.ana.remove_device("ward laptop")
+    ward.cohort(p.cid).rotate_epoch()
+    once(p.ana, p.ben)  # Ben knows of the removal: what he wraps to Ana goes to her laptop only
+    ben = p.ben.cohort(p.cid).store
+    made_up = ScopeKey.new(Scope.COHORT, 7)
+    ben.commit([Part("keys.wrapped", ben.keys.wrap_body(p.cid, [(made_up, "", "")], ben.readers([ben.view.member(p.ana.id)])), None)])
+    once(p.ana, ward, p.ben, p.ana, ward)
+    assert [s.cohort(p.cid).store.refused_wraps for s in (p.ana, p.ben, ward)] == [2, 1, 1]  # held, never used
+    for s in (p.ana, p.ben, ward):
+        s.close()
+    for s, whose in ((p.ana, "your removed laptop 'ward laptop'"), (p.ben, "Ana's removed laptop 'ward laptop'"), (ward, "this laptop")):
+        r = doctor(s.home.root)
+        assert f"ok   {COHORT}: 1 key from {whose}, written after its removal, is never used" in r.stdout, r.stdout
+        if s is not p.ana:
+            assert "tell the cohort's mentor" not in r.stdout and "no key epoch" not in r.stdout, r.stdout
+    line = told_broken(doctor(p.ana.home.root), f"{COHORT}: 1 key wrapped to you matches no key epoch", "tell the cohort's mentor")
+    print(f"an unexplained wrap beside a removed laptop's: {line}")
+
+
+def test_keys_a_member_made_before_they_knew_they_were_removed_accuse_nobody(tmp_path: Path):
+    """Ana removes Ben while his laptop, not knowing yet, starts a key epoch: explained by his removal."""
+    p = pair(tmp_path)
+    p.ana.cohort(p.cid).remove(p.ben.id)
+    p.ben.cohort(p.cid).rotate_epoch()
+    once(p.ana, p.ben, p.ana)
+    assert p.ana.cohort(p.cid).store.refused_wraps == 1
+    p.close()
+    r = doctor(p.ana.home.root)
+    assert "tell the cohort's mentor" not in r.stdout and "no key epoch" not in r.stdout, r.stdout
+    assert f"ok   {COHORT}: 1 key from Ben, written after their removal, is never used" in r.stdout, r.stdout
 
 
 # ---- a read-only home, a full disk -------------------------------------------------------
