@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,9 @@ from circle.models.events import Event
 from circle.models.mentoring import ratio_warnings
 from circle.paths import storage_problem
 from circle.store import archive
-from circle.store.chain import check_chain
+from circle.store.chain import Checked, check_chain
 from circle.store.cohort import CohortStore
+from circle.store.ingest import IngestReport, open_events
 from circle.store.journal import read_rows
 from circle.store.keys import epoch_hash, roster_id
 from circle.store.session import Session, device_names
@@ -235,8 +237,9 @@ def _unused_keys(store: CohortStore, name: str) -> Iterator[Finding]:
     A laptop or a member that started an epoch before its removal reached it
     wrote the start after its cut: the start is held aside, and the key it
     committed to (the one held, checked) is wrapped to every device it knew.
-    That is said, and fine. Any other such key is a problem: someone sent it
-    who was not entitled to.
+    A key no journal wrapped to this laptop was made by this identity for an
+    epoch whose start was never written. Both are said, and fine. Any other
+    such key is a problem: someone sent it who was not entitled to.
     """
     with store.lock:
         keys = store.unmatched_keys()
@@ -245,13 +248,16 @@ def _unused_keys(store: CohortStore, name: str) -> Iterator[Finding]:
             e = store.view.event(eid)
             if e is not None and e.kind == "keys.epoch_started":
                 starts[e.body["key_id"], e.body["commit"]] = starts[roster_id(e.body["key_id"]), e.body.get("roster", "")] = e
-        cut: dict[str, int] = {}
-        for key in keys:
-            whose = _after_removal(store, starts.get((key.id, epoch_hash(key))))
-            cut[whose] = cut.get(whose, 0) + 1
-    for whose, n in sorted(cut.items()):
+        why = [_after_removal(store, starts.get((key.id, epoch_hash(key)))) for key in keys]
+        if "" in why:  # nothing held aside explains these: were they wrapped to this laptop at all?
+            delivered = _wrapped_here(store)
+            why = [w or ("" if key.id in delivered else MADE_HERE) for key, w in zip(keys, why, strict=True)]
+    for whose, n in sorted(Counter(why).items()):
         many = n != 1
-        if whose:
+        if whose == MADE_HERE:
+            made = "you made for a key epoch that never started (a change refused before it was written)"
+            yield Finding(True, f"{name}: {n} key{'s' if many else ''} {made} {'are' if many else 'is'} never used")
+        elif whose:
             yield Finding(True, f"{name}: {n} key{'s' if many else ''} from {whose}, {'are' if many else 'is'} never used")
         else:
             yield Finding(
@@ -259,6 +265,30 @@ def _unused_keys(store: CohortStore, name: str) -> Iterator[Finding]:
                 f"{name}: {n} key{'s' if many else ''} wrapped to you {'match' if many else 'matches'} no key epoch (never used)",
                 "someone sent keys they were not entitled to; tell the cohort's mentor",
             )
+
+
+MADE_HERE = "made here"  # a key no journal wrapped to this laptop: made by this identity (here, or on the laptop its kit came from)
+
+
+def _wrapped_here(store: CohortStore) -> set[str]:
+    """The ids of every key wrapped to this laptop in the journals of the cohort held here (read again, not kept).
+
+    A key held comes from a wrap, from a kit, or was made here: one no wrap
+    gave was made by this identity, as by a key epoch started while another
+    window of circle held the journal (the start was refused, the key kept).
+    """
+    out: set[str] = set()
+    for jid, record in store.known_journals().items():
+        path = store.journal_path(jid)
+        if not path.exists():
+            continue
+        try:
+            rows = (Checked(r.seq, r.blob, envelope.event_id(r.blob), envelope.parse(r.blob)) for r in read_rows(path))
+            wraps = open_events(rows, record, store.id, {}, IngestReport(), keep=False).wraps  # no keys: only the wraps are opened
+        except CircleError:
+            continue  # a journal that cannot be read is said by its own finding
+        out.update(w.key.id for ev in wraps for w in store.keys.unwrap(ev.body))
+    return out
 
 
 def _after_removal(store: CohortStore, start: Event | None) -> str:

@@ -15,6 +15,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,6 +295,30 @@ def test_keys_a_laptop_made_before_it_knew_it_was_removed_accuse_nobody(tmp_path
             assert "tell the cohort's mentor" not in r.stdout and "no key epoch" not in r.stdout, r.stdout
     line = told_broken(doctor(p.ana.home.root), f"{COHORT}: 1 key wrapped to you matches no key epoch", "tell the cohort's mentor")
     print(f"an unexplained wrap beside a removed laptop's: {line}")
+
+
+def test_a_key_made_for_a_removal_refused_while_the_app_writes_accuses_nobody(tmp_path: Path):
+    """`circle device remove` while the app is open on the same laptop (it holds the journal's write lock) is refused,
+    and done again once the app is closed. The key the refused one had made stays in the keystore, for an epoch that
+    never started; doctor said someone sent keys they were not entitled to, and to tell the cohort's mentor."""
+    p = pair(tmp_path)
+    laptops(p, tmp_path).close()
+    p.ben.close()
+    p.ana.cohort(p.cid).add_item("", "written in the open app")  # its first write takes the journal's write lock
+    env = {**os.environ, "CIRCLE_HOME": str(p.ana.home.root), "CIRCLE_PASSPHRASE": PASS}
+    remove = [str(Path(sys.executable).with_name("circle")), "device", "remove", "ward laptop"]
+    refused = subprocess.run(remove, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "already writing for you in another window" in refused.stderr, refused.stderr
+    p.close()
+    done = subprocess.run(remove, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    once(ana := reopen(p.ana))
+    assert ana.cohort(p.cid).store.refused_wraps == 1  # held, never used
+    ana.close()
+    r = doctor(p.ana.home.root)
+    assert r.exit_code == 0 and "no key epoch" not in r.stdout and "All good." in r.stdout, r.stdout
+    made = f"ok   {COHORT}: 1 key you made for a key epoch that never started (a change refused before it was written) is never used"
+    assert made in r.stdout, r.stdout
 
 
 def test_keys_a_member_made_before_they_knew_they_were_removed_accuse_nobody(tmp_path: Path):
