@@ -182,6 +182,11 @@ class Joined:
 def join(session: Session, code: str, replica: dict[str, Any] | None = None) -> Joined:
     """Start joining: a journal whose first event is the join request. Sync then carries it."""
     inv = Invite.parse(code)
+    if len(session.name) > schema.MAX_NAME:  # an identity made before init refused such names: its request would read as a wrong code
+        raise UsageError(
+            f"your name is longer than the {schema.MAX_NAME} characters a cohort takes",
+            "make an identity with a shorter name ('circle init --name NAME') and join with it",
+        )
     if inv.expires < session.now():
         raise UsageError("this invite has expired", "ask a member for a fresh one with 'circle invite'")
     cid = hashlib.sha256(LABEL_INVITE + b"/pending/" + inv.secret).hexdigest()[:32]

@@ -22,6 +22,7 @@ from circle.errors import AlreadyExists, CircleError, CorruptFile, InvalidEnvelo
 from circle.models.governance import cohort_id_for
 from circle.models.names import match_one
 from circle.models.records import Member
+from circle.models.schema import MAX_NAME
 from circle.paths import private_dir
 from circle.store import frontpage
 from circle.store.cohort import CohortStore, Progress, unsettle_heap
@@ -94,6 +95,8 @@ class Home:
         name = name.strip()
         if not name:
             raise UsageError("a name is needed", "pass --name with the name your cohort knows you by")
+        if len(name) > MAX_NAME or "\x00" in name:  # a cohort refuses such a name in every event that carries it
+            raise UsageError(f"a name is at most {MAX_NAME} characters", "pass --name with the name your cohort knows you by, shorter")
         if any(i.label.lower() == name.lower() for i in self.identities()):
             raise AlreadyExists(f"an identity named {name!r} already exists in this home", "it is kept as it is; choose another name or --home")
         if len(passphrase) < 8:
@@ -238,8 +241,9 @@ class Session:
         cohorts it was announced in.
         """
         device = " ".join(device.split())
-        if not device or len(device) > 80:
-            raise UsageError("a device needs a name", "a word or two that says which laptop it is, for example 'ward laptop'")
+        if not device or len(device) > MAX_NAME:
+            what = "a device needs a name" if not device else f"a device's name is at most {MAX_NAME} characters"
+            raise UsageError(what, "a word or two that says which laptop it is, for example 'ward laptop'")
         secret, path = self._kit_target(path, "device")
         reading = self.identity.new_reading()  # the new laptop's own keys to read with: removing it stops what it reads
         plan = []

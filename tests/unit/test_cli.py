@@ -438,3 +438,17 @@ def test_a_first_open_of_a_big_cohort_says_it_takes_a_while_once(tmp_path, monke
     assert "Decrypting" not in first.stdout
     again = run(home, "agenda", cid)  # the first command left a snapshot
     assert again.exit_code == 0 and "Decrypting" not in again.output
+
+
+def test_a_name_longer_than_a_cohort_takes_is_refused_at_init_and_the_longest_it_takes_joins(circle_home: Path, tmp_path: Path) -> None:
+    """A cohort refuses a name over 80 characters in every event that carries it: init took one, and its join request
+    then read as a wrong code on both sides (each try using up the invite)."""
+    from circle.models.schema import MAX_NAME
+    from tests.security.laptops import Laptops
+
+    assert_one_clear_line(run(circle_home, "init", "--name", "X" * (MAX_NAME + 1)), f"at most {MAX_NAME} characters")
+    assert not any(circle_home.rglob("keystore"))  # nothing made
+    lap = Laptops(tmp_path / "ward", "Ana")
+    longest = "Dr " + "Y" * (MAX_NAME - 3)
+    lap.join(longest, "peer")  # the boundary: admitted, and named so on the founder's laptop
+    assert longest in {m.name for m in lap.svc("Ana").view.members()}
