@@ -82,6 +82,15 @@ NOTIFY_TITLE_CHARS = 80  # a notification is a few words: a hostile 10,000-chara
 NOTIFY_CHARS = 400
 
 
+QUIT_ASKED = "quit-asked"  # the question Ctrl+Q asks over a form with typed text (see CircleApp.action_quit)
+
+
+def _typed(form: Any) -> bool:
+    """Whether a form's text boxes hold other than what they opened with (a choice alone is not typing)."""
+    values = form.values()
+    return any(not f.options and values.get(f.name, "") != f.value for f in form.fields)
+
+
 class CircleApp(App[None]):
     """The circle TUI.
 
@@ -543,6 +552,25 @@ class CircleApp(App[None]):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(UnlockScreen(self.home, self.identity))
+
+    async def action_quit(self) -> None:
+        """Quit; but a form holding what the person typed and has not saved asks first (Ctrl+Q lost a half-typed note).
+
+        Ctrl+Q again at that question quits.
+        """
+        from circle.screens.modals import ConfirmModal, FormModal
+
+        if isinstance(self.screen, ConfirmModal) and self.screen.id == QUIT_ASKED:
+            self.exit()
+            return
+        typed = next((s for s in reversed(self.screen_stack) if isinstance(s, FormModal) and _typed(s)), None)
+        if typed is None:
+            self.exit()
+            return
+        question = f"Quit, and lose what you typed in “{shorten(clean(typed.form_title), 60)}”?"
+        ask = ConfirmModal(question, yes="Quit", no="Keep typing", default_yes=False)
+        ask.id = QUIT_ASKED
+        self.push_screen(ask, lambda quit_now: self.exit() if quit_now else None)
 
     # ---- help, themes, palette ----------------------------------------
     def action_help(self) -> None:

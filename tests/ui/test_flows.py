@@ -821,3 +821,37 @@ async def test_only_a_mentor_sets_what_newcomers_read(app_for):
         await pilot.pause()
         assert app.screen is screen and screen.service.view.cohort().history == "all"
         assert any("Newcomers read everything since the cohort began. A supervising mentor decides it." in n.message for n in app._notifications)
+
+
+async def test_ctrl_q_over_a_half_typed_note_asks_first_and_keeps_it(app_for):
+    """Ctrl+Q quit at once and the note being typed was gone: now it asks (No highlighted); Ctrl+Q again quits."""
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_room(pilot)
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, FormModal)
+        await pilot.press(*"Half-typed note about the rota")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, ConfirmModal)
+        assert "lose what you typed" in app.screen.question
+        await pilot.press("enter")  # the highlighted answer keeps typing
+        await pilot.pause()
+        assert isinstance(app.screen, FormModal) and app.screen.values()["text"] == "Half-typed note about the rota"
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_ctrl_q_with_nothing_typed_quits_at_once(app_for):
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_room(pilot)
+        await pilot.press("o")  # a form opened, nothing typed in it
+        await pilot.pause()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert not app.is_running
