@@ -28,6 +28,7 @@ from circle.export import markdown
 from circle.export.summary import Summary, counting_notes
 from circle.models.text import clean
 from circle.screens.base import CircleScreen, rota_of
+from circle.screens.modals import ConfirmModal
 from circle.store.service import CohortService
 from circle.widgets.member_text import line, name
 
@@ -238,8 +239,21 @@ class ExportScreen(CircleScreen):
         except CircleError as exc:
             self.notify(exc.hint or " ", title=exc.title, severity="warning")
             return
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            self.notify(f"{path}: give a file name in it", title="That is a folder", severity="warning")
+            return
+        if not path.exists():
+            self._start(fmt, path)
+            return
+        # As the command refuses without --force: a signed export already there (a program lead's copy) is not replaced unasked.
+        question = f"{path.name} exists. Replace it and its signature?"
+        ask = ConfirmModal(question, yes="Replace", no="Keep it", default_yes=False)
+        self.app.push_screen(ask, lambda replace: self._start(fmt, path) if replace else None)
+
+    def _start(self, fmt: str, path: Path) -> None:
         self.query_one("#export-progress", ProgressBar).update(progress=0.0)
-        self.run_export(fmt, Path(raw).expanduser(), self.options)
+        self.run_export(fmt, path, self.options)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def run_export(self, fmt: str, path: Path, options: tuple[str, str, bool, str]) -> None:

@@ -157,3 +157,29 @@ async def test_hostile_text_in_the_preview_is_plain_text(hostile_app):
         assert not screen.last.preview.spans  # one plain run: no style came from member text
         title = str(screen.query_one("#export-title").render())
         assert "\x1b" not in title
+
+
+async def test_a_file_already_there_is_replaced_only_when_the_person_says_so(app_for, tmp_path: Path):
+    """Ctrl+E twice wrote over the first export without a word (the command refuses without --force)."""
+    from circle.screens.modals import ConfirmModal
+
+    app = app_for("Helen Okafor")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_export(pilot)
+        target = tmp_path / "summary.md"
+        target.write_text("a program lead's copy\n")
+        screen.query_one("#export-path", Input).value = str(target)
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal) and "summary.md exists" in app.screen.question
+        await pilot.press("enter")  # "Keep it" is highlighted
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert target.read_text() == "a program lead's copy\n"
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+        assert verify(target).name == "Helen Okafor"
