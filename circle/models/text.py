@@ -106,13 +106,28 @@ def clean(text: str, *, multiline: bool = False) -> str:
     return _UNSAFE_MULTI.sub(_multi, text) if multiline else _UNSAFE.sub(_single, text)
 
 
+def _joins(ch: int) -> bool:
+    """Whether a character is of a script spelt with joiners (Arabic to the scripts of South and Southeast Asia, as in
+    ``می‌خواهم``) or part of an emoji (``👩🏽‍⚕️``): between two of them a joiner changes what is drawn."""
+    return 0x0600 <= ch <= 0x1CFF or 0xA8E0 <= ch <= 0xABFF or 0xFB50 <= ch <= 0xFEFC or 0x2600 <= ch <= 0x27BF or ch == 0xFE0F or ch >= 0x1F000
+
+
+def _zero_width(match: re.Match[str]) -> str:
+    ch, text, at = match.group(), match.string, match.start()
+    if ch in "\u200c\u200d" and 0 < at < len(text) - 1 and _joins(ord(text[at - 1])) and _joins(ord(text[at + 1])):
+        return ch  # it shapes the letters or the emoji around it: part of how the name is spelt
+    return ""
+
+
 def clean_name(name: str) -> str:
-    """A person's or a cohort's name as :func:`clean` makes it, on one line, without zero-width characters.
+    """A person's or a cohort's name (or a title) as :func:`clean` makes it, on one line, without zero-width characters.
 
     A zero-width space, joiner or byte-order mark inside a name draws nothing,
-    so ``Ana`` and ``A\\u200bna`` would look the same while being two names.
+    so ``Ana`` and ``A\\u200bna`` would look the same while being two names. A
+    joiner (U+200C, U+200D) between two letters of a script written with
+    joiners, or inside an emoji, changes what is drawn, and stays.
     """
-    return _ZERO_WIDTH_RE.sub("", clean(name))
+    return _ZERO_WIDTH_RE.sub(_zero_width, clean(name))
 
 
 def shorten(text: str, limit: int) -> str:

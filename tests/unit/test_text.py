@@ -80,9 +80,21 @@ def test_newlines_are_kept_only_where_the_field_is_multiline(lines: list[str]) -
 
 @given(anything)
 def test_names_have_no_zero_width_characters(text: str) -> None:
+    """None that draws nothing: a joiner stays only between two characters it shapes (see the test after this one)."""
     out = clean_name(text)
-    assert not any(ord(ch) in ZERO_WIDTH for ch in out)
+    for i, ch in enumerate(out):
+        if ord(ch) in ZERO_WIDTH:
+            assert ch in "\u200c\u200d" and 0 < i < len(out) - 1, repr(out)
+            assert ord(out[i - 1]) not in ZERO_WIDTH and ord(out[i + 1]) not in ZERO_WIDTH and ord(out[i - 1]) >= 0x600 <= ord(out[i + 1])
     assert not any(unsafe(ch, False) for ch in out)
+
+
+def test_a_joiner_that_spells_a_name_or_an_emoji_stays_and_one_that_only_hides_goes() -> None:
+    """A Persian name lost its zero-width non-joiner (می‌خواهم became میخواهم) and the health-worker emoji its joiner."""
+    persian, worker = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "Ward \U0001f469\U0001f3fd\u200d\u2695\ufe0f round"
+    assert clean_name(persian) == persian and clean_name(worker) == worker
+    assert clean_name("A\u200dna") == clean_name("A\u200cna") == "Ana"  # between Latin letters it draws nothing
+    assert clean_name("\u200d\u0645") == "\u0645"  # at an edge it joins nothing
 
 
 def test_each_hostile_sequence_shows_as_something_visible() -> None:
