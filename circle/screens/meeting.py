@@ -95,6 +95,7 @@ class MeetingScreen(CircleScreen):
         self._reads = 0  # how many reads were shown: the notes follow the newest
         self._notes_shown: tuple[int, str | None] | None = None
         self._was_phase: str | None = None
+        self._placed: str | None = None  # the agenda item the room itself last highlighted (opening on it, following the running one)
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="topbar"):
@@ -170,6 +171,7 @@ class MeetingScreen(CircleScreen):
 
     def show_read(self, rows: RoomRead) -> None:
         held_changed = self.rows is None or self.rows.meeting.held != rows.meeting.held
+        was_running = None if self.rows is None else self.rows.meeting.current_item
         self.rows = rows
         self._reads += 1
         if held_changed:
@@ -182,6 +184,7 @@ class MeetingScreen(CircleScreen):
 
         agenda = self.query_one("#meeting-agenda", WindowedList)
         agenda.set_rows(rows.agenda_rows, empty="No items yet. Press a to add one.")
+        self.follow_running(agenda, was_running, m.current_item)
         self.query_one("#meeting-agenda-title", Label).update(rows.agenda_title)
 
         timer_widget = self.query_one("#meeting-timer", Countdown)
@@ -201,6 +204,26 @@ class MeetingScreen(CircleScreen):
         self.show_hint()
         self.tell_moved(rows)
 
+    def follow_running(self, agenda: WindowedList, was: str | None, now: str) -> None:
+        """Keep a person who follows along on the running item: o and d add to the highlighted one.
+
+        The room opens on the running item (``was`` None: the first read). When
+        another item starts (on any laptop), the highlight moves to it if it
+        was on the item that ran before, or still where the room put it; one
+        moved elsewhere on purpose stays. A read comes only while the room is
+        on top, so nothing moves behind an open dialog: it catches up when the
+        dialog closes, if it was following.
+        """
+        if was is None:  # the first read; on the front page's paint the person may have moved already
+            if now and (self._placed is None or agenda.highlighted_id == self._placed):
+                agenda.highlight(now)
+            self._placed = agenda.highlighted_id
+        elif now and now != was:
+            following = agenda.highlighted_id in (was, self._placed)
+            if following:
+                agenda.highlight(now)
+            self._placed = agenda.highlighted_id if following else None  # from here on, only the running item is followed
+
     def show_early(self, early: Early) -> None:
         """The room as the front page holds it, marked; the first real read replaces every part of it."""
         page: RoomPage = early.page
@@ -214,6 +237,9 @@ class MeetingScreen(CircleScreen):
         self.query_one("#meeting-timer", Countdown).caption = page.caption
         agenda = self.query_one("#meeting-agenda", WindowedList)
         agenda.set_rows(page.agenda_rows, empty="No items yet.")
+        if page.notes_of is not None:  # the item the room opens on (the running one), whose notes the page holds
+            agenda.highlight(page.notes_of)
+        self._placed = agenda.highlighted_id
         self.query_one("#meeting-agenda-title", Label).update(page.agenda_title)
         self.show_notes()
         for wid, rows, empty in (

@@ -317,7 +317,7 @@ class RoomPage:
     phase: str
     held: bool
     agenda_rows: list[tuple[str, Text]]
-    notes_of: str | None  # the agenda item whose notes the page holds (the first one; None: the whole meeting's)
+    notes_of: str | None  # the agenda item the room opens on, whose notes the page holds (the running one, else the first; None: the whole meeting's)
     notes: list[tuple[str, Text]]
     action_rows: list[tuple[str, Text]]
     people_rows: list[tuple[str, Text]]
@@ -327,7 +327,9 @@ class RoomPage:
 def page_of(svc: CohortService, meeting_id: str) -> dict[str, Any]:
     """What the room of ``meeting_id`` shows now, cut to a few KB, as the cohort's front page holds it."""
     r = read_room(svc, meeting_id)
-    notes_of = r.agenda_rows[0][0] if r.agenda_rows else None  # the room opens with its first item highlighted
+    running = r.meeting.current_item
+    # The room opens on the running item, else on its first.
+    notes_of = running if r.agenda_rows.index_of(running) is not None else (r.agenda_rows[0][0] if r.agenda_rows else None)
     return {
         "meeting": meeting_id,
         "title": text_data(r.title),
