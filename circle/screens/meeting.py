@@ -30,7 +30,7 @@ from circle.models.meeting import timer
 from circle.models.records import AgendaItem
 from circle.screens.base import CircleScreen, Early, rota_is_current
 from circle.screens.modals import ConfirmModal, Field, FormModal, PickModal, ReadModal
-from circle.screens.room import EARLY_HINT, RoomPage, RoomRead, held_question, read_room, versions_text
+from circle.screens.room import EARLY_HINT, RoomPage, RoomRead, held_question, read_room, redact_question, versions_text
 from circle.store.service import MORE_TIME, CohortService, today_at
 from circle.widgets import Countdown, PhaseBar, WindowedList
 from circle.widgets.member_text import NAME_CHARS, line, name
@@ -499,13 +499,13 @@ class MeetingScreen(CircleScreen):
         if not may:
             self.notify("Its author, the facilitator or a mentor redacts it.", title=f"Not your {what}", severity="warning")
             return
-        label = {"note": "note", "item": "agenda item (and the copies carried from it)", "action": "action (and its follow-ups)"}[what]
 
         def done(yes: bool | None) -> None:
             if yes and self.do(self.service.redact, what, eid):
                 self.notify("Hidden from every screen and export. The encrypted event stays in the journals.", title="Redacted")
 
-        self.app.push_screen(ConfirmModal(f"Redact this {label}?\n\n{REDACT_NOTE}", yes="Redact", no="Keep it", default_yes=False), done)
+        question = redact_question(self.rows.room, what, eid) if self.rows is not None else f"Redact this {what}?"
+        self.app.push_screen(ConfirmModal(f"{question}\n\n{REDACT_NOTE}", yes="Redact", no="Keep it", default_yes=False), done)
 
     def action_versions(self) -> None:
         target = self._entry_or_say()

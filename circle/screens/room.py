@@ -260,6 +260,26 @@ def action_row(r: Room, a: Action, today: str = "") -> Text:
     return t
 
 
+def quoted(text: str, limit: int = NAME_CHARS) -> str:
+    """Member text quoted in a sentence: one line (its line breaks as spaces), cleaned, cut to ``limit``, in curly quotes."""
+    return f"“{line(' '.join(text.split()), limit)}”"
+
+
+def redact_question(r: Room, what: str, entry_id: str) -> str:
+    """What Del asks first: which entry it hides, quoted with whose it is (two can share a title), and what goes with it.
+
+    The question is shown as plain text (:class:`~circle.screens.modals.ConfirmModal`), never as markup."""
+    if what == "item" and (item := r.item(entry_id)) is not None:
+        return f"Redact the agenda item {quoted(item.title)}, brought by {_name(r, item.owner)}, and the copies carried from it?"
+    if what == "action" and (a := next((a for a in r.actions if a.id == entry_id), None)) is not None:
+        return f"Redact the action {quoted(a.title)}, owned by {_name(r, a.owner)}, and its follow-ups?"
+    if what == "note" and (n := next((n for n in r.notes_on(None) if n.id == entry_id), None)) is not None:
+        said = "that could not be read back" if isinstance(n.text, Unreadable) else quoted(n.text)
+        return f"Redact the {'decision' if n.kind == 'decision' else 'note'} {said}, written by {_name(r, n.author)}?"
+    also = {"item": " (and the copies carried from it)", "action": " (and its follow-ups)"}.get(what, "")
+    return f"Redact this {'agenda item' if what == 'item' else what}{also}?"  # it went away since the room's last read
+
+
 def held_question(at: str, now: float, open_items: int) -> str:
     """What the wrap-up asks: a meeting dated on a day still to come is said to be (marking it held says it took place)."""
     q = "Mark this meeting held? The clock stops."

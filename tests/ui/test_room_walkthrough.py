@@ -131,3 +131,36 @@ async def test_the_room_painted_from_the_front_page_opens_on_the_running_item_to
         gate.set()
         await opened(pilot)
         assert room.early is None and room.selected_item().id == running.id
+
+
+async def test_the_redact_question_quotes_which_item_action_or_note_as_plain_text(app_for):
+    """Two actions with one owner: Del on the second asks about the second, by title, shown as written (not markup)."""
+    app = app_for("Kwame Mensah")
+    async with app.run_test(size=SIZE) as pilot:
+        room = await open_room(pilot)
+        svc, mid = room.service, room.meeting_id
+        svc.add_action(mid, "Ward rounds rota", due="2025-06-18")
+        svc.add_action(mid, "MRI [b]safety[/b] checklist\nfor the ward[/]", due="2025-06-18")
+        svc.add_note(mid, "Mr Smith in bed 4\nworried" + " about going home" * 10, room.selected_item().id)
+        await opened(pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        actions = room.query_one("#meeting-actions")
+        actions.highlighted = actions.option_count - 1  # the newest: the MRI checklist
+        await pilot.pause()
+        await pilot.press("delete")
+        await pilot.pause()
+        question = modal_title(app)
+        assert question.startswith("Redact the action “MRI [b]safety[/b] checklist for the ward[/]”, owned by Kwame Mensah, and its follow-ups?")
+        assert "Ward rounds" not in question
+        await pilot.press("n", "0", "delete")
+        await pilot.pause()
+        item = room.selected_item()
+        assert modal_title(app).startswith(f"Redact the agenda item “{item.title}”, brought by ")
+        await pilot.press("n", "1", "delete")
+        await pilot.pause()
+        question = modal_title(app)  # cut to a line: the whole note is 188 characters
+        assert question.startswith("Redact the note “Mr Smith in bed 4 worried about going home") and "…”, written by Kwame Mensah?" in question
+        await pilot.press("y")
+        await pilot.pause()
+        assert svc.view.notes(mid) == [] and [a.title[:3] for a in svc.view.actions(mid)] == ["War", "MRI"]  # the note went, nothing else
