@@ -27,7 +27,7 @@ from circle.store.frontpage import Front
 from circle.store.service import CohortService, today_at
 from circle.store.texts import Unreadable
 from circle.widgets import Rows
-from circle.widgets.member_text import BLOCK_CHARS, NAME_CHARS, block, line, name
+from circle.widgets.member_text import BLOCK_CHARS, LINE_CHARS, NAME_CHARS, block, line, name
 from circle.widgets.page_text import cut, rows_data, rows_of, text_data, text_of
 
 PHASE_HINTS = {  # each fits one line at 80 columns
@@ -225,17 +225,23 @@ def note_row(r: Room, n: Note, on: str) -> tuple[Text, tuple[str, str] | None]:
 def carried_row(r: Room, c: Carried, item_id: str = "") -> Text:
     """The row above a carried item's notes: the action it follows up, or where it was left unfinished.
 
-    "Last time you said…" only to the one who brought it; everyone else reads "Last time".
+    "Last time you said…" (an unfinished item) and "Last time you took on…" (an action) only to the one it concerns;
+    everyone else reads "Last time: " and who.
     """
+    if c.action is not None:  # "Last time you took on “…”" to its owner; the title quoted as its author wrote it
+        a = c.action
+        mine = a.owner == r.me
+        t = Text("Last time you " if mine else "Last time: ", style="bold italic")
+        t.append(
+            ("" if mine else f"{_name(r, a.owner)} ") + f"took on {quoted(a.title, LINE_CHARS)}" + (f" (due {line(a.due, 40)})" if a.due else ""),
+            style="italic",
+        )
+        t.append(f" — {line(a.status, 20)}", style="dim")
+        return t
     item = r.item(item_id)
     mine = item is not None and item.owner == r.me
     t = Text("Last time you said… " if mine else "Last time: ", style="bold italic")
-    if c.action is not None:
-        a = c.action
-        title = line(a.title)
-        t.append(f"{_name(r, a.owner)} would {title[:1].lower() + title[1:]}" + (f" (due {line(a.due, 40)})" if a.due else ""), style="italic")
-        t.append(f" — {line(a.status, 20)}", style="dim")
-    elif c.source is not None:
+    if c.source is not None:
         t.append(f"unfinished at the {line(c.origin_at[:10]) if c.origin_at else 'last'} meeting", style="italic")
         for n in c.notes:
             said = n.text

@@ -152,3 +152,22 @@ def test_the_wrap_up_says_when_a_meeting_is_dated_on_a_day_still_to_come():
     assert "a day still to come" in held_question("2026-12-07 18:00", now, 0)
     assert "a day still to come" not in held_question("2026-12-05 18:00", now, 0)  # later today: it may be running now
     assert "a day still to come" not in held_question("2026-11-28 18:00", now, 2) and "2 unfinished items" in held_question("2026-11-28 18:00", now, 2)
+
+
+def test_a_followed_up_action_reads_as_a_sentence_and_keeps_its_title_as_written():
+    """ "Last time: B took on “MRI safety checklist for the ward”", not "B would mRI safety…" (the title's case is its author's)."""
+    from circle.screens.room import room_rows
+
+    log = history()
+    log.add("b", "action.added", {"action": "x3", "meeting": "m1", "title": "MRI safety checklist for the ward", "owner": "b", "due": "2025-01-20"})
+    for c in carry_over_plan(log.view(), "m2"):
+        log.add("a", "agenda.added", {"item": c.item, "meeting": "m2", "title": c.title, "owner": c.owner, "minutes": c.minutes, "carried_from": c.source})
+    item = carry_item_id("m2", "x3")
+
+    def last_time(me: str) -> str:
+        return room_rows(read(log, "m2", me=me)).note_rows(item)[0][1].plain
+
+    assert last_time("a") == "Last time: B took on “MRI safety checklist for the ward” (due 2025-01-20) — open"
+    assert last_time("b") == "Last time you took on “MRI safety checklist for the ward” (due 2025-01-20) — open"
+    call = room_rows(read(log, "m2", me="m")).note_rows(carry_item_id("m2", "x1"))[0][1].plain
+    assert call == "Last time: A took on “Call the ward” (due 2025-01-08) — open"
