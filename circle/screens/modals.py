@@ -72,7 +72,37 @@ def conflict_declared(values: dict[str, str]) -> str:
 
 
 class FormBox(VerticalScroll, can_focus=False):
-    """A form's box: it scrolls when the form is taller than the terminal (Tab brings each field into view)."""
+    """A form's fields: they scroll when the form is taller than the terminal (Tab brings each field into view).
+
+    As tall as they are, at most what the form's box leaves above its :class:`FormFoot`."""
+
+    DEFAULT_CSS = """
+    FormBox {
+        height: auto;
+        max-height: 1fr;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+
+class FormFoot(Vertical):
+    """The bottom of a form's box: what is wrong with the form, what the keys do, and its buttons.
+
+    Docked below the fields, so it stays in view while they scroll: on a short
+    terminal the buttons were below the bottom of the box until Tab reached
+    them. Outside the fields' :class:`FormBox`, so Tab reaches it after every field."""
+
+    DEFAULT_CSS = """
+    FormFoot {
+        dock: bottom;
+        height: auto;
+    }
+    """
+
+
+def box_name(label: str) -> str:
+    """What a hint calls a field: its label without the part in brackets ("Target date (YYYY-MM-DD)" is "Target date")."""
+    return line(label.split(" (", 1)[0], 40)
 
 
 class FormModal(ModalScreen[dict[str, str] | None]):
@@ -101,34 +131,43 @@ class FormModal(ModalScreen[dict[str, str] | None]):
         self.note = note
 
     def compose(self) -> ComposeResult:
-        with FormBox(classes="modal-box"):
-            yield Label(plain(self.form_title), classes="modal-title")
-            for f in self.fields:
-                yield Label(plain(f.label), classes="modal-label")
-                if f.options:
-                    options = [(Text(line(lbl)), val) for lbl, val in f.options]  # Select takes a Text where its type says str
-                    yield Select(options, value=f.value or f.options[0][1], allow_blank=False, id=f"field-{f.name}")  # type: ignore[arg-type]
-                else:
-                    # An edit keeps what is there: typing goes on from the end instead of replacing it all.
-                    yield Input(value=f.value, placeholder=f.placeholder, password=f.password, id=f"field-{f.name}", select_on_focus=False)
-                yield Static("", id=f"error-{f.name}", classes="modal-error")
-            if self.note:
-                yield Static(plain(self.note), classes="modal-hint")
-            yield Static("", id="error-form", classes="modal-error")
-            yield Static(self.keys_hint(), classes="modal-hint")
-            with Horizontal(classes="modal-buttons"):
-                yield Button(self.submit_label, variant="primary", id="submit")
-                yield Button("Cancel", id="cancel")
+        with Vertical(classes="modal-box"):
+            with FormBox():
+                yield Label(plain(self.form_title), classes="modal-title")
+                for f in self.fields:
+                    yield Label(plain(f.label), classes="modal-label")
+                    if f.options:
+                        options = [(Text(line(lbl)), val) for lbl, val in f.options]  # Select takes a Text where its type says str
+                        yield Select(options, value=f.value or f.options[0][1], allow_blank=False, id=f"field-{f.name}")  # type: ignore[arg-type]
+                    else:
+                        # An edit keeps what is there: typing goes on from the end instead of replacing it all.
+                        yield Input(value=f.value, placeholder=f.placeholder, password=f.password, id=f"field-{f.name}", select_on_focus=False)
+                    yield Static("", id=f"error-{f.name}", classes="modal-error")
+                if self.note:
+                    yield Static(plain(self.note), classes="modal-hint")
+            with FormFoot():
+                yield Static("", id="error-form", classes="modal-error")
+                yield Static(plain(self.keys_hint()), classes="modal-hint")
+                with Horizontal(classes="modal-buttons"):
+                    yield Button(self.submit_label, variant="primary", id="submit")
+                    yield Button("Cancel", id="cancel")
 
     def keys_hint(self) -> str:
-        """What Enter, Tab and Escape do in this form (Enter in a text box moves on; in the last text box it submits)."""
-        boxes = sum(1 for f in self.fields if not f.options)
-        if boxes == 0:
+        """What Enter, Tab and Escape do in this form (Enter in a text box moves on; in the last text box it submits).
+
+        Enter on a choice opens it, so when a choice comes after the last text box, "the last box" would name
+        the choice: the hint names the text box instead ("Enter in “Target date”: Set")."""
+        boxes = [f for f in self.fields if not f.options]
+        if not boxes:
             enter = f"Enter on {self.submit_label}"
         elif len(self.fields) == 1:
             enter = f"Enter: {self.submit_label}"
-        else:  # Enter on a choice opens it: only the last text box submits
-            enter = f"Enter in the {'last box' if boxes > 1 else 'text box'}: {self.submit_label}"
+        elif len(boxes) == 1:
+            enter = f"Enter in the text box: {self.submit_label}"
+        elif boxes[-1] is self.fields[-1]:
+            enter = f"Enter in the last box: {self.submit_label}"
+        else:
+            enter = f"Enter in “{box_name(boxes[-1].label)}”: {self.submit_label}"
         return " · ".join([*(["Tab: next field"] if len(self.fields) > 1 else []), enter, "Esc cancels"])
 
     def on_mount(self) -> None:
@@ -155,6 +194,7 @@ class FormModal(ModalScreen[dict[str, str] | None]):
         box.display = True
         if target != "form":
             self.query_one(f"#field-{target}").focus()
+            self.call_after_refresh(box.scroll_visible, animate=False)  # the field and what is said under it, both in view
 
     def _submit(self) -> None:
         values = self.values()
