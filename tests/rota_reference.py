@@ -1,11 +1,15 @@
-"""The facilitator rota as circle first computed it: the simple reference the fast one in circle/models/rota.py must agree with.
+"""The facilitator rota computed the simple way: the reference the fast one in circle/models/rota.py must agree with.
 
-This is ``circle/models/rota.py`` at commit 8b4f6d0, kept word for word but
-for this docstring: it rebuilt the set of meeting ids once per wrap-up and
-copied the rest of the schedule for every give-back, so it was quadratic in
-meetings (about 1 s at 1,000 meetings held). The property tests in
-``tests/unit/test_rota.py`` and ``bench/bench_rota.py`` run both on the same
-histories.
+This is ``circle/models/rota.py`` at commit 8b4f6d0 (it rebuilt the set of
+meeting ids once per wrap-up and copied the rest of the schedule for every
+give-back, so it was quadratic in meetings: about 1 s at 1,000 meetings
+held), with the rule that a held meeting goes round the members eligible
+when it was wrapped up, stated as plainly as it can be: for every meeting
+held, fold the governance events before its wrap-up again from nothing
+(:func:`roster_before`), and for every handoff the same before the handoff.
+The round goes on after the last member who took a turn, in joined order.
+The property tests in ``tests/unit/test_rota.py`` and ``bench/bench_fold.py``
+run both on the same histories.
 """
 
 from __future__ import annotations
@@ -13,33 +17,46 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import TYPE_CHECKING
 
+from circle.models.governance import State
 from circle.models.rota import ELIGIBLE_ROLE, SUPERVISOR_ROLE, Rota, Turn
 
 if TYPE_CHECKING:
     from circle.models.events import Event
-    from circle.models.records import Meeting, Member
+    from circle.models.records import Meeting
     from circle.models.view import View
 
 _START = (0, "", "")
 
 
-def eligible_members(view: View) -> list[Member]:
-    """Facilitator-eligible members in rota order (joined order, then id); removed ones included."""
-    members = view.members(include_removed=True)
-    peers = [m for m in members if m.role == ELIGIBLE_ROLE]
-    return peers or [m for m in members if m.role == SUPERVISOR_ROLE]
+def roster_before(view: View, stamp: tuple[int, str, str] | None) -> State:
+    """The roster as the governance events that count before ``stamp`` give it (None: all of them), folded from nothing."""
+    s = State()
+    for g in view.governance_events():
+        if stamp is None or g.stamp < stamp:
+            s.apply(g)
+    return s
+
+
+def eligible_then(view: View, stamp: tuple[int, str, str] | None) -> list[str]:
+    """Facilitator-eligible members just before ``stamp`` (None: now) in rota order (joined order, then id); removed ones included."""
+    members = sorted(roster_before(view, stamp).members.values(), key=lambda m: (m.joined[0], m.id))
+    peers = [m.id for m in members if m.role == ELIGIBLE_ROLE]
+    return peers or [m.id for m in members if m.role == SUPERVISOR_ROLE]
 
 
 class _Turns:
     """The turns of every meeting, given which meetings are held; records what it refuses."""
 
-    def __init__(self, view: View, meetings: list[Meeting], cycle: list[Member], held: dict[str, tuple[int, str, str]]) -> None:
+    def __init__(self, view: View, meetings: list[Meeting], held: dict[str, tuple[int, str, str]]) -> None:
         self.view = view
         self.meetings = meetings
         self.held = held  # meeting -> stamp of its wrap-up
-        self.ids = [m.id for m in cycle]
-        self.names = {m.id: m.name for m in cycle}
-        self.gone = {m.id for m in cycle if m.away or not m.active}
+        self.cycles = {m.id: eligible_then(view, held.get(m.id)) for m in meetings}  # held: as of its wrap-up; others: now
+        self.ids = eligible_then(view, None)
+        everyone = view.members(include_removed=True)
+        self.joined = {m.id: (m.joined_lamport, m.id) for m in everyone}
+        self.names = {m.id: m.name for m in everyone}
+        self.gone = {m.id for m in everyone if m.away or not m.active}
         self.absent = {mid: {who for who, present in marks.items() if not present} for mid, marks in view.attendance_by_meeting(self_or_mentor=True).items()}
         self.position = {m.id: i for i, m in enumerate(meetings)}
         self.base: dict[str, str] = {}
@@ -56,7 +73,7 @@ class _Turns:
         return out
 
     def _round_robin(self) -> None:
-        pointer, n = 0, len(self.ids)
+        last = None  # the last member who took a turn
         backdated = self.view.backdated()
         for mt in self.meetings:
             excluded = self._excluded(mt.id)
@@ -64,13 +81,15 @@ class _Turns:
                 self.base[mt.id] = "" if mt.creator in excluded else mt.creator
                 self.notes[mt.id] = "dated before meetings already held"
                 continue
+            cycle = self.cycles[mt.id]
+            if last is not None:  # those who joined after the last to take a turn, then the others from the start
+                cycle = [m for m in cycle if self.joined[m] > self.joined[last]] + [m for m in cycle if self.joined[m] <= self.joined[last]]
             pick = ""
-            for step in range(n):
-                cand = self.ids[(pointer + step) % n]
+            for cand in cycle:
                 if cand in excluded:
                     self.notes.setdefault(mt.id, f"{self.names[cand]} skipped")
                     continue
-                pick, pointer = cand, (pointer + step + 1) % n
+                pick = last = cand
                 break
             self.base[mt.id] = pick
 
@@ -130,9 +149,10 @@ class _Turns:
             self.notes[x], self.notes[y] = f"{name} gave it back", "owed a turn"
             return
         excluded = self._excluded(x) | self.gone | {e.author}
-        n = len(self.ids)
-        i = self.ids.index(e.author) if e.author in self.ids else -1
-        self.base[x] = next((self.ids[(i + k) % n] for k in range(1, n + 1) if self.ids[(i + k) % n] not in excluded), "")
+        ids = self.cycles[x]
+        n = len(ids)
+        i = ids.index(e.author) if e.author in ids else -1
+        self.base[x] = next((ids[(i + k) % n] for k in range(1, n + 1) if ids[(i + k) % n] not in excluded), "")
         self.notes[x] = f"{name} gave it back"
 
     def timelines(self) -> dict[str, tuple[tuple[tuple[int, str, str], str], ...]]:
@@ -145,8 +165,8 @@ class _Turns:
             holder = self.base[mt.id]
             line = [(_START, holder)]
             for e in by_meeting.get(mt.id, ()):
-                target = self.view.member(e.body["to"])
-                if target is None or not target.active:
+                then = roster_before(self.view, e.stamp).members.get(e.body["to"])  # a member then; for a meeting to come, still now
+                if then is None or not then.active or (mt.id not in self.held and not self.view.member(e.body["to"]).active):
                     self._refuse(e, "hands the role to someone who is not an active member")
                 elif e.author == holder or self.view.is_mentor_event(e):
                     holder = e.body["to"]
@@ -166,14 +186,13 @@ def _holder(line: tuple[tuple[tuple[int, str, str], str], ...], stamp: tuple[int
 
 def compute_rota(view: View) -> Rota:
     """The rota of a cohort, from its folded view (pure and deterministic)."""
-    cycle = eligible_members(view)
     meetings = view.schedule()
     candidates = [e for e in view.held_candidates() if e.body["meeting"] in {m.id for m in meetings}]
     # First without knowing which wrap-ups count (held meetings keep away members' turns), then with it.
     first_held: dict[str, tuple[int, str, str]] = {}
     for e in candidates:
         first_held.setdefault(e.body["meeting"], e.stamp)
-    first = _Turns(view, meetings, cycle, first_held)
+    first = _Turns(view, meetings, first_held)
     lines = first.timelines()
     recorded: dict[str, str] = {}
     held_at: dict[str, tuple[int, str, str]] = {}
@@ -188,7 +207,7 @@ def compute_rota(view: View) -> Rota:
         elif mid not in recorded:
             recorded[mid] = holder  # history is who held the role when the meeting was wrapped up
             held_at[mid] = e.stamp
-    final = _Turns(view, meetings, cycle, held_at)
+    final = _Turns(view, meetings, held_at)
     lines = final.timelines()
     for e, why in [*final.refused.values(), *refused.values()]:
         view.late_refusal(e, why)

@@ -8,7 +8,11 @@ member id. It runs in time linear in meetings, attendance marks and changes.
 The rules, as people in a cohort expect them:
 
 - Turns go round-robin over facilitator-eligible members (role ``peer``; if a
-  cohort has none, its mentors) in the order they joined.
+  cohort has none, its mentors) in the order they joined. A meeting already
+  held goes round the members who were eligible when it was wrapped up; one
+  not held yet, those eligible now. So a role changed, or a member admitted,
+  after a meeting was held leaves who was rostered for it as it was; the round
+  goes on from the last member who took a turn, in joined order.
 - A member marked absent for a meeting (by themselves or a mentor), or away
   (for meetings not yet held), or removed, is skipped for that meeting and
   keeps no claim on it.
@@ -19,7 +23,9 @@ The rules, as people in a cohort expect them:
   by someone else: that person takes this meeting, the giver takes theirs.
   Only the turn's holder gives it back.
 - During a meeting the facilitator may hand the role to another member; a
-  handoff counts only when its author held the role then (or is a mentor).
+  handoff counts only when its author held the role then (or is a mentor),
+  and only to someone who was an active member then (for a meeting not held
+  yet, who still is): removing them later does not undo a held meeting.
 - A meeting is held when its facilitator then (or a mentor) wraps it up;
   a wrap-up that names someone else as facilitator does not count.
 
@@ -28,7 +34,8 @@ Changes that break a rule are reported to the view as held aside.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -41,6 +48,7 @@ if TYPE_CHECKING:
 ELIGIBLE_ROLE = "peer"
 SUPERVISOR_ROLE = "mentor"
 _START = (0, "", "")
+Stamp = tuple[int, str, str]
 
 
 @dataclass(frozen=True)
@@ -111,16 +119,76 @@ def eligible_members(view: View) -> list[Member]:
     return peers or [m for m in members if m.role == SUPERVISOR_ROLE]
 
 
+def _eligible(roles: list[str]) -> tuple[int, ...]:
+    """Positions (in joined order) of the facilitator-eligible, given each member's role then ("" before they joined)."""
+    peers = tuple(i for i, r in enumerate(roles) if r == ELIGIBLE_ROLE)
+    return peers or tuple(i for i, r in enumerate(roles) if r == SUPERVISOR_ROLE)
+
+
+class _Roster:
+    """Who was facilitator-eligible, and who was an active member, at a point of the (lamport, author, id) order.
+
+    The roster at a point is what the governance events that count, before it
+    in that order, give (a role is their latest setting: an admission's, then
+    each role change). Members are numbered in joined order, so a cycle is a
+    sorted tuple of positions. Each cycle wanted is made once, in one walk over
+    the role-setting events: linear in them and in the points asked for, times
+    the number of members.
+    """
+
+    def __init__(self, view: View, points: Iterable[Stamp]) -> None:
+        members = view.members(include_removed=True)  # joined order, then id: it never changes for a member
+        self.order = [m.id for m in members]
+        self.position = {mid: i for i, mid in enumerate(self.order)}
+        self.now = tuple(self.position[m.id] for m in eligible_members(view))
+        roles: list[Event] = []
+        self._spells: dict[str, tuple[list[Stamp], list[bool]]] = {}  # member -> stamps of admissions and removals, and active after each
+        for g in view.governance_events():
+            if g.kind == "member.admitted" or (g.kind == "member.updated" and "role" in g.body):
+                roles.append(g)
+            if g.kind in ("member.admitted", "member.removed"):
+                stamps, active = self._spells.setdefault(g.body["member"], ([], []))
+                stamps.append(g.stamp)
+                active.append(g.kind == "member.admitted")
+        self._stamps = [g.stamp for g in roles]
+        self._cycles: dict[int, tuple[int, ...]] = {len(roles): self.now}
+        wanted = sorted({bisect_left(self._stamps, p) for p in points} - self._cycles.keys())
+        role = [""] * len(self.order)
+        done = 0
+        for upto in wanted:
+            for g in roles[done:upto]:
+                i = self.position[g.body["member"]]
+                if g.kind == "member.admitted" or role[i]:  # a role change of someone not admitted yet changes nothing
+                    role[i] = g.body["role"]
+            done = upto
+            self._cycles[upto] = _eligible(role)
+
+    def cycle(self, stamp: Stamp | None) -> tuple[int, ...]:
+        """The eligible members (positions) just before ``stamp``; None: now."""
+        return self.now if stamp is None else self._cycles[bisect_left(self._stamps, stamp)]
+
+    def was_active(self, member_id: str, stamp: Stamp) -> bool:
+        """Whether the member was admitted, and not removed since, just before ``stamp``."""
+        spells = self._spells.get(member_id)
+        if spells is None:
+            return False
+        i = bisect_left(spells[0], stamp)
+        return i > 0 and spells[1][i - 1]
+
+
 class _Turns:
     """The turns of every meeting, given which meetings are held; records what it refuses."""
 
-    def __init__(self, view: View, meetings: list[Meeting], cycle: list[Member], held: dict[str, tuple[int, str, str]]) -> None:
+    def __init__(self, view: View, meetings: list[Meeting], roster: _Roster, held: dict[str, tuple[int, str, str]]) -> None:
         self.view = view
         self.meetings = meetings
         self.held = held  # meeting -> stamp of its wrap-up
-        self.ids = [m.id for m in cycle]
-        self.names = {m.id: m.name for m in cycle}
-        self.gone = {m.id for m in cycle if m.away or not m.active}
+        self.roster = roster
+        self.cycles = {m.id: roster.cycle(held.get(m.id)) for m in meetings}  # a held meeting's as of its wrap-up; others' now
+        members = view.members(include_removed=True)
+        self.names = {m.id: m.name for m in members}
+        self.gone = {m.id for m in members if m.away or not m.active}
+        self.removed = {m.id for m in members if not m.active}
         self.absent = {mid: {who for who, present in marks.items() if not present} for mid, marks in view.attendance_by_meeting(self_or_mentor=True).items()}
         self.position = {m.id: i for i, m in enumerate(meetings)}
         self.base: dict[str, str] = {}
@@ -137,7 +205,8 @@ class _Turns:
         return out
 
     def _round_robin(self) -> None:
-        pointer, n = 0, len(self.ids)
+        last = -1  # the position (joined order) of the last member who took a turn: the round goes on after them
+        order = self.roster.order
         backdated = self.view.backdated()
         for mt in self.meetings:
             excluded = self._excluded(mt.id)
@@ -145,13 +214,17 @@ class _Turns:
                 self.base[mt.id] = "" if mt.creator in excluded else mt.creator
                 self.notes[mt.id] = "dated before meetings already held"
                 continue
+            cycle = self.cycles[mt.id]
+            n = len(cycle)
+            start = bisect_right(cycle, last)
             pick = ""
             for step in range(n):
-                cand = self.ids[(pointer + step) % n]
+                k = cycle[(start + step) % n]
+                cand = order[k]
                 if cand in excluded:
                     self.notes.setdefault(mt.id, f"{self.names[cand]} skipped")
                     continue
-                pick, pointer = cand, (pointer + step + 1) % n
+                pick, last = cand, k
                 break
             self.base[mt.id] = pick
 
@@ -212,9 +285,10 @@ class _Turns:
             self.notes[x], self.notes[y] = f"{name} gave it back", "owed a turn"
             return
         excluded = self._excluded(x) | self.gone | {e.author}
-        n = len(self.ids)
-        i = self.ids.index(e.author) if e.author in self.ids else -1
-        self.base[x] = next((self.ids[(i + k) % n] for k in range(1, n + 1) if self.ids[(i + k) % n] not in excluded), "")
+        ids = [self.roster.order[k] for k in self.cycles[x]]
+        n = len(ids)
+        i = ids.index(e.author) if e.author in ids else -1
+        self.base[x] = next((ids[(i + k) % n] for k in range(1, n + 1) if ids[(i + k) % n] not in excluded), "")
         self.notes[x] = f"{name} gave it back"
 
     def timelines(self) -> dict[str, tuple[tuple[tuple[int, str, str], str], ...]]:
@@ -226,9 +300,10 @@ class _Turns:
         for mt in self.meetings:
             holder = self.base[mt.id]
             line = [(_START, holder)]
+            held = mt.id in self.held
             for e in by_meeting.get(mt.id, ()):
-                target = self.view.member(e.body["to"])
-                if target is None or not target.active:
+                to = e.body["to"]
+                if not self.roster.was_active(to, e.stamp) or (not held and to in self.removed):  # one removed since leads no meeting to come
                     self._refuse(e, "hands the role to someone who is not an active member")
                 elif e.author == holder or self.view.is_mentor_event(e):
                     holder = e.body["to"]
@@ -248,15 +323,15 @@ def _holder(line: tuple[tuple[tuple[int, str, str], str], ...], stamp: tuple[int
 
 def compute_rota(view: View) -> Rota:
     """The rota of a cohort, from its folded view (pure and deterministic)."""
-    cycle = eligible_members(view)
     meetings = view.schedule()
     scheduled = {m.id for m in meetings}  # once, not once per wrap-up (that was quadratic in meetings)
     candidates = [e for e in view.held_candidates() if e.body["meeting"] in scheduled]
+    roster = _Roster(view, (e.stamp for e in candidates))  # the cycle as of every wrap-up that may count
     # First without knowing which wrap-ups count (held meetings keep away members' turns), then with it.
     first_held: dict[str, tuple[int, str, str]] = {}
     for e in candidates:
         first_held.setdefault(e.body["meeting"], e.stamp)
-    first = _Turns(view, meetings, cycle, first_held)
+    first = _Turns(view, meetings, roster, first_held)
     lines = first.timelines()
     recorded: dict[str, str] = {}
     held_at: dict[str, tuple[int, str, str]] = {}
@@ -273,7 +348,7 @@ def compute_rota(view: View) -> Rota:
             recorded[mid] = holder  # history is who held the role when the meeting was wrapped up
             held_at[mid] = e.stamp
             wrapups[mid] = e.id
-    final = _Turns(view, meetings, cycle, held_at)
+    final = _Turns(view, meetings, roster, held_at)
     lines = final.timelines()
     for e, why in [*final.refused.values(), *refused.values()]:
         view.late_refusal(e, why)
@@ -281,4 +356,4 @@ def compute_rota(view: View) -> Rota:
         Turn(mt.id, mt.at, final.base[mt.id], recorded.get(mt.id) or lines[mt.id][-1][1], mt.id in recorded, mt.id in final.swapped, final.notes.get(mt.id, ""))
         for mt in meetings
     )
-    return Rota(tuple(final.ids), turns, lines, wrapups)
+    return Rota(tuple(roster.order[k] for k in roster.now), turns, lines, wrapups)

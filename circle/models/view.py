@@ -785,6 +785,11 @@ class View:
         """The member's newest admission that counts (None if none)."""
         return next((e for e in reversed(self._gov.valid) if e.kind == "member.admitted" and e.body["member"] == member_id), None)
 
+    def governance_events(self) -> tuple[Event, ...]:
+        """The governance events that count, in stamp order: the roster at any point is what folding those before it gives
+        (the rota reads who was a peer, and who a member, when each meeting was wrapped up)."""
+        return tuple(self._gov.valid)
+
     def cited_by(self, journal: str) -> dict[str, int]:
         """Everything a journal's events have cited so far (its author's newest citations)."""
         return dict(self._cites.running.get(journal, {}))

@@ -143,6 +143,40 @@ def test_attendance_counts_presence_absence_and_unmarked_with_scheduled_time():
     assert sum(a.facilitated for a in s.attendance) == 3
 
 
+def test_a_role_changed_later_leaves_the_record_of_a_meeting_already_held():
+    """The walk-through: the export of a held meeting said "Ben Osei (rostered: Ana Silva), facilitated"; once the
+    mentor made Ben a peer the same export said "Ben Osei, facilitated" ("rostered": "Ben Osei" in JSON), and the
+    cohort screen's rota lost Ana's turn and the handoff too."""
+    from circle import export as ex
+    from circle.screens.cohort import turn_row
+
+    log = CohortLog("m", name="Walk-through")
+    for alias, full, role in (("ben", "Ben Osei", "participant"), ("ana", "Ana Silva", "peer")):
+        log.add("m", "member.admitted", {**log.admission(alias, role), "name": full})
+    log.add("m", "meeting.scheduled", {"meeting": "mt1", "at": "2027-01-12 14:00"})
+    log.add("m", "meeting.scheduled", {"meeting": "mt2", "at": "2027-01-26 14:00"})
+    log.add("ana", "meeting.handoff", {"meeting": "mt1", "to": "ben"})
+    log.add("ben", "meeting.held", {"meeting": "mt1", "facilitator": "ben"})
+
+    def read() -> tuple[str, dict, str, str]:
+        view = log.view()
+        s = build(view, generated_at=0.0, exporter="M")
+        md = ex.render(s, "md").decode()
+        facilitation = {t["meeting"]: t for t in json.loads(ex.render(s, "json"))["facilitation"]}
+        names = {m.id: m.name for m in view.members(include_removed=True)}
+        rows = [turn_row(t, names).plain for t in view.rota().turns]
+        return next(x for x in md.splitlines() if x.startswith("- 2027-01-12")), facilitation, rows, view.refused()
+
+    line, facilitation, rows, refused = read()
+    assert line == "- 2027-01-12 14:00: Ben Osei (rostered: Ana Silva), facilitated"
+    assert (facilitation["mt1"]["rostered"], facilitation["mt1"]["facilitated_by"]) == ("Ana Silva", "Ben Osei")
+    assert rows[0] == "2027-01-12 14:00  Ana Silva → Ben Osei (handoff)  facilitated" and not refused
+    log.add("m", "member.updated", {"member": "ben", "role": "peer"})  # circle role COHORT "Ben Osei" peer
+    after = read()
+    assert after[0] == line and after[1]["mt1"] == facilitation["mt1"] and after[2][0] == rows[0] and not after[3]
+    assert after[1]["mt2"]["rostered"] == "Ben Osei"  # the meeting to come follows the roles of now
+
+
 def test_a_period_counts_only_its_meetings_and_leaves_out_the_rest():
     view = plain_cohort().view()
     s = build(view, generated_at=0.0, exporter="M", period_from="2025-02-01", period_to="2025-02-28")
