@@ -1,20 +1,24 @@
 """The facilitator rota computed the simple way: the reference the fast one in circle/models/rota.py must agree with.
 
-This is ``circle/models/rota.py`` at commit 8b4f6d0 (it rebuilt the set of
-meeting ids once per wrap-up and copied the rest of the schedule for every
-give-back, so it was quadratic in meetings: about 1 s at 1,000 meetings
-held), with the rule that a held meeting goes round the members eligible
-when it was wrapped up, stated as plainly as it can be: for every meeting
-held, fold the governance events before its wrap-up again from nothing
-(:func:`roster_before`), and for every handoff the same before the handoff.
-The round goes on after the last member who took a turn, in joined order.
-The property tests in ``tests/unit/test_rota.py`` and ``bench/bench_fold.py``
-run both on the same histories.
+It began as ``circle/models/rota.py`` at commit 8b4f6d0 (quadratic in
+meetings); since a held meeting's turn is settled as it stood then, it states
+those rules as plainly as they can be stated, whatever it costs (about a
+second at 200 meetings): wrap-ups, swaps and give-backs in (lamport, author,
+id) order, and before each one the whole round worked out again from
+nothing as it stood just before it (:meth:`_Reference._round`): each meeting
+as of the earliest counting wrap-up of it or of a meeting after it in the
+round (:func:`settled_at`), else as of that point; roles, who was a member
+and who was away from the governance events before it folded again
+(:func:`roster_before`); marks before it (:func:`absent_then`); meetings
+scheduled after it left out. Turns owed by a give-back with nothing to take in
+exchange are paid at each step, as the fast one does. The property tests in
+``tests/unit/test_rota.py`` run both on the same histories, and
+``bench/bench_fold.py`` on a small cohort before timing the fast one.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from circle.models.governance import State
@@ -28,13 +32,43 @@ if TYPE_CHECKING:
 _START = (0, "", "")
 
 
+@lru_cache(maxsize=4096)
 def roster_before(view: View, stamp: tuple[int, str, str] | None) -> State:
-    """The roster as the governance events that count before ``stamp`` give it (None: all of them), folded from nothing."""
+    """The roster as the governance events that count before ``stamp`` give it (None: all of them), folded from nothing.
+
+    Memoised per view and stamp (never changed by its callers): the reference folds it again for every meeting it
+    works out, and works the round out again for every swap and give-back.
+    """
     s = State()
     for g in view.governance_events():
         if stamp is None or g.stamp < stamp:
             s.apply(g)
     return s
+
+
+def settled_at(view: View, meetings: list[Meeting], held: dict[str, tuple[int, str, str]], mid: str) -> tuple[int, str, str] | None:
+    """The earliest wrap-up of meeting ``mid`` or of a meeting of the round dated after it (a back-dated one: its own)."""
+    backdated = view.backdated()
+    if mid in backdated:
+        return held.get(mid)
+    after = [m.id for m in meetings[[m.id for m in meetings].index(mid) :] if m.id not in backdated]
+    return min((held[m] for m in after if m in held), default=None)
+
+
+def gone_then(view: View, who: str, stamp: tuple[int, str, str] | None) -> bool:
+    """Whether ``who`` was away, removed or not a member just before ``stamp`` (None: now)."""
+    m = view.member(who) if stamp is None else roster_before(view, stamp).members.get(who)
+    return m is None or m.away or not m.active
+
+
+def absent_then(view: View, mid: str, stamp: tuple[int, str, str] | None) -> set[str]:
+    """Who had sent apologies for ``mid`` just before ``stamp`` (None: now): their own latest mark or a mentor's."""
+    latest: dict[str, tuple[tuple[int, str, str], bool]] = {}
+    for e in view.attendance_marks(mid):
+        if (stamp is None or e.stamp < stamp) and (e.author == e.body["member"] or view.is_mentor_event(e)):
+            if e.body["member"] not in latest or e.stamp > latest[e.body["member"]][0]:
+                latest[e.body["member"]] = (e.stamp, e.body["present"])
+    return {who for who, (_, present) in latest.items() if not present}
 
 
 def eligible_then(view: View, stamp: tuple[int, str, str] | None) -> list[str]:
@@ -44,175 +78,197 @@ def eligible_then(view: View, stamp: tuple[int, str, str] | None) -> list[str]:
     return peers or [m.id for m in members if m.role == SUPERVISOR_ROLE]
 
 
-class _Turns:
-    """The turns of every meeting, given which meetings are held; records what it refuses."""
+class _Reference:
+    """The rota judged in (lamport, author, id) order, working the whole round out again before each step."""
 
-    def __init__(self, view: View, meetings: list[Meeting], held: dict[str, tuple[int, str, str]]) -> None:
+    def __init__(self, view: View, meetings: list[Meeting], candidates: list[Event], changes: list[Event]) -> None:
         self.view = view
         self.meetings = meetings
-        self.held = held  # meeting -> stamp of its wrap-up
-        self.cycles = {m.id: eligible_then(view, held.get(m.id)) for m in meetings}  # held: as of its wrap-up; others: now
+        self.backdated = view.backdated()
         self.ids = eligible_then(view, None)
         everyone = view.members(include_removed=True)
         self.joined = {m.id: (m.joined_lamport, m.id) for m in everyone}
         self.names = {m.id: m.name for m in everyone}
-        self.gone = {m.id for m in everyone if m.away or not m.active}
-        self.absent = {mid: {who for who, present in marks.items() if not present} for mid, marks in view.attendance_by_meeting(self_or_mentor=True).items()}
         self.position = {m.id: i for i, m in enumerate(meetings)}
-        self.base: dict[str, str] = {}
+        self.held: dict[str, tuple[int, str, str]] = {}  # the wrap-ups that counted so far
+        self.recorded: dict[str, str] = {}
+        self.moved: dict[str, str] = {}
         self.notes: dict[str, str] = {}
         self.swapped: set[str] = set()
         self.refused: dict[str, tuple[Event, str]] = {}
-        self._round_robin()
-        self._changes()
+        self.proposals: dict[str, Event] = {}
+        self.debts: list[tuple[str, str, tuple[int, str, str]]] = []  # (meeting given back, who gave it, when)
+        self.paid: set[str] = set()
+        for e in sorted([*candidates, *changes], key=lambda e: e.stamp):
+            {"meeting.held": self._wrap_up, "rota.given_back": self._give_back}.get(e.kind, self._swap_event)(e)
+        rr = self._round(None, self.notes)
+        for mid in self.backdated:
+            self.notes.setdefault(mid, "dated before meetings already held")
+        self._pay_debts({m.id: self.moved.get(m.id, rr[m.id]) for m in meetings}, keep=True)
+        self.base = {m.id: self.moved.get(m.id, rr[m.id]) for m in meetings}
+        self.lines = {m.id: tuple(self._line(m.id, self.base[m.id], m.id in self.held)) for m in meetings}
 
-    def _excluded(self, mid: str) -> set[str]:
-        out = set(self.absent.get(mid, ()))
-        if mid not in self.held:
-            out |= self.gone
-        return out
+    def _excluded(self, mid: str, t: tuple[int, str, str] | None) -> set[str]:
+        return absent_then(self.view, mid, t) | {m for m in self.joined if gone_then(self.view, m, t)}
 
-    def _round_robin(self) -> None:
+    def _round(self, now: tuple[int, str, str] | None, notes: dict[str, str] | None = None) -> dict[str, str]:
+        """The round over every meeting: each settled one as it stood when it settled, the others as they stood just
+        before ``now`` (None: now)."""
+        out: dict[str, str] = {}
         last = None  # the last member who took a turn
-        backdated = self.view.backdated()
         for mt in self.meetings:
-            excluded = self._excluded(mt.id)
-            if mt.id in backdated:  # its scheduler's; the round goes on without it
-                self.base[mt.id] = "" if mt.creator in excluded else mt.creator
-                self.notes[mt.id] = "dated before meetings already held"
+            if now is not None and self.view.scheduled_when()[mt.id] > now:  # not scheduled yet
+                out[mt.id] = ""
                 continue
-            cycle = self.cycles[mt.id]
+            settled = settled_at(self.view, self.meetings, self.held, mt.id)
+            t = settled if settled is not None else now
+            excluded = self._excluded(mt.id, t)
+            if mt.id in self.backdated:  # its scheduler's; the round goes on without it
+                out[mt.id] = "" if mt.creator in excluded else mt.creator
+                continue
+            cycle = eligible_then(self.view, t)
             if last is not None:  # those who joined after the last to take a turn, then the others from the start
                 cycle = [m for m in cycle if self.joined[m] > self.joined[last]] + [m for m in cycle if self.joined[m] <= self.joined[last]]
             pick = ""
             for cand in cycle:
                 if cand in excluded:
-                    self.notes.setdefault(mt.id, f"{self.names[cand]} skipped")
+                    if notes is not None:
+                        notes.setdefault(mt.id, f"{self.names[cand]} skipped")
                     continue
                 pick = last = cand
                 break
-            self.base[mt.id] = pick
+            out[mt.id] = pick
+        return out
 
-    def _refuse(self, e: Event, why: str) -> None:
-        self.refused[e.id] = (e, why)
+    def _then(self, e: Event) -> dict[str, str]:
+        """Who held each meeting's turn just before ``e``: a turn moved already, else the round as it stood then; and
+        what givers who owe a turn take now there is one."""
+        then = {mid: self.moved.get(mid, pick) for mid, pick in self._round(e.stamp).items()}
+        self._pay_debts(then, keep=False)
+        return then
 
-    def _swap(self, a: str, b: str) -> None:
-        self.base[a], self.base[b] = self.base[b], self.base[a]
+    def _pay_debts(self, then: dict[str, str], keep: bool) -> None:
+        for d in list(self.debts):
+            x, giver, given = d
+            for m in self.meetings[self.position[x] + 1 :]:
+                if m.id in self.backdated or m.id in self.paid or (m.id in self.held and self.held[m.id] < given) or then[m.id] in ("", giver):
+                    continue
+                self.moved[m.id] = then[m.id] = giver
+                self.notes[m.id] = "owed a turn"
+                self.paid.add(m.id)
+                if not keep:
+                    self.debts.remove(d)
+                break
+
+    def _line(self, mid: str, start: str, held: bool, upto: tuple[int, str, str] | None = None) -> list[tuple[tuple[int, str, str], str]]:
+        holder = start
+        line = [(_START, holder)]
+        for e in self.view.handoffs(mid):
+            if upto is not None and e.stamp >= upto:
+                break
+            then = roster_before(self.view, e.stamp).members.get(e.body["to"])  # a member then; for a meeting to come, still now
+            if then is None or not then.active or (not held and not self.view.member(e.body["to"]).active):
+                if upto is None:
+                    self.refused[e.id] = (e, "hands the role to someone who is not an active member")
+            elif e.author == holder or self.view.is_mentor_event(e):
+                holder = e.body["to"]
+                line.append((e.stamp, holder))
+            elif upto is None:
+                self.refused[e.id] = (e, "hands over a role its author did not hold")
+        return line
+
+    def _was_held(self, mid: str, e: Event) -> bool:
+        return mid in self.held and self.held[mid] < e.stamp
+
+    def _wrap_up(self, e: Event) -> None:
+        mid = e.body["meeting"]
+        holder = self._line(mid, self._then(e)[mid], held=True, upto=e.stamp)[-1][1]
+        if e.author != holder and not self.view.is_mentor_event(e):
+            self.refused[e.id] = (e, "only the meeting's facilitator, or a mentor, wraps it up")
+        elif e.body.get("facilitator") and e.body["facilitator"] != holder:
+            self.refused[e.id] = (e, "names as facilitator someone who was not")
+        elif mid not in self.held:
+            self.held[mid] = e.stamp
+            self.recorded[mid] = holder
+
+    def _exchange(self, a: str, b: str, then: dict[str, str]) -> None:
+        self.moved[a], self.moved[b] = then[b], then[a]
         self.swapped |= {a, b}
         self.notes[a] = self.notes[b] = "swapped"
 
-    def _was_held(self, mid: str, e: Event) -> bool:
-        """Whether meeting ``mid`` had been wrapped up before ``e`` (its turn can no longer change)."""
-        return mid in self.held and self.held[mid] < e.stamp
-
-    def _changes(self) -> None:
-        proposals: dict[str, Event] = {}
-        for e in self.view.rota_changes():
-            b = e.body
-            if e.kind == "rota.swapped":
-                a, c = b["meeting_a"], b["meeting_b"]
-                if a not in self.base or c not in self.base or a == c or self._was_held(a, e) or self._was_held(c, e):
-                    self._refuse(e, "swaps turns that are not two different upcoming meetings")
-                elif self.view.is_mentor_event(e):
-                    self._swap(a, c)
-                elif e.author not in (self.base[a], self.base[c]):
-                    self._refuse(e, "swaps a turn its author does not hold")
-                else:
-                    proposals[e.id] = e
-            elif e.kind == "rota.swap_accepted":
-                p = proposals.get(b["swap"])
-                if p is None:
-                    self._refuse(e, "accepts no open swap")
-                    continue
-                a, c = p.body["meeting_a"], p.body["meeting_b"]
-                mine, other = (a, c) if self.base[a] == p.author else (c, a) if self.base[c] == p.author else ("", "")
-                if not mine or self._was_held(a, e) or self._was_held(c, e):
-                    self._refuse(e, "the swap's author no longer holds either turn, or one was held")
-                elif e.author != self.base[other]:
-                    self._refuse(e, "only the holder of the other turn accepts a swap")
-                else:
-                    self._swap(a, c)
-                    del proposals[p.id]
-            elif e.kind == "rota.given_back":
-                self._give_back(e)
+    def _swap_event(self, e: Event) -> None:
+        b = e.body
+        if e.kind == "rota.swapped":
+            x, y = b["meeting_a"], b["meeting_b"]
+            scheduled = lambda m: m in self.position and self.view.scheduled_when()[m] < e.stamp  # noqa: E731
+            if not scheduled(x) or not scheduled(y) or x == y or self._was_held(x, e) or self._was_held(y, e):
+                self.refused[e.id] = (e, "swaps turns that are not two different upcoming meetings")
+                return
+            then = self._then(e)
+            if self.view.is_mentor_event(e):
+                self._exchange(x, y, then)
+            elif e.author not in (then[x], then[y]):
+                self.refused[e.id] = (e, "swaps a turn its author does not hold")
+            else:
+                self.proposals[e.id] = e
+            return
+        p = self.proposals.get(b["swap"])
+        if p is None:
+            self.refused[e.id] = (e, "accepts no open swap")
+            return
+        x, y = p.body["meeting_a"], p.body["meeting_b"]
+        then = self._then(e)
+        mine, other = (x, y) if then[x] == p.author else (y, x) if then[y] == p.author else ("", "")
+        if not mine or self._was_held(x, e) or self._was_held(y, e):
+            self.refused[e.id] = (e, "the swap's author no longer holds either turn, or one was held")
+        elif e.author != then[other]:
+            self.refused[e.id] = (e, "only the holder of the other turn accepts a swap")
+        else:
+            self._exchange(x, y, then)
+            del self.proposals[p.id]
 
     def _give_back(self, e: Event) -> None:
         x = e.body["meeting"]
-        if x not in self.base or self.base[x] != e.author or self._was_held(x, e):
-            self._refuse(e, "gives back a turn its author does not hold")
+        then = self._then(e)
+        if x not in self.position or self.view.scheduled_when()[x] > e.stamp or self._was_held(x, e) or then[x] != e.author:
+            self.refused[e.id] = (e, "gives back a turn its author does not hold")
             return
         later = self.meetings[self.position[x] + 1 :]
-        y = next((m.id for m in later if self.base[m.id] and self.base[m.id] != e.author), None)
+        y = next((m.id for m in later if not self._was_held(m.id, e) and then[m.id] and then[m.id] != e.author), None)
         name = self.names.get(e.author, "someone")
         if y is not None:
-            self.base[x], self.base[y] = self.base[y], self.base[x]
+            self.moved[x], self.moved[y] = then[y], then[x]
             self.notes[x], self.notes[y] = f"{name} gave it back", "owed a turn"
             return
-        excluded = self._excluded(x) | self.gone | {e.author}
-        ids = self.cycles[x]
+        settled = settled_at(self.view, self.meetings, self.held, x)
+        t = settled if settled is not None else e.stamp
+        excluded = self._excluded(x, t) | {e.author}
+        ids = eligible_then(self.view, t)
         n = len(ids)
         i = ids.index(e.author) if e.author in ids else -1
-        self.base[x] = next((ids[(i + k) % n] for k in range(1, n + 1) if ids[(i + k) % n] not in excluded), "")
+        self.moved[x] = next((ids[(i + k) % n] for k in range(1, n + 1) if ids[(i + k) % n] not in excluded), "")
         self.notes[x] = f"{name} gave it back"
-
-    def timelines(self) -> dict[str, tuple[tuple[tuple[int, str, str], str], ...]]:
-        """Per meeting: who held the role from when (the turn holder from the start, then valid handoffs)."""
-        out = {}
-        by_meeting: dict[str, list[Event]] = {}
-        for e in self.view.handoffs():
-            by_meeting.setdefault(e.body["meeting"], []).append(e)
-        for mt in self.meetings:
-            holder = self.base[mt.id]
-            line = [(_START, holder)]
-            for e in by_meeting.get(mt.id, ()):
-                then = roster_before(self.view, e.stamp).members.get(e.body["to"])  # a member then; for a meeting to come, still now
-                if then is None or not then.active or (mt.id not in self.held and not self.view.member(e.body["to"]).active):
-                    self._refuse(e, "hands the role to someone who is not an active member")
-                elif e.author == holder or self.view.is_mentor_event(e):
-                    holder = e.body["to"]
-                    line.append((e.stamp, holder))
-                else:
-                    self._refuse(e, "hands over a role its author did not hold")
-            out[mt.id] = tuple(line)
-        return out
-
-
-def _holder(line: tuple[tuple[tuple[int, str, str], str], ...], stamp: tuple[int, str, str]) -> str:
-    if len(line) == 1:  # no handoff: the turn holder throughout
-        return line[0][1]
-    i = bisect_left(line, (stamp, ""))
-    return line[max(i - 1, 0)][1]
+        if self.moved[x]:  # no later turn to take in exchange yet: the giver owes one
+            self.debts.append((x, e.author, e.stamp))
 
 
 def compute_rota(view: View) -> Rota:
     """The rota of a cohort, from its folded view (pure and deterministic)."""
     meetings = view.schedule()
     candidates = [e for e in view.held_candidates() if e.body["meeting"] in {m.id for m in meetings}]
-    # First without knowing which wrap-ups count (held meetings keep away members' turns), then with it.
-    first_held: dict[str, tuple[int, str, str]] = {}
-    for e in candidates:
-        first_held.setdefault(e.body["meeting"], e.stamp)
-    first = _Turns(view, meetings, first_held)
-    lines = first.timelines()
-    recorded: dict[str, str] = {}
-    held_at: dict[str, tuple[int, str, str]] = {}
-    refused: dict[str, tuple[Event, str]] = {}
-    for e in candidates:
-        mid = e.body["meeting"]
-        holder = _holder(lines[mid], e.stamp)
-        if e.author != holder and not view.is_mentor_event(e):
-            refused[e.id] = (e, "only the meeting's facilitator, or a mentor, wraps it up")
-        elif e.body.get("facilitator") and e.body["facilitator"] != holder:
-            refused[e.id] = (e, "names as facilitator someone who was not")
-        elif mid not in recorded:
-            recorded[mid] = holder  # history is who held the role when the meeting was wrapped up
-            held_at[mid] = e.stamp
-    final = _Turns(view, meetings, held_at)
-    lines = final.timelines()
-    for e, why in [*final.refused.values(), *refused.values()]:
+    r = _Reference(view, meetings, candidates, view.rota_changes())
+    for e, why in r.refused.values():
         view.late_refusal(e, why)
     turns = tuple(
-        Turn(mt.id, mt.at, final.base[mt.id], recorded.get(mt.id) or lines[mt.id][-1][1], mt.id in recorded, mt.id in final.swapped, final.notes.get(mt.id, ""))
+        Turn(
+            mt.id,
+            mt.at,
+            r.base[mt.id],
+            r.recorded[mt.id] if mt.id in r.recorded else r.lines[mt.id][-1][1],
+            mt.id in r.recorded,
+            mt.id in r.swapped,
+            r.notes.get(mt.id, ""),
+        )
         for mt in meetings
     )
-    return Rota(tuple(final.ids), turns, lines)
+    return Rota(tuple(r.ids), turns, r.lines)

@@ -30,7 +30,6 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from itertools import groupby
 from operator import attrgetter
 from typing import Any
 
@@ -899,12 +898,24 @@ class View:
         self._memo["schedule"] = out
         return out
 
+    def scheduled_when(self) -> dict[str, Stamp]:
+        """When each meeting was first scheduled: the stamp of its earliest ``meeting.scheduled`` (the rota's "as it stood
+        then" leaves out meetings scheduled after)."""
+        if "scheduled_when" not in self._memo:
+            self._memo["scheduled_when"] = {
+                mid: min(e.stamp for e in evs if e.kind == "meeting.scheduled")
+                for mid, evs in self._entities["meeting"].items()
+                if any(e.kind == "meeting.scheduled" for e in evs)
+            }
+        return self._memo["scheduled_when"]
+
     def schedule(self) -> list[Meeting]:
         """Meetings not cancelled, by date (what the rota goes round)."""
         return sorted((m for m in self._schedule().values() if not m.cancelled), key=lambda m: (m.at, m.id))
 
     def backdated(self) -> frozenset[str]:
-        """Meetings dated, when their date was set, before a meeting that had already been wrapped up.
+        """Meetings dated, when their date was set, before a meeting that had already been wrapped up (before in the
+        round's order: by date, then id, so also at the same time with a smaller id).
 
         The rota gives them to whoever scheduled them and goes round without
         them: put into the round, a meeting dated last year (a typo, or an
@@ -916,13 +927,13 @@ class View:
         meetings = self.schedule()
         placed = self._memo["placed"]
         out: set[str] = set()
-        first_wrap: Stamp | None = None  # the earliest wrap-up among meetings dated later than the ones at hand
-        for _at, same_time in groupby(reversed(meetings), key=attrgetter("at")):
-            group = list(same_time)
-            if first_wrap is not None:
-                out.update(m.id for m in group if placed[m.id][0] > first_wrap)
-            wraps = [w for m in group if (w := placed[m.id][1]) is not None]
-            first_wrap = min([*wraps, first_wrap] if first_wrap is not None else wraps, default=None)
+        first_wrap: Stamp | None = None  # the earliest wrap-up among the meetings after the one at hand in the round
+        for m in reversed(meetings):  # the round's order: date, then id (one at the same time sorts before or after)
+            date_set, wrapped = placed[m.id]
+            if first_wrap is not None and date_set > first_wrap:
+                out.add(m.id)
+            if wrapped is not None and (first_wrap is None or wrapped < first_wrap):
+                first_wrap = wrapped
         self._memo["backdated"] = frozenset(out)
         return self._memo["backdated"]
 
@@ -1308,6 +1319,10 @@ class View:
     def attendance_marks(self, meeting_id: str) -> list[Event]:
         """Every mark for a meeting that a member wrote, in stamp order (unchecked: see :meth:`attendance`)."""
         return sorted(self._by_meeting["attendance.marked"].get(meeting_id, []), key=lambda e: e.stamp)
+
+    def attendance_marks_unsorted(self, meeting_id: str) -> list[Event]:
+        """Every mark for a meeting that a member wrote, in no particular order (unchecked; the rota reads them as of a point)."""
+        return self._by_meeting["attendance.marked"].get(meeting_id, [])
 
     def attendance_by_meeting(self, *, self_or_mentor: bool) -> dict[str, dict[str, bool]]:
         """Latest marks per meeting, each member's own or a mentor's only (what the rota may use) when asked."""
