@@ -29,7 +29,7 @@ from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 from circle.messages import AgreementOpenRequested, CreditsOpenRequested, GoalsOpenRequested, MeetingOpenRequested, PrivateOpenRequested
 from circle.models.meeting import next_meeting, overdue
 from circle.models.records import Action, Meeting, Member
-from circle.models.rota import Turn
+from circle.models.rota import ELIGIBLE_ROLE, SUPERVISOR_ROLE, Turn
 from circle.models.schema import HISTORY, HISTORY_SAYS
 from circle.models.text import clean
 from circle.screens.base import CircleScreen, Early, rota_is_current, rota_of, trouble_text
@@ -44,6 +44,12 @@ from circle.widgets.windowed_list import Row
 
 OPENING = "Opening the cohort…"
 ROLE_NAMES = {"mentor": "supervising mentor", "peer": "facilitator-eligible peer", "participant": "participant"}
+ROLE_SAYS = {
+    "peer": "peer: takes facilitation turns",
+    "participant": "participant: takes part, takes no turn",
+    "mentor": "supervising mentor: admits, removes, changes roles, may lead any meeting",
+}
+NOTE = "_note"  # the id of a row that says something about a list (never a meeting)
 
 
 @dataclass(frozen=True)
@@ -95,8 +101,11 @@ def read_cohort(service: CohortService, today: str = "") -> CohortRead:
         facilitators = {t.meeting: t.facilitated_by for t in rota.turns}
         actions = sorted(view.actions(), key=lambda a: (a.status != "open", not (today and overdue(a.due, today)), a.due or "9999", a.title))
         late_n = sum(1 for a in actions if a.status == "open" and today and overdue(a.due, today))
-        members = Rows(view.members(), lambda m: member_row(m, me, next_facilitator, names))
-        rows = Rows(list(reversed(rota.turns)), lambda turn: turn_row(turn, names), attrgetter("meeting"))  # upcoming first, then history newest first
+        note = rota_note(view, rota.eligible, c.name)
+        head = [(NOTE, note)] if note.plain else []
+        members = Rows(view.members(), lambda m: member_row(m, me, next_facilitator, names), head=head)
+        turns = list(reversed(rota.turns))  # upcoming first, then history newest first
+        rows = Rows(turns, lambda turn: turn_row(turn, names), attrgetter("meeting"), head=head)
         meetings = Rows(list(reversed(view.meetings())), lambda mt: meeting_row(mt, facilitators.get(mt.id, ""), items[mt.id], names))
 
         banner = trouble_text(view, service.store.trouble())
@@ -111,6 +120,25 @@ def read_cohort(service: CohortService, today: str = "") -> CohortRead:
 
 def _name(names: Mapping[str, str], member_id: str) -> str:
     return name(names.get(member_id, "someone"))
+
+
+def rota_note(view, eligible: Sequence[str], cohort_name: str) -> Text:
+    """What the rota and roster say when nobody takes turns, and what a mentor does about it ("" when turns go round).
+
+    Only peers take facilitation turns (newcomers are admitted as participants): with none, the supervising mentor
+    is rostered for every meeting; with every peer away or removed, nobody is.
+    """
+    members = {m.id: m for m in view.members(include_removed=True)}
+    peers = [members[mid] for mid in eligible if mid in members and members[mid].role == ELIGIBLE_ROLE]
+    how = f'a supervising mentor makes members peers with r on this screen (or, with circle closed, circle role "{line(cohort_name, 60)}" "NAME" peer).'
+    t = Text()
+    if not peers:
+        t.append("Nobody takes turns: no member is a peer, so the supervising mentor is rostered for every meeting. ", style="bold")
+        t.append(f"For the facilitator to rotate, {how}")
+    elif all(m.away or not m.active for m in peers):
+        t.append("Nobody is rostered for the meetings to come: every peer is away or removed. ", style="bold")
+        t.append(f"Peers mark themselves back with a; or {how}")
+    return t
 
 
 def member_row(m: Member, me: str, next_facilitator: str | None, names: Mapping[str, str]) -> Text:
@@ -220,6 +248,7 @@ class CohortScreen(CircleScreen):
         Binding("h", "credits", "Credits", tooltip="Continuing-education credits: attested hours, the rule in force, what an audit would miss", show=False),
         Binding("o", "goals", "Goals", tooltip="Goals: measurable outcomes, private with your mentor or shared; check-ins with evidence", show=False),
         Binding("n", "history", "Newcomers read", tooltip="What newcomers read of the cohort's past (a mentor decides)", show=False),
+        Binding("r", "set_role", "Role", tooltip="Make a member a peer (takes facilitation turns), a participant or a mentor (a mentor does)", show=False),
         Binding("1", "tab('charter')", "Charter", show=False),
         Binding("2", "tab('roster')", "Roster", show=False),
         Binding("3", "tab('rota')", "Rota", show=False),
@@ -463,7 +492,12 @@ class CohortScreen(CircleScreen):
     def action_admit(self) -> None:
         fields = [
             Field("code", "The invite code you gave them (or its number)", placeholder="like 7-amber-falcon"),
-            Field("role", "Role", "participant", options=[(ROLE_NAMES[r], r) for r in ("participant", "peer", "mentor")]),
+            Field(
+                "role",
+                "Role (only peers take facilitation turns; r changes it later)",
+                "participant",
+                options=[(ROLE_NAMES[r], r) for r in ("participant", "peer", "mentor")],
+            ),
         ]
         self.ask_then_show("Admit a newcomer", fields, "Admit", "Admitted", lambda v: self.circle.admit(self.service.id, v["code"], v["role"]))
 
@@ -481,6 +515,49 @@ class CohortScreen(CircleScreen):
 
         options = [(h, ("• " if h == now else "  ") + HISTORY_SAYS[h][0].upper() + HISTORY_SAYS[h][1:]) for h in HISTORY]
         self.app.push_screen(PickModal("What newcomers read of the past (members admitted before keep theirs)", options), done)
+
+    def action_set_role(self) -> None:
+        """A mentor picks a member, then their role: peer (takes facilitation turns), participant or mentor."""
+        with self.view_lock():
+            view = self.service.view
+            mentor = self.service.is_mentor()
+            others = [m for m in view.members() if m.id != self.service.me]
+        if not mentor:
+            self.notify("A supervising mentor makes members peers (they take facilitation turns), participants or mentors.", title="Roles", severity="warning")
+            return
+        if not others:
+            self.notify("Invite someone (i), then admit them (d).", title="Nobody else here yet", severity="warning")
+            return
+        members = {m.id: m for m in others}
+
+        def picked(member_id: str | None) -> None:
+            if not member_id:
+                return
+            m = members[member_id]
+            who = name(m.name)
+
+            def change(role: str) -> None:
+                if self.do(self.service.set_role, m.id, role):
+                    self.notify(f"{who} is now a {ROLE_NAMES[role]}.", title="Role changed")
+
+            def chosen(role: str | None) -> None:
+                if not role or role == m.role:
+                    return
+                if SUPERVISOR_ROLE in (role, m.role):  # a mentor's powers are given or taken: asked first
+                    question = (
+                        f"Make {who} a supervising mentor?\nThey can admit and remove members and change roles."
+                        if role == SUPERVISOR_ROLE
+                        else f"Make {who} a {ROLE_NAMES[role]}?\nThey will no longer admit, remove or change roles."
+                    )
+                    self.app.push_screen(ConfirmModal(question, yes="Change"), lambda yes: change(role) if yes else None)
+                else:
+                    change(role)
+
+            options = [(r, ("• " if r == m.role else "  ") + ROLE_SAYS[r]) for r in ("peer", "participant", "mentor")]
+            self.app.push_screen(PickModal(f"{who}'s role (now: {ROLE_NAMES.get(m.role, m.role)})", options), chosen)
+
+        options = [(m.id, f"{name(m.name)}  {ROLE_NAMES.get(m.role, m.role)}") for m in others]
+        self.app.push_screen(PickModal("Whose role? Only peers take facilitation turns", options), picked)
 
     def action_toggle_away(self) -> None:
         with self.view_lock():
